@@ -1,0 +1,149 @@
+// Package config reads vhupay's configuration from the environment and validates it, failing fast
+// with a message that names the variable to fix.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the validated configuration of a vhupay process.
+type Config struct {
+	Addr        string
+	PublicURL   string
+	DatabaseURL string
+	// SQLitePath is the database file when DatabaseURL is sqlite://, else "".
+	SQLitePath string
+
+	JWTSecret   string
+	JWTIssuer   string
+	JWTAudience string
+	JWKSURL     string
+
+	PSP      string // "sandbox" or "mangopay"
+	MangoPay MangoPay
+
+	Scoring    string // "sandbox" or "infolegale"
+	Infolegale Infolegale
+
+	CORSOrigins []string
+	LogFormat   string // "json" or "text"
+
+	// IntentExpiry is how long a card intent may wait in requires_action before it expires.
+	IntentExpiry time.Duration
+	// FingerprintKey keys the HMAC that fingerprints IBANs to refuse duplicates.
+	FingerprintKey string
+}
+
+// MangoPay holds the MangoPay client's settings.
+type MangoPay struct {
+	BaseURL, ClientID, APIKey string
+}
+
+// Infolegale holds the score partner's settings.
+type Infolegale struct {
+	BaseURL, APIKey string
+}
+
+// Sandbox reports whether the simulated provider runs (sandbox routes exist only then).
+func (c Config) Sandbox() bool { return c.PSP == "sandbox" }
+
+// Load reads the configuration through getenv (os.Getenv in production) and validates it.
+func Load(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Addr:           get("VHUPAY_ADDR", "127.0.0.1:8080"),
+		DatabaseURL:    get("VHUPAY_DATABASE_URL", "sqlite://vhupay.db"),
+		JWTSecret:      getenv("VHUPAY_JWT_SECRET"),
+		JWTIssuer:      get("VHUPAY_JWT_ISSUER", "vhupay"),
+		JWTAudience:    get("VHUPAY_JWT_AUDIENCE", "vhupay-api"),
+		JWKSURL:        get("VHUPAY_JWKS_URL", ""),
+		PSP:            get("VHUPAY_PSP", "sandbox"),
+		Scoring:        get("VHUPAY_SCORING", "sandbox"),
+		LogFormat:      get("VHUPAY_LOG_FORMAT", "json"),
+		FingerprintKey: getenv("VHUPAY_FINGERPRINT_KEY"),
+		MangoPay: MangoPay{
+			BaseURL:  get("VHUPAY_MANGOPAY_BASE_URL", "https://api.sandbox.mangopay.com"),
+			ClientID: get("VHUPAY_MANGOPAY_CLIENT_ID", ""),
+			APIKey:   getenv("VHUPAY_MANGOPAY_API_KEY"),
+		},
+		Infolegale: Infolegale{
+			BaseURL: get("VHUPAY_INFOLEGALE_BASE_URL", ""),
+			APIKey:  getenv("VHUPAY_INFOLEGALE_API_KEY"),
+		},
+	}
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("VHUPAY_ADDR %q is not host:port", c.Addr))
+	}
+	c.PublicURL = strings.TrimRight(get("VHUPAY_PUBLIC_URL", "http://"+c.Addr), "/")
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("VHUPAY_PUBLIC_URL %q is not an http(s) URL", c.PublicURL))
+	}
+	switch {
+	case strings.HasPrefix(c.DatabaseURL, "sqlite://"):
+		c.SQLitePath = strings.TrimPrefix(c.DatabaseURL, "sqlite://")
+		if c.SQLitePath == "" {
+			errs = append(errs, errors.New("VHUPAY_DATABASE_URL sqlite:// needs a file path, e.g. sqlite://vhupay.db"))
+		}
+	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		if c.JWTSecret == "" && c.JWKSURL == "" {
+			errs = append(errs, errors.New("with PostgreSQL, VHUPAY_JWT_SECRET or VHUPAY_JWKS_URL must be set"))
+		}
+		if c.FingerprintKey == "" {
+			c.FingerprintKey = c.JWTSecret
+		}
+		if c.FingerprintKey == "" {
+			errs = append(errs, errors.New("with PostgreSQL and JWKS only, VHUPAY_FINGERPRINT_KEY must be set"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("VHUPAY_DATABASE_URL must start with sqlite:// or postgres://"))
+	}
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		errs = append(errs, errors.New("VHUPAY_JWT_SECRET must be at least 32 characters"))
+	}
+	switch c.PSP {
+	case "sandbox":
+	case "mangopay":
+		if c.MangoPay.ClientID == "" || c.MangoPay.APIKey == "" {
+			errs = append(errs, errors.New("VHUPAY_PSP=mangopay needs VHUPAY_MANGOPAY_CLIENT_ID and VHUPAY_MANGOPAY_API_KEY"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("VHUPAY_PSP must be sandbox or mangopay, not %q", c.PSP))
+	}
+	switch c.Scoring {
+	case "sandbox":
+	case "infolegale":
+		if c.Infolegale.BaseURL == "" || c.Infolegale.APIKey == "" {
+			errs = append(errs, errors.New("VHUPAY_SCORING=infolegale needs VHUPAY_INFOLEGALE_BASE_URL and VHUPAY_INFOLEGALE_API_KEY"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("VHUPAY_SCORING must be sandbox or infolegale, not %q", c.Scoring))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("VHUPAY_LOG_FORMAT must be json or text, not %q", c.LogFormat))
+	}
+	c.IntentExpiry = 30 * time.Minute
+	if v := getenv("VHUPAY_INTENT_EXPIRY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			errs = append(errs, fmt.Errorf("VHUPAY_INTENT_EXPIRY %q must be a duration of at least 1m", v))
+		}
+		c.IntentExpiry = d
+	}
+	for _, o := range strings.Split(getenv("VHUPAY_CORS_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+	return c, errors.Join(errs...)
+}
