@@ -1,0 +1,140 @@
+// Package idempotency makes POST requests safe to retry: the first answer to a caller's
+// Idempotency-Key is kept and replayed, a key reused for another request is refused, and a key
+// whose first request is still running is refused until it ends. Uniqueness comes from the
+// database (one row per caller and key), so it holds across processes.
+package idempotency
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors.
+var (
+	// ErrReused: the key was first used with another method, path or body.
+	ErrReused = errors.New("idempotency key reused with another request")
+	// ErrInUse: the first request with this key is still running.
+	ErrInUse = errors.New("idempotency key in use")
+)
+
+// Retention is how long an answer is kept (the contract promises at least 24 h).
+const Retention = 48 * time.Hour
+
+// Lock is how long a running request holds its key before another may take it over (a process
+// killed mid-request must not block the key forever).
+const Lock = 2 * time.Minute
+
+// Response is a stored answer.
+type Response struct {
+	Status      int
+	ContentType string
+	Location    string
+	Body        []byte
+}
+
+// Record is a key's row.
+type Record struct {
+	Scope, Key  string
+	RequestHash string
+	Done        bool
+	Response    Response
+	CreatedAt   time.Time
+	LockedUntil time.Time
+	ExpiresAt   time.Time
+}
+
+// Store keeps records; it is implemented by the storage package.
+type Store interface {
+	// Insert adds rec unless a record for (scope, key) exists; it reports whether it inserted and,
+	// if not, returns the existing record.
+	Insert(ctx context.Context, rec Record) (existing Record, inserted bool, err error)
+	// Relock gives a running record whose lock ended before now a new lock; false when someone else did.
+	Relock(ctx context.Context, scope, key string, now, until time.Time) (bool, error)
+	// Complete stores the answer of a running record.
+	Complete(ctx context.Context, scope, key string, r Response) error
+	// Delete removes a record (its request failed in a way that must not be replayed).
+	Delete(ctx context.Context, scope, key string) error
+	// DeleteExpired removes a record only if it expired before now; it reports whether it did.
+	DeleteExpired(ctx context.Context, scope, key string, now time.Time) (bool, error)
+	// Purge removes every record that expired before now.
+	Purge(ctx context.Context, now time.Time) (int64, error)
+}
+
+// Clock tells the real time (never the sandbox test clock: retention is a promise in real time).
+type Clock interface{ Now() time.Time }
+
+// Service applies the rules.
+type Service struct {
+	store Store
+	clock Clock
+}
+
+// NewService returns a Service.
+func NewService(store Store, clk Clock) *Service { return &Service{store: store, clock: clk} }
+
+// Hash fingerprints a request: method, path and body.
+func Hash(method, path string, body []byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %s\n", method, path)
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Begin claims (scope, key) for a request. It returns (nil, nil) when the caller must run the
+// request and then call Complete or Abandon; a stored Response to replay; or ErrReused / ErrInUse.
+func (s *Service) Begin(ctx context.Context, scope, key, requestHash string) (*Response, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		now := s.clock.Now()
+		rec := Record{Scope: scope, Key: key, RequestHash: requestHash, CreatedAt: now,
+			LockedUntil: now.Add(Lock), ExpiresAt: now.Add(Retention)}
+		existing, inserted, err := s.store.Insert(ctx, rec)
+		if err != nil {
+			return nil, fmt.Errorf("idempotency begin: %w", err)
+		}
+		if inserted {
+			return nil, nil
+		}
+		if existing.ExpiresAt.Before(now) {
+			if _, err := s.store.DeleteExpired(ctx, scope, key, now); err != nil {
+				return nil, fmt.Errorf("idempotency begin: %w", err)
+			}
+			continue
+		}
+		if existing.RequestHash != requestHash {
+			return nil, ErrReused
+		}
+		if existing.Done {
+			r := existing.Response
+			return &r, nil
+		}
+		if existing.LockedUntil.After(now) {
+			return nil, ErrInUse
+		}
+		ok, err := s.store.Relock(ctx, scope, key, now, now.Add(Lock))
+		if err != nil {
+			return nil, fmt.Errorf("idempotency begin: %w", err)
+		}
+		if !ok {
+			return nil, ErrInUse
+		}
+		return nil, nil
+	}
+	return nil, ErrInUse
+}
+
+// Complete stores the answer to replay.
+func (s *Service) Complete(ctx context.Context, scope, key string, r Response) error {
+	return s.store.Complete(ctx, scope, key, r)
+}
+
+// Abandon frees the key so that the request may be retried (server errors are not replayed).
+func (s *Service) Abandon(ctx context.Context, scope, key string) error {
+	return s.store.Delete(ctx, scope, key)
+}
+
+// Purge removes expired records.
+func (s *Service) Purge(ctx context.Context) (int64, error) { return s.store.Purge(ctx, s.clock.Now()) }

@@ -1,0 +1,192 @@
+// Package storage is the only package that knows SQL and gorm. It opens the embedded SQLite
+// database or PostgreSQL, applies the migrations, and implements the storage interfaces that the
+// business packages declare, mapping rows to domain types and driver errors to domain errors.
+//
+// Time columns are written in UTC at microsecond precision on both databases (SQLite stores them
+// as fixed-format text, which sorts like the instants it holds).
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/libtnb/sqlite"
+	"github.com/pressly/goose/v3"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/vhupay/vhupay/migrations"
+)
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// DB is an open database.
+type DB struct {
+	gorm    *gorm.DB
+	sql     *sql.DB
+	dialect string
+}
+
+// Open connects to a database named by a vhupay URL: sqlite://<path> or postgres://... .
+// It does not migrate; call Migrate.
+func Open(ctx context.Context, url string) (*DB, error) {
+	var dialector gorm.Dialector
+	var dialect string
+	switch {
+	case strings.HasPrefix(url, "sqlite://"):
+		dialect = SQLite
+		dialector = sqlite.Open(SQLiteDSN(strings.TrimPrefix(url, "sqlite://")))
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		dialect = Postgres
+		dialector = postgres.New(postgres.Config{DSN: url})
+	default:
+		return nil, fmt.Errorf("open database: unsupported URL scheme")
+	}
+	g, err := gorm.Open(dialector, &gorm.Config{
+		Logger:                 logger.New(discard{}, logger.Config{LogLevel: logger.Silent}),
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	if dialect == SQLite {
+		sqlDB.SetMaxOpenConns(8)
+	} else {
+		sqlDB.SetMaxOpenConns(40)
+		sqlDB.SetMaxIdleConns(40)
+	}
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	db := &DB{gorm: g, sql: sqlDB, dialect: dialect}
+	if err := db.Ping(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// SQLiteDSN is the modernc DSN for a database file: WAL, a busy timeout, immediate write
+// transactions (so read-then-write transactions never fail with SQLITE_BUSY), foreign keys and a
+// sortable time format.
+func SQLiteDSN(path string) string {
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+}
+
+type discard struct{}
+
+func (discard) Printf(string, ...any) {}
+
+// Dialect returns SQLite or Postgres.
+func (db *DB) Dialect() string { return db.dialect }
+
+// SQL returns the underlying database handle (for the job queue).
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := db.sql.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s database: %w", db.dialect, err)
+	}
+	return nil
+}
+
+// Close closes the connections.
+func (db *DB) Close() error { return db.sql.Close() }
+
+func (db *DB) provider() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations.FS, db.dialect)
+	if err != nil {
+		return nil, err
+	}
+	d := goose.DialectPostgres
+	if db.dialect == SQLite {
+		d = goose.DialectSQLite3
+	}
+	return goose.NewProvider(d, db.sql, sub, goose.WithAllowOutofOrder(true))
+}
+
+// Migrate applies every pending migration.
+func (db *DB) Migrate(ctx context.Context, log *slog.Logger) error {
+	p, err := db.provider()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, r := range results {
+		log.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "duration_ms", r.Duration.Milliseconds())
+	}
+	return nil
+}
+
+// MigrationStatus writes one line per migration: its version, file and whether it is applied.
+func (db *DB) MigrationStatus(ctx context.Context, w io.Writer) error {
+	p, err := db.provider()
+	if err != nil {
+		return fmt.Errorf("migration status: %w", err)
+	}
+	statuses, err := p.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("migration status: %w", err)
+	}
+	for _, s := range statuses {
+		applied := "pending"
+		if s.State == goose.StateApplied {
+			applied = "applied " + s.AppliedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%05d  %-40s %s\n", s.Source.Version, s.Source.Path, applied)
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction on g (or joins g's transaction when g already is one).
+func inTx(ctx context.Context, g *gorm.DB, fn func(tx *gorm.DB) error) error {
+	return g.WithContext(ctx).Transaction(fn)
+}
+
+func isUnique(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) }
+
+func isNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
+
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := utc(*t)
+	return &v
+}
+
+// Describe names a database URL without its credentials, for logs and banners.
+func Describe(url string) string {
+	if strings.HasPrefix(url, "sqlite://") {
+		return "embedded SQLite " + strings.TrimPrefix(url, "sqlite://")
+	}
+	if i := strings.LastIndex(url, "@"); i >= 0 {
+		return "PostgreSQL " + url[i+1:]
+	}
+	return "PostgreSQL"
+}
