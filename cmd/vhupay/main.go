@@ -1,0 +1,210 @@
+// Command vhupay serves the vhupay payments API and runs its operator commands:
+//
+//	vhupay [serve]                      serve the API (migrations are applied at start)
+//	vhupay migrate up|status            apply or list the database migrations
+//	vhupay token --role R [--org ID] [--sub S] [--ttl 24h]
+//	                                    print a JWT signed with the configured secret
+//	vhupay demo                         create a demo buyer and centre and print tokens for them
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/app"
+	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/config"
+	"github.com/vhupay/vhupay/internal/parties"
+	"github.com/vhupay/vhupay/internal/storage"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "vhupay:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := newLogger(cfg, stderr)
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, log, stdout)
+	case "migrate":
+		return migrate(ctx, cfg, log, args, stdout)
+	case "token":
+		return token(cfg, args, stdout, stderr)
+	case "demo":
+		return demo(ctx, cfg, log, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+const usage = `usage:
+  vhupay [serve]
+  vhupay migrate up|status
+  vhupay token --role buyer|center|admin|service [--org ID] [--sub S] [--ttl 24h]
+  vhupay demo`
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	a, err := app.New(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	go a.Run(bg)
+
+	fmt.Fprintf(stdout, "vhupay listening on http://%s (database: %s, provider: %s)\n", ln.Addr(), storage.Describe(cfg.DatabaseURL), cfg.PSP)
+	fmt.Fprintf(stdout, "  Swagger UI:  %s/swagger/index.html\n", cfg.PublicURL)
+	fmt.Fprintf(stdout, "  OpenAPI:     %s/openapi.json\n", cfg.PublicURL)
+	fmt.Fprintf(stdout, "  A token:     go run ./cmd/vhupay token --role admin   (or: go run ./cmd/vhupay demo)\n")
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
+		return errors.New("usage: vhupay migrate up|status")
+	}
+	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if args[0] == "up" {
+		if err := db.Migrate(ctx, log); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "migrations applied")
+	}
+	return db.MigrationStatus(ctx, stdout)
+}
+
+func token(cfg config.Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	role := fs.String("role", "", "buyer, center, admin or service")
+	org := fs.String("org", "", "buyer id (role buyer) or centre id (role center)")
+	sub := fs.String("sub", "", "user id (default: <role>-cli)")
+	ttl := fs.Duration("ttl", 24*time.Hour, "validity")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	r := auth.Role(*role)
+	if !r.Valid() {
+		return errors.New("--role must be buyer, center, admin or service")
+	}
+	if (r == auth.RoleBuyer || r == auth.RoleCenter) && *org == "" {
+		return fmt.Errorf("--org is required for role %s", r)
+	}
+	if *sub == "" {
+		*sub = *role + "-cli"
+	}
+	secrets, err := app.ResolveSecrets(cfg)
+	if err != nil {
+		return err
+	}
+	if secrets.JWTSecret == "" {
+		return errors.New("no HS256 secret configured (VHUPAY_JWT_SECRET): tokens come from your identity provider")
+	}
+	t, err := auth.Sign(secrets.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, auth.Principal{Subject: *sub, Role: r, Org: *org}, time.Now(), *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, t)
+	return nil
+}
+
+func demo(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	a, err := app.New(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	b, err := a.Parties.CreateBuyer(ctx, parties.NewBuyer{Name: "Garage Démo SARL", SIREN: "812345676", Email: "demo@garage.example",
+		Address: parties.Address{Line1: "1 rue de la Démo", PostalCode: "69007", City: "Lyon", Country: "FR"}})
+	if errors.Is(err, parties.ErrBuyerExists) {
+		return errors.New("the demo buyer already exists in this database; use `vhupay token` for new tokens")
+	}
+	if err != nil {
+		return err
+	}
+	c, err := a.Parties.CreateCenter(ctx, parties.NewCenter{Name: "Centre VHU Démo", SIRET: "81234567600017", Email: "demo@cvhu.example",
+		Address: parties.Address{Line1: "2 route des Casses", PostalCode: "69100", City: "Villeurbanne", Country: "FR"}})
+	if err != nil && !errors.Is(err, parties.ErrCenterExists) {
+		return err
+	}
+	now := time.Now()
+	sign := func(p auth.Principal) string {
+		t, err := auth.Sign(a.Secrets().JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, p, now, 24*time.Hour)
+		if err != nil {
+			return "(cannot sign: " + err.Error() + ")"
+		}
+		return t
+	}
+	fmt.Fprintf(stdout, "demo buyer:  %s (%s)\ndemo centre: %s (%s)\n\n", b.ID, b.Name, c.ID, c.Name)
+	fmt.Fprintf(stdout, "buyer token:\n%s\n\ncentre token:\n%s\n\nadmin token:\n%s\n",
+		sign(auth.Principal{Subject: "demo-buyer-user", Role: auth.RoleBuyer, Org: b.ID}),
+		sign(auth.Principal{Subject: "demo-center-user", Role: auth.RoleCenter, Org: c.ID}),
+		sign(auth.Principal{Subject: "demo-admin", Role: auth.RoleAdmin}))
+	return nil
+}

@@ -1,0 +1,134 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/parties"
+	"github.com/vhupay/vhupay/internal/validation"
+)
+
+// Problem is an RFC 9457 problem document.
+type Problem struct {
+	Type      string       `json:"type" example:"https://docs.vhupay.dev/errors/validation_failed"`
+	Title     string       `json:"title" example:"Validation failed"`
+	Status    int          `json:"status" example:"422"`
+	Detail    string       `json:"detail,omitempty"`
+	Code      string       `json:"code" example:"validation_failed"`
+	RequestID string       `json:"request_id"`
+	Errors    []FieldError `json:"errors,omitempty"`
+	// Reasons (sepa_not_eligible) lists why SEPA is refused.
+	Reasons []string `json:"reasons,omitempty"`
+	// Available (sepa_ceiling_exceeded) is the SEPA balance left this month, in cents.
+	Available *int64 `json:"available,omitempty"`
+} //	@name	Problem
+
+// FieldError names one invalid field.
+type FieldError struct {
+	Field   string `json:"field" example:"lines[0].quantity"`
+	Code    string `json:"code" example:"min"`
+	Message string `json:"message"`
+} //	@name	FieldError
+
+const problemBase = "https://docs.vhupay.dev/errors/"
+
+// apiError is an error already shaped for the edge (status, code, title).
+type apiError struct {
+	status int
+	code   string
+	title  string
+	detail string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.detail }
+
+func newAPIError(status int, code, title, detail string) *apiError {
+	return &apiError{status: status, code: code, title: title, detail: detail}
+}
+
+var (
+	errUnauthenticated = newAPIError(http.StatusUnauthorized, "unauthenticated", "Unauthenticated", "A valid bearer token is required.")
+	errForbidden       = newAPIError(http.StatusForbidden, "forbidden", "Forbidden", "Your role may not do this.")
+	errNotFound        = newAPIError(http.StatusNotFound, "not_found", "Not found", "No such resource.")
+	errTooLarge        = newAPIError(http.StatusRequestEntityTooLarge, "payload_too_large", "Payload too large", "Request bodies are limited to 1 MiB.")
+	errInternal        = newAPIError(http.StatusInternalServerError, "internal", "Internal error", "")
+)
+
+// errorMapping turns a domain error into a status, a code and a title.
+type errorMapping struct {
+	err    error
+	status int
+	code   string
+	title  string
+}
+
+// errorTable is the one place where domain errors meet HTTP.
+var errorTable = []errorMapping{
+	{auth.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Unauthenticated"},
+	{idempotency.ErrReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency key reused"},
+	{idempotency.ErrInUse, http.StatusConflict, "idempotency_key_in_use", "Idempotency key in use"},
+	{parties.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
+	{parties.ErrBuyerExists, http.StatusConflict, "buyer_exists", "Buyer exists"},
+	{parties.ErrCenterExists, http.StatusConflict, "center_exists", "Centre exists"},
+	{clock.ErrBackwards, http.StatusConflict, "invalid_transition", "The clock only moves forward"},
+	{page.ErrBadCursor, http.StatusUnprocessableEntity, "validation_failed", "Validation failed"},
+}
+
+// problemExtras add error-specific members (reasons, available) to a problem.
+var problemExtras []func(err error, p *Problem)
+
+// writeError answers with the problem for err, logging unknown errors once.
+func (s *Server) writeError(c *gin.Context, err error) {
+	p := s.problemFor(c, err)
+	writeProblem(c, p)
+}
+
+func (s *Server) problemFor(c *gin.Context, err error) Problem {
+	rid := requestID(c)
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return Problem{Type: problemBase + ae.code, Title: ae.title, Status: ae.status, Detail: ae.detail, Code: ae.code, RequestID: rid}
+	}
+	var ve *validation.Error
+	if errors.As(err, &ve) {
+		p := Problem{Type: problemBase + "validation_failed", Title: "Validation failed", Status: http.StatusUnprocessableEntity,
+			Detail: "The request has invalid fields.", Code: "validation_failed", RequestID: rid}
+		for _, f := range ve.Fields {
+			p.Errors = append(p.Errors, FieldError{Field: f.Field, Code: f.Code, Message: f.Message})
+		}
+		return p
+	}
+	if errors.Is(err, page.ErrBadCursor) {
+		return Problem{Type: problemBase + "validation_failed", Title: "Validation failed", Status: http.StatusUnprocessableEntity,
+			Code: "validation_failed", RequestID: rid, Errors: []FieldError{{Field: "cursor", Code: "invalid", Message: "unknown cursor"}}}
+	}
+	for _, m := range errorTable {
+		if errors.Is(err, m.err) {
+			// The detail is the sentinel's own text: sentinels are written for people and never
+			// carry provider or SQL text (wrapped context is left out on purpose).
+			p := Problem{Type: problemBase + m.code, Title: m.title, Status: m.status, Detail: m.err.Error(), Code: m.code, RequestID: rid}
+			for _, extra := range problemExtras {
+				extra(err, &p)
+			}
+			return p
+		}
+	}
+	logger(c).Error("request failed", slog.String("err", err.Error()))
+	return Problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Code: "internal", RequestID: rid}
+}
+
+func writeProblem(c *gin.Context, p Problem) {
+	if p.Status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer realm="vhupay"`)
+	}
+	// Set before rendering: gin keeps a Content-Type that is already there.
+	c.Header("Content-Type", "application/problem+json")
+	c.AbortWithStatusJSON(p.Status, p)
+}

@@ -1,0 +1,151 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-contrib/cors"
+	"github.com/gin-gonic/gin"
+	"github.com/go-playground/validator/v10"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	swaggerFiles "github.com/swaggo/files"
+	ginSwagger "github.com/swaggo/gin-swagger"
+
+	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/parties"
+)
+
+// Verifier checks bearer tokens.
+type Verifier interface {
+	Verify(token string) (auth.Principal, error)
+}
+
+// TestClock is the sandbox test clock as the API sees it.
+type TestClock interface {
+	Now() time.Time
+	Move(ctx context.Context, t time.Time) error
+}
+
+// Deps are what the HTTP edge needs. Sandbox-only dependencies are nil outside sandbox mode.
+type Deps struct {
+	Log         *slog.Logger
+	Registerer  prometheus.Registerer
+	Gatherer    prometheus.Gatherer
+	Verifier    Verifier
+	Idempotency *idempotency.Service
+	Parties     *parties.Service
+	Ready       func(ctx context.Context) error
+	OpenAPIJSON []byte
+	CORSOrigins []string
+
+	// Sandbox mode only.
+	TestClock TestClock
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	log      *slog.Logger
+	metrics  *metrics
+	verifier Verifier
+	idem     *idempotency.Service
+	parties  *parties.Service
+	ready    func(ctx context.Context) error
+	openapi  []byte
+	validate *validator.Validate
+	clock    TestClock
+}
+
+// New builds the HTTP handler of the whole API.
+func New(d Deps) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{
+		log: d.Log, metrics: newMetrics(d.Registerer), verifier: d.Verifier, idem: d.Idempotency,
+		parties: d.Parties, ready: d.Ready, openapi: d.OpenAPIJSON, validate: newValidator(), clock: d.TestClock,
+	}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(s.requestIDs, s.accessLog, s.recovery)
+	if len(d.CORSOrigins) > 0 {
+		r.Use(cors.New(cors.Config{
+			AllowOrigins:  d.CORSOrigins,
+			AllowMethods:  []string{"GET", "POST", "PUT", "DELETE", "OPTIONS"},
+			AllowHeaders:  []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"},
+			ExposeHeaders: []string{"X-Request-Id", "Idempotent-Replayed", "Location", "Retry-After"},
+			MaxAge:        time.Hour,
+		}))
+	}
+	r.Use(s.limitBody)
+	r.NoRoute(func(c *gin.Context) { s.writeError(c, errNotFound) })
+	r.NoMethod(func(c *gin.Context) {
+		s.writeError(c, newAPIError(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed", "This path does not accept this method."))
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})))
+	r.GET("/openapi.json", s.openAPI)
+	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"),
+		ginSwagger.PersistAuthorization(true)))
+
+	v1 := r.Group("/v1", s.authenticate, s.idempotent)
+	s.routeParties(v1)
+	if s.clock != nil {
+		s.routeSandbox(v1)
+	}
+	return r
+}
+
+// routes of the parties capability.
+func (s *Server) routeParties(v1 *gin.RouterGroup) {
+	platform := s.allow(auth.RoleAdmin, auth.RoleService)
+	v1.POST("/buyers", platform, s.createBuyer)
+	v1.GET("/buyers", s.allow(auth.RoleBuyer, auth.RoleAdmin, auth.RoleService), s.listBuyers)
+	v1.GET("/buyers/:id", s.allow(auth.RoleBuyer, auth.RoleAdmin, auth.RoleService), s.getBuyer)
+	v1.POST("/centers", platform, s.createCenter)
+	v1.GET("/centers", s.listCenters)
+	v1.GET("/centers/:id", s.getCenter)
+}
+
+func (s *Server) routeSandbox(v1 *gin.RouterGroup) {
+	v1.GET("/sandbox/clock", s.getClock)
+	v1.PUT("/sandbox/clock", s.allow(auth.RoleAdmin), s.putClock)
+}
+
+// healthz godoc
+//
+//	@Summary	Process alive
+//	@Tags		operations
+//	@Produce	json
+//	@Success	200	{object}	Health
+//	@Router		/healthz [get]
+func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, Health{Status: "ok"}) }
+
+// Health is the answer of the health endpoints.
+type Health struct {
+	Status string `json:"status" example:"ok"`
+} //	@name	Health
+
+// readyz godoc
+//
+//	@Summary	Database reachable
+//	@Tags		operations
+//	@Produce	json
+//	@Produce	application/problem+json
+//	@Success	200	{object}	Health
+//	@Failure	503	{object}	Problem
+//	@Router		/readyz [get]
+func (s *Server) readyz(c *gin.Context) {
+	if err := s.ready(c.Request.Context()); err != nil {
+		logger(c).Warn("not ready", slog.String("err", err.Error()))
+		s.writeError(c, newAPIError(http.StatusServiceUnavailable, "unavailable", "Not ready", "The database does not answer."))
+		return
+	}
+	c.JSON(http.StatusOK, Health{Status: "ok"})
+}
+
+func (s *Server) openAPI(c *gin.Context) { c.Data(http.StatusOK, "application/json", s.openapi) }
