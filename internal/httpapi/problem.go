@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"slices"
 	"log/slog"
 	"net/http"
 
@@ -69,8 +70,11 @@ type errorMapping struct {
 	title  string
 }
 
-// errorTable is the one place where domain errors meet HTTP.
-var errorTable = []errorMapping{
+// errorTable is the one place where domain errors meet HTTP: each capability lists its errors in
+// its own slice (next to its handlers) and adds it here.
+var errorTable = slices.Concat(foundationErrors)
+
+var foundationErrors = []errorMapping{
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Unauthenticated"},
 	{idempotency.ErrReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency key reused"},
 	{idempotency.ErrInUse, http.StatusConflict, "idempotency_key_in_use", "Idempotency key in use"},
