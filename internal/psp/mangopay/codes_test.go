@@ -1,0 +1,108 @@
+package mangopay_test
+
+import (
+	"net/url"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/psp/mangopay"
+)
+
+func TestFailureCode(t *testing.T) {
+	tests := []struct {
+		method psp.PayInMethod
+		code   string
+		want   psp.FailureCode
+	}{
+		{psp.PayInCard, "", ""},
+		{psp.PayInCard, "000000", ""},
+		{psp.PayInCard, "101101", psp.FailureCardDeclined},
+		{psp.PayInCard, "101105", psp.FailureCardDeclined},
+		{psp.PayInCard, "101199", psp.FailureCardDeclined},
+		{psp.PayInCard, "101117", psp.FailureCardDeclined}, // unknown refusal: by family
+		{psp.PayInCard, "008006", psp.FailureCardDeclined},
+		{psp.PayInCard, "008505", psp.FailureCardDeclined}, // fraud rule: by family
+		{psp.PayInCard, "101301", psp.FailureAuthenticationFailed},
+		{psp.PayInCard, "101399", psp.FailureAuthenticationFailed},
+		{psp.PayInCard, "101306", psp.FailureAuthenticationFailed}, // unknown 3DS code: by family
+		{psp.PayInCard, "008511", psp.FailureAuthenticationFailed},
+		{psp.PayInCard, "001031", psp.FailureAuthenticationFailed},
+		{psp.PayInCard, "101304", psp.FailureExpired},
+		{psp.PayInCard, "001034", psp.FailureExpired},
+		{psp.PayInCard, "101111", psp.FailureCardBlocked},
+		{psp.PayInCard, "008002", psp.FailureCardBlocked},
+		{psp.PayInCard, "008003", psp.FailureCardBlocked},
+		{psp.PayInCard, "101410", psp.FailureCardBlocked},
+		{psp.PayInCard, "009199", psp.FailureProviderError},
+		{psp.PayInCard, "001830", psp.FailureProviderError}, // a SEPA code on a card pay-in
+		{psp.PayInDirectDebit, "001830", psp.FailureInsufficientFunds},
+		{psp.PayInDirectDebit, "001801", psp.FailureAccountClosed},
+		{psp.PayInDirectDebit, "001802", psp.FailureAccountClosed},
+		{psp.PayInDirectDebit, "001805", psp.FailureMandateCancelled},
+		{psp.PayInDirectDebit, "001833", psp.FailureMandateCancelled},
+		{psp.PayInDirectDebit, "001835", psp.FailureMandateCancelled},
+		{psp.PayInDirectDebit, "001834", psp.FailurePaymentDisputed},
+		{psp.PayInDirectDebit, "001831", psp.FailureProviderError},
+		{psp.PayInDirectDebit, "101101", psp.FailureProviderError},
+		{psp.PayInDirectDebit, "999999", psp.FailureProviderError},
+	}
+	for _, tt := range tests {
+		if got := mangopay.FailureCode(tt.method, tt.code); got != tt.want {
+			t.Errorf("FailureCode(%s, %s) = %q, want %q", tt.method, tt.code, got, tt.want)
+		}
+	}
+}
+
+func TestMandateStatus(t *testing.T) {
+	tests := []struct {
+		status, code string
+		want         psp.MandateStatus
+		failure      psp.FailureCode
+	}{
+		{"CREATED", "", psp.MandateCreated, ""},
+		{"SUBMITTED", "", psp.MandateSubmitted, ""},
+		{"ACTIVE", "000000", psp.MandateActive, ""},
+		{"EXPIRED", "001835", psp.MandateExpired, psp.FailureMandateCancelled},
+		{"FAILED", "001806", psp.MandateCancelled, psp.FailureMandateCancelled},
+		{"FAILED", "001805", psp.MandateCancelled, psp.FailureMandateCancelled},
+		{"FAILED", "001807", psp.MandateExpired, psp.FailureMandateCancelled},
+		{"FAILED", "001801", psp.MandateFailed, psp.FailureAccountClosed},
+		{"FAILED", "001804", psp.MandateFailed, psp.FailureMandateCancelled},
+		{"FAILED", "009999", psp.MandateFailed, psp.FailureProviderError},
+	}
+	for _, tt := range tests {
+		got, failure := mangopay.MandateStatus(tt.status, tt.code)
+		if got != tt.want || failure != tt.failure {
+			t.Errorf("MandateStatus(%s, %s) = %s, %s; want %s, %s", tt.status, tt.code, got, failure, tt.want, tt.failure)
+		}
+	}
+}
+
+func TestHooks(t *testing.T) {
+	tests := []struct {
+		query string
+		want  psp.Notification
+		ok    bool
+	}{
+		{"EventType=PAYIN_NORMAL_SUCCEEDED&RessourceId=payin_1&Date=1740581497", psp.Notification{Kind: psp.ResourcePayIn, ResourceID: "payin_1", Event: "PAYIN_NORMAL_SUCCEEDED"}, true},
+		{"EventType=PAYIN_NORMAL_FAILED&RessourceId=payin_2", psp.Notification{Kind: psp.ResourcePayIn, ResourceID: "payin_2", Event: "PAYIN_NORMAL_FAILED"}, true},
+		{"EventType=MANDATE_SUBMITTED&RessourceId=m", psp.Notification{Kind: psp.ResourceMandate, ResourceID: "m", Event: "MANDATE_SUBMITTED"}, true},
+		{"EventType=MANDATE_ACTIVATED&RessourceId=m", psp.Notification{Kind: psp.ResourceMandate, ResourceID: "m", Event: "MANDATE_ACTIVATED"}, true},
+		{"EventType=MANDATE_FAILED&RessourceId=m", psp.Notification{Kind: psp.ResourceMandate, ResourceID: "m", Event: "MANDATE_FAILED"}, true},
+		{"EventType=MANDATE_EXPIRED&RessourceId=m", psp.Notification{Kind: psp.ResourceMandate, ResourceID: "m", Event: "MANDATE_EXPIRED"}, true},
+		{"EventType=PAYIN_REPUDIATION_CREATED&RessourceId=r", psp.Notification{Kind: psp.ResourceRepudiation, ResourceID: "r", Event: "PAYIN_REPUDIATION_CREATED"}, true},
+		{"EventType=PAYIN_REFUND_SUCCEEDED&ResourceId=rf", psp.Notification{Kind: psp.ResourceRefund, ResourceID: "rf", Event: "PAYIN_REFUND_SUCCEEDED"}, true},
+		{"EventType=TRANSFER_NORMAL_SUCCEEDED&RessourceId=t", psp.Notification{}, false},
+		{"EventType=PAYIN_NORMAL_SUCCEEDED&RessourceId=", psp.Notification{}, false}, // dashboard test ping
+		{"", psp.Notification{}, false},
+	}
+	for _, tt := range tests {
+		q, _ := url.ParseQuery(tt.query)
+		got, ok := mangopay.ParseHook(q)
+		if ok != tt.ok || !cmp.Equal(got, tt.want) {
+			t.Errorf("ParseHook(%s) = %+v, %v; want %+v, %v", tt.query, got, ok, tt.want, tt.ok)
+		}
+	}
+}

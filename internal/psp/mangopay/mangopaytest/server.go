@@ -1,0 +1,543 @@
+// Package mangopaytest is an in-memory fake of the MangoPay API v2.01, served by httptest, for the
+// calls vhupay makes. It behaves like MangoPay as documented (shared/reference/mangopay.md):
+//
+//   - POST /v2.01/oauth/token with Basic auth issues bearer tokens that expire by the fake's clock;
+//     every other call needs a live bearer token (else 401 invalid_credentials) and the right
+//     ClientId in its path.
+//   - Request bodies are checked member by member against MangoPay's field names: a missing required
+//     field, a wrongly typed one or an unknown one is a 400 param_error with an "errors" map.
+//   - Idempotency-Key on POSTs (16–36 of [A-Za-z0-9-]): the first answer, whatever its status, is
+//     kept; a replay answers 409 idempotent_creation_conflict and the first answer is at
+//     GET /v2.01/{ClientId}/responses/{key}.
+//   - Error bodies are MangoPay's: {Message, Type, Id, Date (a float), errors}.
+//   - Resources: legal users, wallets, card registrations (with a tokenisation endpoint behind
+//     CardRegistrationURL), cards, direct card pay-ins with 3-D Secure, IBAN bank accounts, web
+//     mandates, direct-debit pay-ins, refunds and repudiations.
+//
+// Test cards: 4970105181818183 asks for a 3-D Secure challenge (the pay-in stays CREATED with a
+// SecureModeRedirectURL until CompleteSecureMode or FailSecureMode, or a GET on that URL with
+// ?outcome=succeed|fail); any other valid card is frictionless, unless SecureMode is FORCE. Amount
+// 33305 is declined (FAILED 101101). Direct-debit pay-ins stay CREATED until SettleDirectDebit.
+//
+// Faults and counters: InjectFault makes calls answer 500, 429 or hang; Calls counts every request
+// per route ("POST /payins/card/direct", "GET /payins/{id}", "POST /oauth/token"), faulted ones
+// included; Created counts resources actually created.
+package mangopaytest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Clock tells the time.
+type Clock interface {
+	Now() time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Config configures a Server. Every field has a default.
+type Config struct {
+	ClientID      string        // default "vhupay-test"
+	APIKey        string        // default "test-api-key"
+	Clock         Clock         // default the machine's clock; decides token expiry and dates
+	TokenLifetime time.Duration // expires_in of issued tokens; default 1200 s (MangoPay's sandbox)
+}
+
+// Fault is an injected failure.
+type Fault struct {
+	// Route is "METHOD /template" as in Calls ("POST /payins/card/direct"); empty matches every
+	// route except the token endpoint.
+	Route string
+	// Status is the status to answer (500 when 0; 503, 429...), with a MangoPay error body. A 5xx
+	// answer to a POST with an Idempotency-Key is kept as that key's first answer, as MangoPay does.
+	Status int
+	// Hang makes the call never answer, until the client gives up or the server closes.
+	Hang bool
+	// Times is how many matching calls fail; 0 means every one until ClearFaults.
+	Times int
+}
+
+// Event is a hook notification MangoPay would have sent.
+type Event struct {
+	Type       string // e.g. "PAYIN_NORMAL_SUCCEEDED"
+	ResourceID string
+	Date       time.Time
+}
+
+// Server is the fake. Its methods are safe for concurrent use.
+type Server struct {
+	// URL is the base URL to give the client (without /v2.01).
+	URL      string
+	ClientID string
+	APIKey   string
+
+	srv     *httptest.Server
+	clock   Clock
+	life    time.Duration
+	closing chan struct{}
+	close   sync.Once
+
+	mu        sync.Mutex
+	seq       int
+	tokens    map[string]time.Time
+	calls     map[string]int
+	created   map[string]int
+	faults    []*Fault
+	events    []Event
+	responses map[string]storedResponse
+
+	users        map[string]*legalUser
+	wallets      map[string]*wallet
+	registration map[string]*cardRegistration
+	cardTokens   map[string]cardData // tokenisation answers, single use
+	cards        map[string]*card
+	cardNumbers  map[string]string // card id → number (the fake's vault)
+	payIns       map[string]*payIn
+	refunds      map[string]*refund
+	repudiations map[string]*repudiation
+	bankAccounts map[string]*bankAccount
+	mandates     map[string]*mandate
+}
+
+type storedResponse struct {
+	status     int
+	body       []byte
+	requestURL string
+	date       time.Time
+}
+
+// New starts a fake MangoPay. Close it when done.
+func New(cfg Config) *Server {
+	if cfg.ClientID == "" {
+		cfg.ClientID = "vhupay-test"
+	}
+	if cfg.APIKey == "" {
+		cfg.APIKey = "test-api-key"
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	if cfg.TokenLifetime <= 0 {
+		cfg.TokenLifetime = 1200 * time.Second
+	}
+	s := &Server{
+		ClientID: cfg.ClientID, APIKey: cfg.APIKey, clock: cfg.Clock, life: cfg.TokenLifetime,
+		closing: make(chan struct{}),
+		tokens:  map[string]time.Time{}, calls: map[string]int{}, created: map[string]int{},
+		responses: map[string]storedResponse{},
+		users:     map[string]*legalUser{}, wallets: map[string]*wallet{}, registration: map[string]*cardRegistration{},
+		cardTokens: map[string]cardData{}, cards: map[string]*card{}, cardNumbers: map[string]string{},
+		payIns: map[string]*payIn{}, refunds: map[string]*refund{}, repudiations: map[string]*repudiation{},
+		bankAccounts: map[string]*bankAccount{}, mandates: map[string]*mandate{},
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close releases hanging calls and stops the server.
+func (s *Server) Close() {
+	s.close.Do(func() { close(s.closing) })
+	s.srv.Close()
+}
+
+// InjectFault adds a fault; faults are tried in the order they were added.
+func (s *Server) InjectFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// Calls is how many requests the route received ("POST /payins/card/direct", "GET /payins/{id}",
+// "POST /oauth/token", "GET /responses/{key}"), faulted and refused ones included.
+func (s *Server) Calls(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[route]
+}
+
+// CallCounts is a copy of every route's count.
+func (s *Server) CallCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// Created is how many resources of a kind were created: "users", "wallets", "cardregistrations",
+// "cards", "payins", "refunds", "repudiations", "bankaccounts", "mandates".
+func (s *Server) Created(kind string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.created[kind]
+}
+
+// Events lists the hook notifications MangoPay would have sent, oldest first.
+func (s *Server) Events() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Event(nil), s.events...)
+}
+
+// RevokeTokens invalidates every issued token (the next call answers 401 invalid_credentials).
+func (s *Server) RevokeTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens = map[string]time.Time{}
+}
+
+// reply is a handler's answer.
+type reply struct {
+	status int
+	body   any // marshalled as JSON; nil sends no body
+}
+
+func ok(v any) reply      { return reply{status: http.StatusOK, body: v} }
+func created(v any) reply { return reply{status: http.StatusOK, body: v} } // MangoPay answers 200 to creates
+
+const paramErrorMessage = "One or several required parameters are missing or incorrect. An incorrect resource ID also raises this kind of error."
+
+// errorBody is MangoPay's error body; Date is written as a float, as in MangoPay's examples.
+type errorBody struct {
+	Message string            `json:"Message"`
+	Type    string            `json:"Type"`
+	ID      string            `json:"Id"`
+	Date    json.RawMessage   `json:"Date"`
+	Errors  map[string]string `json:"errors"`
+}
+
+func (s *Server) apiError(status int, typ, message string, fields map[string]string) reply {
+	now := s.clock.Now().Unix()
+	if len(fields) == 0 {
+		fields = nil
+	}
+	return reply{status: status, body: errorBody{
+		Message: message, Type: typ, ID: fmt.Sprintf("%s#%d", randomHex(8), now),
+		Date: json.RawMessage(fmt.Sprintf("%d.0", now)), Errors: fields,
+	}}
+}
+
+func (s *Server) paramError(fields map[string]string) reply {
+	return s.apiError(http.StatusBadRequest, "param_error", paramErrorMessage, fields)
+}
+
+func (s *Server) notFound() reply {
+	return s.apiError(http.StatusNotFound, "ressource_not_found", "Cannot found the resource with this Id", nil)
+}
+
+// route is an API route below /v2.01/{ClientId}.
+type route struct {
+	method   string
+	template string
+	schema   schema // nil: no body expected
+	handle   func(s *Server, p params, body []byte) reply
+}
+
+type params []string // path parameters, in order
+
+func (s *Server) routes() []route {
+	return []route{
+		{http.MethodPost, "/users/legal", legalUserSchema, (*Server).createLegalUser},
+		{http.MethodGet, "/users/{id}", nil, (*Server).getUser},
+		{http.MethodPost, "/wallets", walletSchema, (*Server).createWallet},
+		{http.MethodGet, "/wallets/{id}", nil, (*Server).getWallet},
+		{http.MethodPost, "/cardregistrations", cardRegistrationSchema, (*Server).createCardRegistration},
+		{http.MethodGet, "/cardregistrations/{id}", nil, (*Server).getCardRegistration},
+		{http.MethodPut, "/cardregistrations/{id}", cardRegistrationUpdateSchema, (*Server).updateCardRegistration},
+		{http.MethodGet, "/cards/{id}", nil, (*Server).getCard},
+		{http.MethodPut, "/cards/{id}", cardUpdateSchema, (*Server).updateCard},
+		{http.MethodPost, "/payins/card/direct", cardPayInSchema, (*Server).createCardPayIn},
+		{http.MethodPost, "/payins/directdebit/direct", directDebitPayInSchema, (*Server).createDirectDebitPayIn},
+		{http.MethodGet, "/payins/{id}", nil, (*Server).getPayIn},
+		{http.MethodPost, "/payins/{id}/refunds", refundSchema, (*Server).createRefund},
+		{http.MethodGet, "/refunds/{id}", nil, (*Server).getRefund},
+		{http.MethodGet, "/repudiations/{id}", nil, (*Server).getRepudiation},
+		{http.MethodPost, "/users/{id}/bankaccounts/iban", bankAccountSchema, (*Server).createBankAccount},
+		{http.MethodGet, "/users/{id}/bankaccounts/{id}", nil, (*Server).getBankAccount},
+		{http.MethodPut, "/users/{id}/bankaccounts/{id}", bankAccountUpdateSchema, (*Server).updateBankAccount},
+		{http.MethodPost, "/mandates/directdebit/web", mandateSchema, (*Server).createMandate},
+		{http.MethodGet, "/mandates/{id}", nil, (*Server).getMandate},
+		{http.MethodPut, "/mandates/{id}/cancel", nil, (*Server).cancelMandate},
+		{http.MethodGet, "/responses/{key}", nil, (*Server).getResponse},
+	}
+}
+
+// match finds the route of method and path (below /v2.01/{ClientId}); the template is also
+// returned for counting when only the method is wrong.
+func (s *Server) match(method, path string) (route, params, bool) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	for _, rt := range s.routes() {
+		tsegs := strings.Split(strings.Trim(rt.template, "/"), "/")
+		if len(tsegs) != len(segs) || rt.method != method {
+			continue
+		}
+		var p params
+		matched := true
+		for i, t := range tsegs {
+			if strings.HasPrefix(t, "{") {
+				if segs[i] == "" {
+					matched = false
+					break
+				}
+				p = append(p, segs[i])
+			} else if t != segs[i] {
+				matched = false
+				break
+			}
+		}
+		if matched {
+			return rt, p, true
+		}
+	}
+	return route{}, nil, false
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "bad body", http.StatusBadRequest)
+		return
+	}
+	switch {
+	case r.URL.Path == "/v2.01/oauth/token":
+		if s.fault(w, r, r.Method+" /oauth/token", "") {
+			return
+		}
+		s.serveToken(w, r, body)
+		return
+	case strings.HasPrefix(r.URL.Path, "/tokenize/"):
+		s.serveTokenize(w, r, strings.TrimPrefix(r.URL.Path, "/tokenize/"), body)
+		return
+	case strings.HasPrefix(r.URL.Path, "/3ds/"):
+		s.serveSecureMode(w, r, strings.TrimPrefix(r.URL.Path, "/3ds/"))
+		return
+	case strings.HasPrefix(r.URL.Path, "/mandate-signature/"):
+		s.serveMandateSignature(w, r, strings.TrimPrefix(r.URL.Path, "/mandate-signature/"))
+		return
+	}
+	rest, found := strings.CutPrefix(r.URL.Path, "/v2.01/")
+	if !found {
+		s.write(w, s.notFound())
+		return
+	}
+	clientID, path, _ := strings.Cut(rest, "/")
+	path = "/" + path
+	rt, p, matched := s.match(r.Method, path)
+	name := r.Method + " " + path
+	if matched {
+		name = r.Method + " " + rt.template
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if r.Method != http.MethodPost {
+		key = ""
+	}
+	if s.fault(w, r, name, key) {
+		return
+	}
+	if rep, refused := s.authorize(r, clientID); refused {
+		s.write(w, rep)
+		return
+	}
+	if !matched {
+		s.write(w, s.apiError(http.StatusNotFound, "ressource_not_found", "The requested route does not exist", nil))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if key != "" {
+		if !validKey.MatchString(key) {
+			s.write(w, s.paramError(map[string]string{"Idempotency-Key": "The Idempotency-Key must be 16 to 36 characters of letters, digits and '-'."}))
+			return
+		}
+		if _, replay := s.responses[key]; replay {
+			s.write(w, s.apiError(http.StatusConflict, "idempotent_creation_conflict", "A resource has already been created with this Idempotency Key", nil))
+			return
+		}
+	}
+	var rep reply
+	switch {
+	case rt.schema != nil:
+		if errs := rt.schema.check(body); len(errs) > 0 {
+			rep = s.paramError(errs)
+		} else {
+			rep = rt.handle(s, p, body)
+		}
+	case len(strings.TrimSpace(string(body))) > 0:
+		rep = s.paramError(map[string]string{"body": "This request takes no body."})
+	default:
+		rep = rt.handle(s, p, body)
+	}
+	encoded := s.write(w, rep)
+	if key != "" {
+		s.responses[key] = storedResponse{status: rep.status, body: encoded, requestURL: s.URL + r.URL.RequestURI(), date: s.clock.Now()}
+	}
+}
+
+var validKey = regexp.MustCompile(`^[A-Za-z0-9-]{16,36}$`)
+
+// fault counts the call and applies the first matching fault; true when it answered.
+func (s *Server) fault(w http.ResponseWriter, r *http.Request, name, key string) bool {
+	s.mu.Lock()
+	s.calls[name]++
+	var f *Fault
+	for i, candidate := range s.faults {
+		if candidate.Route == name || (candidate.Route == "" && name != r.Method+" /oauth/token") {
+			f = candidate
+			if f.Times > 0 {
+				f.Times--
+				if f.Times == 0 {
+					s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+				}
+			}
+			break
+		}
+	}
+	if f == nil {
+		s.mu.Unlock()
+		return false
+	}
+	if f.Hang {
+		s.mu.Unlock()
+		select {
+		case <-r.Context().Done():
+		case <-s.closing:
+		}
+		return true
+	}
+	var rep reply
+	status := f.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	if status == http.StatusTooManyRequests {
+		rep = s.apiError(status, "rate_limit", "Rate limit exceeded. Please contact support for more assistance", nil)
+	} else {
+		rep = s.apiError(status, "internal_error", "An internal error occurred", nil)
+	}
+	encoded := s.write(w, rep)
+	if key != "" && status >= 500 && validKey.MatchString(key) {
+		if _, seen := s.responses[key]; !seen {
+			s.responses[key] = storedResponse{status: status, body: encoded, requestURL: s.URL + r.URL.RequestURI(), date: s.clock.Now()}
+		}
+	}
+	s.mu.Unlock()
+	return true
+}
+
+// authorize checks the ClientId in the path and the bearer token.
+func (s *Server) authorize(r *http.Request, clientID string) (reply, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bearer, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	expiry, known := s.tokens[bearer]
+	if !found || !known || !s.clock.Now().Before(expiry) {
+		return s.apiError(http.StatusUnauthorized, "invalid_credentials", "The authorization credentials are not valid", nil), true
+	}
+	if clientID != s.ClientID {
+		return s.apiError(http.StatusForbidden, "not_authorized", "The ClientId in the path does not match the token", nil), true
+	}
+	return reply{}, false
+}
+
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, body []byte) {
+	id, key, hasAuth := r.BasicAuth()
+	form, err := parseForm(body)
+	switch {
+	case r.Method != http.MethodPost:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	case !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") || err != nil || form.Get("grant_type") != "client_credentials":
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
+		return
+	case !hasAuth || id != s.ClientID || key != s.APIKey:
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		return
+	}
+	tok := randomHex(16)
+	s.mu.Lock()
+	s.tokens[tok] = s.clock.Now().Add(s.life)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "bearer", "expires_in": int(s.life / time.Second)})
+}
+
+// write sends rep and returns the bytes of its body.
+func (s *Server) write(w http.ResponseWriter, rep reply) []byte {
+	if rep.body == nil {
+		w.WriteHeader(rep.status)
+		return nil
+	}
+	return writeJSON(w, rep.status, rep.body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("mangopaytest: encode answer: %v", err))
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	return b
+}
+
+// getResponse serves GET /responses/{key}: the first answer given to an Idempotency-Key.
+func (s *Server) getResponse(p params, _ []byte) reply {
+	stored, found := s.responses[p[0]]
+	if !found {
+		return s.notFound()
+	}
+	return ok(map[string]any{
+		"StatusCode":    stored.status,
+		"ContentLength": len(stored.body),
+		"ContentType":   "application/json; charset=utf-8",
+		"Date":          stored.date.Unix(),
+		"RequestURL":    stored.requestURL,
+		"Resource":      json.RawMessage(orNull(stored.body)),
+	})
+}
+
+func orNull(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("null")
+	}
+	return b
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newID returns a fresh id with a MangoPay-like prefix; callers hold mu.
+func (s *Server) newID(prefix string) string {
+	s.seq++
+	return fmt.Sprintf("%s%08d", prefix, s.seq)
+}
+
+// event records a hook notification; callers hold mu.
+func (s *Server) event(typ, id string) {
+	s.events = append(s.events, Event{Type: typ, ResourceID: id, Date: s.clock.Now()})
+}
