@@ -25,6 +25,9 @@ import (
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/parties"
+	"github.com/vhupay/vhupay/internal/payers"
+	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/psp/mangopay"
 	"github.com/vhupay/vhupay/internal/storage"
 )
 
@@ -41,6 +44,9 @@ type App struct {
 	DB      *storage.DB
 	Clock   clock.Clock
 	Parties *parties.Service
+	// Provider is the payment provider: the sandbox or the MangoPay client.
+	Provider psp.Provider
+	Payers   *payers.Service
 
 	handler   http.Handler
 	testClock *clock.Shared
@@ -84,8 +90,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		_ = db.Close()
 		return nil, err
 	}
+	if a.Provider, err = newProvider(cfg, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	a.idem = idempotency.NewService(storage.NewIdempotency(db), clock.Real{})
 	a.Parties = parties.NewService(storage.NewParties(db), a.Clock)
+	a.Payers = payers.NewService(storage.NewPayers(db), storage.NewParties(db), a.Provider)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -98,6 +109,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a.handler = httpapi.New(deps)
 	return a, nil
+}
+
+// newProvider builds the payment provider of the configuration.
+func newProvider(cfg config.Config, log *slog.Logger) (psp.Provider, error) {
+	switch cfg.PSP {
+	case "mangopay":
+		return mangopay.New(mangopay.Config{
+			BaseURL: cfg.MangoPay.BaseURL, ClientID: cfg.MangoPay.ClientID, APIKey: cfg.MangoPay.APIKey,
+			Timeout: cfg.PSPTimeout, Clock: clock.Real{}, Logger: log,
+		})
+	default:
+		return nil, nil // the sandbox provider is wired by its own capability
+	}
 }
 
 // Handler is the HTTP API.

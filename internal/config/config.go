@@ -35,6 +35,8 @@ type Config struct {
 
 	// IntentExpiry is how long a card intent may wait in requires_action before it expires.
 	IntentExpiry time.Duration
+	// PSPTimeout bounds each call to the payment provider.
+	PSPTimeout time.Duration
 	// FingerprintKey keys the HMAC that fingerprints IBANs to refuse duplicates.
 	FingerprintKey string
 }
@@ -139,6 +141,14 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("VHUPAY_INTENT_EXPIRY %q must be a duration of at least 1m", v))
 		}
 		c.IntentExpiry = d
+	}
+	c.PSPTimeout = 15 * time.Second
+	if v := getenv("VHUPAY_PSP_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("VHUPAY_PSP_TIMEOUT %q must be a positive duration", v))
+		}
+		c.PSPTimeout = d
 	}
 	for _, o := range strings.Split(getenv("VHUPAY_CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {

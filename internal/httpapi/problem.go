@@ -13,6 +13,7 @@ import (
 	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/parties"
+	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
@@ -83,6 +84,7 @@ var foundationErrors = []errorMapping{
 	{parties.ErrCenterExists, http.StatusConflict, "center_exists", "Centre exists"},
 	{clock.ErrBackwards, http.StatusConflict, "invalid_transition", "The clock only moves forward"},
 	{page.ErrBadCursor, http.StatusUnprocessableEntity, "validation_failed", "Validation failed"},
+	{psp.ErrUnavailable, http.StatusBadGateway, "psp_unavailable", "Payment provider unavailable"},
 }
 
 // problemExtras add error-specific members (reasons, available) to a problem.

@@ -284,3 +284,15 @@ func (r *Response) ExpectProblem(t testing.TB, status int, code string) httpapi.
 	}
 	return p
 }
+
+// WithMangoPay runs the server with VHUPAY_PSP=mangopay against a MangoPay API at baseURL (a
+// mangopaytest fake), with a short per-call timeout so that outage tests end quickly.
+func WithMangoPay(baseURL, clientID, apiKey string) Option {
+	return func(env map[string]string, _ *app.Options) {
+		env["VHUPAY_PSP"] = "mangopay"
+		env["VHUPAY_MANGOPAY_BASE_URL"] = baseURL
+		env["VHUPAY_MANGOPAY_CLIENT_ID"] = clientID
+		env["VHUPAY_MANGOPAY_API_KEY"] = apiKey
+		env["VHUPAY_PSP_TIMEOUT"] = "2s"
+	}
+}

@@ -1,0 +1,64 @@
+package payers_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/parties"
+	"github.com/vhupay/vhupay/internal/payers"
+	"github.com/vhupay/vhupay/internal/psp/mangopay"
+	"github.com/vhupay/vhupay/internal/psp/mangopay/mangopaytest"
+	"github.com/vhupay/vhupay/internal/storage"
+	"github.com/vhupay/vhupay/internal/storage/storagetest"
+)
+
+func TestMain(m *testing.M) { storagetest.Main(m) }
+
+// Concurrent first payments of a buyer create one provider user and one wallet.
+func TestEnsureCreatesOnce(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		db := storagetest.Open(t, b)
+		fake := mangopaytest.New(mangopaytest.Config{})
+		t.Cleanup(fake.Close)
+		client, err := mangopay.New(mangopay.Config{BaseURL: fake.URL, ClientID: fake.ClientID, APIKey: fake.APIKey, Timeout: 5 * time.Second, Clock: clock.Real{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps := parties.NewService(storage.NewParties(db), clock.Real{})
+		buyer, err := ps.CreateBuyer(ctx, parties.NewBuyer{Name: "Garage", SIREN: "812345676", Email: "g@example.fr",
+			Address: parties.Address{Line1: "1 rue", PostalCode: "69007", City: "Lyon", Country: "FR"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := payers.NewService(storage.NewPayers(db), storage.NewParties(db), client)
+		var wg sync.WaitGroup
+		got := make([]payers.Payer, 8)
+		for i := range got {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				p, err := svc.Ensure(ctx, buyer.ID)
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = p
+			}(i)
+		}
+		wg.Wait()
+		for _, p := range got {
+			if p != got[0] || p.UserID == "" || p.WalletID == "" {
+				t.Fatalf("payers differ or are empty: %+v", got)
+			}
+		}
+		if n := fake.Created("users"); n != 1 {
+			t.Errorf("%d provider users created, want 1", n)
+		}
+		if _, err := svc.Ensure(ctx, "byr_unknown"); err == nil {
+			t.Error("Ensure of an unknown buyer should fail")
+		}
+	})
+}
