@@ -2,9 +2,9 @@ package httpapi
 
 import (
 	"errors"
-	"slices"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/gin-gonic/gin"
 
