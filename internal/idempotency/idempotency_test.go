@@ -1,0 +1,89 @@
+package idempotency_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/storage"
+	"github.com/vhupay/vhupay/internal/storage/storagetest"
+)
+
+func TestMain(m *testing.M) { storagetest.Main(m) }
+
+func TestLifecycle(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		clk := clock.NewManual(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+		svc := idempotency.NewService(storage.NewIdempotency(storagetest.Open(t, b)), clk)
+		h := idempotency.Hash("POST", "/v1/orders", []byte(`{"a":1}`))
+
+		if r, err := svc.Begin(ctx, "s", "k", h); r != nil || err != nil {
+			t.Fatalf("first Begin = %v, %v", r, err)
+		}
+		if _, err := svc.Begin(ctx, "s", "k", h); !errors.Is(err, idempotency.ErrInUse) {
+			t.Fatalf("Begin while running: %v, want ErrInUse", err)
+		}
+		if _, err := svc.Begin(ctx, "s", "k", idempotency.Hash("POST", "/v1/orders", []byte(`{"a":2}`))); !errors.Is(err, idempotency.ErrReused) {
+			t.Fatalf("Begin with another body: %v, want ErrReused", err)
+		}
+		want := idempotency.Response{Status: 201, ContentType: "application/json", Location: "/v1/orders/ord_1", Body: []byte(`{"id":"ord_1"}`)}
+		if err := svc.Complete(ctx, "s", "k", want); err != nil {
+			t.Fatal(err)
+		}
+		r, err := svc.Begin(ctx, "s", "k", h)
+		if err != nil || r == nil || r.Status != 201 || string(r.Body) != string(want.Body) || r.Location != want.Location {
+			t.Fatalf("replay = %+v, %v", r, err)
+		}
+		// Another caller's identical key is independent.
+		if r, err := svc.Begin(ctx, "other", "k", h); r != nil || err != nil {
+			t.Fatalf("other scope: %v, %v", r, err)
+		}
+		// Kept at least 24 h, then forgotten.
+		clk.Advance(24 * time.Hour)
+		if r, _ := svc.Begin(ctx, "s", "k", h); r == nil {
+			t.Fatal("forgotten before 24 h")
+		}
+		clk.Advance(idempotency.Retention)
+		if r, err := svc.Begin(ctx, "s", "k", h); r != nil || err != nil {
+			t.Fatalf("an expired key should start afresh: %v, %v", r, err)
+		}
+	})
+}
+
+// A process killed mid-request leaves a running key; after the lock ends another request takes it over.
+func TestTakeOverAfterCrash(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		clk := clock.NewManual(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+		db := storagetest.Open(t, b)
+		svc := idempotency.NewService(storage.NewIdempotency(db), clk)
+		h := idempotency.Hash("POST", "/v1/x", nil)
+		if _, err := svc.Begin(ctx, "s", "k", h); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(idempotency.Lock + time.Second)
+		if r, err := svc.Begin(ctx, "s", "k", h); r != nil || err != nil {
+			t.Fatalf("take over = %v, %v", r, err)
+		}
+		if _, err := svc.Begin(ctx, "s", "k", h); !errors.Is(err, idempotency.ErrInUse) {
+			t.Fatalf("after take over: %v, want ErrInUse", err)
+		}
+		if err := svc.Abandon(ctx, "s", "k"); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := svc.Begin(ctx, "s", "k", h); r != nil || err != nil {
+			t.Fatalf("after abandon: %v, %v", r, err)
+		}
+		if n, err := svc.Purge(ctx); err != nil || n != 0 {
+			t.Fatalf("purge = %d, %v", n, err)
+		}
+		clk.Advance(idempotency.Retention + time.Hour)
+		if n, err := svc.Purge(ctx); err != nil || n != 1 {
+			t.Fatalf("purge = %d, %v, want 1", n, err)
+		}
+	})
+}
