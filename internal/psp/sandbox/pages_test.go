@@ -114,6 +114,10 @@ func TestTokenisationEndpoint(t *testing.T) {
 		if r := do(t, http.MethodGet, reg.CardRegistrationURL, nil); r.status != http.StatusMethodNotAllowed {
 			t.Errorf("GET: %d", r.status)
 		}
+		if logs := f.logs.String(); strings.Contains(logs, sandbox.FrictionlessCard) || strings.Contains(logs, "4970107111111118") ||
+			strings.Contains(logs, reg.AccessKey) || strings.Contains(logs, strings.TrimPrefix(r.body, "data=")) {
+			t.Errorf("a log line holds the card number, the access key or the token:\n%s", logs)
+		}
 	})
 }
 

@@ -867,3 +867,44 @@ func dumpSandboxTables(t *testing.T, f *fixture) string {
 	}
 	return all.String()
 }
+
+// TestConcurrentCreatesWithOneKey makes the same create at once from several goroutines: one
+// resource, and every call returns it.
+func TestConcurrentCreatesWithOneKey(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		f := newFixture(t, b, publicURL)
+		ctx := context.Background()
+		by := f.buyer(t)
+		cardID := f.card(t, by, sandbox.FrictionlessCard)
+		f.events.take()
+		req := psp.CardPayInRequest{IdempotencyKey: key("payin"), AuthorID: by.userID, CreditedWalletID: by.walletID,
+			CardID: cardID, Amount: 777, SecureModeReturnURL: "https://shop.test/back", BrowserInfo: browserInfo(), IPAddress: "::1"}
+		ids := make([]string, 6)
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() {
+				pi, err := f.p.CreateCardPayIn(ctx, req)
+				if err != nil {
+					t.Error(err)
+				}
+				ids[i] = pi.ID
+			})
+		}
+		wg.Wait()
+		for _, id := range ids {
+			if id != ids[0] || id == "" {
+				t.Fatalf("ids = %v, want one pay-in", ids)
+			}
+		}
+		if got := f.balance(t, by.walletID); got != 777 {
+			t.Errorf("balance = %d, want 777 once", got)
+		}
+		if ev := f.events.take(); len(ev) != 1 {
+			t.Errorf("notifications = %v, want one", ev)
+		}
+		var n int
+		if err := f.db.SQL().QueryRow("SELECT COUNT(*) FROM sandbox_payins").Scan(&n); err != nil || n != 1 {
+			t.Errorf("%d pay-in rows (%v), want 1", n, err)
+		}
+	})
+}
