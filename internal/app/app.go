@@ -28,6 +28,7 @@ import (
 	"github.com/vhupay/vhupay/internal/payers"
 	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/psp/mangopay"
+	"github.com/vhupay/vhupay/internal/psp/sandbox"
 	"github.com/vhupay/vhupay/internal/storage"
 )
 
@@ -50,6 +51,7 @@ type App struct {
 
 	handler   http.Handler
 	testClock *clock.Shared
+	sandbox   *sandbox.Provider
 	idem      *idempotency.Service
 	secrets   Secrets
 }
@@ -90,9 +92,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		_ = db.Close()
 		return nil, err
 	}
-	if a.Provider, err = newProvider(cfg, log); err != nil {
-		_ = db.Close()
-		return nil, err
+	switch cfg.PSP {
+	case "mangopay":
+		if a.Provider, err = mangopay.New(mangopay.Config{
+			BaseURL: cfg.MangoPay.BaseURL, ClientID: cfg.MangoPay.ClientID, APIKey: cfg.MangoPay.APIKey,
+			Timeout: cfg.PSPTimeout, Clock: clock.Real{}, Logger: log,
+		}); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	default:
+		a.sandbox = sandbox.New(storage.NewSandboxPSP(db), a.Clock, cfg.PublicURL,
+			sandbox.WithLogger(log), sandbox.WithFingerprintKey([]byte(secrets.FingerprintKey)),
+			sandbox.WithNotifier(a.notify))
+		a.Provider = a.sandbox
 	}
 	a.idem = idempotency.NewService(storage.NewIdempotency(db), clock.Real{})
 	a.Parties = parties.NewService(storage.NewParties(db), a.Clock)
@@ -107,21 +120,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if a.testClock != nil {
 		deps.TestClock = a.testClock
 	}
+	if a.sandbox != nil {
+		deps.SandboxPages = a.sandbox.Pages()
+		deps.SandboxSettle = a.sandbox.Settle
+	}
 	a.handler = httpapi.New(deps)
 	return a, nil
 }
 
-// newProvider builds the payment provider of the configuration.
-func newProvider(cfg config.Config, log *slog.Logger) (psp.Provider, error) {
-	switch cfg.PSP {
-	case "mangopay":
-		return mangopay.New(mangopay.Config{
-			BaseURL: cfg.MangoPay.BaseURL, ClientID: cfg.MangoPay.ClientID, APIKey: cfg.MangoPay.APIKey,
-			Timeout: cfg.PSPTimeout, Clock: clock.Real{}, Logger: log,
-		})
-	default:
-		return nil, nil // the sandbox provider is wired by its own capability
-	}
+// notify receives the sandbox provider's notifications, as MangoPay's hooks would arrive, and
+// applies them like the hook endpoint does.
+func (a *App) notify(ctx context.Context, n psp.Notification) {
+	a.Log.Debug("sandbox notification", "kind", n.Kind, "event", n.Event, "resource_id", n.ResourceID)
 }
 
 // Handler is the HTTP API.
@@ -134,6 +144,13 @@ func (a *App) Secrets() Secrets { return a.secrets }
 func (a *App) Run(ctx context.Context) {
 	if a.testClock != nil {
 		go a.testClock.Follow(ctx, time.Second, a.Log)
+	}
+	if a.sandbox != nil {
+		// Submitted debits settle once the (test) clock is 2 days past their submission.
+		go a.every(ctx, 2*time.Second, "sandbox settlement", func(ctx context.Context) error {
+			_, err := a.sandbox.Settle(ctx, false)
+			return err
+		})
 	}
 	go a.every(ctx, time.Hour, "idempotency purge", func(ctx context.Context) error {
 		_, err := a.idem.Purge(ctx)

@@ -417,4 +417,11 @@ func TestSandboxRoutesOnlyInSandbox(t *testing.T) {
 		apptest.WithEnv("VHUPAY_MANGOPAY_CLIENT_ID", "id"), apptest.WithEnv("VHUPAY_MANGOPAY_API_KEY", "key"),
 		apptest.WithEnv("VHUPAY_MANGOPAY_BASE_URL", "http://127.0.0.1:1"))
 	s.Do(t, apptest.Request{Method: "GET", Path: "/v1/sandbox/clock", Token: s.Token(t, auth.RoleAdmin, "")}).ExpectProblem(t, 404, "not_found")
+	s.Do(t, apptest.Request{Method: "GET", Path: "/sandbox/psp/3ds/sbx_payin_x"}).ExpectProblem(t, 404, "not_found")
+
+	sandbox := apptest.Start(t, storagetest.SQLite)
+	page := sandbox.Do(t, apptest.Request{Method: "GET", Path: "/sandbox/psp/3ds/sbx_payin_x", SkipContract: true})
+	if page.Status != 404 || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("sandbox page of an unknown pay-in: %d %s", page.Status, page.Header.Get("Content-Type"))
+	}
 }

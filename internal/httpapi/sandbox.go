@@ -15,7 +15,8 @@ type ClockState struct {
 // ClockRequest moves the sandbox test clock.
 type ClockRequest struct {
 	Now time.Time `json:"now" binding:"required" validate:"required" example:"2026-12-01T00:40:00+01:00"`
-	// Settle settles every submitted SEPA collection at once.
+	// Settle settles every submitted SEPA collection at once (otherwise they settle when the
+	// clock is 2 or more days past their submission).
 	Settle bool `json:"settle,omitempty"`
 } //	@name	ClockRequest
 
@@ -54,6 +55,12 @@ func (s *Server) putClock(c *gin.Context) {
 	if err := s.clock.Move(c.Request.Context(), req.Now); err != nil {
 		s.writeError(c, err)
 		return
+	}
+	if req.Settle && s.settle != nil {
+		if _, err := s.settle(c.Request.Context(), true); err != nil {
+			s.writeError(c, err)
+			return
+		}
 	}
 	c.JSON(http.StatusOK, ClockState{Now: s.clock.Now()})
 }

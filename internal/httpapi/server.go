@@ -43,7 +43,9 @@ type Deps struct {
 	CORSOrigins []string
 
 	// Sandbox mode only.
-	TestClock TestClock
+	TestClock     TestClock
+	SandboxPages  http.Handler
+	SandboxSettle func(ctx context.Context, force bool) (int, error)
 }
 
 // Server holds the handlers' dependencies.
@@ -57,6 +59,7 @@ type Server struct {
 	openapi  []byte
 	validate *validator.Validate
 	clock    TestClock
+	settle   func(ctx context.Context, force bool) (int, error)
 }
 
 // New builds the HTTP handler of the whole API.
@@ -64,7 +67,7 @@ func New(d Deps) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{
 		log: d.Log, metrics: newMetrics(d.Registerer), verifier: d.Verifier, idem: d.Idempotency,
-		parties: d.Parties, ready: d.Ready, openapi: d.OpenAPIJSON, validate: newValidator(), clock: d.TestClock,
+		parties: d.Parties, ready: d.Ready, openapi: d.OpenAPIJSON, validate: newValidator(), clock: d.TestClock, settle: d.SandboxSettle,
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -91,6 +94,11 @@ func New(d Deps) http.Handler {
 	r.GET("/openapi.json", s.openAPI)
 	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"),
 		ginSwagger.PersistAuthorization(true)))
+
+	if d.SandboxPages != nil {
+		// The simulated provider's bank pages: HTML for a browser, no JWT.
+		r.Any("/sandbox/psp/*path", gin.WrapH(d.SandboxPages))
+	}
 
 	v1 := r.Group("/v1", s.authenticate, s.idempotent)
 	s.routeParties(v1)
