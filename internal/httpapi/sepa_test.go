@@ -1,10 +1,13 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -790,4 +793,50 @@ func TestProviderOutage(t *testing.T) {
 		e.addAccount(t, ibanFR2)
 		s.Do(t, apptest.Request{Method: "DELETE", Path: "/v1/bank-accounts/" + a.ID, Token: e.tok}).Expect(t, 204)
 	})
+}
+
+// TestIBANNeverLogged runs the bank account flows with the server's log on and checks that no
+// log line holds a full IBAN.
+func TestIBANNeverLogged(t *testing.T) {
+	t.Setenv("VHUPAY_TEST_LOG", "1") // apptest then logs to os.Stderr, which we capture
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = w
+	var captured bytes.Buffer
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(&captured, r); close(done) }()
+	restored := false
+	restore := func() {
+		if !restored {
+			restored = true
+			os.Stderr = stderr
+			w.Close()
+			<-done
+		}
+	}
+	t.Cleanup(restore)
+
+	e := startSEPA(t, storagetest.SQLite)
+	a := e.addAccount(t, ibanFR)
+	e.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/bank-accounts", Token: e.tok, Body: bankAccountBody(ibanFR)}).ExpectProblem(t, 409, "bank_account_exists")
+	e.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/bank-accounts", Token: e.tok, Body: bankAccountBody("FR7730006000011234567890189")}).ExpectProblem(t, 422, "validation_failed")
+	e.fake.InjectFault(mangopaytest.Fault{Status: 500})
+	e.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/bank-accounts", Token: e.tok, Body: bankAccountBody(ibanDE)}).ExpectProblem(t, 502, "psp_unavailable")
+	e.fake.ClearFaults()
+	e.addAccount(t, ibanDE)
+	e.s.Do(t, apptest.Request{Method: "DELETE", Path: "/v1/bank-accounts/" + a.ID, Token: e.tok}).Expect(t, 204)
+	restore()
+
+	logs := captured.String()
+	if !strings.Contains(logs, "/v1/bank-accounts") {
+		t.Fatalf("no request was logged: %q", logs)
+	}
+	for _, iban := range []string{ibanFR, ibanDE, "FR7730006000011234567890189"} {
+		if strings.Contains(strings.ReplaceAll(logs, " ", ""), iban) {
+			t.Errorf("the log holds the IBAN %s", iban)
+		}
+	}
 }
