@@ -840,3 +840,32 @@ func TestIBANNeverLogged(t *testing.T) {
 		}
 	}
 }
+
+// TestCeilingReview exercises the month close's entry point for the ceiling review.
+func TestCeilingReview(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		e := startSEPA(t, b)
+		ctx := context.Background()
+		svc := e.s.App.SEPA
+		e.signedMandate(t, ibanFR)
+		if c, changed, err := svc.ReviewCeiling(ctx, e.buyer.ID, []int64{20000}, false); err != nil || changed || c != 25000 {
+			t.Errorf("review in probation = %d, %v, %v", c, changed, err)
+		}
+		e.clock.Advance(100 * 24 * time.Hour)
+		e.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/sepa/score-checks", Token: e.admin, Body: map[string]any{"buyer_id": e.buyer.ID}}).Expect(t, 201)
+		if c, changed, err := svc.ReviewCeiling(ctx, e.buyer.ID, []int64{20000, 10000}, true); err != nil || changed || c != 25000 {
+			t.Errorf("review after an unpaid debit = %d, %v, %v", c, changed, err)
+		}
+		if c, changed, err := svc.ReviewCeiling(ctx, e.buyer.ID, []int64{20000, 10000}, false); err != nil || !changed || c != 30000 {
+			t.Errorf("review = %d, %v, %v; want 30000", c, changed, err)
+		}
+		var list httpapi.CeilingChangeList
+		e.s.Do(t, apptest.Request{Method: "GET", Path: "/v1/sepa/ceiling-changes", Token: e.tok}).Expect(t, 200).JSON(t, &list)
+		if got := list.Data[0]; got.Reason != "monthly_review" || got.From != 25000 || got.To != 30000 {
+			t.Errorf("latest change = %+v", got)
+		}
+		if p := e.profile(t); p.Ceiling != 30000 || p.Available != 30000 {
+			t.Errorf("profile = %+v", p)
+		}
+	})
+}

@@ -164,6 +164,8 @@ type Store interface {
 	// ReleaseScoreRequest undoes the claim made at claimed, when it is still the last one,
 	// restoring previous (zero: none).
 	ReleaseScoreRequest(ctx context.Context, buyerID string, claimed, previous time.Time) error
+	// Outstanding returns the sum of the buyer's SEPA payments reserved in month (0 when none).
+	Outstanding(ctx context.Context, buyerID, month string) (int64, error)
 	// Facts reads what eligibility depends on, for the month.
 	Facts(ctx context.Context, buyerID, month string) (Facts, error)
 
