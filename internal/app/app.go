@@ -29,6 +29,10 @@ import (
 	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/psp/mangopay"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
+	"github.com/vhupay/vhupay/internal/scoring"
+	"github.com/vhupay/vhupay/internal/scoring/infolegale"
+	scoringsandbox "github.com/vhupay/vhupay/internal/scoring/sandbox"
+	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/storage"
 )
 
@@ -48,6 +52,10 @@ type App struct {
 	// Provider is the payment provider: the sandbox or the MangoPay client.
 	Provider psp.Provider
 	Payers   *payers.Service
+	// Scoring is the score partner; SandboxScores is the sandbox partner (nil with Infolegale).
+	Scoring       scoring.Partner
+	SandboxScores *scoringsandbox.Partner
+	SEPA          *sepa.Service
 
 	handler   http.Handler
 	testClock *clock.Shared
@@ -110,15 +118,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.idem = idempotency.NewService(storage.NewIdempotency(db), clock.Real{})
 	a.Parties = parties.NewService(storage.NewParties(db), a.Clock)
 	a.Payers = payers.NewService(storage.NewPayers(db), storage.NewParties(db), a.Provider)
+	if err := a.wireSEPA(cfg, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps := httpapi.Deps{
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
+		SEPA: a.SEPA,
 	}
 	if a.testClock != nil {
 		deps.TestClock = a.testClock
+		if a.SandboxScores != nil {
+			deps.SandboxScores = a.SandboxScores
+		}
 	}
 	if a.sandbox != nil {
 		deps.SandboxPages = a.sandbox.Pages()
@@ -131,7 +147,40 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 // notify receives the sandbox provider's notifications, as MangoPay's hooks would arrive, and
 // applies them like the hook endpoint does.
 func (a *App) notify(ctx context.Context, n psp.Notification) {
-	a.Log.Debug("sandbox notification", "kind", n.Kind, "event", n.Event, "resource_id", n.ResourceID)
+	var err error
+	switch n.Kind {
+	case psp.ResourceMandate:
+		err = a.SEPA.ApplyMandate(ctx, n.ResourceID)
+	}
+	if err != nil {
+		a.Log.Warn("provider notification not applied", "kind", n.Kind, "event", n.Event, "resource_id", n.ResourceID, "err", err)
+	}
+}
+
+// wireSEPA builds the score partner of the configuration and the SEPA service.
+func (a *App) wireSEPA(cfg config.Config, log *slog.Logger) error {
+	switch cfg.Scoring {
+	case "infolegale":
+		c, err := infolegale.New(infolegale.Config{BaseURL: cfg.Infolegale.BaseURL, APIKey: cfg.Infolegale.APIKey})
+		if err != nil {
+			return err
+		}
+		a.Scoring = c
+	default:
+		a.SandboxScores = scoringsandbox.New(storage.NewSandboxScores(a.DB))
+		a.Scoring = a.SandboxScores
+	}
+	var provider sepa.Provider
+	if a.Provider != nil {
+		provider = a.Provider
+	}
+	svc, err := sepa.NewService(storage.NewSEPA(a.DB), storage.NewParties(a.DB), a.Payers, provider, a.Scoring,
+		a.Clock, log, sepa.DefaultConfig([]byte(a.secrets.FingerprintKey)))
+	if err != nil {
+		return err
+	}
+	a.SEPA = svc
+	return nil
 }
 
 // Handler is the HTTP API.

@@ -17,6 +17,7 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/parties"
+	"github.com/vhupay/vhupay/internal/sepa"
 )
 
 // Verifier checks bearer tokens.
@@ -41,11 +42,13 @@ type Deps struct {
 	Ready       func(ctx context.Context) error
 	OpenAPIJSON []byte
 	CORSOrigins []string
+	SEPA        *sepa.Service
 
 	// Sandbox mode only.
 	TestClock     TestClock
 	SandboxPages  http.Handler
 	SandboxSettle func(ctx context.Context, force bool) (int, error)
+	SandboxScores SandboxScores // also nil with another score partner than the sandbox's
 }
 
 // Server holds the handlers' dependencies.
@@ -60,6 +63,9 @@ type Server struct {
 	validate *validator.Validate
 	clock    TestClock
 	settle   func(ctx context.Context, force bool) (int, error)
+	sepa     *sepa.Service
+	// sandboxScores is nil outside sandbox mode.
+	sandboxScores SandboxScores
 }
 
 // New builds the HTTP handler of the whole API.
@@ -68,6 +74,7 @@ func New(d Deps) http.Handler {
 	s := &Server{
 		log: d.Log, metrics: newMetrics(d.Registerer), verifier: d.Verifier, idem: d.Idempotency,
 		parties: d.Parties, ready: d.Ready, openapi: d.OpenAPIJSON, validate: newValidator(), clock: d.TestClock, settle: d.SandboxSettle,
+		sepa: d.SEPA, sandboxScores: d.SandboxScores,
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -102,6 +109,7 @@ func New(d Deps) http.Handler {
 
 	v1 := r.Group("/v1", s.authenticate, s.idempotent)
 	s.routeParties(v1)
+	s.routeSEPA(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}

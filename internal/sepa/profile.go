@@ -1,0 +1,196 @@
+package sepa
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/validation"
+)
+
+// Eligibility is a buyer's SEPA standing at one instant: whether it may pay by SEPA and how much.
+type Eligibility struct {
+	BuyerID string
+	// Month is the Europe/Paris month of the instant ("2026-11"), the one Outstanding counts.
+	Month string
+	// Snapshot is what Reasons was computed from.
+	Snapshot Snapshot
+	// Reasons lists why the buyer may not pay by SEPA (see Reasons); empty, not nil, when it may.
+	Reasons []string
+	// Ceiling, Outstanding and Available are cents: Available = Available(Ceiling, Outstanding).
+	Ceiling, Outstanding, Available int64
+	// Score is the latest successful score check, nil when none; ScoreMinimum the passing value.
+	Score        *Score
+	ScoreMinimum int
+	// DefaultMandateID is the mandate a SEPA payment uses: the newest submitted or active
+	// mandate of the default bank account; "" when none.
+	DefaultMandateID string
+	Suspended        bool
+	// ProbationUntil ends the probation (zero before any signed mandate).
+	ProbationUntil time.Time
+}
+
+// Enabled reports whether the buyer may pay by SEPA (the amount aside): no reason against it.
+func (e Eligibility) Enabled() bool { return len(e.Reasons) == 0 }
+
+// Eligibility returns the buyer's SEPA standing now, for the SEPA payment method: it checks the
+// result with Enabled (or CheckEligible on e.Snapshot) and then reserves the amount against
+// e.Ceiling inside its own transaction (storage's reserveSEPA), so that the reservation, not
+// this read, decides whether the amount fits. The buyer's profile is created on this first use.
+// Errors: ErrNotFound for an unknown buyer.
+func (s *Service) Eligibility(ctx context.Context, buyerID string) (Eligibility, error) {
+	if _, err := s.buyer(ctx, buyerID); err != nil {
+		return Eligibility{}, err
+	}
+	now := s.clock.Now()
+	if _, err := s.store.EnsureProfile(ctx, buyerID, s.cfg.Ceiling.Initial, now); err != nil {
+		return Eligibility{}, err
+	}
+	month := clock.MonthOf(now)
+	f, err := s.store.Facts(ctx, buyerID, month)
+	if err != nil {
+		return Eligibility{}, err
+	}
+	snap := Snapshot{
+		HasBankAccount: f.HasBankAccount, HasActiveMandate: f.DefaultMandateID != "", Score: f.Score,
+		Suspended: f.Profile.Suspended, Now: now,
+	}
+	e := Eligibility{
+		BuyerID: buyerID, Month: month, Snapshot: snap, Reasons: Reasons(s.cfg.Score, snap),
+		Ceiling: f.Profile.Ceiling, Outstanding: f.Outstanding, Available: Available(f.Profile.Ceiling, f.Outstanding),
+		Score: f.Score.Latest, ScoreMinimum: s.cfg.Score.Minimum, DefaultMandateID: f.DefaultMandateID, Suspended: f.Profile.Suspended,
+	}
+	if !f.Profile.ProbationStart.IsZero() {
+		e.ProbationUntil = s.cfg.Ceiling.ProbationUntil(f.Profile.ProbationStart)
+	}
+	return e, nil
+}
+
+// Profile returns the SEPA standing of a buyer the caller may see: a buyer its own (buyerID ""
+// or its own id), operators and services any. Errors: ErrNotFound.
+func (s *Service) Profile(ctx context.Context, who auth.Principal, buyerID string) (Eligibility, error) {
+	b, err := s.buyerOf(ctx, who, buyerID)
+	if err != nil {
+		return Eligibility{}, err
+	}
+	return s.Eligibility(ctx, b.ID)
+}
+
+// CeilingChanges lists the ceiling changes of a buyer the caller may see, newest first; the
+// first one, reason "initial", is recorded when the buyer's SEPA profile is created (its first
+// SEPA use: profile read, bank account, mandate, score check or operator action).
+// Errors: ErrNotFound.
+func (s *Service) CeilingChanges(ctx context.Context, who auth.Principal, buyerID string, p page.Request) (page.Page[CeilingChange], error) {
+	b, err := s.buyerOf(ctx, who, buyerID)
+	if err != nil {
+		return page.Page[CeilingChange]{}, err
+	}
+	if _, err := s.store.EnsureProfile(ctx, b.ID, s.cfg.Ceiling.Initial, s.clock.Now()); err != nil {
+		return page.Page[CeilingChange]{}, err
+	}
+	return s.store.CeilingChanges(ctx, b.ID, p)
+}
+
+// MaxCeilingNote bounds the note of a manual ceiling change.
+const MaxCeilingNote = 500
+
+// SetCeiling is an operator's override of a buyer's ceiling, recorded with reason "manual" and
+// the note (even when the amount is the current ceiling). It returns the new standing.
+// Errors: *validation.Error on "amount" (outside 0..ManualCeilingMax) or "note" (empty or too
+// long); ErrNotFound.
+func (s *Service) SetCeiling(ctx context.Context, buyerID string, amount int64, note string) (Eligibility, error) {
+	var col validation.Collector
+	if amount < 0 || amount > s.cfg.ManualCeilingMax {
+		col.Add("amount", "range", fmt.Sprintf("must be from 0 to %d cents", s.cfg.ManualCeilingMax))
+	}
+	if note == "" || len(note) > MaxCeilingNote {
+		col.Add("note", "length", fmt.Sprintf("must have 1 to %d characters", MaxCeilingNote))
+	}
+	if err := col.Err(); err != nil {
+		return Eligibility{}, err
+	}
+	if err := s.ensureProfile(ctx, buyerID); err != nil {
+		return Eligibility{}, err
+	}
+	if _, err := s.store.SetCeiling(ctx, buyerID, amount, CeilingChangeManual, note, s.clock.Now()); err != nil {
+		return Eligibility{}, err
+	}
+	return s.Eligibility(ctx, buyerID)
+}
+
+// Reinstate lifts a buyer's suspension after an unpaid debit, once the debt is settled: the
+// ceiling goes back to the initial value (a change with reason "unpaid_reset" is recorded even
+// when it already had that value) and a new probation starts now. It returns the new standing.
+// Errors: ErrInvalidTransition (not suspended), ErrNotFound.
+func (s *Service) Reinstate(ctx context.Context, buyerID string) (Eligibility, error) {
+	if err := s.ensureProfile(ctx, buyerID); err != nil {
+		return Eligibility{}, err
+	}
+	if _, err := s.store.Reinstate(ctx, buyerID, s.cfg.Ceiling.Initial, s.clock.Now()); err != nil {
+		return Eligibility{}, err
+	}
+	return s.Eligibility(ctx, buyerID)
+}
+
+// Suspend suspends a buyer's SEPA payments after an unpaid debit (the month close calls it when
+// a collection fails); reason is kept for operators (e.g. "collection col_… failed:
+// insufficient_funds"). Payments already accepted are still collected. Suspending a suspended
+// buyer keeps the first suspension. Errors: ErrNotFound.
+func (s *Service) Suspend(ctx context.Context, buyerID, reason string) error {
+	if err := s.ensureProfile(ctx, buyerID); err != nil {
+		return err
+	}
+	_, err := s.store.Suspend(ctx, buyerID, reason, s.clock.Now())
+	return err
+}
+
+// Outstanding returns the sum of the buyer's SEPA payments accepted in month ("2026-11"), in
+// cents (0 when none): what the month's collection debits.
+func (s *Service) Outstanding(ctx context.Context, buyerID, month string) (int64, error) {
+	return s.store.Outstanding(ctx, buyerID, month)
+}
+
+// ReviewCeiling applies the monthly ceiling review (CeilingPolicy.Review) to a buyer, for the
+// month close: monthlyTotals are its SEPA totals of the last closed months (see
+// CeilingPolicy.ReviewMonths; Outstanding gives them) and unpaidInWindow whether it had an unpaid
+// debit in the policy's window. The probation and the latest score are read here. A raised
+// ceiling is recorded with reason "monthly_review"; nothing is recorded when it stays.
+// It returns the ceiling after the review. Errors: ErrNotFound.
+func (s *Service) ReviewCeiling(ctx context.Context, buyerID string, monthlyTotals []int64, unpaidInWindow bool) (ceiling int64, changed bool, err error) {
+	if err := s.ensureProfile(ctx, buyerID); err != nil {
+		return 0, false, err
+	}
+	now := s.clock.Now()
+	f, err := s.store.Facts(ctx, buyerID, clock.MonthOf(now))
+	if err != nil {
+		return 0, false, err
+	}
+	in := ReviewInput{
+		Current: f.Profile.Ceiling, MonthlyTotals: monthlyTotals, UnpaidInWindow: unpaidInWindow || f.Profile.Suspended,
+		ScoreMinimum: s.cfg.Score.Minimum, InProbation: s.cfg.Ceiling.InProbation(f.Profile.ProbationStart, now),
+	}
+	// The score counts when it is fresh (or within the outage grace), as for eligibility.
+	if f.Score.Latest != nil && len(s.cfg.Score.Reasons(f.Score, now)) == 0 {
+		in.HasScore, in.Score = true, f.Score.Latest.Value
+	}
+	next, changed := s.cfg.Ceiling.Review(in)
+	if !changed {
+		return f.Profile.Ceiling, false, nil
+	}
+	if _, err := s.store.SetCeiling(ctx, buyerID, next, CeilingChangeMonthlyReview, "", now); err != nil {
+		return 0, false, err
+	}
+	return next, true, nil
+}
+
+// ensureProfile checks that the buyer exists and creates its profile when missing.
+func (s *Service) ensureProfile(ctx context.Context, buyerID string) error {
+	if _, err := s.buyer(ctx, buyerID); err != nil {
+		return err
+	}
+	_, err := s.store.EnsureProfile(ctx, buyerID, s.cfg.Ceiling.Initial, s.clock.Now())
+	return err
+}

@@ -1,0 +1,354 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/vhupay/vhupay/internal/id"
+	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/sepa"
+)
+
+type sepaProfileRow struct {
+	BuyerID           string `gorm:"primaryKey"`
+	Ceiling           int64
+	Suspended         bool
+	SuspendedReason   string
+	SuspendedAt       *time.Time
+	ProbationStart    *time.Time
+	BuyerScoreCheckAt *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+func (sepaProfileRow) TableName() string { return "sepa_profiles" }
+
+type ceilingChangeRow struct {
+	ID         string
+	BuyerID    string
+	FromAmount int64
+	ToAmount   int64
+	Reason     string
+	Note       string
+	CreatedAt  time.Time
+}
+
+func (ceilingChangeRow) TableName() string { return "sepa_ceiling_changes" }
+
+type sepaOutstandingRow struct {
+	BuyerID     string `gorm:"primaryKey"`
+	Month       string `gorm:"primaryKey"`
+	Outstanding int64
+}
+
+func (sepaOutstandingRow) TableName() string { return "sepa_outstanding" }
+
+// ceilingChangePrefix prefixes the ids of ceiling changes (internal: they order the history).
+const ceilingChangePrefix = "cch"
+
+// SEPA implements sepa.Store.
+type SEPA struct{ db *gorm.DB }
+
+var _ sepa.Store = SEPA{}
+
+// NewSEPA returns the SEPA store.
+func NewSEPA(db *DB) SEPA { return SEPA{db: db.gorm} }
+
+// EnsureProfile implements sepa.Store.
+func (s SEPA) EnsureProfile(ctx context.Context, buyerID string, initial int64, now time.Time) (sepa.Profile, error) {
+	var row sepaProfileRow
+	err := s.db.WithContext(ctx).Where("buyer_id = ?", buyerID).Take(&row).Error
+	if err == nil {
+		return toProfile(row), nil
+	}
+	if !isNotFound(err) {
+		return sepa.Profile{}, err
+	}
+	err = inTx(ctx, s.db, func(tx *gorm.DB) error {
+		row = sepaProfileRow{BuyerID: buyerID, Ceiling: initial, CreatedAt: utc(now), UpdatedAt: utc(now)}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error // created by another request meanwhile
+		}
+		return addCeilingChange(tx, buyerID, 0, initial, sepa.CeilingChangeInitial, "", now)
+	})
+	if err != nil {
+		return sepa.Profile{}, err
+	}
+	return s.profile(s.db.WithContext(ctx), buyerID)
+}
+
+func (s SEPA) profile(q *gorm.DB, buyerID string) (sepa.Profile, error) {
+	var row sepaProfileRow
+	if err := q.Where("buyer_id = ?", buyerID).Take(&row).Error; err != nil {
+		if isNotFound(err) {
+			return sepa.Profile{}, sepa.ErrNotFound
+		}
+		return sepa.Profile{}, err
+	}
+	return toProfile(row), nil
+}
+
+func addCeilingChange(tx *gorm.DB, buyerID string, from, to int64, reason, note string, now time.Time) error {
+	return tx.Create(&ceilingChangeRow{ID: id.New(ceilingChangePrefix), BuyerID: buyerID, FromAmount: from, ToAmount: to,
+		Reason: reason, Note: note, CreatedAt: utc(now)}).Error
+}
+
+// lockProfile takes the buyer's profile row for the rest of the transaction (PostgreSQL keeps
+// concurrent writers of the same buyer waiting; SQLite runs one write transaction at a time) and
+// returns it. sepa.ErrNotFound when the buyer has no profile.
+func lockProfile(tx *gorm.DB, buyerID string, now time.Time) (sepaProfileRow, error) {
+	res := tx.Model(&sepaProfileRow{}).Where("buyer_id = ?", buyerID).UpdateColumn("updated_at", utc(now))
+	if res.Error != nil {
+		return sepaProfileRow{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return sepaProfileRow{}, sepa.ErrNotFound
+	}
+	var row sepaProfileRow
+	err := tx.Where("buyer_id = ?", buyerID).Take(&row).Error
+	return row, err
+}
+
+// SetCeiling implements sepa.Store.
+func (s SEPA) SetCeiling(ctx context.Context, buyerID string, to int64, reason, note string, now time.Time) (sepa.Profile, error) {
+	var out sepa.Profile
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		row, err := lockProfile(tx, buyerID, now)
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&sepaProfileRow{}).Where("buyer_id = ?", buyerID).UpdateColumn("ceiling", to).Error; err != nil {
+			return err
+		}
+		if err := addCeilingChange(tx, buyerID, row.Ceiling, to, reason, note, now); err != nil {
+			return err
+		}
+		row.Ceiling = to
+		out = toProfile(row)
+		return nil
+	})
+	return out, err
+}
+
+// Suspend implements sepa.Store.
+func (s SEPA) Suspend(ctx context.Context, buyerID, reason string, now time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&sepaProfileRow{}).Where("buyer_id = ? AND suspended = ?", buyerID, false).
+		UpdateColumns(map[string]any{"suspended": true, "suspended_reason": reason, "suspended_at": utc(now), "updated_at": utc(now)})
+	if res.Error != nil {
+		return false, res.Error
+	}
+	if res.RowsAffected == 0 {
+		if _, err := s.profile(s.db.WithContext(ctx), buyerID); err != nil {
+			return false, err
+		}
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// Reinstate implements sepa.Store.
+func (s SEPA) Reinstate(ctx context.Context, buyerID string, ceiling int64, now time.Time) (sepa.Profile, error) {
+	var out sepa.Profile
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		row, err := lockProfile(tx, buyerID, now)
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&sepaProfileRow{}).Where("buyer_id = ? AND suspended = ?", buyerID, true).
+			UpdateColumns(map[string]any{"suspended": false, "suspended_reason": "", "suspended_at": nil,
+				"ceiling": ceiling, "probation_start": utc(now)})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return sepa.ErrInvalidTransition
+		}
+		if err := addCeilingChange(tx, buyerID, row.Ceiling, ceiling, sepa.CeilingChangeUnpaidReset, "", now); err != nil {
+			return err
+		}
+		out, err = s.profile(tx, buyerID)
+		return err
+	})
+	if errors.Is(err, sepa.ErrInvalidTransition) {
+		return sepa.Profile{}, fmt.Errorf("%w: buyer %s is not suspended", err, buyerID)
+	}
+	return out, err
+}
+
+// CeilingChanges implements sepa.Store.
+func (s SEPA) CeilingChanges(ctx context.Context, buyerID string, p page.Request) (page.Page[sepa.CeilingChange], error) {
+	var rows []ceilingChangeRow
+	if err := keyset(s.db.WithContext(ctx).Where("buyer_id = ?", buyerID), p, "id").Find(&rows).Error; err != nil {
+		return page.Page[sepa.CeilingChange]{}, err
+	}
+	out := make([]sepa.CeilingChange, len(rows))
+	for i, r := range rows {
+		out[i] = sepa.CeilingChange{ID: r.ID, BuyerID: r.BuyerID, From: r.FromAmount, To: r.ToAmount, Reason: r.Reason,
+			Note: r.Note, CreatedAt: r.CreatedAt.UTC()}
+	}
+	return page.Build(out, p.Limit, func(c sepa.CeilingChange) string { return c.ID }), nil
+}
+
+// ClaimScoreRequest implements sepa.Store.
+func (s SEPA) ClaimScoreRequest(ctx context.Context, buyerID string, now, notBefore time.Time) (bool, time.Time, error) {
+	p, err := s.profileRow(ctx, buyerID)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	last := derefTime(p.BuyerScoreCheckAt)
+	if !last.IsZero() && last.After(notBefore) {
+		return false, last, nil
+	}
+	q := s.db.WithContext(ctx).Model(&sepaProfileRow{}).Where("buyer_id = ?", buyerID)
+	if last.IsZero() {
+		q = q.Where("buyer_score_check_at IS NULL")
+	} else {
+		q = q.Where("buyer_score_check_at = ?", utc(last))
+	}
+	res := q.UpdateColumn("buyer_score_check_at", utc(now))
+	if res.Error != nil {
+		return false, time.Time{}, res.Error
+	}
+	if res.RowsAffected == 0 { // another request claimed it first
+		p, err := s.profileRow(ctx, buyerID)
+		return false, derefTime(p.BuyerScoreCheckAt), err
+	}
+	return true, last, nil
+}
+
+// ReleaseScoreRequest implements sepa.Store.
+func (s SEPA) ReleaseScoreRequest(ctx context.Context, buyerID string, claimed, previous time.Time) error {
+	var value any
+	if !previous.IsZero() {
+		value = utc(previous)
+	}
+	return s.db.WithContext(ctx).Model(&sepaProfileRow{}).Where("buyer_id = ? AND buyer_score_check_at = ?", buyerID, utc(claimed)).
+		UpdateColumn("buyer_score_check_at", value).Error
+}
+
+func (s SEPA) profileRow(ctx context.Context, buyerID string) (sepaProfileRow, error) {
+	var row sepaProfileRow
+	err := s.db.WithContext(ctx).Where("buyer_id = ?", buyerID).Take(&row).Error
+	if isNotFound(err) {
+		return row, sepa.ErrNotFound
+	}
+	return row, err
+}
+
+// Facts implements sepa.Store.
+func (s SEPA) Facts(ctx context.Context, buyerID, month string) (sepa.Facts, error) {
+	q := s.db.WithContext(ctx)
+	p, err := s.profile(q, buyerID)
+	if err != nil {
+		return sepa.Facts{}, err
+	}
+	f := sepa.Facts{Profile: p}
+	var accounts int64
+	if err := q.Model(&bankAccountRow{}).Where("buyer_id = ? AND status = ?", buyerID, "active").Count(&accounts).Error; err != nil {
+		return sepa.Facts{}, err
+	}
+	f.HasBankAccount = accounts > 0
+	var mandates []mandateRow
+	err = q.Table("mandates AS m").Select("m.*").
+		Joins("JOIN bank_accounts AS a ON a.id = m.bank_account_id").
+		Where("a.buyer_id = ? AND a.is_default = ? AND a.status = ? AND m.status IN ?", buyerID, true, "active",
+			[]string{string(sepa.MandateSubmitted), string(sepa.MandateActive)}).
+		Order("m.id DESC").Limit(1).Find(&mandates).Error
+	if err != nil {
+		return sepa.Facts{}, err
+	}
+	if len(mandates) == 1 {
+		f.DefaultMandateID = mandates[0].ID
+	}
+	if f.Score, err = s.ScoreState(ctx, buyerID); err != nil {
+		return sepa.Facts{}, err
+	}
+	var out []sepaOutstandingRow
+	if err := q.Where("buyer_id = ? AND month = ?", buyerID, month).Find(&out).Error; err != nil {
+		return sepa.Facts{}, err
+	}
+	if len(out) == 1 {
+		f.Outstanding = out[0].Outstanding
+	}
+	return f, nil
+}
+
+// reserveSEPA reserves amount (cents, > 0) of the buyer's SEPA ceiling for month ("2026-11",
+// Europe/Paris), inside the caller's transaction tx: the SEPA payment method calls it in the
+// transaction that inserts the intent, after sepa.Service.Eligibility said the buyer is enabled
+// and gave ceiling.
+//
+// It is ONE conditional UPDATE of the (buyer, month) outstanding row (created at 0 when missing):
+// outstanding + amount must stay within ceiling and within the ceiling stored in the buyer's
+// profile at that instant, and the buyer must not be suspended — so an operator's change or a
+// suspension between the eligibility read and the reservation is honoured, and two concurrent
+// reservations can never both fit (PostgreSQL re-checks the condition on the row it waited for;
+// SQLite runs one write transaction at a time).
+//
+// It returns ok = true when reserved; else ok = false and available, the cents still available
+// (ceiling − outstanding, never below 0, with the lower of the two ceilings). A buyer without
+// a profile never fits. On ok = false nothing is written that matters (the row may have been
+// created at 0): the caller answers sepa_ceiling_exceeded with available, and rolls back or not.
+func reserveSEPA(tx *gorm.DB, buyerID, month string, amount, ceiling int64) (ok bool, available int64, err error) {
+	if amount <= 0 {
+		return false, 0, sepa.ErrInvalidAmount
+	}
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&sepaOutstandingRow{BuyerID: buyerID, Month: month}).Error; err != nil {
+		return false, 0, err
+	}
+	res := tx.Exec(`UPDATE sepa_outstanding SET outstanding = outstanding + ?
+		WHERE buyer_id = ? AND month = ? AND outstanding + ? <= ?
+		AND outstanding + ? <= (SELECT p.ceiling FROM sepa_profiles p WHERE p.buyer_id = ? AND p.suspended = ?)`,
+		amount, buyerID, month, amount, ceiling, amount, buyerID, false)
+	if res.Error != nil {
+		return false, 0, res.Error
+	}
+	if res.RowsAffected == 1 {
+		return true, 0, nil
+	}
+	var row sepaOutstandingRow
+	if err := tx.Where("buyer_id = ? AND month = ?", buyerID, month).Take(&row).Error; err != nil {
+		return false, 0, err
+	}
+	var p sepaProfileRow
+	if err := tx.Where("buyer_id = ?", buyerID).Take(&p).Error; err != nil && !isNotFound(err) {
+		return false, 0, err
+	} else if err == nil && !p.Suspended {
+		ceiling = min(ceiling, p.Ceiling)
+	} else {
+		ceiling = 0
+	}
+	return false, sepa.Available(ceiling, row.Outstanding), nil
+}
+
+// Outstanding returns the sum of the buyer's SEPA payments accepted in month (cents; 0 when
+// none), as reserved by reserveSEPA: the month close collects it.
+func (s SEPA) Outstanding(ctx context.Context, buyerID, month string) (int64, error) {
+	var rows []sepaOutstandingRow
+	if err := s.db.WithContext(ctx).Where("buyer_id = ? AND month = ?", buyerID, month).Find(&rows).Error; err != nil {
+		return 0, err
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	return rows[0].Outstanding, nil
+}
+
+func toProfile(r sepaProfileRow) sepa.Profile {
+	return sepa.Profile{BuyerID: r.BuyerID, Ceiling: r.Ceiling, Suspended: r.Suspended, SuspendedReason: r.SuspendedReason,
+		SuspendedAt: derefTime(r.SuspendedAt), ProbationStart: derefTime(r.ProbationStart),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
