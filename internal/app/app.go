@@ -24,8 +24,10 @@ import (
 	"github.com/vhupay/vhupay/internal/config"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payers"
+	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/psp/mangopay"
 	"github.com/vhupay/vhupay/internal/storage"
@@ -47,6 +49,12 @@ type App struct {
 	// Provider is the payment provider: the sandbox or the MangoPay client.
 	Provider psp.Provider
 	Payers   *payers.Service
+	Orders   *orders.Service
+	// Payments pays orders (card built in; SEPA and invoice plug in through Config.Methods) and
+	// manages cards. Without a provider, card operations answer psp_unavailable.
+	Payments *payments.Service
+	// Notifications applies provider hooks in the background.
+	Notifications *payments.Notifications
 
 	handler   http.Handler
 	testClock *clock.Shared
@@ -97,12 +105,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.idem = idempotency.NewService(storage.NewIdempotency(db), clock.Real{})
 	a.Parties = parties.NewService(storage.NewParties(db), a.Clock)
 	a.Payers = payers.NewService(storage.NewPayers(db), storage.NewParties(db), a.Provider)
+	a.Orders = orders.NewService(storage.NewOrders(db), storage.NewParties(db), a.Clock)
+	if a.Provider == nil {
+		log.Warn("no payment provider: card payments and card registrations answer 502 psp_unavailable")
+	}
+	a.Payments = payments.NewService(payments.Config{
+		Store: storage.NewPayments(db), Orders: storage.NewOrders(db), Payers: a.Payers, Provider: a.Provider,
+		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry,
+		Methods: map[payments.Method]payments.MethodHandler{}, // sepa_debit and vhu_invoice plug in here
+	})
+	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{}, log)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps := httpapi.Deps{
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
+		Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications,
 	}
 	if a.testClock != nil {
 		deps.TestClock = a.testClock
@@ -139,6 +158,10 @@ func (a *App) Run(ctx context.Context) {
 		_, err := a.idem.Purge(ctx)
 		return err
 	})
+	go a.every(ctx, 30*time.Second, "payment intent expiry", func(ctx context.Context) error {
+		_, err := a.Payments.ExpireStale(ctx)
+		return err
+	})
 	<-ctx.Done()
 }
 
@@ -157,8 +180,11 @@ func (a *App) every(ctx context.Context, d time.Duration, name string, fn func(c
 	}
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close waits for the provider notifications being applied, then releases the database.
+func (a *App) Close() error {
+	a.Notifications.Wait()
+	return a.DB.Close()
+}
 
 // Secrets are the keys a process signs and fingerprints with.
 type Secrets struct {

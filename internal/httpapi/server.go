@@ -16,7 +16,9 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
+	"github.com/vhupay/vhupay/internal/payments"
 )
 
 // Verifier checks bearer tokens.
@@ -41,6 +43,10 @@ type Deps struct {
 	Ready       func(ctx context.Context) error
 	OpenAPIJSON []byte
 	CORSOrigins []string
+	// Orders, Payments (intents and cards) and Notifications (provider hooks).
+	Orders        *orders.Service
+	Payments      *payments.Service
+	Notifications *payments.Notifications
 
 	// Sandbox mode only.
 	TestClock TestClock
@@ -57,6 +63,10 @@ type Server struct {
 	openapi  []byte
 	validate *validator.Validate
 	clock    TestClock
+
+	orders        *orders.Service
+	payments      *payments.Service
+	notifications *payments.Notifications
 }
 
 // New builds the HTTP handler of the whole API.
@@ -65,6 +75,7 @@ func New(d Deps) http.Handler {
 	s := &Server{
 		log: d.Log, metrics: newMetrics(d.Registerer), verifier: d.Verifier, idem: d.Idempotency,
 		parties: d.Parties, ready: d.Ready, openapi: d.OpenAPIJSON, validate: newValidator(), clock: d.TestClock,
+		orders: d.Orders, payments: d.Payments, notifications: d.Notifications,
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -92,8 +103,12 @@ func New(d Deps) http.Handler {
 	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"),
 		ginSwagger.PersistAuthorization(true)))
 
+	s.routeHooks(r)
 	v1 := r.Group("/v1", s.authenticate, s.idempotent)
 	s.routeParties(v1)
+	s.routeOrders(v1)
+	s.routePaymentIntents(v1)
+	s.routeCards(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}
