@@ -335,6 +335,17 @@ func TestIntentExpiry(t *testing.T) {
 		if o := getOrder(t, e.s, e.token, o.ID); o.Status != "payment_pending" {
 			t.Errorf("order = %+v", o)
 		}
+		// The buyer finishes 3-D Secure after the expiry: the money is given back.
+		if err := e.fake.CompleteSecureMode(payInOf(t, pi)); err != nil {
+			t.Fatal(err)
+		}
+		e.hook(t, "PAYIN_NORMAL_SUCCEEDED", payInOf(t, pi))
+		if got := e.fake.Created("refunds"); got != 1 {
+			t.Errorf("refunds = %d, want 1", got)
+		}
+		if got := e.intent(t, pi.ID); got.Status != "canceled" || got.LastError.Code != "expired" {
+			t.Errorf("expired intent after a late success = %+v", got)
+		}
 		// Paying again works.
 		if pi := decodeIntent(t, e.pay(t, e.token, o.ID, card).Expect(t, 201)); pi.Status != "requires_action" {
 			t.Errorf("new intent = %+v", pi)

@@ -334,7 +334,9 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 
 // settleOpenIntents refreshes the order's open card intents from the provider before a new
 // payment replaces them, so that a 3-D Secure completed meanwhile confirms the order instead of
-// being charged twice. It returns orders.ErrNotPayable when that happened.
+// being charged twice. It returns orders.ErrNotPayable when that happened, or when a payment is
+// still processing at the provider (money in flight). When the provider does not answer, the open
+// intents are left to be canceled: a late success is refunded when its notification comes.
 func (s *Service) settleOpenIntents(ctx context.Context, orderID string) error {
 	open, err := s.store.OpenIntents(ctx, orderID)
 	if err != nil {
@@ -342,11 +344,16 @@ func (s *Service) settleOpenIntents(ctx context.Context, orderID string) error {
 	}
 	for _, pi := range open {
 		got, err := s.refresh(ctx, pi)
-		if err != nil {
+		if errors.Is(err, psp.ErrUnavailable) {
+			s.log.WarnContext(ctx, "refresh the open intent before replacing it", slog.String("intent_id", pi.ID), slog.String("err", err.Error()))
+		} else if err != nil {
 			return err
 		}
-		if got.ConfirmsOrder() {
+		switch {
+		case got.ConfirmsOrder():
 			return fmt.Errorf("intent %s secured the order meanwhile: %w", got.ID, orders.ErrNotPayable)
+		case got.Status == StatusProcessing:
+			return fmt.Errorf("intent %s is processing at the provider: %w", got.ID, orders.ErrNotPayable)
 		}
 	}
 	return nil
