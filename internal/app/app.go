@@ -24,8 +24,10 @@ import (
 	"github.com/vhupay/vhupay/internal/config"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payers"
+	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/psp/mangopay"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
@@ -56,6 +58,12 @@ type App struct {
 	Scoring       scoring.Partner
 	SandboxScores *scoringsandbox.Partner
 	SEPA          *sepa.Service
+	Orders        *orders.Service
+	// Payments pays orders (card built in; SEPA and invoice plug in through Config.Methods) and
+	// manages cards. Without a provider, card operations answer psp_unavailable.
+	Payments *payments.Service
+	// Notifications applies provider hooks in the background.
+	Notifications *payments.Notifications
 
 	handler   http.Handler
 	testClock *clock.Shared
@@ -122,13 +130,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		_ = db.Close()
 		return nil, err
 	}
+	a.Orders = orders.NewService(storage.NewOrders(db), storage.NewParties(db), a.Clock)
+	if a.Provider == nil {
+		log.Warn("no payment provider: card payments and card registrations answer 502 psp_unavailable")
+	}
+	a.Payments = payments.NewService(payments.Config{
+		Store: storage.NewPayments(db), Orders: storage.NewOrders(db), Payers: a.Payers, Provider: a.Provider,
+		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry,
+		Methods: map[payments.Method]payments.MethodHandler{}, // sepa_debit and vhu_invoice plug in here
+	})
+	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: a.SEPA}, log)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps := httpapi.Deps{
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
-		SEPA: a.SEPA,
+		SEPA: a.SEPA, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications,
 	}
 	if a.testClock != nil {
 		deps.TestClock = a.testClock
@@ -147,14 +165,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 // notify receives the sandbox provider's notifications, as MangoPay's hooks would arrive, and
 // applies them like the hook endpoint does.
 func (a *App) notify(ctx context.Context, n psp.Notification) {
-	var err error
-	switch n.Kind {
-	case psp.ResourceMandate:
-		err = a.SEPA.ApplyMandate(ctx, n.ResourceID)
-	}
-	if err != nil {
-		a.Log.Warn("provider notification not applied", "kind", n.Kind, "event", n.Event, "resource_id", n.ResourceID, "err", err)
-	}
+	a.Notifications.Receive(n)
 }
 
 // wireSEPA builds the score partner of the configuration and the SEPA service.
@@ -205,6 +216,10 @@ func (a *App) Run(ctx context.Context) {
 		_, err := a.idem.Purge(ctx)
 		return err
 	})
+	go a.every(ctx, 30*time.Second, "payment intent expiry", func(ctx context.Context) error {
+		_, err := a.Payments.ExpireStale(ctx)
+		return err
+	})
 	<-ctx.Done()
 }
 
@@ -223,8 +238,11 @@ func (a *App) every(ctx context.Context, d time.Duration, name string, fn func(c
 	}
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close waits for the provider notifications being applied, then releases the database.
+func (a *App) Close() error {
+	a.Notifications.Wait()
+	return a.DB.Close()
+}
 
 // Secrets are the keys a process signs and fingerprints with.
 type Secrets struct {

@@ -757,7 +757,7 @@ func TestCeilingOverrideAndReinstatement(t *testing.T) {
 	})
 }
 
-func TestProviderOutage(t *testing.T) {
+func TestSEPAProviderOutage(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
 		e := startSEPA(t, b)
 		s := e.s

@@ -16,7 +16,9 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
+	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/sepa"
 )
 
@@ -43,6 +45,10 @@ type Deps struct {
 	OpenAPIJSON []byte
 	CORSOrigins []string
 	SEPA        *sepa.Service
+	// Orders, Payments (intents and cards) and Notifications (provider hooks).
+	Orders        *orders.Service
+	Payments      *payments.Service
+	Notifications *payments.Notifications
 
 	// Sandbox mode only.
 	TestClock     TestClock
@@ -66,6 +72,10 @@ type Server struct {
 	sepa     *sepa.Service
 	// sandboxScores is nil outside sandbox mode.
 	sandboxScores SandboxScores
+
+	orders        *orders.Service
+	payments      *payments.Service
+	notifications *payments.Notifications
 }
 
 // New builds the HTTP handler of the whole API.
@@ -75,6 +85,7 @@ func New(d Deps) http.Handler {
 		log: d.Log, metrics: newMetrics(d.Registerer), verifier: d.Verifier, idem: d.Idempotency,
 		parties: d.Parties, ready: d.Ready, openapi: d.OpenAPIJSON, validate: newValidator(), clock: d.TestClock, settle: d.SandboxSettle,
 		sepa: d.SEPA, sandboxScores: d.SandboxScores,
+		orders: d.Orders, payments: d.Payments, notifications: d.Notifications,
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -107,9 +118,13 @@ func New(d Deps) http.Handler {
 		r.Any("/sandbox/psp/*path", gin.WrapH(d.SandboxPages))
 	}
 
+	s.routeHooks(r)
 	v1 := r.Group("/v1", s.authenticate, s.idempotent)
 	s.routeParties(v1)
 	s.routeSEPA(v1)
+	s.routeOrders(v1)
+	s.routePaymentIntents(v1)
+	s.routeCards(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}

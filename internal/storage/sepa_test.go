@@ -14,7 +14,6 @@ import (
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
-func TestMain(m *testing.M) { storagetest.Main(m) }
 
 var now = time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC)
 

@@ -1,0 +1,244 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/payments"
+)
+
+// routes of the payment intents capability.
+func (s *Server) routePaymentIntents(v1 *gin.RouterGroup) {
+	owners := s.allow(auth.RoleBuyer, auth.RoleAdmin, auth.RoleService)
+	v1.POST("/payment-intents", owners, s.createPaymentIntent)
+	v1.GET("/payment-intents", owners, s.listPaymentIntents)
+	v1.GET("/payment-intents/:id", owners, s.getPaymentIntent)
+	v1.POST("/payment-intents/:id/cancel", owners, s.cancelPaymentIntent)
+}
+
+// paymentErrors; payments.ErrNoProvider and ErrProviderRefused wrap psp.ErrUnavailable, mapped to
+// 502 psp_unavailable by the foundation's table.
+var paymentErrors = []errorMapping{
+	{payments.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
+	{payments.ErrNotCancelable, http.StatusConflict, "intent_not_cancelable", "Payment intent not cancelable"},
+	{payments.ErrInvalidTransition, http.StatusConflict, "invalid_transition", "Invalid transition"},
+	{payments.ErrCardBlocked, http.StatusConflict, "card_blocked", "Card blocked"},
+	{payments.ErrCardInactive, http.StatusConflict, "card_inactive", "Card inactive"},
+	{payments.ErrCardNotFound, http.StatusNotFound, "not_found", "Not found"},
+	{payments.ErrRegistrationNotFound, http.StatusNotFound, "not_found", "Not found"},
+	{payments.ErrCardRegistrationFailed, http.StatusUnprocessableEntity, "card_registration_failed", "Card registration failed"},
+}
+
+// PaymentIntentRequest pays an order.
+type PaymentIntentRequest struct {
+	// BuyerID is required for admin and service callers; a buyer leaves it out (or gives its own id).
+	BuyerID string `json:"buyer_id,omitempty" example:"byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	OrderID string `json:"order_id" binding:"required" example:"ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	Method  string `json:"method" binding:"required" enums:"card,sepa_debit,vhu_invoice" example:"card"`
+	// CardID (method card): an active card of the buyer.
+	CardID string `json:"card_id,omitempty" example:"card_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	// ReturnURL (method card): where the bank sends the browser back after 3-D Secure, with
+	// ?payment_intent=<id> added. https, or http on localhost/127.0.0.1; no fragment.
+	ReturnURL string `json:"return_url,omitempty" example:"https://shop.example/checkout/return"`
+	// BrowserInfo (method card) describes the buyer's browser for 3-D Secure; missing fields take
+	// defaults (a desktop browser in France, the request's User-Agent).
+	BrowserInfo *BrowserInfo `json:"browser_info,omitempty"`
+	// IPAddress (method card) is the buyer's IP address; default: the request's client address.
+	IPAddress string `json:"ip_address,omitempty" example:"203.0.113.7"`
+} //	@name	PaymentIntentRequest
+
+// BrowserInfo is what 3-D Secure needs to know about the buyer's browser.
+type BrowserInfo struct {
+	AcceptHeader      *string `json:"accept_header,omitempty" example:"text/html,application/xhtml+xml"`
+	JavaEnabled       *bool   `json:"java_enabled,omitempty" example:"false"`
+	JavascriptEnabled *bool   `json:"javascript_enabled,omitempty" example:"true"`
+	Language          *string `json:"language,omitempty" example:"fr-FR"`
+	ColorDepth        *int    `json:"color_depth,omitempty" enums:"1,4,8,15,16,24,30,32,48" example:"24"`
+	ScreenHeight      *int    `json:"screen_height,omitempty" example:"1080"`
+	ScreenWidth       *int    `json:"screen_width,omitempty" example:"1920"`
+	// TimeZoneOffset is in minutes, as Date.getTimezoneOffset() gives it.
+	TimeZoneOffset *int    `json:"time_zone_offset,omitempty" example:"-60"`
+	UserAgent      *string `json:"user_agent,omitempty"`
+} //	@name	BrowserInfo
+
+// PaymentIntent is one attempt to pay an order. Amounts are euro cents.
+type PaymentIntent struct {
+	ID       string `json:"id" binding:"required" example:"pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	OrderID  string `json:"order_id" binding:"required"`
+	BuyerID  string `json:"buyer_id" binding:"required"`
+	Amount   int64  `json:"amount" binding:"required" example:"14400"`
+	Currency string `json:"currency" binding:"required" enums:"EUR"`
+	Method   string `json:"method" binding:"required" enums:"card,sepa_debit,vhu_invoice"`
+	Status   string `json:"status" binding:"required" enums:"requires_action,processing,scheduled,succeeded,failed,canceled"`
+	// NextAction is set in requires_action only.
+	NextAction *NextAction `json:"next_action" binding:"required" extensions:"x-nullable"`
+	// LastError is set when the intent failed, or was canceled because it expired.
+	LastError          *LastError `json:"last_error" binding:"required" extensions:"x-nullable"`
+	CardID             *string    `json:"card_id" binding:"required" extensions:"x-nullable"`
+	MandateID          *string    `json:"mandate_id" binding:"required" extensions:"x-nullable"`
+	CollectionMonth    *string    `json:"collection_month" binding:"required" extensions:"x-nullable" example:"2026-11"`
+	InvoicingAccountID *string    `json:"invoicing_account_id" binding:"required" extensions:"x-nullable"`
+	CreatedAt          time.Time  `json:"created_at" binding:"required"`
+	UpdatedAt          time.Time  `json:"updated_at" binding:"required"`
+} //	@name	PaymentIntent
+
+// NextAction is what the client must do: send the buyer's browser to redirect_to_url.url.
+type NextAction struct {
+	Type          string        `json:"type" binding:"required" enums:"redirect_to_url"`
+	RedirectToURL RedirectToURL `json:"redirect_to_url" binding:"required"`
+} //	@name	NextAction
+
+// RedirectToURL is the bank's 3-D Secure page and the client's return_url, where the bank sends
+// the browser back (with ?payment_intent=<id> added).
+type RedirectToURL struct {
+	URL       string `json:"url" binding:"required"`
+	ReturnURL string `json:"return_url" binding:"required"`
+} //	@name	RedirectToURL
+
+// LastError says why an intent failed or expired.
+type LastError struct {
+	Code    string `json:"code" binding:"required" example:"card_declined"`
+	Message string `json:"message" binding:"required"`
+} //	@name	LastError
+
+// PaymentIntentList is a page of payment intents.
+type PaymentIntentList struct {
+	Data []PaymentIntent `json:"data" binding:"required"`
+	listMeta
+} //	@name	PaymentIntentList
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func toPaymentIntent(pi payments.Intent) PaymentIntent {
+	out := PaymentIntent{ID: pi.ID, OrderID: pi.OrderID, BuyerID: pi.BuyerID, Amount: pi.Amount, Currency: pi.Currency,
+		Method: string(pi.Method), Status: string(pi.Status), CardID: optional(pi.CardID), MandateID: optional(pi.MandateID),
+		CollectionMonth: optional(pi.CollectionMonth), InvoicingAccountID: optional(pi.InvoicingAccountID),
+		CreatedAt: pi.CreatedAt, UpdatedAt: pi.UpdatedAt}
+	if pi.NextAction != nil {
+		out.NextAction = &NextAction{Type: string(pi.NextAction.Type),
+			RedirectToURL: RedirectToURL{URL: pi.NextAction.RedirectToURL.URL, ReturnURL: pi.NextAction.RedirectToURL.ReturnURL}}
+	}
+	if pi.LastError != nil {
+		out.LastError = &LastError{Code: string(pi.LastError.Code), Message: pi.LastError.Message}
+	}
+	return out
+}
+
+// createPaymentIntent godoc
+//
+//	@Summary		Pay an order
+//	@Description	The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
+//	@Description	card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The provider unreachable → 502 psp_unavailable, nothing written.
+//	@Description	sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
+//	@Tags			payment-intents
+//	@Security		BearerAuth
+//	@Accept			json
+//	@Produce		json,application/problem+json
+//	@Param			Idempotency-Key	header		string					false	"Makes the request safe to retry (1–255 printable ASCII)"
+//	@Param			body			body		PaymentIntentRequest	true	"The payment"
+//	@Success		201				{object}	PaymentIntent
+//	@Failure		401,403,409,413,422,502	{object}	Problem
+//	@Router			/v1/payment-intents [post]
+func (s *Server) createPaymentIntent(c *gin.Context) {
+	var req PaymentIntentRequest
+	if err := s.bind(c, &req); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	in := payments.CreateInput{BuyerID: req.BuyerID, OrderID: req.OrderID, Method: payments.Method(req.Method),
+		Card: payments.CardInput{CardID: req.CardID, ReturnURL: req.ReturnURL, IPAddress: req.IPAddress,
+			RequestIP: c.ClientIP(), RequestUserAgent: c.GetHeader("User-Agent")}}
+	if b := req.BrowserInfo; b != nil {
+		in.Card.Browser = payments.BrowserInput{AcceptHeader: b.AcceptHeader, JavaEnabled: b.JavaEnabled, JavascriptEnabled: b.JavascriptEnabled,
+			Language: b.Language, ColorDepth: b.ColorDepth, ScreenHeight: b.ScreenHeight, ScreenWidth: b.ScreenWidth,
+			TimeZoneOffset: b.TimeZoneOffset, UserAgent: b.UserAgent}
+	}
+	pi, err := s.payments.Create(c.Request.Context(), principal(c), in)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	created(c, "/v1/payment-intents/"+pi.ID, toPaymentIntent(pi))
+}
+
+// listPaymentIntents godoc
+//
+//	@Summary		List payment intents
+//	@Description	Newest first. A buyer sees its own intents; admin and service every buyer's (or buyer_id's).
+//	@Tags			payment-intents
+//	@Security		BearerAuth
+//	@Produce		json,application/problem+json
+//	@Param			order_id	query		string	false	"Only this order's intents"
+//	@Param			buyer_id	query		string	false	"Admin and service: only this buyer's intents"
+//	@Param			limit		query		int		false	"Page size (1–100)"	default(20)
+//	@Param			cursor		query		string	false	"next_cursor of the previous page"
+//	@Success		200			{object}	PaymentIntentList
+//	@Failure		401,403,422	{object}	Problem
+//	@Router			/v1/payment-intents [get]
+func (s *Server) listPaymentIntents(c *gin.Context) {
+	p, err := pageRequest(c)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	f := payments.IntentFilter{OrderID: c.Query("order_id"), BuyerID: c.Query("buyer_id")}
+	res, err := s.payments.Intents(c.Request.Context(), principal(c), f, p)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	out := PaymentIntentList{Data: make([]PaymentIntent, len(res.Items)), listMeta: metaOf(res)}
+	for i, pi := range res.Items {
+		out.Data[i] = toPaymentIntent(pi)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// getPaymentIntent godoc
+//
+//	@Summary		Get a payment intent
+//	@Description	A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+//	@Tags			payment-intents
+//	@Security		BearerAuth
+//	@Produce		json,application/problem+json
+//	@Param			id	path		string	true	"Payment intent id"
+//	@Success		200	{object}	PaymentIntent
+//	@Failure		401,403,404	{object}	Problem
+//	@Router			/v1/payment-intents/{id} [get]
+func (s *Server) getPaymentIntent(c *gin.Context) {
+	pi, err := s.payments.Intent(c.Request.Context(), principal(c), c.Param("id"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toPaymentIntent(pi))
+}
+
+// cancelPaymentIntent godoc
+//
+//	@Summary		Cancel a payment intent
+//	@Description	Only from requires_action (after a refresh from the provider) → 200 canceled; otherwise 409 intent_not_cancelable. The order stays payment_pending.
+//	@Tags			payment-intents
+//	@Security		BearerAuth
+//	@Produce		json,application/problem+json
+//	@Param			Idempotency-Key	header		string	false	"Makes the request safe to retry (1–255 printable ASCII)"
+//	@Param			id				path		string	true	"Payment intent id"
+//	@Success		200				{object}	PaymentIntent
+//	@Failure		401,403,404,409,422	{object}	Problem
+//	@Router			/v1/payment-intents/{id}/cancel [post]
+func (s *Server) cancelPaymentIntent(c *gin.Context) {
+	pi, err := s.payments.Cancel(c.Request.Context(), principal(c), c.Param("id"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toPaymentIntent(pi))
+}

@@ -1,0 +1,684 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/id"
+	"github.com/vhupay/vhupay/internal/money"
+	"github.com/vhupay/vhupay/internal/orders"
+	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/payers"
+	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/validation"
+)
+
+// Errors of the payments service. Each maps to the API error code of the same meaning.
+var (
+	// ErrNotFound: no such intent, or one the caller may not see (not_found).
+	ErrNotFound = errors.New("payment intent not found")
+	// ErrCardBlocked: the card was blocked after failed authentications (card_blocked).
+	ErrCardBlocked = errors.New("card is blocked")
+	// ErrCardInactive: the card was deleted (card_inactive).
+	ErrCardInactive = errors.New("card is inactive")
+	// ErrNoProvider: this process has no payment provider; wraps psp.ErrUnavailable (psp_unavailable).
+	ErrNoProvider = fmt.Errorf("no payment provider is configured: %w", psp.ErrUnavailable)
+	// ErrProviderRefused: the provider refused a request vhupay built; wraps psp.ErrUnavailable,
+	// since the caller can do nothing about it (psp_unavailable).
+	ErrProviderRefused = fmt.Errorf("the payment provider refused the request: %w", psp.ErrUnavailable)
+)
+
+// MethodHandler pays orders by one method other than card (sepa_debit, vhu_invoice). It is
+// registered in Config.Methods by the capability that owns the method.
+type MethodHandler interface {
+	// Accept decides whether the payment pi of order is accepted. It runs first inside the one
+	// transaction that then confirms the order (when pi confirms it), cancels the order's earlier
+	// open intents and inserts pi; it must make no network call.
+	//
+	// pi arrives with ID, OrderID, BuyerID, Amount, Currency, Method, CreatedAt and UpdatedAt set
+	// and an empty Status. On acceptance Accept sets pi.Status (StatusScheduled, or
+	// StatusSucceeded when the money is already secured) and its method's fields (MandateID and
+	// CollectionMonth, or InvoicingAccountID), writes its own rows through tx (conditional updates
+	// only; the SEPA reservation, for instance) and returns nil. A refusal returns the
+	// capability's own error (mapped to a problem by its HTTP error table); the transaction is
+	// rolled back and nothing is written. If the order stopped being payable, the transaction is
+	// rolled back after Accept returned (its writes included) and Create returns
+	// orders.ErrNotPayable.
+	Accept(ctx context.Context, tx Tx, order orders.Order, pi *Intent) error
+}
+
+// Orders reads orders.
+type Orders interface {
+	// Order returns an order or orders.ErrNotFound.
+	Order(ctx context.Context, id string) (orders.Order, error)
+}
+
+// Payers gives each buyer's identity at the provider.
+type Payers interface {
+	// Ensure returns the buyer's payer, creating it at the provider when missing.
+	Ensure(ctx context.Context, buyerID string) (payers.Payer, error)
+}
+
+// Config is what a Service needs. Provider may be nil (a process without a payment provider):
+// card payments, card registrations and refreshes then fail with ErrNoProvider.
+type Config struct {
+	Store    Store
+	Orders   Orders
+	Payers   Payers
+	Provider psp.Provider
+	Clock    clock.Clock
+	Log      *slog.Logger
+	// IntentExpiry is how long a card intent may wait in requires_action (default 30 minutes).
+	IntentExpiry time.Duration
+	// Methods pays by sepa_debit and vhu_invoice; a method without a handler is refused with a
+	// validation error on "method". Card is built in.
+	Methods map[Method]MethodHandler
+	// RefundTimeout bounds the compensation (recording and refunding a pay-in nobody may keep),
+	// which runs detached from the caller's context (default 30 s).
+	RefundTimeout time.Duration
+}
+
+// Service creates, reads, refreshes, cancels and expires payment intents, and manages cards.
+type Service struct {
+	store         Store
+	orders        Orders
+	payers        Payers
+	provider      psp.Provider
+	clock         clock.Clock
+	log           *slog.Logger
+	expiry        time.Duration
+	methods       map[Method]MethodHandler
+	refundTimeout time.Duration
+}
+
+// NewService returns a Service.
+func NewService(cfg Config) *Service {
+	s := &Service{store: cfg.Store, orders: cfg.Orders, payers: cfg.Payers, provider: cfg.Provider, clock: cfg.Clock,
+		log: cfg.Log, expiry: cfg.IntentExpiry, methods: map[Method]MethodHandler{}, refundTimeout: cfg.RefundTimeout}
+	for m, h := range cfg.Methods {
+		if h != nil && m != MethodCard {
+			s.methods[m] = h
+		}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.expiry <= 0 {
+		s.expiry = 30 * time.Minute
+	}
+	if s.refundTimeout <= 0 {
+		s.refundTimeout = 30 * time.Second
+	}
+	return s
+}
+
+// CreateInput is a request to pay an order.
+type CreateInput struct {
+	BuyerID string // admin and service: the buyer acted for; a buyer: empty or itself
+	OrderID string
+	Method  Method
+	Card    CardInput // method card only
+}
+
+// CardInput is what a card payment needs beyond the order.
+type CardInput struct {
+	CardID    string
+	ReturnURL string
+	// Browser describes the buyer's browser for 3-D Secure; nil fields take defaults (see
+	// DefaultBrowserInfo), UserAgent and AcceptHeader defaulting to the request's own.
+	Browser BrowserInput
+	// IPAddress is the buyer's IP; empty means RequestIP.
+	IPAddress string
+	// What the HTTP request itself says, used as defaults.
+	RequestIP        string
+	RequestUserAgent string
+}
+
+// BrowserInput is the client's description of the buyer's browser; nil means "use the default".
+type BrowserInput struct {
+	AcceptHeader      *string
+	JavaEnabled       *bool
+	JavascriptEnabled *bool
+	Language          *string
+	ColorDepth        *int
+	ScreenHeight      *int
+	ScreenWidth       *int
+	TimeZoneOffset    *int
+	UserAgent         *string
+}
+
+// DefaultBrowserInfo is used for the fields a client leaves out: a desktop browser in France.
+var DefaultBrowserInfo = psp.BrowserInfo{
+	AcceptHeader:      "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+	JavaEnabled:       false,
+	JavascriptEnabled: true,
+	Language:          "fr-FR",
+	ColorDepth:        24,
+	ScreenHeight:      1080,
+	ScreenWidth:       1920,
+	TimeZoneOffset:    -60,
+	UserAgent:         "Mozilla/5.0",
+}
+
+// MaxProviderReturnURLLength is the longest return URL (with ?payment_intent=<id> added) the
+// provider accepts.
+const MaxProviderReturnURLLength = 255
+
+var (
+	languagePattern = regexp.MustCompile(`^[a-zA-Z]{2}(-[a-zA-Z]{2})?$`)
+	colorDepths     = map[int]bool{1: true, 4: true, 8: true, 15: true, 16: true, 24: true, 30: true, 32: true, 48: true}
+)
+
+// validateCard checks a card payment's fields and returns the browser info and IP to send.
+func validateCard(in CardInput, errs *validation.Collector) (psp.BrowserInfo, string) {
+	if strings.TrimSpace(in.CardID) == "" {
+		errs.Add("card_id", "required", "is required for method card")
+	}
+	if in.ReturnURL == "" {
+		errs.Add("return_url", "required", "is required for method card")
+	} else if err := ValidateReturnURL(in.ReturnURL); err != nil {
+		errs.Add("return_url", "invalid", strings.TrimPrefix(err.Error(), ErrInvalidReturnURL.Error()+": "))
+	} else if u, _ := ReturnURLFor(in.ReturnURL, id.New(id.PaymentIntent)); len(u) > MaxProviderReturnURLLength {
+		errs.Add("return_url", "max", fmt.Sprintf("is too long: with ?payment_intent=<id> added it must fit in %d bytes", MaxProviderReturnURLLength))
+	}
+	b := DefaultBrowserInfo
+	if ua := in.RequestUserAgent; ua != "" {
+		b.UserAgent = ua
+	}
+	if len(b.UserAgent) > 255 {
+		b.UserAgent = b.UserAgent[:255]
+	}
+	bi := in.Browser
+	if bi.AcceptHeader != nil {
+		if *bi.AcceptHeader == "" || len(*bi.AcceptHeader) > 2048 {
+			errs.Add("browser_info.accept_header", "invalid", "must be 1 to 2048 characters")
+		}
+		b.AcceptHeader = *bi.AcceptHeader
+	}
+	if bi.JavaEnabled != nil {
+		b.JavaEnabled = *bi.JavaEnabled
+	}
+	if bi.JavascriptEnabled != nil {
+		b.JavascriptEnabled = *bi.JavascriptEnabled
+	}
+	if bi.Language != nil {
+		if !languagePattern.MatchString(*bi.Language) {
+			errs.Add("browser_info.language", "format", `must be a language tag such as "fr" or "fr-FR"`)
+		}
+		b.Language = *bi.Language
+	}
+	if bi.ColorDepth != nil {
+		if !colorDepths[*bi.ColorDepth] {
+			errs.Add("browser_info.color_depth", "oneof", "must be one of 1, 4, 8, 15, 16, 24, 30, 32, 48")
+		}
+		b.ColorDepth = *bi.ColorDepth
+	}
+	for _, d := range []struct {
+		field string
+		v     *int
+		dst   *int
+	}{{"browser_info.screen_height", bi.ScreenHeight, &b.ScreenHeight}, {"browser_info.screen_width", bi.ScreenWidth, &b.ScreenWidth}} {
+		if d.v != nil {
+			if *d.v < 1 || *d.v > 100000 {
+				errs.Add(d.field, "range", "must be from 1 to 100000 pixels")
+			}
+			*d.dst = *d.v
+		}
+	}
+	if bi.TimeZoneOffset != nil {
+		if *bi.TimeZoneOffset < -840 || *bi.TimeZoneOffset > 840 {
+			errs.Add("browser_info.time_zone_offset", "range", "must be from -840 to 840 minutes")
+		}
+		b.TimeZoneOffset = *bi.TimeZoneOffset
+	}
+	if bi.UserAgent != nil {
+		if *bi.UserAgent == "" || len(*bi.UserAgent) > 255 {
+			errs.Add("browser_info.user_agent", "invalid", "must be 1 to 255 characters")
+		}
+		b.UserAgent = *bi.UserAgent
+	}
+	ip := in.IPAddress
+	if ip != "" {
+		if net.ParseIP(ip) == nil {
+			errs.Add("ip_address", "format", "must be an IPv4 or IPv6 address")
+		}
+	} else {
+		ip = in.RequestIP
+	}
+	if net.ParseIP(ip) == nil {
+		ip = "127.0.0.1"
+	}
+	return b, ip
+}
+
+// Create pays an order: it validates the request, cancels the order's earlier open intent and
+// writes the new intent, confirming the order in the same transaction when the payment is
+// secured (succeeded) or accepted for later collection (scheduled).
+//
+// Card: the provider is called first, outside any transaction, with the new intent's id as
+// idempotency key; then one short transaction writes requires_action (3-D Secure needed),
+// succeeded (and the order confirmed) or failed. A provider outage writes nothing. If the order
+// stopped being payable meanwhile and the pay-in succeeded, the pay-in is refunded and the intent
+// kept as canceled.
+//
+// Errors: *validation.Error (fields "buyer_id", "order_id" — unknown or not this buyer's —,
+// "method", "card_id" — unknown or not this buyer's —, "return_url", "browser_info.*",
+// "ip_address"); orders.ErrNotPayable; ErrCardBlocked; ErrCardInactive; psp.ErrUnavailable
+// (ErrNoProvider, ErrProviderRefused); a method handler's own refusals.
+func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput) (Intent, error) {
+	buyerID, err := orders.ActingBuyer(who, in.BuyerID)
+	if err != nil {
+		return Intent{}, err
+	}
+	var errs validation.Collector
+	if strings.TrimSpace(in.OrderID) == "" {
+		errs.Add("order_id", "required", "is required")
+	}
+	var browser psp.BrowserInfo
+	var ip string
+	switch {
+	case in.Method == "":
+		errs.Add("method", "required", "is required")
+	case !in.Method.Valid():
+		errs.Add("method", "oneof", "must be one of: card, sepa_debit, vhu_invoice")
+	case in.Method == MethodCard:
+		browser, ip = validateCard(in.Card, &errs)
+	case s.methods[in.Method] == nil:
+		errs.Add("method", "unavailable", fmt.Sprintf("%s is not available on this server yet", in.Method))
+	}
+	if err := errs.Err(); err != nil {
+		return Intent{}, err
+	}
+	order, err := s.orders.Order(ctx, in.OrderID)
+	if errors.Is(err, orders.ErrNotFound) || (err == nil && order.BuyerID != buyerID) {
+		return Intent{}, validation.Field("order_id", "unknown", "no such order for this buyer")
+	}
+	if err != nil {
+		return Intent{}, err
+	}
+	if err := order.CheckPayable(); err != nil {
+		return Intent{}, err
+	}
+	if err := s.settleOpenIntents(ctx, order.ID); err != nil {
+		return Intent{}, err
+	}
+	now := s.clock.Now()
+	pi := Intent{ID: id.New(id.PaymentIntent), OrderID: order.ID, BuyerID: order.BuyerID, Amount: order.Total,
+		Currency: money.EUR, Method: in.Method, CreatedAt: now, UpdatedAt: now}
+	if in.Method == MethodCard {
+		return s.payByCard(ctx, order, pi, in.Card, browser, ip)
+	}
+	h := s.methods[in.Method]
+	err = s.write(ctx, &pi, false, func(ctx context.Context, tx Tx) error {
+		if err := h.Accept(ctx, tx, order, &pi); err != nil {
+			return err
+		}
+		if pi.Status != StatusScheduled && pi.Status != StatusSucceeded {
+			return fmt.Errorf("%s handler accepted intent %s with status %q", pi.Method, pi.ID, pi.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		return Intent{}, err
+	}
+	return pi, nil
+}
+
+// settleOpenIntents refreshes the order's open card intents from the provider before a new
+// payment replaces them, so that a 3-D Secure completed meanwhile confirms the order instead of
+// being charged twice. It returns orders.ErrNotPayable when that happened, or when a payment is
+// still processing at the provider (money in flight). When the provider does not answer, the open
+// intents are left to be canceled: a late success is refunded when its notification comes.
+func (s *Service) settleOpenIntents(ctx context.Context, orderID string) error {
+	open, err := s.store.OpenIntents(ctx, orderID)
+	if err != nil {
+		return err
+	}
+	for _, pi := range open {
+		got, err := s.refresh(ctx, pi)
+		if errors.Is(err, psp.ErrUnavailable) {
+			s.log.WarnContext(ctx, "refresh the open intent before replacing it", slog.String("intent_id", pi.ID), slog.String("err", err.Error()))
+		} else if err != nil {
+			return err
+		}
+		switch {
+		case got.ConfirmsOrder():
+			return fmt.Errorf("intent %s secured the order meanwhile: %w", got.ID, orders.ErrNotPayable)
+		case got.Status == StatusProcessing:
+			return fmt.Errorf("intent %s is processing at the provider: %w", got.ID, orders.ErrNotPayable)
+		}
+	}
+	return nil
+}
+
+// payByCard charges the card, then records the outcome.
+func (s *Service) payByCard(ctx context.Context, order orders.Order, pi Intent, in CardInput, browser psp.BrowserInfo, ip string) (Intent, error) {
+	if s.provider == nil {
+		return Intent{}, ErrNoProvider
+	}
+	card, err := s.store.Card(ctx, in.CardID)
+	if errors.Is(err, ErrCardNotFound) || (err == nil && card.BuyerID != pi.BuyerID) {
+		return Intent{}, validation.Field("card_id", "unknown", "no such card for this buyer")
+	}
+	if err != nil {
+		return Intent{}, err
+	}
+	switch card.Status {
+	case CardBlocked:
+		return Intent{}, ErrCardBlocked
+	case CardInactive:
+		return Intent{}, ErrCardInactive
+	}
+	payer, err := s.payers.Ensure(ctx, pi.BuyerID)
+	if err != nil {
+		return Intent{}, providerError(err)
+	}
+	returnURL, err := ReturnURLFor(in.ReturnURL, pi.ID)
+	if err != nil {
+		return Intent{}, validation.Field("return_url", "invalid", err.Error())
+	}
+	payIn, err := s.provider.CreateCardPayIn(ctx, psp.CardPayInRequest{
+		IdempotencyKey: pi.ID, AuthorID: payer.UserID, CreditedWalletID: payer.WalletID, CardID: card.ProviderID,
+		Amount: order.Total, SecureModeReturnURL: returnURL, BrowserInfo: browser, IPAddress: ip, Tag: pi.ID,
+	})
+	if err != nil {
+		return Intent{}, providerError(err)
+	}
+	pi.CardID = card.ID
+	pi.ProviderPayInID = payIn.ID
+	pi.Status = StatusProcessing
+	at := s.clock.Now()
+	pi.UpdatedAt = at
+	blocked := applyPayIn(&pi, payIn, in.ReturnURL, at)
+	if err := s.write(ctx, &pi, blocked, nil); err != nil {
+		if payIn.Status == psp.PayInSucceeded {
+			s.compensate(ctx, pi)
+		}
+		return Intent{}, err
+	}
+	return pi, nil
+}
+
+// providerError turns a provider refusal into ErrProviderRefused; other errors pass.
+func providerError(err error) error {
+	var rejected *psp.RejectedError
+	if errors.As(err, &rejected) {
+		return fmt.Errorf("%w: %s", ErrProviderRefused, rejected.Code)
+	}
+	return err
+}
+
+// applyPayIn moves an open intent to what the pay-in says and reports whether the card must be
+// blocked. A pay-in still waiting leaves the intent open: requires_action with the bank's page
+// when 3-D Secure is needed (returnURL is the client's), else processing.
+func applyPayIn(pi *Intent, p psp.PayIn, returnURL string, at time.Time) (blockCard bool) {
+	switch p.Status {
+	case psp.PayInSucceeded:
+		_ = pi.MarkSucceeded(at)
+	case psp.PayInFailed:
+		code, msg := lastError(p.Failure)
+		if code == CodeExpired && pi.Status == StatusRequiresAction {
+			_ = pi.Expire(at)
+			pi.LastError.Message = msg
+		} else {
+			_ = pi.MarkFailed(code, msg, at)
+		}
+		return code == CodeCardBlocked
+	default:
+		if p.SecureModeNeeded && p.RedirectURL != "" && pi.Status == StatusProcessing {
+			pi.Status = StatusRequiresAction
+			pi.NextAction = &NextAction{Type: NextActionRedirectToURL, RedirectToURL: RedirectToURL{URL: p.RedirectURL, ReturnURL: returnURL}}
+			pi.UpdatedAt = at
+		}
+	}
+	return false
+}
+
+// lastError maps a provider failure to the intent's last error.
+func lastError(f psp.FailureCode) (ErrorCode, string) {
+	switch f {
+	case psp.FailureAuthenticationFailed:
+		return CodeAuthenticationFailed, "3-D Secure authentication failed or was cancelled"
+	case psp.FailureCardBlocked:
+		return CodeCardBlocked, "the card is blocked: it cannot be used again"
+	case psp.FailureExpired:
+		return CodeExpired, "3-D Secure authentication was not completed in time"
+	case psp.FailureCardDeclined:
+		return CodeCardDeclined, "the card was declined"
+	default:
+		return CodeCardDeclined, "the payment was refused"
+	}
+}
+
+// write runs, in one transaction: accept (a method handler's own writes), the order's confirmation
+// (conditional) when pi confirms it or else a check that it is still payable, the cancellation of
+// the order's earlier open intents, the card's blocking when asked, and pi's insertion.
+func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, accept func(ctx context.Context, tx Tx) error) error {
+	return s.store.InTx(ctx, func(tx TxStore) error {
+		if accept != nil {
+			if err := accept(ctx, tx); err != nil {
+				return err
+			}
+		}
+		at := pi.UpdatedAt
+		if pi.ConfirmsOrder() {
+			if err := tx.ConfirmOrder(ctx, pi.OrderID, at); err != nil {
+				return err
+			}
+		} else if err := tx.HoldPayableOrder(ctx, pi.OrderID, at); err != nil {
+			return err
+		}
+		if err := tx.CancelOpenIntents(ctx, pi.OrderID, at); err != nil {
+			return err
+		}
+		if blockCard && pi.CardID != "" {
+			if err := tx.BlockCard(ctx, pi.CardID, at); err != nil {
+				return err
+			}
+		}
+		return tx.InsertIntent(ctx, *pi)
+	})
+}
+
+// compensate keeps a succeeded pay-in that no intent may keep as a canceled intent, then refunds
+// it. It runs detached from the caller's context: a client hanging up must not stop a refund.
+func (s *Service) compensate(ctx context.Context, pi Intent) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.refundTimeout)
+	defer cancel()
+	pi.Status, pi.NextAction, pi.LastError = StatusCanceled, nil, nil
+	if err := s.store.InTx(ctx, func(tx TxStore) error { return tx.InsertIntent(ctx, pi) }); err != nil {
+		s.log.ErrorContext(ctx, "keep the intent of a pay-in to refund", slog.String("intent_id", pi.ID),
+			slog.String("payin_id", pi.ProviderPayInID), slog.String("err", err.Error()))
+	}
+	s.refund(ctx, pi)
+}
+
+// refund refunds an intent's pay-in (idempotent at the provider: the key is derived from the
+// intent) and records the refund. Failures are logged; the next notification or refresh of the
+// intent retries.
+func (s *Service) refund(ctx context.Context, pi Intent) {
+	payer, err := s.payers.Ensure(ctx, pi.BuyerID)
+	if err == nil {
+		var r psp.Refund
+		r, err = s.provider.RefundPayIn(ctx, psp.RefundRequest{IdempotencyKey: "refund-" + pi.ID, PayInID: pi.ProviderPayInID,
+			AuthorID: payer.UserID, Tag: pi.ID})
+		if err == nil {
+			err = s.store.RecordRefund(ctx, pi.ID, r.ID, s.clock.Now())
+		}
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "refund a pay-in no order keeps", slog.String("intent_id", pi.ID),
+			slog.String("payin_id", pi.ProviderPayInID), slog.String("err", err.Error()))
+		return
+	}
+	s.log.InfoContext(ctx, "refunded a pay-in no order keeps", slog.String("intent_id", pi.ID), slog.String("payin_id", pi.ProviderPayInID))
+}
+
+// Intent returns an intent the caller may see (its buyer, admin, service). A card intent waiting
+// for the provider is refreshed first; when the provider does not answer the stored state is
+// returned. Errors: ErrNotFound.
+func (s *Service) Intent(ctx context.Context, who auth.Principal, intentID string) (Intent, error) {
+	pi, err := s.visibleIntent(ctx, who, intentID)
+	if err != nil {
+		return Intent{}, err
+	}
+	if pi.IsOpen() {
+		got, err := s.refresh(ctx, pi)
+		if err != nil {
+			s.log.WarnContext(ctx, "refresh payment intent", slog.String("intent_id", pi.ID), slog.String("err", err.Error()))
+			return pi, nil
+		}
+		return got, nil
+	}
+	return pi, nil
+}
+
+func (s *Service) visibleIntent(ctx context.Context, who auth.Principal, intentID string) (Intent, error) {
+	pi, err := s.store.Intent(ctx, intentID)
+	if err != nil {
+		return Intent{}, err
+	}
+	if (who.Role == auth.RoleBuyer && pi.BuyerID == who.Org) || who.Privileged() {
+		return pi, nil
+	}
+	return Intent{}, ErrNotFound
+}
+
+// Intents lists the intents the caller may see, newest first: a buyer its own, admin and service
+// every buyer's (or f.BuyerID's). f.OrderID narrows to one order.
+func (s *Service) Intents(ctx context.Context, who auth.Principal, f IntentFilter, p page.Request) (page.Page[Intent], error) {
+	switch {
+	case who.Role == auth.RoleBuyer:
+		f.BuyerID = who.Org
+	case who.Privileged():
+	default:
+		return page.Page[Intent]{Items: []Intent{}}, nil
+	}
+	return s.store.Intents(ctx, f, p)
+}
+
+// Cancel cancels a requires_action intent at the client's request (after refreshing it, so that
+// a payment completed meanwhile is not cancelled). Errors: ErrNotFound, ErrNotCancelable.
+func (s *Service) Cancel(ctx context.Context, who auth.Principal, intentID string) (Intent, error) {
+	pi, err := s.Intent(ctx, who, intentID)
+	if err != nil {
+		return Intent{}, err
+	}
+	if pi.Status != StatusRequiresAction {
+		return Intent{}, fmt.Errorf("payment intent %s is %s: %w", pi.ID, pi.Status, ErrNotCancelable)
+	}
+	ok, err := s.store.CancelIntent(ctx, pi.ID, s.clock.Now())
+	if err != nil {
+		return Intent{}, err
+	}
+	got, err := s.store.Intent(ctx, pi.ID)
+	if err != nil {
+		return Intent{}, err
+	}
+	if !ok {
+		return Intent{}, fmt.Errorf("payment intent %s is %s: %w", got.ID, got.Status, ErrNotCancelable)
+	}
+	return got, nil
+}
+
+// ExpireStale cancels, with last_error expired, every intent left in requires_action longer than
+// the configured expiry (by the injected clock), in one set-based update; orders stay
+// payment_pending. It returns how many intents expired.
+func (s *Service) ExpireStale(ctx context.Context) (int, error) {
+	now := s.clock.Now()
+	return s.store.ExpireIntents(ctx, now.Add(-s.expiry), now, "3-D Secure authentication was not completed in time")
+}
+
+// Refresh re-reads a card intent's pay-in from the provider and applies it (see ApplyPayIn).
+// Intents of other methods, and final ones, come back as they are.
+func (s *Service) refresh(ctx context.Context, pi Intent) (Intent, error) {
+	if pi.Method != MethodCard || pi.ProviderPayInID == "" || !pi.IsOpen() {
+		return pi, nil
+	}
+	if s.provider == nil {
+		return pi, ErrNoProvider
+	}
+	p, err := s.provider.GetPayIn(ctx, pi.ProviderPayInID)
+	if err != nil {
+		return pi, err
+	}
+	return s.applyPayIn(ctx, pi, p)
+}
+
+// errStale rolls back a transaction whose conditional update found the intent changed.
+var errStale = errors.New("payment intent changed meanwhile")
+
+// applyPayIn applies a pay-in's state to its intent, idempotently and in any order:
+//   - an open intent follows the pay-in: succeeded (and the order confirmed, in the same
+//     transaction), failed (the card blocked too for card_blocked), expired; a waiting pay-in
+//     changes nothing;
+//   - a succeeded pay-in whose intent cannot keep it (the intent was canceled, or the order was
+//     cancelled or paid otherwise) is refunded once;
+//   - a final intent never changes.
+func (s *Service) applyPayIn(ctx context.Context, pi Intent, p psp.PayIn) (Intent, error) {
+	if !pi.IsOpen() {
+		if p.Status == psp.PayInSucceeded && pi.Status != StatusSucceeded {
+			refunded, err := s.store.RefundOf(ctx, pi.ID)
+			if err != nil {
+				return pi, err
+			}
+			if refunded == "" {
+				s.refund(ctx, pi)
+			}
+		}
+		return pi, nil
+	}
+	at := s.clock.Now()
+	next := pi
+	blockCard := applyPayIn(&next, p, "", at)
+	if next.Status == pi.Status {
+		return pi, nil // still waiting
+	}
+	orphan := false
+	err := s.store.InTx(ctx, func(tx TxStore) error {
+		orphan = false
+		if next.Status == StatusSucceeded {
+			err := tx.ConfirmOrder(ctx, next.OrderID, at)
+			switch {
+			case errors.Is(err, orders.ErrNotPayable):
+				orphan = true
+				next.Status, next.NextAction, next.LastError = StatusCanceled, nil, nil
+			case err != nil:
+				return err
+			}
+		}
+		ok, err := tx.UpdateIntent(ctx, next, StatusRequiresAction, StatusProcessing)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errStale
+		}
+		if blockCard && next.CardID != "" {
+			return tx.BlockCard(ctx, next.CardID, at)
+		}
+		return nil
+	})
+	if errors.Is(err, errStale) {
+		fresh, err := s.store.Intent(ctx, pi.ID)
+		if err != nil || fresh.IsOpen() {
+			return fresh, err
+		}
+		return s.applyPayIn(ctx, fresh, p) // final now: refund if it cannot keep the money
+	}
+	if err != nil {
+		return pi, err
+	}
+	if orphan {
+		s.refund(ctx, next)
+	}
+	return next, nil
+}

@@ -1,0 +1,96 @@
+package payments
+
+import (
+	"context"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/page"
+)
+
+// Tx is the open database transaction in which a payment intent is written. It is opaque to
+// business packages: storage gives it, and the storage types of other capabilities (SEPA,
+// invoicing) unwrap it to add their own conditional writes to the same transaction.
+type Tx interface {
+	// DatabaseTx marks the transaction; it does nothing.
+	DatabaseTx()
+}
+
+// TxStore is the intent store bound to one transaction (see Store.InTx). Every write is a
+// conditional update or an insert guarded by a unique constraint, so concurrent requests and
+// processes cannot break the invariants: one open intent per order, an order confirmed once.
+type TxStore interface {
+	Tx
+	// ConfirmOrder makes the order confirmed: UPDATE ... WHERE status = 'payment_pending'. It
+	// returns orders.ErrNotPayable when the order is not payment_pending (or does not exist).
+	ConfirmOrder(ctx context.Context, orderID string, at time.Time) error
+	// HoldPayableOrder checks, inside the transaction, that the order is still payment_pending and
+	// locks its row (a conditional update of updated_at), so that a concurrent confirmation waits
+	// for this transaction. It returns orders.ErrNotPayable otherwise.
+	HoldPayableOrder(ctx context.Context, orderID string, at time.Time) error
+	// CancelOpenIntents cancels the order's requires_action intents (set-based).
+	CancelOpenIntents(ctx context.Context, orderID string, at time.Time) error
+	// InsertIntent inserts pi. An open intent while another is open for the order (one
+	// processing at the provider) gives orders.ErrNotPayable.
+	InsertIntent(ctx context.Context, pi Intent) error
+	// UpdateIntent writes pi's status, next action, last error and updated_at when the stored
+	// intent's status is one of from; it reports whether it did.
+	UpdateIntent(ctx context.Context, pi Intent, from ...Status) (bool, error)
+	// BlockCard marks a card blocked unless it is inactive.
+	BlockCard(ctx context.Context, cardID string, at time.Time) error
+}
+
+// IntentFilter narrows a listing of intents; empty fields do not filter.
+type IntentFilter struct {
+	BuyerID string
+	OrderID string
+}
+
+// IntentStore keeps payment intents.
+type IntentStore interface {
+	// InTx runs fn in one transaction; fn's error rolls it back and is returned.
+	InTx(ctx context.Context, fn func(tx TxStore) error) error
+	// Intent returns an intent or ErrNotFound.
+	Intent(ctx context.Context, id string) (Intent, error)
+	// IntentByPayIn returns the intent of a provider pay-in or ErrNotFound.
+	IntentByPayIn(ctx context.Context, providerPayInID string) (Intent, error)
+	// Intents lists intents newest first.
+	Intents(ctx context.Context, f IntentFilter, p page.Request) (page.Page[Intent], error)
+	// OpenIntents returns the order's requires_action and processing intents.
+	OpenIntents(ctx context.Context, orderID string) ([]Intent, error)
+	// CancelIntent cancels a requires_action intent (conditional update); false when it was not
+	// requires_action.
+	CancelIntent(ctx context.Context, id string, at time.Time) (bool, error)
+	// ExpireIntents cancels, with last_error expired, every requires_action intent created before
+	// cutoff, in one set-based update; it returns how many.
+	ExpireIntents(ctx context.Context, cutoff, at time.Time, message string) (int, error)
+	// RecordRefund keeps the provider refund of an intent's pay-in, unless one is kept already.
+	RecordRefund(ctx context.Context, intentID, refundID string, at time.Time) error
+	// RefundOf returns the provider refund id kept for an intent ("" when none).
+	RefundOf(ctx context.Context, intentID string) (string, error)
+}
+
+// CardStore keeps card registrations and cards.
+type CardStore interface {
+	// InsertCardRegistration inserts r (its secrets are not stored).
+	InsertCardRegistration(ctx context.Context, r CardRegistration) error
+	// CardRegistration returns a registration or ErrRegistrationNotFound.
+	CardRegistration(ctx context.Context, id string) (CardRegistration, error)
+	// FailCardRegistration marks a created registration error.
+	FailCardRegistration(ctx context.Context, id string, at time.Time) error
+	// ValidateCardRegistration, in one transaction, inserts c (or keeps the card already stored
+	// for its provider id) and marks the registration validated with that card; it returns the
+	// stored card.
+	ValidateCardRegistration(ctx context.Context, registrationID string, c Card, at time.Time) (Card, error)
+	// Card returns a card or ErrCardNotFound.
+	Card(ctx context.Context, id string) (Card, error)
+	// Cards lists a buyer's cards newest first.
+	Cards(ctx context.Context, buyerID string, p page.Request) (page.Page[Card], error)
+	// DeactivateCard marks a card inactive.
+	DeactivateCard(ctx context.Context, id string, at time.Time) error
+}
+
+// Store is everything the payments service keeps.
+type Store interface {
+	IntentStore
+	CardStore
+}

@@ -1,0 +1,230 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/vhupay/vhupay/internal/orders"
+	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/payments"
+)
+
+type orderRow struct {
+	ID                string
+	BuyerID           string
+	CenterID          string
+	Status            string
+	DeliveryMode      string
+	ExternalReference string
+	TotalExclVAT      int64 `gorm:"column:total_excl_vat"`
+	TotalVAT          int64 `gorm:"column:total_vat"`
+	Total             int64
+	Currency          string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+func (orderRow) TableName() string { return "orders" }
+
+type orderLineRow struct {
+	OrderID          string
+	Position         int
+	Reference        string
+	Label            string
+	Quantity         int
+	UnitPriceExclVAT int64 `gorm:"column:unit_price_excl_vat"`
+	VATRate          int   `gorm:"column:vat_rate"`
+	TotalExclVAT     int64 `gorm:"column:total_excl_vat"`
+	TotalVAT         int64 `gorm:"column:total_vat"`
+	Total            int64
+}
+
+func (orderLineRow) TableName() string { return "order_lines" }
+
+type deliveryNoteRow struct {
+	OrderID   string
+	CenterID  string
+	Kind      string
+	Number    string
+	CreatedAt time.Time
+}
+
+func (deliveryNoteRow) TableName() string { return "delivery_notes" }
+
+// Orders implements orders.Store.
+type Orders struct{ db *gorm.DB }
+
+var _ orders.Store = Orders{}
+
+// NewOrders returns the orders store.
+func NewOrders(db *DB) Orders { return Orders{db: db.gorm} }
+
+// CreateOrder implements orders.Store: the order and its lines in one transaction.
+func (s Orders) CreateOrder(ctx context.Context, o orders.Order) error {
+	row := orderRow{ID: o.ID, BuyerID: o.BuyerID, CenterID: o.CenterID, Status: string(o.Status),
+		DeliveryMode: string(o.DeliveryMode), ExternalReference: o.ExternalReference,
+		TotalExclVAT: o.TotalExclVAT, TotalVAT: o.TotalVAT, Total: o.Total, Currency: o.Currency,
+		CreatedAt: utc(o.CreatedAt), UpdatedAt: utc(o.UpdatedAt)}
+	lines := make([]orderLineRow, len(o.Lines))
+	for i, l := range o.Lines {
+		lines[i] = orderLineRow{OrderID: o.ID, Position: i, Reference: l.Reference, Label: l.Label, Quantity: l.Quantity,
+			UnitPriceExclVAT: l.UnitPriceExclVAT, VATRate: l.VATRate, TotalExclVAT: l.TotalExclVAT, TotalVAT: l.TotalVAT, Total: l.Total}
+	}
+	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return fmt.Errorf("insert order: %w", err)
+		}
+		if len(lines) > 0 {
+			if err := tx.Create(&lines).Error; err != nil {
+				return fmt.Errorf("insert order lines: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Order implements orders.Store.
+func (s Orders) Order(ctx context.Context, id string) (orders.Order, error) {
+	var rows []orderRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return orders.Order{}, err
+	}
+	if len(rows) == 0 {
+		return orders.Order{}, orders.ErrNotFound
+	}
+	out, err := s.complete(ctx, rows)
+	if err != nil {
+		return orders.Order{}, err
+	}
+	return out[0], nil
+}
+
+// Orders implements orders.Store with four queries per page: orders, lines, delivery notes and
+// payment summaries.
+func (s Orders) Orders(ctx context.Context, f orders.Filter, p page.Request) (page.Page[orders.Order], error) {
+	q := s.db.WithContext(ctx).Model(&orderRow{})
+	if f.BuyerID != "" {
+		q = q.Where("buyer_id = ?", f.BuyerID)
+	}
+	if f.CenterID != "" {
+		q = q.Where("center_id = ?", f.CenterID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	} else {
+		q = q.Where("status <> ?", string(orders.StatusCancelled))
+	}
+	var rows []orderRow
+	if err := keyset(q, p, "id").Find(&rows).Error; err != nil {
+		return page.Page[orders.Order]{}, err
+	}
+	out, err := s.complete(ctx, rows)
+	if err != nil {
+		return page.Page[orders.Order]{}, err
+	}
+	return page.Build(out, p.Limit, func(o orders.Order) string { return o.ID }), nil
+}
+
+// complete turns order rows into orders with their lines, delivery notes and payment summary.
+func (s Orders) complete(ctx context.Context, rows []orderRow) ([]orders.Order, error) {
+	out := make([]orders.Order, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	db := s.db.WithContext(ctx)
+	var lines []orderLineRow
+	if err := db.Where("order_id IN ?", ids).Order("order_id, position").Find(&lines).Error; err != nil {
+		return nil, fmt.Errorf("read order lines: %w", err)
+	}
+	var notes []deliveryNoteRow
+	if err := db.Where("order_id IN ?", ids).Order("order_id, created_at, number").Find(&notes).Error; err != nil {
+		return nil, fmt.Errorf("read delivery notes: %w", err)
+	}
+	var intents []struct {
+		ID, OrderID, Method, Status string
+	}
+	if err := db.Table("payment_intents").Select("id, order_id, method, status").
+		Where("order_id IN ?", ids).Order("id DESC").Find(&intents).Error; err != nil {
+		return nil, fmt.Errorf("read payment summaries: %w", err)
+	}
+	linesOf := map[string][]orders.Line{}
+	for _, l := range lines {
+		linesOf[l.OrderID] = append(linesOf[l.OrderID], orders.Line{Reference: l.Reference, Label: l.Label, Quantity: l.Quantity,
+			UnitPriceExclVAT: l.UnitPriceExclVAT, VATRate: l.VATRate, TotalExclVAT: l.TotalExclVAT, TotalVAT: l.TotalVAT, Total: l.Total})
+	}
+	notesOf := map[string][]orders.DeliveryNote{}
+	for _, n := range notes {
+		notesOf[n.OrderID] = append(notesOf[n.OrderID], orders.DeliveryNote{Kind: orders.DeliveryNoteKind(n.Kind), Number: n.Number, CreatedAt: n.CreatedAt.UTC()})
+	}
+	// The payment shown is the intent that confirmed the order, else the newest one.
+	paymentOf := map[string]*orders.PaymentSummary{}
+	for _, pi := range intents { // newest first
+		confirms := pi.Status == string(payments.StatusSucceeded) || pi.Status == string(payments.StatusScheduled)
+		current, seen := paymentOf[pi.OrderID]
+		if !seen || (confirms && current.Status != string(payments.StatusSucceeded) && current.Status != string(payments.StatusScheduled)) {
+			paymentOf[pi.OrderID] = &orders.PaymentSummary{IntentID: pi.ID, Method: pi.Method, Status: pi.Status}
+		}
+	}
+	for i, r := range rows {
+		o := toOrder(r)
+		o.Lines = linesOf[r.ID]
+		o.DeliveryNotes = notesOf[r.ID]
+		if o.DeliveryNotes == nil {
+			o.DeliveryNotes = []orders.DeliveryNote{}
+		}
+		o.Payment = paymentOf[r.ID]
+		out[i] = o
+	}
+	return out, nil
+}
+
+func toOrder(r orderRow) orders.Order {
+	return orders.Order{ID: r.ID, BuyerID: r.BuyerID, CenterID: r.CenterID, Status: orders.Status(r.Status),
+		DeliveryMode: orders.DeliveryMode(r.DeliveryMode), ExternalReference: r.ExternalReference,
+		TotalExclVAT: r.TotalExclVAT, TotalVAT: r.TotalVAT, Total: r.Total, Currency: r.Currency,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// CancelOrder implements orders.Store.
+func (s Orders) CancelOrder(ctx context.Context, id string, at time.Time) error {
+	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+		res := tx.Model(&orderRow{}).Where("id = ? AND status = ?", id, string(orders.StatusPaymentPending)).
+			Updates(map[string]any{"status": string(orders.StatusCancelled), "updated_at": utc(at)})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			var n int64
+			if err := tx.Model(&orderRow{}).Where("id = ?", id).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				return orders.ErrNotFound
+			}
+			return orders.ErrNotDeletable
+		}
+		var processing int64
+		if err := tx.Model(&intentRow{}).Where("order_id = ? AND status = ?", id, string(payments.StatusProcessing)).
+			Count(&processing).Error; err != nil {
+			return err
+		}
+		if processing > 0 {
+			return fmt.Errorf("order %s has a payment in flight: %w", id, orders.ErrNotDeletable)
+		}
+		return cancelOpenIntents(tx, id, at)
+	})
+}
+
+// cancelOpenIntents cancels the order's requires_action intents (a conditional, set-based update).
+func cancelOpenIntents(tx *gorm.DB, orderID string, at time.Time) error {
+	return tx.Model(&intentRow{}).Where("order_id = ? AND status = ?", orderID, string(payments.StatusRequiresAction)).
+		Updates(map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "",
+			"updated_at": utc(at)}).Error
+}

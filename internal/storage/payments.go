@@ -1,0 +1,381 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/vhupay/vhupay/internal/orders"
+	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/payments"
+)
+
+type intentRow struct {
+	ID                  string
+	OrderID             string
+	BuyerID             string
+	Amount              int64
+	Currency            string
+	Method              string
+	Status              string
+	NextActionURL       string `gorm:"column:next_action_url"`
+	NextActionReturnURL string `gorm:"column:next_action_return_url"`
+	LastErrorCode       string
+	LastErrorMessage    string
+	CardID              *string
+	MandateID           string
+	CollectionMonth     string
+	InvoicingAccountID  string
+	ProviderPayinID     *string `gorm:"column:provider_payin_id"`
+	ProviderRefundID    string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+func (intentRow) TableName() string { return "payment_intents" }
+
+type cardRow struct {
+	ID         string
+	BuyerID    string
+	ProviderID string
+	Alias      string
+	Expiration string
+	Brand      string
+	Status     string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+func (cardRow) TableName() string { return "cards" }
+
+type cardRegistrationRow struct {
+	ID         string
+	BuyerID    string
+	ProviderID string
+	Status     string
+	CardID     *string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+func (cardRegistrationRow) TableName() string { return "card_registrations" }
+
+// Payments implements payments.Store.
+type Payments struct{ db *gorm.DB }
+
+var _ payments.Store = Payments{}
+
+// NewPayments returns the payment intents and cards store.
+func NewPayments(db *DB) Payments { return Payments{db: db.gorm} }
+
+// Tx is a database transaction handed to business code as payments.Tx. Storage types of other
+// capabilities join it with JoinTx.
+type Tx struct{ g *gorm.DB }
+
+// DatabaseTx implements payments.Tx.
+func (Tx) DatabaseTx() {}
+
+// JoinTx returns the gorm handle of a transaction given to business code (a payments.Tx made by
+// this package), for storage types that add their writes to it. It errors on any other value.
+func JoinTx(tx payments.Tx) (*gorm.DB, error) {
+	switch t := tx.(type) {
+	case Tx:
+		return t.g, nil
+	case paymentsTx:
+		return t.g, nil
+	}
+	return nil, fmt.Errorf("storage: %T is not a storage transaction", tx)
+}
+
+// paymentsTx implements payments.TxStore on one transaction.
+type paymentsTx struct{ Tx }
+
+var _ payments.TxStore = paymentsTx{}
+
+// InTx implements payments.IntentStore.
+func (s Payments) InTx(ctx context.Context, fn func(tx payments.TxStore) error) error {
+	return inTx(ctx, s.db, func(tx *gorm.DB) error { return fn(paymentsTx{Tx{g: tx}}) })
+}
+
+// ConfirmOrder implements payments.TxStore.
+func (t paymentsTx) ConfirmOrder(ctx context.Context, orderID string, at time.Time) error {
+	return t.pendingOrder(ctx, orderID, map[string]any{"status": string(orders.StatusConfirmed), "updated_at": utc(at)})
+}
+
+// HoldPayableOrder implements payments.TxStore.
+func (t paymentsTx) HoldPayableOrder(ctx context.Context, orderID string, _ time.Time) error {
+	return t.pendingOrder(ctx, orderID, map[string]any{"updated_at": gorm.Expr("updated_at")})
+}
+
+func (t paymentsTx) pendingOrder(ctx context.Context, orderID string, set map[string]any) error {
+	res := t.g.WithContext(ctx).Model(&orderRow{}).Where("id = ? AND status = ?", orderID, string(orders.StatusPaymentPending)).Updates(set)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("order %s: %w", orderID, orders.ErrNotPayable)
+	}
+	return nil
+}
+
+// CancelOpenIntents implements payments.TxStore.
+func (t paymentsTx) CancelOpenIntents(ctx context.Context, orderID string, at time.Time) error {
+	return cancelOpenIntents(t.g.WithContext(ctx), orderID, at)
+}
+
+// InsertIntent implements payments.TxStore.
+func (t paymentsTx) InsertIntent(ctx context.Context, pi payments.Intent) error {
+	row := fromIntent(pi)
+	if err := t.g.WithContext(ctx).Create(&row).Error; err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("order %s has a payment in flight: %w", pi.OrderID, orders.ErrNotPayable)
+		}
+		return err
+	}
+	return nil
+}
+
+// UpdateIntent implements payments.TxStore.
+func (t paymentsTx) UpdateIntent(ctx context.Context, pi payments.Intent, from ...payments.Status) (bool, error) {
+	statuses := make([]string, len(from))
+	for i, s := range from {
+		statuses[i] = string(s)
+	}
+	row := fromIntent(pi)
+	res := t.g.WithContext(ctx).Model(&intentRow{}).Where("id = ? AND status IN ?", pi.ID, statuses).Updates(map[string]any{
+		"status": row.Status, "next_action_url": row.NextActionURL, "next_action_return_url": row.NextActionReturnURL,
+		"last_error_code": row.LastErrorCode, "last_error_message": row.LastErrorMessage, "updated_at": row.UpdatedAt,
+	})
+	if res.Error != nil {
+		if isUnique(res.Error) {
+			return false, fmt.Errorf("order %s has a payment in flight: %w", pi.OrderID, orders.ErrNotPayable)
+		}
+		return false, res.Error
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// BlockCard implements payments.TxStore.
+func (t paymentsTx) BlockCard(ctx context.Context, cardID string, at time.Time) error {
+	return t.g.WithContext(ctx).Model(&cardRow{}).Where("id = ? AND status = ?", cardID, string(payments.CardActive)).
+		Updates(map[string]any{"status": string(payments.CardBlocked), "updated_at": utc(at)}).Error
+}
+
+func fromIntent(pi payments.Intent) intentRow {
+	row := intentRow{ID: pi.ID, OrderID: pi.OrderID, BuyerID: pi.BuyerID, Amount: pi.Amount, Currency: pi.Currency,
+		Method: string(pi.Method), Status: string(pi.Status), MandateID: pi.MandateID, CollectionMonth: pi.CollectionMonth,
+		InvoicingAccountID: pi.InvoicingAccountID, CreatedAt: utc(pi.CreatedAt), UpdatedAt: utc(pi.UpdatedAt)}
+	if pi.NextAction != nil {
+		row.NextActionURL, row.NextActionReturnURL = pi.NextAction.RedirectToURL.URL, pi.NextAction.RedirectToURL.ReturnURL
+	}
+	if pi.LastError != nil {
+		row.LastErrorCode, row.LastErrorMessage = string(pi.LastError.Code), pi.LastError.Message
+	}
+	if pi.CardID != "" {
+		row.CardID = &pi.CardID
+	}
+	if pi.ProviderPayInID != "" {
+		row.ProviderPayinID = &pi.ProviderPayInID
+	}
+	return row
+}
+
+func toIntent(r intentRow) payments.Intent {
+	pi := payments.Intent{ID: r.ID, OrderID: r.OrderID, BuyerID: r.BuyerID, Amount: r.Amount, Currency: r.Currency,
+		Method: payments.Method(r.Method), Status: payments.Status(r.Status), MandateID: r.MandateID,
+		CollectionMonth: r.CollectionMonth, InvoicingAccountID: r.InvoicingAccountID,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if r.NextActionURL != "" {
+		pi.NextAction = &payments.NextAction{Type: payments.NextActionRedirectToURL,
+			RedirectToURL: payments.RedirectToURL{URL: r.NextActionURL, ReturnURL: r.NextActionReturnURL}}
+	}
+	if r.LastErrorCode != "" {
+		pi.LastError = &payments.LastError{Code: payments.ErrorCode(r.LastErrorCode), Message: r.LastErrorMessage}
+	}
+	if r.CardID != nil {
+		pi.CardID = *r.CardID
+	}
+	if r.ProviderPayinID != nil {
+		pi.ProviderPayInID = *r.ProviderPayinID
+	}
+	return pi
+}
+
+// Intent implements payments.IntentStore.
+func (s Payments) Intent(ctx context.Context, id string) (payments.Intent, error) {
+	return s.intentWhere(ctx, "id = ?", id)
+}
+
+// IntentByPayIn implements payments.IntentStore.
+func (s Payments) IntentByPayIn(ctx context.Context, providerPayInID string) (payments.Intent, error) {
+	return s.intentWhere(ctx, "provider_payin_id = ?", providerPayInID)
+}
+
+func (s Payments) intentWhere(ctx context.Context, cond string, arg string) (payments.Intent, error) {
+	var rows []intentRow
+	if err := s.db.WithContext(ctx).Where(cond, arg).Limit(1).Find(&rows).Error; err != nil {
+		return payments.Intent{}, err
+	}
+	if len(rows) == 0 {
+		return payments.Intent{}, payments.ErrNotFound
+	}
+	return toIntent(rows[0]), nil
+}
+
+// Intents implements payments.IntentStore.
+func (s Payments) Intents(ctx context.Context, f payments.IntentFilter, p page.Request) (page.Page[payments.Intent], error) {
+	q := s.db.WithContext(ctx).Model(&intentRow{})
+	if f.BuyerID != "" {
+		q = q.Where("buyer_id = ?", f.BuyerID)
+	}
+	if f.OrderID != "" {
+		q = q.Where("order_id = ?", f.OrderID)
+	}
+	var rows []intentRow
+	if err := keyset(q, p, "id").Find(&rows).Error; err != nil {
+		return page.Page[payments.Intent]{}, err
+	}
+	out := make([]payments.Intent, len(rows))
+	for i, r := range rows {
+		out[i] = toIntent(r)
+	}
+	return page.Build(out, p.Limit, func(pi payments.Intent) string { return pi.ID }), nil
+}
+
+// OpenIntents implements payments.IntentStore.
+func (s Payments) OpenIntents(ctx context.Context, orderID string) ([]payments.Intent, error) {
+	var rows []intentRow
+	if err := s.db.WithContext(ctx).Where("order_id = ? AND status IN ?", orderID,
+		[]string{string(payments.StatusRequiresAction), string(payments.StatusProcessing)}).Order("id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]payments.Intent, len(rows))
+	for i, r := range rows {
+		out[i] = toIntent(r)
+	}
+	return out, nil
+}
+
+// CancelIntent implements payments.IntentStore.
+func (s Payments) CancelIntent(ctx context.Context, id string, at time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&intentRow{}).Where("id = ? AND status = ?", id, string(payments.StatusRequiresAction)).
+		Updates(map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "", "updated_at": utc(at)})
+	return res.RowsAffected == 1, res.Error
+}
+
+// ExpireIntents implements payments.IntentStore.
+func (s Payments) ExpireIntents(ctx context.Context, cutoff, at time.Time, message string) (int, error) {
+	res := s.db.WithContext(ctx).Model(&intentRow{}).Where("status = ? AND created_at < ?", string(payments.StatusRequiresAction), utc(cutoff)).
+		Updates(map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "",
+			"last_error_code": string(payments.CodeExpired), "last_error_message": message, "updated_at": utc(at)})
+	return int(res.RowsAffected), res.Error
+}
+
+// RecordRefund implements payments.IntentStore.
+func (s Payments) RecordRefund(ctx context.Context, intentID, refundID string, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&intentRow{}).Where("id = ? AND provider_refund_id = ''", intentID).
+		Updates(map[string]any{"provider_refund_id": refundID, "updated_at": utc(at)}).Error
+}
+
+// RefundOf implements payments.IntentStore.
+func (s Payments) RefundOf(ctx context.Context, intentID string) (string, error) {
+	var ids []string
+	if err := s.db.WithContext(ctx).Model(&intentRow{}).Where("id = ?", intentID).Pluck("provider_refund_id", &ids).Error; err != nil {
+		return "", err
+	}
+	if len(ids) == 0 {
+		return "", payments.ErrNotFound
+	}
+	return ids[0], nil
+}
+
+// InsertCardRegistration implements payments.CardStore.
+func (s Payments) InsertCardRegistration(ctx context.Context, r payments.CardRegistration) error {
+	row := cardRegistrationRow{ID: r.ID, BuyerID: r.BuyerID, ProviderID: r.ProviderID, Status: string(r.Status),
+		CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
+	return s.db.WithContext(ctx).Create(&row).Error
+}
+
+// CardRegistration implements payments.CardStore.
+func (s Payments) CardRegistration(ctx context.Context, id string) (payments.CardRegistration, error) {
+	var rows []cardRegistrationRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return payments.CardRegistration{}, err
+	}
+	if len(rows) == 0 {
+		return payments.CardRegistration{}, payments.ErrRegistrationNotFound
+	}
+	r := rows[0]
+	out := payments.CardRegistration{ID: r.ID, BuyerID: r.BuyerID, ProviderID: r.ProviderID, Status: payments.RegistrationStatus(r.Status),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if r.CardID != nil {
+		out.CardID = *r.CardID
+	}
+	return out, nil
+}
+
+// FailCardRegistration implements payments.CardStore.
+func (s Payments) FailCardRegistration(ctx context.Context, id string, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&cardRegistrationRow{}).Where("id = ? AND status = ?", id, string(payments.RegistrationCreated)).
+		Updates(map[string]any{"status": string(payments.RegistrationError), "updated_at": utc(at)}).Error
+}
+
+// ValidateCardRegistration implements payments.CardStore.
+func (s Payments) ValidateCardRegistration(ctx context.Context, registrationID string, c payments.Card, at time.Time) (payments.Card, error) {
+	var stored cardRow
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		row := cardRow{ID: c.ID, BuyerID: c.BuyerID, ProviderID: c.ProviderID, Alias: c.Alias, Expiration: c.Expiration,
+			Brand: c.Brand, Status: string(c.Status), CreatedAt: utc(c.CreatedAt), UpdatedAt: utc(c.UpdatedAt)}
+		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "provider_id"}}, DoNothing: true}).Create(&row).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("provider_id = ?", c.ProviderID).Take(&stored).Error; err != nil {
+			return err
+		}
+		return tx.Model(&cardRegistrationRow{}).Where("id = ?", registrationID).
+			Updates(map[string]any{"status": string(payments.RegistrationValidated), "card_id": stored.ID, "updated_at": utc(at)}).Error
+	})
+	if err != nil {
+		return payments.Card{}, err
+	}
+	return toCard(stored), nil
+}
+
+func toCard(r cardRow) payments.Card {
+	return payments.Card{ID: r.ID, BuyerID: r.BuyerID, ProviderID: r.ProviderID, Alias: r.Alias, Expiration: r.Expiration,
+		Brand: r.Brand, Status: payments.CardStatus(r.Status), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// Card implements payments.CardStore.
+func (s Payments) Card(ctx context.Context, id string) (payments.Card, error) {
+	var row cardRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		if isNotFound(err) {
+			return payments.Card{}, payments.ErrCardNotFound
+		}
+		return payments.Card{}, err
+	}
+	return toCard(row), nil
+}
+
+// Cards implements payments.CardStore.
+func (s Payments) Cards(ctx context.Context, buyerID string, p page.Request) (page.Page[payments.Card], error) {
+	var rows []cardRow
+	if err := keyset(s.db.WithContext(ctx).Model(&cardRow{}).Where("buyer_id = ?", buyerID), p, "id").Find(&rows).Error; err != nil {
+		return page.Page[payments.Card]{}, err
+	}
+	out := make([]payments.Card, len(rows))
+	for i, r := range rows {
+		out[i] = toCard(r)
+	}
+	return page.Build(out, p.Limit, func(c payments.Card) string { return c.ID }), nil
+}
+
+// DeactivateCard implements payments.CardStore.
+func (s Payments) DeactivateCard(ctx context.Context, id string, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&cardRow{}).Where("id = ? AND status <> ?", id, string(payments.CardInactive)).
+		Updates(map[string]any{"status": string(payments.CardInactive), "updated_at": utc(at)}).Error
+}
