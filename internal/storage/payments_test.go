@@ -16,7 +16,6 @@ import (
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
-
 var t0 = time.Date(2026, 11, 30, 22, 0, 0, 0, time.UTC)
 
 // newOrder stores a buyer, a centre and a payment_pending order of 120.00 EUR.

@@ -14,7 +14,6 @@ import (
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
-
 var now = time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC)
 
 func newBuyer(t *testing.T, db *storage.DB, id, siren string) {
