@@ -24,6 +24,7 @@ import (
 	"github.com/vhupay/vhupay/internal/config"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/invoicing"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payers"
@@ -64,6 +65,8 @@ type App struct {
 	Payments *payments.Service
 	// Notifications applies provider hooks in the background.
 	Notifications *payments.Notifications
+	// Invoicing runs end-of-month invoicing (accounts, vhu_invoice, delivery notes, statements).
+	Invoicing *invoicing.Service
 
 	handler   http.Handler
 	testClock *clock.Shared
@@ -131,13 +134,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 	a.Orders = orders.NewService(storage.NewOrders(db), storage.NewParties(db), a.Clock)
+	a.Invoicing = invoicing.NewService(storage.NewInvoicing(db), storage.NewOrders(db), storage.NewParties(db), a.Clock)
 	if a.Provider == nil {
 		log.Warn("no payment provider: card payments and card registrations answer 502 psp_unavailable")
 	}
 	a.Payments = payments.NewService(payments.Config{
 		Store: storage.NewPayments(db), Orders: storage.NewOrders(db), Payers: a.Payers, Provider: a.Provider,
 		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry,
-		Methods: map[payments.Method]payments.MethodHandler{}, // sepa_debit and vhu_invoice plug in here
+		Methods: map[payments.Method]payments.MethodHandler{ // sepa_debit and vhu_invoice plug in here
+			payments.MethodVHUInvoice: a.Invoicing,
+		},
 	})
 	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: a.SEPA}, log)
 
@@ -147,6 +153,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications,
+		Invoicing: a.Invoicing,
 	}
 	if a.testClock != nil {
 		deps.TestClock = a.testClock
