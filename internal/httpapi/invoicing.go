@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -24,9 +23,11 @@ func (s *Server) routeInvoicing(v1 *gin.RouterGroup) {
 	v1.POST("/invoicing-accounts/:id/revoke", deciders, s.revokeInvoicingAccount)
 	v1.POST("/orders/:id/delivery-notes", s.allow(auth.RoleCenter), s.createDeliveryNote)
 	v1.GET("/statements", readers, s.listStatements)
-	// gin cannot route /statements/:id.csv beside /statements/:id: getStatement dispatches the
-	// exports by suffix.
 	v1.GET("/statements/:id", readers, s.getStatement)
+	// The exports are sub-resources: neither gin nor OpenAPI path matching can tell
+	// /statements/{id}.csv from /statements/{id} (a path variable runs to the next "/").
+	v1.GET("/statements/:id/export.csv", readers, s.getStatementCSV)
+	v1.GET("/statements/:id/export.pdf", readers, s.getStatementPDF)
 	v1.POST("/statements/:id/mark-paid", deciders, s.markStatementPaid)
 }
 
@@ -368,7 +369,7 @@ func (s *Server) listStatements(c *gin.Context) {
 // getStatement godoc
 //
 //	@Summary		Get a monthly statement
-//	@Description	Its buyer, its centre and admins; another organisation's statement answers 404. Orders oldest first, each with its delivery notes and totals; vat_breakdown has one line per VAT rate. The same path with .csv or .pdf appended gives the exports.
+//	@Description	Its buyer, its centre and admins; another organisation's statement answers 404. Orders oldest first, each with its delivery notes and totals; vat_breakdown has one line per VAT rate. Exports: /export.csv and /export.pdf under the statement's path.
 //	@Tags			invoicing
 //	@Security		BearerAuth
 //	@Produce		json,application/problem+json
@@ -377,16 +378,7 @@ func (s *Server) listStatements(c *gin.Context) {
 //	@Failure		401,403,404	{object}	Problem
 //	@Router			/v1/statements/{id} [get]
 func (s *Server) getStatement(c *gin.Context) {
-	id := c.Param("id")
-	switch {
-	case strings.HasSuffix(id, ".csv"):
-		s.getStatementCSV(c)
-		return
-	case strings.HasSuffix(id, ".pdf"):
-		s.getStatementPDF(c)
-		return
-	}
-	st, err := s.invoicing.Statement(c.Request.Context(), principal(c), id)
+	st, err := s.invoicing.Statement(c.Request.Context(), principal(c), c.Param("id"))
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -404,9 +396,9 @@ func (s *Server) getStatement(c *gin.Context) {
 //	@Param			id	path		string	true	"Statement id"
 //	@Success		200	{file}		file	"The statement as CSV"
 //	@Failure		401,403,404	{object}	Problem
-//	@Router			/v1/statements/{id}.csv [get]
+//	@Router			/v1/statements/{id}/export.csv [get]
 func (s *Server) getStatementCSV(c *gin.Context) {
-	s.export(c, ".csv", "text/csv; charset=utf-8", func(buf *bytes.Buffer, e invoicing.Export) error {
+	s.export(c, "csv", "text/csv; charset=utf-8", func(buf *bytes.Buffer, e invoicing.Export) error {
 		return invoicing.WriteCSV(buf, e.Statement, e.Seller, e.Buyer)
 	})
 }
@@ -421,18 +413,17 @@ func (s *Server) getStatementCSV(c *gin.Context) {
 //	@Param			id	path		string	true	"Statement id"
 //	@Success		200	{file}		file	"The statement as PDF"
 //	@Failure		401,403,404	{object}	Problem
-//	@Router			/v1/statements/{id}.pdf [get]
+//	@Router			/v1/statements/{id}/export.pdf [get]
 func (s *Server) getStatementPDF(c *gin.Context) {
-	s.export(c, ".pdf", "application/pdf", func(buf *bytes.Buffer, e invoicing.Export) error {
+	s.export(c, "pdf", "application/pdf", func(buf *bytes.Buffer, e invoicing.Export) error {
 		return invoicing.WritePDF(buf, e.Statement, e.Seller, e.Buyer, e.At)
 	})
 }
 
 // export renders a statement in memory (so that a failure still answers a problem) and sends it
 // as an attachment.
-func (s *Server) export(c *gin.Context, suffix, contentType string, render func(*bytes.Buffer, invoicing.Export) error) {
-	id := strings.TrimSuffix(c.Param("id"), suffix)
-	e, err := s.invoicing.Export(c.Request.Context(), principal(c), id)
+func (s *Server) export(c *gin.Context, extension, contentType string, render func(*bytes.Buffer, invoicing.Export) error) {
+	e, err := s.invoicing.Export(c.Request.Context(), principal(c), c.Param("id"))
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -442,7 +433,7 @@ func (s *Server) export(c *gin.Context, suffix, contentType string, render func(
 		s.writeError(c, err)
 		return
 	}
-	c.Header("Content-Disposition", `attachment; filename="releve-`+e.Statement.Month+"-"+e.Statement.ID+suffix+`"`)
+	c.Header("Content-Disposition", `attachment; filename="releve-`+e.Statement.Month+"-"+e.Statement.ID+"."+extension+`"`)
 	c.Data(http.StatusOK, contentType, buf.Bytes())
 }
 
