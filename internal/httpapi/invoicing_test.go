@@ -128,6 +128,7 @@ func TestInvoicingEndToEnd(t *testing.T) {
 		}
 		e.ask(t, e.bt, e.center.ID).ExpectProblem(t, 409, "invoicing_account_exists")
 		expectFields(t, e.ask(t, e.bt, "ctr_nope").ExpectProblem(t, 422, "validation_failed"), "center_id")
+		expectFields(t, e.ask(t, s.Token(t, auth.RoleBuyer, "byr_nope"), e.center.ID).ExpectProblem(t, 422, "validation_failed"), "buyer_id")
 		expectFields(t, s.Do(t, apptest.Request{Method: "POST", Path: "/v1/invoicing-accounts", Token: e.bt, Body: map[string]any{}}).
 			ExpectProblem(t, 422, "validation_failed"), "center_id")
 

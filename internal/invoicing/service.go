@@ -139,18 +139,27 @@ func NewService(store Store, o Orders, p Parties, clk clock.Clock) *Service {
 }
 
 // RequestAccount creates the pending account a buyer asks centerID for. Errors: *validation.Error
-// on "center_id" (missing or unknown centre); ErrAccountExists when a live account exists for the
+// on "center_id" (missing or unknown centre) and "buyer_id" (the token names no stored buyer);
+// ErrAccountExists when a live account exists for the
 // pair; ErrNotFound when the caller is not a buyer.
 func (s *Service) RequestAccount(ctx context.Context, who auth.Principal, centerID string) (Account, error) {
 	if who.Role != auth.RoleBuyer || who.Org == "" {
 		return Account{}, ErrNotFound
 	}
-	if strings.TrimSpace(centerID) == "" {
-		return Account{}, validation.Field("center_id", "required", "is required")
-	}
-	if _, err := s.parties.Center(ctx, centerID); errors.Is(err, parties.ErrNotFound) {
-		return Account{}, validation.Field("center_id", "unknown", "no such centre")
+	var errs validation.Collector
+	if _, err := s.parties.Buyer(ctx, who.Org); errors.Is(err, parties.ErrNotFound) {
+		errs.Add("buyer_id", "unknown", "the token's buyer does not exist")
 	} else if err != nil {
+		return Account{}, err
+	}
+	if strings.TrimSpace(centerID) == "" {
+		errs.Add("center_id", "required", "is required")
+	} else if _, err := s.parties.Center(ctx, centerID); errors.Is(err, parties.ErrNotFound) {
+		errs.Add("center_id", "unknown", "no such centre")
+	} else if err != nil {
+		return Account{}, err
+	}
+	if err := errs.Err(); err != nil {
 		return Account{}, err
 	}
 	a := NewAccount(id.New(id.InvoicingAccount), who.Org, centerID, s.clock.Now())
