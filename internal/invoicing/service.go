@@ -99,7 +99,8 @@ type Store interface {
 	// Statements lists statements newest first, each as Statement returns it.
 	Statements(ctx context.Context, f StatementFilter, p page.Request) (page.Page[Statement], error)
 	// IssueMonth issues every open statement of month at at in one set-based conditional update
-	// and returns how many it issued.
+	// and returns how many statements of month are issued or paid afterwards (by this call or an
+	// earlier one).
 	IssueMonth(ctx context.Context, month string, at time.Time) (int, error)
 	// MarkStatementPaid, in one transaction, moves an issued statement to paid at at and its
 	// scheduled intents to succeeded. ErrInvalidTransition when it is not issued; ErrNotFound.
@@ -389,9 +390,10 @@ func complete(stored Statement) (Statement, error) {
 }
 
 // IssueMonth issues every open statement of month (YYYY-MM, Europe/Paris) at the clock's time:
-// status issued, issued_at set, totals frozen (payments only add to open statements). It is
-// idempotent (a second call issues nothing and returns 0) and set-based (one conditional update),
-// and is the month close's "statements" step. It returns how many statements it issued.
+// status issued, issued_at set, totals frozen (payments only add to open statements). It is the
+// month close's "statements" step: set-based (one conditional update) and idempotent — a second
+// call changes nothing and returns the same number. It returns the month's statement count: how
+// many statements of month are issued or paid once it has run (by this call or an earlier one).
 // Errors: ErrInvalidMonth; ErrMonthNotEnded when month has not ended at the clock's time.
 func (s *Service) IssueMonth(ctx context.Context, month string) (int, error) {
 	now := s.clock.Now()

@@ -308,14 +308,19 @@ func toStatementOrder(o orders.Order) invoicing.StatementOrder {
 }
 
 // IssueMonth implements invoicing.Store: UPDATE statements SET status = 'issued' WHERE month = ?
-// AND status = 'open'.
+// AND status = 'open', then a count of the month's issued and paid statements, in one
+// transaction.
 func (s Invoicing) IssueMonth(ctx context.Context, month string, at time.Time) (int, error) {
-	res := s.db.WithContext(ctx).Model(&statementRow{}).Where("month = ? AND status = ?", month, string(invoicing.StatementOpen)).
-		Updates(map[string]any{"status": string(invoicing.StatementIssued), "issued_at": utc(at), "updated_at": utc(at)})
-	if res.Error != nil {
-		return 0, res.Error
-	}
-	return int(res.RowsAffected), nil
+	var n int64
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := tx.Model(&statementRow{}).Where("month = ? AND status = ?", month, string(invoicing.StatementOpen)).
+			Updates(map[string]any{"status": string(invoicing.StatementIssued), "issued_at": utc(at), "updated_at": utc(at)}).Error; err != nil {
+			return err
+		}
+		return tx.Model(&statementRow{}).Where("month = ? AND status IN ?", month,
+			[]string{string(invoicing.StatementIssued), string(invoicing.StatementPaid)}).Count(&n).Error
+	})
+	return int(n), err
 }
 
 // MarkStatementPaid implements invoicing.Store: the statement (issued → paid) and its intents

@@ -97,8 +97,8 @@ func TestInvoicingStoreInvariants(t *testing.T) {
 		if n, err := store.IssueMonth(ctx, "2026-11", t0); n != 1 || err != nil {
 			t.Fatalf("IssueMonth = %d, %v", n, err)
 		}
-		if n, err := store.IssueMonth(ctx, "2026-11", t0); n != 0 || err != nil {
-			t.Fatalf("IssueMonth again = %d, %v", n, err)
+		if n, err := store.IssueMonth(ctx, "2026-11", t0); n != 1 || err != nil {
+			t.Fatalf("IssueMonth again = %d, %v; want the same count", n, err)
 		}
 
 		// A payment of an issued month is refused and rolled back: totals stay frozen.
@@ -138,6 +138,9 @@ func TestInvoicingStoreInvariants(t *testing.T) {
 		}
 		if err := store.MarkStatementPaid(ctx, st.ID, t0); !errors.Is(err, invoicing.ErrInvalidTransition) {
 			t.Errorf("mark paid twice: %v, want ErrInvalidTransition", err)
+		}
+		if n, err := store.IssueMonth(ctx, "2026-11", t0); n != 1 || err != nil {
+			t.Errorf("IssueMonth after mark-paid = %d, %v; want the paid statement counted", n, err)
 		}
 		if err := store.MarkStatementPaid(ctx, "stm_nope", t0); !errors.Is(err, invoicing.ErrNotFound) {
 			t.Errorf("mark an unknown statement paid: %v, want ErrNotFound", err)
