@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,8 @@ import (
 	"github.com/vhupay/vhupay/internal/config"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/jobs"
+	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payers"
 	"github.com/vhupay/vhupay/internal/psp"
@@ -35,6 +38,14 @@ import (
 type Options struct {
 	// BaseClock is the real clock under the sandbox test clock (default clock.Real).
 	BaseClock clock.Clock
+	// MonthCloseSteps replace the month close's steps of the same name (placeholders until each
+	// capability plugs in its own); steps of other names run after the others, in this order.
+	MonthCloseSteps []monthclose.Step
+	// Jobs tunes the job queue; its zero fields take the configuration's values, then the
+	// defaults (tests: fast polling and short retry delays).
+	Jobs jobs.Config
+	// SchedulerInterval is how often the month close scheduler reads the clock (default 2s).
+	SchedulerInterval time.Duration
 }
 
 // App is a built vhupay process.
@@ -47,7 +58,11 @@ type App struct {
 	// Provider is the payment provider: the sandbox or the MangoPay client.
 	Provider psp.Provider
 	Payers   *payers.Service
+	// MonthCloses starts and reads month closes; Jobs runs them.
+	MonthCloses *monthclose.Service
+	Jobs        *jobs.Queue
 
+	scheduler *jobs.Scheduler
 	handler   http.Handler
 	testClock *clock.Shared
 	idem      *idempotency.Service
@@ -65,6 +80,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 	if err := db.Migrate(ctx, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := jobs.Migrate(ctx, db, cfg.DatabaseURL, log); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -97,12 +116,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.idem = idempotency.NewService(storage.NewIdempotency(db), clock.Real{})
 	a.Parties = parties.NewService(storage.NewParties(db), a.Clock)
 	a.Payers = payers.NewService(storage.NewPayers(db), storage.NewParties(db), a.Provider)
+	if err := a.buildMonthClose(cfg, opts); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps := httpapi.Deps{
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
+		MonthCloses: a.MonthCloses,
 	}
 	if a.testClock != nil {
 		deps.TestClock = a.testClock
@@ -130,7 +154,8 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Secrets returns the resolved secrets (for the token and demo commands).
 func (a *App) Secrets() Secrets { return a.secrets }
 
-// Run runs the background work (test clock sync, idempotency purge) until ctx ends.
+// Run runs the background work (test clock sync, idempotency purge, the job queue, the month
+// close scheduler) until ctx ends; it returns once the job queue has stopped.
 func (a *App) Run(ctx context.Context) {
 	if a.testClock != nil {
 		go a.testClock.Follow(ctx, time.Second, a.Log)
@@ -139,7 +164,15 @@ func (a *App) Run(ctx context.Context) {
 		_, err := a.idem.Purge(ctx)
 		return err
 	})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := a.Jobs.Run(ctx); err != nil {
+			a.Log.Error("job queue stopped", "err", err)
+		}
+	})
+	go a.scheduler.Run(ctx)
 	<-ctx.Done()
+	wg.Wait()
 }
 
 func (a *App) every(ctx context.Context, d time.Duration, name string, fn func(context.Context) error) {
@@ -157,8 +190,8 @@ func (a *App) every(ctx context.Context, d time.Duration, name string, fn func(c
 	}
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close releases the database (after Run has returned).
+func (a *App) Close() error { return errors.Join(a.Jobs.Close(), a.DB.Close()) }
 
 // Secrets are the keys a process signs and fingerprints with.
 type Secrets struct {

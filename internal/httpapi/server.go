@@ -16,6 +16,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/parties"
 )
 
@@ -41,6 +42,7 @@ type Deps struct {
 	Ready       func(ctx context.Context) error
 	OpenAPIJSON []byte
 	CORSOrigins []string
+	MonthCloses *monthclose.Service
 
 	// Sandbox mode only.
 	TestClock TestClock
@@ -57,6 +59,8 @@ type Server struct {
 	openapi  []byte
 	validate *validator.Validate
 	clock    TestClock
+
+	monthCloses *monthclose.Service
 }
 
 // New builds the HTTP handler of the whole API.
@@ -65,6 +69,7 @@ func New(d Deps) http.Handler {
 	s := &Server{
 		log: d.Log, metrics: newMetrics(d.Registerer), verifier: d.Verifier, idem: d.Idempotency,
 		parties: d.Parties, ready: d.Ready, openapi: d.OpenAPIJSON, validate: newValidator(), clock: d.TestClock,
+		monthCloses: d.MonthCloses,
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -94,6 +99,7 @@ func New(d Deps) http.Handler {
 
 	v1 := r.Group("/v1", s.authenticate, s.idempotent)
 	s.routeParties(v1)
+	s.routeMonthClose(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}

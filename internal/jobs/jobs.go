@@ -16,6 +16,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -303,3 +304,44 @@ func (h warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handler.WithGroup(name)} }
+
+// Job is what the queue knows of one job of a month's close, for operators.
+type Job struct {
+	ID int64
+	// State is River's: available, running, retryable (waiting for its next attempt at
+	// ScheduledAt), completed, discarded (out of attempts), cancelled, ...
+	State       string
+	Attempt     int
+	MaxAttempts int
+	ScheduledAt time.Time
+	// LastError is the error of its latest failed attempt ("" when none).
+	LastError string
+}
+
+// MonthCloseJobs lists the jobs of month's close, oldest first (completed and discarded jobs are
+// kept for a day, then cleaned up).
+func (q *Queue) MonthCloseJobs(ctx context.Context, month string) ([]Job, error) {
+	var out []Job
+	params := river.NewJobListParams().Kinds(MonthCloseArgs{}.Kind()).First(1000)
+	for {
+		res, err := q.client.JobList(ctx, params)
+		if err != nil {
+			return nil, fmt.Errorf("list month close jobs: %w", err)
+		}
+		for _, j := range res.Jobs {
+			var args MonthCloseArgs
+			if err := json.Unmarshal(j.EncodedArgs, &args); err != nil || args.Month != month {
+				continue
+			}
+			job := Job{ID: j.ID, State: string(j.State), Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, ScheduledAt: j.ScheduledAt.UTC()}
+			if n := len(j.Errors); n > 0 {
+				job.LastError = j.Errors[n-1].Error
+			}
+			out = append(out, job)
+		}
+		if len(res.Jobs) < 1000 {
+			return out, nil
+		}
+		params = params.After(res.LastCursor)
+	}
+}
