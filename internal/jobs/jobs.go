@@ -97,6 +97,7 @@ type Queue struct {
 	client *river.Client[*sql.Tx]
 	cfg    Config
 	own    *sql.DB // SQLite: River's own pool, closed by Close
+	engine *monthclose.Engine
 	log    *slog.Logger
 }
 
@@ -134,7 +135,7 @@ func New(db *storage.DB, databaseURL string, cfg Config, engine *monthclose.Engi
 		closeOwn(own)
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Queue{client: client, cfg: cfg, own: own, log: log}, nil
+	return &Queue{client: client, cfg: cfg, own: own, engine: engine, log: log}, nil
 }
 
 // driverFor returns River's driver on db, and the pool it opened for it (SQLite only).
@@ -191,14 +192,48 @@ func Migrate(ctx context.Context, db *storage.DB, databaseURL string, log *slog.
 
 // Run works jobs until ctx ends, then stops gracefully: it stops fetching, lets running jobs
 // finish for Config.SoftStopTimeout, then cancels them (they go back to the queue) and returns
-// once River has stopped.
+// once River has stopped. It marks a close failed once River has discarded its job (the last
+// attempt failed): only then, so that re-opening the close can enqueue a new job at once.
 func (q *Queue) Run(ctx context.Context) error {
+	failed, unsubscribe := q.client.Subscribe(river.EventKindJobFailed)
+	defer unsubscribe()
 	if err := q.client.Start(ctx); err != nil {
 		return fmt.Errorf("start job queue: %w", err)
 	}
-	<-ctx.Done()
-	<-q.client.Stopped()
-	return nil
+	stopped := q.client.Stopped()
+	for {
+		select {
+		case <-stopped:
+			return nil
+		case ev, ok := <-failed:
+			if !ok { // River closes subscriptions as it stops
+				failed = nil
+				continue
+			}
+			q.jobFailed(context.WithoutCancel(ctx), ev.Job)
+		}
+	}
+}
+
+// jobFailed marks a month close failed when its job has been discarded.
+func (q *Queue) jobFailed(ctx context.Context, job *rivertype.JobRow) {
+	if job == nil || job.Kind != (MonthCloseArgs{}).Kind() || job.State != rivertype.JobStateDiscarded {
+		return
+	}
+	var args MonthCloseArgs
+	if err := json.Unmarshal(job.EncodedArgs, &args); err != nil {
+		q.log.Error("month close job: bad arguments", "job_id", job.ID, "err", err)
+		return
+	}
+	cause := errors.New("the job ran out of attempts")
+	if n := len(job.Errors); n > 0 {
+		cause = errors.New(job.Errors[n-1].Error)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := q.engine.Fail(ctx, args.Month, cause); err != nil {
+		q.log.Error("month close: mark failed", "month", args.Month, "err", err)
+	}
 }
 
 // Close releases the queue's own database pool (SQLite). Call it after Run has returned.
@@ -248,7 +283,7 @@ func (q *Queue) Enqueue(ctx context.Context, month string) error {
 const busyWait = 5 * time.Second
 
 // monthCloseWorker runs a close's job: the engine takes the close to its end, or fails the
-// attempt (River retries it with backoff). After the last attempt the close is marked failed.
+// attempt (River retries it with backoff; after the last attempt Run marks the close failed).
 type monthCloseWorker struct {
 	river.WorkerDefaults[MonthCloseArgs]
 	engine  *monthclose.Engine
@@ -268,18 +303,10 @@ func (w *monthCloseWorker) Work(ctx context.Context, job *river.Job[MonthCloseAr
 		return river.JobCancel(err)
 	case errors.Is(err, monthclose.ErrBusy):
 		return river.JobSnooze(busyWait) // does not count as an attempt
+	case errors.Is(ctx.Err(), context.Canceled):
+		return err // this process stops: River hands the job back without spending the attempt
 	}
-	// A stop of this process (context canceled) hands the job back without spending the attempt;
-	// anything else on the last attempt (an error, the timeout) fails the close.
-	if job.Attempt >= job.MaxAttempts && !errors.Is(ctx.Err(), context.Canceled) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if ferr := w.engine.Fail(fctx, month, err); ferr != nil {
-			w.log.Error("month close: mark failed", "month", month, "err", ferr)
-		}
-		return err
-	}
-	w.log.Warn("month close attempt failed; it will be retried", "month", month, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "err", err)
+	w.log.Warn("month close attempt failed", "month", month, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "err", err)
 	return err
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -175,6 +174,3 @@ func newOwner() string {
 	return "run_" + hex.EncodeToString(b)
 }
 
-// IsRetryable reports whether err from Run is worth retrying later (everything but a close that
-// does not exist).
-func IsRetryable(err error) bool { return err != nil && !errors.Is(err, ErrNotFound) }
