@@ -173,4 +173,3 @@ func newOwner() string {
 	_, _ = rand.Read(b)
 	return "run_" + hex.EncodeToString(b)
 }
-
