@@ -50,17 +50,17 @@ func (a *App) buildMonthClose(cfg config.Config, opts Options) error {
 
 // CloseMonth starts or resumes month's close and works the job queue in this process until the
 // close has completed or failed, or ctx ends (the close then goes on in any other process on the
-// database). Every change of the close is passed to report. The close's job may be worked by this
+// database). report gets the close as Start left it, then every change of it. The close's job may be worked by this
 // process or by another one: the guarantees are the same (see package monthclose).
 //
 // Errors: those of monthclose.Service.Start (a bad month, monthclose.ErrMonthNotEnded); the job
 // queue failing to start; ctx's error.
-func (a *App) CloseMonth(ctx context.Context, month string, report func(monthclose.MonthClose)) (monthclose.MonthClose, monthclose.Outcome, error) {
+func (a *App) CloseMonth(ctx context.Context, month string, report func(monthclose.MonthClose, monthclose.Outcome)) (monthclose.MonthClose, monthclose.Outcome, error) {
 	c, outcome, err := a.MonthCloses.Start(ctx, month)
 	if err != nil {
 		return c, outcome, err
 	}
-	report(c)
+	report(c, outcome)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- a.Jobs.Run(runCtx) }()
@@ -85,7 +85,7 @@ func (a *App) CloseMonth(ctx context.Context, month string, report func(monthclo
 			return c, outcome, err
 		}
 		if changed(c, next) {
-			report(next)
+			report(next, outcome)
 		}
 		c = next
 	}
