@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,9 +15,11 @@ import (
 	"github.com/vhupay/vhupay/internal/app/apptest"
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/config"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/jobs"
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
@@ -394,6 +397,72 @@ func TestMonthCloseResumesInAnotherProcess(t *testing.T) {
 		}
 		if diff := cmp.Diff(runs(1, 2, 1, 1), p.runsOf("2025-05")); diff != "" {
 			t.Errorf("step runs (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestMonthCloseRescuedAfterAProcessDied(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		url := storagetest.URL(t, b)
+		ctx := context.Background()
+		const month = "2025-07"
+
+		// A process starts the close, works refresh_scores and dies in the middle of collections:
+		// its job stays running in River and its lease on the close stays until it expires.
+		cfg, err := config.Load(func(k string) string {
+			return map[string]string{"VHUPAY_DATABASE_URL": url, "VHUPAY_JWT_SECRET": apptest.Secret}[k]
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler), app.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := dead.MonthCloses.Start(ctx, month); err != nil {
+			t.Fatal(err)
+		}
+		store := storage.NewMonthCloses(dead.DB)
+		past := time.Now().Add(-time.Hour)
+		if _, err := store.Claim(ctx, month, "run_dead", past, past.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		for _, write := range []func() error{
+			func() error { return store.StartStep(ctx, month, "run_dead", monthclose.StepRefreshScores, past) },
+			func() error { return store.CompleteStep(ctx, month, "run_dead", monthclose.StepRefreshScores, 5, past) },
+			func() error { return store.StartStep(ctx, month, "run_dead", monthclose.StepCollections, past) },
+		} {
+			if err := write(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		running := `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now() - interval '1 hour' WHERE kind = 'month_close'`
+		if b == storagetest.SQLite {
+			running = `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = strftime('%Y-%m-%d %H:%M:%f', 'now', '-1 hour') WHERE kind = 'month_close'`
+		}
+		if _, err := dead.DB.SQL().ExecContext(ctx, running); err != nil {
+			t.Fatal(err)
+		}
+		_ = dead.Close()
+
+		// Another process starts: River's rescuer hands the stuck job back and the close resumes.
+		p := &probe{}
+		s := apptest.Start(t, b, apptest.WithDatabaseURL(url), fastJobs(p.steps(nil), func(c *jobs.Config) {
+			c.MonthCloseTimeout, c.RescueAfter = 2*time.Second, 3*time.Second
+		}))
+		c := waitClose(t, s, month, "completed")
+		if c.ScoreChecks != 5 {
+			t.Errorf("score_checks = %d, want 5 (the dead process's completed step)", c.ScoreChecks)
+		}
+		if diff := cmp.Diff(runs(0, 1, 1, 1), p.runsOf(month)); diff != "" {
+			t.Errorf("step runs (-want +got):\n%s", diff)
+		}
+		mc, err := s.App.MonthCloses.Get(ctx, month)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := mc.Step(monthclose.StepCollections); st.Runs != 2 || !st.Completed {
+			t.Errorf("collections = %+v, want completed at its second run", st)
 		}
 	})
 }
