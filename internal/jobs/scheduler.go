@@ -31,10 +31,14 @@ type Scheduler struct {
 	log      *slog.Logger
 }
 
-// NewScheduler returns a scheduler reading c every interval (DefaultSchedulerInterval when 0).
+// NewScheduler returns a scheduler reading c every interval (DefaultSchedulerInterval when 0),
+// logging to log (nothing when nil).
 func NewScheduler(c clock.Clock, closes Closes, interval time.Duration, log *slog.Logger) *Scheduler {
 	if interval <= 0 {
 		interval = DefaultSchedulerInterval
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Scheduler{clock: c, closes: closes, interval: interval, log: log}
 }
