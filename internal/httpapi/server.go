@@ -16,6 +16,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
@@ -49,6 +50,7 @@ type Deps struct {
 	Orders        *orders.Service
 	Payments      *payments.Service
 	Notifications *payments.Notifications
+	MonthCloses   *monthclose.Service
 
 	// Sandbox mode only.
 	TestClock     TestClock
@@ -76,6 +78,8 @@ type Server struct {
 	orders        *orders.Service
 	payments      *payments.Service
 	notifications *payments.Notifications
+
+	monthCloses *monthclose.Service
 }
 
 // New builds the HTTP handler of the whole API.
@@ -86,6 +90,7 @@ func New(d Deps) http.Handler {
 		parties: d.Parties, ready: d.Ready, openapi: d.OpenAPIJSON, validate: newValidator(), clock: d.TestClock, settle: d.SandboxSettle,
 		sepa: d.SEPA, sandboxScores: d.SandboxScores,
 		orders: d.Orders, payments: d.Payments, notifications: d.Notifications,
+		monthCloses: d.MonthCloses,
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -125,6 +130,7 @@ func New(d Deps) http.Handler {
 	s.routeOrders(v1)
 	s.routePaymentIntents(v1)
 	s.routeCards(v1)
+	s.routeMonthClose(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}
