@@ -225,8 +225,9 @@ func registerCardInBrowser(t *testing.T, s *apptest.Server, browser context.Cont
 	return res.CardID
 }
 
-// TestBrowserCardFlow registers a card and pays two orders with it in Chromium: the first after two
-// wrong 3-D Secure codes and the right one, the second with three wrong codes, which block the card.
+// TestBrowserCardFlow registers a card and pays orders with it in Chromium: the first after two
+// wrong 3-D Secure codes and the right one, the second cancelled on the bank's page, the third with
+// three wrong codes, which block the card.
 func TestBrowserCardFlow(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
 		s := apptest.Start(t, b)
@@ -317,6 +318,23 @@ func TestBrowserCardFlow(t *testing.T) {
 			}
 		})
 
+		t.Run("cancel with no code typed", func(t *testing.T) {
+			// "Annuler" submits although the code field is required (formnovalidate).
+			_, pi := pay(t, 2000)
+			if at := click(t, browser, "cancel"); at != landing(pi) {
+				t.Errorf("after cancelling the browser is at %s, want %s", at, landing(pi))
+			}
+			var got httpapi.PaymentIntent
+			s.Do(t, apptest.Request{Method: "GET", Path: "/v1/payment-intents/" + pi.ID, Token: token}).Expect(t, 200).JSON(t, &got)
+			if got.Status != "failed" || got.LastError == nil || got.LastError.Code != "authentication_failed" {
+				t.Errorf("intent after cancelling = %+v", got)
+			}
+			s.Do(t, apptest.Request{Method: "GET", Path: "/v1/cards/" + card, Token: token}).Expect(t, 200).JSON(t, &c)
+			if c.Status != "active" {
+				t.Errorf("card after a cancelled authentication = %+v, want active", c)
+			}
+		})
+
 		t.Run("three wrong codes block the card", func(t *testing.T) {
 			o, pi := pay(t, 5000)
 			wrongCode(t, pi.NextAction.RedirectToURL.URL, 2)
@@ -390,8 +408,11 @@ func TestBrowserMandateSignature(t *testing.T) {
 			m := newMandate(t)
 			open(t, browser, m.SignatureURL, "sign")
 			screenshot(t, browser, "mandate")
+			if got := textOf(t, browser, "iban"); got != a.MaskedIBAN {
+				t.Errorf("the signature page shows the IBAN %q, want %q", got, a.MaskedIBAN)
+			}
 			page := pageText(t, browser)
-			for _, want := range []string{a.MaskedIBAN, "Garage Martin SARL", sandbox.Merchant} {
+			for _, want := range []string{"Garage Martin SARL", sandbox.Merchant} {
 				if !strings.Contains(page, want) {
 					t.Errorf("the signature page does not show %q:\n%s", want, page)
 				}
