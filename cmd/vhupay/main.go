@@ -5,6 +5,7 @@
 //	vhupay token --role R [--org ID] [--sub S] [--ttl 24h]
 //	                                    print a JWT signed with the configured secret
 //	vhupay demo                         create a demo buyer and centre and print tokens for them
+//	vhupay month-close --month YYYY-MM  start or resume a month's close and wait for its end
 package main
 
 import (
@@ -18,12 +19,16 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/config"
+	"github.com/vhupay/vhupay/internal/jobs"
+	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/storage"
 )
@@ -56,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return token(cfg, args, stdout, stderr)
 	case "demo":
 		return demo(ctx, cfg, log, stdout)
+	case "month-close":
+		return monthClose(ctx, cfg, log, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -67,7 +74,8 @@ const usage = `usage:
   vhupay [serve]
   vhupay migrate up|status
   vhupay token --role buyer|center|admin|service [--org ID] [--sub S] [--ttl 24h]
-  vhupay demo`
+  vhupay demo
+  vhupay month-close --month YYYY-MM`
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	if cfg.LogFormat == "text" {
@@ -132,6 +140,9 @@ func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []st
 	defer db.Close()
 	if args[0] == "up" {
 		if err := db.Migrate(ctx, log); err != nil {
+			return err
+		}
+		if err := jobs.Migrate(ctx, db, cfg.DatabaseURL, log); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "migrations applied")
@@ -207,4 +218,77 @@ func demo(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wr
 		sign(auth.Principal{Subject: "demo-center-user", Role: auth.RoleCenter, Org: c.ID}),
 		sign(auth.Principal{Subject: "demo-admin", Role: auth.RoleAdmin}))
 	return nil
+}
+
+// monthClose starts or resumes a month's close and waits for it to complete or fail. The work
+// runs in the job queue: this process works it too (so nothing else needs to run), and any
+// server on the same database may take part; the close still runs exactly once.
+func monthClose(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("month-close", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	month := fs.String("month", "", "the month to close, YYYY-MM (Europe/Paris)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *month == "" || fs.NArg() > 0 {
+		return errors.New("usage: vhupay month-close --month YYYY-MM")
+	}
+	if _, _, err := clock.MonthBounds(*month); err != nil {
+		return fmt.Errorf("--month %q: %w", *month, err)
+	}
+	a, err := app.New(ctx, cfg, log, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	first := true
+	c, _, err := a.CloseMonth(ctx, *month, func(c monthclose.MonthClose, outcome monthclose.Outcome) {
+		if first {
+			first = false
+			switch outcome {
+			case monthclose.Started:
+				fmt.Fprintf(stdout, "started the close of %s\n", c.Month)
+			case monthclose.Resumed:
+				fmt.Fprintf(stdout, "resumed the failed close of %s\n", c.Month)
+			default:
+				fmt.Fprintf(stdout, "the close of %s exists (%s, started %s)\n", c.Month, c.Status, c.StartedAt.Format(time.RFC3339))
+			}
+		}
+		fmt.Fprintln(stdout, progressLine(c))
+	})
+	if errors.Is(err, monthclose.ErrMonthNotEnded) {
+		return fmt.Errorf("%s has not ended yet (the clock says %s)", *month, a.Clock.Now().In(clock.Paris()).Format(time.RFC3339))
+	}
+	if err != nil {
+		return err
+	}
+	if c.Status == monthclose.StatusFailed {
+		return fmt.Errorf("the close of %s failed: %s (run this command again to resume it)", c.Month, c.LastError)
+	}
+	fmt.Fprintf(stdout, "the close of %s is completed: %d score checks, %d collections, %d statements, %d ceiling reviews\n",
+		c.Month, c.ScoreChecks, c.Collections, c.Statements, c.CeilingReviews)
+	return nil
+}
+
+// progressLine says where a close stands: "2026-11 running: refresh_scores 4, collections (run 2)".
+func progressLine(c monthclose.MonthClose) string {
+	var steps []string
+	for _, s := range c.Steps {
+		switch {
+		case s.Completed:
+			steps = append(steps, fmt.Sprintf("%s %d", s.Name, s.Count))
+		case s.Runs > 1:
+			steps = append(steps, fmt.Sprintf("%s (run %d)", s.Name, s.Runs))
+		default:
+			steps = append(steps, s.Name+" (running)")
+		}
+	}
+	line := c.Month + " " + string(c.Status)
+	if len(steps) > 0 {
+		line += ": " + strings.Join(steps, ", ")
+	}
+	if c.LastError != "" && c.Status == monthclose.StatusRunning {
+		line += " — last attempt failed, retrying later: " + c.LastError
+	}
+	return line
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,8 @@ import (
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/invoicing"
+	"github.com/vhupay/vhupay/internal/jobs"
+	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payers"
@@ -43,6 +46,14 @@ import (
 type Options struct {
 	// BaseClock is the real clock under the sandbox test clock (default clock.Real).
 	BaseClock clock.Clock
+	// MonthCloseSteps replace the month close's steps of the same name (placeholders until each
+	// capability plugs in its own); steps of other names run after the others, in this order.
+	MonthCloseSteps []monthclose.Step
+	// Jobs tunes the job queue; its zero fields take the configuration's values, then the
+	// defaults (tests: fast polling and short retry delays).
+	Jobs jobs.Config
+	// SchedulerInterval is how often the month close scheduler reads the clock (default 2s).
+	SchedulerInterval time.Duration
 }
 
 // App is a built vhupay process.
@@ -65,9 +76,13 @@ type App struct {
 	Payments *payments.Service
 	// Notifications applies provider hooks in the background.
 	Notifications *payments.Notifications
+	// MonthCloses starts and reads month closes; Jobs runs them.
+	MonthCloses *monthclose.Service
+	Jobs        *jobs.Queue
 	// Invoicing runs end-of-month invoicing (accounts, vhu_invoice, delivery notes, statements).
 	Invoicing *invoicing.Service
 
+	scheduler *jobs.Scheduler
 	handler   http.Handler
 	testClock *clock.Shared
 	sandbox   *sandbox.Provider
@@ -86,6 +101,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 	if err := db.Migrate(ctx, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := jobs.Migrate(ctx, db, cfg.DatabaseURL, log); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -146,13 +165,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		},
 	})
 	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: a.SEPA}, log)
+	if err := a.buildMonthClose(cfg, opts); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps := httpapi.Deps{
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
-		SEPA: a.SEPA, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications,
+		SEPA: a.SEPA, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, MonthCloses: a.MonthCloses,
 		Invoicing: a.Invoicing,
 	}
 	if a.testClock != nil {
@@ -207,7 +230,8 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Secrets returns the resolved secrets (for the token and demo commands).
 func (a *App) Secrets() Secrets { return a.secrets }
 
-// Run runs the background work (test clock sync, idempotency purge) until ctx ends.
+// Run runs the background work (test clock sync, idempotency purge, the job queue, the month
+// close scheduler) until ctx ends; it returns once the job queue has stopped.
 func (a *App) Run(ctx context.Context) {
 	if a.testClock != nil {
 		go a.testClock.Follow(ctx, time.Second, a.Log)
@@ -227,7 +251,15 @@ func (a *App) Run(ctx context.Context) {
 		_, err := a.Payments.ExpireStale(ctx)
 		return err
 	})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := a.Jobs.Run(ctx); err != nil {
+			a.Log.Error("job queue stopped", "err", err)
+		}
+	})
+	go a.scheduler.Run(ctx)
 	<-ctx.Done()
+	wg.Wait()
 }
 
 func (a *App) every(ctx context.Context, d time.Duration, name string, fn func(context.Context) error) {
@@ -245,10 +277,11 @@ func (a *App) every(ctx context.Context, d time.Duration, name string, fn func(c
 	}
 }
 
-// Close waits for the provider notifications being applied, then releases the database.
+// Close waits for the provider notifications being applied, then releases the job queue and
+// the database (after Run has returned).
 func (a *App) Close() error {
 	a.Notifications.Wait()
-	return a.DB.Close()
+	return errors.Join(a.Jobs.Close(), a.DB.Close())
 }
 
 // Secrets are the keys a process signs and fingerprints with.

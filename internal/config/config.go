@@ -39,6 +39,12 @@ type Config struct {
 	PSPTimeout time.Duration
 	// FingerprintKey keys the HMAC that fingerprints IBANs to refuse duplicates.
 	FingerprintKey string
+
+	// MonthCloseTimeout bounds one attempt of a month close (0: the job queue's default).
+	MonthCloseTimeout time.Duration
+	// JobRescueAfter is how long a job may run before it is taken for abandoned and retried by
+	// another process (0: the job queue's default); it must exceed MonthCloseTimeout.
+	JobRescueAfter time.Duration
 }
 
 // MangoPay holds the MangoPay client's settings.
@@ -149,6 +155,21 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("VHUPAY_PSP_TIMEOUT %q must be a positive duration", v))
 		}
 		c.PSPTimeout = d
+	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"VHUPAY_MONTH_CLOSE_TIMEOUT", &c.MonthCloseTimeout}, {"VHUPAY_JOB_RESCUE_AFTER", &c.JobRescueAfter}} {
+		if v := getenv(f.name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second {
+				errs = append(errs, fmt.Errorf("%s %q must be a duration of at least 1s", f.name, v))
+			}
+			*f.dst = d
+		}
+	}
+	if c.MonthCloseTimeout > 0 && c.JobRescueAfter > 0 && c.JobRescueAfter <= c.MonthCloseTimeout {
+		errs = append(errs, errors.New("VHUPAY_JOB_RESCUE_AFTER must exceed VHUPAY_MONTH_CLOSE_TIMEOUT"))
 	}
 	for _, o := range strings.Split(getenv("VHUPAY_CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {

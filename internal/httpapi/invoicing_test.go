@@ -608,3 +608,30 @@ func TestInvoicingConcurrency(t *testing.T) {
 		e.payInvoice(t, e.bt, after.ID).ExpectProblem(t, 409, "invoicing_not_approved")
 	})
 }
+
+// The month close's statements step is invoicing's IssueMonth: a close issues the month's open
+// statements and reports their count.
+func TestStatementsIssuedByTheMonthClose(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		s := apptest.Start(t, b, fastJobs(nil))
+		e := invEnv{s: s, buyer: createBuyer(t, s, "812345676"), center: createCenter(t, s, "81234567600017")}
+		e.bt, e.ct, e.at = s.Token(t, auth.RoleBuyer, e.buyer.ID), s.Token(t, auth.RoleCenter, e.center.ID), s.Token(t, auth.RoleAdmin, "")
+		e.setClock(t, "2099-11-10T09:00:00+01:00")
+		e.approvedAccount(t)
+		o := createOrder(t, s, e.bt, orderBody(e.center.ID, line("M", 1, 5000, nil)))
+		e.payInvoice(t, e.bt, o.ID).Expect(t, 201)
+
+		e.setClock(t, "2099-12-01T00:30:00+01:00")
+		if r := startClose(t, s, "2099-11"); r.Status != 202 && r.Status != 200 {
+			t.Fatalf("start the close: %d %s", r.Status, r.Body)
+		}
+		c := waitClose(t, s, "2099-11", "completed")
+		if c.Statements != 1 {
+			t.Errorf("close's statements = %d, want 1", c.Statements)
+		}
+		sts := e.statements(t, e.ct, "?month=2099-11")
+		if len(sts) != 1 || sts[0].Status != "issued" || sts[0].Total != o.Total || sts[0].IssuedAt == nil {
+			t.Fatalf("statements after the close = %+v", sts)
+		}
+	})
+}

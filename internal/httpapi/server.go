@@ -17,6 +17,7 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/invoicing"
+	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
@@ -50,6 +51,7 @@ type Deps struct {
 	Orders        *orders.Service
 	Payments      *payments.Service
 	Notifications *payments.Notifications
+	MonthCloses   *monthclose.Service
 	Invoicing     *invoicing.Service
 
 	// Sandbox mode only.
@@ -78,7 +80,9 @@ type Server struct {
 	orders        *orders.Service
 	payments      *payments.Service
 	notifications *payments.Notifications
-	invoicing     *invoicing.Service
+
+	monthCloses *monthclose.Service
+	invoicing   *invoicing.Service
 }
 
 // New builds the HTTP handler of the whole API.
@@ -89,7 +93,8 @@ func New(d Deps) http.Handler {
 		parties: d.Parties, ready: d.Ready, openapi: d.OpenAPIJSON, validate: newValidator(), clock: d.TestClock, settle: d.SandboxSettle,
 		sepa: d.SEPA, sandboxScores: d.SandboxScores,
 		orders: d.Orders, payments: d.Payments, notifications: d.Notifications,
-		invoicing: d.Invoicing,
+		monthCloses: d.MonthCloses,
+		invoicing:   d.Invoicing,
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -129,6 +134,7 @@ func New(d Deps) http.Handler {
 	s.routeOrders(v1)
 	s.routePaymentIntents(v1)
 	s.routeCards(v1)
+	s.routeMonthClose(v1)
 	s.routeInvoicing(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)

@@ -43,6 +43,7 @@ type Server struct {
 	Backend storagetest.Backend
 	Client  *http.Client
 	router  routers.Router
+	stop    func()
 }
 
 // Option changes the server's environment or build options.
@@ -58,6 +59,17 @@ func WithBaseClock(c clock.Clock) Option {
 	return func(_ map[string]string, o *app.Options) { o.BaseClock = c }
 }
 
+// WithDatabaseURL runs the server on an existing database (storagetest.URL) instead of a fresh
+// one, for tests of several processes sharing a database.
+func WithDatabaseURL(url string) Option {
+	return func(env map[string]string, _ *app.Options) { env["VHUPAY_DATABASE_URL"] = url }
+}
+
+// WithOptions changes the app's build options.
+func WithOptions(fn func(o *app.Options)) Option {
+	return func(_ map[string]string, o *app.Options) { fn(o) }
+}
+
 // Start runs a server for the test on a fresh database; it stops when the test ends.
 func Start(t testing.TB, b storagetest.Backend, options ...Option) *Server {
 	t.Helper()
@@ -66,13 +78,15 @@ func Start(t testing.TB, b storagetest.Backend, options ...Option) *Server {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		"VHUPAY_DATABASE_URL": storagetest.URL(t, b),
-		"VHUPAY_JWT_SECRET":   Secret,
-		"VHUPAY_ADDR":         ln.Addr().String(),
+		"VHUPAY_JWT_SECRET": Secret,
+		"VHUPAY_ADDR":       ln.Addr().String(),
 	}
 	var opts app.Options
 	for _, o := range options {
 		o(env, &opts)
+	}
+	if env["VHUPAY_DATABASE_URL"] == "" {
+		env["VHUPAY_DATABASE_URL"] = storagetest.URL(t, b)
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
@@ -94,14 +108,22 @@ func Start(t testing.TB, b storagetest.Backend, options ...Option) *Server {
 	srv.Start()
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		<-done
-		_ = a.Close()
-	})
-	return &Server{URL: srv.URL, App: a, Backend: b, Client: srv.Client(), router: contract(t)}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			srv.Close()
+			cancel()
+			<-done
+			_ = a.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return &Server{URL: srv.URL, App: a, Backend: b, Client: srv.Client(), router: contract(t), stop: stop}
 }
+
+// Stop stops the server as a process stop would (its background work ends gracefully) before
+// the test ends; it returns once everything has stopped.
+func (s *Server) Stop() { s.stop() }
 
 var loaded struct {
 	once   sync.Once

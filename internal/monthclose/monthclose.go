@@ -1,0 +1,122 @@
+package monthclose
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Errors.
+var (
+	ErrNotFound      = errors.New("no close exists for this month")
+	ErrExists        = errors.New("the close of this month exists")
+	ErrMonthNotEnded = errors.New("this month has not ended yet")
+	// ErrBusy is returned by Engine.Run while another run holds the close's lease.
+	ErrBusy = errors.New("another run of this close is in progress")
+	// ErrLeaseLost is returned when a run's lease was taken over: the run must stop writing.
+	ErrLeaseLost = errors.New("the run lost its lease on the close")
+)
+
+// Status is where a close stands.
+type Status string
+
+// Statuses.
+const (
+	StatusRunning   Status = "running"
+	StatusCompleted Status = "completed"
+	StatusFailed    Status = "failed"
+)
+
+// The steps of a close, in the order they run. Their counts are the close's counters.
+const (
+	StepRefreshScores  = "refresh_scores"
+	StepCollections    = "collections"
+	StepStatements     = "statements"
+	StepCeilingReviews = "ceiling_reviews"
+)
+
+// MonthClose is the close of one month.
+type MonthClose struct {
+	Month  string
+	Status Status
+	// Counters: each is the count of the step of that name (0 until it completes).
+	Collections, Statements, CeilingReviews, ScoreChecks int
+	StartedAt                                            time.Time
+	FinishedAt                                           *time.Time
+	// LastError is the error of the latest failed attempt ("" when none), for operators.
+	LastError string
+	// Steps are the steps that have started, in the order they started.
+	Steps []StepRun
+}
+
+// StepRun is a step's record within one close.
+type StepRun struct {
+	Name string
+	// Completed is true once the step has finished; it never runs again for this month.
+	Completed bool
+	Count     int
+	// Runs is how many times the step has been started for this month.
+	Runs       int
+	Checkpoint string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+}
+
+// Step returns the record of the named step, and false when it has not started.
+func (c MonthClose) Step(name string) (StepRun, bool) {
+	for _, s := range c.Steps {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return StepRun{}, false
+}
+
+// withCounters fills the counters from the completed steps.
+func withCounters(c MonthClose) MonthClose {
+	count := func(name string) int {
+		if s, ok := c.Step(name); ok && s.Completed {
+			return s.Count
+		}
+		return 0
+	}
+	c.ScoreChecks = count(StepRefreshScores)
+	c.Collections = count(StepCollections)
+	c.Statements = count(StepStatements)
+	c.CeilingReviews = count(StepCeilingReviews)
+	return c
+}
+
+// Store keeps closes and their steps. Writes of a run are fenced: they succeed only while owner
+// holds the close's lease and the close is running, else they return ErrLeaseLost.
+type Store interface {
+	// Create inserts c and calls enqueue in the same transaction; ErrExists when month's close
+	// exists (nothing is enqueued then).
+	Create(ctx context.Context, c MonthClose, enqueue func(tx *sql.Tx) error) error
+	// Reopen turns a failed close back to running and calls enqueue in the same transaction.
+	// It reports false (and enqueues nothing) when the close is not failed; ErrNotFound.
+	Reopen(ctx context.Context, month string, enqueue func(tx *sql.Tx) error) (bool, error)
+	// MonthClose returns a close with its steps; ErrNotFound.
+	MonthClose(ctx context.Context, month string) (MonthClose, error)
+
+	// Claim gives owner the lease on a running close until until (now and until are real
+	// time). It returns the close; a close that is not running is returned without a lease.
+	// ErrNotFound; ErrBusy while another owner's lease runs.
+	Claim(ctx context.Context, month, owner string, now, until time.Time) (MonthClose, error)
+	// Release drops owner's lease (no error when owner no longer holds it).
+	Release(ctx context.Context, month, owner string) error
+	// StartStep records that step starts (again) at at: its runs grow by one.
+	StartStep(ctx context.Context, month, owner, step string, at time.Time) error
+	// SaveCheckpoint stores a step's checkpoint.
+	SaveCheckpoint(ctx context.Context, month, owner, step, checkpoint string) error
+	// CompleteStep records a step's completion with its count.
+	CompleteStep(ctx context.Context, month, owner, step string, count int, at time.Time) error
+	// Finish marks the close completed at at.
+	Finish(ctx context.Context, month, owner string, at time.Time) error
+	// RecordError keeps the error of a failed attempt for operators (not fenced).
+	RecordError(ctx context.Context, month, reason string) error
+	// Fail marks a running close failed at at with reason (not fenced: the job queue calls it
+	// once its last attempt has failed). It does nothing when the close is not running.
+	Fail(ctx context.Context, month, reason string, at time.Time) error
+}

@@ -1,0 +1,106 @@
+package monthclose
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/validation"
+)
+
+// Queue runs closes in the background (the job queue).
+type Queue interface {
+	// EnqueueTx inserts the job that runs month's close inside the caller's transaction tx. While
+	// a job for month is alive (waiting, running or retrying) it inserts nothing.
+	EnqueueTx(ctx context.Context, tx *sql.Tx, month string) error
+	// Enqueue does the same in a transaction of its own.
+	Enqueue(ctx context.Context, month string) error
+}
+
+// Service starts and reads closes; the engine runs them in the job queue.
+type Service struct {
+	store Store
+	queue Queue
+	clock clock.Clock
+}
+
+// NewService returns the month close service.
+func NewService(store Store, queue Queue, c clock.Clock) *Service {
+	return &Service{store: store, queue: queue, clock: c}
+}
+
+// Outcome says what Start did.
+type Outcome int
+
+// Outcomes.
+const (
+	// Existing: the close already existed (running or completed) and was left as it is.
+	Existing Outcome = iota
+	// Started: this call created the close and enqueued its job.
+	Started
+	// Resumed: the close had failed; this call re-opened it and enqueued a new job, which
+	// resumes after its last completed step.
+	Resumed
+)
+
+// Start starts month's close, or returns the one that exists. The close row and its job are
+// written in one transaction, and the month's uniqueness makes concurrent callers (schedulers,
+// operators, other processes) agree on one close: all but one get Existing. A failed close is
+// re-opened (Resumed). For a running close, the job is enqueued again in case it was lost (a
+// no-op while it is alive).
+//
+// Errors: a *validation.Error on field "month" for a month not written YYYY-MM;
+// ErrMonthNotEnded when month has not ended at the clock's now (Europe/Paris).
+func (s *Service) Start(ctx context.Context, month string) (MonthClose, Outcome, error) {
+	ended, err := clock.MonthEnded(month, s.clock.Now())
+	if err != nil {
+		return MonthClose{}, Existing, validation.Field("month", "format", `must be a month written "YYYY-MM"`)
+	}
+	if !ended {
+		return MonthClose{}, Existing, ErrMonthNotEnded
+	}
+	enqueue := func(tx *sql.Tx) error { return s.queue.EnqueueTx(ctx, tx, month) }
+	err = s.store.Create(ctx, MonthClose{Month: month, Status: StatusRunning, StartedAt: s.clock.Now()}, enqueue)
+	switch {
+	case err == nil:
+		c, err := s.Get(ctx, month)
+		return c, Started, err
+	case !errors.Is(err, ErrExists):
+		return MonthClose{}, Existing, fmt.Errorf("start close %s: %w", month, err)
+	}
+	c, err := s.Get(ctx, month)
+	if err != nil {
+		return MonthClose{}, Existing, err
+	}
+	switch c.Status {
+	case StatusFailed:
+		reopened, err := s.store.Reopen(ctx, month, enqueue)
+		if err != nil {
+			return MonthClose{}, Existing, fmt.Errorf("resume close %s: %w", month, err)
+		}
+		c, err := s.Get(ctx, month)
+		if !reopened { // another caller re-opened it first
+			return c, Existing, err
+		}
+		return c, Resumed, err
+	case StatusRunning:
+		if err := s.queue.Enqueue(ctx, month); err != nil {
+			return MonthClose{}, Existing, fmt.Errorf("enqueue close %s: %w", month, err)
+		}
+	}
+	return c, Existing, nil
+}
+
+// Get returns month's close; ErrNotFound when it has not started (or month is not a month).
+func (s *Service) Get(ctx context.Context, month string) (MonthClose, error) {
+	if _, _, err := clock.MonthBounds(month); err != nil {
+		return MonthClose{}, ErrNotFound
+	}
+	c, err := s.store.MonthClose(ctx, month)
+	if err != nil {
+		return MonthClose{}, err
+	}
+	return withCounters(c), nil
+}

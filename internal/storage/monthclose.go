@@ -1,0 +1,239 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/vhupay/vhupay/internal/monthclose"
+)
+
+type monthCloseRow struct {
+	Month      string `gorm:"primaryKey"`
+	Status     string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+	LastError  string
+	LeaseOwner string
+	LeaseUntil *time.Time
+	UpdatedAt  time.Time
+}
+
+func (monthCloseRow) TableName() string { return "month_closes" }
+
+type monthCloseStepRow struct {
+	Month      string `gorm:"primaryKey"`
+	Step       string `gorm:"primaryKey"`
+	Position   int
+	Completed  bool
+	ItemCount  int
+	Runs       int
+	Checkpoint string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+}
+
+func (monthCloseStepRow) TableName() string { return "month_close_steps" }
+
+// MonthCloses implements monthclose.Store.
+type MonthCloses struct{ db *gorm.DB }
+
+var _ monthclose.Store = MonthCloses{}
+
+// NewMonthCloses returns the month close store.
+func NewMonthCloses(db *DB) MonthCloses { return MonthCloses{db: db.gorm} }
+
+// Create implements monthclose.Store.
+func (s MonthCloses) Create(ctx context.Context, c monthclose.MonthClose, enqueue func(tx *sql.Tx) error) error {
+	row := monthCloseRow{Month: c.Month, Status: string(c.Status), StartedAt: utc(c.StartedAt), UpdatedAt: utc(c.StartedAt)}
+	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			if isUnique(err) {
+				return monthclose.ErrExists
+			}
+			return err
+		}
+		return withSQLTx(tx, enqueue)
+	})
+}
+
+// Reopen implements monthclose.Store.
+func (s MonthCloses) Reopen(ctx context.Context, month string, enqueue func(tx *sql.Tx) error) (bool, error) {
+	reopened := false
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		res := tx.Model(&monthCloseRow{}).Where("month = ? AND status = ?", month, monthclose.StatusFailed).
+			Updates(map[string]any{"status": string(monthclose.StatusRunning), "finished_at": nil, "lease_owner": "", "lease_until": nil})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return s.exists(tx, month)
+		}
+		reopened = true
+		return withSQLTx(tx, enqueue)
+	})
+	return reopened, err
+}
+
+// MonthClose implements monthclose.Store.
+func (s MonthCloses) MonthClose(ctx context.Context, month string) (monthclose.MonthClose, error) {
+	return s.load(s.db.WithContext(ctx), month)
+}
+
+func (s MonthCloses) load(db *gorm.DB, month string) (monthclose.MonthClose, error) {
+	var row monthCloseRow
+	if err := db.Where("month = ?", month).Take(&row).Error; err != nil {
+		if isNotFound(err) {
+			return monthclose.MonthClose{}, monthclose.ErrNotFound
+		}
+		return monthclose.MonthClose{}, err
+	}
+	var steps []monthCloseStepRow
+	if err := db.Where("month = ?", month).Order("position").Find(&steps).Error; err != nil {
+		return monthclose.MonthClose{}, err
+	}
+	return toMonthClose(row, steps), nil
+}
+
+func (s MonthCloses) exists(tx *gorm.DB, month string) error {
+	var n int64
+	if err := tx.Model(&monthCloseRow{}).Where("month = ?", month).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return monthclose.ErrNotFound
+	}
+	return nil
+}
+
+// Claim implements monthclose.Store with one conditional update: the lease goes to owner only
+// when the close is running and nobody else holds an unexpired lease.
+func (s MonthCloses) Claim(ctx context.Context, month, owner string, now, until time.Time) (monthclose.MonthClose, error) {
+	var c monthclose.MonthClose
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		res := tx.Model(&monthCloseRow{}).
+			Where("month = ? AND status = ? AND (lease_owner = '' OR lease_owner = ? OR lease_until IS NULL OR lease_until < ?)",
+				month, monthclose.StatusRunning, owner, utc(now)).
+			Updates(map[string]any{"lease_owner": owner, "lease_until": utc(until)})
+		if res.Error != nil {
+			return res.Error
+		}
+		var err error
+		if c, err = s.load(tx, month); err != nil {
+			return err
+		}
+		if res.RowsAffected == 0 && c.Status == monthclose.StatusRunning {
+			return monthclose.ErrBusy
+		}
+		return nil
+	})
+	return c, err
+}
+
+// Release implements monthclose.Store.
+func (s MonthCloses) Release(ctx context.Context, month, owner string) error {
+	return s.db.WithContext(ctx).Model(&monthCloseRow{}).Where("month = ? AND lease_owner = ?", month, owner).
+		Updates(map[string]any{"lease_owner": "", "lease_until": nil}).Error
+}
+
+// fenced runs fn in a transaction that first checks, by a conditional update that also locks the
+// close's row, that owner still holds the lease of a running close.
+func (s MonthCloses) fenced(ctx context.Context, month, owner string, fn func(tx *gorm.DB) error) error {
+	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+		res := tx.Model(&monthCloseRow{}).Where("month = ? AND lease_owner = ? AND status = ?", month, owner, monthclose.StatusRunning).
+			Update("lease_owner", owner)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return monthclose.ErrLeaseLost
+		}
+		return fn(tx)
+	})
+}
+
+// StartStep implements monthclose.Store.
+func (s MonthCloses) StartStep(ctx context.Context, month, owner, step string, at time.Time) error {
+	return s.fenced(ctx, month, owner, func(tx *gorm.DB) error {
+		res := tx.Model(&monthCloseStepRow{}).Where("month = ? AND step = ? AND NOT completed", month, step).
+			Update("runs", gorm.Expr("runs + 1"))
+		if res.Error != nil || res.RowsAffected > 0 {
+			return res.Error
+		}
+		var last struct{ Max int }
+		if err := tx.Model(&monthCloseStepRow{}).Select("COALESCE(MAX(position), 0) AS max").Where("month = ?", month).Scan(&last).Error; err != nil {
+			return err
+		}
+		return tx.Create(&monthCloseStepRow{Month: month, Step: step, Position: last.Max + 1, Runs: 1, StartedAt: utc(at)}).Error
+	})
+}
+
+// SaveCheckpoint implements monthclose.Store.
+func (s MonthCloses) SaveCheckpoint(ctx context.Context, month, owner, step, checkpoint string) error {
+	return s.fenced(ctx, month, owner, func(tx *gorm.DB) error {
+		return tx.Model(&monthCloseStepRow{}).Where("month = ? AND step = ? AND NOT completed", month, step).
+			Update("checkpoint", checkpoint).Error
+	})
+}
+
+// CompleteStep implements monthclose.Store.
+func (s MonthCloses) CompleteStep(ctx context.Context, month, owner, step string, count int, at time.Time) error {
+	return s.fenced(ctx, month, owner, func(tx *gorm.DB) error {
+		return tx.Model(&monthCloseStepRow{}).Where("month = ? AND step = ? AND NOT completed", month, step).
+			Updates(map[string]any{"completed": true, "item_count": count, "finished_at": utc(at)}).Error
+	})
+}
+
+// Finish implements monthclose.Store.
+func (s MonthCloses) Finish(ctx context.Context, month, owner string, at time.Time) error {
+	return s.fenced(ctx, month, owner, func(tx *gorm.DB) error {
+		return tx.Model(&monthCloseRow{}).Where("month = ?", month).Updates(map[string]any{
+			"status": string(monthclose.StatusCompleted), "finished_at": utc(at), "last_error": "",
+			"lease_owner": "", "lease_until": nil, "updated_at": utc(at),
+		}).Error
+	})
+}
+
+// RecordError implements monthclose.Store.
+func (s MonthCloses) RecordError(ctx context.Context, month, reason string) error {
+	return s.db.WithContext(ctx).Model(&monthCloseRow{}).Where("month = ? AND status = ?", month, monthclose.StatusRunning).
+		Update("last_error", truncateText(reason, 2000)).Error
+}
+
+// Fail implements monthclose.Store.
+func (s MonthCloses) Fail(ctx context.Context, month, reason string, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&monthCloseRow{}).Where("month = ? AND status = ?", month, monthclose.StatusRunning).
+		Updates(map[string]any{
+			"status": string(monthclose.StatusFailed), "finished_at": utc(at), "last_error": truncateText(reason, 2000),
+			"lease_owner": "", "lease_until": nil, "updated_at": utc(at),
+		}).Error
+}
+
+func withSQLTx(tx *gorm.DB, fn func(*sql.Tx) error) error {
+	t, err := sqlTx(tx)
+	if err != nil {
+		return err
+	}
+	return fn(t)
+}
+
+// truncateText keeps at most n bytes of s, cut on a character boundary.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+func toMonthClose(r monthCloseRow, steps []monthCloseStepRow) monthclose.MonthClose {
+	c := monthclose.MonthClose{Month: r.Month, Status: monthclose.Status(r.Status), StartedAt: r.StartedAt.UTC(),
+		FinishedAt: utcPtr(r.FinishedAt), LastError: r.LastError}
+	for _, st := range steps {
+		c.Steps = append(c.Steps, monthclose.StepRun{Name: st.Step, Completed: st.Completed, Count: st.ItemCount, Runs: st.Runs,
+			Checkpoint: st.Checkpoint, StartedAt: st.StartedAt.UTC(), FinishedAt: utcPtr(st.FinishedAt)})
+	}
+	return c
+}
