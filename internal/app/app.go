@@ -137,7 +137,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Payments = payments.NewService(payments.Config{
 		Store: storage.NewPayments(db), Orders: storage.NewOrders(db), Payers: a.Payers, Provider: a.Provider,
 		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry,
-		Methods: map[payments.Method]payments.MethodHandler{}, // sepa_debit and vhu_invoice plug in here
+		Methods: map[payments.Method]payments.MethodHandler{payments.MethodSEPADebit: a.SEPA.DebitMethod(storage.NewSEPA(db))}, // vhu_invoice plugs in here
 	})
 	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: a.SEPA}, log)
 
