@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -89,15 +90,23 @@ func (e *debitEnv) signedMandate(t *testing.T, b debitBuyer) httpapi.Mandate {
 // mandate's return URL.
 func signOnSandboxPage(t testing.TB, signatureURL string) {
 	t.Helper()
+	if err := postSign(signatureURL); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// postSign posts the sandbox signature form; it may run in any goroutine.
+func postSign(signatureURL string) error {
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.PostForm(signatureURL, url.Values{"action": {"sign"}})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("signature page answered %d", resp.StatusCode)
+		return fmt.Errorf("signature page %s answered %d", signatureURL, resp.StatusCode)
 	}
+	return nil
 }
 
 // order creates a payment_pending order of the buyer whose total is exactly total cents (0 % VAT).
