@@ -133,7 +133,7 @@ func (r result) errorSummary() string {
 
 // drive pays orders (taken in turn from next) from conns workers, each one request at a time on
 // its own keep-alive connection, for d. Status 0 counts transport errors.
-func drive(client *http.Client, base string, orders []benchOrder, next *atomic.Int64, conns int, d time.Duration) result {
+func drive(client *http.Client, base string, orders []benchOrder, next *atomic.Int64, conns int, d time.Duration, idemKey bool) result {
 	var mu sync.Mutex
 	res := result{byStatus: map[int]int{}}
 	var latencies []time.Duration
@@ -156,7 +156,9 @@ func drive(client *http.Client, base string, orders []benchOrder, next *atomic.I
 					strings.NewReader(`{"order_id":"`+o.id+`","method":"sepa_debit"}`))
 				req.Header.Set("Authorization", "Bearer "+o.token)
 				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Idempotency-Key", "bench-"+o.id)
+				if idemKey {
+					req.Header.Set("Idempotency-Key", "bench-"+o.id)
+				}
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				status := 0

@@ -65,6 +65,7 @@ type options struct {
 	pgbench    bool
 	cpuProfile string
 	keep       bool
+	noIdemKey  bool
 }
 
 func parseFlags() (options, error) {
@@ -82,6 +83,7 @@ func parseFlags() (options, error) {
 	flag.BoolVar(&o.pgbench, "pgbench", true, "run the pgbench reference")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (server and load generator) during the last HTTP run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases")
+	flag.BoolVar(&o.noIdemKey, "no-idempotency-key", false, "diagnosis only: send no Idempotency-Key (the contract's clients send one)")
 	flag.Parse()
 	for _, c := range strings.Split(conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
@@ -169,7 +171,7 @@ func run() error {
 				return err
 			}
 			if o.warmup > 0 {
-				drive(client, "http://"+srv.Addr, orders, next, c, o.warmup)
+				drive(client, "http://"+srv.Addr, orders, next, c, o.warmup, !o.noIdemKey)
 			}
 			last := round == o.rounds && i == len(o.conns)-1
 			var stopProfile func()
@@ -178,7 +180,7 @@ func run() error {
 					return err
 				}
 			}
-			r := drive(client, "http://"+srv.Addr, orders, next, c, o.duration)
+			r := drive(client, "http://"+srv.Addr, orders, next, c, o.duration, !o.noIdemKey)
 			if stopProfile != nil {
 				stopProfile()
 			}

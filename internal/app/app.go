@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		log.Warn("no payment provider: card payments and card registrations answer 502 psp_unavailable")
 	}
 	a.Payments = payments.NewService(payments.Config{
-		Store: storage.NewPayments(db), Orders: storage.NewOrders(db), Payers: a.Payers, Provider: a.Provider,
+		Store: storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
 		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry,
 		Methods: map[payments.Method]payments.MethodHandler{payments.MethodSEPADebit: a.SEPA.DebitMethod(storage.NewSEPA(db))}, // vhu_invoice plugs in here
 	})
