@@ -43,7 +43,7 @@ var loadSQL = []string{
 	 SELECT 'sc_' || md5('s' || id), id, 'scored', 15, 'system', now() FROM buyers`,
 	`INSERT INTO orders (id, buyer_id, center_id, status, delivery_mode, total_excl_vat, total_vat, total, currency, created_at, updated_at)
 	 SELECT 'ord_' || md5('o' || g), 'byr_' || md5('b' || (1 + g % $1::int)), 'ctr_' || md5('bench'), 'payment_pending', 'delivery',
-	        100 + (g * 7919) % 9900, 0, 100 + (g * 7919) % 9900, 'EUR', now(), now()
+	        100 + (g::bigint * 7919) % 9900, 0, 100 + (g::bigint * 7919) % 9900, 'EUR', now(), now()
 	 FROM generate_series(1, $2::int) g`,
 	`INSERT INTO order_lines (order_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
 	 SELECT id, 0, 'P-' || substr(id, 5, 8), 'Pièce', 1, total, 0, total, 0, total FROM orders`,
