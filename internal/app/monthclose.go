@@ -15,10 +15,18 @@ import (
 // replacing the placeholder of its name here (monthclose.StepFunc(name, fn) or a Step type).
 func (a *App) monthCloseSteps() []monthclose.Step {
 	return []monthclose.Step{
-		monthclose.Noop(monthclose.StepRefreshScores),  // scoring: refresh every SEPA buyer's score
-		monthclose.Noop(monthclose.StepCollections),    // sepa: one collection per buyer with SEPA payments
-		monthclose.Noop(monthclose.StepStatements),     // invoicing: issue the month's statements
-		monthclose.Noop(monthclose.StepCeilingReviews), // sepa: review the ceilings
+		monthclose.StepFunc(monthclose.StepRefreshScores, func(ctx context.Context, month string, p monthclose.Progress) (int, error) {
+			return a.Collections.RefreshScores(ctx, month, p) // every SEPA buyer's score
+		}),
+		monthclose.StepFunc(monthclose.StepCollections, func(ctx context.Context, month string, p monthclose.Progress) (int, error) {
+			return a.Collections.CollectMonth(ctx, month, p) // one collection per buyer with SEPA payments
+		}),
+		// invoicing: issue the month's statements. Plug invoicing's IssueMonth(ctx, month) (int, error)
+		// in here (idempotent: one statement per account and month; the count is the month's).
+		monthclose.Noop(monthclose.StepStatements),
+		monthclose.StepFunc(monthclose.StepCeilingReviews, func(ctx context.Context, month string, p monthclose.Progress) (int, error) {
+			return a.Collections.ReviewCeilings(ctx, month, p) // DOMAIN.md's ceiling review
+		}),
 	}
 }
 
