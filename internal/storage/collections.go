@@ -102,7 +102,12 @@ func (s Collections) CountMonth(ctx context.Context, month string) (int, error) 
 }
 
 type submissionRow struct {
-	collectionRow
+	ID                string
+	BuyerID           string
+	Month             string
+	Amount            int64
+	Currency          string
+	CreatedAt         time.Time
 	DefaultMandateID  *string
 	ProviderMandateID *string
 	PayerUserID       *string
@@ -113,7 +118,8 @@ type submissionRow struct {
 // usable mandate and the payer are joined to each collection.
 func (s Collections) PendingSubmissions(ctx context.Context, month, after string, limit int) ([]collections.Submission, error) {
 	var rows []submissionRow
-	err := s.db.WithContext(ctx).Raw(`SELECT c.*, m.id AS default_mandate_id, m.provider_id AS provider_mandate_id,
+	err := s.db.WithContext(ctx).Raw(`SELECT c.id, c.buyer_id, c.month, c.amount, c.currency, c.created_at,
+			m.id AS default_mandate_id, m.provider_id AS provider_mandate_id,
 			p.user_id AS payer_user_id, p.wallet_id AS payer_wallet_id
 		FROM sepa_collections c
 		LEFT JOIN mandates m ON m.id = (SELECT m2.id FROM bank_accounts a JOIN mandates m2 ON m2.bank_account_id = a.id
@@ -128,7 +134,9 @@ func (s Collections) PendingSubmissions(ctx context.Context, month, after string
 	}
 	out := make([]collections.Submission, len(rows))
 	for i, r := range rows {
-		out[i] = collections.Submission{Collection: toCollection(r.collectionRow, nil),
+		out[i] = collections.Submission{
+			Collection: collections.Collection{ID: r.ID, BuyerID: r.BuyerID, Month: r.Month, Amount: r.Amount, Currency: r.Currency,
+				Status: collections.StatusPending, PaymentIntentIDs: []string{}, CreatedAt: r.CreatedAt.UTC()},
 			MandateID: deref(r.DefaultMandateID), ProviderMandateID: deref(r.ProviderMandateID),
 			PayerUserID: deref(r.PayerUserID), PayerWalletID: deref(r.PayerWalletID)}
 	}
