@@ -26,6 +26,7 @@ import (
 	"github.com/vhupay/vhupay/internal/config"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/invoicing"
 	"github.com/vhupay/vhupay/internal/jobs"
 	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/orders"
@@ -81,6 +82,8 @@ type App struct {
 	// MonthCloses starts and reads month closes; Jobs runs them.
 	MonthCloses *monthclose.Service
 	Jobs        *jobs.Queue
+	// Invoicing runs end-of-month invoicing (accounts, vhu_invoice, delivery notes, statements).
+	Invoicing *invoicing.Service
 
 	scheduler *jobs.Scheduler
 	handler   http.Handler
@@ -153,13 +156,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 	a.Orders = orders.NewService(storage.NewOrders(db), storage.NewParties(db), a.Clock)
+	a.Invoicing = invoicing.NewService(storage.NewInvoicing(db), storage.NewOrders(db), storage.NewParties(db), a.Clock)
 	if a.Provider == nil {
 		log.Warn("no payment provider: card payments and card registrations answer 502 psp_unavailable")
 	}
 	a.Payments = payments.NewService(payments.Config{
 		Store: storage.NewPayments(db), Orders: storage.NewOrders(db), Payers: a.Payers, Provider: a.Provider,
 		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry,
-		Methods: map[payments.Method]payments.MethodHandler{}, // sepa_debit and vhu_invoice plug in here
+		Methods: map[payments.Method]payments.MethodHandler{ // sepa_debit and vhu_invoice plug in here
+			payments.MethodVHUInvoice: a.Invoicing,
+		},
 	})
 	a.Collections = collections.NewService(collections.Config{Store: storage.NewCollections(db), Buyers: storage.NewParties(db), SEPA: a.SEPA, Payers: a.Payers,
 		Provider: a.Provider, Clock: a.Clock, Log: log})
@@ -176,6 +182,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, MonthCloses: a.MonthCloses,
+		Invoicing: a.Invoicing,
 	}
 	if a.testClock != nil {
 		deps.TestClock = a.testClock

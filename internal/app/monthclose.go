@@ -21,13 +21,17 @@ func (a *App) monthCloseSteps() []monthclose.Step {
 		monthclose.StepFunc(monthclose.StepCollections, func(ctx context.Context, month string, p monthclose.Progress) (int, error) {
 			return a.Collections.CollectMonth(ctx, month, p) // one collection per buyer with SEPA payments
 		}),
-		// invoicing: issue the month's statements. Plug invoicing's IssueMonth(ctx, month) (int, error)
-		// in here (idempotent: one statement per account and month; the count is the month's).
-		monthclose.Noop(monthclose.StepStatements),
+		monthclose.StepFunc(monthclose.StepStatements, a.issueStatements), // invoicing: issue the month's statements
 		monthclose.StepFunc(monthclose.StepCeilingReviews, func(ctx context.Context, month string, p monthclose.Progress) (int, error) {
 			return a.Collections.ReviewCeilings(ctx, month, p) // DOMAIN.md's ceiling review
 		}),
 	}
+}
+
+// issueStatements is the statements step: invoicing.Service.IssueMonth is set-based and
+// idempotent and counts the month's issued statements, so it needs no checkpoint.
+func (a *App) issueStatements(ctx context.Context, month string, _ monthclose.Progress) (int, error) {
+	return a.Invoicing.IssueMonth(ctx, month)
 }
 
 // buildMonthClose wires the month close: its engine, the job queue that runs it, the service the

@@ -17,6 +17,7 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/invoicing"
 	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
@@ -53,6 +54,7 @@ type Deps struct {
 	Payments      *payments.Service
 	Notifications *payments.Notifications
 	MonthCloses   *monthclose.Service
+	Invoicing     *invoicing.Service
 
 	// Sandbox mode only.
 	TestClock     TestClock
@@ -84,6 +86,7 @@ type Server struct {
 	notifications *payments.Notifications
 
 	monthCloses *monthclose.Service
+	invoicing   *invoicing.Service
 }
 
 // New builds the HTTP handler of the whole API.
@@ -95,6 +98,7 @@ func New(d Deps) http.Handler {
 		sepa: d.SEPA, collections: d.Collections, sandboxScores: d.SandboxScores,
 		orders: d.Orders, payments: d.Payments, notifications: d.Notifications,
 		monthCloses: d.MonthCloses,
+		invoicing:   d.Invoicing,
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -136,6 +140,7 @@ func New(d Deps) http.Handler {
 	s.routePaymentIntents(v1)
 	s.routeCards(v1)
 	s.routeMonthClose(v1)
+	s.routeInvoicing(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}

@@ -280,20 +280,20 @@ var pageTemplates = template.Must(template.New("pages").Parse(`
 <style>
 *{box-sizing:border-box}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#eef1f5;color:#1d2733}
-main{max-width:28rem;margin:3rem auto;background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(20,30,50,.12);overflow:hidden}
+main{max-width:32rem;margin:3rem auto;background:#fff;border-radius:12px;box-shadow:0 2px 12px rgba(20,30,50,.12);overflow:hidden}
 header{background:#12355b;color:#fff;padding:1rem 1.5rem}
 header p{margin:0;font-size:.85rem;opacity:.8}
 header h1{margin:.2rem 0 0;font-size:1.25rem}
 section{padding:1.5rem}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.4rem 1rem;margin:0 0 1.25rem}
-dt{color:#5b6675}
+dt{color:#5b6675;white-space:nowrap}
 dd{margin:0;font-weight:600}
-.amount{white-space:nowrap}
+.amount,.iban{white-space:nowrap}
 label{display:block;font-weight:600;margin-bottom:.4rem}
-input[type=text]{width:100%;font-size:1.3rem;letter-spacing:.3em;padding:.55rem .7rem;border:1px solid #b8c1cc;border-radius:8px}
+input[type=text]{width:100%;font-family:inherit;font-size:1.3rem;letter-spacing:.3em;padding:.55rem .7rem;border:1px solid #b8c1cc;border-radius:8px}
 .hint{color:#5b6675;font-size:.85rem;margin:.4rem 0 1rem}
 .actions{display:flex;gap:.75rem}
-button{flex:1;font-size:1rem;padding:.7rem;border-radius:8px;border:1px solid #12355b;cursor:pointer}
+button{flex:1;font-family:inherit;font-size:1rem;padding:.7rem;border-radius:8px;border:1px solid #12355b;cursor:pointer}
 .primary{background:#12355b;color:#fff}
 .secondary{background:#fff;color:#12355b}
 .error{background:#fdecec;color:#9b1c1c;border-radius:8px;padding:.6rem .8rem;margin-bottom:1rem}
@@ -306,7 +306,7 @@ a{color:#12355b;font-weight:600}
 {{define "foot"}}</main></body></html>{{end}}
 
 {{define "secure"}}{{template "head" "Authentification 3-D Secure"}}
-<header><p>Banque Sandbox · 3-D Secure</p><h1>Confirmez votre paiement</h1></header>
+<header><p>Banque Sandbox · 3-D Secure</p><h1>{{if .Finished}}Authentification terminée{{else}}Confirmez votre paiement{{end}}</h1></header>
 <section>
 <dl>
 <dt>Marchand</dt><dd>{{.Merchant}}</dd>
@@ -336,7 +336,7 @@ a{color:#12355b;font-weight:600}
 <dl>
 <dt>Créancier</dt><dd>{{.Creditor}}</dd>
 <dt>Titulaire</dt><dd>{{.OwnerName}}</dd>
-<dt>IBAN</dt><dd>{{.MaskedIBAN}}</dd>
+<dt>IBAN</dt><dd class="iban" id="iban">{{.MaskedIBAN}}</dd>
 <dt>Référence (RUM)</dt><dd>{{.BankReference}}</dd>
 </dl>
 {{if .Finished}}

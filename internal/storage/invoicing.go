@@ -1,0 +1,354 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/vhupay/vhupay/internal/invoicing"
+	"github.com/vhupay/vhupay/internal/orders"
+	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/payments"
+)
+
+type invoicingAccountRow struct {
+	ID        string
+	BuyerID   string
+	CenterID  string
+	Status    string
+	Note      string
+	CreatedAt time.Time
+	DecidedAt *time.Time
+	UpdatedAt time.Time
+}
+
+func (invoicingAccountRow) TableName() string { return "invoicing_accounts" }
+
+type statementRow struct {
+	ID                 string
+	InvoicingAccountID string
+	BuyerID            string
+	CenterID           string
+	Month              string
+	Status             string
+	TotalExclVAT       int64 `gorm:"column:total_excl_vat"`
+	TotalVAT           int64 `gorm:"column:total_vat"`
+	Total              int64
+	Currency           string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	IssuedAt           *time.Time
+	PaidAt             *time.Time
+}
+
+func (statementRow) TableName() string { return "statements" }
+
+type statementOrderRow struct {
+	StatementID string
+	OrderID     string
+	IntentID    string
+	CreatedAt   time.Time
+}
+
+func (statementOrderRow) TableName() string { return "statement_orders" }
+
+// Invoicing implements invoicing.Store.
+type Invoicing struct{ db *gorm.DB }
+
+var _ invoicing.Store = Invoicing{}
+
+// NewInvoicing returns the invoicing store.
+func NewInvoicing(db *DB) Invoicing { return Invoicing{db: db.gorm} }
+
+// CreateAccount implements invoicing.Store; the partial unique index on live accounts turns a
+// second live account for the pair (even from a concurrent request) into ErrAccountExists.
+func (s Invoicing) CreateAccount(ctx context.Context, a invoicing.Account) error {
+	row := invoicingAccountRow{ID: a.ID, BuyerID: a.BuyerID, CenterID: a.CenterID, Status: string(a.Status), Note: a.Note,
+		CreatedAt: utc(a.CreatedAt), DecidedAt: utcPtr(a.DecidedAt), UpdatedAt: utc(a.CreatedAt)}
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("buyer %s, centre %s: %w", a.BuyerID, a.CenterID, invoicing.ErrAccountExists)
+		}
+		return err
+	}
+	return nil
+}
+
+// Account implements invoicing.Store.
+func (s Invoicing) Account(ctx context.Context, id string) (invoicing.Account, error) {
+	var rows []invoicingAccountRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return invoicing.Account{}, err
+	}
+	if len(rows) == 0 {
+		return invoicing.Account{}, invoicing.ErrNotFound
+	}
+	return toAccount(rows[0]), nil
+}
+
+// Accounts implements invoicing.Store.
+func (s Invoicing) Accounts(ctx context.Context, f invoicing.AccountFilter, p page.Request) (page.Page[invoicing.Account], error) {
+	q := s.db.WithContext(ctx).Model(&invoicingAccountRow{})
+	if f.BuyerID != "" {
+		q = q.Where("buyer_id = ?", f.BuyerID)
+	}
+	if f.CenterID != "" {
+		q = q.Where("center_id = ?", f.CenterID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
+	var rows []invoicingAccountRow
+	if err := keyset(q, p, "id").Find(&rows).Error; err != nil {
+		return page.Page[invoicing.Account]{}, err
+	}
+	out := make([]invoicing.Account, len(rows))
+	for i, r := range rows {
+		out[i] = toAccount(r)
+	}
+	return page.Build(out, p.Limit, func(a invoicing.Account) string { return a.ID }), nil
+}
+
+// SaveDecision implements invoicing.Store with UPDATE ... WHERE id = ? AND status = from.
+func (s Invoicing) SaveDecision(ctx context.Context, a invoicing.Account, from invoicing.AccountStatus) error {
+	res := s.db.WithContext(ctx).Model(&invoicingAccountRow{}).Where("id = ? AND status = ?", a.ID, string(from)).
+		Updates(map[string]any{"status": string(a.Status), "note": a.Note, "decided_at": utcPtr(a.DecidedAt), "updated_at": utc(*a.DecidedAt)})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		if _, err := s.Account(ctx, a.ID); err != nil {
+			return err
+		}
+		return fmt.Errorf("invoicing account %s is no longer %s: %w", a.ID, from, invoicing.ErrInvalidTransition)
+	}
+	return nil
+}
+
+// AcceptPayment implements invoicing.Store inside the payment's transaction.
+//
+// The approval is checked by a no-op conditional update of the approved account's row (SET
+// updated_at = updated_at WHERE ... AND status = 'approved'): on PostgreSQL it takes the row lock,
+// so a concurrent revoke (itself a conditional update of that row) waits until this payment is
+// committed or rolled back, and a revoke committed first makes this update match no row; on
+// SQLite write transactions are serialised (BEGIN IMMEDIATE). Either way the payment is accepted
+// only if the account is approved when the transaction commits.
+func (s Invoicing) AcceptPayment(ctx context.Context, tx payments.Tx, a invoicing.Acceptance) (string, error) {
+	g, err := JoinTx(tx)
+	if err != nil {
+		return "", err
+	}
+	g = g.WithContext(ctx)
+	approved := func(q *gorm.DB) *gorm.DB {
+		return q.Where("buyer_id = ? AND center_id = ? AND status = ?", a.BuyerID, a.CenterID, string(invoicing.AccountApproved))
+	}
+	res := approved(g.Model(&invoicingAccountRow{})).Update("updated_at", gorm.Expr("updated_at"))
+	if res.Error != nil {
+		return "", res.Error
+	}
+	if res.RowsAffected == 0 {
+		return "", fmt.Errorf("buyer %s, centre %s: %w", a.BuyerID, a.CenterID, invoicing.ErrNotApproved)
+	}
+	var account invoicingAccountRow
+	if err := approved(g).Take(&account).Error; err != nil {
+		return "", fmt.Errorf("read the approved account: %w", err)
+	}
+
+	at := utc(a.At)
+	open := statementRow{ID: a.StatementID, InvoicingAccountID: account.ID, BuyerID: a.BuyerID, CenterID: a.CenterID,
+		Month: a.Month, Status: string(invoicing.StatementOpen), Currency: invoicing.Currency, CreatedAt: at, UpdatedAt: at}
+	if err := g.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "buyer_id"}, {Name: "center_id"}, {Name: "month"}},
+		DoNothing: true,
+	}).Create(&open).Error; err != nil {
+		return "", fmt.Errorf("open the statement: %w", err)
+	}
+	res = g.Model(&statementRow{}).
+		Where("buyer_id = ? AND center_id = ? AND month = ? AND status = ?", a.BuyerID, a.CenterID, a.Month, string(invoicing.StatementOpen)).
+		Updates(map[string]any{
+			"total_excl_vat": gorm.Expr("total_excl_vat + ?", a.TotalExclVAT),
+			"total_vat":      gorm.Expr("total_vat + ?", a.TotalVAT),
+			"total":          gorm.Expr("total + ?", a.Total),
+			"updated_at":     at,
+		})
+	if res.Error != nil {
+		return "", res.Error
+	}
+	if res.RowsAffected == 0 {
+		return "", fmt.Errorf("buyer %s, centre %s, %s: %w", a.BuyerID, a.CenterID, a.Month, invoicing.ErrStatementClosed)
+	}
+	var st statementRow
+	if err := g.Where("buyer_id = ? AND center_id = ? AND month = ?", a.BuyerID, a.CenterID, a.Month).Take(&st).Error; err != nil {
+		return "", fmt.Errorf("read the statement: %w", err)
+	}
+	line := statementOrderRow{StatementID: st.ID, OrderID: a.OrderID, IntentID: a.IntentID, CreatedAt: at}
+	if err := g.Create(&line).Error; err != nil {
+		if isUnique(err) {
+			return "", fmt.Errorf("order %s is already on a statement: %w", a.OrderID, orders.ErrNotPayable)
+		}
+		return "", err
+	}
+	return account.ID, nil
+}
+
+// AttachDeliveryNote implements invoicing.Store; UNIQUE (center_id, number) gives
+// ErrDeliveryNoteExists.
+func (s Invoicing) AttachDeliveryNote(ctx context.Context, orderID, centerID string, n invoicing.DeliveryNote) error {
+	row := deliveryNoteRow{OrderID: orderID, CenterID: centerID, Kind: string(n.Kind), Number: n.Number, CreatedAt: utc(n.CreatedAt)}
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		if isUnique(err) {
+			return fmt.Errorf("centre %s, number %q: %w", centerID, n.Number, invoicing.ErrDeliveryNoteExists)
+		}
+		return err
+	}
+	return nil
+}
+
+// Statement implements invoicing.Store.
+func (s Invoicing) Statement(ctx context.Context, id string) (invoicing.Statement, error) {
+	var rows []statementRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return invoicing.Statement{}, err
+	}
+	if len(rows) == 0 {
+		return invoicing.Statement{}, invoicing.ErrNotFound
+	}
+	out, err := s.completeStatements(ctx, rows)
+	if err != nil {
+		return invoicing.Statement{}, err
+	}
+	return out[0], nil
+}
+
+// Statements implements invoicing.Store with a bounded number of queries per page: statements,
+// their orders, then the orders' lines, delivery notes and payments.
+func (s Invoicing) Statements(ctx context.Context, f invoicing.StatementFilter, p page.Request) (page.Page[invoicing.Statement], error) {
+	q := s.db.WithContext(ctx).Model(&statementRow{})
+	if f.BuyerID != "" {
+		q = q.Where("buyer_id = ?", f.BuyerID)
+	}
+	if f.CenterID != "" {
+		q = q.Where("center_id = ?", f.CenterID)
+	}
+	if f.Month != "" {
+		q = q.Where("month = ?", f.Month)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", string(f.Status))
+	}
+	var rows []statementRow
+	if err := keyset(q, p, "id").Find(&rows).Error; err != nil {
+		return page.Page[invoicing.Statement]{}, err
+	}
+	out, err := s.completeStatements(ctx, rows)
+	if err != nil {
+		return page.Page[invoicing.Statement]{}, err
+	}
+	return page.Build(out, p.Limit, func(st invoicing.Statement) string { return st.ID }), nil
+}
+
+func (s Invoicing) completeStatements(ctx context.Context, rows []statementRow) ([]invoicing.Statement, error) {
+	out := make([]invoicing.Statement, len(rows))
+	if len(rows) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	db := s.db.WithContext(ctx)
+	var links []statementOrderRow
+	if err := db.Where("statement_id IN ?", ids).Find(&links).Error; err != nil {
+		return nil, fmt.Errorf("read statement orders: %w", err)
+	}
+	statementOf := make(map[string]string, len(links))
+	orderIDs := make([]string, len(links))
+	for i, l := range links {
+		statementOf[l.OrderID] = l.StatementID
+		orderIDs[i] = l.OrderID
+	}
+	var orderRows []orderRow
+	if len(orderIDs) > 0 {
+		if err := db.Where("id IN ?", orderIDs).Find(&orderRows).Error; err != nil {
+			return nil, fmt.Errorf("read statement orders: %w", err)
+		}
+	}
+	complete, err := Orders{db: s.db}.complete(ctx, orderRows)
+	if err != nil {
+		return nil, err
+	}
+	ordersOf := map[string][]invoicing.StatementOrder{}
+	for _, o := range complete {
+		sid := statementOf[o.ID]
+		ordersOf[sid] = append(ordersOf[sid], toStatementOrder(o))
+	}
+	for i, r := range rows {
+		out[i] = invoicing.Statement{ID: r.ID, InvoicingAccountID: r.InvoicingAccountID, BuyerID: r.BuyerID, CenterID: r.CenterID,
+			Month: r.Month, Status: invoicing.StatementStatus(r.Status), Orders: ordersOf[r.ID], TotalExclVAT: r.TotalExclVAT,
+			TotalVAT: r.TotalVAT, Total: r.Total, Currency: r.Currency, IssuedAt: utcPtr(r.IssuedAt), PaidAt: utcPtr(r.PaidAt)}
+	}
+	return out, nil
+}
+
+func toStatementOrder(o orders.Order) invoicing.StatementOrder {
+	so := invoicing.StatementOrder{OrderID: o.ID, OrderedAt: o.CreatedAt, ExternalReference: o.ExternalReference,
+		TotalExclVAT: o.TotalExclVAT, TotalVAT: o.TotalVAT, Total: o.Total,
+		DeliveryNotes: make([]invoicing.DeliveryNote, len(o.DeliveryNotes)), Lines: make([]invoicing.StatementLine, len(o.Lines))}
+	for i, n := range o.DeliveryNotes {
+		so.DeliveryNotes[i] = invoicing.DeliveryNote{Kind: invoicing.NoteKind(n.Kind), Number: n.Number, CreatedAt: n.CreatedAt}
+	}
+	for i, l := range o.Lines {
+		so.Lines[i] = invoicing.StatementLine{Reference: l.Reference, Label: l.Label, Quantity: l.Quantity,
+			UnitPriceExclVAT: l.UnitPriceExclVAT, VATRate: l.VATRate, TotalExclVAT: l.TotalExclVAT, TotalVAT: l.TotalVAT, Total: l.Total}
+	}
+	return so
+}
+
+// IssueMonth implements invoicing.Store: UPDATE statements SET status = 'issued' WHERE month = ?
+// AND status = 'open', then a count of the month's issued and paid statements, in one
+// transaction.
+func (s Invoicing) IssueMonth(ctx context.Context, month string, at time.Time) (int, error) {
+	var n int64
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := tx.Model(&statementRow{}).Where("month = ? AND status = ?", month, string(invoicing.StatementOpen)).
+			Updates(map[string]any{"status": string(invoicing.StatementIssued), "issued_at": utc(at), "updated_at": utc(at)}).Error; err != nil {
+			return err
+		}
+		return tx.Model(&statementRow{}).Where("month = ? AND status IN ?", month,
+			[]string{string(invoicing.StatementIssued), string(invoicing.StatementPaid)}).Count(&n).Error
+	})
+	return int(n), err
+}
+
+// MarkStatementPaid implements invoicing.Store: the statement (issued → paid) and its intents
+// (scheduled → succeeded, set-based) in one transaction.
+func (s Invoicing) MarkStatementPaid(ctx context.Context, id string, at time.Time) error {
+	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+		res := tx.Model(&statementRow{}).Where("id = ? AND status = ?", id, string(invoicing.StatementIssued)).
+			Updates(map[string]any{"status": string(invoicing.StatementPaid), "paid_at": utc(at), "updated_at": utc(at)})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			var n int64
+			if err := tx.Model(&statementRow{}).Where("id = ?", id).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				return invoicing.ErrNotFound
+			}
+			return fmt.Errorf("statement %s is not issued: %w", id, invoicing.ErrInvalidTransition)
+		}
+		intents := tx.Model(&statementOrderRow{}).Select("intent_id").Where("statement_id = ?", id)
+		return tx.Model(&intentRow{}).Where("id IN (?) AND status = ?", intents, string(payments.StatusScheduled)).
+			Updates(map[string]any{"status": string(payments.StatusSucceeded), "updated_at": utc(at)}).Error
+	})
+}
+
+func toAccount(r invoicingAccountRow) invoicing.Account {
+	return invoicing.Account{ID: r.ID, BuyerID: r.BuyerID, CenterID: r.CenterID, Status: invoicing.AccountStatus(r.Status),
+		Note: r.Note, CreatedAt: r.CreatedAt.UTC(), DecidedAt: utcPtr(r.DecidedAt)}
+}
