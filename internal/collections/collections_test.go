@@ -378,3 +378,66 @@ func TestParisMonthEdges(t *testing.T) {
 		}
 	})
 }
+
+// TestReconcile: the safety net reads the pay-ins of collections submitted long enough ago,
+// at most once per period each, and applies them as a notification would.
+func TestReconcile(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		e := start(t, b, time.Date(2026, 11, 5, 9, 0, 0, 0, time.UTC))
+		late, waiting := e.sepaBuyer(t, "812345676", ibanFR), e.sepaBuyer(t, "823456785", ibanDE)
+		lateIntent := e.sepa(t, late, 1000, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+		e.sepa(t, waiting, 2000, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+		e.clock.Set(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+		svc := e.s.App.Collections
+		if _, err := svc.CollectMonth(ctx, "2026-11", &progress{}); err != nil {
+			t.Fatal(err)
+		}
+		colLate := e.only(t, late.ID)
+		// The bank answered, but the notification was lost.
+		if err := e.fake.SettleDirectDebit(e.payInOf(t, colLate.ID), "001801"); err != nil {
+			t.Fatal(err)
+		}
+		reads := func() int { return e.fake.Calls("GET /payins/{id}") }
+		before := reads()
+		if n, err := svc.Reconcile(ctx); err != nil || n != 0 {
+			t.Fatalf("too early: %d, %v", n, err)
+		}
+		e.clock.Advance(7 * time.Hour)
+		if n, err := svc.Reconcile(ctx); err != nil || n != 2 {
+			t.Fatalf("after 7 hours: %d, %v; want 2", n, err)
+		}
+		if got := e.only(t, late.ID); got.Status != "failed" || *got.FailureCode != "account_closed" {
+			t.Errorf("the late collection = %+v", got)
+		}
+		if pi := e.intentStatus(t, lateIntent); pi.Status != "failed" {
+			t.Errorf("its intent = %s", pi.Status)
+		}
+		if got := e.only(t, waiting.ID); got.Status != "submitted" {
+			t.Errorf("the waiting collection = %+v", got)
+		}
+		// The waiting one is read again only after PollEvery.
+		e.clock.Advance(30 * time.Minute)
+		if n, err := svc.Reconcile(ctx); err != nil || n != 0 {
+			t.Fatalf("within the hour: %d, %v", n, err)
+		}
+		e.fake.InjectFault(mangopaytest.Fault{Route: "GET /payins/{id}", Status: 503})
+		e.clock.Advance(time.Hour)
+		if _, err := svc.Reconcile(ctx); !errors.Is(err, psp.ErrUnavailable) {
+			t.Fatalf("during an outage: %v", err)
+		}
+		e.fake.ClearFaults()
+		if err := e.fake.SettleDirectDebit(e.payInOf(t, e.only(t, waiting.ID).ID), ""); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := svc.Reconcile(ctx); err != nil || n != 1 {
+			t.Fatalf("after the outage: %d, %v", n, err)
+		}
+		if got := e.only(t, waiting.ID); got.Status != "succeeded" {
+			t.Errorf("the waiting collection = %+v", got)
+		}
+		if reads()-before < 3 {
+			t.Errorf("pay-in reads = %d", reads()-before)
+		}
+	})
+}
