@@ -161,9 +161,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		log.Warn("no payment provider: card payments and card registrations answer 502 psp_unavailable")
 	}
 	a.Payments = payments.NewService(payments.Config{
-		Store: storage.NewPayments(db), Orders: storage.NewOrders(db), Payers: a.Payers, Provider: a.Provider,
+		Store: storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
 		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry,
-		Methods: map[payments.Method]payments.MethodHandler{ // sepa_debit and vhu_invoice plug in here
+		Methods: map[payments.Method]payments.MethodHandler{
+			payments.MethodSEPADebit:  a.SEPA.DebitMethod(storage.NewSEPA(db)),
 			payments.MethodVHUInvoice: a.Invoicing,
 		},
 	})
@@ -200,8 +201,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 
 // notify receives the sandbox provider's notifications, as MangoPay's hooks would arrive, and
 // applies them like the hook endpoint does.
+//
+// It applies them before the sandbox answers the browser (a fast hook, as MangoPay's usually
+// are), so that the page a buyer returns to already shows the outcome: a signed mandate is
+// submitted and its score checked, a 3-D Secure payment succeeded or failed.
 func (a *App) notify(ctx context.Context, n psp.Notification) {
-	a.Notifications.Receive(n)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := a.Notifications.Apply(ctx, n); err != nil {
+		a.Log.Warn("sandbox notification not applied", "kind", n.Kind, "event", n.Event, "resource_id", n.ResourceID, "err", err)
+	}
 }
 
 // wireSEPA builds the score partner of the configuration and the SEPA service.

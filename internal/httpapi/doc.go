@@ -7,6 +7,30 @@
 //	@version					1.0
 //	@description				Payments back end of a B2B marketplace of used car parts: orders, card payments with 3-D Secure, SEPA direct debit collected at month end within a ceiling, and end-of-month invoicing by the selling centre. Money is integer euro cents; months are Europe/Paris calendar months ("2026-11"). Errors are RFC 9457 problems (application/problem+json) with a stable `code`. Every POST accepts an `Idempotency-Key` header.
 //	@BasePath					/
+//	@tag.name			buyers
+//	@tag.description	Garages (buyers), identified by SIREN.
+//	@tag.name			centers
+//	@tag.description	Recycling centres (centres VHU), the sellers, identified by SIRET.
+//	@tag.name			orders
+//	@tag.description	Orders: payment_pending (paiement non finalisé), confirmed, cancelled; delivery notes.
+//	@tag.name			cards
+//	@tag.description	Cards tokenised at the payment provider.
+//	@tag.name			payment-intents
+//	@tag.description	Paying an order: card (3-D Secure), sepa_debit, vhu_invoice.
+//	@tag.name			bank accounts
+//	@tag.description	Bank accounts and their e-signed SEPA mandates.
+//	@tag.name			sepa
+//	@tag.description	SEPA profile, ceiling, score checks and month-end collections (Gestion des prélèvements).
+//	@tag.name			invoicing
+//	@tag.description	End-of-month invoicing by the selling centre: accounts, statements, exports.
+//	@tag.name			month-close
+//	@tag.description	Month close: collections, statements, ceiling reviews (operators).
+//	@tag.name			sandbox
+//	@tag.description	Sandbox mode only: test clock and score partner.
+//	@tag.name			provider
+//	@tag.description	Payment provider notifications.
+//	@tag.name			operations
+//	@tag.description	Health, readiness.
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization

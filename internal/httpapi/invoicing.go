@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -369,7 +370,7 @@ func (s *Server) listStatements(c *gin.Context) {
 // getStatement godoc
 //
 //	@Summary		Get a monthly statement
-//	@Description	Its buyer, its centre and admins; another organisation's statement answers 404. Orders oldest first, each with its delivery notes and totals; vat_breakdown has one line per VAT rate. Exports: /export.csv and /export.pdf under the statement's path.
+//	@Description	Its buyer, its centre and admins; another organisation's statement answers 404. Orders oldest first, each with its delivery notes and totals; vat_breakdown has one line per VAT rate. Exports: /export.csv and /export.pdf under the statement's path (also answered at /v1/statements/{id}.csv and /v1/statements/{id}.pdf).
 //	@Tags			invoicing
 //	@Security		BearerAuth
 //	@Produce		json,application/problem+json
@@ -378,6 +379,19 @@ func (s *Server) listStatements(c *gin.Context) {
 //	@Failure		401,403,404	{object}	Problem
 //	@Router			/v1/statements/{id} [get]
 func (s *Server) getStatement(c *gin.Context) {
+	// /v1/statements/{id}.csv and .pdf, the spelling the exports were first announced with, are
+	// aliases of the export sub-resources (a path variable cannot be split on "." in the router).
+	for ext, export := range map[string]gin.HandlerFunc{".csv": s.getStatementCSV, ".pdf": s.getStatementPDF} {
+		if base, ok := strings.CutSuffix(c.Param("id"), ext); ok {
+			for i := range c.Params {
+				if c.Params[i].Key == "id" {
+					c.Params[i].Value = base
+				}
+			}
+			export(c)
+			return
+		}
+	}
 	st, err := s.invoicing.Statement(c.Request.Context(), principal(c), c.Param("id"))
 	if err != nil {
 		s.writeError(c, err)

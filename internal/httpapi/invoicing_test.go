@@ -287,8 +287,18 @@ func TestInvoicingEndToEnd(t *testing.T) {
 			t.Errorf("issued statement (-want +got):\n%s", diff)
 		}
 
+		// The aliases /v1/statements/{id}.csv and .pdf answer the same documents.
+		aliasCSV := s.Do(t, apptest.Request{Method: "GET", Path: "/v1/statements/" + st.ID + ".csv", Token: e.ct, SkipContract: true}).Expect(t, 200)
+		aliasPDF := s.Do(t, apptest.Request{Method: "GET", Path: "/v1/statements/" + st.ID + ".pdf", Token: e.bt, SkipContract: true}).Expect(t, 200)
+		if !strings.HasPrefix(aliasPDF.Header.Get("Content-Type"), "application/pdf") {
+			t.Errorf("PDF alias Content-Type = %q", aliasPDF.Header.Get("Content-Type"))
+		}
+
 		// CSV, parsed back.
 		r := s.Do(t, apptest.Request{Method: "GET", Path: "/v1/statements/" + st.ID + "/export.csv", Token: e.ct}).Expect(t, 200)
+		if !bytes.Equal(r.Body, aliasCSV.Body) {
+			t.Error("the .csv alias answers another document")
+		}
 		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 			t.Errorf("CSV Content-Type = %q", ct)
 		}

@@ -574,7 +574,6 @@ func TestPaymentIntentValidation(t *testing.T) {
 	}{
 		{"no method", body(map[string]any{"method": nil}), []string{"method"}},
 		{"unknown method", body(map[string]any{"method": "cash"}), []string{"method"}},
-		{"method not offered yet", body(map[string]any{"method": "sepa_debit"}), []string{"method"}},
 		{"no order", body(map[string]any{"order_id": nil}), []string{"order_id"}},
 		{"unknown order", body(map[string]any{"order_id": "ord_unknown"}), []string{"order_id"}},
 		{"no card", body(map[string]any{"card_id": nil}), []string{"card_id"}},

@@ -73,7 +73,7 @@ type errorMapping struct {
 
 // errorTable is the one place where domain errors meet HTTP: each capability lists its errors in
 // its own slice (next to its handlers) and adds it here.
-var errorTable = slices.Concat(foundationErrors, sepaErrors, collectionErrors, orderErrors, paymentErrors, monthCloseErrors, invoicingErrors)
+var errorTable = slices.Concat(foundationErrors, sepaErrors, sepaDebitErrors, collectionErrors, orderErrors, paymentErrors, monthCloseErrors, invoicingErrors)
 
 var foundationErrors = []errorMapping{
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Unauthenticated"},
@@ -88,7 +88,7 @@ var foundationErrors = []errorMapping{
 }
 
 // problemExtras add error-specific members (reasons, available) to a problem.
-var problemExtras []func(err error, p *Problem)
+var problemExtras = []func(err error, p *Problem){sepaProblemExtras}
 
 // writeError answers with the problem for err, logging unknown errors once.
 func (s *Server) writeError(c *gin.Context, err error) {

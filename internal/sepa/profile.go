@@ -36,10 +36,10 @@ type Eligibility struct {
 // Enabled reports whether the buyer may pay by SEPA (the amount aside): no reason against it.
 func (e Eligibility) Enabled() bool { return len(e.Reasons) == 0 }
 
-// Eligibility returns the buyer's SEPA standing now, for the SEPA payment method: it checks the
-// result with Enabled (or CheckEligible on e.Snapshot) and then reserves the amount against
-// e.Ceiling inside its own transaction (storage's reserveSEPA), so that the reservation, not
-// this read, decides whether the amount fits. The buyer's profile is created on this first use.
+// Eligibility returns the buyer's SEPA standing now (the profile's view). The SEPA payment method
+// does not use it: DebitMethod reads the same facts inside the payment's transaction and lets the
+// reservation's conditional statement, not a read, decide whether the amount fits. The buyer's
+// profile is created on this first use.
 // Errors: ErrNotFound for an unknown buyer.
 func (s *Service) Eligibility(ctx context.Context, buyerID string) (Eligibility, error) {
 	if _, err := s.buyer(ctx, buyerID); err != nil {

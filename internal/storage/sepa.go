@@ -279,52 +279,67 @@ func (s SEPA) Facts(ctx context.Context, buyerID, month string) (sepa.Facts, err
 }
 
 // reserveSEPA reserves amount (cents, > 0) of the buyer's SEPA ceiling for month ("2026-11",
-// Europe/Paris), inside the caller's transaction tx: the SEPA payment method calls it in the
-// transaction that inserts the intent, after sepa.Service.Eligibility said the buyer is enabled
-// and gave ceiling.
+// Europe/Paris), inside the caller's transaction tx: the SEPA payment method calls it (through
+// SEPA.Reserve) in the transaction that inserts the intent, after reading the buyer's standing.
 //
-// It is ONE conditional UPDATE of the (buyer, month) outstanding row (created at 0 when missing):
-// outstanding + amount must stay within ceiling and within the ceiling stored in the buyer's
-// profile at that instant, and the buyer must not be suspended — so an operator's change or a
-// suspension between the eligibility read and the reservation is honoured, and two concurrent
-// reservations can never both fit (PostgreSQL re-checks the condition on the row it waited for;
-// SQLite runs one write transaction at a time).
+// It is ONE conditional statement on the (buyer, month) outstanding row, an upsert: the row is
+// created with amount, or amount is added to it, only when outstanding + amount stays within
+// ceiling and within the ceiling stored in the buyer's profile at that instant, and the buyer is
+// not suspended — so an operator's change or a suspension between the standing's read and the
+// reservation is honoured, and two concurrent reservations can never both fit (PostgreSQL's
+// ON CONFLICT DO UPDATE locks the row and evaluates its WHERE on the latest version, after
+// waiting for a concurrent writer; SQLite runs one write transaction at a time).
 //
 // It returns ok = true when reserved; else ok = false and available, the cents still available
-// (ceiling − outstanding, never below 0, with the lower of the two ceilings). A buyer without
-// a profile never fits. On ok = false nothing is written that matters (the row may have been
-// created at 0): the caller answers sepa_ceiling_exceeded with available, and rolls back or not.
+// (ceiling − outstanding, never below 0, with the lower of the two ceilings; 0 when suspended).
+// A buyer without a profile never fits. On ok = false nothing is written.
 func reserveSEPA(tx *gorm.DB, buyerID, month string, amount, ceiling int64) (ok bool, available int64, err error) {
+	r, err := reserve(tx, buyerID, month, amount, ceiling)
+	return r.Reserved, r.Available, err
+}
+
+func reserve(tx *gorm.DB, buyerID, month string, amount, ceiling int64) (sepa.Reservation, error) {
 	if amount <= 0 {
-		return false, 0, sepa.ErrInvalidAmount
+		return sepa.Reservation{}, sepa.ErrInvalidAmount
 	}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).
-		Create(&sepaOutstandingRow{BuyerID: buyerID, Month: month}).Error; err != nil {
-		return false, 0, err
+	// The SELECT yields the row to insert only when the amount alone fits; on a conflict the
+	// DO UPDATE's WHERE re-checks the sum against the stored ceiling and the suspension.
+	if amount <= ceiling {
+		res := tx.Exec(`INSERT INTO sepa_outstanding (buyer_id, month, outstanding)
+			SELECT p.buyer_id, CAST(? AS text), CAST(? AS bigint) FROM sepa_profiles p
+			WHERE p.buyer_id = ? AND p.suspended = ? AND p.ceiling >= ?
+			ON CONFLICT (buyer_id, month) DO UPDATE SET outstanding = sepa_outstanding.outstanding + excluded.outstanding
+			WHERE sepa_outstanding.outstanding + excluded.outstanding <= ?
+			AND sepa_outstanding.outstanding + excluded.outstanding <=
+				(SELECT p2.ceiling FROM sepa_profiles p2 WHERE p2.buyer_id = excluded.buyer_id AND p2.suspended = ?)`,
+			month, amount, buyerID, false, amount, ceiling, false)
+		if res.Error != nil {
+			return sepa.Reservation{}, res.Error
+		}
+		if res.RowsAffected == 1 {
+			return sepa.Reservation{Reserved: true}, nil
+		}
 	}
-	res := tx.Exec(`UPDATE sepa_outstanding SET outstanding = outstanding + ?
-		WHERE buyer_id = ? AND month = ? AND outstanding + ? <= ?
-		AND outstanding + ? <= (SELECT p.ceiling FROM sepa_profiles p WHERE p.buyer_id = ? AND p.suspended = ?)`,
-		amount, buyerID, month, amount, ceiling, amount, buyerID, false)
-	if res.Error != nil {
-		return false, 0, res.Error
+	// Refused: say why, from the same transaction.
+	var outstanding int64
+	var rows []sepaOutstandingRow
+	if err := tx.Where("buyer_id = ? AND month = ?", buyerID, month).Limit(1).Find(&rows).Error; err != nil {
+		return sepa.Reservation{}, err
 	}
-	if res.RowsAffected == 1 {
-		return true, 0, nil
+	if len(rows) == 1 {
+		outstanding = rows[0].Outstanding
 	}
-	var row sepaOutstandingRow
-	if err := tx.Where("buyer_id = ? AND month = ?", buyerID, month).Take(&row).Error; err != nil {
-		return false, 0, err
+	var profiles []sepaProfileRow
+	if err := tx.Where("buyer_id = ?", buyerID).Limit(1).Find(&profiles).Error; err != nil {
+		return sepa.Reservation{}, err
 	}
-	var p sepaProfileRow
-	if err := tx.Where("buyer_id = ?", buyerID).Take(&p).Error; err != nil && !isNotFound(err) {
-		return false, 0, err
-	} else if err == nil && !p.Suspended {
-		ceiling = min(ceiling, p.Ceiling)
-	} else {
-		ceiling = 0
+	switch {
+	case len(profiles) == 0:
+		return sepa.Reservation{}, nil
+	case profiles[0].Suspended:
+		return sepa.Reservation{Suspended: true}, nil
 	}
-	return false, sepa.Available(ceiling, row.Outstanding), nil
+	return sepa.Reservation{Available: sepa.Available(min(ceiling, profiles[0].Ceiling), outstanding)}, nil
 }
 
 // Outstanding returns the sum of the buyer's SEPA payments accepted in month (cents; 0 when

@@ -1,0 +1,103 @@
+package sepa
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/orders"
+	"github.com/vhupay/vhupay/internal/payments"
+)
+
+// Reservation is the outcome of reserving an amount against a buyer's ceiling.
+type Reservation struct {
+	// Reserved: the amount was added to the month's outstanding.
+	Reserved bool
+	// Available is what was still available when the amount did not fit (cents, ≥ 0): the stored
+	// ceiling minus the month's outstanding, 0 for a suspended buyer or one without a profile.
+	Available int64
+	// Suspended: the amount was refused because the buyer is suspended (read by the same
+	// statement that refused it).
+	Suspended bool
+}
+
+// DebitStore is what the SEPA payment method reads and writes inside the payment's own
+// transaction (payments.Tx): storage joins that transaction, so that the intent, the order's
+// confirmation and the reservation commit or roll back together.
+type DebitStore interface {
+	// DebitFacts reads, inside tx and in one round trip, what eligibility depends on for month:
+	// the profile (zero Profile when the buyer has none yet), whether the buyer has an active
+	// bank account, the newest usable mandate of its default account, its score state and the
+	// month's outstanding.
+	DebitFacts(ctx context.Context, tx payments.Tx, buyerID, month string) (Facts, error)
+	// Reserve adds amount (> 0) to the buyer's outstanding for month inside tx, with ONE
+	// conditional statement that re-reads, at that instant, the stored ceiling and the
+	// suspension: outstanding + amount ≤ min(ceiling, stored ceiling) and not suspended. Two
+	// concurrent reservations can never both pass it (PostgreSQL re-evaluates the condition on
+	// the row version it waited for; SQLite runs one write transaction at a time).
+	Reserve(ctx context.Context, tx payments.Tx, buyerID, month string, amount, ceiling int64) (Reservation, error)
+}
+
+// DebitMethod is the sepa_debit payment method (a payments.MethodHandler): it accepts a payment
+// when the buyer is eligible and the amount fits in its available balance, reserving the amount
+// for the month's collection.
+type DebitMethod struct {
+	store  DebitStore
+	policy ScorePolicy
+}
+
+var _ payments.MethodHandler = (*DebitMethod)(nil)
+
+// DebitMethod returns the sepa_debit payment method, with the service's score policy, on store.
+func (s *Service) DebitMethod(store DebitStore) *DebitMethod {
+	return &DebitMethod{store: store, policy: s.cfg.Score}
+}
+
+// Accept implements payments.MethodHandler for sepa_debit, inside the payment's transaction tx.
+//
+// The instant of the payment is pi.CreatedAt (read from the injected clock by the payments
+// service): the score's freshness is judged at it, and the amount counts in its Europe/Paris
+// month (pi.CollectionMonth), so an intent's created_at and collection_month always agree.
+//
+// What is read and what decides:
+//   - the bank account, the default account's usable mandate, the score and the suspension are
+//     read inside tx in one query, to compute every reason (the contract lists them all);
+//   - the decision that matters for money — not suspended, and outstanding + amount within the
+//     ceiling as stored at that instant — is taken by Reserve's one conditional statement, so
+//     no interleaving of payments, suspensions or ceiling changes lets an amount through that
+//     the rules would refuse. A mandate cancelled or a score recorded concurrently is ordered
+//     before or after this payment by the database like any two transactions; the payment is
+//     then one made just before the change, which the rules allow.
+//
+// On acceptance pi becomes scheduled with MandateID (the vhupay id of the default account's
+// newest submitted or active mandate) and CollectionMonth. Refusals: *NotEligibleError (with
+// every reason) and *CeilingExceededError (with what is available); the payments service rolls
+// the transaction back.
+func (m *DebitMethod) Accept(ctx context.Context, tx payments.Tx, order orders.Order, pi *payments.Intent) error {
+	now := pi.CreatedAt
+	month := clock.MonthOf(now)
+	f, err := m.store.DebitFacts(ctx, tx, pi.BuyerID, month)
+	if err != nil {
+		return fmt.Errorf("read the SEPA standing of buyer %s: %w", pi.BuyerID, err)
+	}
+	snap := Snapshot{HasBankAccount: f.HasBankAccount, HasActiveMandate: f.DefaultMandateID != "", Score: f.Score,
+		Suspended: f.Profile.Suspended, Now: now}
+	if err := CheckEligible(m.policy, snap); err != nil {
+		return err
+	}
+	r, err := m.store.Reserve(ctx, tx, pi.BuyerID, month, pi.Amount, f.Profile.Ceiling)
+	if err != nil {
+		return fmt.Errorf("reserve %d cents of buyer %s for %s: %w", pi.Amount, pi.BuyerID, month, err)
+	}
+	switch {
+	case r.Suspended: // suspended between the read and the reservation
+		snap.Suspended = true
+		return CheckEligible(m.policy, snap)
+	case !r.Reserved:
+		return &CeilingExceededError{Available: r.Available}
+	}
+	pi.Status = payments.StatusScheduled
+	pi.MandateID = f.DefaultMandateID
+	pi.CollectionMonth = month
+	return nil
+}
