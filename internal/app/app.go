@@ -22,6 +22,7 @@ import (
 	"github.com/vhupay/vhupay/api"
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/config"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
@@ -74,6 +75,8 @@ type App struct {
 	// Payments pays orders (card built in; SEPA and invoice plug in through Config.Methods) and
 	// manages cards. Without a provider, card operations answer psp_unavailable.
 	Payments *payments.Service
+	// Collections debits the SEPA payments of each closed month and settles the debits.
+	Collections *collections.Service
 	// Notifications applies provider hooks in the background.
 	Notifications *payments.Notifications
 	// MonthCloses starts and reads month closes; Jobs runs them.
@@ -165,7 +168,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			payments.MethodVHUInvoice: a.Invoicing,
 		},
 	})
-	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: a.SEPA}, log)
+	a.Collections = collections.NewService(collections.Config{Store: storage.NewCollections(db), Buyers: storage.NewParties(db), SEPA: a.SEPA, Payers: a.Payers,
+		Provider: a.Provider, Clock: a.Clock, Log: log})
+	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: a.SEPA,
+		DirectDebits: a.Collections, Repudiations: a.Collections}, log)
 	if err := a.buildMonthClose(cfg, opts); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -176,7 +182,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	deps := httpapi.Deps{
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
-		SEPA: a.SEPA, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, MonthCloses: a.MonthCloses,
+		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, MonthCloses: a.MonthCloses,
 		Invoicing: a.Invoicing,
 	}
 	if a.testClock != nil {
@@ -254,6 +260,11 @@ func (a *App) Run(ctx context.Context) {
 	}
 	go a.every(ctx, time.Hour, "idempotency purge", func(ctx context.Context) error {
 		_, err := a.idem.Purge(ctx)
+		return err
+	})
+	// The safety net behind the direct-debit notifications.
+	go a.every(ctx, 5*time.Minute, "SEPA collection polling", func(ctx context.Context) error {
+		_, err := a.Collections.Reconcile(ctx)
 		return err
 	})
 	go a.every(ctx, 30*time.Second, "payment intent expiry", func(ctx context.Context) error {

@@ -15,10 +15,16 @@ import (
 // replacing the placeholder of its name here (monthclose.StepFunc(name, fn) or a Step type).
 func (a *App) monthCloseSteps() []monthclose.Step {
 	return []monthclose.Step{
-		monthclose.Noop(monthclose.StepRefreshScores),                     // scoring: refresh every SEPA buyer's score
-		monthclose.Noop(monthclose.StepCollections),                       // sepa: one collection per buyer with SEPA payments
+		monthclose.StepFunc(monthclose.StepRefreshScores, func(ctx context.Context, month string, p monthclose.Progress) (int, error) {
+			return a.Collections.RefreshScores(ctx, month, p) // every SEPA buyer's score
+		}),
+		monthclose.StepFunc(monthclose.StepCollections, func(ctx context.Context, month string, p monthclose.Progress) (int, error) {
+			return a.Collections.CollectMonth(ctx, month, p) // one collection per buyer with SEPA payments
+		}),
 		monthclose.StepFunc(monthclose.StepStatements, a.issueStatements), // invoicing: issue the month's statements
-		monthclose.Noop(monthclose.StepCeilingReviews),                    // sepa: review the ceilings
+		monthclose.StepFunc(monthclose.StepCeilingReviews, func(ctx context.Context, month string, p monthclose.Progress) (int, error) {
+			return a.Collections.ReviewCeilings(ctx, month, p) // DOMAIN.md's ceiling review
+		}),
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	ginSwagger "github.com/swaggo/gin-swagger"
 
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/invoicing"
 	"github.com/vhupay/vhupay/internal/monthclose"
@@ -47,6 +48,7 @@ type Deps struct {
 	OpenAPIJSON []byte
 	CORSOrigins []string
 	SEPA        *sepa.Service
+	Collections *collections.Service
 	// Orders, Payments (intents and cards) and Notifications (provider hooks).
 	Orders        *orders.Service
 	Payments      *payments.Service
@@ -74,6 +76,8 @@ type Server struct {
 	clock    TestClock
 	settle   func(ctx context.Context, force bool) (int, error)
 	sepa     *sepa.Service
+	// collections are the SEPA month-end debits.
+	collections *collections.Service
 	// sandboxScores is nil outside sandbox mode.
 	sandboxScores SandboxScores
 
@@ -91,7 +95,7 @@ func New(d Deps) http.Handler {
 	s := &Server{
 		log: d.Log, metrics: newMetrics(d.Registerer), verifier: d.Verifier, idem: d.Idempotency,
 		parties: d.Parties, ready: d.Ready, openapi: d.OpenAPIJSON, validate: newValidator(), clock: d.TestClock, settle: d.SandboxSettle,
-		sepa: d.SEPA, sandboxScores: d.SandboxScores,
+		sepa: d.SEPA, collections: d.Collections, sandboxScores: d.SandboxScores,
 		orders: d.Orders, payments: d.Payments, notifications: d.Notifications,
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
@@ -131,6 +135,7 @@ func New(d Deps) http.Handler {
 	v1 := r.Group("/v1", s.authenticate, s.idempotent)
 	s.routeParties(v1)
 	s.routeSEPA(v1)
+	s.routeCollections(v1)
 	s.routeOrders(v1)
 	s.routePaymentIntents(v1)
 	s.routeCards(v1)

@@ -25,11 +25,20 @@ type DirectDebitHandler interface {
 	ApplyDirectDebit(ctx context.Context, payIn psp.PayIn) error
 }
 
+// RepudiationHandler applies a repudiation (money taken back after a pay-in succeeded; the SEPA
+// collections implement it).
+type RepudiationHandler interface {
+	// ApplyRepudiation re-reads the provider repudiation and applies it, idempotently. An
+	// unknown repudiation is not an error.
+	ApplyRepudiation(ctx context.Context, repudiationID string) error
+}
+
 // NotificationHandlers are the other capabilities' shares of provider notifications. Nil fields
 // are allowed: those notifications are then ignored (logged).
 type NotificationHandlers struct {
 	Mandates     MandateHandler
 	DirectDebits DirectDebitHandler
+	Repudiations RepudiationHandler
 }
 
 // Notifications applies provider notifications: the notification only names a resource, which is
@@ -90,7 +99,7 @@ func (ns *Notifications) Receive(n psp.Notification) bool {
 func (ns *Notifications) Wait() { ns.running.Wait() }
 
 // Apply re-reads the resource n names and applies it: card pay-ins to their intent, direct-debit
-// pay-ins and mandates to their handlers. Unknown resources and kinds nobody handles are ignored
+// pay-ins, mandates and repudiations to their handlers. Unknown resources and kinds nobody handles are ignored
 // (logged). Errors: psp.ErrUnavailable and storage errors.
 func (ns *Notifications) Apply(ctx context.Context, n psp.Notification) error {
 	log := ns.log.With(slog.String("event", n.Event), slog.String("kind", string(n.Kind)), slog.String("resource_id", n.ResourceID))
@@ -103,6 +112,12 @@ func (ns *Notifications) Apply(ctx context.Context, n psp.Notification) error {
 			return nil
 		}
 		return ns.handlers.Mandates.ApplyMandate(ctx, n.ResourceID)
+	case psp.ResourceRepudiation:
+		if ns.handlers.Repudiations == nil {
+			log.Info("provider notification ignored: no repudiation handler")
+			return nil
+		}
+		return ns.handlers.Repudiations.ApplyRepudiation(ctx, n.ResourceID)
 	default:
 		log.Info("provider notification ignored: kind not handled")
 		return nil

@@ -1,0 +1,113 @@
+package collections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/vhupay/vhupay/internal/psp"
+)
+
+// checkpointCreated is the collections step's checkpoint once the month's collections exist.
+const checkpointCreated = "created"
+
+// CollectMonth is the month close's "collections" step for month: it creates one collection per
+// buyer with SEPA payments in month and submits each as one direct-debit pay-in. It returns the
+// number of collections of month.
+//
+// Creation is set-based (Store.CreateMonth: one INSERT … SELECT … GROUP BY under
+// UNIQUE(buyer_id, month), one UPDATE linking the intents, one UPDATE of the amounts), in one
+// transaction, then checkpointed. Submission goes over the month's pending collections in id
+// order, Workers at a time: one provider call per collection, with the collection id as its
+// idempotency key, so a run interrupted between the call and the write gets the same pay-in back
+// when it runs again, and collections already submitted are never submitted again.
+//
+// A buyer without a usable mandate on its default account (its mandate was cancelled, its
+// account deleted) gets a failed collection (mandate_cancelled: unpaid debit, suspension) and the
+// step goes on; so does one whose debit the provider refuses (provider_error). A provider
+// outage returns the error: the job queue retries the step later.
+func (s *Service) CollectMonth(ctx context.Context, month string, progress Progress) (int, error) {
+	if progress.Checkpoint() != checkpointCreated {
+		if _, err := s.store.CreateMonth(ctx, month, s.clock.Now()); err != nil {
+			return 0, fmt.Errorf("create the collections of %s: %w", month, err)
+		}
+		if err := progress.Save(ctx, checkpointCreated); err != nil {
+			return 0, err
+		}
+	}
+	after := ""
+	for {
+		batch, err := s.store.PendingSubmissions(ctx, month, after, s.cfg.Batch)
+		if err != nil {
+			return 0, err
+		}
+		if len(batch) == 0 {
+			break
+		}
+		if err := forEach(ctx, s.cfg.Workers, batch, s.submit); err != nil {
+			return 0, err
+		}
+		after = batch[len(batch)-1].Collection.ID
+	}
+	return s.store.CountMonth(ctx, month)
+}
+
+// submit submits one pending collection and applies the pay-in's state when it is already final.
+func (s *Service) submit(ctx context.Context, sub Submission) error {
+	c := sub.Collection
+	log := s.log.With(slog.String("collection_id", c.ID), slog.String("buyer_id", c.BuyerID), slog.String("month", c.Month))
+	if sub.ProviderMandateID == "" {
+		log.WarnContext(ctx, "SEPA collection failed: no usable mandate on the default bank account")
+		return s.fail(ctx, c, FailureMandateCancelled, "the buyer has no usable SEPA mandate on its default bank account", "")
+	}
+	if s.provider == nil {
+		return errNoProvider
+	}
+	userID, walletID := sub.PayerUserID, sub.PayerWalletID
+	if userID == "" || walletID == "" {
+		p, err := s.payers.Ensure(ctx, c.BuyerID)
+		if err != nil {
+			return fmt.Errorf("payer of %s: %w", c.BuyerID, err)
+		}
+		userID, walletID = p.UserID, p.WalletID
+	}
+	payIn, err := s.provider.CreateDirectDebitPayIn(ctx, psp.DirectDebitPayInRequest{
+		IdempotencyKey: c.ID, AuthorID: userID, CreditedWalletID: walletID, MandateID: sub.ProviderMandateID,
+		Amount: c.Amount, StatementDescriptor: "vhupay " + c.Month, Tag: c.ID,
+	})
+	var rejected *psp.RejectedError
+	if errors.As(err, &rejected) {
+		// A refusal is final for this key: retrying would be refused again. The debit did not
+		// happen, which is an unpaid debit for the platform; operators see the log.
+		log.ErrorContext(ctx, "SEPA collection refused by the payment provider", slog.String("code", rejected.Code),
+			slog.String("message", rejected.Message), slog.String("reference", rejected.Reference))
+		return s.fail(ctx, c, FailureProviderError, "the payment provider refused the debit", "")
+	}
+	if err != nil {
+		return fmt.Errorf("submit collection %s: %w", c.ID, err)
+	}
+	if _, err := s.store.MarkSubmitted(ctx, c.ID, payIn.ID, sub.MandateID, s.clock.Now()); err != nil {
+		return err
+	}
+	if payIn.Status != psp.PayInCreated {
+		return s.ApplyDirectDebit(ctx, payIn)
+	}
+	return nil
+}
+
+// fail fails a collection with code and logs it; an already failed collection is left alone.
+func (s *Service) fail(ctx context.Context, c Collection, code FailureCode, message, reference string) error {
+	applied, err := s.store.Fail(ctx, Failure{
+		CollectionID: c.ID, Code: code, Message: message, Reference: reference, At: s.clock.Now(),
+		SuspendReason: fmt.Sprintf("collection %s of %s failed: %s", c.ID, c.Month, code),
+	})
+	if err != nil {
+		return fmt.Errorf("fail collection %s: %w", c.ID, err)
+	}
+	if applied {
+		s.log.InfoContext(ctx, "SEPA collection failed: unpaid debit recorded, buyer suspended",
+			slog.String("collection_id", c.ID), slog.String("buyer_id", c.BuyerID), slog.String("failure_code", string(code)))
+	}
+	return nil
+}

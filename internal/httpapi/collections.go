@@ -1,0 +1,138 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/collections"
+)
+
+var collectionErrors = []errorMapping{
+	{collections.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
+}
+
+// routeCollections registers the SEPA collections (the month-end debits).
+func (s *Server) routeCollections(v1 *gin.RouterGroup) {
+	v1.GET("/sepa/collections", s.allow(auth.RoleBuyer), s.listOwnCollections)
+	v1.GET("/sepa/collections/:id", s.allow(auth.RoleBuyer, auth.RoleAdmin), s.getCollection)
+	v1.GET("/buyers/:id/sepa/collections", s.allow(auth.RoleAdmin), s.listCollections)
+}
+
+// Collection is the month-end SEPA debit of one buyer for one month: the total of its SEPA
+// payments of that month, debited once on its default mandate. Amounts are euro cents.
+type Collection struct {
+	ID       string `json:"id" binding:"required" example:"col_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	Month    string `json:"month" binding:"required" example:"2026-11"`
+	Amount   int64  `json:"amount" binding:"required" example:"48000"`
+	Currency string `json:"currency" binding:"required" enums:"EUR"`
+	// Status: pending (created at month close), submitted (sent to the bank), succeeded, or
+	// failed (before or after a success: an unpaid debit, the buyer's SEPA is suspended).
+	Status string `json:"status" binding:"required" enums:"pending,submitted,succeeded,failed"`
+	// FailureCode is set when the collection failed.
+	FailureCode *string `json:"failure_code" binding:"required" extensions:"x-nullable" enums:"insufficient_funds,account_closed,mandate_cancelled,payment_disputed,provider_error"`
+	// MandateID is the mandate debited; null while pending, or when the buyer had no usable mandate.
+	MandateID *string `json:"mandate_id" binding:"required" extensions:"x-nullable"`
+	// PaymentIntentIDs are the SEPA payments the collection debits, oldest first.
+	PaymentIntentIDs []string   `json:"payment_intent_ids" binding:"required"`
+	CreatedAt        time.Time  `json:"created_at" binding:"required"`
+	SubmittedAt      *time.Time `json:"submitted_at" binding:"required" extensions:"x-nullable"`
+	// SettledAt is when the collection reached its latest outcome (a late failure moves it).
+	SettledAt *time.Time `json:"settled_at" binding:"required" extensions:"x-nullable"`
+} //	@name	Collection
+
+// CollectionList is a page of collections, newest first.
+type CollectionList struct {
+	Data []Collection `json:"data" binding:"required"`
+	listMeta
+} //	@name	CollectionList
+
+func toCollection(c collections.Collection) Collection {
+	out := Collection{ID: c.ID, Month: c.Month, Amount: c.Amount, Currency: c.Currency, Status: string(c.Status),
+		FailureCode: optional(string(c.FailureCode)), MandateID: optional(c.MandateID), PaymentIntentIDs: c.PaymentIntentIDs,
+		CreatedAt: c.CreatedAt, SubmittedAt: optionalTime(c.SubmittedAt), SettledAt: optionalTime(c.SettledAt)}
+	if out.PaymentIntentIDs == nil {
+		out.PaymentIntentIDs = []string{}
+	}
+	return out
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// listOwnCollections godoc
+//
+//	@Summary		The caller's SEPA collections
+//	@Description	The buyer's month-end SEPA debits, newest first: one per month with SEPA payments.
+//	@Tags			sepa
+//	@Security		BearerAuth
+//	@Produce		json,application/problem+json
+//	@Param			limit	query		int		false	"Page size (1–100)"	default(20)
+//	@Param			cursor	query		string	false	"next_cursor of the previous page"
+//	@Success		200		{object}	CollectionList
+//	@Failure		401,403,404,422	{object}	Problem
+//	@Router			/v1/sepa/collections [get]
+func (s *Server) listOwnCollections(c *gin.Context) {
+	s.writeCollections(c, "")
+}
+
+// listCollections godoc
+//
+//	@Summary		A buyer's SEPA collections
+//	@Description	Admin only. The buyer's month-end SEPA debits, newest first.
+//	@Tags			sepa
+//	@Security		BearerAuth
+//	@Produce		json,application/problem+json
+//	@Param			id		path		string	true	"Buyer id"
+//	@Param			limit	query		int		false	"Page size (1–100)"	default(20)
+//	@Param			cursor	query		string	false	"next_cursor of the previous page"
+//	@Success		200		{object}	CollectionList
+//	@Failure		401,403,404,422	{object}	Problem
+//	@Router			/v1/buyers/{id}/sepa/collections [get]
+func (s *Server) listCollections(c *gin.Context) {
+	s.writeCollections(c, c.Param("id"))
+}
+
+func (s *Server) writeCollections(c *gin.Context, buyerID string) {
+	p, err := pageRequest(c)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	res, err := s.collections.Collections(c.Request.Context(), principal(c), buyerID, p)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	out := CollectionList{Data: make([]Collection, len(res.Items)), listMeta: metaOf(res)}
+	for i, col := range res.Items {
+		out.Data[i] = toCollection(col)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// getCollection godoc
+//
+//	@Summary		A SEPA collection
+//	@Description	A buyer sees its own collections (another buyer's answers 404); an admin any.
+//	@Tags			sepa
+//	@Security		BearerAuth
+//	@Produce		json,application/problem+json
+//	@Param			id	path		string	true	"Collection id"
+//	@Success		200	{object}	Collection
+//	@Failure		401,403,404	{object}	Problem
+//	@Router			/v1/sepa/collections/{id} [get]
+func (s *Server) getCollection(c *gin.Context) {
+	col, err := s.collections.Collection(c.Request.Context(), principal(c), c.Param("id"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toCollection(col))
+}

@@ -1,0 +1,36 @@
+package sepa
+
+import (
+	"context"
+
+	"github.com/vhupay/vhupay/internal/clock"
+)
+
+// CeilingPolicy returns the service's ceiling policy (the month close's ceiling review applies it).
+func (s *Service) CeilingPolicy() CeilingPolicy { return s.cfg.Ceiling }
+
+// CeilingReviewInput reads, now, what a buyer's monthly ceiling review depends on besides its
+// history, exactly as ReviewCeiling does: the current ceiling, the probation, the latest score
+// when it counts (fresh, or within the outage grace), and the suspension (counted as an unpaid
+// debit in the window). monthlyTotals and unpaidInWindow are the caller's (the month close reads
+// them from the collections). Apply the result with CeilingPolicy().Review; the caller records
+// a raise itself, conditionally on Current. The buyer's profile is created when missing.
+// Errors: ErrNotFound.
+func (s *Service) CeilingReviewInput(ctx context.Context, buyerID string, monthlyTotals []int64, unpaidInWindow bool) (ReviewInput, error) {
+	if err := s.ensureProfile(ctx, buyerID); err != nil {
+		return ReviewInput{}, err
+	}
+	now := s.clock.Now()
+	f, err := s.store.Facts(ctx, buyerID, clock.MonthOf(now))
+	if err != nil {
+		return ReviewInput{}, err
+	}
+	in := ReviewInput{
+		Current: f.Profile.Ceiling, MonthlyTotals: monthlyTotals, UnpaidInWindow: unpaidInWindow || f.Profile.Suspended,
+		ScoreMinimum: s.cfg.Score.Minimum, InProbation: s.cfg.Ceiling.InProbation(f.Profile.ProbationStart, now),
+	}
+	if f.Score.Latest != nil && len(s.cfg.Score.Reasons(f.Score, now)) == 0 {
+		in.HasScore, in.Score = true, f.Score.Latest.Value
+	}
+	return in, nil
+}

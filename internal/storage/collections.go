@@ -1,0 +1,462 @@
+package storage
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/vhupay/vhupay/internal/collections"
+	"github.com/vhupay/vhupay/internal/id"
+	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/sepa"
+)
+
+type collectionRow struct {
+	ID              string
+	BuyerID         string
+	Month           string
+	Amount          int64
+	Currency        string
+	Status          string
+	FailureCode     string
+	MandateID       string
+	ProviderPayinID *string `gorm:"column:provider_payin_id"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	SubmittedAt     *time.Time
+	SettledAt       *time.Time
+	PolledAt        *time.Time
+}
+
+func (collectionRow) TableName() string { return "sepa_collections" }
+
+// Collections implements collections.Store.
+type Collections struct {
+	db      *gorm.DB
+	dialect string
+}
+
+var _ collections.Store = Collections{}
+
+// NewCollections returns the SEPA collections store.
+func NewCollections(db *DB) Collections { return Collections{db: db.gorm, dialect: db.dialect} }
+
+// randomHex19 is the SQL expression of 19 random hex digits, evaluated per row.
+func (s Collections) randomHex19() string {
+	if s.dialect == Postgres {
+		return "substr(md5(random()::text || clock_timestamp()::text || i.buyer_id), 1, 19)"
+	}
+	return "substr(lower(hex(randomblob(10))), 1, 19)"
+}
+
+// byCollection makes SQLite read a collection's intents through the collection_id index even
+// when its statistics were gathered while the column was still empty (it would scan the whole
+// table once per collection otherwise); PostgreSQL plans it well on its own.
+func (s Collections) byCollection() string {
+	if s.dialect == Postgres {
+		return ""
+	}
+	return "INDEXED BY payment_intents_collection_idx"
+}
+
+// collectionIDPrefix returns "col_" and the first 13 hex digits of a new UUIDv7 (its
+// millisecond timestamp and version): the statement that creates a month's collections
+// completes each id with random digits, so ids keep sorting by creation across statements.
+func collectionIDPrefix() string {
+	u := strings.ReplaceAll(uuid.Must(uuid.NewV7()).String(), "-", "")
+	return id.Collection + "_" + u[:13]
+}
+
+// CreateMonth implements collections.Store with three set-based statements in one transaction.
+func (s Collections) CreateMonth(ctx context.Context, month string, at time.Time) (int, error) {
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		// One pending collection per buyer with intents to collect; an existing one is kept.
+		err := tx.Exec(`INSERT INTO sepa_collections (id, buyer_id, month, amount, currency, status, created_at, updated_at)
+			SELECT CAST(? AS text) || `+s.randomHex19()+`, i.buyer_id, CAST(? AS text), SUM(i.amount), CAST(? AS text), 'pending', ?, ?
+			FROM payment_intents i
+			WHERE i.method = 'sepa_debit' AND i.status = 'scheduled' AND i.collection_id IS NULL AND i.collection_month = ?
+			GROUP BY i.buyer_id
+			ON CONFLICT (buyer_id, month) DO NOTHING`,
+			collectionIDPrefix(), month, collections.Currency, utc(at), utc(at), month).Error
+		if err != nil {
+			return err
+		}
+		// Link the intents to their buyer's pending collection.
+		err = tx.Exec(`UPDATE payment_intents SET collection_id = c.id
+			FROM sepa_collections c
+			WHERE c.buyer_id = payment_intents.buyer_id AND c.month = ? AND c.status = 'pending'
+			AND payment_intents.method = 'sepa_debit' AND payment_intents.status = 'scheduled'
+			AND payment_intents.collection_id IS NULL AND payment_intents.collection_month = ?`, month, month).Error
+		if err != nil {
+			return err
+		}
+		// A pending collection debits exactly its intents.
+		return tx.Exec(`UPDATE sepa_collections SET amount = (SELECT COALESCE(SUM(i.amount), 0) FROM payment_intents i `+s.byCollection()+`
+				WHERE i.collection_id = sepa_collections.id), updated_at = ?
+			WHERE month = ? AND status = 'pending'`, utc(at), month).Error
+	})
+	if err != nil {
+		return 0, err
+	}
+	return s.CountMonth(ctx, month)
+}
+
+// CountMonth implements collections.Store.
+func (s Collections) CountMonth(ctx context.Context, month string) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&collectionRow{}).Where("month = ?", month).Count(&n).Error
+	return int(n), err
+}
+
+type submissionRow struct {
+	ID                string
+	BuyerID           string
+	Month             string
+	Amount            int64
+	Currency          string
+	CreatedAt         time.Time
+	DefaultMandateID  *string
+	ProviderMandateID *string
+	PayerUserID       *string
+	PayerWalletID     *string
+}
+
+// PendingSubmissions implements collections.Store in one query: the default account's newest
+// usable mandate and the payer are joined to each collection.
+func (s Collections) PendingSubmissions(ctx context.Context, month, after string, limit int) ([]collections.Submission, error) {
+	var rows []submissionRow
+	err := s.db.WithContext(ctx).Raw(`SELECT c.id, c.buyer_id, c.month, c.amount, c.currency, c.created_at,
+			m.id AS default_mandate_id, m.provider_id AS provider_mandate_id,
+			p.user_id AS payer_user_id, p.wallet_id AS payer_wallet_id
+		FROM sepa_collections c
+		LEFT JOIN mandates m ON m.id = (SELECT m2.id FROM bank_accounts a JOIN mandates m2 ON m2.bank_account_id = a.id
+			WHERE a.buyer_id = c.buyer_id AND a.is_default = ? AND a.status = 'active' AND m2.status IN ?
+			ORDER BY m2.id DESC LIMIT 1)
+		LEFT JOIN payers p ON p.buyer_id = c.buyer_id
+		WHERE c.month = ? AND c.status = 'pending' AND c.id > ?
+		ORDER BY c.id LIMIT ?`,
+		true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)}, month, after, limit).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]collections.Submission, len(rows))
+	for i, r := range rows {
+		out[i] = collections.Submission{
+			Collection: collections.Collection{ID: r.ID, BuyerID: r.BuyerID, Month: r.Month, Amount: r.Amount, Currency: r.Currency,
+				Status: collections.StatusPending, PaymentIntentIDs: []string{}, CreatedAt: r.CreatedAt.UTC()},
+			MandateID: deref(r.DefaultMandateID), ProviderMandateID: deref(r.ProviderMandateID),
+			PayerUserID: deref(r.PayerUserID), PayerWalletID: deref(r.PayerWalletID)}
+	}
+	return out, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// MarkSubmitted implements collections.Store.
+func (s Collections) MarkSubmitted(ctx context.Context, id, providerPayInID, mandateID string, at time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&collectionRow{}).Where("id = ? AND status = ?", id, collections.StatusPending).
+		UpdateColumns(map[string]any{"status": string(collections.StatusSubmitted), "provider_payin_id": providerPayInID,
+			"mandate_id": mandateID, "submitted_at": utc(at), "updated_at": utc(at)})
+	return res.RowsAffected == 1, res.Error
+}
+
+// Succeed implements collections.Store.
+func (s Collections) Succeed(ctx context.Context, id string, at time.Time) (bool, error) {
+	applied := false
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		res := tx.Model(&collectionRow{}).Where("id = ? AND status = ?", id, collections.StatusSubmitted).
+			UpdateColumns(map[string]any{"status": string(collections.StatusSucceeded), "settled_at": utc(at), "updated_at": utc(at)})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		applied = true
+		if err := tx.Exec(`UPDATE payment_intents SET status = 'succeeded', updated_at = ? WHERE collection_id = ? AND status = 'scheduled'`,
+			utc(at), id).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`UPDATE mandates SET status = ?, updated_at = ?
+			WHERE id = (SELECT c.mandate_id FROM sepa_collections c WHERE c.id = ?) AND status = ?`,
+			sepa.MandateActive, utc(at), id, sepa.MandateSubmitted).Error
+	})
+	return applied, err
+}
+
+type unpaidDebitRow struct {
+	CollectionID string
+	BuyerID      string
+	Amount       int64
+	FailureCode  string
+	AfterSuccess bool
+	Reference    string
+	OccurredAt   time.Time
+}
+
+func (unpaidDebitRow) TableName() string { return "sepa_unpaid_debits" }
+
+// Fail implements collections.Store.
+func (s Collections) Fail(ctx context.Context, f collections.Failure) (bool, error) {
+	applied := false
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		var row collectionRow
+		// The status is read, then changed conditionally on it; a concurrent change between the
+		// two (PostgreSQL) makes the update miss, and the decision is taken again.
+		for range 3 {
+			if err := tx.Where("id = ?", f.CollectionID).Take(&row).Error; err != nil {
+				if isNotFound(err) {
+					return collections.ErrNotFound
+				}
+				return err
+			}
+			if row.Status == string(collections.StatusFailed) {
+				return nil
+			}
+			res := tx.Model(&collectionRow{}).Where("id = ? AND status = ?", row.ID, row.Status).
+				UpdateColumns(map[string]any{"status": string(collections.StatusFailed), "failure_code": string(f.Code),
+					"settled_at": utc(f.At), "updated_at": utc(f.At)})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				applied = true
+				break
+			}
+		}
+		if !applied {
+			return nil
+		}
+		afterSuccess := row.Status == string(collections.StatusSucceeded)
+		if !afterSuccess {
+			// Intents that succeeded stay succeeded: an intent's final status never changes.
+			if err := tx.Exec(`UPDATE payment_intents SET status = 'failed', last_error_code = ?, last_error_message = ?, updated_at = ?
+				WHERE collection_id = ? AND status = 'scheduled'`, string(f.Code), f.Message, utc(f.At), row.ID).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Exec(`INSERT INTO sepa_unpaid_debits (collection_id, buyer_id, amount, failure_code, after_success, reference, occurred_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection_id) DO NOTHING`,
+			row.ID, row.BuyerID, row.Amount, string(f.Code), afterSuccess, f.Reference, utc(f.At)).Error; err != nil {
+			return err
+		}
+		// As sepa.Store.Suspend: a suspended buyer keeps its first suspension.
+		return tx.Model(&sepaProfileRow{}).Where("buyer_id = ? AND suspended = ?", row.BuyerID, false).
+			UpdateColumns(map[string]any{"suspended": true, "suspended_reason": f.SuspendReason, "suspended_at": utc(f.At),
+				"updated_at": utc(f.At)}).Error
+	})
+	return applied, err
+}
+
+// Collection implements collections.Store.
+func (s Collections) Collection(ctx context.Context, id string) (collections.Collection, error) {
+	return s.collectionWhere(ctx, "id = ?", id)
+}
+
+// CollectionByPayIn implements collections.Store.
+func (s Collections) CollectionByPayIn(ctx context.Context, providerPayInID string) (collections.Collection, error) {
+	if providerPayInID == "" {
+		return collections.Collection{}, collections.ErrNotFound
+	}
+	return s.collectionWhere(ctx, "provider_payin_id = ?", providerPayInID)
+}
+
+func (s Collections) collectionWhere(ctx context.Context, cond string, arg any) (collections.Collection, error) {
+	var row collectionRow
+	if err := s.db.WithContext(ctx).Where(cond, arg).Take(&row).Error; err != nil {
+		if isNotFound(err) {
+			return collections.Collection{}, collections.ErrNotFound
+		}
+		return collections.Collection{}, err
+	}
+	intents, err := s.intentsOf(ctx, []string{row.ID})
+	if err != nil {
+		return collections.Collection{}, err
+	}
+	return toCollection(row, intents[row.ID]), nil
+}
+
+// intentsOf returns the ids of each collection's intents, in id order.
+func (s Collections) intentsOf(ctx context.Context, ids []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID           string
+		CollectionID string
+	}
+	err := s.db.WithContext(ctx).Table("payment_intents").Select("id, collection_id").
+		Where("collection_id IN ?", ids).Order("id").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.CollectionID] = append(out[r.CollectionID], r.ID)
+	}
+	return out, nil
+}
+
+// Collections implements collections.Store.
+func (s Collections) Collections(ctx context.Context, buyerID string, p page.Request) (page.Page[collections.Collection], error) {
+	var rows []collectionRow
+	if err := keyset(s.db.WithContext(ctx).Where("buyer_id = ?", buyerID), p, "id").Find(&rows).Error; err != nil {
+		return page.Page[collections.Collection]{}, err
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	intents, err := s.intentsOf(ctx, ids)
+	if err != nil {
+		return page.Page[collections.Collection]{}, err
+	}
+	out := make([]collections.Collection, len(rows))
+	for i, r := range rows {
+		out[i] = toCollection(r, intents[r.ID])
+	}
+	return page.Build(out, p.Limit, func(c collections.Collection) string { return c.ID }), nil
+}
+
+// DueForPolling implements collections.Store.
+func (s Collections) DueForPolling(ctx context.Context, submittedBefore, polledBefore time.Time, limit int) ([]collections.Collection, error) {
+	var rows []collectionRow
+	err := s.db.WithContext(ctx).Where("status = ? AND submitted_at < ? AND (polled_at IS NULL OR polled_at < ?)",
+		collections.StatusSubmitted, utc(submittedBefore), utc(polledBefore)).
+		Order("COALESCE(polled_at, submitted_at), id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]collections.Collection, len(rows))
+	for i, r := range rows {
+		out[i] = toCollection(r, nil)
+	}
+	return out, nil
+}
+
+// MarkPolled implements collections.Store.
+func (s Collections) MarkPolled(ctx context.Context, id string, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&collectionRow{}).Where("id = ?", id).UpdateColumn("polled_at", utc(at)).Error
+}
+
+// sepaBuyers selects the buyers that use SEPA: their probation started (a mandate was signed).
+const sepaBuyers = `SELECT p.buyer_id FROM sepa_profiles p WHERE p.probation_start IS NOT NULL`
+
+// SEPABuyers implements collections.Store.
+func (s Collections) SEPABuyers(ctx context.Context, since time.Time, after string, limit int) ([]string, error) {
+	q := sepaBuyers + ` AND p.buyer_id > ?`
+	args := []any{after}
+	if !since.IsZero() {
+		q += ` AND NOT EXISTS (SELECT 1 FROM score_checks s WHERE s.buyer_id = p.buyer_id AND s.checked_at >= ?)`
+		args = append(args, utc(since))
+	}
+	var ids []string
+	err := s.db.WithContext(ctx).Raw(q+` ORDER BY p.buyer_id LIMIT ?`, append(args, limit)...).Scan(&ids).Error
+	return ids, err
+}
+
+// CountScored implements collections.Store.
+func (s Collections) CountScored(ctx context.Context, since time.Time) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM (`+sepaBuyers+`
+		AND EXISTS (SELECT 1 FROM score_checks s WHERE s.buyer_id = p.buyer_id AND s.checked_at >= ?)) AS scored`, utc(since)).
+		Scan(&n).Error
+	return int(n), err
+}
+
+// BuyersToReview implements collections.Store.
+func (s Collections) BuyersToReview(ctx context.Context, month, after string, limit int) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Raw(sepaBuyers+` AND p.buyer_id > ?
+		AND NOT EXISTS (SELECT 1 FROM sepa_ceiling_reviews r WHERE r.buyer_id = p.buyer_id AND r.month = ?)
+		ORDER BY p.buyer_id LIMIT ?`, after, month, limit).Scan(&ids).Error
+	return ids, err
+}
+
+// Histories implements collections.Store with two set-based reads.
+func (s Collections) Histories(ctx context.Context, buyerIDs, months []string, unpaidSince time.Time) (map[string]collections.History, error) {
+	out := make(map[string]collections.History, len(buyerIDs))
+	for _, b := range buyerIDs {
+		out[b] = collections.History{Totals: map[string]int64{}}
+	}
+	if len(buyerIDs) == 0 {
+		return out, nil
+	}
+	var totals []struct {
+		BuyerID string
+		Month   string
+		Amount  int64
+	}
+	q := s.db.WithContext(ctx)
+	if err := q.Model(&collectionRow{}).Select("buyer_id, month, amount").
+		Where("buyer_id IN ? AND month IN ?", buyerIDs, months).Scan(&totals).Error; err != nil {
+		return nil, err
+	}
+	for _, t := range totals {
+		out[t.BuyerID].Totals[t.Month] += t.Amount
+	}
+	var unpaid []string
+	if err := q.Model(&unpaidDebitRow{}).Distinct("buyer_id").
+		Where("buyer_id IN ? AND occurred_at >= ?", buyerIDs, utc(unpaidSince)).Pluck("buyer_id", &unpaid).Error; err != nil {
+		return nil, err
+	}
+	for _, b := range unpaid {
+		h := out[b]
+		h.Unpaid = true
+		out[b] = h
+	}
+	return out, nil
+}
+
+// RecordReview implements collections.Store.
+func (s Collections) RecordReview(ctx context.Context, r collections.Review) (bool, error) {
+	recorded := false
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		res := tx.Exec(`INSERT INTO sepa_ceiling_reviews (buyer_id, month, from_amount, to_amount, reviewed_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (buyer_id, month) DO NOTHING`, r.BuyerID, r.Month, r.From, r.To, utc(r.At))
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		recorded = true
+		if r.To == r.From {
+			return nil
+		}
+		res = tx.Model(&sepaProfileRow{}).Where("buyer_id = ? AND ceiling = ? AND suspended = ?", r.BuyerID, r.From, false).
+			UpdateColumns(map[string]any{"ceiling": r.To, "updated_at": utc(r.At)})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return collections.ErrCeilingMoved
+		}
+		return addCeilingChange(tx, r.BuyerID, r.From, r.To, sepa.CeilingChangeMonthlyReview, r.Note, r.At)
+	})
+	if err != nil {
+		return false, err
+	}
+	return recorded, nil
+}
+
+// CountReviews implements collections.Store.
+func (s Collections) CountReviews(ctx context.Context, month string) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Table("sepa_ceiling_reviews").Where("month = ?", month).Count(&n).Error
+	return int(n), err
+}
+
+func toCollection(r collectionRow, intents []string) collections.Collection {
+	if intents == nil {
+		intents = []string{}
+	}
+	return collections.Collection{
+		ID: r.ID, BuyerID: r.BuyerID, Month: r.Month, Amount: r.Amount, Currency: r.Currency,
+		Status: collections.Status(r.Status), FailureCode: collections.FailureCode(r.FailureCode), MandateID: r.MandateID,
+		ProviderPayInID: deref(r.ProviderPayinID), PaymentIntentIDs: intents, CreatedAt: r.CreatedAt.UTC(),
+		SubmittedAt: derefTime(r.SubmittedAt), SettledAt: derefTime(r.SettledAt),
+	}
+}
