@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/app"
+	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/config"
+	"github.com/vhupay/vhupay/internal/storage/storagetest"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serve answers on the configured address, prints how to start, and drains and returns cleanly
+// when its context ends (what SIGTERM does through signal.NotifyContext in main).
+func TestServeShutsDownGracefully(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		addr := freeAddr(t)
+		env := map[string]string{
+			"VHUPAY_DATABASE_URL": storagetest.URL(t, b),
+			"VHUPAY_JWT_SECRET":   "test-secret-test-secret-test-secret-0123",
+			"VHUPAY_ADDR":         addr,
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr bytes.Buffer
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &stdout, &stderr) }()
+		var resp *http.Response
+		var err error
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if resp, err = http.Get("http://" + addr + "/readyz"); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			cancel()
+			t.Fatalf("vhupay did not answer: %v\n%s", err, stderr.String())
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("/readyz = %d", resp.StatusCode)
+		}
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("serve returned %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("serve did not stop")
+		}
+		out := stdout.String()
+		for _, want := range []string{"Swagger UI:", "/swagger/index.html", "vhupay token --role admin"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("the banner lacks %q:\n%s", want, out)
+			}
+		}
+		if !strings.Contains(stderr.String(), "shutting down") {
+			t.Errorf("no shutdown log line:\n%s", stderr.String())
+		}
+	})
+}
+
+// With the embedded default, token signs with the secret kept beside the database, which the
+// server then accepts; demo creates a buyer and a centre and prints their tokens.
+func TestTokenAndDemoOnTheEmbeddedDefault(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"VHUPAY_DATABASE_URL": "sqlite://" + filepath.Join(dir, "vhupay.db")}
+	getenv := func(k string) string { return env[k] }
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"token", "--role", "buyer"}, getenv, &out, &errOut); err == nil {
+		t.Fatal("token --role buyer without --org should fail")
+	}
+	if err := run(context.Background(), []string{"token", "--role", "admin"}, getenv, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(out.String())
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := app.ResolveSecrets(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewVerifier(context.Background(), auth.VerifierConfig{Secret: secrets.JWTSecret, Issuer: "vhupay", Audience: "vhupay-api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := v.Verify(token); err != nil || p.Role != auth.RoleAdmin {
+		t.Fatalf("the printed token does not verify with the kept secret: %+v %v", p, err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"demo"}, getenv, &out, &errOut); err != nil {
+		t.Fatalf("demo: %v\n%s", err, errOut.String())
+	}
+	for _, want := range []string{"demo buyer:  byr_", "demo centre: ctr_", "buyer token:", "centre token:", "admin token:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if err := run(context.Background(), []string{"migrate", "status"}, getenv, &out, &errOut); err != nil || !strings.Contains(out.String(), "00001") {
+		t.Errorf("migrate status: %v\n%s", err, out.String())
+	}
+}
+
