@@ -118,4 +118,3 @@ func TestTokenAndDemoOnTheEmbeddedDefault(t *testing.T) {
 		t.Errorf("migrate status: %v\n%s", err, out.String())
 	}
 }
-
