@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	"strings"
 	"unicode"
+
+	"github.com/vhupay/vhupay/internal/psp"
 )
 
 // Errors returned by ParseIBAN, each saying why an IBAN was refused. Errors carry the country and
@@ -159,25 +161,7 @@ func (i IBAN) Last4() string {
 // Masked returns the IBAN in groups of 4 with every character except the first 4 and the last 4
 // replaced by '*': FR7630006000011234567890189 → "FR76 **** **** **** **** ***0 189". Its length
 // is always n + (n-1)/4 for an IBAN of n characters. The zero IBAN gives "".
-func (i IBAN) Masked() string {
-	n := len(i.value)
-	if n == 0 {
-		return ""
-	}
-	var b strings.Builder
-	b.Grow(n + n/4)
-	for k := range n {
-		if k > 0 && k%4 == 0 {
-			b.WriteByte(' ')
-		}
-		if k < 4 || k >= n-4 {
-			b.WriteByte(i.value[k])
-		} else {
-			b.WriteByte('*')
-		}
-	}
-	return b.String()
-}
+func (i IBAN) Masked() string { return psp.MaskIBAN(i.value) }
 
 // Fingerprint returns the hex HMAC-SHA256 of the normalised IBAN under key, a server secret. The
 // same IBAN gives the same fingerprint under the same key however it was typed (spaces, case), so
