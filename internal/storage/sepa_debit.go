@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/payments"
@@ -112,8 +111,6 @@ r AS (INSERT INTO sepa_outstanding (buyer_id, month, outstanding)
 	RETURNING 1)
 SELECT e.mandate_id FROM e, r`
 
-var eligibleSQLite = strings.ReplaceAll(eligibleSQL, "$", "?")
-
 // ReserveEligible implements sepa.DebitStore: reserveEligibleSQL on PostgreSQL; on SQLite, whose
 // write transactions run one at a time, eligibleSQL then reserveSEPA's statement.
 func (s SEPA) ReserveEligible(ctx context.Context, tx payments.Tx, buyerID, month string, amount int64, rule sepa.ScoreRule) (string, error) {
@@ -134,7 +131,7 @@ func (s SEPA) ReserveEligible(ctx context.Context, tx payments.Tx, buyerID, mont
 		return mandateID, translate(g, err)
 	}
 	var ceiling int64
-	err = conn(g).QueryRowContext(ctx, eligibleSQLite, buyerID, amount, rule.Minimum, fresh, grace).Scan(&mandateID, &ceiling)
+	err = conn(g).QueryRowContext(ctx, sqlFor(g, eligibleSQL), buyerID, amount, rule.Minimum, fresh, grace).Scan(&mandateID, &ceiling)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
