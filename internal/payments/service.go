@@ -55,10 +55,21 @@ type MethodHandler interface {
 	Accept(ctx context.Context, tx Tx, order orders.Order, pi *Intent) error
 }
 
-// Orders reads orders.
+// Orders reads the orders to pay.
 type Orders interface {
-	// Order returns an order or orders.ErrNotFound.
-	Order(ctx context.Context, id string) (orders.Order, error)
+	// OrderToPay returns, in one read, an order (at least its id, buyer, status and total) with
+	// whether it has open intents and its version; orders.ErrNotFound when there is no such order.
+	OrderToPay(ctx context.Context, id string) (OrderToPay, error)
+}
+
+// OrderToPay is an order read to be paid, with what the payment's write needs to know.
+type OrderToPay struct {
+	orders.Order
+	// HasOpenIntents: the order had a requires_action or processing intent when it was read.
+	HasOpenIntents bool
+	// Version identifies the order's row as it was read (opaque; empty when the store keeps no
+	// versions). TxStore.ConfirmUnchanged writes only while the order is still at this version.
+	Version string
 }
 
 // Payers gives each buyer's identity at the provider.
@@ -297,7 +308,8 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 	if err := errs.Err(); err != nil {
 		return Intent{}, err
 	}
-	order, err := s.orders.Order(ctx, in.OrderID)
+	read, err := s.orders.OrderToPay(ctx, in.OrderID)
+	order := read.Order
 	if errors.Is(err, orders.ErrNotFound) || (err == nil && order.BuyerID != buyerID) {
 		return Intent{}, validation.Field("order_id", "unknown", "no such order for this buyer")
 	}
@@ -307,8 +319,15 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 	if err := order.CheckPayable(); err != nil {
 		return Intent{}, err
 	}
-	if err := s.settleOpenIntents(ctx, order.ID); err != nil {
-		return Intent{}, err
+	// An order read without open intents has none to refresh; its version then lets the write
+	// skip the cancellation of open intents as long as the order did not change meanwhile (an
+	// intent is only ever opened by a transaction that also updates the order's row).
+	version := read.Version
+	if read.HasOpenIntents {
+		version = ""
+		if err := s.settleOpenIntents(ctx, order.ID); err != nil {
+			return Intent{}, err
+		}
 	}
 	now := s.clock.Now()
 	pi := Intent{ID: id.New(id.PaymentIntent), OrderID: order.ID, BuyerID: order.BuyerID, Amount: order.Total,
@@ -317,7 +336,7 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 		return s.payByCard(ctx, order, pi, in.Card, browser, ip)
 	}
 	h := s.methods[in.Method]
-	err = s.write(ctx, &pi, false, func(ctx context.Context, tx Tx) error {
+	err = s.write(ctx, &pi, false, version, func(ctx context.Context, tx Tx) error {
 		if err := h.Accept(ctx, tx, order, &pi); err != nil {
 			return err
 		}
@@ -398,7 +417,7 @@ func (s *Service) payByCard(ctx context.Context, order orders.Order, pi Intent, 
 	at := s.clock.Now()
 	pi.UpdatedAt = at
 	blocked := applyPayIn(&pi, payIn, in.ReturnURL, at)
-	if err := s.write(ctx, &pi, blocked, nil); err != nil {
+	if err := s.write(ctx, &pi, blocked, "", nil); err != nil {
 		if payIn.Status == psp.PayInSucceeded {
 			s.compensate(ctx, pi)
 		}
@@ -461,10 +480,21 @@ func lastError(f psp.FailureCode) (ErrorCode, string) {
 // write runs, in one transaction: accept (a method handler's own writes), the order's confirmation
 // (conditional) when pi confirms it or else a check that it is still payable, the cancellation of
 // the order's earlier open intents, the card's blocking when asked, and pi's insertion.
-func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, accept func(ctx context.Context, tx Tx) error) error {
+//
+// version, when not empty, is the order's version read without open intents: if pi confirms the
+// order, the confirmation and the insertion are then one step (ConfirmUnchanged) that holds only
+// while the order is unchanged, so that no intent can have been opened meanwhile and none needs
+// cancelling; when it does not hold, the general steps run in the same transaction.
+func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, version string, accept func(ctx context.Context, tx Tx) error) error {
 	return s.store.InTx(ctx, func(tx TxStore) error {
 		if accept != nil {
 			if err := accept(ctx, tx); err != nil {
+				return err
+			}
+		}
+		if version != "" && pi.ConfirmsOrder() && !blockCard {
+			done, err := tx.ConfirmUnchanged(ctx, *pi, version)
+			if err != nil || done {
 				return err
 			}
 		}

@@ -29,6 +29,12 @@ type TxStore interface {
 	HoldPayableOrder(ctx context.Context, orderID string, at time.Time) error
 	// CancelOpenIntents cancels the order's requires_action intents (set-based).
 	CancelOpenIntents(ctx context.Context, orderID string, at time.Time) error
+	// ConfirmUnchanged confirms pi's order and inserts pi (an intent that confirms it) in one step,
+	// only while the order is payment_pending at version (see OrderToPay.Version): unchanged since
+	// it was read without open intents, so that none can have been opened meanwhile. It reports
+	// false, having written nothing, when the order changed or the store keeps no versions; the
+	// caller then confirms, cancels the open intents and inserts in the same transaction.
+	ConfirmUnchanged(ctx context.Context, pi Intent, version string) (bool, error)
 	// InsertIntent inserts pi. An open intent while another is open for the order (one
 	// processing at the provider) gives orders.ErrNotPayable.
 	InsertIntent(ctx context.Context, pi Intent) error

@@ -36,6 +36,15 @@ type DebitStore interface {
 	// concurrent reservations can never both pass it (PostgreSQL re-evaluates the condition on
 	// the row version it waited for; SQLite runs one write transaction at a time).
 	Reserve(ctx context.Context, tx payments.Tx, buyerID, month string, amount, ceiling int64) (Reservation, error)
+	// ReserveEligible adds amount (> 0) to the buyer's outstanding for month inside tx only when,
+	// at that instant, the buyer may pay by SEPA under rule and the amount fits: the default bank
+	// account has a submitted or active mandate, the latest score counts under rule, the buyer is
+	// not suspended and outstanding + amount ≤ the stored ceiling. It is ONE conditional
+	// statement on PostgreSQL, with Reserve's guarantee against concurrent reservations; on
+	// SQLite, whose write transactions run one at a time, a read then Reserve's statement. It
+	// returns the id of the default account's newest submitted or active mandate when reserved,
+	// and "" when not, having written nothing: the caller then reads the facts to say why.
+	ReserveEligible(ctx context.Context, tx payments.Tx, buyerID, month string, amount int64, rule ScoreRule) (mandateID string, err error)
 }
 
 // DebitMethod is the sepa_debit payment method (a payments.MethodHandler): it accepts a payment
@@ -59,6 +68,12 @@ func (s *Service) DebitMethod(store DebitStore) *DebitMethod {
 // service): the score's freshness is judged at it, and the amount counts in its Europe/Paris
 // month (pi.CollectionMonth), so an intent's created_at and collection_month always agree.
 //
+// The common case is one statement: ReserveEligible checks every condition of eligibility and
+// the ceiling and reserves the amount at once. Only when it refuses (nothing written) does Accept
+// read the facts and decide as follows, to report the reasons or what is available — or accept,
+// when a change committed meanwhile (a mandate signed, a score recorded) made the payment
+// possible.
+//
 // What is read and what decides:
 //   - the bank account, the default account's usable mandate, the score and the suspension are
 //     read inside tx in one query, to compute every reason (the contract lists them all);
@@ -76,28 +91,45 @@ func (s *Service) DebitMethod(store DebitStore) *DebitMethod {
 func (m *DebitMethod) Accept(ctx context.Context, tx payments.Tx, order orders.Order, pi *payments.Intent) error {
 	now := pi.CreatedAt
 	month := clock.MonthOf(now)
+	mandateID, err := m.store.ReserveEligible(ctx, tx, pi.BuyerID, month, pi.Amount, m.policy.RuleAt(now))
+	if err != nil {
+		return fmt.Errorf("reserve %d cents of buyer %s for %s: %w", pi.Amount, pi.BuyerID, month, err)
+	}
+	if mandateID == "" {
+		if mandateID, err = m.decide(ctx, tx, pi, month); err != nil {
+			return err
+		}
+	}
+	pi.Status = payments.StatusScheduled
+	pi.MandateID = mandateID
+	pi.CollectionMonth = month
+	return nil
+}
+
+// decide is Accept's path after ReserveEligible refused: it reads the facts, refuses with every
+// reason or with what is available, or reserves with Reserve's conditional statement. It returns
+// the mandate of the payment when reserved.
+func (m *DebitMethod) decide(ctx context.Context, tx payments.Tx, pi *payments.Intent, month string) (string, error) {
+	now := pi.CreatedAt
 	f, err := m.store.DebitFacts(ctx, tx, pi.BuyerID, month)
 	if err != nil {
-		return fmt.Errorf("read the SEPA standing of buyer %s: %w", pi.BuyerID, err)
+		return "", fmt.Errorf("read the SEPA standing of buyer %s: %w", pi.BuyerID, err)
 	}
 	snap := Snapshot{HasBankAccount: f.HasBankAccount, HasActiveMandate: f.DefaultMandateID != "", Score: f.Score,
 		Suspended: f.Profile.Suspended, Now: now}
 	if err := CheckEligible(m.policy, snap); err != nil {
-		return err
+		return "", err
 	}
 	r, err := m.store.Reserve(ctx, tx, pi.BuyerID, month, pi.Amount, f.Profile.Ceiling)
 	if err != nil {
-		return fmt.Errorf("reserve %d cents of buyer %s for %s: %w", pi.Amount, pi.BuyerID, month, err)
+		return "", fmt.Errorf("reserve %d cents of buyer %s for %s: %w", pi.Amount, pi.BuyerID, month, err)
 	}
 	switch {
 	case r.Suspended: // suspended between the read and the reservation
 		snap.Suspended = true
-		return CheckEligible(m.policy, snap)
+		return "", CheckEligible(m.policy, snap)
 	case !r.Reserved:
-		return &CeilingExceededError{Available: r.Available}
+		return "", &CeilingExceededError{Available: r.Available}
 	}
-	pi.Status = payments.StatusScheduled
-	pi.MandateID = f.DefaultMandateID
-	pi.CollectionMonth = month
-	return nil
+	return f.DefaultMandateID, nil
 }

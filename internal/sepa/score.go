@@ -111,6 +111,23 @@ func (p ScorePolicy) Reasons(s ScoreState, now time.Time) []string {
 	return reasons
 }
 
+// ScoreRule is the score part of eligibility at one instant, in the form a store checks it in one
+// statement: the latest successful score counts when its value is at least Minimum and it was
+// checked after FreshAfter — or after GraceAfter when the latest attempt, made after that score,
+// failed because the partner could not answer. It holds exactly when Reasons(state, now) is nil
+// for the policy and instant it was made from (ScorePolicy.RuleAt).
+type ScoreRule struct {
+	Minimum    int
+	FreshAfter time.Time
+	GraceAfter time.Time
+}
+
+// RuleAt returns the policy's score rule at now: the windows are half-open, so a score checked
+// exactly FreshFor before now no longer counts (checked_at > now − FreshFor).
+func (p ScorePolicy) RuleAt(now time.Time) ScoreRule {
+	return ScoreRule{Minimum: p.Minimum, FreshAfter: now.Add(-p.FreshFor), GraceAfter: now.Add(-p.GraceFor)}
+}
+
 // NeedsCheck reports whether a score check must be run now, as when a buyer signs its first
 // mandate "without a score younger than 31 days": true when there is no score or the latest is
 // FreshFor old or older. The grace period plays no part here: it tolerates an outage, it does not

@@ -2,10 +2,10 @@ package storage
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/vhupay/vhupay/internal/idempotency"
 )
@@ -34,15 +34,35 @@ var _ idempotency.Store = Idempotency{}
 // NewIdempotency returns the idempotency key store.
 func NewIdempotency(db *DB) Idempotency { return Idempotency{db: db.gorm} }
 
-// Insert implements idempotency.Store.
-func (s Idempotency) Insert(ctx context.Context, rec idempotency.Record) (idempotency.Record, bool, error) {
-	row := idempotencyRow{Scope: rec.Scope, Key: rec.Key, RequestHash: rec.RequestHash, State: "running",
-		CreatedAt: utc(rec.CreatedAt), LockedUntil: utc(rec.LockedUntil), ExpiresAt: utc(rec.ExpiresAt)}
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
-	if res.Error != nil {
-		return idempotency.Record{}, false, res.Error
+// The statements of every POST with a key, written out (no statement building): the marker's
+// insert and the answer's update. Placeholders are PostgreSQL's; SQLite reads them as ?NNN.
+const (
+	insertIdempotencySQL = `INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at, locked_until, expires_at)
+	VALUES ($1, $2, $3, 'running', $4, $5, $6) ON CONFLICT DO NOTHING`
+	completeIdempotencySQL = `UPDATE idempotency_keys SET state = 'done', status = $1, content_type = $2, location = $3, body = $4
+	WHERE scope = $5 AND key = $6`
+)
+
+// sqlFor returns q with its placeholders in g's dialect.
+func sqlFor(g *gorm.DB, q string) string {
+	if isPostgres(g) {
+		return q
 	}
-	if res.RowsAffected == 1 {
+	return strings.ReplaceAll(q, "$", "?")
+}
+
+// Insert implements idempotency.Store: one statement when the key is new.
+func (s Idempotency) Insert(ctx context.Context, rec idempotency.Record) (idempotency.Record, bool, error) {
+	res, err := conn(s.db).ExecContext(ctx, sqlFor(s.db, insertIdempotencySQL), rec.Scope, rec.Key, rec.RequestHash,
+		utc(rec.CreatedAt), utc(rec.LockedUntil), utc(rec.ExpiresAt))
+	if err != nil {
+		return idempotency.Record{}, false, translate(s.db, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return idempotency.Record{}, false, err
+	}
+	if n == 1 {
 		return rec, true, nil
 	}
 	var existing idempotencyRow
@@ -66,9 +86,8 @@ func (s Idempotency) Relock(ctx context.Context, scope, key string, now, until t
 
 // Complete implements idempotency.Store.
 func (s Idempotency) Complete(ctx context.Context, scope, key string, r idempotency.Response) error {
-	return s.db.WithContext(ctx).Model(&idempotencyRow{}).Where("scope = ? AND key = ?", scope, key).
-		Updates(map[string]any{"state": "done", "status": r.Status, "content_type": r.ContentType,
-			"location": r.Location, "body": r.Body}).Error
+	_, err := conn(s.db).ExecContext(ctx, sqlFor(s.db, completeIdempotencySQL), r.Status, r.ContentType, r.Location, r.Body, scope, key)
+	return translate(s.db, err)
 }
 
 // Delete implements idempotency.Store.

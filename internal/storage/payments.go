@@ -126,6 +126,40 @@ func (t paymentsTx) CancelOpenIntents(ctx context.Context, orderID string, at ti
 	return cancelOpenIntents(t.g.WithContext(ctx), orderID, at)
 }
 
+// confirmUnchangedSQL confirms an order still at the version read (its xmin: a transaction that
+// opened an intent meanwhile updated the row, hence changed it — PostgreSQL re-evaluates the
+// condition on the latest version after waiting for a concurrent writer) and inserts the intent,
+// in one statement.
+const confirmUnchangedSQL = `WITH c AS (
+	UPDATE orders SET status = 'confirmed', updated_at = $1
+	WHERE id = $2 AND status = 'payment_pending' AND xmin::text = $3 RETURNING id)
+INSERT INTO payment_intents (id, order_id, buyer_id, amount, currency, method, status, next_action_url,
+	next_action_return_url, last_error_code, last_error_message, card_id, mandate_id, collection_month,
+	invoicing_account_id, provider_payin_id, provider_refund_id, created_at, updated_at)
+SELECT $4::text, c.id, $5::text, $6::bigint, $7::text, $8::text, $9::text, $10::text, $11::text, $12::text,
+	$13::text, $14::text, $15::text, $16::text, $17::text, $18::text, '', $19::timestamptz, $20::timestamptz FROM c`
+
+// ConfirmUnchanged implements payments.TxStore: one statement on PostgreSQL; SQLite keeps no
+// versions and always answers false (its write transactions run one at a time anyway).
+func (t paymentsTx) ConfirmUnchanged(ctx context.Context, pi payments.Intent, version string) (bool, error) {
+	if version == "" || !isPostgres(t.g) {
+		return false, nil
+	}
+	r := fromIntent(pi)
+	res, err := conn(t.g).ExecContext(ctx, confirmUnchangedSQL, r.UpdatedAt, r.OrderID, version,
+		r.ID, r.BuyerID, r.Amount, r.Currency, r.Method, r.Status, r.NextActionURL, r.NextActionReturnURL,
+		r.LastErrorCode, r.LastErrorMessage, r.CardID, r.MandateID, r.CollectionMonth, r.InvoicingAccountID,
+		r.ProviderPayinID, r.CreatedAt, r.UpdatedAt)
+	if err != nil {
+		if err := translate(t.g, err); isUnique(err) {
+			return false, fmt.Errorf("order %s has a payment in flight: %w", pi.OrderID, orders.ErrNotPayable)
+		}
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // InsertIntent implements payments.TxStore.
 func (t paymentsTx) InsertIntent(ctx context.Context, pi payments.Intent) error {
 	row := fromIntent(pi)

@@ -2,6 +2,11 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
 
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/payments"
@@ -9,17 +14,54 @@ import (
 
 var _ payments.Orders = Payments{}
 
-// Order implements payments.Orders with one query: the order's own row, without its lines,
-// delivery notes or payment summary (Lines, DeliveryNotes and Payment are left empty). Paying an
-// order needs only its id, buyer, status and total; Orders.Order reads the rest with three more
-// queries, which the payment request's hot path does not need.
-func (s Payments) Order(ctx context.Context, id string) (orders.Order, error) {
-	var rows []orderRow
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
-		return orders.Order{}, err
+// orderToPaySQL reads an order's own row (without its lines, delivery notes or payment summary),
+// whether it has an open intent (a probe of the partial unique index of open intents) and, on
+// PostgreSQL, the row's version: its xmin, which every UPDATE of the row changes.
+const orderToPaySQL = `SELECT o.id, o.buyer_id, o.center_id, o.status, o.delivery_mode, o.external_reference,
+	o.total_excl_vat, o.total_vat, o.total, o.currency, o.created_at, o.updated_at,
+	EXISTS (SELECT 1 FROM payment_intents i WHERE i.order_id = o.id AND i.status IN ('requires_action', 'processing')),
+	%s
+FROM orders o WHERE o.id = %s`
+
+var (
+	orderToPayPostgres = fmt.Sprintf(orderToPaySQL, "o.xmin::text", "$1")
+	orderToPaySQLite   = fmt.Sprintf(orderToPaySQL, "''", "?")
+)
+
+// OrderToPay implements payments.Orders with one query: the order's own row (Lines, DeliveryNotes
+// and Payment are left empty: paying an order needs only its id, buyer, status and total), whether
+// it has open intents and, on PostgreSQL, its version. SQLite keeps no versions (Version is empty).
+func (s Payments) OrderToPay(ctx context.Context, id string) (payments.OrderToPay, error) {
+	q := orderToPaySQLite
+	if isPostgres(s.db) {
+		q = orderToPayPostgres
 	}
-	if len(rows) == 0 {
-		return orders.Order{}, orders.ErrNotFound
+	var r orderRow
+	var out payments.OrderToPay
+	err := conn(s.db).QueryRowContext(ctx, q, id).Scan(&r.ID, &r.BuyerID, &r.CenterID, &r.Status, &r.DeliveryMode,
+		&r.ExternalReference, &r.TotalExclVAT, &r.TotalVAT, &r.Total, &r.Currency, &r.CreatedAt, &r.UpdatedAt,
+		&out.HasOpenIntents, &out.Version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return payments.OrderToPay{}, orders.ErrNotFound
 	}
-	return toOrder(rows[0]), nil
+	if err != nil {
+		return payments.OrderToPay{}, err
+	}
+	out.Order = toOrder(r)
+	return out, nil
+}
+
+// isPostgres reports whether g talks to PostgreSQL.
+func isPostgres(g *gorm.DB) bool { return g.Dialector.Name() == Postgres }
+
+// conn returns the connection pool or the transaction under g, for the hot statements that skip
+// gorm's statement building and scanning. Their errors go through translate.
+func conn(g *gorm.DB) gorm.ConnPool { return g.Statement.ConnPool }
+
+// translate maps a driver error as gorm's TranslateError does (gorm.ErrDuplicatedKey, ...).
+func translate(g *gorm.DB, err error) error {
+	if t, ok := g.Dialector.(gorm.ErrorTranslator); ok && err != nil {
+		return t.Translate(err)
+	}
+	return err
 }

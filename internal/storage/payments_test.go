@@ -196,7 +196,7 @@ func TestMethodHandlerSeam(t *testing.T) {
 		db := storagetest.Open(t, b)
 		o := newOrder(t, db)
 		service := func(h payments.MethodHandler) *payments.Service {
-			return payments.NewService(payments.Config{Store: storage.NewPayments(db), Orders: storage.NewOrders(db),
+			return payments.NewService(payments.Config{Store: storage.NewPayments(db), Orders: storage.NewPayments(db),
 				Clock: clock.NewManual(t0), Methods: map[payments.Method]payments.MethodHandler{payments.MethodSEPADebit: h}})
 		}
 		buyer := auth.Principal{Subject: "u", Role: auth.RoleBuyer, Org: o.BuyerID}

@@ -302,23 +302,8 @@ func reserve(tx *gorm.DB, buyerID, month string, amount, ceiling int64) (sepa.Re
 	if amount <= 0 {
 		return sepa.Reservation{}, sepa.ErrInvalidAmount
 	}
-	// The SELECT yields the row to insert only when the amount alone fits; on a conflict the
-	// DO UPDATE's WHERE re-checks the sum against the stored ceiling and the suspension.
-	if amount <= ceiling {
-		res := tx.Exec(`INSERT INTO sepa_outstanding (buyer_id, month, outstanding)
-			SELECT p.buyer_id, CAST(? AS text), CAST(? AS bigint) FROM sepa_profiles p
-			WHERE p.buyer_id = ? AND p.suspended = ? AND p.ceiling >= ?
-			ON CONFLICT (buyer_id, month) DO UPDATE SET outstanding = sepa_outstanding.outstanding + excluded.outstanding
-			WHERE sepa_outstanding.outstanding + excluded.outstanding <= ?
-			AND sepa_outstanding.outstanding + excluded.outstanding <=
-				(SELECT p2.ceiling FROM sepa_profiles p2 WHERE p2.buyer_id = excluded.buyer_id AND p2.suspended = ?)`,
-			month, amount, buyerID, false, amount, ceiling, false)
-		if res.Error != nil {
-			return sepa.Reservation{}, res.Error
-		}
-		if res.RowsAffected == 1 {
-			return sepa.Reservation{Reserved: true}, nil
-		}
+	if ok, err := tryReserve(tx, buyerID, month, amount, ceiling); ok || err != nil {
+		return sepa.Reservation{Reserved: ok}, err
 	}
 	// Refused: say why, from the same transaction.
 	var outstanding int64
@@ -340,6 +325,24 @@ func reserve(tx *gorm.DB, buyerID, month string, amount, ceiling int64) (sepa.Re
 		return sepa.Reservation{Suspended: true}, nil
 	}
 	return sepa.Reservation{Available: sepa.Available(min(ceiling, profiles[0].Ceiling), outstanding)}, nil
+}
+
+// tryReserve is reserveSEPA's one conditional statement; it reports whether it reserved.
+func tryReserve(tx *gorm.DB, buyerID, month string, amount, ceiling int64) (bool, error) {
+	if amount > ceiling {
+		return false, nil
+	}
+	// The SELECT yields the row to insert only when the amount alone fits; on a conflict the
+	// DO UPDATE's WHERE re-checks the sum against the stored ceiling and the suspension.
+	res := tx.Exec(`INSERT INTO sepa_outstanding (buyer_id, month, outstanding)
+		SELECT p.buyer_id, CAST(? AS text), CAST(? AS bigint) FROM sepa_profiles p
+		WHERE p.buyer_id = ? AND p.suspended = ? AND p.ceiling >= ?
+		ON CONFLICT (buyer_id, month) DO UPDATE SET outstanding = sepa_outstanding.outstanding + excluded.outstanding
+		WHERE sepa_outstanding.outstanding + excluded.outstanding <= ?
+		AND sepa_outstanding.outstanding + excluded.outstanding <=
+			(SELECT p2.ceiling FROM sepa_profiles p2 WHERE p2.buyer_id = excluded.buyer_id AND p2.suspended = ?)`,
+		month, amount, buyerID, false, amount, ceiling, false)
+	return res.RowsAffected == 1 && res.Error == nil, res.Error
 }
 
 // Outstanding returns the sum of the buyer's SEPA payments accepted in month (cents; 0 when

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/payments"
@@ -76,6 +78,71 @@ func (s SEPA) DebitFacts(ctx context.Context, tx payments.Tx, buyerID, month str
 		f.Score.UnavailableAt = row.LastAt.UTC()
 	}
 	return f, nil
+}
+
+// eligibleSQL yields the buyer's default mandate and stored ceiling only when the buyer may pay
+// by SEPA at the rule's instant and amount ($2) alone fits in the ceiling: the default (hence
+// active) bank account's newest submitted or active mandate, the latest successful score at least
+// the minimum ($3) and checked after $4 — or after $5 when the latest attempt, after it, was
+// unavailable —, not suspended. The same index probes as debitFactsSQL. Placeholders are
+// PostgreSQL's; SQLite reads them as ?NNN.
+const eligibleSQL = `SELECT m.id AS mandate_id, p.ceiling AS ceiling FROM sepa_profiles p
+JOIN mandates m ON m.id = (SELECT m2.id FROM bank_accounts a JOIN mandates m2 ON m2.bank_account_id = a.id
+	WHERE a.buyer_id = $1 AND a.is_default = true AND a.status = 'active' AND m2.status IN ('submitted', 'active')
+	ORDER BY m2.id DESC LIMIT 1)
+JOIN score_checks sc ON sc.id = (SELECT s.id FROM score_checks s WHERE s.buyer_id = $1 AND s.outcome = 'scored'
+	ORDER BY s.checked_at DESC, s.id DESC LIMIT 1)
+LEFT JOIN score_checks la ON la.id = (SELECT s.id FROM score_checks s WHERE s.buyer_id = $1
+	ORDER BY s.checked_at DESC, s.id DESC LIMIT 1)
+WHERE p.buyer_id = $1 AND p.suspended = false AND p.ceiling >= $2 AND sc.value >= $3
+	AND (sc.checked_at > $4 OR (la.outcome = 'unavailable' AND la.checked_at > sc.checked_at AND sc.checked_at > $5))`
+
+// reserveEligibleSQL is eligibleSQL and reserveSEPA's conditional upsert in one statement
+// (PostgreSQL): the upsert inserts only the row the eligibility yields, and on a conflict adds
+// the amount only while the sum stays within the ceiling stored at that instant and the buyer is
+// not suspended (the row locked, the condition evaluated on its latest version). It returns the
+// mandate when it reserved, no row when it did not.
+var reserveEligibleSQL = `WITH e AS (` + eligibleSQL + `),
+r AS (INSERT INTO sepa_outstanding (buyer_id, month, outstanding)
+	SELECT $1::text, $6::text, $2::bigint FROM e
+	ON CONFLICT (buyer_id, month) DO UPDATE SET outstanding = sepa_outstanding.outstanding + excluded.outstanding
+	WHERE sepa_outstanding.outstanding + excluded.outstanding <=
+		(SELECT p2.ceiling FROM sepa_profiles p2 WHERE p2.buyer_id = excluded.buyer_id AND p2.suspended = false)
+	RETURNING 1)
+SELECT e.mandate_id FROM e, r`
+
+// ReserveEligible implements sepa.DebitStore: reserveEligibleSQL on PostgreSQL; on SQLite, whose
+// write transactions run one at a time, eligibleSQL then reserveSEPA's statement.
+func (s SEPA) ReserveEligible(ctx context.Context, tx payments.Tx, buyerID, month string, amount int64, rule sepa.ScoreRule) (string, error) {
+	if amount <= 0 {
+		return "", sepa.ErrInvalidAmount
+	}
+	g, err := JoinTx(tx)
+	if err != nil {
+		return "", err
+	}
+	fresh, grace := utc(rule.FreshAfter), utc(rule.GraceAfter)
+	var mandateID string
+	if isPostgres(g) {
+		err := conn(g).QueryRowContext(ctx, reserveEligibleSQL, buyerID, amount, rule.Minimum, fresh, grace, month).Scan(&mandateID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", nil
+		}
+		return mandateID, translate(g, err)
+	}
+	var ceiling int64
+	err = conn(g).QueryRowContext(ctx, sqlFor(g, eligibleSQL), buyerID, amount, rule.Minimum, fresh, grace).Scan(&mandateID, &ceiling)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	ok, err := tryReserve(g.WithContext(ctx), buyerID, month, amount, ceiling)
+	if !ok || err != nil {
+		return "", err
+	}
+	return mandateID, nil
 }
 
 // Reserve implements sepa.DebitStore with reserveSEPA's one conditional statement.
