@@ -19,7 +19,7 @@
 // ?outcome=succeed|fail); any other valid card is frictionless, unless SecureMode is FORCE. Amount
 // 33305 is declined (FAILED 101101). Direct-debit pay-ins stay CREATED until SettleDirectDebit.
 //
-// Faults and counters: InjectFault makes calls answer 500, 429 or hang; Calls counts every request
+// Faults and counters: InjectFault makes calls answer 500, 429, hang or wait; Calls counts every request
 // per route ("POST /payins/card/direct", "GET /payins/{id}", "POST /oauth/token"), faulted ones
 // included; Created counts resources actually created.
 package mangopaytest
@@ -65,6 +65,9 @@ type Fault struct {
 	Status int
 	// Hang makes the call never answer, until the client gives up or the server closes.
 	Hang bool
+	// Delay makes the call wait that long and then be served normally (Status and Hang are
+	// ignored): a slow MangoPay. Other calls are not held up meanwhile.
+	Delay time.Duration
 	// Times is how many matching calls fail; 0 means every one until ClearFaults.
 	Times int
 }
@@ -417,6 +420,18 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, name, key string)
 	if f == nil {
 		s.mu.Unlock()
 		return false
+	}
+	if f.Delay > 0 {
+		s.mu.Unlock()
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return false
+		case <-r.Context().Done():
+		case <-s.closing:
+		}
+		return true
 	}
 	if f.Hang {
 		s.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -165,6 +166,43 @@ func TestFakeFaults(t *testing.T) {
 	}
 	if n := s.Calls("GET /payins/{id}"); n != 3 {
 		t.Fatalf("calls %d", n)
+	}
+}
+
+// TestFakeDelay: a delayed call is served normally once its delay is over, and does not hold up
+// the other calls meanwhile.
+func TestFakeDelay(t *testing.T) {
+	s := mangopaytest.New(mangopaytest.Config{})
+	defer s.Close()
+	bearer := token(t, s)
+	base := "/v2.01/" + s.ClientID
+	const delay = time.Second
+	s.InjectFault(mangopaytest.Fault{Route: "GET /payins/{id}", Delay: delay, Times: 1})
+	slow := make(chan int, 1)
+	began := time.Now()
+	go func() {
+		got, _ := call(t, s, "GET", base+"/payins/p1", bearer, "", "")
+		slow <- got.Status
+	}()
+	for s.Calls("GET /payins/{id}") == 0 { // the delayed call has arrived
+		time.Sleep(time.Millisecond)
+	}
+	if got, _ := call(t, s, "GET", base+"/users/u1", bearer, "", ""); got.Status != 404 {
+		t.Fatalf("a call during the delay: %+v", got)
+	}
+	select {
+	case status := <-slow:
+		t.Fatalf("the delayed call answered %d before the other call", status)
+	default:
+	}
+	if status := <-slow; status != 404 || time.Since(began) < delay {
+		t.Fatalf("delayed call: %d after %s", status, time.Since(began))
+	}
+	if got, _ := call(t, s, "GET", base+"/payins/p1", bearer, "", ""); got.Status != 404 {
+		t.Fatalf("after the fault: %+v", got)
+	}
+	if n := len(s.PayIns()); n != 0 {
+		t.Fatalf("pay-ins: %d", n)
 	}
 }
 
