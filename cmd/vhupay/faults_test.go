@@ -196,7 +196,7 @@ func (e *faultEnv) seedProvider(ctx context.Context, c *mangopay.Client, i int, 
 	}
 	a, err := c.CreateBankAccount(ctx, psp.BankAccountRequest{IdempotencyKey: key + "-a", UserID: u.ID, OwnerName: "Garage",
 		OwnerAddress: psp.Address{Line1: "12 rue des Casses", City: "Lyon", PostalCode: "69007", Country: "FR"},
-		IBAN: "FR7630006000011234567890189"})
+		IBAN:         "FR7630006000011234567890189"})
 	if err != nil {
 		return err
 	}
