@@ -218,6 +218,14 @@ type proc struct {
 // start starts a `vhupay serve` process on the test's database and fake, with extra settings
 // ("VHUPAY_MONTH_CLOSE_TIMEOUT=8s"), and waits until it answers. It is killed when the test ends.
 func (e *faultEnv) start(extra ...string) *proc {
+	e.t.Helper()
+	p := e.launch(extra...)
+	e.ready(p)
+	return p
+}
+
+// launch starts a `vhupay serve` process without waiting for it to answer.
+func (e *faultEnv) launch(extra ...string) *proc {
 	t := e.t
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -250,6 +258,12 @@ func (e *faultEnv) start(extra ...string) *proc {
 			t.Logf("output of process %s (last 6 KiB):\n%s", p.url, tail(b, 6<<10))
 		}
 	})
+	return p
+}
+
+// ready waits until the process answers.
+func (e *faultEnv) ready(p *proc) {
+	e.t.Helper()
 	e.waitFor(30*time.Second, p.url+" answering", func() bool {
 		resp, err := http.Get(p.url + "/healthz")
 		if err != nil {
@@ -258,7 +272,6 @@ func (e *faultEnv) start(extra ...string) *proc {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return p
 }
 
 // kill sends SIGKILL to the process and reaps it.
@@ -485,5 +498,129 @@ func TestMonthCloseKilledMidSubmission(t *testing.T) {
 	e.checkExactlyOnce()
 	if runs := e.stepRuns(); runs["collections"] < 2 {
 		t.Errorf("collections step runs = %d, want 2 or more (it was interrupted)", runs["collections"])
+	}
+}
+
+// TestMonthCloseThreeProcesses: three processes on one database, their schedulers all due to
+// start the previous month's close, and all three asked to start it by the API at the same
+// moment (twice: at the start and while it runs). One close, one job, each step run once, one
+// collection per buyer and one pay-in per collection.
+func TestMonthCloseThreeProcesses(t *testing.T) {
+	e := startFaultEnv(t, 1500)
+	e.fake.InjectFault(mangopaytest.Fault{Route: routeDirectDebit, Delay: 5 * time.Millisecond}) // the close lasts a few seconds
+	procs := []*proc{e.launch(), e.launch(), e.launch()}                                         // their schedulers start together
+	for _, p := range procs {
+		e.ready(p)
+	}
+	var wg sync.WaitGroup
+	postAll := func() []int {
+		statuses := make([]int, len(procs))
+		ready := make(chan struct{})
+		for i, p := range procs {
+			wg.Go(func() {
+				<-ready
+				var c map[string]any
+				statuses[i], c = e.startClose(p)
+				if c["month"] != e.month {
+					t.Errorf("process %d answered %v", i, c)
+				}
+			})
+		}
+		close(ready)
+		wg.Wait()
+		return statuses
+	}
+	first := postAll()
+	started := 0
+	for _, s := range first {
+		switch s {
+		case http.StatusAccepted:
+			started++
+		case http.StatusOK:
+		default:
+			t.Errorf("POST /v1/admin/month-closes answered %d", s)
+		}
+	}
+	if started > 1 {
+		t.Errorf("%d processes answered 202 (started): %v", started, first)
+	}
+	e.waitFor(60*time.Second, "the submissions under way", func() bool { return e.submitted() > 0 })
+	for i, s := range postAll() {
+		if s != http.StatusOK {
+			t.Errorf("process %d: POST while the close runs answered %d, want 200", i, s)
+		}
+	}
+	e.waitCompleted(60 * time.Second)
+	e.checkExactlyOnce()
+	if n := e.count(`SELECT COUNT(*) FROM river_job WHERE kind = 'month_close' AND args->>'month' = $1`, e.month); n != 1 {
+		t.Errorf("month close jobs = %d, want 1", n)
+	}
+	for step, runs := range e.stepRuns() {
+		if runs != 1 {
+			t.Errorf("step %s ran %d times, want 1", step, runs)
+		}
+	}
+}
+
+// TestMonthCloseProviderOutage: MangoPay stops answering the direct debits in the middle of the
+// submissions (two calls hang past the client's timeout, then every call answers 503). The
+// attempt fails, the close stays running with the error kept and its job waits for its retry;
+// nothing is marked failed. Once MangoPay is back, the retry completes the close with one
+// pay-in per collection: the collections whose first call MangoPay answered 503 (an answer it
+// keeps for that idempotency key) are created on the key's next generation.
+func TestMonthCloseProviderOutage(t *testing.T) {
+	e := startFaultEnv(t, 1000)
+	e.fake.InjectFault(mangopaytest.Fault{Route: routeDirectDebit, Delay: 10 * time.Millisecond})
+	p := e.start("VHUPAY_PSP_TIMEOUT=1s")
+	if status, c := e.startClose(p); status != http.StatusAccepted && status != http.StatusOK {
+		t.Fatalf("POST /v1/admin/month-closes: %d %v", status, c)
+	}
+	e.waitFor(60*time.Second, "200 collections submitted", func() bool { return e.submitted() >= 200 })
+	e.fake.ClearFaults()
+	e.fake.InjectFault(mangopaytest.Fault{Route: routeDirectDebit, Hang: true, Times: 2})
+	e.fake.InjectFault(mangopaytest.Fault{Route: routeDirectDebit, Status: http.StatusServiceUnavailable})
+	// The attempt fails: the close keeps the error, River keeps it on the job and schedules the
+	// job's retry (1 s after a first failed attempt, n⁴ s after the n-th).
+	var state string
+	var errorsKept int
+	var retryAt time.Time
+	e.waitFor(30*time.Second, "the attempt to fail and its retry to be scheduled", func() bool {
+		if err := e.db.SQL().QueryRowContext(context.Background(), `SELECT state, COALESCE(array_length(errors, 1), 0), scheduled_at
+			FROM river_job WHERE kind = 'month_close' AND args->>'month' = $1`, e.month).Scan(&state, &errorsKept, &retryAt); err != nil {
+			t.Fatal(err)
+		}
+		return errorsKept > 0
+	})
+	status, lastError := e.status()
+	duringOutage := e.submitted()
+	e.fake.ClearFaults() // MangoPay is back
+	t.Logf("outage: close %s, job %s with %d error(s) (next attempt at %s), %d collections submitted; error kept: %s",
+		status, state, errorsKept, retryAt.Format(time.RFC3339Nano), duringOutage, lastError)
+	if status != "running" || !strings.Contains(lastError, "unavailable") || (state != "retryable" && state != "available" && state != "running") {
+		t.Errorf("during the outage: close %s, last error %q, job %s; want the close running with the provider's unavailability and the job to be retried",
+			status, lastError, state)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM sepa_collections WHERE month = $1 AND status = 'failed'`, e.month); n != 0 {
+		t.Errorf("%d collections failed because of the outage", n)
+	}
+	if duringOutage >= e.buyers {
+		t.Fatalf("every collection was submitted before the outage")
+	}
+
+	e.waitCompleted(60 * time.Second)
+	e.checkExactlyOnce()
+	if n := e.fake.Calls("GET /responses/{key}"); n == 0 {
+		t.Errorf("no idempotency key's first answer was read back: the outage did not hit a submission under way")
+	}
+	var attempts int
+	e.waitFor(10*time.Second, "River to record the job completed", func() bool {
+		if err := e.db.SQL().QueryRowContext(context.Background(), `SELECT state, attempt FROM river_job
+			WHERE kind = 'month_close' AND args->>'month' = $1`, e.month).Scan(&state, &attempts); err != nil {
+			t.Fatal(err)
+		}
+		return state == "completed"
+	})
+	if attempts < 2 {
+		t.Errorf("job completed after %d attempts, want 2 or more", attempts)
 	}
 }
