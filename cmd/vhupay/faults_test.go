@@ -493,8 +493,15 @@ func TestMonthCloseKilledMidSubmission(t *testing.T) {
 	}
 	e.fake.ClearFaults()
 
+	killed := time.Now()
 	e.start(settings...)
+	e.waitFor(60*time.Second, "the close to resume", func() bool {
+		return e.submitted() > killedAt
+	})
+	resumed := time.Since(killed)
 	e.waitCompleted(90 * time.Second)
+	t.Logf("the new process resumed the submissions %s after the kill and completed the close %s after it",
+		resumed.Round(100*time.Millisecond), time.Since(killed).Round(100*time.Millisecond))
 	e.checkExactlyOnce()
 	if runs := e.stepRuns(); runs["collections"] < 2 {
 		t.Errorf("collections step runs = %d, want 2 or more (it was interrupted)", runs["collections"])
