@@ -36,6 +36,9 @@ const (
 	routeDirectDebit = "POST /payins/directdebit/direct"
 )
 
+// httpClient bounds every call the tests make to the processes.
+var httpClient = &http.Client{Timeout: 30 * time.Second}
+
 // faultEnv is one test's database, fake MangoPay and vhupay binary.
 type faultEnv struct {
 	t     *testing.T
@@ -265,7 +268,7 @@ func (e *faultEnv) launch(extra ...string) *proc {
 func (e *faultEnv) ready(p *proc) {
 	e.t.Helper()
 	e.waitFor(30*time.Second, p.url+" answering", func() bool {
-		resp, err := http.Get(p.url + "/healthz")
+		resp, err := httpClient.Get(p.url + "/healthz")
 		if err != nil {
 			return false
 		}
@@ -308,7 +311,7 @@ func (e *faultEnv) startClose(p *proc) (int, map[string]any) {
 	req, _ := http.NewRequest(http.MethodPost, p.url+"/v1/admin/month-closes", strings.NewReader(`{"month":"`+e.month+`"}`))
 	req.Header.Set("Authorization", "Bearer "+e.admin)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		e.t.Errorf("POST /v1/admin/month-closes: %v", err)
 		return 0, nil
