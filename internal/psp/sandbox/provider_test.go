@@ -908,3 +908,34 @@ func TestConcurrentCreatesWithOneKey(t *testing.T) {
 		}
 	})
 }
+
+// TestDirectDebitAnswer: the pay-in a direct debit answers (built in the creating transaction,
+// not read back) is the one stored: the same as a replay of its key and as GetPayIn.
+func TestDirectDebitAnswer(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		f := newFixture(t, b, publicURL)
+		ctx := context.Background()
+		by := f.buyer(t)
+		m := f.signedMandate(t, by, "Garage Martin", ibanSucceeds)
+		req := psp.DirectDebitPayInRequest{IdempotencyKey: key("dd"), AuthorID: by.userID, CreditedWalletID: by.walletID,
+			MandateID: m.ID, Amount: 4200, StatementDescriptor: "vhupay 2026-11", Tag: "col_1"}
+		created, err := f.p.CreateDirectDebitPayIn(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		replayed, err := f.p.CreateDirectDebitPayIn(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read, err := f.p.GetPayIn(ctx, created.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(read, created); diff != "" || created.Tag != "col_1" || created.Status != psp.PayInCreated {
+			t.Errorf("created vs stored (-stored +created):\n%s", diff)
+		}
+		if diff := cmp.Diff(read, replayed); diff != "" {
+			t.Errorf("replayed vs stored (-stored +replayed):\n%s", diff)
+		}
+	})
+}

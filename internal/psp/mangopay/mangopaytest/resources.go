@@ -974,6 +974,29 @@ func (s *Server) PayInStatus(id string) (status, resultCode string, found bool) 
 	return p.Status, p.ResultCode, true
 }
 
+// PayIn is what PayIns tells of a pay-in.
+type PayIn struct {
+	ID          string
+	PaymentType string // "CARD" or "DIRECT_DEBIT"
+	Status      string
+	AuthorID    string
+	MandateID   string
+	Amount      int64 // DebitedFunds, cents
+	Tag         string
+}
+
+// PayIns lists every pay-in created, in no particular order.
+func (s *Server) PayIns() []PayIn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PayIn, 0, len(s.payIns))
+	for _, p := range s.payIns {
+		out = append(out, PayIn{ID: p.ID, PaymentType: p.PaymentType, Status: p.Status, AuthorID: p.AuthorID,
+			MandateID: p.MandateID, Amount: p.DebitedFunds.Amount, Tag: p.Tag})
+	}
+	return out
+}
+
 // MandateStatus returns a mandate's MangoPay Status.
 func (s *Server) MandateStatus(id string) (status string, found bool) {
 	s.mu.Lock()

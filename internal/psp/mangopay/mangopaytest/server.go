@@ -19,7 +19,7 @@
 // ?outcome=succeed|fail); any other valid card is frictionless, unless SecureMode is FORCE. Amount
 // 33305 is declined (FAILED 101101). Direct-debit pay-ins stay CREATED until SettleDirectDebit.
 //
-// Faults and counters: InjectFault makes calls answer 500, 429 or hang; Calls counts every request
+// Faults and counters: InjectFault makes calls answer 500, 429, hang or wait; Calls counts every request
 // per route ("POST /payins/card/direct", "GET /payins/{id}", "POST /oauth/token"), faulted ones
 // included; Created counts resources actually created.
 package mangopaytest
@@ -65,6 +65,10 @@ type Fault struct {
 	Status int
 	// Hang makes the call never answer, until the client gives up or the server closes.
 	Hang bool
+	// Delay makes the call slow: it is served normally and takes effect at once (a pay-in is
+	// created), but its answer leaves only after Delay, and never if the client gives up or dies
+	// first. Status and Hang are then ignored. Other calls are not held up meanwhile.
+	Delay time.Duration
 	// Times is how many matching calls fail; 0 means every one until ClearFaults.
 	Times int
 }
@@ -322,7 +326,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.URL.Path == "/v2.01/oauth/token":
-		if s.fault(w, r, r.Method+" /oauth/token", "") {
+		if answered, _ := s.fault(w, r, r.Method+" /oauth/token", ""); answered {
 			return
 		}
 		s.serveToken(w, r, body)
@@ -353,9 +357,36 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		key = ""
 	}
-	if s.fault(w, r, name, key) {
+	answered, delay := s.fault(w, r, name, key)
+	if answered {
 		return
 	}
+	if delay <= 0 {
+		s.serveRoute(w, r, clientID, rt, p, matched, key, body)
+		return
+	}
+	// A slow answer: the call takes effect now, its answer leaves after the delay (or never,
+	// when the client gives up first).
+	rec := httptest.NewRecorder()
+	s.serveRoute(rec, r, clientID, rt, p, matched, key, body)
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		return
+	case <-s.closing:
+		return
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// serveRoute answers an API call that no fault answered.
+func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, clientID string, rt route, p params, matched bool, key string, body []byte) {
 	if rep, refused := s.authorize(r, clientID); refused {
 		s.write(w, rep)
 		return
@@ -397,8 +428,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 var validKey = regexp.MustCompile(`^[A-Za-z0-9-]{16,36}$`)
 
-// fault counts the call and applies the first matching fault; true when it answered.
-func (s *Server) fault(w http.ResponseWriter, r *http.Request, name, key string) bool {
+// fault counts the call and applies the first matching fault: answered when it answered the
+// call, delay when the call is to be served normally but answered late.
+func (s *Server) fault(w http.ResponseWriter, r *http.Request, name, key string) (answered bool, delay time.Duration) {
 	s.mu.Lock()
 	s.calls[name]++
 	var f *Fault
@@ -416,7 +448,11 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, name, key string)
 	}
 	if f == nil {
 		s.mu.Unlock()
-		return false
+		return false, 0
+	}
+	if f.Delay > 0 {
+		s.mu.Unlock()
+		return false, f.Delay
 	}
 	if f.Hang {
 		s.mu.Unlock()
@@ -424,7 +460,7 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, name, key string)
 		case <-r.Context().Done():
 		case <-s.closing:
 		}
-		return true
+		return true, 0
 	}
 	var rep reply
 	status := f.Status
@@ -443,7 +479,7 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, name, key string)
 		}
 	}
 	s.mu.Unlock()
-	return true
+	return true, 0
 }
 
 // authorize checks the ClientId in the path and the bearer token.

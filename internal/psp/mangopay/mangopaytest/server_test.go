@@ -1,12 +1,14 @@
 package mangopaytest_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -165,6 +167,61 @@ func TestFakeFaults(t *testing.T) {
 	}
 	if n := s.Calls("GET /payins/{id}"); n != 3 {
 		t.Fatalf("calls %d", n)
+	}
+}
+
+// TestFakeDelay: a slow call takes effect at once and is answered after its delay, without
+// holding up the other calls; a client that gives up waiting finds the resource through its
+// idempotency key.
+func TestFakeDelay(t *testing.T) {
+	s := mangopaytest.New(mangopaytest.Config{})
+	defer s.Close()
+	bearer := token(t, s)
+	base := "/v2.01/" + s.ClientID
+	const delay = time.Second
+	s.InjectFault(mangopaytest.Fault{Route: "POST /users/legal", Delay: delay, Times: 2})
+	slow := make(chan int, 1)
+	began := time.Now()
+	go func() {
+		got, _ := call(t, s, "POST", base+"/users/legal", bearer, "slow-user-key-0000001", user)
+		slow <- got.Status
+	}()
+	for s.Created("users") == 0 { // the slow call has taken effect
+		time.Sleep(time.Millisecond)
+	}
+	if got, _ := call(t, s, "GET", base+"/users/u1", bearer, "", ""); got.Status != 404 {
+		t.Fatalf("a call during the delay: %+v", got)
+	}
+	select {
+	case status := <-slow:
+		t.Fatalf("the slow call answered %d before the other call", status)
+	default:
+	}
+	if status := <-slow; status != 200 || time.Since(began) < delay {
+		t.Fatalf("slow call: %d after %s", status, time.Since(began))
+	}
+
+	// A client that gives up: the user exists all the same, and its key tells which.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.URL+base+"/users/legal", strings.NewReader(user))
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Idempotency-Key", "slow-user-key-0000002")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the slow call answered %d before its delay", resp.StatusCode)
+	}
+	if s.Created("users") != 2 {
+		t.Fatalf("users created = %d, want 2", s.Created("users"))
+	}
+	if got, _ := call(t, s, "POST", base+"/users/legal", bearer, "slow-user-key-0000002", user); got.Status != 409 {
+		t.Fatalf("replay: %+v", got)
+	}
+	if got, stored := call(t, s, "GET", base+"/responses/slow-user-key-0000002", bearer, "", ""); got.Status != 200 || string(stored["StatusCode"]) != "200" {
+		t.Fatalf("stored answer: %+v %s", got, stored["StatusCode"])
+	}
+	if n := len(s.PayIns()); n != 0 {
+		t.Fatalf("pay-ins: %d", n)
 	}
 }
 

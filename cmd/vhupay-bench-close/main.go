@@ -1,0 +1,482 @@
+// Command vhupay-bench-close measures a month close of many SEPA payments (docs/benchmarks.md):
+//
+//	go run ./cmd/vhupay-bench-close [-postgres URL] [-payments 200000] [-buyers 20000] [-cpuprofile FILE] [-keep]
+//
+// It creates a fresh PostgreSQL database, builds vhupay in this process (app.New: sandbox
+// provider, sandbox scoring, logs discarded), loads with set-based SQL the buyers (each with a
+// SEPA profile, a default bank account, an active mandate and a payer, and their counterparts in
+// the sandbox provider's tables) and the payments: -payments confirmed orders paid by SEPA in
+// the previous month, spread over the buyers. It then runs that month's close as an operator
+// would (app.CloseMonth: the job queue, the engine and the four real steps) and prints the wall
+// time of the close and of each step, the peak resident memory of the process (VmHWM, reset
+// after the load) and the peak Go heap (sampled every 20 ms), and checks the result: one
+// submitted collection per buyer for the sum of its payments.
+//
+// One size per run, so that the peaks are the size's own.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/app"
+	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/config"
+	"github.com/vhupay/vhupay/internal/jobs"
+	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/storage"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "vhupay-bench-close:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	postgres   string
+	payments   int
+	buyers     int
+	cpuProfile string
+	keep       bool
+}
+
+func parseFlags() options {
+	var o options
+	flag.StringVar(&o.postgres, "postgres", envOr("VHUPAY_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		"PostgreSQL URL of a database to connect to for creating the benchmark database (env VHUPAY_BENCH_POSTGRES_URL)")
+	flag.IntVar(&o.payments, "payments", 200000, "SEPA payments in the month closed")
+	flag.IntVar(&o.buyers, "buyers", 20000, "buyers the payments are spread over")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the close to this file")
+	flag.BoolVar(&o.keep, "keep", false, "keep the database")
+	flag.Parse()
+	return o
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func run() error {
+	o := parseFlags()
+	if o.buyers < 1 || o.payments < o.buyers {
+		return fmt.Errorf("want at least one buyer and one payment per buyer (-buyers %d, -payments %d)", o.buyers, o.payments)
+	}
+	ctx := context.Background()
+	admin, err := storage.Open(ctx, o.postgres)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	name := "vhupay_close_" + randomHex(4)
+	if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return err
+	}
+	if !o.keep {
+		defer func() {
+			if _, err := admin.SQL().Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+				fmt.Fprintln(os.Stderr, "drop", name+":", err)
+			}
+		}()
+	}
+	var pgVersion string
+	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
+	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version(), loadAverage())
+	fmt.Printf("PostgreSQL %s; database %s\n", pgVersion, name)
+
+	steps := &stepTimes{}
+	a, err := newApp(ctx, withDatabase(o.postgres, name), steps)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	month, err := clock.PreviousMonth(clock.MonthOf(a.Clock.Now()))
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	if err := load(ctx, a.DB, o.buyers, o.payments, month); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	fmt.Printf("loaded %d buyers and %d SEPA payments of %s in %s (set-based SQL), peak RSS %s\n",
+		o.buyers, o.payments, month, time.Since(began).Round(time.Millisecond), mib(peakRSS()))
+
+	runtime.GC()
+	resetPeakRSS()
+	heap := startHeapSampler()
+	var stopProfile func()
+	if o.cpuProfile != "" {
+		if stopProfile, err = startProfile(o.cpuProfile); err != nil {
+			return err
+		}
+	}
+	began = time.Now()
+	steps.start(began)
+	c, _, err := a.CloseMonth(ctx, month, func(monthclose.MonthClose, monthclose.Outcome) {})
+	observed := time.Since(began)
+	if stopProfile != nil {
+		stopProfile()
+	}
+	heapMax, totalMax := heap.stop()
+	if err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	if c.Status != monthclose.StatusCompleted {
+		return fmt.Errorf("the close of %s is %s: %s", month, c.Status, c.LastError)
+	}
+	fmt.Printf("\nclose of %s: %s from its start to its last step's end, %s until the operator's command saw it completed\n"+
+		"(%d score checks, %d collections, %d statements, %d ceiling reviews)\n",
+		month, steps.total().Round(time.Millisecond), observed.Round(time.Millisecond), c.ScoreChecks, c.Collections, c.Statements, c.CeilingReviews)
+	for _, s := range steps.list() {
+		fmt.Printf("  %-16s %9s\n", s.name, s.took.Round(time.Millisecond))
+		if s.name == monthclose.StepCollections {
+			if err := splitCollections(ctx, a.DB, month); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Printf("peak RSS during the close (VmHWM): %s; peak Go heap (live + unswept objects): %s; peak Go runtime memory: %s\n",
+		mib(peakRSS()), mib(heapMax), mib(totalMax))
+	return check(ctx, a.DB, month, o.buyers)
+}
+
+// newApp builds vhupay on dbURL (migrating it) in sandbox mode, with one attempt of the close
+// allowed to last as long as the benchmark needs and a logger that records when each step
+// completes.
+func newApp(ctx context.Context, dbURL string, steps *stepTimes) (*app.App, error) {
+	env := map[string]string{
+		"VHUPAY_DATABASE_URL": dbURL, "VHUPAY_JWT_SECRET": randomHex(24), "VHUPAY_ADDR": "127.0.0.1:0",
+		"VHUPAY_PSP": "sandbox", "VHUPAY_SCORING": "sandbox",
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(stepLogger{Handler: slog.NewJSONHandler(io.Discard, nil), steps: steps})
+	// One attempt may last as long as the benchmark needs; the job is fetched within 100 ms
+	// (the default 2 s poll would count in the figures).
+	return app.New(ctx, cfg, log, app.Options{Jobs: jobs.Config{PollInterval: 100 * time.Millisecond,
+		MonthCloseTimeout: 30 * time.Minute, RescueAfter: 31 * time.Minute}})
+}
+
+// stepTimes records when each step of the close completed (from the engine's log line).
+type stepTimes struct {
+	mu          sync.Mutex
+	first, last time.Time
+	steps       []stepTime
+}
+
+type stepTime struct {
+	name string
+	took time.Duration
+}
+
+func (s *stepTimes) start(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.first, s.last, s.steps = t, t, nil
+}
+
+// total is the time from the start to the last step's completion.
+func (s *stepTimes) total() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last.Sub(s.first)
+}
+
+func (s *stepTimes) completed(name string, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.steps = append(s.steps, stepTime{name: name, took: at.Sub(s.last)})
+	s.last = at
+}
+
+func (s *stepTimes) list() []stepTime {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]stepTime(nil), s.steps...)
+}
+
+// stepLogger passes records on to its handler and notes "month close step completed".
+type stepLogger struct {
+	slog.Handler
+	steps *stepTimes
+}
+
+func (h stepLogger) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "month close step completed" {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "step" {
+				h.steps.completed(a.Value.String(), time.Now())
+				return false
+			}
+			return true
+		})
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h stepLogger) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return stepLogger{Handler: h.Handler.WithAttrs(attrs), steps: h.steps}
+}
+
+func (h stepLogger) WithGroup(name string) slog.Handler {
+	return stepLogger{Handler: h.Handler.WithGroup(name), steps: h.steps}
+}
+
+// splitCollections prints the collections step's two parts, from the collections' times: the
+// set-based creation (until the first submission) and the submissions.
+func splitCollections(ctx context.Context, db *storage.DB, month string) error {
+	var created, first, last time.Time
+	var n int
+	err := db.SQL().QueryRowContext(ctx, `SELECT MIN(created_at), MIN(submitted_at), MAX(submitted_at), COUNT(*)
+		FROM sepa_collections WHERE month = $1`, month).Scan(&created, &first, &last, &n)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("    creation       %9s (set-based, until the first submission)\n", first.Sub(created).Round(time.Millisecond))
+	fmt.Printf("    submissions    %9s (%d, %.2f ms each, 4 at a time)\n", last.Sub(first).Round(time.Millisecond), n,
+		float64(last.Sub(first).Microseconds())/1000/float64(max(n-1, 1)))
+	return nil
+}
+
+// check verifies the close: one submitted collection per buyer, their amounts summing to the
+// payments'.
+func check(ctx context.Context, db *storage.DB, month string, buyers int) error {
+	var cols, submitted int
+	var collected, paid int64
+	err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE status = 'submitted'), COALESCE(SUM(amount), 0)
+		FROM sepa_collections WHERE month = $1`, month).Scan(&cols, &submitted, &collected)
+	if err != nil {
+		return err
+	}
+	if err := db.SQL().QueryRowContext(ctx, `SELECT SUM(amount) FROM payment_intents WHERE collection_month = $1`, month).Scan(&paid); err != nil {
+		return err
+	}
+	if cols != buyers || submitted != buyers || collected != paid {
+		return fmt.Errorf("check: %d collections, %d submitted, %d cents collected; want %d submitted for %d cents", cols, submitted, collected, buyers, paid)
+	}
+	fmt.Printf("checked: %d collections submitted, %d cents = the month's SEPA payments\n", cols, collected)
+	return nil
+}
+
+// loadStatements fill vhupay's and the sandbox provider's tables (:buyers, :payments, the
+// month's :start and :end, the :month, each written with its type cast). Buyer g has bank account,
+// mandate, payer, provider user, wallet, bank account and mandate derived from g; payment p
+// belongs to buyer 1 + p % buyers, amounts 1.00 to 99.99 EUR, times spread over the month.
+func loadStatements(buyers, payments int, month string, start, end time.Time) []statement {
+	values := map[string]any{":buyers": buyers, ":payments": payments, ":start": start, ":end": end, ":month": month}
+	var out []statement
+	for _, q := range []string{
+		`INSERT INTO buyers (id, name, siren, email, address_line1, postal_code, city, country, created_at)
+	 SELECT 'byr_' || md5('b' || g), 'Garage ' || g, lpad(g::text, 9, '0'), 'garage' || g || '@bench.test',
+	        '12 rue des Casses', '69007', 'Lyon', 'FR', :start::timestamptz - interval '1 year'
+	 FROM generate_series(1, :buyers::int) g`,
+		`INSERT INTO centers (id, name, siret, email, address_line1, postal_code, city, country, created_at)
+	 VALUES ('ctr_' || md5('bench'), 'Centre VHU du banc', '81234567600017', 'centre@bench.test', '1 route des Casses', '69007', 'Lyon', 'FR', now())`,
+		`INSERT INTO sepa_profiles (buyer_id, ceiling, probation_start, created_at, updated_at)
+	 SELECT 'byr_' || md5('b' || g), 100000000, :start::timestamptz - interval '1 year', now(), now() FROM generate_series(1, :buyers::int) g`,
+		`INSERT INTO sandbox_users (id, name, email, company_number, kind, tag, created_at)
+	 SELECT 'usr_' || md5('u' || g), 'Garage ' || g, 'garage' || g || '@bench.test', lpad(g::text, 9, '0'), 'business', 'byr_' || md5('b' || g), now()
+	 FROM generate_series(1, :buyers::int) g`,
+		`INSERT INTO sandbox_wallets (id, owner_id, description, tag, created_at)
+	 SELECT 'wlt_' || md5('w' || g), 'usr_' || md5('u' || g), 'vhupay buyer', '', now() FROM generate_series(1, :buyers::int) g`,
+		`INSERT INTO sandbox_bank_accounts (id, user_id, owner_name, masked_iban, country, last4, outcome, active, created_at)
+	 SELECT 'sba_' || md5('a' || g), 'usr_' || md5('u' || g), 'Garage ' || g, 'FR76 **** **** **** **** ***0 189', 'FR', '0189', 'succeed', true, now()
+	 FROM generate_series(1, :buyers::int) g`,
+		`INSERT INTO sandbox_mandates (id, user_id, bank_account_id, status, return_url, culture, bank_reference, scheme, created_at, updated_at)
+	 SELECT 'smd_' || md5('m' || g), 'usr_' || md5('u' || g), 'sba_' || md5('a' || g), 'active', 'https://shop.example/sepa', 'FR', 'RUM' || g, 'SEPA', now(), now()
+	 FROM generate_series(1, :buyers::int) g`,
+		`INSERT INTO payers (buyer_id, user_id, wallet_id)
+	 SELECT 'byr_' || md5('b' || g), 'usr_' || md5('u' || g), 'wlt_' || md5('w' || g) FROM generate_series(1, :buyers::int) g`,
+		`INSERT INTO bank_accounts (id, buyer_id, provider_id, owner_name, country, iban_last4, masked_iban, fingerprint, status, is_default, created_at, updated_at)
+	 SELECT 'ba_' || md5('a' || g), 'byr_' || md5('b' || g), 'sba_' || md5('a' || g), 'Garage ' || g, 'FR', '0189', 'FR76 **** **** **** **** ***0 189',
+	        md5('f' || g), 'active', true, now(), now()
+	 FROM generate_series(1, :buyers::int) g`,
+		`INSERT INTO mandates (id, buyer_id, bank_account_id, provider_id, status, reference, signature_url, return_url, created_at, updated_at, signed_at)
+	 SELECT 'mdt_' || md5('m' || g), 'byr_' || md5('b' || g), 'ba_' || md5('a' || g), 'smd_' || md5('m' || g), 'active', 'RUM' || g, '',
+	        'https://shop.example/sepa', now(), now(), now()
+	 FROM generate_series(1, :buyers::int) g`,
+		`INSERT INTO orders (id, buyer_id, center_id, status, delivery_mode, total_excl_vat, total_vat, total, currency, created_at, updated_at)
+	 SELECT 'ord_' || md5('o' || p), 'byr_' || md5('b' || (1 + p % :buyers::int)), 'ctr_' || md5('bench'), 'confirmed', 'delivery',
+	        100 + (p::bigint * 7919) % 9900, 0, 100 + (p::bigint * 7919) % 9900, 'EUR',
+	        :start::timestamptz + (p % 1000) * (:end::timestamptz - :start::timestamptz) / 1001, :start::timestamptz + (p % 1000) * (:end::timestamptz - :start::timestamptz) / 1001
+	 FROM generate_series(1, :payments::int) p`,
+		`INSERT INTO payment_intents (id, order_id, buyer_id, amount, currency, method, status, mandate_id, collection_month, created_at, updated_at)
+	 SELECT 'pi_' || md5('i' || substr(o.id, 5)), o.id, o.buyer_id, o.total, 'EUR', 'sepa_debit', 'scheduled', 'mdt_' || md5('m' || substr(b.name, 8)),
+	        :month::text, o.created_at, o.created_at
+	 FROM orders o JOIN buyers b ON b.id = o.buyer_id`,
+		`VACUUM ANALYZE`,
+	} {
+		// :name becomes $n, numbered in the order of first use.
+		var args []any
+		for _, name := range []string{":buyers", ":payments", ":start", ":end", ":month"} {
+			if strings.Contains(q, name+"::") {
+				args = append(args, values[name])
+				q = strings.ReplaceAll(q, name+"::", "$"+strconv.Itoa(len(args))+"::")
+			}
+		}
+		out = append(out, statement{q: q, args: args})
+	}
+	return out
+}
+
+type statement struct {
+	q    string
+	args []any
+}
+
+func load(ctx context.Context, db *storage.DB, buyers, payments int, month string) error {
+	start, end, err := clock.MonthBounds(month)
+	if err != nil {
+		return err
+	}
+	for _, s := range loadStatements(buyers, payments, month, start, end) {
+		if _, err := db.SQL().ExecContext(ctx, s.q, s.args...); err != nil {
+			return fmt.Errorf("%.70s…: %w", strings.Join(strings.Fields(s.q), " "), err)
+		}
+	}
+	return nil
+}
+
+// heapSampler records the largest Go heap and runtime memory seen.
+type heapSampler struct {
+	heap, total atomic.Uint64
+	done        chan struct{}
+	wg          sync.WaitGroup
+}
+
+func startHeapSampler() *heapSampler {
+	h := &heapSampler{done: make(chan struct{})}
+	samples := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/total:bytes"}}
+	read := func() {
+		metrics.Read(samples)
+		if v := samples[0].Value.Uint64(); v > h.heap.Load() {
+			h.heap.Store(v)
+		}
+		if v := samples[1].Value.Uint64(); v > h.total.Load() {
+			h.total.Store(v)
+		}
+	}
+	read()
+	h.wg.Go(func() {
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-h.done:
+				read()
+				return
+			case <-t.C:
+				read()
+			}
+		}
+	})
+	return h
+}
+
+func (h *heapSampler) stop() (heap, total uint64) {
+	close(h.done)
+	h.wg.Wait()
+	return h.heap.Load(), h.total.Load()
+}
+
+// peakRSS is the process's peak resident set size (VmHWM), in bytes.
+func peakRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseUint(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// resetPeakRSS resets VmHWM to the current RSS (Linux: "5" to /proc/self/clear_refs).
+func resetPeakRSS() {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// withDatabase replaces the database name of a PostgreSQL URL.
+func withDatabase(u, name string) string {
+	scheme, rest, _ := strings.Cut(u, "://")
+	query := ""
+	if i := strings.Index(rest, "?"); i >= 0 {
+		rest, query = rest[:i], rest[i:]
+	}
+	if i := strings.Index(rest, "/"); i >= 0 {
+		rest = rest[:i]
+	}
+	return scheme + "://" + rest + "/" + name + query
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
