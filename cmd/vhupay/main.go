@@ -102,8 +102,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		IdleTimeout:       120 * time.Second,
 	}
 	bg, stopBG := context.WithCancel(ctx)
-	defer stopBG()
-	go a.Run(bg)
+	ran := make(chan struct{})
+	go func() { a.Run(bg); close(ran) }()
+	// Stop the background work (job queue, scheduler) and wait for it before a.Close releases
+	// the database under it.
+	defer func() { stopBG(); <-ran }()
 
 	fmt.Fprintf(stdout, "vhupay listening on http://%s (database: %s, provider: %s)\n", ln.Addr(), storage.Describe(cfg.DatabaseURL), cfg.PSP)
 	fmt.Fprintf(stdout, "  Swagger UI:  %s/swagger/index.html\n", cfg.PublicURL)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +38,7 @@ func TestServeShutsDownGracefully(t *testing.T) {
 			"VHUPAY_ADDR":         addr,
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		var stdout, stderr bytes.Buffer
+		var stdout, stderr syncBuffer
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &stdout, &stderr) }()
 		var resp *http.Response
@@ -117,4 +118,22 @@ func TestTokenAndDemoOnTheEmbeddedDefault(t *testing.T) {
 	if err := run(context.Background(), []string{"migrate", "status"}, getenv, &out, &errOut); err != nil || !strings.Contains(out.String(), "00001") {
 		t.Errorf("migrate status: %v\n%s", err, out.String())
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines to write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
