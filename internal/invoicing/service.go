@@ -422,13 +422,18 @@ func (s *Service) MarkPaid(ctx context.Context, who auth.Principal, statementID 
 	if !sees(who, st.BuyerID, st.CenterID) {
 		return Statement{}, ErrNotFound
 	}
+	// Check the statement adds up before recording anything: a write followed by an error would
+	// leave the client a 500 and a retry a 409.
+	if st, err = complete(st); err != nil {
+		return Statement{}, err
+	}
 	if err := st.MarkPaid(s.clock.Now()); err != nil {
 		return Statement{}, err
 	}
 	if err := s.store.MarkStatementPaid(ctx, st.ID, *st.PaidAt); err != nil {
 		return Statement{}, err
 	}
-	return complete(st)
+	return st, nil
 }
 
 // Export is a statement with the parties printed on its CSV and PDF exports.
