@@ -4,8 +4,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,7 +146,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			sandbox.WithNotifier(a.notify))
 		a.Provider = a.sandbox
 	}
-	a.idem = idempotency.NewService(storage.NewIdempotency(db), clock.Real{})
+	a.idem = idempotency.NewService(storage.NewIdempotency(db), clock.Real{}, []byte(secrets.FingerprintKey))
 	a.Parties = parties.NewService(storage.NewParties(db), a.Clock)
 	a.Payers = payers.NewService(storage.NewPayers(db), storage.NewParties(db), a.Provider)
 	if err := a.wireSEPA(cfg, log); err != nil {
@@ -245,40 +243,48 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Secrets returns the resolved secrets (for the token and demo commands).
 func (a *App) Secrets() Secrets { return a.secrets }
 
-// Run runs the background work (test clock sync, idempotency purge, the job queue, the month
-// close scheduler) until ctx ends; it returns once the job queue has stopped.
+// Run runs the background work (test clock sync, sandbox settlement, idempotency purge, SEPA
+// collection polling, intent expiry, the job queue, the month close scheduler) until ctx ends; it
+// returns once every part of it has stopped, so that Close can release the database.
 func (a *App) Run(ctx context.Context) {
+	var wg sync.WaitGroup
 	if a.testClock != nil {
-		go a.testClock.Follow(ctx, time.Second, a.Log)
+		wg.Go(func() { a.testClock.Follow(ctx, time.Second, a.Log) })
 	}
 	if a.sandbox != nil {
 		// Submitted debits settle once the (test) clock is 2 days past their submission.
-		go a.every(ctx, 2*time.Second, "sandbox settlement", func(ctx context.Context) error {
-			_, err := a.sandbox.Settle(ctx, false)
-			return err
+		wg.Go(func() {
+			a.every(ctx, 2*time.Second, "sandbox settlement", func(ctx context.Context) error {
+				_, err := a.sandbox.Settle(ctx, false)
+				return err
+			})
 		})
 	}
-	go a.every(ctx, time.Hour, "idempotency purge", func(ctx context.Context) error {
-		_, err := a.idem.Purge(ctx)
-		return err
+	wg.Go(func() {
+		a.every(ctx, time.Hour, "idempotency purge", func(ctx context.Context) error {
+			_, err := a.idem.Purge(ctx)
+			return err
+		})
 	})
 	// The safety net behind the direct-debit notifications.
-	go a.every(ctx, 5*time.Minute, "SEPA collection polling", func(ctx context.Context) error {
-		_, err := a.Collections.Reconcile(ctx)
-		return err
+	wg.Go(func() {
+		a.every(ctx, 5*time.Minute, "SEPA collection polling", func(ctx context.Context) error {
+			_, err := a.Collections.Reconcile(ctx)
+			return err
+		})
 	})
-	go a.every(ctx, 30*time.Second, "payment intent expiry", func(ctx context.Context) error {
-		_, err := a.Payments.ExpireStale(ctx)
-		return err
+	wg.Go(func() {
+		a.every(ctx, 30*time.Second, "payment intent expiry", func(ctx context.Context) error {
+			_, err := a.Payments.ExpireStale(ctx)
+			return err
+		})
 	})
-	var wg sync.WaitGroup
 	wg.Go(func() {
 		if err := a.Jobs.Run(ctx); err != nil {
 			a.Log.Error("job queue stopped", "err", err)
 		}
 	})
-	go a.scheduler.Run(ctx)
-	<-ctx.Done()
+	wg.Go(func() { a.scheduler.Run(ctx) })
 	wg.Wait()
 }
 
@@ -315,7 +321,9 @@ type Secrets struct {
 // `vhupay token` signs with the secret the server checks.
 func ResolveSecrets(cfg config.Config) (Secrets, error) {
 	s := Secrets{JWTSecret: cfg.JWTSecret, FingerprintKey: cfg.FingerprintKey}
-	if cfg.SQLitePath == "" || (s.JWTSecret != "" && s.FingerprintKey != "") {
+	// With a JWKS, tokens come from the identity provider: no local HS256 secret is made up.
+	needJWT := s.JWTSecret == "" && cfg.JWKSURL == ""
+	if cfg.SQLitePath == "" || (!needJWT && s.FingerprintKey != "") {
 		return s, nil
 	}
 	path := cfg.SQLitePath + ".secrets.json"
@@ -327,7 +335,12 @@ func ResolveSecrets(cfg config.Config) (Secrets, error) {
 			return s, fmt.Errorf("read %s: %w", path, err)
 		}
 	case errors.Is(err, fs.ErrNotExist):
-		stored = Secrets{JWTSecret: random(), FingerprintKey: random()}
+		if stored.JWTSecret, err = auth.NewSecret(); err != nil {
+			return s, err
+		}
+		if stored.FingerprintKey, err = auth.NewSecret(); err != nil {
+			return s, err
+		}
 		b, _ := json.MarshalIndent(stored, "", "  ")
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			return s, fmt.Errorf("keep secrets beside the database: %w", err)
@@ -335,17 +348,11 @@ func ResolveSecrets(cfg config.Config) (Secrets, error) {
 	default:
 		return s, fmt.Errorf("read %s: %w", path, err)
 	}
-	if s.JWTSecret == "" {
+	if needJWT {
 		s.JWTSecret = stored.JWTSecret
 	}
 	if s.FingerprintKey == "" {
 		s.FingerprintKey = stored.FingerprintKey
 	}
 	return s, nil
-}
-
-func random() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }

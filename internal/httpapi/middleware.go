@@ -238,8 +238,8 @@ func (s *Server) idempotent(c *gin.Context) {
 		return
 	}
 	scope := principal(c).Scope()
-	hash := idempotency.Hash(c.Request.Method, c.Request.URL.Path, bodyOf(c))
-	replay, err := s.idem.Begin(c.Request.Context(), scope, key, hash)
+	hash := s.idem.Hash(c.Request.Method, c.Request.URL.Path, bodyOf(c))
+	replay, claim, err := s.idem.Begin(c.Request.Context(), scope, key, hash)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -263,11 +263,11 @@ func (s *Server) idempotent(c *gin.Context) {
 		status := w.Status()
 		var err error
 		if completed && status < 500 && status != http.StatusTooManyRequests {
-			err = s.idem.Complete(ctx, scope, key, idempotency.Response{
+			err = s.idem.Complete(ctx, claim, idempotency.Response{
 				Status: status, ContentType: w.Header().Get("Content-Type"), Location: w.Header().Get("Location"), Body: w.body.Bytes(),
 			})
 		} else {
-			err = s.idem.Abandon(ctx, scope, key)
+			err = s.idem.Abandon(ctx, claim)
 		}
 		if err != nil {
 			logger(c).Error("idempotency record not saved", slog.String("err", err.Error()))

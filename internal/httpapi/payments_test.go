@@ -428,7 +428,17 @@ func TestCardProviderOutage(t *testing.T) {
 				t.Errorf("order changed during an outage: %+v", got)
 			}
 		}
-		if pi := decodeIntent(t, e.pay(t, e.token, o.ID, card).Expect(t, 201)); pi.Status != "succeeded" {
+		// A 502 is not kept against its Idempotency-Key: the retry with the same key runs again.
+		key := map[string]string{"Idempotency-Key": "pay-" + o.ID}
+		body := map[string]any{"order_id": o.ID, "method": "card", "card_id": card, "return_url": returnURL}
+		e.fake.InjectFault(mangopaytest.Fault{Route: "POST /payins/card/direct", Status: 500})
+		e.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payment-intents", Token: e.token, Body: body, Header: key}).ExpectProblem(t, 502, "psp_unavailable")
+		e.fake.ClearFaults()
+		r := e.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payment-intents", Token: e.token, Body: body, Header: key}).Expect(t, 201)
+		if r.Header.Get("Idempotent-Replayed") != "" {
+			t.Error("the retry after a 502 was answered from the idempotency store")
+		}
+		if pi := decodeIntent(t, r); pi.Status != "succeeded" {
 			t.Errorf("after the outage = %+v", pi)
 		}
 	})

@@ -6,6 +6,7 @@ package idempotency
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -55,9 +56,11 @@ type Store interface {
 	// Relock gives a running record whose lock ended before now a new lock; false when someone else did.
 	Relock(ctx context.Context, scope, key string, now, until time.Time) (bool, error)
 	// Complete stores the answer of a running record.
-	Complete(ctx context.Context, scope, key string, r Response) error
+	// Complete stores the answer of a running record still held by the lock that ends at lockedUntil.
+	Complete(ctx context.Context, scope, key string, lockedUntil time.Time, r Response) error
 	// Delete removes a record (its request failed in a way that must not be replayed).
-	Delete(ctx context.Context, scope, key string) error
+	// Delete removes a running record still held by the lock that ends at lockedUntil.
+	Delete(ctx context.Context, scope, key string, lockedUntil time.Time) error
 	// DeleteExpired removes a record only if it expired before now; it reports whether it did.
 	DeleteExpired(ctx context.Context, scope, key string, now time.Time) (bool, error)
 	// Purge removes every record that expired before now.
@@ -71,69 +74,83 @@ type Clock interface{ Now() time.Time }
 type Service struct {
 	store Store
 	clock Clock
+	key   []byte
 }
 
-// NewService returns a Service.
-func NewService(store Store, clk Clock) *Service { return &Service{store: store, clock: clk} }
+// NewService returns a Service; key (a server secret) keys the requests' fingerprints, so that a
+// stored fingerprint reveals nothing of a body (a bank account's IBAN, say).
+func NewService(store Store, clk Clock, key []byte) *Service {
+	return &Service{store: store, clock: clk, key: key}
+}
 
-// Hash fingerprints a request: method, path and body.
-func Hash(method, path string, body []byte) string {
-	h := sha256.New()
+// Claim is a request's hold on its key: only the holder may complete or abandon it, so that a
+// request that outlived its lock (and whose key another request took over) cannot overwrite or
+// delete the newer request's record.
+type Claim struct {
+	Scope, Key  string
+	lockedUntil time.Time
+}
+
+// Hash fingerprints a request (method, path and body) with the service's key.
+func (s *Service) Hash(method, path string, body []byte) string {
+	h := hmac.New(sha256.New, s.key)
 	fmt.Fprintf(h, "%s %s\n", method, path)
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Begin claims (scope, key) for a request. It returns (nil, nil) when the caller must run the
-// request and then call Complete or Abandon; a stored Response to replay; or ErrReused / ErrInUse.
-func (s *Service) Begin(ctx context.Context, scope, key, requestHash string) (*Response, error) {
+// Begin claims (scope, key) for a request. It returns a Claim when the caller must run the
+// request and then call Complete or Abandon with it; a stored Response to replay; or ErrReused /
+// ErrInUse.
+func (s *Service) Begin(ctx context.Context, scope, key, requestHash string) (*Response, Claim, error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		now := s.clock.Now()
 		rec := Record{Scope: scope, Key: key, RequestHash: requestHash, CreatedAt: now,
 			LockedUntil: now.Add(Lock), ExpiresAt: now.Add(Retention)}
 		existing, inserted, err := s.store.Insert(ctx, rec)
 		if err != nil {
-			return nil, fmt.Errorf("idempotency begin: %w", err)
+			return nil, Claim{}, fmt.Errorf("idempotency begin: %w", err)
 		}
 		if inserted {
-			return nil, nil
+			return nil, Claim{Scope: scope, Key: key, lockedUntil: rec.LockedUntil}, nil
 		}
-		if existing.ExpiresAt.Before(now) {
+		if existing.ExpiresAt.Before(now) { // also a record that vanished before it could be read
 			if _, err := s.store.DeleteExpired(ctx, scope, key, now); err != nil {
-				return nil, fmt.Errorf("idempotency begin: %w", err)
+				return nil, Claim{}, fmt.Errorf("idempotency begin: %w", err)
 			}
 			continue
 		}
 		if existing.RequestHash != requestHash {
-			return nil, ErrReused
+			return nil, Claim{}, ErrReused
 		}
 		if existing.Done {
 			r := existing.Response
-			return &r, nil
+			return &r, Claim{}, nil
 		}
 		if existing.LockedUntil.After(now) {
-			return nil, ErrInUse
+			return nil, Claim{}, ErrInUse
 		}
-		ok, err := s.store.Relock(ctx, scope, key, now, now.Add(Lock))
+		until := now.Add(Lock)
+		ok, err := s.store.Relock(ctx, scope, key, now, until)
 		if err != nil {
-			return nil, fmt.Errorf("idempotency begin: %w", err)
+			return nil, Claim{}, fmt.Errorf("idempotency begin: %w", err)
 		}
 		if !ok {
-			return nil, ErrInUse
+			return nil, Claim{}, ErrInUse
 		}
-		return nil, nil
+		return nil, Claim{Scope: scope, Key: key, lockedUntil: until}, nil
 	}
-	return nil, ErrInUse
+	return nil, Claim{}, ErrInUse
 }
 
-// Complete stores the answer to replay.
-func (s *Service) Complete(ctx context.Context, scope, key string, r Response) error {
-	return s.store.Complete(ctx, scope, key, r)
+// Complete stores the answer to replay (nothing, when the claim was taken over meanwhile).
+func (s *Service) Complete(ctx context.Context, c Claim, r Response) error {
+	return s.store.Complete(ctx, c.Scope, c.Key, c.lockedUntil, r)
 }
 
 // Abandon frees the key so that the request may be retried (server errors are not replayed).
-func (s *Service) Abandon(ctx context.Context, scope, key string) error {
-	return s.store.Delete(ctx, scope, key)
+func (s *Service) Abandon(ctx context.Context, c Claim) error {
+	return s.store.Delete(ctx, c.Scope, c.Key, c.lockedUntil)
 }
 
 // Purge removes expired records.

@@ -18,37 +18,38 @@ func TestLifecycle(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
 		ctx := context.Background()
 		clk := clock.NewManual(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
-		svc := idempotency.NewService(storage.NewIdempotency(storagetest.Open(t, b)), clk)
-		h := idempotency.Hash("POST", "/v1/orders", []byte(`{"a":1}`))
+		svc := idempotency.NewService(storage.NewIdempotency(storagetest.Open(t, b)), clk, []byte("key"))
+		h := svc.Hash("POST", "/v1/orders", []byte(`{"a":1}`))
 
-		if r, err := svc.Begin(ctx, "s", "k", h); r != nil || err != nil {
+		r, claim, err := svc.Begin(ctx, "s", "k", h)
+		if r != nil || err != nil {
 			t.Fatalf("first Begin = %v, %v", r, err)
 		}
-		if _, err := svc.Begin(ctx, "s", "k", h); !errors.Is(err, idempotency.ErrInUse) {
+		if _, _, err := svc.Begin(ctx, "s", "k", h); !errors.Is(err, idempotency.ErrInUse) {
 			t.Fatalf("Begin while running: %v, want ErrInUse", err)
 		}
-		if _, err := svc.Begin(ctx, "s", "k", idempotency.Hash("POST", "/v1/orders", []byte(`{"a":2}`))); !errors.Is(err, idempotency.ErrReused) {
+		if _, _, err := svc.Begin(ctx, "s", "k", svc.Hash("POST", "/v1/orders", []byte(`{"a":2}`))); !errors.Is(err, idempotency.ErrReused) {
 			t.Fatalf("Begin with another body: %v, want ErrReused", err)
 		}
 		want := idempotency.Response{Status: 201, ContentType: "application/json", Location: "/v1/orders/ord_1", Body: []byte(`{"id":"ord_1"}`)}
-		if err := svc.Complete(ctx, "s", "k", want); err != nil {
+		if err := svc.Complete(ctx, claim, want); err != nil {
 			t.Fatal(err)
 		}
-		r, err := svc.Begin(ctx, "s", "k", h)
+		r, _, err = svc.Begin(ctx, "s", "k", h)
 		if err != nil || r == nil || r.Status != 201 || string(r.Body) != string(want.Body) || r.Location != want.Location {
 			t.Fatalf("replay = %+v, %v", r, err)
 		}
 		// Another caller's identical key is independent.
-		if r, err := svc.Begin(ctx, "other", "k", h); r != nil || err != nil {
+		if r, _, err := svc.Begin(ctx, "other", "k", h); r != nil || err != nil {
 			t.Fatalf("other scope: %v, %v", r, err)
 		}
 		// Kept at least 24 h, then forgotten.
 		clk.Advance(24 * time.Hour)
-		if r, _ := svc.Begin(ctx, "s", "k", h); r == nil {
+		if r, _, _ := svc.Begin(ctx, "s", "k", h); r == nil {
 			t.Fatal("forgotten before 24 h")
 		}
 		clk.Advance(idempotency.Retention)
-		if r, err := svc.Begin(ctx, "s", "k", h); r != nil || err != nil {
+		if r, _, err := svc.Begin(ctx, "s", "k", h); r != nil || err != nil {
 			t.Fatalf("an expired key should start afresh: %v, %v", r, err)
 		}
 	})
@@ -60,22 +61,34 @@ func TestTakeOverAfterCrash(t *testing.T) {
 		ctx := context.Background()
 		clk := clock.NewManual(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 		db := storagetest.Open(t, b)
-		svc := idempotency.NewService(storage.NewIdempotency(db), clk)
-		h := idempotency.Hash("POST", "/v1/x", nil)
-		if _, err := svc.Begin(ctx, "s", "k", h); err != nil {
+		svc := idempotency.NewService(storage.NewIdempotency(db), clk, []byte("key"))
+		h := svc.Hash("POST", "/v1/x", nil)
+		_, first, err := svc.Begin(ctx, "s", "k", h)
+		if err != nil {
 			t.Fatal(err)
 		}
 		clk.Advance(idempotency.Lock + time.Second)
-		if r, err := svc.Begin(ctx, "s", "k", h); r != nil || err != nil {
+		r, second, err := svc.Begin(ctx, "s", "k", h)
+		if r != nil || err != nil {
 			t.Fatalf("take over = %v, %v", r, err)
 		}
-		if _, err := svc.Begin(ctx, "s", "k", h); !errors.Is(err, idempotency.ErrInUse) {
+		if _, _, err := svc.Begin(ctx, "s", "k", h); !errors.Is(err, idempotency.ErrInUse) {
 			t.Fatalf("after take over: %v, want ErrInUse", err)
 		}
-		if err := svc.Abandon(ctx, "s", "k"); err != nil {
+		// The first request, which outlived its lock, can neither answer for the key nor free it.
+		if err := svc.Complete(ctx, first, idempotency.Response{Status: 201, Body: []byte("stale")}); err != nil {
 			t.Fatal(err)
 		}
-		if r, err := svc.Begin(ctx, "s", "k", h); r != nil || err != nil {
+		if err := svc.Abandon(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := svc.Begin(ctx, "s", "k", h); !errors.Is(err, idempotency.ErrInUse) {
+			t.Fatalf("the stale holder changed the key: %v, want ErrInUse", err)
+		}
+		if err := svc.Abandon(ctx, second); err != nil {
+			t.Fatal(err)
+		}
+		if r, _, err := svc.Begin(ctx, "s", "k", h); r != nil || err != nil {
 			t.Fatalf("after abandon: %v, %v", r, err)
 		}
 		if n, err := svc.Purge(ctx); err != nil || n != 0 {

@@ -40,7 +40,7 @@ const (
 	insertIdempotencySQL = `INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at, locked_until, expires_at)
 	VALUES ($1, $2, $3, 'running', $4, $5, $6) ON CONFLICT DO NOTHING`
 	completeIdempotencySQL = `UPDATE idempotency_keys SET state = 'done', status = $1, content_type = $2, location = $3, body = $4
-	WHERE scope = $5 AND key = $6`
+	WHERE scope = $5 AND key = $6 AND state = 'running' AND locked_until = $7`
 )
 
 // sqlFor returns q with its placeholders in g's dialect.
@@ -67,6 +67,11 @@ func (s Idempotency) Insert(ctx context.Context, rec idempotency.Record) (idempo
 	}
 	var existing idempotencyRow
 	if err := s.db.WithContext(ctx).Where("scope = ? AND key = ?", rec.Scope, rec.Key).Take(&existing).Error; err != nil {
+		if isNotFound(err) {
+			// Abandoned between our insert and this read: a zero record reads as expired, and
+			// the caller tries again.
+			return idempotency.Record{}, false, nil
+		}
 		return idempotency.Record{}, false, err
 	}
 	return idempotency.Record{
@@ -85,14 +90,15 @@ func (s Idempotency) Relock(ctx context.Context, scope, key string, now, until t
 }
 
 // Complete implements idempotency.Store.
-func (s Idempotency) Complete(ctx context.Context, scope, key string, r idempotency.Response) error {
-	_, err := conn(s.db).ExecContext(ctx, sqlFor(s.db, completeIdempotencySQL), r.Status, r.ContentType, r.Location, r.Body, scope, key)
+func (s Idempotency) Complete(ctx context.Context, scope, key string, lockedUntil time.Time, r idempotency.Response) error {
+	_, err := conn(s.db).ExecContext(ctx, sqlFor(s.db, completeIdempotencySQL), r.Status, r.ContentType, r.Location, r.Body, scope, key, utc(lockedUntil))
 	return translate(s.db, err)
 }
 
 // Delete implements idempotency.Store.
-func (s Idempotency) Delete(ctx context.Context, scope, key string) error {
-	return s.db.WithContext(ctx).Where("scope = ? AND key = ?", scope, key).Delete(&idempotencyRow{}).Error
+func (s Idempotency) Delete(ctx context.Context, scope, key string, lockedUntil time.Time) error {
+	return s.db.WithContext(ctx).Where("scope = ? AND key = ? AND state = 'running' AND locked_until = ?", scope, key, utc(lockedUntil)).
+		Delete(&idempotencyRow{}).Error
 }
 
 // DeleteExpired implements idempotency.Store.
