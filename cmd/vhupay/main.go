@@ -204,7 +204,10 @@ func demo(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wr
 	}
 	c, err := a.Parties.CreateCenter(ctx, parties.NewCenter{Name: "Centre VHU Démo", SIRET: "81234567600017", Email: "demo@cvhu.example",
 		Address: parties.Address{Line1: "2 route des Casses", PostalCode: "69100", City: "Villeurbanne", Country: "FR"}})
-	if err != nil && !errors.Is(err, parties.ErrCenterExists) {
+	if errors.Is(err, parties.ErrCenterExists) {
+		return errors.New("the demo centre already exists in this database; use `vhupay token` for new tokens")
+	}
+	if err != nil {
 		return err
 	}
 	now := time.Now()

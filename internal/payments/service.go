@@ -532,9 +532,12 @@ func (s *Service) compensate(ctx context.Context, pi Intent) {
 }
 
 // refund refunds an intent's pay-in (idempotent at the provider: the key is derived from the
-// intent) and records the refund. Failures are logged; the next notification or refresh of the
-// intent retries.
+// intent) and records the refund. It runs detached from the caller's context (a client hanging
+// up must not stop a refund) with its own timeout. Failures are logged; the next notification of
+// the pay-in retries.
 func (s *Service) refund(ctx context.Context, pi Intent) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.refundTimeout)
+	defer cancel()
 	payer, err := s.payers.Ensure(ctx, pi.BuyerID)
 	if err == nil {
 		var r psp.Refund

@@ -136,7 +136,7 @@ func (s SEPA) ReserveEligible(ctx context.Context, tx payments.Tx, buyerID, mont
 		return "", nil
 	}
 	if err != nil {
-		return "", err
+		return "", translate(g, err)
 	}
 	ok, err := tryReserve(g.WithContext(ctx), buyerID, month, amount, ceiling)
 	if !ok || err != nil {
