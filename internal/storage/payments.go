@@ -369,8 +369,16 @@ func (s Payments) ValidateCardRegistration(ctx context.Context, registrationID s
 		if err := tx.Where("provider_id = ?", c.ProviderID).Take(&stored).Error; err != nil {
 			return err
 		}
-		return tx.Model(&cardRegistrationRow{}).Where("id = ?", registrationID).
-			Updates(map[string]any{"status": string(payments.RegistrationValidated), "card_id": stored.ID, "updated_at": utc(at)}).Error
+		if stored.BuyerID != c.BuyerID {
+			return fmt.Errorf("provider card %s belongs to another buyer: %w", c.ProviderID, payments.ErrCardRegistrationFailed)
+		}
+		// A registration the provider refused stays refused, whatever a concurrent completion says.
+		res := tx.Model(&cardRegistrationRow{}).Where("id = ? AND status <> ?", registrationID, string(payments.RegistrationError)).
+			Updates(map[string]any{"status": string(payments.RegistrationValidated), "card_id": stored.ID, "updated_at": utc(at)})
+		if res.Error == nil && res.RowsAffected == 0 {
+			return payments.ErrCardRegistrationFailed
+		}
+		return res.Error
 	})
 	if err != nil {
 		return payments.Card{}, err
