@@ -32,9 +32,12 @@ const (
 
 // Representative is the person legally representing a company.
 type Representative struct {
-	FirstName string
-	LastName  string
-	Email     string
+	FirstName          string
+	LastName           string
+	Email              string
+	Birthday           time.Time // a date (UTC midnight); zero when unknown
+	Nationality        string    // ISO 3166-1 alpha-2
+	CountryOfResidence string    // ISO 3166-1 alpha-2
 }
 
 // LegalUserRequest describes a buyer company for CreateLegalUser.
@@ -257,14 +260,17 @@ const (
 	RefundFailed    RefundStatus = "failed"
 )
 
-// Refund is a refund of a pay-in.
+// Refund is a refund of a pay-in, of a transfer, or a payout returned by the bank.
 type Refund struct {
-	ID         string
-	PayInID    string
-	Status     RefundStatus
-	Amount     int64 // cents
-	ResultCode string
-	Failure    FailureCode // set when Status is RefundFailed
+	ID string
+	// InitialKind and InitialID name what it refunds; PayInID is InitialID for a pay-in's refund.
+	InitialKind RefundKind
+	InitialID   string
+	PayInID     string
+	Status      RefundStatus
+	Amount      int64 // cents
+	ResultCode  string
+	Failure     FailureCode // set when Status is RefundFailed
 }
 
 // Repudiation is money taken back by the buyer's bank after a pay-in succeeded.

@@ -23,6 +23,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/migrations"
 )
 
@@ -37,6 +38,7 @@ type DB struct {
 	gorm    *gorm.DB
 	sql     *sql.DB
 	dialect string
+	render  txn.Renderer // see SetRenderer
 }
 
 // Open connects to a database named by a vhupay URL: sqlite://<path> or postgres://... .

@@ -1,0 +1,144 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/vhupay/vhupay/internal/id"
+	"github.com/vhupay/vhupay/internal/ledger"
+	"github.com/vhupay/vhupay/internal/txn"
+)
+
+// unit is the one unit of work of storage: a database transaction that implements txn.Tx and,
+// through the storage types bound to it, every capability's own unit interface. Runners hand it
+// to business code typed as that interface (see runner), so that nothing is unwrapped at run time.
+type unit struct {
+	g  *gorm.DB // the open transaction
+	db *DB
+}
+
+var _ txn.Tx = (*unit)(nil)
+
+// inUnit runs fn in one database transaction: committed when fn returns nil, rolled back (and
+// fn's error returned) otherwise.
+func (db *DB) inUnit(ctx context.Context, fn func(u *unit) error) error {
+	return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error { return fn(&unit{g: g, db: db}) })
+}
+
+// runner is a txn.Runner of a capability's unit type T; bind is a static conversion of the unit
+// to T, checked by the compiler.
+type runner[T any] struct {
+	db   *DB
+	bind func(*unit) T
+}
+
+// InTx implements txn.Runner.
+func (r runner[T]) InTx(ctx context.Context, fn func(tx T) error) error {
+	return r.db.inUnit(ctx, func(u *unit) error { return fn(r.bind(u)) })
+}
+
+// Units runs units of work that need only what every unit offers (events, ledger, audit).
+func (db *DB) Units() txn.Runner[txn.Tx] {
+	return runner[txn.Tx]{db: db, bind: func(u *unit) txn.Tx { return u }}
+}
+
+// SetRenderer sets how events' objects and audit entries' before and after are rendered (the
+// resources as the API answers them). Call it once, before the database is used; the default is
+// encoding/json of the domain value.
+func (db *DB) SetRenderer(r txn.Renderer) { db.render = r }
+
+func (db *DB) renderJSON(v any) ([]byte, error) {
+	if db.render != nil {
+		return db.render(v)
+	}
+	return json.Marshal(v)
+}
+
+// Emit implements txn.Tx.
+func (u *unit) Emit(ctx context.Context, e txn.Event) error {
+	if e.Type == "" || e.Object == nil || e.At.IsZero() {
+		return fmt.Errorf("emit event: type, object and time are required (type %q)", e.Type)
+	}
+	obj, err := u.db.renderJSON(e.Object)
+	if err != nil {
+		return fmt.Errorf("emit %s: render: %w", e.Type, err)
+	}
+	data := make([]byte, 0, len(obj)+11)
+	data = append(append(append(data, `{"object":`...), obj...), '}')
+	return u.g.WithContext(ctx).Exec(`INSERT INTO events (id, type, buyer_id, center_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		id.New(id.Event), e.Type, nullable(e.BuyerID), nullable(e.CenterID), string(data), utc(e.At)).Error
+}
+
+// Post implements txn.Tx: one insert of the transaction, one of all its postings.
+func (u *unit) Post(ctx context.Context, t ledger.Transaction) error {
+	if err := t.Check(); err != nil {
+		return err
+	}
+	if t.At.IsZero() {
+		return fmt.Errorf("post %s %s: %w: no time", t.Kind, t.SourceID, ledger.ErrUnbalanced)
+	}
+	g := u.g.WithContext(ctx)
+	txID, at := id.New(id.LedgerTransaction), utc(t.At)
+	err := g.Exec(`INSERT INTO ledger_transactions (id, kind, source_id, created_at) VALUES (?, ?, ?, ?)`,
+		txID, t.Kind, t.SourceID, at).Error
+	if isUnique(err) {
+		return fmt.Errorf("post %s %s: %w", t.Kind, t.SourceID, ledger.ErrDuplicate)
+	}
+	if err != nil {
+		return err
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO ledger_postings (transaction_id, seq, account, amount, created_at) VALUES `)
+	args := make([]any, 0, 5*len(t.Postings))
+	for i, p := range t.Postings {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?)")
+		args = append(args, txID, i, string(p.Account), p.Amount, at)
+	}
+	return g.Exec(q.String(), args...).Error
+}
+
+// Audit implements txn.Tx.
+func (u *unit) Audit(ctx context.Context, e txn.AuditEntry) error {
+	if e.Action == "" || e.Actor.Subject == "" || e.Actor.Role == "" || e.At.IsZero() {
+		return fmt.Errorf("audit: action, actor and time are required (action %q)", e.Action)
+	}
+	before, err := u.renderOptional(e.Before)
+	if err != nil {
+		return fmt.Errorf("audit %s: render before: %w", e.Action, err)
+	}
+	after, err := u.renderOptional(e.After)
+	if err != nil {
+		return fmt.Errorf("audit %s: render after: %w", e.Action, err)
+	}
+	return u.g.WithContext(ctx).Exec(`INSERT INTO audit_events (id, action, actor_sub, actor_role, actor_org, actor_api_key_id,
+		target_id, request_id, before, after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id.New(id.AuditEvent), e.Action, e.Actor.Subject, e.Actor.Role, e.Actor.Org, e.Actor.APIKeyID,
+		e.TargetID, txn.RequestID(ctx), before, after, utc(e.At)).Error
+}
+
+func (u *unit) renderOptional(v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := u.db.renderJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	return &s, nil
+}
+
+// nullable stores "" as NULL.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
