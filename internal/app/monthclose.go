@@ -55,6 +55,7 @@ func (a *App) buildMonthClose(cfg config.Config, opts Options) error {
 	if a.Jobs, err = jobs.New(a.DB, cfg.DatabaseURL, jc, engine, a.Log); err != nil {
 		return err
 	}
+	a.DB.SetEnqueuer(a.Jobs.TxEnqueuer())
 	a.MonthCloses = monthclose.NewService(store, a.Jobs, a.Clock)
 	a.scheduler = jobs.NewScheduler(a.Clock, a.MonthCloses, opts.SchedulerInterval, a.Log)
 	return nil

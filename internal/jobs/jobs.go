@@ -31,6 +31,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/storage"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 // Defaults of Config.
@@ -372,3 +373,18 @@ func (q *Queue) MonthCloseJobs(ctx context.Context, month string) ([]Job, error)
 		params = params.After(res.LastCursor)
 	}
 }
+
+// txEnqueuer inserts any job inside a storage transaction (storage.Enqueuer), for units of work.
+type txEnqueuer struct{ q *Queue }
+
+// EnqueueTx implements storage.Enqueuer. A job type may set its own options (River's
+// JobArgsWithInsertOpts).
+func (e txEnqueuer) EnqueueTx(ctx context.Context, tx *sql.Tx, job txn.Job) error {
+	if _, err := e.q.client.InsertTx(ctx, tx, job, nil); err != nil {
+		return fmt.Errorf("enqueue %s: %w", job.Kind(), err)
+	}
+	return nil
+}
+
+// TxEnqueuer is what units of work enqueue their jobs with (see storage.DB.SetEnqueuer).
+func (q *Queue) TxEnqueuer() storage.Enqueuer { return txEnqueuer{q: q} }

@@ -35,10 +35,11 @@ const (
 
 // DB is an open database.
 type DB struct {
-	gorm    *gorm.DB
-	sql     *sql.DB
-	dialect string
-	render  txn.Renderer // see SetRenderer
+	gorm     *gorm.DB
+	sql      *sql.DB
+	dialect  string
+	render   txn.Renderer // see SetRenderer
+	enqueuer Enqueuer     // see SetEnqueuer
 }
 
 // Open connects to a database named by a vhupay URL: sqlite://<path> or postgres://... .

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -56,6 +57,22 @@ func (db *DB) renderJSON(v any) ([]byte, error) {
 		return db.render(v)
 	}
 	return json.Marshal(v)
+}
+
+// Enqueuer inserts jobs inside a database transaction (the job queue).
+type Enqueuer interface {
+	EnqueueTx(ctx context.Context, tx *sql.Tx, job txn.Job) error
+}
+
+// SetEnqueuer sets the job queue that units enqueue jobs on. Call it once, before units enqueue.
+func (db *DB) SetEnqueuer(e Enqueuer) { db.enqueuer = e }
+
+// Enqueue implements txn.Tx.
+func (u *unit) Enqueue(ctx context.Context, job txn.Job) error {
+	if u.db.enqueuer == nil {
+		return fmt.Errorf("enqueue %s: no job queue is set", job.Kind())
+	}
+	return withSQLTx(u.g, func(tx *sql.Tx) error { return u.db.enqueuer.EnqueueTx(ctx, tx, job) })
 }
 
 // Emit implements txn.Tx.

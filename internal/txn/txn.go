@@ -29,6 +29,15 @@ type Tx interface {
 	Post(ctx context.Context, t ledger.Transaction) error
 	// Audit writes an audit entry; its request id comes from ctx (see WithRequestID).
 	Audit(ctx context.Context, e AuditEntry) error
+	// Enqueue inserts a background job in this transaction: the job exists exactly when the rows
+	// it works on do, and a worker can pick it up as soon as the unit commits.
+	Enqueue(ctx context.Context, job Job) error
+}
+
+// Job is a background job's arguments, as the job queue (River) takes them: a value that names
+// its kind and encodes to JSON. It may also implement River's InsertOpts method.
+type Job interface {
+	Kind() string
 }
 
 // Runner runs units of work of type T (a capability's own unit interface, which embeds Tx). fn's
