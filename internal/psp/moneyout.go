@@ -50,6 +50,7 @@ type OwnerStatus string
 const (
 	OwnerPendingAction OwnerStatus = "pending_action" // the representative must enrol (PendingAction)
 	OwnerActive        OwnerStatus = "active"
+	OwnerClosed        OwnerStatus = "closed" // closed by the provider; nothing more can move
 )
 
 // Owner is a provider user that receives funds.
@@ -63,11 +64,18 @@ type Owner struct {
 
 // Owners creates and reads owner users.
 type Owners interface {
-	// CreateOwner creates a centre's owner user (its wallet is made with Users.CreateWallet).
-	// Errors: ErrUnavailable, *RejectedError (e.g. a placeholder representative name).
+	// CreateOwner creates a centre's owner user (its wallet is made with Users.CreateWallet). The
+	// owner may come back OwnerPendingAction with the PendingAction its representative must take
+	// (MangoPay: enrolment in strong customer authentication, a link valid 10 minutes).
+	// Errors: ErrUnavailable, ErrRepresentativeRequired, *RejectedError (e.g. a placeholder
+	// representative name).
 	CreateOwner(ctx context.Context, req OwnerRequest) (Owner, error)
 	// GetOwner reads an owner user (status, payouts enabled). Errors: ErrUnavailable, ErrNotFound.
 	GetOwner(ctx context.Context, userID string) (Owner, error)
+	// EnrolOwner asks for a fresh PendingAction for the owner's representative (the previous link
+	// expired or failed, or the owner was created without one). It does not change the owner's
+	// status. Errors: ErrUnavailable, ErrNotFound, *RejectedError (e.g. no representative e-mail).
+	EnrolOwner(ctx context.Context, userID string) (PendingAction, error)
 }
 
 // PayoutAccountRequest registers a centre's IBAN for payouts (MangoPay: a recipient, or a legacy
@@ -141,8 +149,9 @@ type Transfer struct {
 	Tag              string
 }
 
-// TransferRefundRequest gives back (part of) a transfer: Amount returns to the debited wallet
-// and Fees of the platform's fee (0 keeps the fee; the whole transfer's fee when Amount is 0).
+// TransferRefundRequest gives back (part of) a transfer: Amount returns to the debited wallet,
+// Fees of it from the platform's fee wallet and the rest (Amount − Fees) from the credited wallet
+// (0 keeps the fee; Amount 0 refunds the whole transfer and its whole fee).
 type TransferRefundRequest struct {
 	IdempotencyKey string
 	TransferID     string
@@ -210,11 +219,29 @@ type Payouts interface {
 	GetPayout(ctx context.Context, payoutID string) (Payout, error)
 }
 
+// Presence says who asks to read an owner's money: the owner's representative on session, or
+// vhupay on its own (a reconciliation, a job).
+type Presence string
+
+const (
+	// OwnerPresent: the centre's person is on session and can follow a PendingAction now.
+	OwnerPresent Presence = "present"
+	// OwnerNotPresent: vhupay acts under the owner's standing consent given at the provider
+	// (MangoPay: proxy consent); without it the read is refused.
+	OwnerNotPresent Presence = "not_present"
+)
+
 // Wallets reads wallet balances, for reconciliation.
 type Wallets interface {
-	// GetWallet reads a wallet. Reading an owner's wallet may need the owner's authentication:
-	// *PendingActionError. Errors: ErrUnavailable, ErrNotFound, *PendingActionError.
+	// GetWallet reads a payer's wallet (a buyer's), which needs no authentication.
+	// Errors: ErrUnavailable, ErrNotFound.
 	GetWallet(ctx context.Context, walletID string) (Wallet, error)
+	// GetOwnerWallet reads an owner's wallet (a centre's). The provider may first want the owner's
+	// authentication (MangoPay: at first access and every 180 days): *PendingActionError with the
+	// URL to send the centre's person to when presence is OwnerPresent; with OwnerNotPresent and
+	// no standing consent, *PendingActionError or *RejectedError.
+	// Errors: ErrUnavailable, ErrNotFound, *PendingActionError, *RejectedError.
+	GetOwnerWallet(ctx context.Context, walletID string, presence Presence) (Wallet, error)
 	// GetFeesWallet reads the platform's EUR fee wallet. Errors: ErrUnavailable.
 	GetFeesWallet(ctx context.Context) (Wallet, error)
 }
@@ -278,15 +305,51 @@ type DisputeDocument struct {
 	Tag            string
 }
 
+// DisputeQuery selects disputes by creation time, one page at a time.
+type DisputeQuery struct {
+	CreatedAfter  time.Time // zero: no lower bound
+	CreatedBefore time.Time // zero: no upper bound
+	Page          int       // 1 for the first page (0 means 1)
+	PerPage       int       // 1–100 (0 means 100)
+}
+
+// DisputePage is one page of disputes.
+type DisputePage struct {
+	Disputes []Dispute
+	HasMore  bool // a next page exists
+}
+
+// SettlementRequest pays back, from the debited user's wallet, what a lost dispute or an unpaid
+// debit took from the platform (MangoPay: a settlement transfer to the repudiation wallet).
+type SettlementRequest struct {
+	IdempotencyKey string
+	RepudiationID  string
+	AuthorID       string // the author of the disputed pay-in
+	Amount         int64  // at most the repudiated amount
+	Fees           int64  // usually 0
+	Tag            string
+}
+
 // Disputes reads and answers chargebacks.
 type Disputes interface {
 	// GetDispute reads one. Errors: ErrUnavailable, ErrNotFound.
 	GetDispute(ctx context.Context, disputeID string) (Dispute, error)
+	// ListDisputes lists disputes in the provider's order, for polling when notifications were
+	// missed.
+	// Errors: ErrUnavailable.
+	ListDisputes(ctx context.Context, q DisputeQuery) (DisputePage, error)
 	// SubmitDisputeEvidence uploads the documents and submits the dispute for the bank's
-	// review, contesting Amount. Errors: ErrUnavailable, ErrNotFound, *RejectedError.
+	// review, contesting Amount. Calling it again with the same documents' keys after a failure
+	// resumes where it stopped (no document uploaded twice); a dispute already submitted comes
+	// back as it is. Errors: ErrUnavailable, ErrNotFound, *RejectedError.
 	SubmitDisputeEvidence(ctx context.Context, disputeID string, amount int64, docs []DisputeDocument) (Dispute, error)
 	// CloseDispute accepts the loss. Errors: ErrUnavailable, ErrNotFound, *RejectedError.
 	CloseDispute(ctx context.Context, disputeID string) (Dispute, error)
+	// SettleRepudiation pays back a repudiation (see SettlementRequest); a refused settlement
+	// comes back failed with a ResultCode. Errors: ErrUnavailable, ErrNotFound, *RejectedError.
+	SettleRepudiation(ctx context.Context, req SettlementRequest) (Transfer, error)
+	// GetSettlement reads a settlement. Errors: ErrUnavailable, ErrNotFound.
+	GetSettlement(ctx context.Context, settlementID string) (Transfer, error)
 }
 
 // MoneyOut is the whole money-out port.
@@ -299,9 +362,13 @@ type MoneyOut interface {
 	Disputes
 }
 
-// Resource kinds of the money-out notifications (see Notification).
+// Resource kinds of the money-out notifications (see Notification). Refunds of transfers and
+// returned payouts are ResourceRefund (GetRefund tells their InitialKind).
 const (
-	ResourceTransfer ResourceKind = "transfer" // GetTransfer
-	ResourcePayout   ResourceKind = "payout"   // GetPayout
-	ResourceDispute  ResourceKind = "dispute"  // GetDispute
+	ResourceTransfer      ResourceKind = "transfer"       // GetTransfer
+	ResourcePayout        ResourceKind = "payout"         // GetPayout
+	ResourceDispute       ResourceKind = "dispute"        // GetDispute
+	ResourceSettlement    ResourceKind = "settlement"     // GetSettlement
+	ResourceOwner         ResourceKind = "owner"          // GetOwner (enrolment, KYB, category changes)
+	ResourcePayoutAccount ResourceKind = "payout_account" // GetPayoutAccount
 )

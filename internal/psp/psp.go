@@ -30,6 +30,12 @@ var ErrUnavailable = errors.New("payment provider unavailable")
 // ErrNotFound means the provider has no resource with the given id.
 var ErrNotFound = errors.New("payment provider resource not found")
 
+// ErrRepresentativeRequired means the provider needs the company's legal representative (a real
+// person: first and last name for a payer; also birthday, nationality, country of residence and
+// e-mail for an owner) and the request has none. The provider was not called. Providers that need
+// no representative (the sandbox) never return it.
+var ErrRepresentativeRequired = errors.New("the company's legal representative is required by the payment provider")
+
 // RejectedError is the provider's refusal of a request (a 4xx other than not found): invalid or
 // missing fields, a resource in a state that forbids the operation, a key reused after a refusal.
 // Code is the provider's error type (e.g. "param_error"), Message its text, Fields the per-field

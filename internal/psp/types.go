@@ -48,8 +48,9 @@ type LegalUserRequest struct {
 	CompanyNumber  string      // SIREN (9 digits) or SIRET (14 digits)
 	Email          string
 	Address        Address // headquarters
-	// Representative may be left empty when vhupay does not know the person: the provider's
-	// required names are then filled from the company name.
+	// Representative is the real person representing the company. Providers that need one
+	// (MangoPay refuses placeholder names) answer ErrRepresentativeRequired when its first or last
+	// name is missing, without calling out.
 	Representative Representative
 	// TermsAccepted records that the buyer accepted the provider's terms (through vhupay's).
 	TermsAccepted bool
@@ -177,12 +178,14 @@ type CardPayInRequest struct {
 
 // DirectDebitPayInRequest is a SEPA debit for CreateDirectDebitPayIn.
 type DirectDebitPayInRequest struct {
-	IdempotencyKey      string
-	AuthorID            string // the mandate's owner
-	CreditedWalletID    string
-	MandateID           string
-	Amount              int64  // cents
-	StatementDescriptor string // shown on the buyer's bank statement, at most 100 characters
+	IdempotencyKey   string
+	AuthorID         string // the mandate's owner
+	CreditedWalletID string
+	MandateID        string
+	Amount           int64 // cents
+	// StatementDescriptor is shown on the buyer's bank statement: at most 100 letters, digits or
+	// spaces (MangoPay refuses anything else; its client turns other characters into spaces).
+	StatementDescriptor string
 	Tag                 string
 }
 

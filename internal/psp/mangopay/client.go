@@ -4,11 +4,17 @@
 // Transport rules, decided once for every call:
 //   - OAuth2 client credentials: one bearer token is reused until 30 seconds before it expires (by
 //     the injected clock), then renewed; one renewal at a time. A 401 renews the token and retries
-//     the call once.
+//     the call once, except a 401 carrying "WWW-Authenticate: PendingUserAction RedirectUrl=…"
+//     (MangoPay's strong customer authentication of an owner, e.g. reading its wallet): that is
+//     *psp.PendingActionError with the URL, and the token is kept.
 //   - Every call has its own deadline (Config.Timeout) on top of the caller's context.
-//   - 429 is retried with exponential backoff, at most Config.MaxAttempts attempts in all, then
-//     psp.ErrUnavailable.
-//   - 5xx, connection errors and timeouts are retried like 429 for GET and POST, then
+//   - Rate limits: every answer's X-RateLimit, X-RateLimit-Remaining and X-RateLimit-Reset (one
+//     comma-separated value per window, however many windows) are kept (RateLimit) and handed to
+//     Config.Pacer, which is also asked before every request. A 429 waits until the exhausted
+//     windows reset, then tries again (at most Config.MaxAttempts attempts in all); when the reset
+//     is further than the caller's deadline or Config.MaxRateLimitWait, the call fails at once
+//     with psp.ErrRateLimited (which wraps psp.ErrUnavailable). MangoPay sends no Retry-After.
+//   - 5xx, connection errors and timeouts are retried with exponential backoff for GET and POST, then
 //     psp.ErrUnavailable. POSTs are safe to retry only because every POST carries an
 //     Idempotency-Key: a repeat of a POST that did reach MangoPay answers 409
 //     idempotent_creation_conflict and the original answer is recovered from
@@ -39,6 +45,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/psp"
@@ -60,10 +67,28 @@ type Config struct {
 	Logger     *slog.Logger // debug lines per HTTP attempt (method, path, status); nil logs nothing
 	// MaxAttempts bounds the attempts of one call on 429, 5xx and transport errors (default 3).
 	MaxAttempts int
-	// Backoff is the wait before the second attempt, doubled for each further one, capped at
-	// MaxBackoff (defaults 250 ms and 4 s). A Retry-After header, when shorter than the cap, wins.
+	// Backoff is the wait before the second attempt after a 5xx or a transport error (or a 429
+	// without a usable reset), doubled for each further one, capped at MaxBackoff (defaults
+	// 250 ms and 4 s).
 	Backoff    time.Duration
 	MaxBackoff time.Duration
+	// MaxRateLimitWait bounds how long one call waits for a rate limit to reset when its context
+	// has no earlier deadline (default 30 s): beyond it the call fails with psp.ErrRateLimited.
+	MaxRateLimitWait time.Duration
+	// Pacer, when set, is asked before every request and told the rate-limit state of every
+	// answer (a budget shared by processes, such as the month close's). Nil: no pacing.
+	Pacer Pacer
+}
+
+// Pacer spreads the client's requests over time. The client calls Wait before every HTTP request
+// (token requests and retries included) and Observe after every answer that carries MangoPay's
+// rate-limit headers, or that is a 429.
+type Pacer interface {
+	// Wait returns when a request may go out, or with ctx's error (the call then fails with
+	// psp.ErrUnavailable).
+	Wait(ctx context.Context) error
+	// Observe receives the provider's latest rate-limit state. It must not block.
+	Observe(psp.RateLimit)
 }
 
 // Default values of Config.
@@ -72,6 +97,8 @@ const (
 	DefaultMaxAttempts = 3
 	DefaultBackoff     = 250 * time.Millisecond
 	DefaultMaxBackoff  = 4 * time.Second
+	// DefaultMaxRateLimitWait is the default of Config.MaxRateLimitWait.
+	DefaultMaxRateLimitWait = 30 * time.Second
 	// tokenMargin is how long before its expiry a token is renewed.
 	tokenMargin = 30 * time.Second
 	// maxKeyGenerations bounds how many spent keys one call walks through (see the package doc).
@@ -80,19 +107,26 @@ const (
 
 // Client is a MangoPay API client. It is safe for concurrent use.
 type Client struct {
-	base        string
-	clientID    string
-	apiKey      string
-	http        *http.Client
-	timeout     time.Duration
-	clock       Clock
-	log         *slog.Logger
-	maxAttempts int
-	backoff     time.Duration
-	maxBackoff  time.Duration
+	base         string
+	clientID     string
+	apiKey       string
+	http         *http.Client
+	timeout      time.Duration
+	clock        Clock
+	log          *slog.Logger
+	maxAttempts  int
+	backoff      time.Duration
+	maxBackoff   time.Duration
+	maxLimitWait time.Duration
+	pacer        Pacer
+	// sleep waits d or until ctx ends; tests replace it to see the waits without waiting.
+	sleep func(ctx context.Context, d time.Duration) error
 
 	refresh chan struct{} // one token renewal at a time; also guards tok
 	tok     token
+
+	limitsMu sync.Mutex
+	limits   psp.RateLimit
 }
 
 type token struct {
@@ -100,7 +134,10 @@ type token struct {
 	renewAt time.Time
 }
 
-var _ psp.Provider = (*Client)(nil)
+var (
+	_ psp.Provider = (*Client)(nil)
+	_ psp.MoneyOut = (*Client)(nil)
+)
 
 // New checks cfg and returns a Client.
 func New(cfg Config) (*Client, error) {
@@ -111,17 +148,20 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("mangopay: base URL: %w", err)
 	}
 	c := &Client{
-		base:        strings.TrimRight(cfg.BaseURL, "/"),
-		clientID:    cfg.ClientID,
-		apiKey:      cfg.APIKey,
-		http:        cfg.HTTPClient,
-		timeout:     cfg.Timeout,
-		clock:       cfg.Clock,
-		log:         cfg.Logger,
-		maxAttempts: cfg.MaxAttempts,
-		backoff:     cfg.Backoff,
-		maxBackoff:  cfg.MaxBackoff,
-		refresh:     make(chan struct{}, 1),
+		base:         strings.TrimRight(cfg.BaseURL, "/"),
+		clientID:     cfg.ClientID,
+		apiKey:       cfg.APIKey,
+		http:         cfg.HTTPClient,
+		timeout:      cfg.Timeout,
+		clock:        cfg.Clock,
+		log:          cfg.Logger,
+		maxAttempts:  cfg.MaxAttempts,
+		backoff:      cfg.Backoff,
+		maxBackoff:   cfg.MaxBackoff,
+		maxLimitWait: cfg.MaxRateLimitWait,
+		pacer:        cfg.Pacer,
+		sleep:        sleepCtx,
+		refresh:      make(chan struct{}, 1),
 	}
 	if c.http == nil {
 		c.http = &http.Client{}
@@ -144,7 +184,20 @@ func New(cfg Config) (*Client, error) {
 	if c.maxBackoff <= 0 {
 		c.maxBackoff = DefaultMaxBackoff
 	}
+	if c.maxLimitWait <= 0 {
+		c.maxLimitWait = DefaultMaxRateLimitWait
+	}
 	return c, nil
+}
+
+// RateLimit returns the rate-limit state of MangoPay's latest answer that carried one (zero
+// before any).
+func (c *Client) RateLimit() psp.RateLimit {
+	c.limitsMu.Lock()
+	defer c.limitsMu.Unlock()
+	out := c.limits
+	out.Windows = append([]psp.RateLimitWindow(nil), c.limits.Windows...)
+	return out
 }
 
 type realClock struct{}
@@ -154,10 +207,12 @@ func (realClock) Now() time.Time { return time.Now() }
 // request is one logical API call.
 type request struct {
 	method string
-	path   string // below /v2.01/{ClientId}, ids already escaped
-	body   any    // nil sends no body
-	key    string // the caller's idempotency key; required for POST
-	secret string // a value never to echo back in errors (the IBAN)
+	path   string       // below /v2.01/{ClientId}, ids already escaped, with its query string if any
+	body   any          // nil sends no body
+	key    string       // the caller's idempotency key; required for POST unless noKey
+	noKey  bool         // a POST that must not be replayed (each call asks for something new)
+	secret string       // a value never to echo back in errors (the IBAN)
+	header *http.Header // when set, receives the answer's headers
 }
 
 // call performs r and decodes a 2xx answer into out (when out is not nil).
@@ -169,10 +224,13 @@ func (c *Client) call(ctx context.Context, r request, out any) error {
 			return fmt.Errorf("mangopay %s %s: encode: %w", r.method, r.path, err)
 		}
 	}
-	if r.method != http.MethodPost {
+	if r.method != http.MethodPost || r.noKey {
 		res, err := c.send(ctx, r.method, r.path, "", payload)
 		if err != nil {
 			return err
+		}
+		if r.header != nil {
+			*r.header = res.header
 		}
 		return c.decode(r, res.status, res.body, out)
 	}
@@ -208,6 +266,7 @@ func (c *Client) call(ctx context.Context, r request, out any) error {
 type response struct {
 	status int
 	body   []byte
+	header http.Header
 }
 
 // storedResponse reads MangoPay's record of the first answer to an idempotency key.
@@ -252,38 +311,48 @@ func (c *Client) send(ctx context.Context, method, path, key string, payload []b
 		if err != nil {
 			return response{}, fmt.Errorf("mangopay %s %s: %w", method, path, err)
 		}
-		res, retryAfter, err := c.attempt(ctx, method, path, key, payload, bearer)
+		res, err := c.attempt(ctx, method, path, key, payload, bearer)
+		var wait time.Duration
 		switch {
 		case err != nil:
 			if ctx.Err() != nil || !retryFailures || attempt >= c.maxAttempts {
 				return response{}, fmt.Errorf("mangopay %s %s: %w: %v", method, path, psp.ErrUnavailable, err)
 			}
-		case res.status == http.StatusUnauthorized && !renewed:
+			wait = c.backoffFor(attempt)
+		case res.status == http.StatusUnauthorized:
+			if action, ok := authenticateAction(res.header); ok {
+				return response{}, fmt.Errorf("mangopay %s %s: %w", method, path, &psp.PendingActionError{Action: action})
+			}
+			if renewed {
+				return response{}, fmt.Errorf("mangopay %s %s: credentials refused: %w", method, path, psp.ErrUnavailable)
+			}
 			c.forget(bearer)
 			renewed = true
 			attempt-- // a renewed token does not use up an attempt
 			continue
-		case res.status == http.StatusUnauthorized:
-			return response{}, fmt.Errorf("mangopay %s %s: credentials refused: %w", method, path, psp.ErrUnavailable)
 		case res.status == http.StatusTooManyRequests:
 			if attempt >= c.maxAttempts {
-				return response{}, fmt.Errorf("mangopay %s %s: rate limited: %w", method, path, psp.ErrUnavailable)
+				return response{}, fmt.Errorf("mangopay %s %s: still rate limited after %d attempts: %w", method, path, attempt, psp.ErrRateLimited)
+			}
+			if wait, err = c.rateLimitWait(ctx, parseRateLimit(res.header, true, c.clock.Now()), attempt); err != nil {
+				return response{}, fmt.Errorf("mangopay %s %s: %w", method, path, err)
 			}
 		case res.status >= 500:
 			if !retryFailures || attempt >= c.maxAttempts {
 				return response{}, fmt.Errorf("mangopay %s %s: status %d: %w", method, path, res.status, psp.ErrUnavailable)
 			}
+			wait = c.backoffFor(attempt)
 		default:
 			return res, nil
 		}
-		if err := c.wait(ctx, attempt, retryAfter); err != nil {
+		if err := c.sleep(ctx, wait); err != nil {
 			return response{}, fmt.Errorf("mangopay %s %s: %w: %v", method, path, psp.ErrUnavailable, err)
 		}
 	}
 }
 
-// attempt is a single HTTP request under the per-call timeout.
-func (c *Client) attempt(ctx context.Context, method, path, key string, payload []byte, bearer string) (response, time.Duration, error) {
+// attempt is a single HTTP request under the per-call timeout, paced.
+func (c *Client) attempt(ctx context.Context, method, path, key string, payload []byte, bearer string) (response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var body io.Reader
@@ -292,7 +361,7 @@ func (c *Client) attempt(ctx context.Context, method, path, key string, payload 
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+"/v2.01/"+url.PathEscape(c.clientID)+path, body)
 	if err != nil {
-		return response{}, 0, err
+		return response{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	req.Header.Set("Accept", "application/json")
@@ -302,38 +371,134 @@ func (c *Client) attempt(ctx context.Context, method, path, key string, payload 
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		c.log.DebugContext(ctx, "mangopay call failed", slog.String("method", method), slog.String("path", path), slog.String("error", err.Error()))
-		return response{}, 0, err
+		return response{}, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return response{}, 0, err
+		return response{}, err
 	}
 	c.log.DebugContext(ctx, "mangopay call", slog.String("method", method), slog.String("path", path),
 		slog.Int("status", resp.StatusCode), slog.String("idempotency_key", key))
-	return response{status: resp.StatusCode, body: data}, retryAfter(resp.Header), nil
+	return response{status: resp.StatusCode, body: data, header: resp.Header}, nil
 }
 
-func retryAfter(h http.Header) time.Duration {
-	s, err := strconv.Atoi(h.Get("Retry-After"))
-	if err != nil || s < 0 {
-		return 0
+// do sends one HTTP request: the pacer is asked first, and the answer's rate-limit state is kept
+// and handed to the pacer.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	if c.pacer != nil {
+		if err := c.pacer.Wait(req.Context()); err != nil {
+			return nil, fmt.Errorf("pacer: %w", err)
+		}
 	}
-	return time.Duration(s) * time.Second
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	limited := resp.StatusCode == http.StatusTooManyRequests
+	if limits := parseRateLimit(resp.Header, limited, c.clock.Now()); len(limits.Windows) > 0 || limited {
+		c.limitsMu.Lock()
+		c.limits = limits
+		c.limitsMu.Unlock()
+		if c.pacer != nil {
+			c.pacer.Observe(limits)
+		}
+	}
+	return resp, nil
 }
 
-// wait sleeps before the attempt after attempt, or returns ctx's error.
-func (c *Client) wait(ctx context.Context, attempt int, hint time.Duration) error {
+// parseRateLimit reads MangoPay's rate-limit headers: X-RateLimit (calls made), X-RateLimit-
+// Remaining and X-RateLimit-Reset (Unix seconds), each a comma-separated list with one value per
+// window, the windows in the same order in the three. Lists of different lengths, or values that
+// are not integers, give no windows (the SDKs ignore them too).
+func parseRateLimit(h http.Header, limited bool, now time.Time) psp.RateLimit {
+	out := psp.RateLimit{Limited: limited, ObservedAt: now}
+	made, remaining, reset := headerInts(h, "X-RateLimit"), headerInts(h, "X-RateLimit-Remaining"), headerInts(h, "X-RateLimit-Reset")
+	if len(made) == 0 || len(made) != len(remaining) || len(made) != len(reset) {
+		return out
+	}
+	for i := range made {
+		out.Windows = append(out.Windows, psp.RateLimitWindow{Made: int(made[i]), Remaining: int(remaining[i]), Reset: time.Unix(reset[i], 0).UTC()})
+	}
+	return out
+}
+
+// headerInts splits every value of header name on commas; nil when any part is not an integer.
+func headerInts(h http.Header, name string) []int64 {
+	var out []int64
+	for _, v := range h.Values(name) {
+		for _, part := range strings.Split(v, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
+			if err != nil {
+				return nil
+			}
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// rateLimitWait is how long to wait after a 429: until the exhausted windows reset (the earliest
+// reset ahead when none says it is exhausted), or the backoff when the answer tells no future
+// reset. It is psp.ErrRateLimited when the reset is beyond the context's deadline or the wait cap.
+func (c *Client) rateLimitWait(ctx context.Context, limits psp.RateLimit, attempt int) (time.Duration, error) {
+	now := c.clock.Now()
+	exhausted, until := limits.Exhausted()
+	if !exhausted {
+		for _, w := range limits.Windows {
+			if w.Reset.After(now) && (until.IsZero() || w.Reset.Before(until)) {
+				until = w.Reset
+			}
+		}
+	}
+	if !until.After(now) {
+		return c.backoffFor(attempt), nil
+	}
+	wait := until.Sub(now)
+	limit := c.maxLimitWait
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < limit {
+		limit = time.Until(deadline)
+	}
+	if wait > limit {
+		return 0, fmt.Errorf("limit resets at %s, in %s: %w", until.Format(time.RFC3339), wait.Round(time.Second), psp.ErrRateLimited)
+	}
+	return wait, nil
+}
+
+// authenticateAction reads "WWW-Authenticate: PendingUserAction RedirectUrl=<url>" (MangoPay spells
+// the parameter RedirectUrl or redirectUrl).
+func authenticateAction(h http.Header) (psp.PendingAction, bool) {
+	for _, v := range h.Values("WWW-Authenticate") {
+		scheme, params, _ := strings.Cut(strings.TrimSpace(v), " ")
+		if !strings.EqualFold(scheme, "PendingUserAction") {
+			continue
+		}
+		for _, p := range strings.FieldsFunc(params, func(r rune) bool { return r == ' ' || r == ',' }) {
+			name, value, found := strings.Cut(p, "=")
+			if found && strings.EqualFold(name, "RedirectUrl") {
+				if value = strings.Trim(value, `"`); value != "" {
+					return psp.PendingAction{URL: value}, true
+				}
+			}
+		}
+	}
+	return psp.PendingAction{}, false
+}
+
+// backoffFor is the wait before the attempt after attempt.
+func (c *Client) backoffFor(attempt int) time.Duration {
 	d := c.backoff << (attempt - 1)
 	if d > c.maxBackoff || d <= 0 {
 		d = c.maxBackoff
 	}
-	if hint > 0 && hint < c.maxBackoff {
-		d = hint
-	}
+	return d
+}
+
+// sleepCtx waits d, or returns ctx's error.
+func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -384,7 +549,7 @@ func (c *Client) fetchToken(ctx context.Context) (token, error) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	obtained := c.clock.Now()
-	resp, err := c.http.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		return token{}, fmt.Errorf("token: %w: %v", psp.ErrUnavailable, err)
 	}

@@ -66,8 +66,9 @@ func (e env) buyer(t *testing.T, key string) (psp.User, psp.Wallet) {
 	t.Helper()
 	user, err := e.client.CreateLegalUser(ctx, psp.LegalUserRequest{
 		IdempotencyKey: key, Name: "Garage du Centre SARL", CompanyNumber: "812345676", Email: "compta@garage.example",
-		Address:       psp.Address{Line1: "1 rue de la Paix", City: "Paris", PostalCode: "75002", Country: "FR"},
-		TermsAccepted: true, Tag: "b_test",
+		Address:        psp.Address{Line1: "1 rue de la Paix", City: "Paris", PostalCode: "75002", Country: "FR"},
+		Representative: psp.Representative{FirstName: "Alice", LastName: "Martin"},
+		TermsAccepted:  true, Tag: "b_test",
 	})
 	if err != nil {
 		t.Fatalf("CreateLegalUser: %v", err)
@@ -131,7 +132,8 @@ func TestUsersAndWallets(t *testing.T) {
 		t.Fatalf("created users %d wallets %d", e.fake.Created("users"), e.fake.Created("wallets"))
 	}
 
-	_, err := e.client.CreateLegalUser(ctx, psp.LegalUserRequest{IdempotencyKey: "bad-email", Name: "X SAS", Email: "nope"})
+	_, err := e.client.CreateLegalUser(ctx, psp.LegalUserRequest{IdempotencyKey: "bad-email", Name: "X SAS", Email: "nope",
+		Representative: psp.Representative{FirstName: "Alice", LastName: "Martin"}})
 	var rejected *psp.RejectedError
 	if !errors.As(err, &rejected) || rejected.Code != "param_error" || rejected.Fields["Email"] == "" {
 		t.Fatalf("invalid e-mail: %v", err)
@@ -426,7 +428,11 @@ func TestRefunds(t *testing.T) {
 	if r := refund("r2", 3000); r.Status != psp.RefundFailed || r.ResultCode != "005407" {
 		t.Fatalf("same amount twice a day: %+v", r)
 	}
-	full := refund("r3", 0)
+	// Without amounts MangoPay refunds the initial amount: more than what is left.
+	if r := refund("r3", 0); r.Status != psp.RefundFailed || r.ResultCode != "005403" {
+		t.Fatalf("default refund after a partial one: %+v", r)
+	}
+	full := refund("r3b", 7000)
 	if full.Status != psp.RefundSucceeded || full.Amount != 7000 {
 		t.Fatalf("refund of the rest: %+v", full)
 	}

@@ -3,6 +3,7 @@ package mangopay
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,8 +19,9 @@ const (
 	// secureMode NO_CHOICE asks for no 3-D Secure exemption: every card payment is authenticated,
 	// frictionless when the issuer allows it (vhupay's rule, DOMAIN.md).
 	secureMode = "NO_CHOICE"
-	// representativeFirstName fills MangoPay's required representative names when vhupay has none.
-	representativeFirstName = "Representant"
+	// maxDirectDebitDescriptor is MangoPay's limit for a SEPA direct debit's StatementDescriptor
+	// (Mangopay/docs snippets/rules/max-length-SDD-100-BACS-10-characters-only-alphanumeric-and-spaces.mdx).
+	maxDirectDebitDescriptor = 100
 )
 
 // Wire shapes: field names exactly as MangoPay spells them.
@@ -63,49 +65,76 @@ func (t *unixTime) UnmarshalJSON(b []byte) error {
 
 func esc(id string) string { return url.PathEscape(id) }
 
-// CreateLegalUser implements psp.Users: POST /users/legal, a PAYER.
+// legalRepresentative is the SCA user endpoints' nested LegalRepresentative (Mangopay/docs
+// snippets/p-body/LegalRepresentative.mdx): names always, the rest required for owners.
+type legalRepresentative struct {
+	FirstName          string `json:"FirstName"`
+	LastName           string `json:"LastName"`
+	Birthday           *int64 `json:"Birthday,omitempty"`
+	Nationality        string `json:"Nationality,omitempty"`
+	CountryOfResidence string `json:"CountryOfResidence,omitempty"`
+	Email              string `json:"Email,omitempty"`
+}
+
+// scaLegalUser is the body of POST /sca/users/legal (Mangopay/docs
+// api-reference/users/create-legal-user-sca.mdx; Python SDK mangopay/resources.py LegalUserSca).
+type scaLegalUser struct {
+	UserCategory               string              `json:"UserCategory"`
+	ScaContext                 string              `json:"ScaContext,omitempty"`
+	TermsAndConditionsAccepted bool                `json:"TermsAndConditionsAccepted"`
+	LegalPersonType            string              `json:"LegalPersonType"`
+	Name                       string              `json:"Name"`
+	Email                      string              `json:"Email"`
+	HeadquartersAddress        *address            `json:"HeadquartersAddress,omitempty"`
+	CompanyNumber              string              `json:"CompanyNumber,omitempty"`
+	LegalRepresentative        legalRepresentative `json:"LegalRepresentative"`
+	Tag                        string              `json:"Tag,omitempty"`
+}
+
+// scaUser is what the SCA user endpoints answer, as far as vhupay reads it.
+type scaUser struct {
+	ID                string             `json:"Id"`
+	UserCategory      string             `json:"UserCategory"`
+	UserStatus        string             `json:"UserStatus"`
+	KYCLevel          string             `json:"KYCLevel"`
+	PendingUserAction *pendingUserAction `json:"PendingUserAction"`
+}
+
+type pendingUserAction struct {
+	RedirectURL string `json:"RedirectUrl"`
+}
+
+func (p *pendingUserAction) toPSP() *psp.PendingAction {
+	if p == nil || p.RedirectURL == "" {
+		return nil
+	}
+	return &psp.PendingAction{URL: p.RedirectURL}
+}
+
+// CreateLegalUser implements psp.Users: POST /sca/users/legal, a PAYER whose legal representative
+// is a real person (MangoPay refuses placeholder names in production: guides/users/types.mdx).
+// Errors: psp.ErrRepresentativeRequired without the representative's first and last names.
 func (c *Client) CreateLegalUser(ctx context.Context, req psp.LegalUserRequest) (psp.User, error) {
-	body := struct {
-		UserCategory                 string   `json:"UserCategory"`
-		TermsAndConditionsAccepted   bool     `json:"TermsAndConditionsAccepted"`
-		LegalPersonType              string   `json:"LegalPersonType"`
-		Name                         string   `json:"Name"`
-		Email                        string   `json:"Email"`
-		HeadquartersAddress          *address `json:"HeadquartersAddress,omitempty"`
-		CompanyNumber                string   `json:"CompanyNumber,omitempty"`
-		LegalRepresentativeFirstName string   `json:"LegalRepresentativeFirstName"`
-		LegalRepresentativeLastName  string   `json:"LegalRepresentativeLastName"`
-		LegalRepresentativeEmail     string   `json:"LegalRepresentativeEmail,omitempty"`
-		Tag                          string   `json:"Tag,omitempty"`
-	}{
-		UserCategory:                 "PAYER",
-		TermsAndConditionsAccepted:   req.TermsAccepted,
-		LegalPersonType:              legalPersonType(req.Kind),
-		Name:                         req.Name,
-		Email:                        req.Email,
-		CompanyNumber:                req.CompanyNumber,
-		LegalRepresentativeFirstName: req.Representative.FirstName,
-		LegalRepresentativeLastName:  req.Representative.LastName,
-		LegalRepresentativeEmail:     req.Representative.Email,
-		Tag:                          req.Tag,
+	rep := req.Representative
+	if strings.TrimSpace(rep.FirstName) == "" || strings.TrimSpace(rep.LastName) == "" {
+		return psp.User{}, fmt.Errorf("mangopay: create payer %q: %w", req.Tag, psp.ErrRepresentativeRequired)
+	}
+	body := scaLegalUser{
+		UserCategory:               "PAYER",
+		TermsAndConditionsAccepted: req.TermsAccepted,
+		LegalPersonType:            legalPersonType(req.Kind),
+		Name:                       req.Name,
+		Email:                      req.Email,
+		CompanyNumber:              req.CompanyNumber,
+		LegalRepresentative:        legalRepresentative{FirstName: truncate(rep.FirstName, 100), LastName: truncate(rep.LastName, 100)},
+		Tag:                        req.Tag,
 	}
 	if req.Address != (psp.Address{}) {
 		a := toAddress(req.Address)
 		body.HeadquartersAddress = &a
 	}
-	if body.LegalRepresentativeFirstName == "" {
-		body.LegalRepresentativeFirstName = representativeFirstName
-	}
-	if body.LegalRepresentativeLastName == "" {
-		body.LegalRepresentativeLastName = truncate(req.Name, 100)
-	}
-	if body.LegalRepresentativeEmail == "" {
-		body.LegalRepresentativeEmail = req.Email
-	}
-	var out struct {
-		ID string `json:"Id"`
-	}
-	if err := c.call(ctx, request{method: http.MethodPost, path: "/users/legal", body: body, key: req.IdempotencyKey}, &out); err != nil {
+	var out scaUser
+	if err := c.call(ctx, request{method: http.MethodPost, path: "/sca/users/legal", body: body, key: req.IdempotencyKey}, &out); err != nil {
 		return psp.User{}, err
 	}
 	return psp.User{ID: out.ID}, nil
@@ -141,19 +170,25 @@ func (c *Client) CreateWallet(ctx context.Context, req psp.WalletRequest) (psp.W
 	if body.Description == "" {
 		body.Description = "vhupay wallet"
 	}
-	var out struct {
-		ID      string   `json:"Id"`
-		Owners  []string `json:"Owners"`
-		Balance money    `json:"Balance"`
-	}
+	var out wallet
 	if err := c.call(ctx, request{method: http.MethodPost, path: "/wallets", body: body, key: req.IdempotencyKey}, &out); err != nil {
 		return psp.Wallet{}, err
 	}
-	w := psp.Wallet{ID: out.ID, Balance: out.Balance.Amount}
-	if len(out.Owners) > 0 {
-		w.OwnerID = out.Owners[0]
+	return out.toPSP(), nil
+}
+
+type wallet struct {
+	ID      string   `json:"Id"`
+	Owners  []string `json:"Owners"`
+	Balance money    `json:"Balance"`
+}
+
+func (w wallet) toPSP() psp.Wallet {
+	out := psp.Wallet{ID: w.ID, Balance: w.Balance.Amount}
+	if len(w.Owners) > 0 {
+		out.OwnerID = w.Owners[0]
 	}
-	return w, nil
+	return out
 }
 
 type cardRegistration struct {
@@ -353,7 +388,31 @@ func (c *Client) CreateCardPayIn(ctx context.Context, req psp.CardPayInRequest) 
 	return out.toPSP(), nil
 }
 
-// CreateDirectDebitPayIn implements psp.PayIns: POST /payins/directdebit/direct, no fees.
+// DirectDebitDescriptor makes a StatementDescriptor MangoPay accepts on a SEPA direct debit: only
+// letters, digits and spaces, at most 100 characters (Mangopay/docs
+// snippets/p-body/StatementDescriptor1.mdx). Any other character (a dash, an accent, a slash)
+// becomes a space, runs of spaces are collapsed and the ends trimmed: "vhupay 2026-11" → "vhupay
+// 2026 11".
+func DirectDebitDescriptor(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		ok := r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		if !ok {
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	return truncate(b.String(), maxDirectDebitDescriptor)
+}
+
+// CreateDirectDebitPayIn implements psp.PayIns: POST /payins/directdebit/direct, no fees; the
+// statement descriptor is made acceptable with DirectDebitDescriptor.
 func (c *Client) CreateDirectDebitPayIn(ctx context.Context, req psp.DirectDebitPayInRequest) (psp.PayIn, error) {
 	body := struct {
 		AuthorID            string `json:"AuthorId"`
@@ -365,7 +424,7 @@ func (c *Client) CreateDirectDebitPayIn(ctx context.Context, req psp.DirectDebit
 		Tag                 string `json:"Tag,omitempty"`
 	}{
 		AuthorID: req.AuthorID, CreditedWalletID: req.CreditedWalletID, DebitedFunds: eur(req.Amount), Fees: eur(0),
-		MandateID: req.MandateID, StatementDescriptor: req.StatementDescriptor, Tag: req.Tag,
+		MandateID: req.MandateID, StatementDescriptor: DirectDebitDescriptor(req.StatementDescriptor), Tag: req.Tag,
 	}
 	var out payIn
 	if err := c.call(ctx, request{method: http.MethodPost, path: "/payins/directdebit/direct", body: body, key: req.IdempotencyKey}, &out); err != nil {
@@ -385,15 +444,28 @@ func (c *Client) GetPayIn(ctx context.Context, payInID string) (psp.PayIn, error
 }
 
 type refund struct {
-	ID                   string `json:"Id"`
-	Status               string `json:"Status"`
-	ResultCode           string `json:"ResultCode"`
-	InitialTransactionID string `json:"InitialTransactionId"`
-	DebitedFunds         money  `json:"DebitedFunds"`
+	ID                     string `json:"Id"`
+	Status                 string `json:"Status"`
+	ResultCode             string `json:"ResultCode"`
+	InitialTransactionID   string `json:"InitialTransactionId"`
+	InitialTransactionType string `json:"InitialTransactionType"`
+	DebitedFunds           money  `json:"DebitedFunds"`
+	Fees                   money  `json:"Fees"`
 }
 
+// toPSP maps a refund; its Amount is what goes back to the payer (DebitedFunds − Fees, the fee
+// given back being negative: guides/refunds.mdx "Handling fees"). InitialTransactionType (PAYIN, TRANSFER, PAYOUT: Node SDK
+// typings/models/refund.d.ts, transaction.TransactionType) tells what it gives back.
 func (r refund) toPSP() psp.Refund {
-	out := psp.Refund{ID: r.ID, PayInID: r.InitialTransactionID, Amount: r.DebitedFunds.Amount, ResultCode: r.ResultCode}
+	out := psp.Refund{ID: r.ID, InitialID: r.InitialTransactionID, Amount: r.DebitedFunds.Amount - r.Fees.Amount, ResultCode: r.ResultCode}
+	switch r.InitialTransactionType {
+	case "TRANSFER":
+		out.InitialKind = psp.RefundOfTransfer
+	case "PAYOUT":
+		out.InitialKind = psp.RefundOfPayout
+	default:
+		out.InitialKind, out.PayInID = psp.RefundOfPayIn, r.InitialTransactionID
+	}
 	switch r.Status {
 	case "SUCCEEDED":
 		out.Status = psp.RefundSucceeded
@@ -407,7 +479,9 @@ func (r refund) toPSP() psp.Refund {
 }
 
 // RefundPayIn implements psp.PayIns: POST /payins/{id}/refunds. A partial refund sends
-// DebitedFunds and zero Fees; a full one sends neither (MangoPay then refunds everything).
+// DebitedFunds with Fees (MangoPay wants both or neither: snippets/p-body of
+// create-refund-payin.mdx), zero since vhupay's pay-ins carry no fees; a full one sends neither
+// (MangoPay then refunds the initial amounts).
 func (c *Client) RefundPayIn(ctx context.Context, req psp.RefundRequest) (psp.Refund, error) {
 	body := struct {
 		AuthorID     string `json:"AuthorId"`

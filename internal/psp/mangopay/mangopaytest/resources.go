@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -28,25 +29,6 @@ type address struct {
 	Region       string `json:"Region"`
 	PostalCode   string `json:"PostalCode"`
 	Country      string `json:"Country"`
-}
-
-type legalUser struct {
-	ID                           string   `json:"Id"`
-	PersonType                   string   `json:"PersonType"`
-	UserCategory                 string   `json:"UserCategory"`
-	TermsAndConditionsAccepted   bool     `json:"TermsAndConditionsAccepted"`
-	LegalPersonType              string   `json:"LegalPersonType"`
-	Name                         string   `json:"Name"`
-	Email                        string   `json:"Email"`
-	HeadquartersAddress          *address `json:"HeadquartersAddress"`
-	CompanyNumber                string   `json:"CompanyNumber"`
-	LegalRepresentativeFirstName string   `json:"LegalRepresentativeFirstName"`
-	LegalRepresentativeLastName  string   `json:"LegalRepresentativeLastName"`
-	LegalRepresentativeEmail     string   `json:"LegalRepresentativeEmail"`
-	KYCLevel                     string   `json:"KYCLevel"`
-	UserStatus                   string   `json:"UserStatus"`
-	Tag                          string   `json:"Tag"`
-	CreationDate                 int64    `json:"CreationDate"`
 }
 
 type wallet struct {
@@ -128,8 +110,9 @@ type payIn struct {
 	CreationDate          int64   `json:"CreationDate"`
 	Tag                   string  `json:"Tag"`
 
-	refunded    int64
-	refundDates map[int64]time.Time // amount → last refund of that amount
+	refunded     int64               // DebitedFunds refunded so far
+	refundedFees int64               // fees given back so far
+	refundDates  map[int64]time.Time // amount → last refund of that amount
 }
 
 type refund struct {
@@ -142,6 +125,7 @@ type refund struct {
 	Fees                   money  `json:"Fees"`
 	CreditedFunds          money  `json:"CreditedFunds"`
 	DebitedWalletID        string `json:"DebitedWalletId"`
+	CreditedWalletID       string `json:"CreditedWalletId,omitempty"`
 	InitialTransactionID   string `json:"InitialTransactionId"`
 	InitialTransactionType string `json:"InitialTransactionType"`
 	Type                   string `json:"Type"`
@@ -162,6 +146,13 @@ type repudiation struct {
 	Type                   string `json:"Type"`
 	Nature                 string `json:"Nature"`
 	CreationDate           int64  `json:"CreationDate"`
+
+	settled int64 // settled by settlement transfers
+}
+
+// sortByID sorts resources by id: ids are sequential, so this is creation order.
+func sortByID[T any](items []T, id func(T) string) {
+	sort.Slice(items, func(i, j int) bool { return id(items[i]) < id(items[j]) })
 }
 
 type bankAccount struct {
@@ -215,28 +206,7 @@ func (s *Server) now() int64 { return s.clock.Now().Unix() }
 
 // Users and wallets.
 
-func (s *Server) createLegalUser(_ params, body []byte) reply {
-	u := decode[legalUser](body)
-	if !strings.Contains(u.Email, "@") {
-		return s.paramError(map[string]string{"Email": "The Email field is not a valid e-mail address."})
-	}
-	if u.UserCategory == "OWNER" && !u.TermsAndConditionsAccepted {
-		return s.apiError(http.StatusBadRequest, "user_hasnt_accepted_terms_and_conditions", "The user must accept the terms and conditions", nil)
-	}
-	u.ID, u.PersonType, u.KYCLevel, u.UserStatus, u.CreationDate = s.newID("user_m_"), "LEGAL", "LIGHT", "ACTIVE", s.now()
-	s.users[u.ID] = &u
-	s.created["users"]++
-	return created(u)
-}
-
-func (s *Server) getUser(p params, _ []byte) reply {
-	u, found := s.users[p[0]]
-	if !found {
-		return s.notFound()
-	}
-	return ok(u)
-}
-
+// createWallet serves POST /wallets: exactly one owner (Mangopay/docs snippets/p-body/Owners.mdx).
 func (s *Server) createWallet(_ params, body []byte) reply {
 	w := decode[wallet](body)
 	if len(w.Owners) != 1 {
@@ -249,14 +219,6 @@ func (s *Server) createWallet(_ params, body []byte) reply {
 	s.wallets[w.ID] = &w
 	s.created["wallets"]++
 	return created(w)
-}
-
-func (s *Server) getWallet(p params, _ []byte) reply {
-	w, found := s.wallets[p[0]]
-	if !found {
-		return s.notFound()
-	}
-	return ok(w)
 }
 
 // Card registrations and cards.
@@ -437,38 +399,22 @@ type cardPayInRequest struct {
 	SecureMode          string `json:"SecureMode"`
 	SecureModeReturnURL string `json:"SecureModeReturnURL"`
 	BrowserInfo         struct {
-		Language   string `json:"Language"`
-		ColorDepth int    `json:"ColorDepth"`
-		UserAgent  string `json:"UserAgent"`
+		ColorDepth int `json:"ColorDepth"`
 	} `json:"BrowserInfo"`
 	IPAddress           string `json:"IpAddress"`
 	StatementDescriptor string `json:"StatementDescriptor"`
 	Tag                 string `json:"Tag"`
 }
 
-var (
-	languagePattern   = regexp.MustCompile(`^[a-zA-Z]{2}(-[a-zA-Z]{2})?$`)
-	descriptorPattern = regexp.MustCompile(`^[A-Za-z0-9 ]{1,10}$`)
-	colorDepths       = map[int]bool{1: true, 4: true, 8: true, 15: true, 16: true, 24: true, 30: true, 32: true, 48: true}
-)
+// colorDepths are BrowserInfo.ColorDepth's allowed values (Mangopay/docs snippets/p-body/ColorDepth.mdx).
+var colorDepths = map[int]bool{1: true, 4: true, 8: true, 15: true, 16: true, 24: true, 30: true, 32: true, 48: true}
 
+// createCardPayIn serves POST /payins/card/direct (the schema checked every field's form).
 func (s *Server) createCardPayIn(_ params, body []byte) reply {
 	in := decode[cardPayInRequest](body)
 	errs := map[string]string{}
-	if !languagePattern.MatchString(in.BrowserInfo.Language) {
-		errs["BrowserInfo.Language"] = "The Language field is invalid."
-	}
 	if !colorDepths[in.BrowserInfo.ColorDepth] {
 		errs["BrowserInfo.ColorDepth"] = "The ColorDepth field is invalid."
-	}
-	if len(in.BrowserInfo.UserAgent) > 255 {
-		errs["BrowserInfo.UserAgent"] = "The UserAgent field is too long."
-	}
-	if len(in.SecureModeReturnURL) > 255 {
-		errs["SecureModeReturnURL"] = "The SecureModeReturnURL field is too long."
-	}
-	if in.StatementDescriptor != "" && !descriptorPattern.MatchString(in.StatementDescriptor) {
-		errs["StatementDescriptor"] = "The StatementDescriptor field is invalid."
 	}
 	if _, found := s.users[in.AuthorID]; !found {
 		errs["AuthorId"] = "The user does not exist."
@@ -527,9 +473,8 @@ func (s *Server) finishPayIn(p *payIn, code, message string) {
 	if code == "000000" {
 		p.Status = "SUCCEEDED"
 		p.ExecutionDate = ptr(s.now())
-		if w := s.wallets[p.CreditedWalletID]; w != nil {
-			w.Balance.Amount += p.CreditedFunds.Amount
-		}
+		s.credit(p.CreditedWalletID, p.CreditedFunds.Amount)
+		s.credit(feesWalletID, p.Fees.Amount)
 		if c != nil && c.Validity == "UNKNOWN" {
 			c.Validity = "VALID"
 		}
@@ -807,9 +752,6 @@ func (s *Server) createDirectDebitPayIn(_ params, body []byte) reply {
 	if !walletFound {
 		errs["CreditedWalletId"] = "The wallet does not exist."
 	}
-	if len(in.StatementDescriptor) > 100 {
-		errs["StatementDescriptor"] = "The StatementDescriptor field is too long."
-	}
 	if len(errs) > 0 {
 		return s.paramError(errs)
 	}
@@ -885,72 +827,104 @@ func (s *Server) getRepudiation(p params, _ []byte) reply {
 
 // Refunds.
 
-func (s *Server) createRefund(p params, body []byte) reply {
+type refundRequest struct {
+	AuthorID     string `json:"AuthorId"`
+	DebitedFunds *money `json:"DebitedFunds"`
+	Fees         *money `json:"Fees"`
+	Tag          string `json:"Tag"`
+}
+
+// refundAmounts applies MangoPay's refund rules on DebitedFunds and Fees (Mangopay/docs
+// snippets/p-body of api-reference/refunds/create-refund-payin.mdx and create-refund-transfer.mdx:
+// "DebitedFunds … Required if the Fees parameter is included", "Fees … Required if the
+// DebitedFunds parameter is included"; both absent: the initial transaction's amounts, the fee
+// given back). debited is what the credited wallet of the initial transaction gives back, fees
+// the fee moved (negative: given back from the fees wallet, guides/refunds.mdx "Handling fees");
+// the payer receives debited − fees.
+func (s *Server) refundAmounts(in refundRequest, initialCredited, initialFees money) (debited, fees money, errs map[string]string) {
+	switch {
+	case in.DebitedFunds != nil && in.Fees == nil:
+		return money{}, money{}, map[string]string{"Fees": "The Fees field is required when DebitedFunds is given."}
+	case in.Fees != nil && in.DebitedFunds == nil:
+		return money{}, money{}, map[string]string{"DebitedFunds": "The DebitedFunds field is required when Fees is given."}
+	case in.DebitedFunds == nil:
+		return initialCredited, money{Currency: initialFees.Currency, Amount: -initialFees.Amount}, nil
+	}
+	if in.DebitedFunds.Amount < 1 {
+		return money{}, money{}, map[string]string{"DebitedFunds.Amount": "The debited funds amount must be 1 or more."}
+	}
+	if in.DebitedFunds.Currency != initialCredited.Currency || in.Fees.Currency != initialCredited.Currency {
+		return money{}, money{}, map[string]string{"DebitedFunds.Currency": "The currency must be the initial transaction's."}
+	}
+	return *in.DebitedFunds, *in.Fees, nil
+}
+
+// createPayInRefund serves POST /payins/{id}/refunds (Mangopay/docs api-reference/refunds/
+// create-refund-payin.mdx; result codes errors/codes/0014xx, 0054xx, 001001).
+func (s *Server) createPayInRefund(p params, body []byte) reply {
 	pi, found := s.payIns[p[0]]
 	if !found {
 		return s.notFound()
 	}
-	in := decode[struct {
-		AuthorID     string `json:"AuthorId"`
-		DebitedFunds *money `json:"DebitedFunds"`
-		Fees         *money `json:"Fees"`
-		Tag          string `json:"Tag"`
-	}](body)
-	if in.Fees != nil && in.DebitedFunds == nil {
-		return s.paramError(map[string]string{"DebitedFunds": "The DebitedFunds field is required when Fees is given."})
-	}
+	in := decode[refundRequest](body)
 	if in.AuthorID != pi.AuthorID {
 		return s.paramError(map[string]string{"AuthorId": "The AuthorId must be the author of the initial transaction."})
 	}
 	if pi.Status != "SUCCEEDED" {
 		return s.paramError(map[string]string{"PayInId": "The initial transaction has not succeeded."})
 	}
-	amount, fees := pi.DebitedFunds.Amount-pi.refunded, -pi.Fees.Amount
-	if in.DebitedFunds != nil {
-		amount, fees = in.DebitedFunds.Amount, 0
-	}
-	if in.Fees != nil {
-		fees = in.Fees.Amount
+	debited, fees, errs := s.refundAmounts(in, pi.CreditedFunds, pi.Fees)
+	if errs != nil {
+		return s.paramError(errs)
 	}
 	r := &refund{
 		ID: s.newID("refund_m_"), Status: "CREATED", AuthorID: pi.AuthorID,
-		DebitedFunds: money{Currency: pi.DebitedFunds.Currency, Amount: amount}, Fees: money{Currency: pi.DebitedFunds.Currency, Amount: fees},
-		CreditedFunds: money{Currency: pi.DebitedFunds.Currency, Amount: amount - fees}, DebitedWalletID: pi.CreditedWalletID,
-		InitialTransactionID: pi.ID, InitialTransactionType: "PAYIN", Type: "PAYOUT", Nature: "REFUND",
+		DebitedFunds: debited, Fees: fees, CreditedFunds: money{Currency: debited.Currency, Amount: debited.Amount - fees.Amount},
+		DebitedWalletID: pi.CreditedWalletID, InitialTransactionID: pi.ID, InitialTransactionType: "PAYIN", Type: "PAYOUT", Nature: "REFUND",
 		Tag: in.Tag, CreationDate: s.now(),
 	}
 	s.refunds[r.ID] = r
 	s.created["refunds"]++
 	s.event("PAYIN_REFUND_CREATED", r.ID)
 	now := s.clock.Now()
-	last, refundedBefore := pi.refundDates[amount]
+	last, refundedBefore := pi.refundDates[debited.Amount]
 	switch {
-	case pi.refunded >= pi.DebitedFunds.Amount:
-		r.Status, r.ResultCode, r.ResultMessage = "FAILED", "001401", "Transaction has already been successfully refunded"
-	case amount < 1 || pi.refunded+amount > pi.DebitedFunds.Amount:
-		r.Status, r.ResultCode, r.ResultMessage = "FAILED", "005403", "The refund cannot exceed initial transaction amount"
+	case pi.refunded >= pi.CreditedFunds.Amount:
+		r.fail("001401", "Transaction has already been successfully refunded")
+	case pi.refunded+debited.Amount > pi.CreditedFunds.Amount:
+		r.fail("005403", "The refund cannot exceed initial transaction amount")
+	case pi.refundedFees-fees.Amount > pi.Fees.Amount:
+		r.fail("005404", "The refunded fees cannot exceed initial fee amount")
+	case s.disputed(pi.ID):
+		r.fail("005408", "Due to repudiations against this transaction, you can not refund this amount.")
 	case refundedBefore && now.Sub(last) < 24*time.Hour:
-		r.Status, r.ResultCode, r.ResultMessage = "FAILED", "005407", "Duplicated operation: you cannot reimburse the same amount more than once for a transaction during the same day."
+		r.fail("005407", "Duplicated operation: you cannot reimburse the same amount more than once for a transaction during the same day.")
 	case pi.PaymentType == "DIRECT_DEBIT" && now.Sub(time.Unix(pi.CreationDate, 0)) < 7*24*time.Hour && in.Tag != "ignore_mindate":
-		r.Status, r.ResultCode, r.ResultMessage = "FAILED", "001405", "The initial transaction occured less than 7 days ago"
+		r.fail("001405", "The initial transaction occured less than 7 days ago")
+	case s.balance(pi.CreditedWalletID) < debited.Amount:
+		r.fail("001001", "Unsufficient wallet balance")
 	default:
-		r.Status, r.ResultCode, r.ResultMessage = "SUCCEEDED", "000000", "Success"
-		r.ExecutionDate = ptr(now.Unix())
-		pi.refunded += amount
+		r.succeed(now)
+		pi.refunded += debited.Amount
+		pi.refundedFees -= fees.Amount
 		if pi.refundDates == nil {
 			pi.refundDates = map[int64]time.Time{}
 		}
-		pi.refundDates[amount] = now
-		if w := s.wallets[pi.CreditedWalletID]; w != nil {
-			w.Balance.Amount -= amount - fees
-		}
+		pi.refundDates[debited.Amount] = now
+		s.credit(pi.CreditedWalletID, -debited.Amount)
+		s.credit(feesWalletID, fees.Amount)
 	}
-	if r.Status == "SUCCEEDED" {
-		s.event("PAYIN_REFUND_SUCCEEDED", r.ID)
-	} else {
-		s.event("PAYIN_REFUND_FAILED", r.ID)
-	}
+	s.event("PAYIN_REFUND_"+r.Status, r.ID)
 	return created(r)
+}
+
+func (r *refund) fail(code, message string) {
+	r.Status, r.ResultCode, r.ResultMessage = "FAILED", code, message
+}
+
+func (r *refund) succeed(at time.Time) {
+	r.Status, r.ResultCode, r.ResultMessage = "SUCCEEDED", "000000", "Success"
+	r.ExecutionDate = ptr(at.Unix())
 }
 
 func (s *Server) getRefund(p params, _ []byte) reply {
@@ -983,6 +957,8 @@ type PayIn struct {
 	MandateID   string
 	Amount      int64 // DebitedFunds, cents
 	Tag         string
+	// StatementDescriptor is the text shown on the payer's bank statement.
+	StatementDescriptor string
 }
 
 // PayIns lists every pay-in created, in no particular order.
@@ -992,7 +968,7 @@ func (s *Server) PayIns() []PayIn {
 	out := make([]PayIn, 0, len(s.payIns))
 	for _, p := range s.payIns {
 		out = append(out, PayIn{ID: p.ID, PaymentType: p.PaymentType, Status: p.Status, AuthorID: p.AuthorID,
-			MandateID: p.MandateID, Amount: p.DebitedFunds.Amount, Tag: p.Tag})
+			MandateID: p.MandateID, Amount: p.DebitedFunds.Amount, Tag: p.Tag, StatementDescriptor: p.StatementDescriptor})
 	}
 	return out
 }

@@ -1,23 +1,39 @@
 // Package mangopaytest is an in-memory fake of the MangoPay API v2.01, served by httptest, for the
-// calls vhupay makes. It behaves like MangoPay as documented (shared/reference/mangopay.md):
+// calls vhupay makes. It is as strict as MangoPay's own documentation and SDKs (schema.go names
+// the source of every rule; docs/mangopay.md lists the calls):
 //
 //   - POST /v2.01/oauth/token with Basic auth issues bearer tokens that expire by the fake's clock;
 //     every other call needs a live bearer token (else 401 invalid_credentials) and the right
 //     ClientId in its path.
-//   - Request bodies are checked member by member against MangoPay's field names: a missing required
-//     field, a wrongly typed one or an unknown one is a 400 param_error with an "errors" map.
+//   - Request bodies are checked member by member against MangoPay's field names, types, enums,
+//     lengths and character sets: a missing required field, a wrongly typed one, a bad value or an
+//     unknown one is a 400 param_error with an "errors" map.
 //   - Idempotency-Key on POSTs (16–36 of [A-Za-z0-9-]): the first answer, whatever its status, is
 //     kept; a replay answers 409 idempotent_creation_conflict and the first answer is at
-//     GET /v2.01/{ClientId}/responses/{key}.
+//     GET /v2.01/{ClientId}/responses/{key} (StatusCode, ContentLength and Date as strings, as
+//     MangoPay answers them).
+//   - Rate limits: every answer carries X-RateLimit, X-RateLimit-Remaining and X-RateLimit-Reset,
+//     one value per window (Config.RateLimits, MangoPay's four windows by default), counted by the
+//     fake's clock; a call over a limit is refused with 429 rate_limit.
 //   - Error bodies are MangoPay's: {Message, Type, Id, Date (a float), errors}.
-//   - Resources: legal users, wallets, card registrations (with a tokenisation endpoint behind
+//   - Strong customer authentication of OWNER users: creating one answers PENDING_USER_ACTION with
+//     a PendingUserAction.RedirectUrl; reading its wallet with ScaContext USER_PRESENT answers 401
+//     "WWW-Authenticate: PendingUserAction RedirectUrl=…" until the owner authenticates; a payout
+//     recipient stays PENDING until its owner authenticates. The URLs lead to a page of the fake
+//     (GET, ?returnUrl=) that completes the authentication.
+//   - Production's anti-fraud rule on people's names (fraud_policy) is on.
+//   - Resources: SCA legal users (payers and owners), wallets and the client's fees and
+//     repudiation wallets, card registrations (with a tokenisation endpoint behind
 //     CardRegistrationURL), cards, direct card pay-ins with 3-D Secure, IBAN bank accounts, web
-//     mandates, direct-debit pay-ins, refunds and repudiations.
+//     mandates, direct-debit pay-ins, refunds (of pay-ins, transfers, payouts), repudiations,
+//     transfers, recipients, bank-wire payouts, disputes with documents and pages, settlement
+//     transfers.
 //
 // Test cards: 4970105181818183 asks for a 3-D Secure challenge (the pay-in stays CREATED with a
 // SecureModeRedirectURL until CompleteSecureMode or FailSecureMode, or a GET on that URL with
 // ?outcome=succeed|fail); any other valid card is frictionless, unless SecureMode is FORCE. Amount
-// 33305 is declined (FAILED 101101). Direct-debit pay-ins stay CREATED until SettleDirectDebit.
+// 33305 is declined (FAILED 101101). Direct-debit pay-ins stay CREATED until SettleDirectDebit;
+// payouts until SettlePayout. Disputes are opened with OpenDispute and decided with DecideDispute.
 //
 // Faults and counters: InjectFault makes calls answer 500, 429, hang or wait; Calls counts every request
 // per route ("POST /payins/card/direct", "GET /payins/{id}", "POST /oauth/token"), faulted ones
@@ -32,7 +48,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,8 +69,24 @@ func (realClock) Now() time.Time { return time.Now() }
 type Config struct {
 	ClientID      string        // default "vhupay-test"
 	APIKey        string        // default "test-api-key"
-	Clock         Clock         // default the machine's clock; decides token expiry and dates
+	Clock         Clock         // default the machine's clock; decides token expiry, dates and rate limits
 	TokenLifetime time.Duration // expires_in of issued tokens; default 1200 s (MangoPay's sandbox)
+	// RateLimits are the windows of the rate limit, in the order of the headers; default
+	// MangoPayRateLimits.
+	RateLimits []RateLimit
+}
+
+// RateLimit is one window of the rate limit: at most Calls calls in any Period.
+type RateLimit struct {
+	Period time.Duration
+	Calls  int
+}
+
+// MangoPayRateLimits are MangoPay's documented limits (Mangopay/docs
+// api-reference/overview/rate-limiting.mdx): 2,300 calls per 15 minutes, 4,500 per 30 minutes,
+// 8,800 per hour, 105,600 per day.
+var MangoPayRateLimits = []RateLimit{
+	{15 * time.Minute, 2300}, {30 * time.Minute, 4500}, {time.Hour, 8800}, {24 * time.Hour, 105600},
 }
 
 // Fault is an injected failure.
@@ -62,7 +96,11 @@ type Fault struct {
 	Route string
 	// Status is the status to answer (500 when 0; 503, 429...), with a MangoPay error body. A 5xx
 	// answer to a POST with an Idempotency-Key is kept as that key's first answer, as MangoPay does.
+	// A 429 carries the rate-limit headers, its first window exhausted until Reset.
 	Status int
+	// Reset is how long after the fault a 429's exhausted window resets (default: the first
+	// window's period).
+	Reset time.Duration
 	// Hang makes the call never answer, until the client gives up or the server closes.
 	Hang bool
 	// Delay makes the call slow: it is served normally and takes effect at once (a pay-in is
@@ -101,8 +139,11 @@ type Server struct {
 	faults    []*Fault
 	events    []Event
 	responses map[string]storedResponse
+	limits    []RateLimit
+	counted   []time.Time // the calls the rate limit counts, oldest first
+	sessions  map[string]*scaSession
 
-	users        map[string]*legalUser
+	users        map[string]*user
 	wallets      map[string]*wallet
 	registration map[string]*cardRegistration
 	cardTokens   map[string]cardData // tokenisation answers, single use
@@ -113,6 +154,11 @@ type Server struct {
 	repudiations map[string]*repudiation
 	bankAccounts map[string]*bankAccount
 	mandates     map[string]*mandate
+	transfers    map[string]*transfer
+	recipients   map[string]*recipient
+	payouts      map[string]*payout
+	disputes     map[string]*dispute
+	documents    map[string]*disputeDocument
 }
 
 type storedResponse struct {
@@ -136,18 +182,24 @@ func New(cfg Config) *Server {
 	if cfg.TokenLifetime <= 0 {
 		cfg.TokenLifetime = 1200 * time.Second
 	}
+	if len(cfg.RateLimits) == 0 {
+		cfg.RateLimits = MangoPayRateLimits
+	}
 	s := &Server{
 		ClientID: cfg.ClientID, APIKey: cfg.APIKey, clock: cfg.Clock, life: cfg.TokenLifetime,
 		closing: make(chan struct{}),
 		tokens:  map[string]time.Time{}, calls: map[string]int{}, created: map[string]int{},
-		responses: map[string]storedResponse{},
-		users:     map[string]*legalUser{}, wallets: map[string]*wallet{}, registration: map[string]*cardRegistration{},
+		responses: map[string]storedResponse{}, limits: cfg.RateLimits, sessions: map[string]*scaSession{},
+		users: map[string]*user{}, wallets: map[string]*wallet{}, registration: map[string]*cardRegistration{},
 		cardTokens: map[string]cardData{}, cards: map[string]*card{}, cardNumbers: map[string]string{},
 		payIns: map[string]*payIn{}, refunds: map[string]*refund{}, repudiations: map[string]*repudiation{},
 		bankAccounts: map[string]*bankAccount{}, mandates: map[string]*mandate{},
+		transfers: map[string]*transfer{}, recipients: map[string]*recipient{}, payouts: map[string]*payout{},
+		disputes: map[string]*dispute{}, documents: map[string]*disputeDocument{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.srv.URL
+	s.clientWallets()
 	return s
 }
 
@@ -191,7 +243,8 @@ func (s *Server) CallCounts() map[string]int {
 }
 
 // Created is how many resources of a kind were created: "users", "wallets", "cardregistrations",
-// "cards", "payins", "refunds", "repudiations", "bankaccounts", "mandates".
+// "cards", "payins", "refunds", "repudiations", "bankaccounts", "mandates", "transfers",
+// "recipients", "payouts", "disputes", "disputedocuments", "disputepages", "settlements".
 func (s *Server) Created(kind string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -216,10 +269,12 @@ func (s *Server) RevokeTokens() {
 type reply struct {
 	status int
 	body   any // marshalled as JSON; nil sends no body
+	header http.Header
 }
 
 func ok(v any) reply      { return reply{status: http.StatusOK, body: v} }
-func created(v any) reply { return reply{status: http.StatusOK, body: v} } // MangoPay answers 200 to creates
+func created(v any) reply { return reply{status: http.StatusOK, body: v} } // MangoPay answers 200 to most creates
+func noContent() reply    { return reply{status: http.StatusNoContent} }
 
 const paramErrorMessage = "One or several required parameters are missing or incorrect. An incorrect resource ID also raises this kind of error."
 
@@ -257,34 +312,57 @@ type route struct {
 	template string
 	schema   schema // nil: no body expected
 	handle   func(s *Server, p params, body []byte) reply
+	// query, when set, replaces handle for routes that read the query string.
+	query func(s *Server, p params, q url.Values) reply
 }
 
 type params []string // path parameters, in order
 
 func (s *Server) routes() []route {
 	return []route{
-		{http.MethodPost, "/users/legal", legalUserSchema, (*Server).createLegalUser},
-		{http.MethodGet, "/users/{id}", nil, (*Server).getUser},
-		{http.MethodPost, "/wallets", walletSchema, (*Server).createWallet},
-		{http.MethodGet, "/wallets/{id}", nil, (*Server).getWallet},
-		{http.MethodPost, "/cardregistrations", cardRegistrationSchema, (*Server).createCardRegistration},
-		{http.MethodGet, "/cardregistrations/{id}", nil, (*Server).getCardRegistration},
-		{http.MethodPut, "/cardregistrations/{id}", cardRegistrationUpdateSchema, (*Server).updateCardRegistration},
-		{http.MethodGet, "/cards/{id}", nil, (*Server).getCard},
-		{http.MethodPut, "/cards/{id}", cardUpdateSchema, (*Server).updateCard},
-		{http.MethodPost, "/payins/card/direct", cardPayInSchema, (*Server).createCardPayIn},
-		{http.MethodPost, "/payins/directdebit/direct", directDebitPayInSchema, (*Server).createDirectDebitPayIn},
-		{http.MethodGet, "/payins/{id}", nil, (*Server).getPayIn},
-		{http.MethodPost, "/payins/{id}/refunds", refundSchema, (*Server).createRefund},
-		{http.MethodGet, "/refunds/{id}", nil, (*Server).getRefund},
-		{http.MethodGet, "/repudiations/{id}", nil, (*Server).getRepudiation},
-		{http.MethodPost, "/users/{id}/bankaccounts/iban", bankAccountSchema, (*Server).createBankAccount},
-		{http.MethodGet, "/users/{id}/bankaccounts/{id}", nil, (*Server).getBankAccount},
-		{http.MethodPut, "/users/{id}/bankaccounts/{id}", bankAccountUpdateSchema, (*Server).updateBankAccount},
-		{http.MethodPost, "/mandates/directdebit/web", mandateSchema, (*Server).createMandate},
-		{http.MethodGet, "/mandates/{id}", nil, (*Server).getMandate},
-		{http.MethodPut, "/mandates/{id}/cancel", nil, (*Server).cancelMandate},
-		{http.MethodGet, "/responses/{key}", nil, (*Server).getResponse},
+		{method: http.MethodPost, template: "/sca/users/legal", schema: scaLegalUserSchema, handle: (*Server).createScaLegalUser},
+		{method: http.MethodGet, template: "/sca/users/{id}", handle: (*Server).getUser},
+		{method: http.MethodGet, template: "/users/{id}", handle: (*Server).getUser},
+		{method: http.MethodPost, template: "/sca/users/{id}/enrollment", handle: (*Server).enrolUser},
+		{method: http.MethodPost, template: "/wallets", schema: walletSchema, handle: (*Server).createWallet},
+		{method: http.MethodGet, template: "/wallets/{id}", query: (*Server).getWallet},
+		{method: http.MethodGet, template: "/clients/wallets/{fundsType}/{currency}", handle: (*Server).getClientWallet},
+		{method: http.MethodPost, template: "/cardregistrations", schema: cardRegistrationSchema, handle: (*Server).createCardRegistration},
+		{method: http.MethodGet, template: "/cardregistrations/{id}", handle: (*Server).getCardRegistration},
+		{method: http.MethodPut, template: "/cardregistrations/{id}", schema: cardRegistrationUpdateSchema, handle: (*Server).updateCardRegistration},
+		{method: http.MethodGet, template: "/cards/{id}", handle: (*Server).getCard},
+		{method: http.MethodPut, template: "/cards/{id}", schema: cardUpdateSchema, handle: (*Server).updateCard},
+		{method: http.MethodPost, template: "/payins/card/direct", schema: cardPayInSchema, handle: (*Server).createCardPayIn},
+		{method: http.MethodPost, template: "/payins/directdebit/direct", schema: directDebitPayInSchema, handle: (*Server).createDirectDebitPayIn},
+		{method: http.MethodGet, template: "/payins/{id}", handle: (*Server).getPayIn},
+		{method: http.MethodPost, template: "/payins/{id}/refunds", schema: payInRefundSchema, handle: (*Server).createPayInRefund},
+		{method: http.MethodGet, template: "/refunds/{id}", handle: (*Server).getRefund},
+		{method: http.MethodGet, template: "/repudiations/{id}", handle: (*Server).getRepudiation},
+		{method: http.MethodPost, template: "/users/{id}/bankaccounts/iban", schema: bankAccountSchema, handle: (*Server).createBankAccount},
+		{method: http.MethodGet, template: "/users/{id}/bankaccounts/{id}", handle: (*Server).getBankAccount},
+		{method: http.MethodPut, template: "/users/{id}/bankaccounts/{id}", schema: bankAccountUpdateSchema, handle: (*Server).updateBankAccount},
+		{method: http.MethodPost, template: "/mandates/directdebit/web", schema: mandateSchema, handle: (*Server).createMandate},
+		{method: http.MethodGet, template: "/mandates/{id}", handle: (*Server).getMandate},
+		{method: http.MethodPut, template: "/mandates/{id}/cancel", handle: (*Server).cancelMandate},
+		{method: http.MethodPost, template: "/transfers", schema: transferSchema, handle: (*Server).createTransfer},
+		{method: http.MethodGet, template: "/transfers/{id}", handle: (*Server).getTransfer},
+		{method: http.MethodPost, template: "/transfers/{id}/refunds", schema: transferRefundSchema, handle: (*Server).createTransferRefund},
+		{method: http.MethodPost, template: "/users/{id}/recipients", schema: recipientSchema, handle: (*Server).createRecipient},
+		{method: http.MethodGet, template: "/recipients/{id}", handle: (*Server).getRecipient},
+		{method: http.MethodPut, template: "/recipients/{id}", schema: recipientUpdateSchema, handle: (*Server).updateRecipient},
+		{method: http.MethodPost, template: "/payouts/bankwire", schema: payoutSchema, handle: (*Server).createPayout},
+		{method: http.MethodGet, template: "/payouts/{id}", handle: (*Server).getPayout},
+		{method: http.MethodGet, template: "/disputes", query: (*Server).listDisputes},
+		{method: http.MethodGet, template: "/disputes/{id}", handle: (*Server).getDispute},
+		{method: http.MethodPut, template: "/disputes/{id}/submit", schema: disputeSubmitSchema, handle: (*Server).submitDispute},
+		{method: http.MethodPut, template: "/disputes/{id}/close", handle: (*Server).closeDispute},
+		{method: http.MethodPost, template: "/disputes/{id}/documents", schema: disputeDocumentSchema, handle: (*Server).createDisputeDocument},
+		{method: http.MethodGet, template: "/dispute-documents/{id}", handle: (*Server).getDisputeDocument},
+		{method: http.MethodPost, template: "/disputes/{id}/documents/{id}/pages", schema: disputeDocumentPageSchema, handle: (*Server).createDisputeDocumentPage},
+		{method: http.MethodPut, template: "/disputes/{id}/documents/{id}", schema: disputeDocumentSubmitSchema, handle: (*Server).submitDisputeDocument},
+		{method: http.MethodPost, template: "/repudiations/{id}/settlementtransfer", schema: settlementSchema, handle: (*Server).createSettlement},
+		{method: http.MethodGet, template: "/settlements/{id}", handle: (*Server).getSettlement},
+		{method: http.MethodGet, template: "/responses/{key}", handle: (*Server).getResponse},
 	}
 }
 
@@ -329,6 +407,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if answered, _ := s.fault(w, r, r.Method+" /oauth/token", ""); answered {
 			return
 		}
+		if s.rateLimited(w) {
+			return
+		}
 		s.serveToken(w, r, body)
 		return
 	case strings.HasPrefix(r.URL.Path, "/tokenize/"):
@@ -339,6 +420,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case strings.HasPrefix(r.URL.Path, "/mandate-signature/"):
 		s.serveMandateSignature(w, r, strings.TrimPrefix(r.URL.Path, "/mandate-signature/"))
+		return
+	case strings.HasPrefix(r.URL.Path, "/sca/"):
+		s.serveScaSession(w, r, strings.TrimPrefix(r.URL.Path, "/sca/"))
 		return
 	}
 	rest, found := strings.CutPrefix(r.URL.Path, "/v2.01/")
@@ -358,7 +442,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		key = ""
 	}
 	answered, delay := s.fault(w, r, name, key)
-	if answered {
+	if answered || s.rateLimited(w) {
 		return
 	}
 	if delay <= 0 {
@@ -417,6 +501,8 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, clientID str
 		}
 	case len(strings.TrimSpace(string(body))) > 0:
 		rep = s.paramError(map[string]string{"body": "This request takes no body."})
+	case rt.query != nil:
+		rep = rt.query(s, p, r.URL.Query())
 	default:
 		rep = rt.handle(s, p, body)
 	}
@@ -468,7 +554,12 @@ func (s *Server) fault(w http.ResponseWriter, r *http.Request, name, key string)
 		status = http.StatusInternalServerError
 	}
 	if status == http.StatusTooManyRequests {
-		rep = s.apiError(status, "rate_limit", "Rate limit exceeded. Please contact support for more assistance", nil)
+		reset := f.Reset
+		if reset <= 0 {
+			reset = s.limits[0].Period
+		}
+		s.limitHeaders(w.Header(), s.clock.Now().Add(reset))
+		rep = s.apiError(status, "rate_limit", rateLimitMessage, nil)
 	} else {
 		rep = s.apiError(status, "internal_error", "An internal error occurred", nil)
 	}
@@ -520,6 +611,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, body []byte)
 
 // write sends rep and returns the bytes of its body.
 func (s *Server) write(w http.ResponseWriter, rep reply) []byte {
+	for k, v := range rep.header {
+		w.Header()[k] = v
+	}
 	if rep.body == nil {
 		w.WriteHeader(rep.status)
 		return nil
@@ -538,17 +632,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) []byte {
 	return b
 }
 
-// getResponse serves GET /responses/{key}: the first answer given to an Idempotency-Key.
+// getResponse serves GET /responses/{key}: the first answer given to an Idempotency-Key, with
+// StatusCode and ContentLength as strings and Date as an HTTP date (Mangopay/docs
+// api-reference/api-responses/view-api-response.mdx: "StatusCode": "200", "Date": "Tue, 19 Jul
+// 2022 08:47:59 GMT"; Node SDK typings/models/idempotency.d.ts: StatusCode: string).
 func (s *Server) getResponse(p params, _ []byte) reply {
 	stored, found := s.responses[p[0]]
 	if !found {
 		return s.notFound()
 	}
 	return ok(map[string]any{
-		"StatusCode":    stored.status,
-		"ContentLength": len(stored.body),
+		"StatusCode":    strconv.Itoa(stored.status),
+		"ContentLength": strconv.Itoa(len(stored.body)),
 		"ContentType":   "application/json; charset=utf-8",
-		"Date":          stored.date.Unix(),
+		"Date":          stored.date.UTC().Format(http.TimeFormat),
 		"RequestURL":    stored.requestURL,
 		"Resource":      json.RawMessage(orNull(stored.body)),
 	})

@@ -72,7 +72,7 @@ func call(t *testing.T, s *mangopaytest.Server, method, path, bearer, key, body 
 }
 
 const user = `{"UserCategory":"PAYER","TermsAndConditionsAccepted":true,"LegalPersonType":"BUSINESS","Name":"G SARL",` +
-	`"Email":"a@b.example","LegalRepresentativeFirstName":"A","LegalRepresentativeLastName":"B"}`
+	`"Email":"a@b.example","LegalRepresentative":{"FirstName":"Alice","LastName":"Martin"}}`
 
 func TestFakeChecksRequests(t *testing.T) {
 	s := mangopaytest.New(mangopaytest.Config{})
@@ -86,21 +86,21 @@ func TestFakeChecksRequests(t *testing.T) {
 		body                    string
 		want                    answer
 	}{
-		{"happy", "POST", base + "/users/legal", bearer, "", user, answer{Status: 200}},
-		{"no token", "POST", base + "/users/legal", "", "", user, answer{Status: 401, Type: "invalid_credentials"}},
-		{"unknown token", "POST", base + "/users/legal", "forged", "", user, answer{Status: 401, Type: "invalid_credentials"}},
-		{"other client id", "POST", "/v2.01/someone-else/users/legal", bearer, "", user, answer{Status: 403, Type: "not_authorized"}},
-		{"unknown field", "POST", base + "/users/legal", bearer, "", strings.Replace(user, `"Name"`, `"CompanyName":"x","Name"`, 1),
+		{"happy", "POST", base + "/sca/users/legal", bearer, "", user, answer{Status: 200}},
+		{"no token", "POST", base + "/sca/users/legal", "", "", user, answer{Status: 401, Type: "invalid_credentials"}},
+		{"unknown token", "POST", base + "/sca/users/legal", "forged", "", user, answer{Status: 401, Type: "invalid_credentials"}},
+		{"other client id", "POST", "/v2.01/someone-else/sca/users/legal", bearer, "", user, answer{Status: 403, Type: "not_authorized"}},
+		{"unknown field", "POST", base + "/sca/users/legal", bearer, "", strings.Replace(user, `"Name"`, `"CompanyName":"x","Name"`, 1),
 			answer{Status: 400, Type: "param_error", Fields: field("CompanyName", "The CompanyName field is not a member of this request.")}},
-		{"missing field", "POST", base + "/users/legal", bearer, "", strings.Replace(user, `"Email":"a@b.example",`, ``, 1),
+		{"missing field", "POST", base + "/sca/users/legal", bearer, "", strings.Replace(user, `"Email":"a@b.example",`, ``, 1),
 			answer{Status: 400, Type: "param_error", Fields: field("Email", "The Email field is required.")}},
-		{"wrong type", "POST", base + "/users/legal", bearer, "", strings.Replace(user, `true`, `"yes"`, 1),
+		{"wrong type", "POST", base + "/sca/users/legal", bearer, "", strings.Replace(user, `true`, `"yes"`, 1),
 			answer{Status: 400, Type: "param_error", Fields: field("TermsAndConditionsAccepted", "The TermsAndConditionsAccepted field must be a boolean.")}},
-		{"bad enum", "POST", base + "/users/legal", bearer, "", strings.Replace(user, `BUSINESS`, `SARL`, 1),
+		{"bad enum", "POST", base + "/sca/users/legal", bearer, "", strings.Replace(user, `BUSINESS`, `SARL`, 1),
 			answer{Status: 400, Type: "param_error", Fields: field("LegalPersonType", "The LegalPersonType field has an invalid value.")}},
-		{"nested unknown field", "POST", base + "/users/legal", bearer, "", strings.Replace(user, `"Name"`, `"HeadquartersAddress":{"Line1":"x","AddressLine1":"a","City":"c","Country":"FR"},"Name"`, 1),
+		{"nested unknown field", "POST", base + "/sca/users/legal", bearer, "", strings.Replace(user, `"Name"`, `"HeadquartersAddress":{"Line1":"x","AddressLine1":"a","City":"c","PostalCode":"75001","Country":"FR"},"Name"`, 1),
 			answer{Status: 400, Type: "param_error", Fields: field("HeadquartersAddress.Line1", "The Line1 field is not a member of this request.")}},
-		{"short idempotency key", "POST", base + "/users/legal", bearer, "short", user,
+		{"short idempotency key", "POST", base + "/sca/users/legal", bearer, "short", user,
 			answer{Status: 400, Type: "param_error", Fields: field("Idempotency-Key", "The Idempotency-Key must be 16 to 36 characters of letters, digits and '-'.")}},
 		{"body on cancel", "PUT", base + "/mandates/m1/cancel", bearer, "", `{}`,
 			answer{Status: 400, Type: "param_error", Fields: field("body", "This request takes no body.")}},
@@ -127,8 +127,8 @@ func TestFakeIdempotency(t *testing.T) {
 	base := "/v2.01/" + s.ClientID
 	const key = "0123456789abcdef-key"
 
-	first, created := call(t, s, "POST", base+"/users/legal", bearer, key, user)
-	replay, body := call(t, s, "POST", base+"/users/legal", bearer, key, user)
+	first, created := call(t, s, "POST", base+"/sca/users/legal", bearer, key, user)
+	replay, body := call(t, s, "POST", base+"/sca/users/legal", bearer, key, user)
 	if first.Status != 200 || replay.Status != 409 || replay.Type != "idempotent_creation_conflict" {
 		t.Fatalf("first %+v, replay %+v", first, replay)
 	}
@@ -138,11 +138,11 @@ func TestFakeIdempotency(t *testing.T) {
 	got, stored := call(t, s, "GET", base+"/responses/"+key, bearer, "", "")
 	var resource map[string]json.RawMessage
 	_ = json.Unmarshal(stored["Resource"], &resource)
-	if got.Status != 200 || string(stored["StatusCode"]) != "200" || string(resource["Id"]) != string(created["Id"]) {
+	if got.Status != 200 || string(stored["StatusCode"]) != `"200"` || string(resource["Id"]) != string(created["Id"]) {
 		t.Fatalf("stored response %s", stored)
 	}
-	if s.Created("users") != 1 || s.Calls("POST /users/legal") != 2 {
-		t.Fatalf("created %d, calls %d", s.Created("users"), s.Calls("POST /users/legal"))
+	if s.Created("users") != 1 || s.Calls("POST /sca/users/legal") != 2 {
+		t.Fatalf("created %d, calls %d", s.Created("users"), s.Calls("POST /sca/users/legal"))
 	}
 	if got, _ := call(t, s, "GET", base+"/responses/unknown-key-0000000", bearer, "", ""); got.Status != 404 {
 		t.Fatalf("unknown key: %+v", got)
@@ -179,11 +179,11 @@ func TestFakeDelay(t *testing.T) {
 	bearer := token(t, s)
 	base := "/v2.01/" + s.ClientID
 	const delay = time.Second
-	s.InjectFault(mangopaytest.Fault{Route: "POST /users/legal", Delay: delay, Times: 2})
+	s.InjectFault(mangopaytest.Fault{Route: "POST /sca/users/legal", Delay: delay, Times: 2})
 	slow := make(chan int, 1)
 	began := time.Now()
 	go func() {
-		got, _ := call(t, s, "POST", base+"/users/legal", bearer, "slow-user-key-0000001", user)
+		got, _ := call(t, s, "POST", base+"/sca/users/legal", bearer, "slow-user-key-0000001", user)
 		slow <- got.Status
 	}()
 	for s.Created("users") == 0 { // the slow call has taken effect
@@ -204,7 +204,7 @@ func TestFakeDelay(t *testing.T) {
 	// A client that gives up: the user exists all the same, and its key tells which.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "POST", s.URL+base+"/users/legal", strings.NewReader(user))
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.URL+base+"/sca/users/legal", strings.NewReader(user))
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	req.Header.Set("Idempotency-Key", "slow-user-key-0000002")
 	if resp, err := http.DefaultClient.Do(req); err == nil {
@@ -214,10 +214,10 @@ func TestFakeDelay(t *testing.T) {
 	if s.Created("users") != 2 {
 		t.Fatalf("users created = %d, want 2", s.Created("users"))
 	}
-	if got, _ := call(t, s, "POST", base+"/users/legal", bearer, "slow-user-key-0000002", user); got.Status != 409 {
+	if got, _ := call(t, s, "POST", base+"/sca/users/legal", bearer, "slow-user-key-0000002", user); got.Status != 409 {
 		t.Fatalf("replay: %+v", got)
 	}
-	if got, stored := call(t, s, "GET", base+"/responses/slow-user-key-0000002", bearer, "", ""); got.Status != 200 || string(stored["StatusCode"]) != "200" {
+	if got, stored := call(t, s, "GET", base+"/responses/slow-user-key-0000002", bearer, "", ""); got.Status != 200 || string(stored["StatusCode"]) != `"200"` {
 		t.Fatalf("stored answer: %+v %s", got, stored["StatusCode"])
 	}
 	if n := len(s.PayIns()); n != 0 {
@@ -230,7 +230,7 @@ func TestFakeTokenizationRefusesBadCards(t *testing.T) {
 	defer s.Close()
 	bearer := token(t, s)
 	base := "/v2.01/" + s.ClientID
-	_, u := call(t, s, "POST", base+"/users/legal", bearer, "", user)
+	_, u := call(t, s, "POST", base+"/sca/users/legal", bearer, "", user)
 	var userID string
 	_ = json.Unmarshal(u["Id"], &userID)
 	_, reg := call(t, s, "POST", base+"/cardregistrations", bearer, "", `{"UserId":"`+userID+`","Currency":"EUR","CardType":"CB_VISA_MASTERCARD"}`)
