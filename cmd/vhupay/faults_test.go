@@ -189,7 +189,8 @@ func (e *faultEnv) seedProvider(ctx context.Context, c *mangopay.Client, i int, 
 	key := fmt.Sprintf("fault-seed-%08d", i)
 	u, err := c.CreateLegalUser(ctx, psp.LegalUserRequest{IdempotencyKey: key + "-u", Name: fmt.Sprintf("Garage %d", i+1),
 		Kind: psp.CompanyBusiness, CompanyNumber: fmt.Sprintf("%09d", i+1), Email: "compta@garage.test",
-		Address: psp.Address{Line1: "12 rue des Casses", City: "Lyon", PostalCode: "69007", Country: "FR"}, TermsAccepted: true})
+		Address: psp.Address{Line1: "12 rue des Casses", City: "Lyon", PostalCode: "69007", Country: "FR"}, TermsAccepted: true,
+		Representative: psp.Representative{FirstName: "Alice", LastName: "Martin"}})
 	if err != nil {
 		return err
 	}

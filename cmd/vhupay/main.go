@@ -195,7 +195,8 @@ func demo(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wr
 	}
 	defer a.Close()
 	b, err := a.Parties.CreateBuyer(ctx, parties.NewBuyer{Name: "Garage Démo SARL", SIREN: "812345676", Email: "demo@garage.example",
-		Address: parties.Address{Line1: "1 rue de la Démo", PostalCode: "69007", City: "Lyon", Country: "FR"}})
+		Address:             parties.Address{Line1: "1 rue de la Démo", PostalCode: "69007", City: "Lyon", Country: "FR"},
+		LegalRepresentative: &parties.Representative{FirstName: "Camille", LastName: "Durand"}})
 	if errors.Is(err, parties.ErrBuyerExists) {
 		return errors.New("the demo buyer already exists in this database; use `vhupay token` for new tokens")
 	}
@@ -203,7 +204,9 @@ func demo(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wr
 		return err
 	}
 	c, err := a.Parties.CreateCenter(ctx, parties.NewCenter{Name: "Centre VHU Démo", SIRET: "81234567600017", Email: "demo@cvhu.example",
-		Address: parties.Address{Line1: "2 route des Casses", PostalCode: "69100", City: "Villeurbanne", Country: "FR"}})
+		Address: parties.Address{Line1: "2 route des Casses", PostalCode: "69100", City: "Villeurbanne", Country: "FR"},
+		LegalRepresentative: &parties.Representative{FirstName: "Louis", LastName: "Bernard", Email: "louis.bernard@cvhu.example",
+			Birthday: time.Date(1970, 3, 14, 0, 0, 0, 0, time.UTC), Nationality: "FR", CountryOfResidence: "FR"}})
 	if errors.Is(err, parties.ErrCenterExists) {
 		return errors.New("the demo centre already exists in this database; use `vhupay token` for new tokens")
 	}

@@ -69,7 +69,8 @@ func (e *env) sepaBuyer(t *testing.T, siren, iban string) buyer {
 	var b httpapi.Buyer
 	e.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/buyers", Token: e.admin, Body: map[string]any{
 		"name": "Garage " + siren, "siren": siren, "email": "compta@garage.fr",
-		"address": map[string]any{"line1": "12 rue des Casses", "postal_code": "69007", "city": "Lyon", "country": "FR"},
+		"address":              map[string]any{"line1": "12 rue des Casses", "postal_code": "69007", "city": "Lyon", "country": "FR"},
+		"legal_representative": map[string]any{"first_name": "Alice", "last_name": "Martin"},
 	}}).Expect(t, 201).JSON(t, &b)
 	out := buyer{ID: b.ID, Token: e.s.Token(t, auth.RoleBuyer, b.ID)}
 	e.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/bank-accounts", Token: out.Token, Body: map[string]any{

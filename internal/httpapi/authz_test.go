@@ -27,9 +27,11 @@ var foundationRoutes = []authzRoute{
 	{"POST", "/v1/buyers", buyerBody("812345676"), platform},
 	{"GET", "/v1/buyers", nil, []auth.Role{auth.RoleBuyer, auth.RoleAdmin, auth.RoleService}},
 	{"GET", "/v1/buyers/byr_x", nil, []auth.Role{auth.RoleBuyer, auth.RoleAdmin, auth.RoleService}},
+	{"PATCH", "/v1/buyers/byr_x", representativeBody(), []auth.Role{auth.RoleBuyer, auth.RoleAdmin, auth.RoleService}},
 	{"POST", "/v1/centers", centerBody("81234567600017"), platform},
 	{"GET", "/v1/centers", nil, anyRole},
 	{"GET", "/v1/centers/ctr_x", nil, anyRole},
+	{"PATCH", "/v1/centers/ctr_x", representativeBody(), []auth.Role{auth.RoleCenter, auth.RoleAdmin, auth.RoleService}},
 	{"GET", "/v1/sandbox/clock", nil, anyRole},
 	{"PUT", "/v1/sandbox/clock", map[string]any{"now": "2099-01-01T00:00:00Z"}, []auth.Role{auth.RoleAdmin}},
 }

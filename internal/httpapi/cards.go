@@ -69,7 +69,7 @@ func toCard(c payments.Card) Card {
 // createCardRegistration godoc
 //
 //	@Summary		Start registering a card
-//	@Description	Buyer only. The answer's secrets are given once: post the card form to card_registration_url from the browser, then complete with PUT /v1/card-registrations/{id}.
+//	@Description	Buyer only. The answer's secrets are given once: post the card form to card_registration_url from the browser, then complete with PUT /v1/card-registrations/{id}. With the MangoPay provider the buyer's legal representative must be set first (PATCH /v1/buyers/{id}): 409 legal_representative_required otherwise.
 //	@Tags			cards
 //	@Security		BearerAuth
 //	@Accept			json
@@ -77,7 +77,7 @@ func toCard(c payments.Card) Card {
 //	@Param			Idempotency-Key	header		string					false	"Makes the request safe to retry (1–255 printable ASCII)"
 //	@Param			body			body		CardRegistrationRequest	false	"An empty object"
 //	@Success		201				{object}	CardRegistration
-//	@Failure		401,403,404,413,422,502	{object}	Problem
+//	@Failure		401,403,404,409,413,422,502	{object}	Problem
 //	@Router			/v1/card-registrations [post]
 func (s *Server) createCardRegistration(c *gin.Context) {
 	if len(bodyOf(c)) > 0 {

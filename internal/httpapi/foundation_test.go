@@ -22,7 +22,8 @@ import (
 func buyerBody(siren string) map[string]any {
 	return map[string]any{
 		"name": "Garage Martin SARL", "siren": siren, "email": "compta@garage-martin.fr",
-		"address": map[string]any{"line1": "12 rue des Casses", "postal_code": "69007", "city": "Lyon", "country": "FR"},
+		"address":              map[string]any{"line1": "12 rue des Casses", "postal_code": "69007", "city": "Lyon", "country": "FR"},
+		"legal_representative": map[string]any{"first_name": "Alice", "last_name": "Martin"},
 	}
 }
 

@@ -18,22 +18,41 @@ type Address struct {
 	Country    string `json:"country" binding:"required" validate:"required,iso3166_1_alpha2" example:"FR"`
 } //	@name	Address
 
+// LegalRepresentative is the person who legally represents a company (its "représentant
+// légal"). With the MangoPay provider a buyer needs one (first and last name) before its first
+// payment, and a centre needs one with every field before its first payout.
+type LegalRepresentative struct {
+	FirstName          string `json:"first_name" binding:"required" validate:"required,min=1,max=100" example:"Alice"`
+	LastName           string `json:"last_name" binding:"required" validate:"required,min=1,max=100" example:"Martin"`
+	Birthday           string `json:"birthday,omitempty" validate:"omitempty,datetime=2006-01-02" format:"date" example:"1978-04-02"`
+	Nationality        string `json:"nationality,omitempty" validate:"omitempty,iso3166_1_alpha2" example:"FR"`
+	CountryOfResidence string `json:"country_of_residence,omitempty" validate:"omitempty,iso3166_1_alpha2" example:"FR"`
+	Email              string `json:"email,omitempty" validate:"omitempty,email,max=254" example:"alice.martin@garage-martin.fr"`
+} //	@name	LegalRepresentative
+
 // BuyerRequest creates a buyer.
 type BuyerRequest struct {
-	Name    string  `json:"name" binding:"required" validate:"required,min=1,max=200" example:"Garage Martin SARL"`
-	SIREN   string  `json:"siren" binding:"required" validate:"required" example:"812345676"`
-	Email   string  `json:"email" binding:"required" validate:"required,email,max=254" example:"compta@garage-martin.fr"`
-	Address Address `json:"address" binding:"required" validate:"required"`
+	Name                string               `json:"name" binding:"required" validate:"required,min=1,max=200" example:"Garage Martin SARL"`
+	SIREN               string               `json:"siren" binding:"required" validate:"required" example:"812345676"`
+	Email               string               `json:"email" binding:"required" validate:"required,email,max=254" example:"compta@garage-martin.fr"`
+	Address             Address              `json:"address" binding:"required" validate:"required"`
+	LegalRepresentative *LegalRepresentative `json:"legal_representative,omitempty" validate:"omitempty"`
 } //	@name	BuyerRequest
+
+// BuyerUpdate changes a buyer: today, its legal representative (replaced as a whole).
+type BuyerUpdate struct {
+	LegalRepresentative *LegalRepresentative `json:"legal_representative" binding:"required" validate:"required"`
+} //	@name	BuyerUpdate
 
 // Buyer is a garage company.
 type Buyer struct {
-	ID        string    `json:"id" binding:"required" example:"byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
-	Name      string    `json:"name" binding:"required"`
-	SIREN     string    `json:"siren" binding:"required" example:"812345676"`
-	Email     string    `json:"email" binding:"required"`
-	Address   Address   `json:"address" binding:"required"`
-	CreatedAt time.Time `json:"created_at" binding:"required"`
+	ID                  string               `json:"id" binding:"required" example:"byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	Name                string               `json:"name" binding:"required"`
+	SIREN               string               `json:"siren" binding:"required" example:"812345676"`
+	Email               string               `json:"email" binding:"required"`
+	Address             Address              `json:"address" binding:"required"`
+	LegalRepresentative *LegalRepresentative `json:"legal_representative" binding:"required" extensions:"x-nullable"`
+	CreatedAt           time.Time            `json:"created_at" binding:"required" format:"date-time"`
 } //	@name	Buyer
 
 // BuyerList is a page of buyers.
@@ -44,20 +63,27 @@ type BuyerList struct {
 
 // CenterRequest creates a recycling centre.
 type CenterRequest struct {
-	Name    string  `json:"name" binding:"required" validate:"required,min=1,max=200" example:"Centre VHU du Rhône"`
-	SIRET   string  `json:"siret" binding:"required" validate:"required" example:"81234567600017"`
-	Email   string  `json:"email" binding:"required" validate:"required,email,max=254" example:"contact@cvhu-rhone.fr"`
-	Address Address `json:"address" binding:"required" validate:"required"`
+	Name                string               `json:"name" binding:"required" validate:"required,min=1,max=200" example:"Centre VHU du Rhône"`
+	SIRET               string               `json:"siret" binding:"required" validate:"required" example:"81234567600017"`
+	Email               string               `json:"email" binding:"required" validate:"required,email,max=254" example:"contact@cvhu-rhone.fr"`
+	Address             Address              `json:"address" binding:"required" validate:"required"`
+	LegalRepresentative *LegalRepresentative `json:"legal_representative,omitempty" validate:"omitempty"`
 } //	@name	CenterRequest
+
+// CenterUpdate changes a centre: today, its legal representative (replaced as a whole).
+type CenterUpdate struct {
+	LegalRepresentative *LegalRepresentative `json:"legal_representative" binding:"required" validate:"required"`
+} //	@name	CenterUpdate
 
 // Center is a recycling centre (centre VHU), the seller of orders.
 type Center struct {
-	ID        string    `json:"id" binding:"required" example:"ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
-	Name      string    `json:"name" binding:"required"`
-	SIRET     string    `json:"siret" binding:"required" example:"81234567600017"`
-	Email     string    `json:"email" binding:"required"`
-	Address   Address   `json:"address" binding:"required"`
-	CreatedAt time.Time `json:"created_at" binding:"required"`
+	ID                  string               `json:"id" binding:"required" example:"ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	Name                string               `json:"name" binding:"required"`
+	SIRET               string               `json:"siret" binding:"required" example:"81234567600017"`
+	Email               string               `json:"email" binding:"required"`
+	Address             Address              `json:"address" binding:"required"`
+	LegalRepresentative *LegalRepresentative `json:"legal_representative" binding:"required" extensions:"x-nullable"`
+	CreatedAt           time.Time            `json:"created_at" binding:"required" format:"date-time"`
 } //	@name	Center
 
 // CenterList is a page of centres.
@@ -75,17 +101,44 @@ func fromAddress(a Address) parties.Address {
 }
 
 func toBuyer(b parties.Buyer) Buyer {
-	return Buyer{ID: b.ID, Name: b.Name, SIREN: b.SIREN, Email: b.Email, Address: toAddress(b.Address), CreatedAt: b.CreatedAt}
+	return Buyer{ID: b.ID, Name: b.Name, SIREN: b.SIREN, Email: b.Email, Address: toAddress(b.Address),
+		LegalRepresentative: toLegalRepresentative(b.LegalRepresentative), CreatedAt: b.CreatedAt}
 }
 
 func toCenter(ct parties.Center) Center {
-	return Center{ID: ct.ID, Name: ct.Name, SIRET: ct.SIRET, Email: ct.Email, Address: toAddress(ct.Address), CreatedAt: ct.CreatedAt}
+	return Center{ID: ct.ID, Name: ct.Name, SIRET: ct.SIRET, Email: ct.Email, Address: toAddress(ct.Address),
+		LegalRepresentative: toLegalRepresentative(ct.LegalRepresentative), CreatedAt: ct.CreatedAt}
+}
+
+func toLegalRepresentative(r *parties.Representative) *LegalRepresentative {
+	if r == nil {
+		return nil
+	}
+	out := &LegalRepresentative{FirstName: r.FirstName, LastName: r.LastName, Nationality: r.Nationality,
+		CountryOfResidence: r.CountryOfResidence, Email: r.Email}
+	if !r.Birthday.IsZero() {
+		out.Birthday = r.Birthday.Format(time.DateOnly)
+	}
+	return out
+}
+
+// fromLegalRepresentative converts a bound (hence validated) representative; nil stays nil.
+func fromLegalRepresentative(r *LegalRepresentative) *parties.Representative {
+	if r == nil {
+		return nil
+	}
+	out := &parties.Representative{FirstName: r.FirstName, LastName: r.LastName, Nationality: r.Nationality,
+		CountryOfResidence: r.CountryOfResidence, Email: r.Email}
+	if r.Birthday != "" {
+		out.Birthday, _ = time.Parse(time.DateOnly, r.Birthday) // the binding checked the format
+	}
+	return out
 }
 
 // createBuyer godoc
 //
 //	@Summary		Create a buyer
-//	@Description	SIREN: 9 digits, Luhn-valid. The same SIREN twice answers 409 buyer_exists.
+//	@Description	SIREN: 9 digits, Luhn-valid. The same SIREN twice answers 409 buyer_exists. legal_representative may be given now or later (PATCH /v1/buyers/{id}); the MangoPay provider needs it before the buyer's first card registration, bank account or payment.
 //	@Tags			buyers
 //	@Security		BearerAuth
 //	@Accept			json
@@ -101,7 +154,8 @@ func (s *Server) createBuyer(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	b, err := s.parties.CreateBuyer(c.Request.Context(), parties.NewBuyer{Name: req.Name, SIREN: req.SIREN, Email: req.Email, Address: fromAddress(req.Address)})
+	b, err := s.parties.CreateBuyer(c.Request.Context(), parties.NewBuyer{Name: req.Name, SIREN: req.SIREN, Email: req.Email,
+		Address: fromAddress(req.Address), LegalRepresentative: fromLegalRepresentative(req.LegalRepresentative)})
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -161,7 +215,7 @@ func (s *Server) getBuyer(c *gin.Context) {
 // createCenter godoc
 //
 //	@Summary		Create a recycling centre
-//	@Description	SIRET: 14 digits, Luhn-valid (La Poste's establishments: digit sum a multiple of 5). The same SIRET twice answers 409 center_exists.
+//	@Description	SIRET: 14 digits, Luhn-valid (La Poste's establishments: digit sum a multiple of 5). The same SIRET twice answers 409 center_exists. legal_representative may be given now or later (PATCH /v1/centers/{id}); the MangoPay provider needs it, with every field, before the centre's first payout.
 //	@Tags			centers
 //	@Security		BearerAuth
 //	@Accept			json
@@ -177,7 +231,8 @@ func (s *Server) createCenter(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	ct, err := s.parties.CreateCenter(c.Request.Context(), parties.NewCenter{Name: req.Name, SIRET: req.SIRET, Email: req.Email, Address: fromAddress(req.Address)})
+	ct, err := s.parties.CreateCenter(c.Request.Context(), parties.NewCenter{Name: req.Name, SIRET: req.SIRET, Email: req.Email,
+		Address: fromAddress(req.Address), LegalRepresentative: fromLegalRepresentative(req.LegalRepresentative)})
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -226,6 +281,62 @@ func (s *Server) listCenters(c *gin.Context) {
 //	@Router		/v1/centers/{id} [get]
 func (s *Server) getCenter(c *gin.Context) {
 	ct, err := s.parties.Center(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toCenter(ct))
+}
+
+// updateBuyer godoc
+//
+//	@Summary		Update a buyer
+//	@Description	Sets the buyer's legal representative (replacing any previous one). With the MangoPay provider a buyer needs one before its first payment, card registration or bank account: 409 legal_representative_required otherwise. A buyer may update only itself (another buyer's id answers 404).
+//	@ID				updateBuyer
+//	@Tags			buyers
+//	@Security		BearerAuth
+//	@Accept			json
+//	@Produce		json,application/problem+json
+//	@Param			id		path		string		true	"Buyer id"
+//	@Param			body	body		BuyerUpdate	true	"What to change"
+//	@Success		200		{object}	Buyer
+//	@Failure		401,403,404,413,422	{object}	Problem
+//	@Router			/v1/buyers/{id} [patch]
+func (s *Server) updateBuyer(c *gin.Context) {
+	var req BuyerUpdate
+	if err := s.bind(c, &req); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	b, err := s.parties.SetBuyerRepresentative(c.Request.Context(), principal(c), c.Param("id"), *fromLegalRepresentative(req.LegalRepresentative))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toBuyer(b))
+}
+
+// updateCenter godoc
+//
+//	@Summary		Update a recycling centre
+//	@Description	Sets the centre's legal representative (replacing any previous one). With the MangoPay provider a centre needs one, with every field (birthday, nationality, country_of_residence, email), before its first payout: 409 legal_representative_required otherwise. A centre may update only itself (another centre's id answers 404).
+//	@ID				updateCenter
+//	@Tags			centers
+//	@Security		BearerAuth
+//	@Accept			json
+//	@Produce		json,application/problem+json
+//	@Param			id		path		string			true	"Centre id"
+//	@Param			body	body		CenterUpdate	true	"What to change"
+//	@Success		200		{object}	Center
+//	@Failure		401,403,404,413,422	{object}	Problem
+//	@Router			/v1/centers/{id} [patch]
+func (s *Server) updateCenter(c *gin.Context) {
+	var req CenterUpdate
+	if err := s.bind(c, &req); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	ct, err := s.parties.SetCenterRepresentative(c.Request.Context(), principal(c), c.Param("id"), *fromLegalRepresentative(req.LegalRepresentative))
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -85,6 +85,7 @@ var foundationErrors = []errorMapping{
 	{clock.ErrBackwards, http.StatusConflict, "invalid_transition", "The clock only moves forward"},
 	{page.ErrBadCursor, http.StatusUnprocessableEntity, "validation_failed", "Validation failed"},
 	{psp.ErrUnavailable, http.StatusBadGateway, "psp_unavailable", "Payment provider unavailable"},
+	{psp.ErrRepresentativeRequired, http.StatusConflict, "legal_representative_required", "Legal representative required"},
 }
 
 // problemExtras add error-specific members (reasons, available) to a problem.

@@ -248,7 +248,7 @@ func toSEPAProfile(e sepa.Eligibility) SEPAProfile {
 // createBankAccount godoc
 //
 //	@Summary		Add a bank account
-//	@Description	Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it.
+//	@Description	Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it. With the MangoPay provider the buyer's legal representative must be set first (PATCH /v1/buyers/{id}): 409 legal_representative_required otherwise.
 //	@Tags			bank accounts
 //	@Security		BearerAuth
 //	@Accept			json

@@ -107,7 +107,7 @@ func New(d Deps) http.Handler {
 	if len(d.CORSOrigins) > 0 {
 		r.Use(cors.New(cors.Config{
 			AllowOrigins:  d.CORSOrigins,
-			AllowMethods:  []string{"GET", "POST", "PUT", "DELETE", "OPTIONS"},
+			AllowMethods:  []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 			AllowHeaders:  []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"},
 			ExposeHeaders: []string{"X-Request-Id", "Idempotent-Replayed", "Location", "Retry-After"},
 			MaxAge:        time.Hour,
@@ -153,9 +153,11 @@ func (s *Server) routeParties(v1 *gin.RouterGroup) {
 	v1.POST("/buyers", platform, s.createBuyer)
 	v1.GET("/buyers", s.allow(auth.RoleBuyer, auth.RoleAdmin, auth.RoleService), s.listBuyers)
 	v1.GET("/buyers/:id", s.allow(auth.RoleBuyer, auth.RoleAdmin, auth.RoleService), s.getBuyer)
+	v1.PATCH("/buyers/:id", s.allow(auth.RoleBuyer, auth.RoleAdmin, auth.RoleService), s.updateBuyer)
 	v1.POST("/centers", platform, s.createCenter)
 	v1.GET("/centers", s.listCenters)
 	v1.GET("/centers/:id", s.getCenter)
+	v1.PATCH("/centers/:id", s.allow(auth.RoleCenter, auth.RoleAdmin, auth.RoleService), s.updateCenter)
 }
 
 func (s *Server) routeSandbox(v1 *gin.RouterGroup) {

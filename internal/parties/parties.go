@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
@@ -27,24 +28,40 @@ type Address struct {
 	Line1, Line2, PostalCode, City, Country string
 }
 
+// Representative is the person who legally represents a company (its "représentant légal"). A
+// payment provider may need it before the company pays or is paid (MangoPay refuses placeholder
+// names). FirstName and LastName are always set; the other fields may be empty.
+type Representative struct {
+	FirstName          string
+	LastName           string
+	Birthday           time.Time // a civil date, at UTC midnight; zero when unknown
+	Nationality        string    // ISO 3166-1 alpha-2
+	CountryOfResidence string    // ISO 3166-1 alpha-2
+	Email              string
+}
+
 // Buyer is a garage company.
 type Buyer struct {
-	ID        string
-	Name      string
-	SIREN     string
-	Email     string
-	Address   Address
-	CreatedAt time.Time
+	ID      string
+	Name    string
+	SIREN   string
+	Email   string
+	Address Address
+	// LegalRepresentative is nil until given.
+	LegalRepresentative *Representative
+	CreatedAt           time.Time
 }
 
 // Center is a recycling centre, the seller of orders.
 type Center struct {
-	ID        string
-	Name      string
-	SIRET     string
-	Email     string
-	Address   Address
-	CreatedAt time.Time
+	ID      string
+	Name    string
+	SIRET   string
+	Email   string
+	Address Address
+	// LegalRepresentative is nil until given.
+	LegalRepresentative *Representative
+	CreatedAt           time.Time
 }
 
 // Store keeps buyers and centres.
@@ -61,6 +78,12 @@ type Store interface {
 	Center(ctx context.Context, id string) (Center, error)
 	// Centers lists centres newest first.
 	Centers(ctx context.Context, p page.Request) (page.Page[Center], error)
+	// SetBuyerRepresentative replaces a buyer's legal representative and returns the buyer.
+	// Errors: ErrNotFound.
+	SetBuyerRepresentative(ctx context.Context, buyerID string, r Representative) (Buyer, error)
+	// SetCenterRepresentative replaces a centre's legal representative and returns the centre.
+	// Errors: ErrNotFound.
+	SetCenterRepresentative(ctx context.Context, centerID string, r Representative) (Center, error)
 }
 
 // Service creates and reads buyers and centres, scoping reads to the caller.
@@ -74,8 +97,9 @@ func NewService(store Store, clk clock.Clock) *Service { return &Service{store: 
 
 // NewBuyer is the input of CreateBuyer.
 type NewBuyer struct {
-	Name, SIREN, Email string
-	Address            Address
+	Name, SIREN, Email  string
+	Address             Address
+	LegalRepresentative *Representative // optional
 }
 
 // CreateBuyer validates and stores a buyer. Errors: *validation.Error, ErrBuyerExists.
@@ -84,7 +108,12 @@ func (s *Service) CreateBuyer(ctx context.Context, in NewBuyer) (Buyer, error) {
 	if !ValidSIREN(in.SIREN) {
 		return Buyer{}, validation.Field("siren", "siren", "must be 9 digits with a valid Luhn check digit")
 	}
-	b := Buyer{ID: id.New(id.Buyer), Name: in.Name, SIREN: in.SIREN, Email: in.Email, Address: in.Address, CreatedAt: s.clock.Now()}
+	rep, err := s.checkRepresentative(in.LegalRepresentative)
+	if err != nil {
+		return Buyer{}, err
+	}
+	b := Buyer{ID: id.New(id.Buyer), Name: in.Name, SIREN: in.SIREN, Email: in.Email, Address: in.Address,
+		LegalRepresentative: rep, CreatedAt: s.clock.Now()}
 	if err := s.store.CreateBuyer(ctx, b); err != nil {
 		return Buyer{}, err
 	}
@@ -110,8 +139,9 @@ func (s *Service) Buyers(ctx context.Context, who auth.Principal, p page.Request
 
 // NewCenter is the input of CreateCenter.
 type NewCenter struct {
-	Name, SIRET, Email string
-	Address            Address
+	Name, SIRET, Email  string
+	Address             Address
+	LegalRepresentative *Representative // optional
 }
 
 // CreateCenter validates and stores a centre. Errors: *validation.Error, ErrCenterExists.
@@ -120,7 +150,12 @@ func (s *Service) CreateCenter(ctx context.Context, in NewCenter) (Center, error
 	if !ValidSIRET(in.SIRET) {
 		return Center{}, validation.Field("siret", "siret", "must be 14 digits with a valid Luhn check digit")
 	}
-	c := Center{ID: id.New(id.Center), Name: in.Name, SIRET: in.SIRET, Email: in.Email, Address: in.Address, CreatedAt: s.clock.Now()}
+	rep, err := s.checkRepresentative(in.LegalRepresentative)
+	if err != nil {
+		return Center{}, err
+	}
+	c := Center{ID: id.New(id.Center), Name: in.Name, SIRET: in.SIRET, Email: in.Email, Address: in.Address,
+		LegalRepresentative: rep, CreatedAt: s.clock.Now()}
 	if err := s.store.CreateCenter(ctx, c); err != nil {
 		return Center{}, err
 	}
@@ -135,4 +170,68 @@ func (s *Service) Center(ctx context.Context, centerID string) (Center, error) {
 // Centers lists centres.
 func (s *Service) Centers(ctx context.Context, p page.Request) (page.Page[Center], error) {
 	return s.store.Centers(ctx, p)
+}
+
+// SetBuyerRepresentative sets a buyer's legal representative: the buyer itself, admin or
+// service. A buyer naming another buyer gets ErrNotFound. Errors: *validation.Error, ErrNotFound.
+func (s *Service) SetBuyerRepresentative(ctx context.Context, who auth.Principal, buyerID string, r Representative) (Buyer, error) {
+	if who.Role == auth.RoleBuyer && who.Org != buyerID {
+		return Buyer{}, ErrNotFound
+	}
+	rep, err := s.checkRepresentative(&r)
+	if err != nil {
+		return Buyer{}, err
+	}
+	return s.store.SetBuyerRepresentative(ctx, buyerID, *rep)
+}
+
+// SetCenterRepresentative sets a centre's legal representative: the centre itself, admin or
+// service. A centre naming another centre gets ErrNotFound. Errors: *validation.Error,
+// ErrNotFound.
+func (s *Service) SetCenterRepresentative(ctx context.Context, who auth.Principal, centerID string, r Representative) (Center, error) {
+	if who.Role == auth.RoleCenter && who.Org != centerID {
+		return Center{}, ErrNotFound
+	}
+	rep, err := s.checkRepresentative(&r)
+	if err != nil {
+		return Center{}, err
+	}
+	return s.store.SetCenterRepresentative(ctx, centerID, *rep)
+}
+
+// earliestBirthday bounds a representative's birthday from below (our choice: a typo guard).
+var earliestBirthday = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// checkRepresentative trims a representative and checks what the field validation cannot: the
+// names are not blank and the birthday is a past date. nil stays nil.
+func (s *Service) checkRepresentative(r *Representative) (*Representative, error) {
+	if r == nil {
+		return nil, nil
+	}
+	out := *r
+	out.FirstName, out.LastName = strings.TrimSpace(out.FirstName), strings.TrimSpace(out.LastName)
+	out.Email = strings.TrimSpace(out.Email)
+	var errs validation.Collector
+	if out.FirstName == "" {
+		errs.Add("legal_representative.first_name", "required", "must not be blank")
+	}
+	if out.LastName == "" {
+		errs.Add("legal_representative.last_name", "required", "must not be blank")
+	}
+	for _, f := range []struct{ name, value string }{{"first_name", out.FirstName}, {"last_name", out.LastName},
+		{"nationality", out.Nationality}, {"country_of_residence", out.CountryOfResidence}, {"email", out.Email}} {
+		if strings.IndexFunc(f.value, unicode.IsControl) >= 0 {
+			errs.Add("legal_representative."+f.name, "invalid", "must not contain control characters")
+		}
+	}
+	if !out.Birthday.IsZero() {
+		out.Birthday = time.Date(out.Birthday.Year(), out.Birthday.Month(), out.Birthday.Day(), 0, 0, 0, 0, time.UTC)
+		if out.Birthday.Before(earliestBirthday) || !out.Birthday.Before(s.clock.Now()) {
+			errs.Add("legal_representative.birthday", "invalid", "must be a past date after 1900-01-01")
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -48,8 +48,11 @@ func NewService(store Store, buyers Buyers, provider psp.Users) *Service {
 	return &Service{store: store, buyers: buyers, provider: provider}
 }
 
-// Ensure returns the buyer's payer, creating the provider user and wallet when missing.
-// Errors: parties.ErrNotFound (no such buyer), psp.ErrUnavailable, *psp.RejectedError.
+// Ensure returns the buyer's payer, creating the provider user and wallet when missing. The
+// provider user is created with the buyer's legal representative: a provider that needs one
+// (MangoPay) refuses a buyer without it with psp.ErrRepresentativeRequired, before any payment.
+// Errors: parties.ErrNotFound (no such buyer), psp.ErrRepresentativeRequired,
+// psp.ErrUnavailable, *psp.RejectedError.
 func (s *Service) Ensure(ctx context.Context, buyerID string) (Payer, error) {
 	p, err := s.store.Payer(ctx, buyerID)
 	if err == nil {
@@ -70,8 +73,9 @@ func (s *Service) Ensure(ctx context.Context, buyerID string) (Payer, error) {
 		Email:          b.Email,
 		Address: psp.Address{Line1: b.Address.Line1, Line2: b.Address.Line2, City: b.Address.City,
 			PostalCode: b.Address.PostalCode, Country: b.Address.Country},
-		TermsAccepted: true,
-		Tag:           b.ID,
+		Representative: representative(b.LegalRepresentative),
+		TermsAccepted:  true,
+		Tag:            b.ID,
 	})
 	if err != nil {
 		return Payer{}, fmt.Errorf("create provider user for %s: %w", b.ID, err)
@@ -86,4 +90,13 @@ func (s *Service) Ensure(ctx context.Context, buyerID string) (Payer, error) {
 		return Payer{}, fmt.Errorf("create provider wallet for %s: %w", b.ID, err)
 	}
 	return s.store.SavePayer(ctx, Payer{BuyerID: b.ID, UserID: u.ID, WalletID: w.ID})
+}
+
+// representative is the port's form of a party's legal representative (empty when unknown).
+func representative(r *parties.Representative) psp.Representative {
+	if r == nil {
+		return psp.Representative{}
+	}
+	return psp.Representative{FirstName: r.FirstName, LastName: r.LastName, Email: r.Email, Birthday: r.Birthday,
+		Nationality: r.Nationality, CountryOfResidence: r.CountryOfResidence}
 }

@@ -2,13 +2,16 @@ package payers_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payers"
+	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/psp/mangopay"
 	"github.com/vhupay/vhupay/internal/psp/mangopay/mangopaytest"
 	"github.com/vhupay/vhupay/internal/storage"
@@ -30,7 +33,8 @@ func TestEnsureCreatesOnce(t *testing.T) {
 		}
 		ps := parties.NewService(storage.NewParties(db), clock.Real{})
 		buyer, err := ps.CreateBuyer(ctx, parties.NewBuyer{Name: "Garage", SIREN: "812345676", Email: "g@example.fr",
-			Address: parties.Address{Line1: "1 rue", PostalCode: "69007", City: "Lyon", Country: "FR"}})
+			Address:             parties.Address{Line1: "1 rue", PostalCode: "69007", City: "Lyon", Country: "FR"},
+			LegalRepresentative: &parties.Representative{FirstName: "Alice", LastName: "Martin"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,6 +63,49 @@ func TestEnsureCreatesOnce(t *testing.T) {
 		}
 		if _, err := svc.Ensure(ctx, "byr_unknown"); err == nil {
 			t.Error("Ensure of an unknown buyer should fail")
+		}
+	})
+}
+
+// With MangoPay, a buyer without a legal representative gets no provider user (MangoPay refuses
+// placeholder names in production): psp.ErrRepresentativeRequired, nothing called, nothing kept;
+// once the representative is set, the user is created with the real names.
+func TestEnsureNeedsTheRepresentative(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		db := storagetest.Open(t, b)
+		fake := mangopaytest.New(mangopaytest.Config{})
+		t.Cleanup(fake.Close)
+		client, err := mangopay.New(mangopay.Config{BaseURL: fake.URL, ClientID: fake.ClientID, APIKey: fake.APIKey, Timeout: 5 * time.Second, Clock: clock.Real{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps := parties.NewService(storage.NewParties(db), clock.Real{})
+		buyer, err := ps.CreateBuyer(ctx, parties.NewBuyer{Name: "Garage Martin SARL", SIREN: "812345676", Email: "g@example.fr",
+			Address: parties.Address{Line1: "1 rue", PostalCode: "69007", City: "Lyon", Country: "FR"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := payers.NewService(storage.NewPayers(db), storage.NewParties(db), client)
+		if _, err := svc.Ensure(ctx, buyer.ID); !errors.Is(err, psp.ErrRepresentativeRequired) {
+			t.Fatalf("Ensure without a representative: %v", err)
+		}
+		if n := len(fake.CallCounts()); n != 0 {
+			t.Fatalf("MangoPay was called: %v", fake.CallCounts())
+		}
+		if _, err := storage.NewPayers(db).Payer(ctx, buyer.ID); !errors.Is(err, payers.ErrNotFound) {
+			t.Fatalf("a payer was kept: %v", err)
+		}
+		admin := auth.Principal{Role: auth.RoleAdmin}
+		if _, err := ps.SetBuyerRepresentative(ctx, admin, buyer.ID, parties.Representative{FirstName: "Alice", LastName: "Martin"}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := svc.Ensure(ctx, buyer.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name, first, last, _ := fake.UserName(p.UserID); name != "Garage Martin SARL" || first != "Alice" || last != "Martin" {
+			t.Fatalf("provider user: %s, %s %s", name, first, last)
 		}
 	})
 }

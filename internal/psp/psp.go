@@ -34,7 +34,7 @@ var ErrNotFound = errors.New("payment provider resource not found")
 // person: first and last name for a payer; also birthday, nationality, country of residence and
 // e-mail for an owner) and the request has none. The provider was not called. Providers that need
 // no representative (the sandbox) never return it.
-var ErrRepresentativeRequired = errors.New("the company's legal representative is required by the payment provider")
+var ErrRepresentativeRequired = errors.New("the payment provider requires the company's legal representative (first and last name; to be paid out, also birthday, nationality, country of residence and e-mail)")
 
 // RejectedError is the provider's refusal of a request (a 4xx other than not found): invalid or
 // missing fields, a resource in a state that forbids the operation, a key reused after a refusal.
