@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/vhupay/vhupay/internal/app/apptest"
 	"github.com/vhupay/vhupay/internal/auth"
@@ -177,8 +178,8 @@ func TestBuyersAndCenters(t *testing.T) {
 
 		var got httpapi.Buyer
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/buyers/" + buyer.ID, Token: s.Token(t, auth.RoleBuyer, buyer.ID)}).Expect(t, 200).JSON(t, &got)
-		if got != buyer {
-			t.Errorf("GET = %+v, want %+v", got, buyer)
+		if diff := cmp.Diff(buyer, got); diff != "" {
+			t.Errorf("GET (-want +got):\n%s", diff)
 		}
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/buyers/" + other.ID, Token: s.Token(t, auth.RoleBuyer, buyer.ID)}).ExpectProblem(t, 404, "not_found")
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/buyers/byr_nope", Token: admin}).ExpectProblem(t, 404, "not_found")
@@ -197,8 +198,8 @@ func TestBuyersAndCenters(t *testing.T) {
 		}
 		var gotCenter httpapi.Center
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/centers/" + center.ID, Token: s.Token(t, auth.RoleBuyer, buyer.ID)}).Expect(t, 200).JSON(t, &gotCenter)
-		if gotCenter != center {
-			t.Errorf("GET centre = %+v, want %+v", gotCenter, center)
+		if diff := cmp.Diff(center, gotCenter); diff != "" {
+			t.Errorf("GET centre (-want +got):\n%s", diff)
 		}
 	})
 }
