@@ -30,6 +30,10 @@ type Problem struct {
 	Reasons []string `json:"reasons,omitempty"`
 	// Available (sepa_ceiling_exceeded) is the SEPA balance left this month, in cents.
 	Available *int64 `json:"available,omitempty"`
+	// ActionURL (provider_action_required) is the payment provider's page where the company's
+	// representative must authenticate, valid a few minutes; add an encoded returnUrl query
+	// parameter to come back.
+	ActionURL string `json:"action_url,omitempty" example:"https://sca.mangopay.com/?token=0193d02f30df7a188c51cf890a191d21"`
 } //	@name	Problem
 
 // FieldError names one invalid field.
@@ -86,10 +90,19 @@ var foundationErrors = []errorMapping{
 	{page.ErrBadCursor, http.StatusUnprocessableEntity, "validation_failed", "Validation failed"},
 	{psp.ErrUnavailable, http.StatusBadGateway, "psp_unavailable", "Payment provider unavailable"},
 	{psp.ErrRepresentativeRequired, http.StatusConflict, "legal_representative_required", "Legal representative required"},
+	{psp.ErrPendingAction, http.StatusConflict, "provider_action_required", "Authentication at the payment provider required"},
 }
 
 // problemExtras add error-specific members (reasons, available) to a problem.
-var problemExtras = []func(err error, p *Problem){sepaProblemExtras}
+var problemExtras = []func(err error, p *Problem){sepaProblemExtras, providerProblemExtras}
+
+// providerProblemExtras gives a provider_action_required problem the page to send the person to.
+func providerProblemExtras(err error, p *Problem) {
+	var pending *psp.PendingActionError
+	if errors.As(err, &pending) {
+		p.ActionURL = pending.Action.URL
+	}
+}
 
 // writeError answers with the problem for err, logging unknown errors once.
 func (s *Server) writeError(c *gin.Context, err error) {

@@ -2,6 +2,7 @@ package psp
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -247,14 +248,20 @@ type Wallets interface {
 }
 
 // PendingActionError says that the provider waits for a person's authentication (PendingAction)
-// before it answers.
+// before it answers. errors.Is(err, ErrPendingAction) holds for it.
 type PendingActionError struct {
 	Action PendingAction
 }
 
+// ErrPendingAction is matched by every *PendingActionError.
+var ErrPendingAction = errors.New("the payment provider waits for the authentication of the company's representative on the provider's page")
+
 func (e *PendingActionError) Error() string {
 	return "payment provider waits for the user's authentication"
 }
+
+// Is makes errors.Is(err, ErrPendingAction) true.
+func (e *PendingActionError) Is(target error) bool { return target == ErrPendingAction }
 
 // RefundKind is what a refund gives back.
 type RefundKind string

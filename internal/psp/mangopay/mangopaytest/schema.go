@@ -78,7 +78,7 @@ var (
 	postalCode = regexp.MustCompile(`^[A-Za-z0-9 -]+$`)
 	// [D] snippets/p-body/DisplayName*.mdx: 1–50 characters, none of &,'/.
 	displayName = regexp.MustCompile(`^[^&,'/]{1,50}$`)
-	// [D] snippets/p-body/Language*.mdx (BrowserInfo.Language).
+	// [D] snippets/p-body/Language.mdx (BrowserInfo.Language).
 	languagePattern = regexp.MustCompile(`^[a-zA-Z]{2}(-[a-zA-Z]{2})?$`)
 
 	// [D] snippets/p-body/Amount.mdx, Currency*.mdx: {Currency, Amount} in minor units.
