@@ -271,7 +271,7 @@ type Refund struct {
 	InitialID   string
 	PayInID     string
 	Status      RefundStatus
-	Amount      int64 // cents
+	Amount      int64 // cents that go back to the payer (a transfer's refund: fee part included)
 	ResultCode  string
 	Failure     FailureCode // set when Status is RefundFailed
 }
