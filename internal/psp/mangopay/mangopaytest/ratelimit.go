@@ -26,7 +26,7 @@ func (s *Server) rateLimited(w http.ResponseWriter) bool {
 		if s.madeIn(l, now) >= l.Calls {
 			s.limitHeaders(w.Header(), time.Time{})
 			s.write(w, s.apiError(http.StatusTooManyRequests, "rate_limit", rateLimitMessage, nil))
-			s.calls["429"]++
+			s.limited++
 			return true
 		}
 	}
@@ -39,7 +39,7 @@ func (s *Server) rateLimited(w http.ResponseWriter) bool {
 func (s *Server) RateLimited() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.calls["429"]
+	return s.limited
 }
 
 // pruneCounted forgets calls older than the longest window; callers hold mu.

@@ -141,6 +141,7 @@ type Server struct {
 	responses map[string]storedResponse
 	limits    []RateLimit
 	counted   []time.Time // the calls the rate limit counts, oldest first
+	limited   int         // calls refused by the rate limit
 	sessions  map[string]*scaSession
 
 	users        map[string]*user
