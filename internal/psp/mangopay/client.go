@@ -13,7 +13,8 @@
 //     Config.Pacer, which is also asked before every request. A 429 waits until the exhausted
 //     windows reset, then tries again (at most Config.MaxAttempts attempts in all); when the reset
 //     is further than the caller's deadline or Config.MaxRateLimitWait, the call fails at once
-//     with psp.ErrRateLimited (which wraps psp.ErrUnavailable). MangoPay sends no Retry-After.
+//     with psp.ErrRateLimited (which wraps psp.ErrUnavailable), as it does when the context ends
+//     during the wait. MangoPay sends no Retry-After.
 //   - 5xx, connection errors and timeouts are retried with exponential backoff for GET and POST, then
 //     psp.ErrUnavailable. POSTs are safe to retry only because every POST carries an
 //     Idempotency-Key: a repeat of a POST that did reach MangoPay answers 409
@@ -313,6 +314,7 @@ func (c *Client) send(ctx context.Context, method, path, key string, payload []b
 		}
 		res, err := c.attempt(ctx, method, path, key, payload, bearer)
 		var wait time.Duration
+		unavailable := psp.ErrUnavailable // what a context ending during the wait means
 		switch {
 		case err != nil:
 			if ctx.Err() != nil || !retryFailures || attempt >= c.maxAttempts {
@@ -337,6 +339,7 @@ func (c *Client) send(ctx context.Context, method, path, key string, payload []b
 			if wait, err = c.rateLimitWait(ctx, parseRateLimit(res.header, true, c.clock.Now()), attempt); err != nil {
 				return response{}, fmt.Errorf("mangopay %s %s: %w", method, path, err)
 			}
+			unavailable = psp.ErrRateLimited
 		case res.status >= 500:
 			if !retryFailures || attempt >= c.maxAttempts {
 				return response{}, fmt.Errorf("mangopay %s %s: status %d: %w", method, path, res.status, psp.ErrUnavailable)
@@ -346,7 +349,7 @@ func (c *Client) send(ctx context.Context, method, path, key string, payload []b
 			return res, nil
 		}
 		if err := c.sleep(ctx, wait); err != nil {
-			return response{}, fmt.Errorf("mangopay %s %s: %w: %v", method, path, psp.ErrUnavailable, err)
+			return response{}, fmt.Errorf("mangopay %s %s: %w: %v", method, path, unavailable, err)
 		}
 	}
 }

@@ -171,6 +171,14 @@ func TestRateLimitResetBeyondTheDeadline(t *testing.T) {
 	if _, err := e.client.GetPayIn(ctx, "payin_1"); !errors.Is(err, psp.ErrRateLimited) {
 		t.Fatalf("without a deadline: %v", err)
 	}
+	// A context that ends while waiting for the reset: rate limited.
+	e.client.SetSleep(func(context.Context, time.Duration) error { return context.Canceled })
+	e.fake.ClearFaults()
+	e.fake.InjectFault(mangopaytest.Fault{Route: "GET /payins/{id}", Status: 429, Reset: 5 * time.Second})
+	if _, err := e.client.GetPayIn(ctx, "payin_1"); !errors.Is(err, psp.ErrRateLimited) {
+		t.Fatalf("context ended while waiting: %v", err)
+	}
+	sleeps.install(e)
 	// A reset within the cap is waited for; every attempt answering 429 ends in ErrRateLimited.
 	e.fake.ClearFaults()
 	e.fake.InjectFault(mangopaytest.Fault{Route: "GET /payins/{id}", Status: 429, Reset: 5 * time.Second})
