@@ -115,16 +115,22 @@ func New(d Deps) http.Handler {
 	}
 	r.Use(s.limitBody)
 	r.NoRoute(func(c *gin.Context) { s.writeError(c, errNotFound) })
-	r.NoMethod(func(c *gin.Context) {
-		s.writeError(c, newAPIError(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed", "This path does not accept this method."))
-	})
+	r.NoMethod(func(c *gin.Context) { s.writeError(c, errMethodNotAllowed) })
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})))
 	r.GET("/openapi.json", s.openAPI)
-	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"),
-		ginSwagger.PersistAuthorization(true)))
+	swaggerUI := ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"), ginSwagger.PersistAuthorization(true))
+	r.GET("/swagger/*any", func(c *gin.Context) {
+		// gin-swagger would answer doc.json from swag's global registry, which vhupay leaves
+		// empty (the document is served from the embedded OpenAPI 3 file): serve that one.
+		if c.Param("any") == "/doc.json" {
+			s.openAPI(c)
+			return
+		}
+		swaggerUI(c)
+	})
 
 	if d.SandboxPages != nil {
 		// The simulated provider's bank pages: HTML for a browser, no JWT.
@@ -166,6 +172,8 @@ func (s *Server) routeSandbox(v1 *gin.RouterGroup) {
 // healthz godoc
 //
 //	@Summary	Process alive
+//	@ID		getHealth
+//	@Description	Answers 200 while the process runs; checks nothing else. No authentication.
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	Health
@@ -180,6 +188,8 @@ type Health struct {
 // readyz godoc
 //
 //	@Summary	Database reachable
+//	@ID		getReadiness
+//	@Description	200 when the database answers, 503 unavailable otherwise (take the instance out of the load balancer). No authentication.
 //	@Tags		operations
 //	@Produce	json
 //	@Produce	application/problem+json
@@ -189,7 +199,7 @@ type Health struct {
 func (s *Server) readyz(c *gin.Context) {
 	if err := s.ready(c.Request.Context()); err != nil {
 		logger(c).Warn("not ready", slog.String("err", err.Error()))
-		s.writeError(c, newAPIError(http.StatusServiceUnavailable, "unavailable", "Not ready", "The database does not answer."))
+		s.writeError(c, errNotReady)
 		return
 	}
 	c.JSON(http.StatusOK, Health{Status: "ok"})
