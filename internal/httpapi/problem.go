@@ -20,12 +20,12 @@ import (
 
 // Problem is an RFC 9457 problem document.
 type Problem struct {
-	Type      string       `json:"type" example:"https://docs.vhupay.dev/errors/validation_failed"`
-	Title     string       `json:"title" example:"Validation failed"`
-	Status    int          `json:"status" example:"422"`
-	Detail    string       `json:"detail,omitempty"`
-	Code      string       `json:"code" example:"validation_failed"`
-	RequestID string       `json:"request_id"`
+	Type      string       `json:"type" binding:"required" example:"https://docs.vhupay.dev/errors/validation_failed"`
+	Title     string       `json:"title" binding:"required" example:"Validation failed"`
+	Status    int          `json:"status" binding:"required" example:"422"`
+	Detail    string       `json:"detail,omitempty" example:"The request has invalid fields."`
+	Code      string       `json:"code" binding:"required" example:"validation_failed"`
+	RequestID string       `json:"request_id" binding:"required" example:"0193a1b2-c3d4-7e8f-9a0b-1c2d3e4f5a6b"`
 	Errors    []FieldError `json:"errors,omitempty"`
 	// Reasons (sepa_not_eligible) lists why SEPA is refused.
 	Reasons []string `json:"reasons,omitempty"`
@@ -35,9 +35,9 @@ type Problem struct {
 
 // FieldError names one invalid field.
 type FieldError struct {
-	Field   string `json:"field" example:"lines[0].quantity"`
-	Code    string `json:"code" example:"min"`
-	Message string `json:"message"`
+	Field   string `json:"field" binding:"required" example:"lines[0].quantity"`
+	Code    string `json:"code" binding:"required" example:"min"`
+	Message string `json:"message" binding:"required" example:"must be at least 1"`
 } //	@name	FieldError
 
 const problemBase = "https://docs.vhupay.dev/errors/"
