@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-contrib/cors"
@@ -24,6 +25,9 @@ import (
 	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/sepa"
 )
+
+// sandboxPagesPrefix is where the sandbox provider's pages are served (sandbox mode only).
+const sandboxPagesPrefix = "/sandbox/psp/"
 
 // Verifier checks bearer tokens.
 type Verifier interface {
@@ -105,13 +109,23 @@ func New(d Deps) http.Handler {
 	r.ContextWithFallback = true
 	r.Use(s.requestIDs, s.accessLog, s.recovery)
 	if len(d.CORSOrigins) > 0 {
-		r.Use(cors.New(cors.Config{
+		apiCORS := cors.New(cors.Config{
 			AllowOrigins:  d.CORSOrigins,
 			AllowMethods:  []string{"GET", "POST", "PUT", "DELETE", "OPTIONS"},
 			AllowHeaders:  []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"},
 			ExposeHeaders: []string{"X-Request-Id", "Idempotent-Replayed", "Location", "Retry-After"},
 			MaxAge:        time.Hour,
-		}))
+		})
+		r.Use(func(c *gin.Context) {
+			// The sandbox provider's pages are the bank's, not the API: its tokenisation endpoint
+			// answers any origin itself, and its 3-D Secure and mandate pages post their forms
+			// with "Origin: null" (no-referrer), which the API's CORS policy would refuse.
+			if strings.HasPrefix(c.Request.URL.Path, sandboxPagesPrefix) {
+				c.Next()
+				return
+			}
+			apiCORS(c)
+		})
 	}
 	r.Use(s.limitBody)
 	r.NoRoute(func(c *gin.Context) { s.writeError(c, errNotFound) })
@@ -134,7 +148,7 @@ func New(d Deps) http.Handler {
 
 	if d.SandboxPages != nil {
 		// The simulated provider's bank pages: HTML for a browser, no JWT.
-		r.Any("/sandbox/psp/*path", gin.WrapH(d.SandboxPages))
+		r.Any(sandboxPagesPrefix+"*path", gin.WrapH(d.SandboxPages))
 	}
 
 	s.routeHooks(r)
