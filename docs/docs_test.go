@@ -9,14 +9,17 @@ import (
 	"testing"
 )
 
+// outside is the shared folder beside the repository, which a clone does not have.
+var outside = filepath.Join("..", "shared")
+
 var (
 	mdLink  = regexp.MustCompile(`\]\(([^)\s]+)\)`)
 	heading = regexp.MustCompile(`(?m)^#{1,6} (.+)$`)
 )
 
-// README.md and every guide in docs/ stand on their own: no reference to a path outside the
-// repository (such as ../shared), and every relative link leads to a file of the repository,
-// and to a heading of it when it names one.
+// README.md and every guide in docs/ stand on their own: no reference to the shared folder beside
+// the repository (where the specifications live) or any other path outside it, and every relative
+// link leads to a file of the repository, and to a heading of it when it names one.
 func TestGuidesAreSelfContained(t *testing.T) {
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -45,8 +48,8 @@ func TestGuidesAreSelfContained(t *testing.T) {
 		}
 		text := string(b)
 		rel, _ := filepath.Rel(root, file)
-		if strings.Contains(text, "../shared") || strings.Contains(text, "/work/") {
-			t.Errorf("%s refers to files outside the repository (../shared): write the facts in the guides", rel)
+		if strings.Contains(text, outside) || strings.Contains(text, "/work/") {
+			t.Errorf("%s refers to files outside the repository (%s): write the facts in the guides", rel, outside)
 		}
 		if !strings.HasSuffix(file, ".md") {
 			continue
