@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -21,8 +22,9 @@ const (
 )
 
 // sharedHeaders are the response headers described once in components.headers. Operations name
-// Location and Retry-After with swag's @Header; X-Request-Id is on every response and
-// Idempotent-Replayed on every answer of an operation that takes an Idempotency-Key.
+// Location and Retry-After with swag's @Header (Retry-After is added to every 429); X-Request-Id
+// is on every response and Idempotent-Replayed on every answer of an operation that takes an
+// Idempotency-Key, which every POST of /v1 does.
 func sharedHeaders() openapi3.Headers {
 	str := openapi3.NewStringSchema()
 	return openapi3.Headers{
@@ -77,16 +79,16 @@ func applyConventions(doc *openapi3.T) error {
 					idempotent = true
 				}
 			}
-			if method == http.MethodPost && !idempotent {
-				return fmt.Errorf("%s %s: every POST takes an Idempotency-Key header (@Param Idempotency-Key header string false ...)", method, path)
+			if method == http.MethodPost && strings.HasPrefix(path, "/v1/") && !idempotent {
+				// The idempotency middleware serves every POST of /v1, annotated or not.
+				op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Ref: "#/components/parameters/" + paramIdemKey, Value: idempotencyKeyParameter()})
+				idempotent = true
 			}
 			for code, resp := range op.Responses.Map() {
 				if resp.Value == nil {
 					continue
 				}
-				if err := responseHeaders(resp.Value, code, idempotent); err != nil {
-					return fmt.Errorf("%s %s %s: %w", method, path, code, err)
-				}
+				responseHeaders(resp.Value, code, idempotent)
 			}
 		}
 	}
@@ -96,7 +98,7 @@ func applyConventions(doc *openapi3.T) error {
 
 // responseHeaders references the shared headers from one response: the ones swag wrote inline
 // (Location, Retry-After) and the ones every response has.
-func responseHeaders(resp *openapi3.Response, code string, idempotent bool) error {
+func responseHeaders(resp *openapi3.Response, code string, idempotent bool) {
 	if resp.Headers == nil {
 		resp.Headers = openapi3.Headers{}
 	}
@@ -105,11 +107,8 @@ func responseHeaders(resp *openapi3.Response, code string, idempotent bool) erro
 		return &openapi3.HeaderRef{Ref: "#/components/headers/" + name, Value: shared[name].Value}
 	}
 	for name := range resp.Headers {
-		switch name {
-		case headerLocation, headerRetry:
+		if name == headerLocation || name == headerRetry {
 			resp.Headers[name] = ref(name)
-		default:
-			return fmt.Errorf("header %s is not one of the shared headers (conventions.go)", name)
 		}
 	}
 	resp.Headers[headerRequestID] = ref(headerRequestID)
@@ -121,7 +120,6 @@ func responseHeaders(resp *openapi3.Response, code string, idempotent bool) erro
 	if idempotent && status < 500 && status != http.StatusTooManyRequests {
 		resp.Headers[headerReplayed] = ref(headerReplayed)
 	}
-	return nil
 }
 
 // problemCodeEnum lists every problem code in the Problem schema, from the HTTP edge's table.
