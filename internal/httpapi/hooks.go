@@ -18,6 +18,7 @@ func (s *Server) routeHooks(r *gin.Engine) {
 // mangopayHook godoc
 //
 //	@Summary		MangoPay notification
+//	@ID			receiveMangopayHook
 //	@Description	No token. Answers 200 at once; the resource named by the query is then re-read from the provider and its state applied in the background. The query itself is never trusted; event types vhupay does not act on and unknown resources are ignored.
 //	@Tags			provider
 //	@Param			EventType	query	string	false	"MangoPay event type, e.g. PAYIN_NORMAL_SUCCEEDED"

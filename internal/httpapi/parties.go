@@ -138,6 +138,7 @@ func fromLegalRepresentative(r *LegalRepresentative) *parties.Representative {
 // createBuyer godoc
 //
 //	@Summary		Create a buyer
+//	@ID			createBuyer
 //	@Description	SIREN: 9 digits, Luhn-valid. The same SIREN twice answers 409 buyer_exists. legal_representative may be given now or later (PATCH /v1/buyers/{id}); the MangoPay provider needs it before the buyer's first card registration, bank account or payment.
 //	@Tags			buyers
 //	@Security		BearerAuth
@@ -146,6 +147,7 @@ func fromLegalRepresentative(r *LegalRepresentative) *parties.Representative {
 //	@Param			Idempotency-Key	header		string			false	"Makes the request safe to retry (1–255 printable ASCII)"
 //	@Param			body			body		BuyerRequest	true	"The buyer"
 //	@Success		201				{object}	Buyer
+//	@Header		201				{string}	Location	"The created resource"
 //	@Failure		401,403,409,413,422	{object}	Problem
 //	@Router			/v1/buyers [post]
 func (s *Server) createBuyer(c *gin.Context) {
@@ -166,6 +168,7 @@ func (s *Server) createBuyer(c *gin.Context) {
 // listBuyers godoc
 //
 //	@Summary		List buyers
+//	@ID			listBuyers
 //	@Description	Newest first. A buyer sees only itself.
 //	@Tags			buyers
 //	@Security		BearerAuth
@@ -196,6 +199,8 @@ func (s *Server) listBuyers(c *gin.Context) {
 // getBuyer godoc
 //
 //	@Summary	Get a buyer
+//	@ID		getBuyer
+//	@Description	A buyer reads itself only (another buyer answers 404); admin and service read any buyer.
 //	@Tags		buyers
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
@@ -215,6 +220,7 @@ func (s *Server) getBuyer(c *gin.Context) {
 // createCenter godoc
 //
 //	@Summary		Create a recycling centre
+//	@ID			createCenter
 //	@Description	SIRET: 14 digits, Luhn-valid (La Poste's establishments: digit sum a multiple of 5). The same SIRET twice answers 409 center_exists. legal_representative may be given now or later (PATCH /v1/centers/{id}); the MangoPay provider needs it, with every field, before the centre's first payout.
 //	@Tags			centers
 //	@Security		BearerAuth
@@ -223,6 +229,7 @@ func (s *Server) getBuyer(c *gin.Context) {
 //	@Param			Idempotency-Key	header		string			false	"Makes the request safe to retry (1–255 printable ASCII)"
 //	@Param			body			body		CenterRequest	true	"The centre"
 //	@Success		201				{object}	Center
+//	@Header		201				{string}	Location	"The created resource"
 //	@Failure		401,403,409,413,422	{object}	Problem
 //	@Router			/v1/centers [post]
 func (s *Server) createCenter(c *gin.Context) {
@@ -243,6 +250,8 @@ func (s *Server) createCenter(c *gin.Context) {
 // listCenters godoc
 //
 //	@Summary	List recycling centres
+//	@ID		listCenters
+//	@Description	Any authenticated caller: the centres, newest first (a buyer picks one to order from or to ask for end-of-month invoicing).
 //	@Tags		centers
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
@@ -272,6 +281,8 @@ func (s *Server) listCenters(c *gin.Context) {
 // getCenter godoc
 //
 //	@Summary	Get a recycling centre
+//	@ID		getCenter
+//	@Description	Any authenticated caller.
 //	@Tags		centers
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
