@@ -16,6 +16,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/collections"
+	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/invoicing"
 	"github.com/vhupay/vhupay/internal/monthclose"
@@ -23,6 +24,7 @@ import (
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/sepa"
+	"github.com/vhupay/vhupay/internal/webhooks"
 )
 
 // Verifier checks bearer tokens.
@@ -55,12 +57,19 @@ type Deps struct {
 	Notifications *payments.Notifications
 	MonthCloses   *monthclose.Service
 	Invoicing     *invoicing.Service
+	// Events lists events; Webhooks manages webhook endpoints.
+	Events   *events.Service
+	Webhooks *webhooks.Service
 
 	// Sandbox mode only.
 	TestClock     TestClock
 	SandboxPages  http.Handler
 	SandboxSettle func(ctx context.Context, force bool) (int, error)
 	SandboxScores SandboxScores // also nil with another score partner than the sandbox's
+	// ClockMoved runs at once the work a move of the test clock made due (expiries, the month
+	// close, sandbox settlement; settle: also what that close submits). Nil: only SandboxSettle
+	// runs, for settle.
+	ClockMoved func(ctx context.Context, settle bool) error
 }
 
 // Server holds the handlers' dependencies.
@@ -87,6 +96,9 @@ type Server struct {
 
 	monthCloses *monthclose.Service
 	invoicing   *invoicing.Service
+	events      *events.Service
+	webhooks    *webhooks.Service
+	clockMoved  func(ctx context.Context, settle bool) error
 }
 
 // New builds the HTTP handler of the whole API.
@@ -99,6 +111,7 @@ func New(d Deps) http.Handler {
 		orders: d.Orders, payments: d.Payments, notifications: d.Notifications,
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
+		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved,
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -107,7 +120,7 @@ func New(d Deps) http.Handler {
 	if len(d.CORSOrigins) > 0 {
 		r.Use(cors.New(cors.Config{
 			AllowOrigins:  d.CORSOrigins,
-			AllowMethods:  []string{"GET", "POST", "PUT", "DELETE", "OPTIONS"},
+			AllowMethods:  []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 			AllowHeaders:  []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"},
 			ExposeHeaders: []string{"X-Request-Id", "Idempotent-Replayed", "Location", "Retry-After"},
 			MaxAge:        time.Hour,
@@ -141,6 +154,8 @@ func New(d Deps) http.Handler {
 	s.routeCards(v1)
 	s.routeMonthClose(v1)
 	s.routeInvoicing(v1)
+	s.routeEvents(v1)
+	s.routeWebhooks(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}

@@ -104,9 +104,9 @@ type Queue struct {
 
 var _ monthclose.Queue = (*Queue)(nil)
 
-// New builds the queue (not started: see Run) with the month close worker running engine.
-// databaseURL is the one db was opened with.
-func New(db *storage.DB, databaseURL string, cfg Config, engine *monthclose.Engine, log *slog.Logger) (*Queue, error) {
+// New builds the queue (not started: see Run) with the month close worker running engine and
+// the workers of w. databaseURL is the one db was opened with.
+func New(db *storage.DB, databaseURL string, cfg Config, engine *monthclose.Engine, w Work, log *slog.Logger) (*Queue, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -128,6 +128,7 @@ func New(db *storage.DB, databaseURL string, cfg Config, engine *monthclose.Engi
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
 		Workers:              workers,
 	}
+	register(workers, rc, w, log)
 	if cfg.RetryDelay != nil {
 		rc.RetryPolicy = retryPolicy{delay: cfg.RetryDelay}
 	}
@@ -380,7 +381,7 @@ type txEnqueuer struct{ q *Queue }
 // EnqueueTx implements storage.Enqueuer. A job type may set its own options (River's
 // JobArgsWithInsertOpts).
 func (e txEnqueuer) EnqueueTx(ctx context.Context, tx *sql.Tx, job txn.Job) error {
-	if _, err := e.q.client.InsertTx(ctx, tx, job, nil); err != nil {
+	if _, err := e.q.client.InsertTx(ctx, tx, job, optsFor(job.Kind())); err != nil {
 		return fmt.Errorf("enqueue %s: %w", job.Kind(), err)
 	}
 	return nil
