@@ -41,7 +41,6 @@ func (a *App) periodicWork() []jobs.Periodic {
 	}
 }
 
-
 // mandateHandler applies mandate notifications; a mandate vhupay does not know is ignored (the
 // notification handlers' contract), not retried.
 type mandateHandler struct{ sepa *sepa.Service }

@@ -295,4 +295,6 @@ func (s Webhooks) LeaseWebhookDelivery(ctx context.Context, id string, now, unti
 }
 
 // Event implements webhooks.Store.
-func (s Webhooks) Event(ctx context.Context, id string) (events.Event, error) { return s.events.Event(ctx, id) }
+func (s Webhooks) Event(ctx context.Context, id string) (events.Event, error) {
+	return s.events.Event(ctx, id)
+}

@@ -31,15 +31,15 @@ type Guard struct {
 // refusedPrefixes are special-purpose ranges no receiver lives at, besides the loopback, private,
 // link-local and multicast ones that netip names.
 var refusedPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT (also a metadata service's home)
-	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),     // reserved
-	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64, which maps onto IPv4
-	netip.MustParsePrefix("fd00:ec2::/32"),   // a cloud metadata service over IPv6
-	netip.MustParsePrefix("2001:db8::/32"),   // documentation
-	netip.MustParsePrefix("169.254.0.0/16"),  // link-local, metadata (169.254.169.254)
+	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT (also a metadata service's home)
+	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
+	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
+	netip.MustParsePrefix("240.0.0.0/4"),    // reserved
+	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64, which maps onto IPv4
+	netip.MustParsePrefix("fd00:ec2::/32"),  // a cloud metadata service over IPv6
+	netip.MustParsePrefix("2001:db8::/32"),  // documentation
+	netip.MustParsePrefix("169.254.0.0/16"), // link-local, metadata (169.254.169.254)
 	netip.MustParsePrefix("255.255.255.255/32"),
 }
 

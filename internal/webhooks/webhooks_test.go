@@ -162,7 +162,7 @@ func TestGuardRefusesAtConnectionTime(t *testing.T) {
 		t.Fatalf("sandbox, loopback: %v", err)
 	}
 	resp.Body.Close()
-	if _, err := sandbox.Client(2*time.Second).Get("http://metadata.partner.test:80/latest"); !errors.Is(err, webhooks.ErrAddressRefused) {
+	if _, err := sandbox.Client(2 * time.Second).Get("http://metadata.partner.test:80/latest"); !errors.Is(err, webhooks.ErrAddressRefused) {
 		t.Errorf("sandbox, metadata: err = %v", err)
 	}
 }
