@@ -1,0 +1,79 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/psp/mangopay/mangopaytest"
+	"github.com/vhupay/vhupay/internal/storage/storagetest"
+)
+
+// A burst of 500 MangoPay hooks is answered 200 and every one of them is applied (kept before
+// the answer, applied by the job queue): before, more than 16 in flight were dropped.
+func TestMangoPayHookBurst(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		e := startPayments(t, b, fastWebhooks())
+		card := e.registerCard(t, e.token, mangopaytest.ChallengeCard)
+		o := e.order(t, 1000)
+		pi := decodeIntent(t, e.pay(t, e.token, o.ID, card).Expect(t, 201))
+		payIn := payInOf(t, pi)
+		if err := e.fake.CompleteSecureMode(payIn); err != nil {
+			t.Fatal(err)
+		}
+
+		const n = 500
+		start := time.Now()
+		var ok, wrong atomic.Int32
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range 32 {
+			wg.Go(func() {
+				for i := range next {
+					resource := fmt.Sprintf("payin_burst_%03d", i)
+					if i == n/2 {
+						resource = payIn // the one that matters, in the middle of the burst
+					}
+					q := url.Values{"EventType": {"PAYIN_NORMAL_SUCCEEDED"}, "RessourceId": {resource}, "Date": {"1767225600"}}
+					resp, err := http.Get(e.s.URL + "/v1/psp/mangopay/hooks?" + q.Encode())
+					if err != nil {
+						wrong.Add(1)
+						continue
+					}
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						ok.Add(1)
+					} else {
+						wrong.Add(1)
+					}
+				}
+			})
+		}
+		for i := range n {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		if ok.Load() != n || wrong.Load() != 0 {
+			t.Fatalf("hooks answered 200: %d, otherwise: %d", ok.Load(), wrong.Load())
+		}
+		answered := time.Since(start)
+		e.s.App.Notifications.Wait()
+		t.Logf("%d hooks answered in %s, all applied after %s", n, answered.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+		var kept, applied int
+		if err := e.s.App.DB.SQL().QueryRow("SELECT count(*), count(applied_at) FROM provider_notifications").Scan(&kept, &applied); err != nil {
+			t.Fatal(err)
+		}
+		if kept != n || applied != n {
+			t.Errorf("notifications kept %d, applied %d, want %d", kept, applied, n)
+		}
+		if got := e.intent(t, pi.ID); got.Status != "succeeded" {
+			t.Errorf("intent after the burst = %s", got.Status)
+		}
+
+	})
+}
