@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vhupay/vhupay/internal/app/apptest"
+	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/psp/mangopay/mangopaytest"
+	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
@@ -75,5 +78,55 @@ func TestMangoPayHookBurst(t *testing.T) {
 			t.Errorf("intent after the burst = %s", got.Status)
 		}
 
+	})
+}
+
+// A refund that fails when it is decided (the provider answers 500) is retried by a job, not only
+// at the pay-in's next notification.
+func TestFailedRefundRetriedByAJob(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		clk := clock.NewManual(time.Date(2026, 11, 30, 22, 0, 0, 0, time.UTC))
+		e := startPayments(t, b, apptest.WithBaseClock(clk), fastWebhooks())
+		card := e.registerCard(t, e.token, mangopaytest.ChallengeCard)
+		o := e.order(t, 1000)
+		pi := decodeIntent(t, e.pay(t, e.token, o.ID, card).Expect(t, 201))
+		clk.Advance(31 * time.Minute)
+		if n, err := e.s.App.Payments.ExpireStale(t.Context()); err != nil || n != 1 {
+			t.Fatalf("ExpireStale = %d, %v", n, err)
+		}
+		// The buyer completes 3-D Secure after the expiry: the money must go back, but the
+		// provider fails the refund.
+		if err := e.fake.CompleteSecureMode(payInOf(t, pi)); err != nil {
+			t.Fatal(err)
+		}
+		e.fake.InjectFault(mangopaytest.Fault{Route: "POST /payins/{id}/refunds", Status: 500})
+		e.hook(t, "PAYIN_NORMAL_SUCCEEDED", payInOf(t, pi))
+		if got := e.fake.Created("refunds"); got != 0 {
+			t.Fatalf("refunds during the outage = %d", got)
+		}
+		e.fake.ClearFaults()
+		deadline := time.Now().Add(time.Minute)
+		for e.fake.Created("refunds") == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the refund was not retried")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		for {
+			refund, err := storage.NewPayments(e.s.App.DB).RefundOf(t.Context(), pi.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if refund != "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the retried refund was not recorded")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got := e.fake.Created("refunds"); got != 1 {
+			t.Errorf("refunds = %d, want 1", got)
+		}
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/app/apptest"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/psp/mangopay/mangopaytest"
@@ -31,8 +32,8 @@ var (
 		{"GET", "/v1/events", nil, anyRole},
 		{"GET", "/v1/events/evt_x", nil, anyRole},
 	}
-	endpointOwners        = []auth.Role{auth.RoleCenter, auth.RoleAdmin, auth.RoleService}
-	webhookRoutes = []authzRoute{
+	endpointOwners = []auth.Role{auth.RoleCenter, auth.RoleAdmin, auth.RoleService}
+	webhookRoutes  = []authzRoute{
 		{"POST", "/v1/webhook-endpoints", map[string]any{"url": "https://erp.example.fr/in", "enabled_events": []string{"*"}}, endpointOwners},
 		{"GET", "/v1/webhook-endpoints", nil, endpointOwners},
 		{"GET", "/v1/webhook-endpoints/we_x", nil, endpointOwners},
@@ -52,6 +53,7 @@ func fastWebhooks(delays ...time.Duration) apptest.Option {
 		o.Jobs.PollInterval = 100 * time.Millisecond
 		o.Jobs.RetryDelay = func(int) time.Duration { return 200 * time.Millisecond }
 		o.Jobs.SoftStopTimeout = 300 * time.Millisecond
+		o.Jobs.RefundRetryDelay = 100 * time.Millisecond
 	})
 }
 
@@ -147,7 +149,7 @@ func TestWebhookRetriedUntilDelivered(t *testing.T) {
 		o := anOrder(t, s, "812345676", center.ID)
 		evtID := emit(t, s, txn.Event{Type: "order.confirmed", BuyerID: o.BuyerID, CenterID: o.CenterID, Object: o})
 		emit(t, s, txn.Event{Type: "order.cancelled", BuyerID: o.BuyerID, CenterID: o.CenterID, Object: o}) // not subscribed
-		emit(t, s, txn.Event{Type: "reconciliation.mismatch", Object: map[string]any{"id": "rec_1"}})      // platform only
+		emit(t, s, txn.Event{Type: "reconciliation.mismatch", Object: map[string]any{"id": "rec_1"}})       // platform only
 
 		msgs := flaky.Await(t, "a success", func(m []webhookstest.Message) bool { return len(m) > 0 && m[len(m)-1].Status == 200 })
 		d := awaitDelivery(t, s, centerTok, ep.ID, func(d httpapi.WebhookDelivery) bool { return d.Status == "succeeded" })
@@ -177,7 +179,9 @@ func TestWebhookRetriedUntilDelivered(t *testing.T) {
 
 		got := platform.Await(t, "three events", func(m []webhookstest.Message) bool { return len(m) >= 3 })
 		verifyAll(t, pep.Secret, got)
-		awaitDelivery(t, s, admin, pep.ID, func(d httpapi.WebhookDelivery) bool { return d.EventType == "reconciliation.mismatch" && d.Status == "succeeded" })
+		awaitDelivery(t, s, admin, pep.ID, func(d httpapi.WebhookDelivery) bool {
+			return d.EventType == "reconciliation.mismatch" && d.Status == "succeeded"
+		})
 		if n := len(otherRecv.Messages()); n != 0 {
 			t.Errorf("another centre's endpoint got %d messages", n)
 		}
@@ -499,4 +503,53 @@ func TestEventsListing(t *testing.T) {
 		}
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/events/" + old, Token: admin}).ExpectProblem(t, 404, "not_found")
 	})
+}
+
+// A delivery that fails for 3 days fails for good; an endpoint whose deliveries have all failed
+// for 3 days is disabled, and the other endpoints are told (webhook_endpoint.disabled).
+func TestWebhookEndpointDisabledAfterThreeDays(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		deliveryClock := clock.NewManual(time.Now())
+		s := apptest.Start(t, b, fastWebhooks(time.Millisecond), apptest.WithOptions(func(o *app.Options) { o.Webhooks.DeliveryClock = deliveryClock }))
+		center := createCenter(t, s, "81234567600017")
+		tok, admin := s.Token(t, auth.RoleCenter, center.ID), s.Token(t, auth.RoleAdmin, "")
+		down := webhookstest.NewReceiver(t, slicesRepeat(500, 1000)...)
+		ep := createEndpoint(t, s, tok, down.URL, "*")
+		ops := webhookstest.NewReceiver(t)
+		createEndpoint(t, s, admin, ops.URL, "webhook_endpoint.disabled")
+
+		o := anOrder(t, s, "812345676", center.ID)
+		emit(t, s, txn.Event{Type: "order.confirmed", BuyerID: o.BuyerID, CenterID: o.CenterID, Object: o})
+		awaitDelivery(t, s, tok, ep.ID, func(d httpapi.WebhookDelivery) bool { return d.Attempts >= 1 })
+		deliveryClock.Advance(72*time.Hour + time.Minute)
+		d := awaitDelivery(t, s, tok, ep.ID, func(d httpapi.WebhookDelivery) bool { return d.Status == "failed" })
+		if d.NextAttemptAt != nil || d.LastStatusCode == nil || *d.LastStatusCode != 500 {
+			t.Errorf("failed delivery = %+v", d)
+		}
+		var got httpapi.WebhookEndpoint
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/webhook-endpoints/" + ep.ID, Token: tok}).Expect(t, 200).JSON(t, &got)
+		if got.Status != "disabled" {
+			t.Errorf("endpoint after 3 days of failures = %+v", got)
+		}
+		m := ops.Await(t, "webhook_endpoint.disabled", func(m []webhookstest.Message) bool { return len(m) == 1 })[0]
+		var ev httpapi.Event
+		if err := json.Unmarshal(m.Body, &ev); err != nil {
+			t.Fatal(err)
+		}
+		var obj httpapi.WebhookEndpoint
+		if err := json.Unmarshal(ev.Data.Object, &obj); err != nil || ev.Type != "webhook_endpoint.disabled" || obj.ID != ep.ID ||
+			obj.Status != "disabled" || ev.CenterID == nil || *ev.CenterID != center.ID {
+			t.Errorf("event = %+v, object %+v (%v)", ev, obj, err)
+		}
+		// Enabled again by its owner, it gets new events.
+		s.Do(t, apptest.Request{Method: "PATCH", Path: "/v1/webhook-endpoints/" + ep.ID, Token: tok, Body: map[string]any{"status": "enabled"}}).Expect(t, 200)
+	})
+}
+
+func slicesRepeat(status, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = status
+	}
+	return out
 }

@@ -62,6 +62,9 @@ type Config struct {
 	// SoftStopTimeout is how long a stopping process lets running jobs finish before it cancels
 	// them (they are then handed back to the queue).
 	SoftStopTimeout time.Duration
+	// RefundRetryDelay is how long after a refund is decided its retry job first runs (default a
+	// minute: the refund is tried at once, the job is the safety net).
+	RefundRetryDelay time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -79,6 +82,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SoftStopTimeout <= 0 {
 		c.SoftStopTimeout = DefaultSoftStopTimeout
+	}
+	if c.RefundRetryDelay <= 0 {
+		c.RefundRetryDelay = time.Minute
 	}
 	if c.RescueAfter <= c.MonthCloseTimeout {
 		return c, fmt.Errorf("jobs: the rescue delay (%s) must exceed the month close timeout (%s)", c.RescueAfter, c.MonthCloseTimeout)

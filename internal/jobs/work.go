@@ -153,14 +153,12 @@ func (d *deliveryWorker) Work(ctx context.Context, job *river.Job[webhooks.Deliv
 	return nil
 }
 
-// refundDelay is how long after a refund is decided its retry job first runs (the refund is
-// tried at once by the caller; the job only finds it recorded, unless it failed).
-const refundDelay = time.Minute
-
-// ScheduleRefund implements payments.RefundQueue.
+// ScheduleRefund implements payments.RefundQueue: the job first runs Config.RefundRetryDelay
+// later (the refund is tried at once by the caller; the job only finds it recorded, unless it
+// failed).
 func (q *Queue) ScheduleRefund(ctx context.Context, intentID string) error {
 	opts := optsFor(payments.RefundJob{}.Kind())
-	opts.ScheduledAt = time.Now().Add(refundDelay)
+	opts.ScheduledAt = time.Now().Add(q.cfg.RefundRetryDelay)
 	if _, err := q.client.Insert(ctx, payments.RefundJob{IntentID: intentID}, opts); err != nil {
 		return fmt.Errorf("schedule refund of %s: %w", intentID, err)
 	}
