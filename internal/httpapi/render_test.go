@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/httpapi"
+	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 	"github.com/vhupay/vhupay/internal/txn"
 )
@@ -101,11 +103,23 @@ func TestRenderMatchesGET(t *testing.T) {
 			}
 			return v
 		}
+		// What a unit of work reads for order.* events (storage's CurrentOrder) is the GET too.
+		var inUnit orders.Order
+		if err := s.App.DB.Units().InTx(ctx, func(tx txn.Tx) error {
+			var err error
+			inUnit, err = tx.(interface {
+				CurrentOrder(ctx context.Context, id string) (orders.Order, error)
+			}).CurrentOrder(ctx, o.ID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
 		for _, tc := range []struct {
 			kind, path, token string
 			value             any
 		}{
 			{"order", "/v1/orders/" + o.ID, e.token, must(s.App.Orders.Order(ctx, buyerWho, o.ID))},
+			{"order read in a unit", "/v1/orders/" + o.ID, e.token, inUnit},
 			{"payment_intent", "/v1/payment-intents/" + pi.ID, e.token, must(s.App.Payments.Intent(ctx, buyerWho, pi.ID))},
 			{"card", "/v1/cards/" + card, e.token, must(s.App.Payments.Card(ctx, buyerWho, card))},
 			{"mandate", "/v1/mandates/" + m.ID, e.token, must(s.App.SEPA.Mandate(ctx, buyerWho, m.ID))},

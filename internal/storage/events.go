@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vhupay/vhupay/internal/events"
+	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
 )
 
@@ -100,4 +101,11 @@ func (s Events) PurgeEvents(ctx context.Context, cutoff time.Time) (int, error) 
 			return total, nil
 		}
 	}
+}
+
+// CurrentOrder reads an order inside the unit, after its writes, completely (lines, payment,
+// delivery notes) as orders.Service.Order gives it: the data.object of order.* events, which must
+// equal the order's GET. A capability's unit interface may declare it.
+func (u *unit) CurrentOrder(ctx context.Context, orderID string) (orders.Order, error) {
+	return Orders{db: u.g}.Order(ctx, orderID)
 }
