@@ -136,7 +136,7 @@ type deliveryWorker struct {
 }
 
 func (d *deliveryWorker) Timeout(*river.Job[webhooks.DeliverJob]) time.Duration {
-	return webhooks.DefaultTimeout + 20*time.Second
+	return webhooks.DefaultTimeout + 5*time.Second // within the lease an attempt holds (timeout + 10 s)
 }
 
 func (d *deliveryWorker) Work(ctx context.Context, job *river.Job[webhooks.DeliverJob]) error {

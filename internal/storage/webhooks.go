@@ -90,7 +90,7 @@ func toEndpoint(r webhookEndpointRow) (webhooks.Endpoint, error) {
 func toDelivery(r webhookDeliveryRow) webhooks.Delivery {
 	d := webhooks.Delivery{ID: r.ID, EndpointID: r.EndpointID, EventID: r.EventID, EventType: r.EventType,
 		Status: webhooks.DeliveryStatus(r.Status), Attempts: r.Attempts, NextAttemptAt: fromTime(r.NextAttemptAt),
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		LeaseUntil: fromTime(r.LeaseUntil), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if r.LastStatusCode != nil {
 		d.LastStatusCode = *r.LastStatusCode
 	}

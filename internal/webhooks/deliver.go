@@ -53,9 +53,19 @@ func (s *Service) Attempt(ctx context.Context, deliveryID string) (time.Duration
 		}
 		return wait, nil
 	}
-	leased, err := s.cfg.Store.LeaseWebhookDelivery(ctx, d.ID, now, now.Add(s.cfg.Timeout+30*time.Second))
-	if err != nil || !leased {
+	if held := d.LeaseUntil.Sub(now); held > 0 {
+		// Another attempt holds it: alive, it records its outcome and its own job goes on; dead
+		// (its process was killed, this job is its rescue), the lease runs out and this job
+		// makes the attempt. Come back then.
+		return held + time.Second, nil
+	}
+	lease := s.cfg.Timeout + 10*time.Second
+	leased, err := s.cfg.Store.LeaseWebhookDelivery(ctx, d.ID, now, now.Add(lease))
+	if err != nil {
 		return 0, err
+	}
+	if !leased {
+		return lease + time.Second, nil // taken meanwhile (or settled): look again once its lease has run out
 	}
 	ep, err := s.cfg.Store.WebhookEndpoint(ctx, d.EndpointID)
 	if errors.Is(err, ErrNotFound) {

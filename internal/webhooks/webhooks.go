@@ -100,8 +100,10 @@ type Delivery struct {
 	LastError      string
 	// NextAttemptAt is when the next attempt is due (zero when none is).
 	NextAttemptAt time.Time
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// LeaseUntil is how long the attempt in flight holds the delivery (zero: none).
+	LeaseUntil time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Tx is the unit of work of webhooks: txn.Tx and the endpoint and delivery writes.
