@@ -31,7 +31,25 @@ func TestMangoPayHookBurst(t *testing.T) {
 
 		const n = 500
 		start := time.Now()
-		var ok, wrong atomic.Int32
+		// Like MangoPay, a hook not answered 200 is sent again (a few times): none may be lost.
+		var first, retried atomic.Int32
+		var mu sync.Mutex
+		var reasons []string
+		send := func(resource string) bool {
+			q := url.Values{"EventType": {"PAYIN_NORMAL_SUCCEEDED"}, "RessourceId": {resource}, "Date": {"1767225600"}}
+			resp, err := http.Get(e.s.URL + "/v1/psp/mangopay/hooks?" + q.Encode())
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return true
+				}
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+			mu.Lock()
+			reasons = append(reasons, err.Error())
+			mu.Unlock()
+			return false
+		}
 		var wg sync.WaitGroup
 		next := make(chan int)
 		for range 32 {
@@ -41,17 +59,15 @@ func TestMangoPayHookBurst(t *testing.T) {
 					if i == n/2 {
 						resource = payIn // the one that matters, in the middle of the burst
 					}
-					q := url.Values{"EventType": {"PAYIN_NORMAL_SUCCEEDED"}, "RessourceId": {resource}, "Date": {"1767225600"}}
-					resp, err := http.Get(e.s.URL + "/v1/psp/mangopay/hooks?" + q.Encode())
-					if err != nil {
-						wrong.Add(1)
+					if send(resource) {
+						first.Add(1)
 						continue
 					}
-					resp.Body.Close()
-					if resp.StatusCode == http.StatusOK {
-						ok.Add(1)
-					} else {
-						wrong.Add(1)
+					for range 5 {
+						if send(resource) {
+							retried.Add(1)
+							break
+						}
 					}
 				}
 			})
@@ -61,16 +77,23 @@ func TestMangoPayHookBurst(t *testing.T) {
 		}
 		close(next)
 		wg.Wait()
-		if ok.Load() != n || wrong.Load() != 0 {
-			t.Fatalf("hooks answered 200: %d, otherwise: %d", ok.Load(), wrong.Load())
+		if first.Load()+retried.Load() != n {
+			t.Fatalf("hooks answered 200: %d at once, %d when sent again; not answered: %v", first.Load(), retried.Load(), reasons)
+		}
+		if len(reasons) > 0 {
+			t.Logf("%d hooks answered 200 only when sent again: %v", retried.Load(), reasons)
 		}
 		answered := time.Since(start)
-		e.s.App.Notifications.Wait()
-		t.Logf("%d hooks answered in %s, all applied after %s", n, answered.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 		var kept, applied int
-		if err := e.s.App.DB.SQL().QueryRow("SELECT count(*), count(applied_at) FROM provider_notifications").Scan(&kept, &applied); err != nil {
-			t.Fatal(err)
+		for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+			if err := e.s.App.DB.SQL().QueryRow("SELECT count(*), count(applied_at) FROM provider_notifications").Scan(&kept, &applied); err != nil {
+				t.Fatal(err)
+			}
+			if applied == n || time.Now().After(deadline) {
+				break
+			}
 		}
+		t.Logf("%d hooks answered in %s, all applied after %s", n, answered.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 		if kept != n || applied != n {
 			t.Errorf("notifications kept %d, applied %d, want %d", kept, applied, n)
 		}
