@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -246,6 +247,7 @@ func TestWebhookDeliveredByTheNextProcess(t *testing.T) {
 		admin := first.Token(t, auth.RoleAdmin, "")
 
 		hung, release := make(chan struct{}), make(chan struct{})
+		var mu sync.Mutex
 		var answered []string
 		recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			select {
@@ -257,7 +259,9 @@ func TestWebhookDeliveredByTheNextProcess(t *testing.T) {
 				return
 			default:
 			}
+			mu.Lock()
 			answered = append(answered, r.Header.Get("webhook-id"))
+			mu.Unlock()
 			w.WriteHeader(http.StatusNoContent)
 		}))
 		defer recv.Close()
@@ -275,6 +279,8 @@ func TestWebhookDeliveredByTheNextProcess(t *testing.T) {
 
 		second := apptest.Start(t, b, apptest.WithDatabaseURL(dbURL), fastWebhooks(time.Millisecond))
 		d := awaitDelivery(t, second, admin, ep.ID, func(d httpapi.WebhookDelivery) bool { return d.Status == "succeeded" })
+		mu.Lock()
+		defer mu.Unlock()
 		if d.Attempts != 1 || len(answered) != 1 || answered[0] != evtID {
 			t.Errorf("delivery = %+v, answered = %v", d, answered)
 		}
