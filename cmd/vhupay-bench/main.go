@@ -1,7 +1,7 @@
 // Command vhupay-bench measures vhupay's SEPA payment endpoint against the database's own limit
 // for the same write path (docs/benchmarks.md):
 //
-//	go run ./cmd/vhupay-bench [-postgres URL] [-bench-dir ../shared/bench] [-duration 20s] [-conns 16,64] [-rounds 2]
+//	go run ./cmd/vhupay-bench [-postgres URL] [-bench-dir cmd/vhupay-bench/reference] [-duration 20s] [-conns 16,64] [-rounds 2]
 //
 // It creates a fresh PostgreSQL database, starts vhupay in this process on a loopback port
 // (sandbox mode, logs discarded), loads 10,000 buyers that may pay by SEPA and a pool of
@@ -73,7 +73,7 @@ func parseFlags() (options, error) {
 	var conns string
 	flag.StringVar(&o.postgres, "postgres", envOr("VHUPAY_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL URL of a database to connect to for creating the benchmark databases (env VHUPAY_BENCH_POSTGRES_URL)")
-	flag.StringVar(&o.benchDir, "bench-dir", filepath.Join("..", "shared", "bench"), "directory of reference-schema.sql, reference-reset.sql and reference-payment.sql")
+	flag.StringVar(&o.benchDir, "bench-dir", filepath.Join("cmd", "vhupay-bench", "reference"), "directory of reference-schema.sql, reference-reset.sql and reference-payment.sql")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "length of each measured run")
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load before each HTTP run")
 	flag.StringVar(&conns, "conns", "16,64", "HTTP connection counts, one run each")

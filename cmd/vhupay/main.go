@@ -17,8 +17,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -218,12 +220,31 @@ func demo(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Wr
 		}
 		return t
 	}
+	buyerToken := sign(auth.Principal{Subject: "demo-buyer-user", Role: auth.RoleBuyer, Org: b.ID})
+	centerToken := sign(auth.Principal{Subject: "demo-center-user", Role: auth.RoleCenter, Org: c.ID})
 	fmt.Fprintf(stdout, "demo buyer:  %s (%s)\ndemo centre: %s (%s)\n\n", b.ID, b.Name, c.ID, c.Name)
 	fmt.Fprintf(stdout, "buyer token:\n%s\n\ncentre token:\n%s\n\nadmin token:\n%s\n",
-		sign(auth.Principal{Subject: "demo-buyer-user", Role: auth.RoleBuyer, Org: b.ID}),
-		sign(auth.Principal{Subject: "demo-center-user", Role: auth.RoleCenter, Org: c.ID}),
-		sign(auth.Principal{Subject: "demo-admin", Role: auth.RoleAdmin}))
+		buyerToken, centerToken, sign(auth.Principal{Subject: "demo-admin", Role: auth.RoleAdmin}))
+	printExampleApp(stdout, cfg, buyerToken, centerToken)
 	return nil
+}
+
+// exampleAppOrigin is where the reference front end's dev server listens (docs/example-spa).
+const exampleAppOrigin = "http://127.0.0.1:5173"
+
+// printExampleApp says how to open the reference front end as the demo buyer and centre.
+func printExampleApp(w io.Writer, cfg config.Config, buyerToken, centerToken string) {
+	link := func(token string) string {
+		return exampleAppOrigin + "/#" + url.Values{"api": {cfg.PublicURL}, "token": {token}}.Encode()
+	}
+	fmt.Fprintf(w, "\nThe reference front end (docs/example-spa), in French:\n")
+	if !slices.Contains(cfg.CORSOrigins, exampleAppOrigin) {
+		fmt.Fprintf(w, "  1. serve vhupay with VHUPAY_CORS_ORIGINS=%s (restart it with that variable)\n", exampleAppOrigin)
+	} else {
+		fmt.Fprintf(w, "  1. vhupay allows it already (VHUPAY_CORS_ORIGINS)\n")
+	}
+	fmt.Fprintf(w, "  2. cd docs/example-spa && npm ci && npm run dev\n")
+	fmt.Fprintf(w, "  3. open, as the garage:\n     %s\n     as the centre:\n     %s\n", link(buyerToken), link(centerToken))
 }
 
 // monthClose starts or resumes a month's close and waits for it to complete or fail. The work

@@ -110,7 +110,9 @@ func TestTokenAndDemoOnTheEmbeddedDefault(t *testing.T) {
 	if err := run(context.Background(), []string{"demo"}, getenv, &out, &errOut); err != nil {
 		t.Fatalf("demo: %v\n%s", err, errOut.String())
 	}
-	for _, want := range []string{"demo buyer:  byr_", "demo centre: ctr_", "buyer token:", "centre token:", "admin token:"} {
+	for _, want := range []string{"demo buyer:  byr_", "demo centre: ctr_", "buyer token:", "centre token:", "admin token:",
+		"VHUPAY_CORS_ORIGINS=http://127.0.0.1:5173", "cd docs/example-spa && npm ci && npm run dev",
+		"http://127.0.0.1:5173/#api=http%3A%2F%2F127.0.0.1%3A8080&token=ey"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())
 		}

@@ -39,6 +39,12 @@ func Path() string {
 // context (one tab) that ends after Timeout or when the test ends; the browser is closed then.
 func New(t testing.TB) context.Context {
 	t.Helper()
+	return NewTimeout(t, Timeout)
+}
+
+// NewTimeout is New for a longer browser test: its context ends after timeout.
+func NewTimeout(t testing.TB, timeout time.Duration) context.Context {
+	t.Helper()
 	path := Path()
 	if path == "" {
 		if os.Getenv(EnvRequire) == "1" {
@@ -61,7 +67,7 @@ func New(t testing.TB) context.Context {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(1024, 900),
 	)
-	ctx, cancelTimeout := context.WithTimeout(context.Background(), Timeout)
+	ctx, cancelTimeout := context.WithTimeout(context.Background(), timeout)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
 	t.Cleanup(func() {

@@ -53,7 +53,7 @@ type Card struct {
 	Expiration string    `json:"expiration" binding:"required" example:"1229"`
 	Brand      string    `json:"brand" binding:"required" example:"VISA"`
 	Status     string    `json:"status" binding:"required" enums:"active,blocked,inactive"`
-	CreatedAt  time.Time `json:"created_at" binding:"required"`
+	CreatedAt  time.Time `json:"created_at" binding:"required" format:"date-time"`
 } //	@name	Card
 
 // CardList is a page of cards.
@@ -69,6 +69,7 @@ func toCard(c payments.Card) Card {
 // createCardRegistration godoc
 //
 //	@Summary		Start registering a card
+//	@ID			createCardRegistration
 //	@Description	Buyer only. The answer's secrets are given once: post the card form to card_registration_url from the browser, then complete with PUT /v1/card-registrations/{id}.
 //	@Tags			cards
 //	@Security		BearerAuth
@@ -99,6 +100,7 @@ func (s *Server) createCardRegistration(c *gin.Context) {
 // completeCardRegistration godoc
 //
 //	@Summary		Complete a card registration
+//	@ID			completeCardRegistration
 //	@Description	Buyer only. Hands the tokenisation answer ("data=...") to the provider; the card is kept and its id returned. The provider refusing it answers 422 card_registration_failed (the registration cannot be used again: start another).
 //	@Tags			cards
 //	@Security		BearerAuth
@@ -126,6 +128,7 @@ func (s *Server) completeCardRegistration(c *gin.Context) {
 // listCards godoc
 //
 //	@Summary		List the buyer's cards
+//	@ID			listCards
 //	@Description	Buyer only; newest first, every status.
 //	@Tags			cards
 //	@Security		BearerAuth
@@ -156,6 +159,8 @@ func (s *Server) listCards(c *gin.Context) {
 // getCard godoc
 //
 //	@Summary	Get a card
+//	@ID		getCard
+//	@Description	The buyer's own card (another buyer's answers 404): masked alias, expiry MMYY, brand and status (active, blocked after three wrong 3-D Secure codes, inactive once deleted).
 //	@Tags		cards
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
@@ -175,6 +180,7 @@ func (s *Server) getCard(c *gin.Context) {
 // deleteCard godoc
 //
 //	@Summary		Delete a card
+//	@ID			deleteCard
 //	@Description	Deactivates the card at the provider; its status becomes inactive, for good.
 //	@Tags			cards
 //	@Security		BearerAuth

@@ -37,10 +37,10 @@ type Collection struct {
 	MandateID *string `json:"mandate_id" binding:"required" extensions:"x-nullable"`
 	// PaymentIntentIDs are the SEPA payments the collection debits, oldest first.
 	PaymentIntentIDs []string   `json:"payment_intent_ids" binding:"required"`
-	CreatedAt        time.Time  `json:"created_at" binding:"required"`
-	SubmittedAt      *time.Time `json:"submitted_at" binding:"required" extensions:"x-nullable"`
+	CreatedAt        time.Time  `json:"created_at" binding:"required" format:"date-time"`
+	SubmittedAt      *time.Time `json:"submitted_at" binding:"required" extensions:"x-nullable" format:"date-time"`
 	// SettledAt is when the collection reached its latest outcome (a late failure moves it).
-	SettledAt *time.Time `json:"settled_at" binding:"required" extensions:"x-nullable"`
+	SettledAt *time.Time `json:"settled_at" binding:"required" extensions:"x-nullable" format:"date-time"`
 } //	@name	Collection
 
 // CollectionList is a page of collections, newest first.
@@ -69,6 +69,7 @@ func optionalTime(t time.Time) *time.Time {
 // listOwnCollections godoc
 //
 //	@Summary		The caller's SEPA collections
+//	@ID			listSepaCollections
 //	@Description	The buyer's month-end SEPA debits, newest first: one per month with SEPA payments.
 //	@Tags			sepa
 //	@Security		BearerAuth
@@ -85,6 +86,7 @@ func (s *Server) listOwnCollections(c *gin.Context) {
 // listCollections godoc
 //
 //	@Summary		A buyer's SEPA collections
+//	@ID			listBuyerSepaCollections
 //	@Description	Admin only. The buyer's month-end SEPA debits, newest first.
 //	@Tags			sepa
 //	@Security		BearerAuth
@@ -120,6 +122,7 @@ func (s *Server) writeCollections(c *gin.Context, buyerID string) {
 // getCollection godoc
 //
 //	@Summary		A SEPA collection
+//	@ID			getSepaCollection
 //	@Description	A buyer sees its own collections (another buyer's answers 404); an admin any.
 //	@Tags			sepa
 //	@Security		BearerAuth

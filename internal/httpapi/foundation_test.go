@@ -70,6 +70,10 @@ func TestOperations(t *testing.T) {
 		if !strings.Contains(string(ui.Body), "swagger-ui") {
 			t.Error("Swagger UI not served")
 		}
+		// Swagger UI's habitual document address answers the same document (it was a 500).
+		if legacy := s.Do(t, apptest.Request{Method: "GET", Path: "/swagger/doc.json", SkipContract: true}).Expect(t, 200); !bytes.Equal(legacy.Body, doc.Body) {
+			t.Errorf("/swagger/doc.json is not /openapi.json: %.200s", legacy.Body)
+		}
 		s.Do(t, apptest.Request{Method: "GET", Path: "/nowhere"}).ExpectProblem(t, 404, "not_found")
 	})
 }

@@ -61,9 +61,9 @@ type InvoicingAccount struct {
 	Status   string `json:"status" binding:"required" enums:"pending,approved,rejected,revoked"`
 	// Note is the note of the latest decision; null when none was given.
 	Note      *string   `json:"note" binding:"required" extensions:"x-nullable"`
-	CreatedAt time.Time `json:"created_at" binding:"required"`
+	CreatedAt time.Time `json:"created_at" binding:"required" format:"date-time"`
 	// DecidedAt is when the latest decision was taken; null while pending.
-	DecidedAt *time.Time `json:"decided_at" binding:"required" extensions:"x-nullable"`
+	DecidedAt *time.Time `json:"decided_at" binding:"required" extensions:"x-nullable" format:"date-time"`
 } //	@name	InvoicingAccount
 
 // InvoicingAccountList is a page of invoicing accounts.
@@ -96,9 +96,9 @@ type Statement struct {
 	VATBreakdown []VATLine `json:"vat_breakdown" binding:"required"`
 	Currency     string    `json:"currency" binding:"required" enums:"EUR"`
 	// IssuedAt is null while the statement is open.
-	IssuedAt *time.Time `json:"issued_at" binding:"required" extensions:"x-nullable"`
+	IssuedAt *time.Time `json:"issued_at" binding:"required" extensions:"x-nullable" format:"date-time"`
 	// PaidAt is null until the centre marks the statement paid.
-	PaidAt *time.Time `json:"paid_at" binding:"required" extensions:"x-nullable"`
+	PaidAt *time.Time `json:"paid_at" binding:"required" extensions:"x-nullable" format:"date-time"`
 } //	@name	Statement
 
 // StatementOrder is one order on a statement, oldest first.
@@ -161,6 +161,7 @@ func toInvoicingNote(n invoicing.DeliveryNote) DeliveryNote {
 // createInvoicingAccount godoc
 //
 //	@Summary		Ask a centre for end-of-month invoicing
+//	@ID			createInvoicingAccount
 //	@Description	The buyer asks centre center_id; the account starts pending. A live account (pending or approved) for that centre already → 409 invoicing_account_exists; after a rejection or a revocation the buyer may ask again. An unknown centre answers 422 on center_id.
 //	@Tags			invoicing
 //	@Security		BearerAuth
@@ -169,6 +170,7 @@ func toInvoicingNote(n invoicing.DeliveryNote) DeliveryNote {
 //	@Param			Idempotency-Key	header		string					false	"Makes the request safe to retry (1–255 printable ASCII)"
 //	@Param			body			body		InvoicingAccountRequest	true	"The centre"
 //	@Success		201				{object}	InvoicingAccount
+//	@Header		201				{string}	Location	"The created resource"
 //	@Failure		401,403,409,413,422	{object}	Problem
 //	@Router			/v1/invoicing-accounts [post]
 func (s *Server) createInvoicingAccount(c *gin.Context) {
@@ -188,6 +190,7 @@ func (s *Server) createInvoicingAccount(c *gin.Context) {
 // listInvoicingAccounts godoc
 //
 //	@Summary		List invoicing accounts
+//	@ID			listInvoicingAccounts
 //	@Description	Newest first. A buyer sees its own accounts, a centre the accounts asked of it, an admin every account.
 //	@Tags			invoicing
 //	@Security		BearerAuth
@@ -222,6 +225,7 @@ func (s *Server) listInvoicingAccounts(c *gin.Context) {
 // getInvoicingAccount godoc
 //
 //	@Summary		Get an invoicing account
+//	@ID			getInvoicingAccount
 //	@Description	Its buyer, its centre and admins; another organisation's account answers 404.
 //	@Tags			invoicing
 //	@Security		BearerAuth
@@ -242,6 +246,7 @@ func (s *Server) getInvoicingAccount(c *gin.Context) {
 // approveInvoicingAccount godoc
 //
 //	@Summary		Approve end-of-month invoicing
+//	@ID			approveInvoicingAccount
 //	@Description	The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
 //	@Tags			invoicing
 //	@Security		BearerAuth
@@ -258,6 +263,7 @@ func (s *Server) approveInvoicingAccount(c *gin.Context) { s.decide(c, invoicing
 // rejectInvoicingAccount godoc
 //
 //	@Summary		Refuse end-of-month invoicing
+//	@ID			rejectInvoicingAccount
 //	@Description	The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
 //	@Tags			invoicing
 //	@Security		BearerAuth
@@ -274,6 +280,7 @@ func (s *Server) rejectInvoicingAccount(c *gin.Context) { s.decide(c, invoicing.
 // revokeInvoicingAccount godoc
 //
 //	@Summary		Revoke end-of-month invoicing
+//	@ID			revokeInvoicingAccount
 //	@Description	The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
 //	@Tags			invoicing
 //	@Security		BearerAuth
@@ -306,6 +313,7 @@ func (s *Server) decide(c *gin.Context, d invoicing.Decision) {
 // createDeliveryNote godoc
 //
 //	@Summary		Attach a delivery note to an order
+//	@ID			createDeliveryNote
 //	@Description	The centre that sold the order attaches a BL (bon de livraison) or BR (bon de retrait). Another centre's order answers 404. The order must be confirmed (else 409 order_not_confirmed); a number the centre already used, on any of its orders and whatever the kind, answers 409 delivery_note_exists. The note shows on the order and on its statement.
 //	@Tags			orders
 //	@Security		BearerAuth
@@ -315,6 +323,7 @@ func (s *Server) decide(c *gin.Context, d invoicing.Decision) {
 //	@Param			id				path		string				true	"Order id"
 //	@Param			body			body		DeliveryNoteRequest	true	"The note"
 //	@Success		201				{object}	DeliveryNote
+//	@Header		201				{string}	Location	"The created resource"
 //	@Failure		401,403,404,409,413,422	{object}	Problem
 //	@Router			/v1/orders/{id}/delivery-notes [post]
 func (s *Server) createDeliveryNote(c *gin.Context) {
@@ -334,6 +343,7 @@ func (s *Server) createDeliveryNote(c *gin.Context) {
 // listStatements godoc
 //
 //	@Summary		List monthly statements
+//	@ID			listStatements
 //	@Description	Newest first. A buyer sees its own statements, a centre its own, an admin every statement. A statement is open during its month (it lists the vhu_invoice payments accepted so far), issued at month close, paid when the centre marks it so.
 //	@Tags			invoicing
 //	@Security		BearerAuth
@@ -370,6 +380,7 @@ func (s *Server) listStatements(c *gin.Context) {
 // getStatement godoc
 //
 //	@Summary		Get a monthly statement
+//	@ID			getStatement
 //	@Description	Its buyer, its centre and admins; another organisation's statement answers 404. Orders oldest first, each with its delivery notes and totals; vat_breakdown has one line per VAT rate. Exports: /export.csv and /export.pdf under the statement's path (also answered at /v1/statements/{id}.csv and /v1/statements/{id}.pdf).
 //	@Tags			invoicing
 //	@Security		BearerAuth
@@ -403,6 +414,7 @@ func (s *Server) getStatement(c *gin.Context) {
 // getStatementCSV godoc
 //
 //	@Summary		Export a statement as CSV
+//	@ID			exportStatementCsv
 //	@Description	For spreadsheets in French locale: UTF-8 with a byte order mark, ";" separator, CRLF, amounts in euros with a decimal comma, dates in Europe/Paris. A header block (statement, month, status, seller with its SIRET, buyer with its SIREN), then one row per order line, a Total row and one row per VAT rate. Same access as the statement.
 //	@Tags			invoicing
 //	@Security		BearerAuth
@@ -420,6 +432,7 @@ func (s *Server) getStatementCSV(c *gin.Context) {
 // getStatementPDF godoc
 //
 //	@Summary		Export a statement as PDF
+//	@ID			exportStatementPdf
 //	@Description	An A4 document in French: seller (SIRET) and buyer (SIREN) with their addresses, the orders with their BL/BR numbers and lines, totals excluding VAT, VAT per rate and including VAT. Same access as the statement.
 //	@Tags			invoicing
 //	@Security		BearerAuth
@@ -454,6 +467,7 @@ func (s *Server) export(c *gin.Context, extension, contentType string, render fu
 // markStatementPaid godoc
 //
 //	@Summary		Mark a statement paid
+//	@ID			markStatementPaid
 //	@Description	The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition.
 //	@Tags			invoicing
 //	@Security		BearerAuth

@@ -137,7 +137,7 @@ func (s *Server) limitBody(c *gin.Context) {
 			s.writeError(c, errTooLarge)
 			return
 		}
-		s.writeError(c, newAPIError(http.StatusBadRequest, "validation_failed", "Unreadable body", "The request body could not be read."))
+		s.writeError(c, errUnreadableBody)
 		return
 	}
 	c.Set(ctxBody, body)

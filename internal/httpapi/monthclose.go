@@ -27,9 +27,9 @@ type MonthClose struct {
 	CeilingReviews int `json:"ceiling_reviews" binding:"required" example:"30"`
 	// ScoreChecks is the number of financial scores refreshed.
 	ScoreChecks int       `json:"score_checks" binding:"required" example:"30"`
-	StartedAt   time.Time `json:"started_at" binding:"required"`
+	StartedAt   time.Time `json:"started_at" binding:"required" format:"date-time"`
 	// FinishedAt is null while the close runs.
-	FinishedAt *time.Time `json:"finished_at" binding:"required" extensions:"x-nullable"`
+	FinishedAt *time.Time `json:"finished_at" binding:"required" extensions:"x-nullable" format:"date-time"`
 } //	@name	MonthClose
 
 var monthCloseErrors = []errorMapping{
@@ -51,6 +51,7 @@ func toMonthClose(c monthclose.MonthClose) MonthClose {
 // startMonthClose godoc
 //
 //	@Summary		Start or resume a month's close
+//	@ID			startMonthClose
 //	@Description	Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
 //	@Tags			month-close
 //	@Security		BearerAuth
@@ -60,6 +61,7 @@ func toMonthClose(c monthclose.MonthClose) MonthClose {
 //	@Param			body			body		MonthCloseRequest	true	"The month"
 //	@Success		200				{object}	MonthClose			"The close already existed"
 //	@Success		202				{object}	MonthClose			"The close was started (or resumed)"
+//	@Header		202				{string}	Location	"The close's resource"
 //	@Failure		401,403,409,413,422	{object}	Problem
 //	@Router			/v1/admin/month-closes [post]
 func (s *Server) startMonthClose(c *gin.Context) {
@@ -84,6 +86,8 @@ func (s *Server) startMonthClose(c *gin.Context) {
 // getMonthClose godoc
 //
 //	@Summary	Get a month's close
+//	@ID		getMonthClose
+//	@Description	Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status and counters; 404 when it was never started.
 //	@Tags		month-close
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json

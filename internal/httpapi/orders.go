@@ -63,8 +63,8 @@ type Order struct {
 	Payment           *OrderPayment `json:"payment" binding:"required" extensions:"x-nullable"`
 	// DeliveryNotes are the BL/BR numbers the centre attached, oldest first (always an array).
 	DeliveryNotes []DeliveryNote `json:"delivery_notes" binding:"required"`
-	CreatedAt     time.Time      `json:"created_at" binding:"required"`
-	UpdatedAt     time.Time      `json:"updated_at" binding:"required"`
+	CreatedAt     time.Time      `json:"created_at" binding:"required" format:"date-time"`
+	UpdatedAt     time.Time      `json:"updated_at" binding:"required" format:"date-time"`
 } //	@name	Order
 
 // OrderLine is a priced order line: total_excl_vat = unit price × quantity, total_vat rounded half
@@ -91,7 +91,7 @@ type OrderPayment struct {
 type DeliveryNote struct {
 	Kind      string    `json:"kind" binding:"required" enums:"BL,BR"`
 	Number    string    `json:"number" binding:"required" example:"BL-2026-00042"`
-	CreatedAt time.Time `json:"created_at" binding:"required"`
+	CreatedAt time.Time `json:"created_at" binding:"required" format:"date-time"`
 } //	@name	DeliveryNote
 
 // OrderList is a page of orders.
@@ -128,6 +128,7 @@ func toDeliveryNote(n orders.DeliveryNote) DeliveryNote {
 // createOrder godoc
 //
 //	@Summary		Create an order
+//	@ID			createOrder
 //	@Description	A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 //	@Tags			orders
 //	@Security		BearerAuth
@@ -136,6 +137,7 @@ func toDeliveryNote(n orders.DeliveryNote) DeliveryNote {
 //	@Param			Idempotency-Key	header		string			false	"Makes the request safe to retry (1–255 printable ASCII)"
 //	@Param			body			body		OrderRequest	true	"The order"
 //	@Success		201				{object}	Order
+//	@Header		201				{string}	Location	"The created resource"
 //	@Failure		401,403,409,413,422	{object}	Problem
 //	@Router			/v1/orders [post]
 func (s *Server) createOrder(c *gin.Context) {
@@ -160,6 +162,7 @@ func (s *Server) createOrder(c *gin.Context) {
 // listOrders godoc
 //
 //	@Summary		List orders
+//	@ID			listOrders
 //	@Description	Newest first. A buyer sees its own orders, a centre the orders it sold, admin and service every order (or buyer_id's). Without status, cancelled orders are left out.
 //	@Tags			orders
 //	@Security		BearerAuth
@@ -193,6 +196,7 @@ func (s *Server) listOrders(c *gin.Context) {
 // getOrder godoc
 //
 //	@Summary		Get an order
+//	@ID			getOrder
 //	@Description	Its buyer, its centre, admin and service; another organisation's order answers 404.
 //	@Tags			orders
 //	@Security		BearerAuth
@@ -213,6 +217,7 @@ func (s *Server) getOrder(c *gin.Context) {
 // deleteOrder godoc
 //
 //	@Summary		Delete an order
+//	@ID			deleteOrder
 //	@Description	Only from payment_pending: the order becomes cancelled (kept, hidden from the default listing) and its open payment intents are canceled in the same transaction. Otherwise (confirmed, cancelled, or a payment processing at the provider) 409 order_not_deletable.
 //	@Tags			orders
 //	@Security		BearerAuth

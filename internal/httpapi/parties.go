@@ -33,7 +33,7 @@ type Buyer struct {
 	SIREN     string    `json:"siren" binding:"required" example:"812345676"`
 	Email     string    `json:"email" binding:"required"`
 	Address   Address   `json:"address" binding:"required"`
-	CreatedAt time.Time `json:"created_at" binding:"required"`
+	CreatedAt time.Time `json:"created_at" binding:"required" format:"date-time"`
 } //	@name	Buyer
 
 // BuyerList is a page of buyers.
@@ -57,7 +57,7 @@ type Center struct {
 	SIRET     string    `json:"siret" binding:"required" example:"81234567600017"`
 	Email     string    `json:"email" binding:"required"`
 	Address   Address   `json:"address" binding:"required"`
-	CreatedAt time.Time `json:"created_at" binding:"required"`
+	CreatedAt time.Time `json:"created_at" binding:"required" format:"date-time"`
 } //	@name	Center
 
 // CenterList is a page of centres.
@@ -85,6 +85,7 @@ func toCenter(ct parties.Center) Center {
 // createBuyer godoc
 //
 //	@Summary		Create a buyer
+//	@ID			createBuyer
 //	@Description	SIREN: 9 digits, Luhn-valid. The same SIREN twice answers 409 buyer_exists.
 //	@Tags			buyers
 //	@Security		BearerAuth
@@ -93,6 +94,7 @@ func toCenter(ct parties.Center) Center {
 //	@Param			Idempotency-Key	header		string			false	"Makes the request safe to retry (1–255 printable ASCII)"
 //	@Param			body			body		BuyerRequest	true	"The buyer"
 //	@Success		201				{object}	Buyer
+//	@Header		201				{string}	Location	"The created resource"
 //	@Failure		401,403,409,413,422	{object}	Problem
 //	@Router			/v1/buyers [post]
 func (s *Server) createBuyer(c *gin.Context) {
@@ -112,6 +114,7 @@ func (s *Server) createBuyer(c *gin.Context) {
 // listBuyers godoc
 //
 //	@Summary		List buyers
+//	@ID			listBuyers
 //	@Description	Newest first. A buyer sees only itself.
 //	@Tags			buyers
 //	@Security		BearerAuth
@@ -142,6 +145,8 @@ func (s *Server) listBuyers(c *gin.Context) {
 // getBuyer godoc
 //
 //	@Summary	Get a buyer
+//	@ID		getBuyer
+//	@Description	A buyer reads itself only (another buyer answers 404); admin and service read any buyer.
 //	@Tags		buyers
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
@@ -161,6 +166,7 @@ func (s *Server) getBuyer(c *gin.Context) {
 // createCenter godoc
 //
 //	@Summary		Create a recycling centre
+//	@ID			createCenter
 //	@Description	SIRET: 14 digits, Luhn-valid (La Poste's establishments: digit sum a multiple of 5). The same SIRET twice answers 409 center_exists.
 //	@Tags			centers
 //	@Security		BearerAuth
@@ -169,6 +175,7 @@ func (s *Server) getBuyer(c *gin.Context) {
 //	@Param			Idempotency-Key	header		string			false	"Makes the request safe to retry (1–255 printable ASCII)"
 //	@Param			body			body		CenterRequest	true	"The centre"
 //	@Success		201				{object}	Center
+//	@Header		201				{string}	Location	"The created resource"
 //	@Failure		401,403,409,413,422	{object}	Problem
 //	@Router			/v1/centers [post]
 func (s *Server) createCenter(c *gin.Context) {
@@ -188,6 +195,8 @@ func (s *Server) createCenter(c *gin.Context) {
 // listCenters godoc
 //
 //	@Summary	List recycling centres
+//	@ID		listCenters
+//	@Description	Any authenticated caller: the centres, newest first (a buyer picks one to order from or to ask for end-of-month invoicing).
 //	@Tags		centers
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
@@ -217,6 +226,8 @@ func (s *Server) listCenters(c *gin.Context) {
 // getCenter godoc
 //
 //	@Summary	Get a recycling centre
+//	@ID		getCenter
+//	@Description	Any authenticated caller.
 //	@Tags		centers
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json

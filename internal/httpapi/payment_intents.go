@@ -81,8 +81,8 @@ type PaymentIntent struct {
 	MandateID          *string    `json:"mandate_id" binding:"required" extensions:"x-nullable"`
 	CollectionMonth    *string    `json:"collection_month" binding:"required" extensions:"x-nullable" example:"2026-11"`
 	InvoicingAccountID *string    `json:"invoicing_account_id" binding:"required" extensions:"x-nullable"`
-	CreatedAt          time.Time  `json:"created_at" binding:"required"`
-	UpdatedAt          time.Time  `json:"updated_at" binding:"required"`
+	CreatedAt          time.Time  `json:"created_at" binding:"required" format:"date-time"`
+	UpdatedAt          time.Time  `json:"updated_at" binding:"required" format:"date-time"`
 } //	@name	PaymentIntent
 
 // NextAction is what the client must do: send the buyer's browser to redirect_to_url.url.
@@ -135,6 +135,7 @@ func toPaymentIntent(pi payments.Intent) PaymentIntent {
 // createPaymentIntent godoc
 //
 //	@Summary		Pay an order
+//	@ID			createPaymentIntent
 //	@Description	The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
 //	@Description	card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The provider unreachable → 502 psp_unavailable, nothing written.
 //	@Description	sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
@@ -145,6 +146,7 @@ func toPaymentIntent(pi payments.Intent) PaymentIntent {
 //	@Param			Idempotency-Key	header		string					false	"Makes the request safe to retry (1–255 printable ASCII)"
 //	@Param			body			body		PaymentIntentRequest	true	"The payment"
 //	@Success		201				{object}	PaymentIntent
+//	@Header		201				{string}	Location	"The created resource"
 //	@Failure		401,403,409,413,422,502	{object}	Problem
 //	@Router			/v1/payment-intents [post]
 func (s *Server) createPaymentIntent(c *gin.Context) {
@@ -172,6 +174,7 @@ func (s *Server) createPaymentIntent(c *gin.Context) {
 // listPaymentIntents godoc
 //
 //	@Summary		List payment intents
+//	@ID			listPaymentIntents
 //	@Description	Newest first. A buyer sees its own intents; admin and service every buyer's (or buyer_id's).
 //	@Tags			payment-intents
 //	@Security		BearerAuth
@@ -205,6 +208,7 @@ func (s *Server) listPaymentIntents(c *gin.Context) {
 // getPaymentIntent godoc
 //
 //	@Summary		Get a payment intent
+//	@ID			getPaymentIntent
 //	@Description	A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
 //	@Tags			payment-intents
 //	@Security		BearerAuth
@@ -225,6 +229,7 @@ func (s *Server) getPaymentIntent(c *gin.Context) {
 // cancelPaymentIntent godoc
 //
 //	@Summary		Cancel a payment intent
+//	@ID			cancelPaymentIntent
 //	@Description	Only from requires_action (after a refresh from the provider) → 200 canceled; otherwise 409 intent_not_cancelable. The order stays payment_pending.
 //	@Tags			payment-intents
 //	@Security		BearerAuth

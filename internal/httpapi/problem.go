@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -19,12 +20,12 @@ import (
 
 // Problem is an RFC 9457 problem document.
 type Problem struct {
-	Type      string       `json:"type" example:"https://docs.vhupay.dev/errors/validation_failed"`
-	Title     string       `json:"title" example:"Validation failed"`
-	Status    int          `json:"status" example:"422"`
-	Detail    string       `json:"detail,omitempty"`
-	Code      string       `json:"code" example:"validation_failed"`
-	RequestID string       `json:"request_id"`
+	Type      string       `json:"type" binding:"required" example:"https://docs.vhupay.dev/errors/validation_failed"`
+	Title     string       `json:"title" binding:"required" example:"Validation failed"`
+	Status    int          `json:"status" binding:"required" example:"422"`
+	Detail    string       `json:"detail,omitempty" example:"The request has invalid fields."`
+	Code      string       `json:"code" binding:"required" example:"validation_failed"`
+	RequestID string       `json:"request_id" binding:"required" example:"0193a1b2-c3d4-7e8f-9a0b-1c2d3e4f5a6b"`
 	Errors    []FieldError `json:"errors,omitempty"`
 	// Reasons (sepa_not_eligible) lists why SEPA is refused.
 	Reasons []string `json:"reasons,omitempty"`
@@ -34,9 +35,9 @@ type Problem struct {
 
 // FieldError names one invalid field.
 type FieldError struct {
-	Field   string `json:"field" example:"lines[0].quantity"`
-	Code    string `json:"code" example:"min"`
-	Message string `json:"message"`
+	Field   string `json:"field" binding:"required" example:"lines[0].quantity"`
+	Code    string `json:"code" binding:"required" example:"min"`
+	Message string `json:"message" binding:"required" example:"must be at least 1"`
 } //	@name	FieldError
 
 const problemBase = "https://docs.vhupay.dev/errors/"
@@ -56,12 +57,19 @@ func newAPIError(status int, code, title, detail string) *apiError {
 }
 
 var (
-	errUnauthenticated = newAPIError(http.StatusUnauthorized, "unauthenticated", "Unauthenticated", "A valid bearer token is required.")
-	errForbidden       = newAPIError(http.StatusForbidden, "forbidden", "Forbidden", "Your role may not do this.")
-	errNotFound        = newAPIError(http.StatusNotFound, "not_found", "Not found", "No such resource.")
-	errTooLarge        = newAPIError(http.StatusRequestEntityTooLarge, "payload_too_large", "Payload too large", "Request bodies are limited to 1 MiB.")
-	errInternal        = newAPIError(http.StatusInternalServerError, "internal", "Internal error", "")
+	errUnauthenticated  = newAPIError(http.StatusUnauthorized, "unauthenticated", "Unauthenticated", "A valid bearer token is required.")
+	errForbidden        = newAPIError(http.StatusForbidden, "forbidden", "Forbidden", "Your role may not do this.")
+	errNotFound         = newAPIError(http.StatusNotFound, "not_found", "Not found", "No such resource.")
+	errMethodNotAllowed = newAPIError(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed", "This path does not accept this method.")
+	errTooLarge         = newAPIError(http.StatusRequestEntityTooLarge, "payload_too_large", "Payload too large", "Request bodies are limited to 1 MiB.")
+	errUnreadableBody   = newAPIError(http.StatusBadRequest, "validation_failed", "Unreadable body", "The request body could not be read.")
+	errNotReady         = newAPIError(http.StatusServiceUnavailable, "unavailable", "Not ready", "The database does not answer.")
+	errInternal         = newAPIError(http.StatusInternalServerError, "internal", "Internal error", "")
 )
+
+// edgeErrors are the problems the HTTP edge answers by itself (no domain error behind them).
+var edgeErrors = []*apiError{errUnauthenticated, errForbidden, errNotFound, errMethodNotAllowed, errTooLarge,
+	errUnreadableBody, errNotReady, errInternal}
 
 // errorMapping turns a domain error into a status, a code and a title.
 type errorMapping struct {
@@ -85,6 +93,38 @@ var foundationErrors = []errorMapping{
 	{clock.ErrBackwards, http.StatusConflict, "invalid_transition", "The clock only moves forward"},
 	{page.ErrBadCursor, http.StatusUnprocessableEntity, "validation_failed", "Validation failed"},
 	{psp.ErrUnavailable, http.StatusBadGateway, "psp_unavailable", "Payment provider unavailable"},
+}
+
+// ProblemCode is a problem code the API answers with, and the HTTP statuses it comes with.
+type ProblemCode struct {
+	Code     string
+	Statuses []int
+}
+
+// ProblemCodes lists every problem code the API can answer with, sorted by code: the domain
+// errors' table, the edge's own problems and validation_failed. The OpenAPI document's enum of
+// Problem.code is generated from it, and docs/errors.md is checked against it by a test, so a code
+// added to the table fails that test until it is documented.
+func ProblemCodes() []ProblemCode {
+	statuses := map[string][]int{"validation_failed": {http.StatusUnprocessableEntity}}
+	add := func(code string, status int) {
+		if !slices.Contains(statuses[code], status) {
+			statuses[code] = append(statuses[code], status)
+		}
+	}
+	for _, m := range errorTable {
+		add(m.code, m.status)
+	}
+	for _, e := range edgeErrors {
+		add(e.code, e.status)
+	}
+	out := make([]ProblemCode, 0, len(statuses))
+	for code, st := range statuses {
+		slices.Sort(st)
+		out = append(out, ProblemCode{Code: code, Statuses: st})
+	}
+	slices.SortFunc(out, func(a, b ProblemCode) int { return strings.Compare(a.Code, b.Code) })
+	return out
 }
 
 // problemExtras add error-specific members (reasons, available) to a problem.

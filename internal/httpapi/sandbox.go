@@ -9,12 +9,12 @@ import (
 
 // ClockState is the sandbox test clock.
 type ClockState struct {
-	Now time.Time `json:"now" binding:"required" example:"2026-12-01T00:40:00+01:00"`
+	Now time.Time `json:"now" binding:"required" example:"2026-12-01T00:40:00+01:00" format:"date-time"`
 } //	@name	ClockState
 
 // ClockRequest moves the sandbox test clock.
 type ClockRequest struct {
-	Now time.Time `json:"now" binding:"required" validate:"required" example:"2026-12-01T00:40:00+01:00"`
+	Now time.Time `json:"now" binding:"required" validate:"required" example:"2026-12-01T00:40:00+01:00" format:"date-time"`
 	// Settle settles every submitted SEPA collection at once (otherwise they settle when the
 	// clock is 2 or more days past their submission).
 	Settle bool `json:"settle,omitempty"`
@@ -23,6 +23,7 @@ type ClockRequest struct {
 // getClock godoc
 //
 //	@Summary		Read the sandbox test clock
+//	@ID			getSandboxClock
 //	@Description	Sandbox mode only.
 //	@Tags			sandbox
 //	@Security		BearerAuth
@@ -37,6 +38,7 @@ func (s *Server) getClock(c *gin.Context) {
 // putClock godoc
 //
 //	@Summary		Move the sandbox test clock
+//	@ID			moveSandboxClock
 //	@Description	Admin only, sandbox mode only. Time only moves forward (409 invalid_transition otherwise) and keeps flowing from the instant set. Everything that reads the time reads this clock, and the work the move makes due runs before the answer: card intents past their expiry are canceled, the previous month's close starts when the move enters a new month, submitted debits 2 or more days old settle. With settle: true, every submitted debit settles, those of the close the move started included (the answer then waits for that close).
 //	@Tags			sandbox
 //	@Security		BearerAuth

@@ -81,7 +81,7 @@ type BankAccount struct {
 	BIC        *string   `json:"bic" binding:"required" extensions:"x-nullable" example:"AGRIFRPP"`
 	Status     string    `json:"status" binding:"required" enums:"active,inactive"`
 	IsDefault  bool      `json:"is_default" binding:"required"`
-	CreatedAt  time.Time `json:"created_at" binding:"required"`
+	CreatedAt  time.Time `json:"created_at" binding:"required" format:"date-time"`
 } //	@name	BankAccount
 
 // BankAccountList is a page of bank accounts.
@@ -107,8 +107,8 @@ type Mandate struct {
 	// SignatureURL is the provider's e-signature page.
 	SignatureURL string    `json:"signature_url" binding:"required"`
 	ReturnURL    string    `json:"return_url" binding:"required"`
-	CreatedAt    time.Time `json:"created_at" binding:"required"`
-	UpdatedAt    time.Time `json:"updated_at" binding:"required"`
+	CreatedAt    time.Time `json:"created_at" binding:"required" format:"date-time"`
+	UpdatedAt    time.Time `json:"updated_at" binding:"required" format:"date-time"`
 } //	@name	Mandate
 
 // MandateList is a page of mandates.
@@ -122,7 +122,7 @@ type SEPAScore struct {
 	Value     int       `json:"value" binding:"required" example:"14"`
 	Scale     int       `json:"scale" binding:"required" example:"20"`
 	Minimum   int       `json:"minimum" binding:"required" example:"10"`
-	CheckedAt time.Time `json:"checked_at" binding:"required"`
+	CheckedAt time.Time `json:"checked_at" binding:"required" format:"date-time"`
 } //	@name	SEPAScore
 
 // SEPAProfile is a buyer's SEPA standing ("Gestion des prélèvements").
@@ -148,7 +148,7 @@ type SEPAProfile struct {
 	Suspended        bool    `json:"suspended" binding:"required"`
 	// ProbationUntil ends the probation (3 months from the first signed mandate or the last
 	// reinstatement); null before any signed mandate.
-	ProbationUntil *time.Time `json:"probation_until" binding:"required" extensions:"x-nullable"`
+	ProbationUntil *time.Time `json:"probation_until" binding:"required" extensions:"x-nullable" format:"date-time"`
 } //	@name	SEPAProfile
 
 // CeilingChange is one change of a buyer's SEPA ceiling.
@@ -157,7 +157,7 @@ type CeilingChange struct {
 	To        int64     `json:"to" binding:"required" example:"25000"`
 	Reason    string    `json:"reason" binding:"required" enums:"initial,monthly_review,unpaid_reset,manual"`
 	Note      string    `json:"note" binding:"required"`
-	CreatedAt time.Time `json:"created_at" binding:"required"`
+	CreatedAt time.Time `json:"created_at" binding:"required" format:"date-time"`
 } //	@name	CeilingChange
 
 // CeilingChangeList is a page of ceiling changes, newest first.
@@ -184,7 +184,7 @@ type ScoreCheckRequest struct {
 type ScoreCheck struct {
 	Value     int       `json:"value" binding:"required" example:"14"`
 	Scale     int       `json:"scale" binding:"required" example:"20"`
-	CheckedAt time.Time `json:"checked_at" binding:"required"`
+	CheckedAt time.Time `json:"checked_at" binding:"required" format:"date-time"`
 } //	@name	ScoreCheck
 
 // SandboxScoreRequest sets what the sandbox score partner answers for a SIREN: a value, or
@@ -248,6 +248,7 @@ func toSEPAProfile(e sepa.Eligibility) SEPAProfile {
 // createBankAccount godoc
 //
 //	@Summary		Add a bank account
+//	@ID			createBankAccount
 //	@Description	Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it.
 //	@Tags			bank accounts
 //	@Security		BearerAuth
@@ -256,6 +257,7 @@ func toSEPAProfile(e sepa.Eligibility) SEPAProfile {
 //	@Param			Idempotency-Key	header		string				false	"Makes the request safe to retry (1–255 printable ASCII)"
 //	@Param			body			body		BankAccountRequest	true	"The bank account"
 //	@Success		201				{object}	BankAccount
+//	@Header		201				{string}	Location	"The created resource"
 //	@Failure		401,403,404,409,413,422,502	{object}	Problem
 //	@Router			/v1/bank-accounts [post]
 func (s *Server) createBankAccount(c *gin.Context) {
@@ -277,6 +279,7 @@ func (s *Server) createBankAccount(c *gin.Context) {
 // listBankAccounts godoc
 //
 //	@Summary		List bank accounts
+//	@ID			listBankAccounts
 //	@Description	Newest first, deleted (inactive) ones included. A buyer sees its own; an operator those of `buyer_id`, or every buyer's without it.
 //	@Tags			bank accounts
 //	@Security		BearerAuth
@@ -308,6 +311,8 @@ func (s *Server) listBankAccounts(c *gin.Context) {
 // getBankAccount godoc
 //
 //	@Summary	Get a bank account
+//	@ID		getBankAccount
+//	@Description	The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts (another buyer's answers 404); an admin any.
 //	@Tags		bank accounts
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
@@ -327,6 +332,7 @@ func (s *Server) getBankAccount(c *gin.Context) {
 // setDefaultBankAccount godoc
 //
 //	@Summary		Make a bank account the default
+//	@ID			setDefaultBankAccount
 //	@Description	Buyer only. The account becomes the buyer's only default, atomically; SEPA payments use its mandate. A deleted account answers 409 invalid_transition.
 //	@Tags			bank accounts
 //	@Security		BearerAuth
@@ -348,6 +354,7 @@ func (s *Server) setDefaultBankAccount(c *gin.Context) {
 // deleteBankAccount godoc
 //
 //	@Summary		Delete a bank account
+//	@ID			deleteBankAccount
 //	@Description	Buyer only. Its signed mandates are cancelled at the provider, the account is deactivated there, then it becomes `inactive` here with its mandates `cancelled`. When it was the default, the newest other active account becomes the default. Deleting a deleted account answers 204 again. A provider outage answers 502 and changes nothing here.
 //	@Tags			bank accounts
 //	@Security		BearerAuth
@@ -367,6 +374,7 @@ func (s *Server) deleteBankAccount(c *gin.Context) {
 // createMandate godoc
 //
 //	@Summary		Start a mandate on a bank account
+//	@ID			createMandate
 //	@Description	Buyer only. Answers the mandate `pending_signature` with `signature_url`, the provider's e-signature page, where the browser goes; the provider then returns it to `return_url` with `mandate_id=<id>` added to its query. A deleted account answers 409 invalid_transition.
 //	@Tags			bank accounts
 //	@Security		BearerAuth
@@ -376,6 +384,7 @@ func (s *Server) deleteBankAccount(c *gin.Context) {
 //	@Param			id				path		string			true	"Bank account id"
 //	@Param			body			body		MandateRequest	true	"Where to return"
 //	@Success		201				{object}	Mandate
+//	@Header		201				{string}	Location	"The created resource"
 //	@Failure		401,403,404,409,413,422,502	{object}	Problem
 //	@Router			/v1/bank-accounts/{id}/mandates [post]
 func (s *Server) createMandate(c *gin.Context) {
@@ -399,6 +408,7 @@ func (s *Server) createMandate(c *gin.Context) {
 // listMandates godoc
 //
 //	@Summary		List mandates
+//	@ID			listMandates
 //	@Description	Newest first. A buyer sees its own; an operator those of `buyer_id`, or every buyer's without it. Mandates waiting for their signature are refreshed from the provider first.
 //	@Tags			bank accounts
 //	@Security		BearerAuth
@@ -430,6 +440,7 @@ func (s *Server) listMandates(c *gin.Context) {
 // getMandate godoc
 //
 //	@Summary		Get a mandate
+//	@ID			getMandate
 //	@Description	A mandate waiting for its signature is refreshed from the provider first (its stored state is answered when the provider does not answer).
 //	@Tags			bank accounts
 //	@Security		BearerAuth
@@ -450,6 +461,7 @@ func (s *Server) getMandate(c *gin.Context) {
 // cancelMandate godoc
 //
 //	@Summary		Cancel a mandate
+//	@ID			cancelMandate
 //	@Description	A signed mandate is cancelled at the provider first. Answers the mandate `cancelled` (also when it already was); a mandate that failed or expired answers 409 invalid_transition.
 //	@Tags			bank accounts
 //	@Security		BearerAuth
@@ -471,6 +483,7 @@ func (s *Server) cancelMandate(c *gin.Context) {
 // getOwnSEPAProfile godoc
 //
 //	@Summary		The caller's SEPA profile
+//	@ID			getSepaProfile
 //	@Description	Buyer only. Whether the buyer may pay by SEPA (`enabled`, else `reasons`), its ceiling, this month's outstanding and what is available, its score, the mandate used and its suspension and probation. The profile starts, with the initial ceiling, at its first use.
 //	@Tags			sepa
 //	@Security		BearerAuth
@@ -485,6 +498,8 @@ func (s *Server) getOwnSEPAProfile(c *gin.Context) {
 // getSEPAProfile godoc
 //
 //	@Summary	A buyer's SEPA profile
+//	@ID		getBuyerSepaProfile
+//	@Description	Admin and service: the SEPA profile of buyer {id}, as GET /v1/sepa shows it to the buyer.
 //	@Tags		sepa
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
@@ -508,6 +523,8 @@ func (s *Server) writeSEPAProfile(c *gin.Context, buyerID string) {
 // listOwnCeilingChanges godoc
 //
 //	@Summary	The caller's SEPA ceiling changes
+//	@ID		listSepaCeilingChanges
+//	@Description	Buyer: every change of its SEPA ceiling with its reason (initial, monthly_review, unpaid_reset, manual), newest first.
 //	@Tags		sepa
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
@@ -523,6 +540,8 @@ func (s *Server) listOwnCeilingChanges(c *gin.Context) {
 // listCeilingChanges godoc
 //
 //	@Summary	A buyer's SEPA ceiling changes
+//	@ID		listBuyerSepaCeilingChanges
+//	@Description	Admin: the ceiling changes of buyer {id}, newest first.
 //	@Tags		sepa
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
@@ -557,6 +576,7 @@ func (s *Server) writeCeilingChanges(c *gin.Context, buyerID string) {
 // setSEPACeiling godoc
 //
 //	@Summary		Override a buyer's SEPA ceiling
+//	@ID			setSepaCeiling
 //	@Description	Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
 //	@Tags			sepa
 //	@Security		BearerAuth
@@ -584,6 +604,7 @@ func (s *Server) setSEPACeiling(c *gin.Context) {
 // reinstateSEPA godoc
 //
 //	@Summary		Lift a buyer's unpaid-debit suspension
+//	@ID			reinstateSepa
 //	@Description	Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
 //	@Tags			sepa
 //	@Security		BearerAuth
@@ -605,6 +626,7 @@ func (s *Server) reinstateSEPA(c *gin.Context) {
 // createScoreCheck godoc
 //
 //	@Summary		Run a score check now
+//	@ID			createScoreCheck
 //	@Description	A buyer checks its own score (body `{}` or none) and may obtain one score per rolling 24 hours: before that, 429 rate_limited with `Retry-After` (seconds); a check the partner could not answer does not count. An operator or a service names the buyer (`buyer_id`) and is not limited. When the partner cannot answer: 502 score_unavailable, and the attempt is recorded (it extends the last score's grace period to 45 days).
 //	@Tags			sepa
 //	@Security		BearerAuth
@@ -645,6 +667,7 @@ func (s *Server) createScoreCheck(c *gin.Context) {
 // putSandboxScore godoc
 //
 //	@Summary		Set the sandbox score partner's answer for a SIREN
+//	@ID			setSandboxScore
 //	@Description	Admin only, sandbox mode only (404 otherwise). `{"value": 8}` sets the score it answers; `{"unavailable": true}` makes it fail for that SIREN (as an outage). Without a setting it answers 14.
 //	@Tags			sandbox
 //	@Security		BearerAuth

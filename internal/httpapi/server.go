@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-contrib/cors"
@@ -26,6 +27,9 @@ import (
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/webhooks"
 )
+
+// sandboxPagesPrefix is where the sandbox provider's pages are served (sandbox mode only).
+const sandboxPagesPrefix = "/sandbox/psp/"
 
 // Verifier checks bearer tokens.
 type Verifier interface {
@@ -118,30 +122,46 @@ func New(d Deps) http.Handler {
 	r.ContextWithFallback = true
 	r.Use(s.requestIDs, s.accessLog, s.recovery)
 	if len(d.CORSOrigins) > 0 {
-		r.Use(cors.New(cors.Config{
+		apiCORS := cors.New(cors.Config{
 			AllowOrigins:  d.CORSOrigins,
 			AllowMethods:  []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 			AllowHeaders:  []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"},
 			ExposeHeaders: []string{"X-Request-Id", "Idempotent-Replayed", "Location", "Retry-After"},
 			MaxAge:        time.Hour,
-		}))
+		})
+		r.Use(func(c *gin.Context) {
+			// The sandbox provider's pages are the bank's, not the API: its tokenisation endpoint
+			// answers any origin itself, and its 3-D Secure and mandate pages post their forms
+			// with "Origin: null" (no-referrer), which the API's CORS policy would refuse.
+			if strings.HasPrefix(c.Request.URL.Path, sandboxPagesPrefix) {
+				c.Next()
+				return
+			}
+			apiCORS(c)
+		})
 	}
 	r.Use(s.limitBody)
 	r.NoRoute(func(c *gin.Context) { s.writeError(c, errNotFound) })
-	r.NoMethod(func(c *gin.Context) {
-		s.writeError(c, newAPIError(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed", "This path does not accept this method."))
-	})
+	r.NoMethod(func(c *gin.Context) { s.writeError(c, errMethodNotAllowed) })
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})))
 	r.GET("/openapi.json", s.openAPI)
-	r.GET("/swagger/*any", ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"),
-		ginSwagger.PersistAuthorization(true)))
+	swaggerUI := ginSwagger.WrapHandler(swaggerFiles.Handler, ginSwagger.URL("/openapi.json"), ginSwagger.PersistAuthorization(true))
+	r.GET("/swagger/*any", func(c *gin.Context) {
+		// gin-swagger would answer doc.json from swag's global registry, which vhupay leaves
+		// empty (the document is served from the embedded OpenAPI 3 file): serve that one.
+		if c.Param("any") == "/doc.json" {
+			s.openAPI(c)
+			return
+		}
+		swaggerUI(c)
+	})
 
 	if d.SandboxPages != nil {
 		// The simulated provider's bank pages: HTML for a browser, no JWT.
-		r.Any("/sandbox/psp/*path", gin.WrapH(d.SandboxPages))
+		r.Any(sandboxPagesPrefix+"*path", gin.WrapH(d.SandboxPages))
 	}
 
 	s.routeHooks(r)
@@ -181,6 +201,8 @@ func (s *Server) routeSandbox(v1 *gin.RouterGroup) {
 // healthz godoc
 //
 //	@Summary	Process alive
+//	@ID		getHealth
+//	@Description	Answers 200 while the process runs; checks nothing else. No authentication.
 //	@Tags		operations
 //	@Produce	json
 //	@Success	200	{object}	Health
@@ -195,6 +217,8 @@ type Health struct {
 // readyz godoc
 //
 //	@Summary	Database reachable
+//	@ID		getReadiness
+//	@Description	200 when the database answers, 503 unavailable otherwise (take the instance out of the load balancer). No authentication.
 //	@Tags		operations
 //	@Produce	json
 //	@Produce	application/problem+json
@@ -204,7 +228,7 @@ type Health struct {
 func (s *Server) readyz(c *gin.Context) {
 	if err := s.ready(c.Request.Context()); err != nil {
 		logger(c).Warn("not ready", slog.String("err", err.Error()))
-		s.writeError(c, newAPIError(http.StatusServiceUnavailable, "unavailable", "Not ready", "The database does not answer."))
+		s.writeError(c, errNotReady)
 		return
 	}
 	c.JSON(http.StatusOK, Health{Status: "ok"})

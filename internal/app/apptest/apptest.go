@@ -224,6 +224,42 @@ func (s *Server) Do(t testing.TB, r Request) *Response {
 	return out
 }
 
+// HTTPClient returns an HTTP client for the server that checks every exchange against the
+// contract as Do does, for generated clients (api/goclient) to be contract tests too.
+func (s *Server) HTTPClient(t testing.TB) *http.Client {
+	return &http.Client{Transport: &contractTransport{t: t, s: s, next: s.Client.Transport}, Timeout: 30 * time.Second}
+}
+
+type contractTransport struct {
+	t    testing.TB
+	s    *Server
+	next http.RoundTripper
+}
+
+func (c *contractTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		var err error
+		if body, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	resp, err := c.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	respBody, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(respBody))
+	c.s.checkContract(c.t, req, body, &Response{Status: resp.StatusCode, Header: resp.Header, Body: respBody})
+	return resp, nil
+}
+
 func (s *Server) checkContract(t testing.TB, req *http.Request, body []byte, resp *Response) {
 	t.Helper()
 	check, err := http.NewRequest(req.Method, req.URL.String(), bytes.NewReader(body))

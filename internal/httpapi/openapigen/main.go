@@ -1,6 +1,8 @@
 // Command openapigen converts swag's Swagger 2.0 output to the published OpenAPI 3.0 document
 // (run by `go generate ./...` in package api). It makes the bearer scheme an HTTP bearer scheme,
-// so Swagger UI asks for the bare token.
+// so Swagger UI asks for the bare token, and applies the conventions every operation shares
+// (conventions.go): the response headers, the Idempotency-Key parameter and the enum of problem
+// codes, which comes from the HTTP edge's one table (httpapi.ProblemCodes).
 package main
 
 import (
@@ -65,6 +67,9 @@ func run(in, outYAML, outJSON string) error {
 		Description: "A JWT (get one with `vhupay token --role admin`).",
 	}}
 	splitMediaTypes(doc3)
+	if err := applyConventions(doc3); err != nil {
+		return err
+	}
 	doc3.Servers = openapi3.Servers{{URL: "/", Description: "this vhupay server"}}
 	if err := doc3.Validate(openapi3.NewLoader().Context); err != nil {
 		return fmt.Errorf("the converted document is invalid: %w", err)
