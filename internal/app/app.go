@@ -22,6 +22,7 @@ import (
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/config"
+	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/invoicing"
@@ -39,6 +40,8 @@ import (
 	scoringsandbox "github.com/vhupay/vhupay/internal/scoring/sandbox"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/storage"
+	"github.com/vhupay/vhupay/internal/txn"
+	"github.com/vhupay/vhupay/internal/webhooks"
 )
 
 // Options change how the app is built; tests use them. The zero value is production.
@@ -53,6 +56,9 @@ type Options struct {
 	Jobs jobs.Config
 	// SchedulerInterval is how often the month close scheduler reads the clock (default 2s).
 	SchedulerInterval time.Duration
+	// Webhooks overrides the delivery settings (tests: short retry delays, a resolver, a clock);
+	// its zero fields keep the defaults. Store, Clock, Guard.Sandbox and Render are always the app's.
+	Webhooks webhooks.Config
 }
 
 // App is a built vhupay process.
@@ -82,6 +88,9 @@ type App struct {
 	Jobs        *jobs.Queue
 	// Invoicing runs end-of-month invoicing (accounts, vhu_invoice, delivery notes, statements).
 	Invoicing *invoicing.Service
+	// Events lists events; Webhooks delivers them to integrators' endpoints.
+	Events   *events.Service
+	Webhooks *webhooks.Service
 
 	scheduler *jobs.Scheduler
 	handler   http.Handler
@@ -110,6 +119,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 	a := &App{Config: cfg, Log: log, DB: db, secrets: secrets}
+	db.SetRenderer(httpapi.Render)
+	db.SetEventJob(func(eventID string) txn.Job { return webhooks.FanoutJob{EventID: eventID} })
 	base := opts.BaseClock
 	if base == nil {
 		base = clock.Real{}
@@ -160,7 +171,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a.Payments = payments.NewService(payments.Config{
 		Store: storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
-		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry,
+		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry, Refunds: lateRefunds{a},
 		Methods: map[payments.Method]payments.MethodHandler{
 			payments.MethodSEPADebit:  a.SEPA.DebitMethod(storage.NewSEPA(db)),
 			payments.MethodVHUInvoice: a.Invoicing,
@@ -168,8 +179,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	})
 	a.Collections = collections.NewService(collections.Config{Store: storage.NewCollections(db), Buyers: storage.NewParties(db), SEPA: a.SEPA, Payers: a.Payers,
 		Provider: a.Provider, Clock: a.Clock, Log: log})
-	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: a.SEPA,
-		DirectDebits: a.Collections, Repudiations: a.Collections}, log)
+	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: mandateHandler{a.SEPA},
+		DirectDebits: a.Collections, Repudiations: a.Collections}, storage.NewNotifications(db), log)
+	a.Events = events.NewService(storage.NewEvents(db), a.Clock)
+	wc := opts.Webhooks
+	wc.Store, wc.Clock, wc.Render, wc.Log = storage.NewWebhooks(db), a.Clock, httpapi.Render, log
+	wc.Guard.Sandbox = cfg.Sandbox()
+	a.Webhooks = webhooks.NewService(wc)
 	if err := a.buildMonthClose(cfg, opts); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -181,7 +197,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, MonthCloses: a.MonthCloses,
-		Invoicing: a.Invoicing,
+		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks,
 	}
 	if a.testClock != nil {
 		deps.TestClock = a.testClock
@@ -192,6 +208,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if a.sandbox != nil {
 		deps.SandboxPages = a.sandbox.Pages()
 		deps.SandboxSettle = a.sandbox.Settle
+		deps.ClockMoved = a.clockMoved
 	}
 	a.handler = httpapi.New(deps)
 	return a, nil
@@ -243,9 +260,9 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Secrets returns the resolved secrets (for the token and demo commands).
 func (a *App) Secrets() Secrets { return a.secrets }
 
-// Run runs the background work (test clock sync, sandbox settlement, idempotency purge, SEPA
-// collection polling, intent expiry, the job queue, the month close scheduler) until ctx ends; it
-// returns once every part of it has stopped, so that Close can release the database.
+// Run runs the background work (test clock sync, sandbox settlement, the job queue with its
+// periodic work — see periodicWork —, the month close scheduler) until ctx ends; it returns once
+// every part of it has stopped, so that Close can release the database.
 func (a *App) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	if a.testClock != nil {
@@ -260,25 +277,6 @@ func (a *App) Run(ctx context.Context) {
 			})
 		})
 	}
-	wg.Go(func() {
-		a.every(ctx, time.Hour, "idempotency purge", func(ctx context.Context) error {
-			_, err := a.idem.Purge(ctx)
-			return err
-		})
-	})
-	// The safety net behind the direct-debit notifications.
-	wg.Go(func() {
-		a.every(ctx, 5*time.Minute, "SEPA collection polling", func(ctx context.Context) error {
-			_, err := a.Collections.Reconcile(ctx)
-			return err
-		})
-	})
-	wg.Go(func() {
-		a.every(ctx, 30*time.Second, "payment intent expiry", func(ctx context.Context) error {
-			_, err := a.Payments.ExpireStale(ctx)
-			return err
-		})
-	})
 	wg.Go(func() {
 		if err := a.Jobs.Run(ctx); err != nil {
 			a.Log.Error("job queue stopped", "err", err)
@@ -303,10 +301,9 @@ func (a *App) every(ctx context.Context, d time.Duration, name string, fn func(c
 	}
 }
 
-// Close waits for the provider notifications being applied, then releases the job queue and
-// the database (after Run has returned).
+// Close releases the job queue and the database (after Run has returned). Provider
+// notifications not applied yet are kept: the next process applies them.
 func (a *App) Close() error {
-	a.Notifications.Wait()
 	return errors.Join(a.Jobs.Close(), a.DB.Close())
 }
 

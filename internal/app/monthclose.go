@@ -52,7 +52,8 @@ func (a *App) buildMonthClose(cfg config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if a.Jobs, err = jobs.New(a.DB, cfg.DatabaseURL, jc, engine, a.Log); err != nil {
+	work := jobs.Work{Notifications: a.Notifications, Webhooks: a.Webhooks, Refunds: a.Payments, Periodic: a.periodicWork()}
+	if a.Jobs, err = jobs.New(a.DB, cfg.DatabaseURL, jc, engine, work, a.Log); err != nil {
 		return err
 	}
 	a.DB.SetEnqueuer(a.Jobs.TxEnqueuer())

@@ -25,6 +25,10 @@
 //	@tag.description	End-of-month invoicing by the selling centre: accounts, statements, exports.
 //	@tag.name			month-close
 //	@tag.description	Month close: collections, statements, ceiling reviews (operators).
+//	@tag.name			events
+//	@tag.description	Events: every change told to integrators, kept 90 days.
+//	@tag.name			webhooks
+//	@tag.description	Webhook endpoints: events pushed to integrators, signed (Standard Webhooks), retried for 3 days.
 //	@tag.name			sandbox
 //	@tag.description	Sandbox mode only: test clock and score partner.
 //	@tag.name			provider

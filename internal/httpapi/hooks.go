@@ -18,13 +18,15 @@ func (s *Server) routeHooks(r *gin.Engine) {
 // mangopayHook godoc
 //
 //	@Summary		MangoPay notification
-//	@ID			receiveMangopayHook
-//	@Description	No token. Answers 200 at once; the resource named by the query is then re-read from the provider and its state applied in the background. The query itself is never trusted; event types vhupay does not act on and unknown resources are ignored.
+//	@Description	No token. Answers 200 once the notification is kept in the database (a repeat of one still waiting is kept once); the job queue then re-reads the named resource from the provider and applies its state, retrying until it applies. The query itself is never trusted; event types vhupay does not act on and unknown resources are ignored. 503 when it could not be kept (the provider sends it again).
 //	@Tags			provider
+//	@ID				receiveMangopayHook
 //	@Param			EventType	query	string	false	"MangoPay event type, e.g. PAYIN_NORMAL_SUCCEEDED"
 //	@Param			RessourceId	query	string	false	"The resource's id at MangoPay (sic)"
 //	@Param			Date		query	string	false	"Unix time of the event"
+//	@Produce		application/problem+json
 //	@Success		200
+//	@Failure		503	{object}	Problem
 //	@Router			/v1/psp/mangopay/hooks [get]
 func (s *Server) mangopayHook(c *gin.Context) {
 	n, ok := mangopay.ParseHook(c.Request.URL.Query())
@@ -34,7 +36,11 @@ func (s *Server) mangopayHook(c *gin.Context) {
 	case s.notifications == nil:
 		logger(c).Warn("provider notification ignored: no payment provider", slog.String("event", n.Event))
 	default:
-		s.notifications.Receive(n)
+		if err := s.notifications.Receive(c.Request.Context(), n); err != nil {
+			logger(c).Error("provider notification not kept", slog.String("event", n.Event), slog.String("err", err.Error()))
+			s.writeError(c, newAPIError(http.StatusServiceUnavailable, "unavailable", "Unavailable", "The notification could not be kept; send it again."))
+			return
+		}
 	}
 	c.Status(http.StatusOK)
 }

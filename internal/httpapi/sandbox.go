@@ -39,7 +39,7 @@ func (s *Server) getClock(c *gin.Context) {
 //
 //	@Summary		Move the sandbox test clock
 //	@ID			moveSandboxClock
-//	@Description	Admin only, sandbox mode only. Time only moves forward (409 invalid_transition otherwise) and keeps flowing from the instant set. Everything that reads the time reads this clock.
+//	@Description	Admin only, sandbox mode only. Time only moves forward (409 invalid_transition otherwise) and keeps flowing from the instant set. Everything that reads the time reads this clock, and the work the move makes due runs before the answer: card intents past their expiry are canceled, the previous month's close starts when the move enters a new month, submitted debits 2 or more days old settle. With settle: true, every submitted debit settles, those of the close the move started included (the answer then waits for that close).
 //	@Tags			sandbox
 //	@Security		BearerAuth
 //	@Accept			json
@@ -58,7 +58,13 @@ func (s *Server) putClock(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	if req.Settle && s.settle != nil {
+	switch {
+	case s.clockMoved != nil:
+		if err := s.clockMoved(c.Request.Context(), req.Settle); err != nil {
+			s.writeError(c, err)
+			return
+		}
+	case req.Settle && s.settle != nil:
 		if _, err := s.settle(c.Request.Context(), true); err != nil {
 			s.writeError(c, err)
 			return

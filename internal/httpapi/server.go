@@ -17,6 +17,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/collections"
+	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/invoicing"
 	"github.com/vhupay/vhupay/internal/monthclose"
@@ -24,6 +25,7 @@ import (
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/sepa"
+	"github.com/vhupay/vhupay/internal/webhooks"
 )
 
 // sandboxPagesPrefix is where the sandbox provider's pages are served (sandbox mode only).
@@ -59,12 +61,19 @@ type Deps struct {
 	Notifications *payments.Notifications
 	MonthCloses   *monthclose.Service
 	Invoicing     *invoicing.Service
+	// Events lists events; Webhooks manages webhook endpoints.
+	Events   *events.Service
+	Webhooks *webhooks.Service
 
 	// Sandbox mode only.
 	TestClock     TestClock
 	SandboxPages  http.Handler
 	SandboxSettle func(ctx context.Context, force bool) (int, error)
 	SandboxScores SandboxScores // also nil with another score partner than the sandbox's
+	// ClockMoved runs at once the work a move of the test clock made due (expiries, the month
+	// close, sandbox settlement; settle: also what that close submits). Nil: only SandboxSettle
+	// runs, for settle.
+	ClockMoved func(ctx context.Context, settle bool) error
 }
 
 // Server holds the handlers' dependencies.
@@ -91,6 +100,9 @@ type Server struct {
 
 	monthCloses *monthclose.Service
 	invoicing   *invoicing.Service
+	events      *events.Service
+	webhooks    *webhooks.Service
+	clockMoved  func(ctx context.Context, settle bool) error
 }
 
 // New builds the HTTP handler of the whole API.
@@ -103,6 +115,7 @@ func New(d Deps) http.Handler {
 		orders: d.Orders, payments: d.Payments, notifications: d.Notifications,
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
+		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved,
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -161,6 +174,8 @@ func New(d Deps) http.Handler {
 	s.routeCards(v1)
 	s.routeMonthClose(v1)
 	s.routeInvoicing(v1)
+	s.routeEvents(v1)
+	s.routeWebhooks(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}

@@ -62,6 +62,9 @@ type Config struct {
 	// SoftStopTimeout is how long a stopping process lets running jobs finish before it cancels
 	// them (they are then handed back to the queue).
 	SoftStopTimeout time.Duration
+	// RefundRetryDelay is how long after a refund is decided its retry job first runs (default a
+	// minute: the refund is tried at once, the job is the safety net).
+	RefundRetryDelay time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -79,6 +82,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SoftStopTimeout <= 0 {
 		c.SoftStopTimeout = DefaultSoftStopTimeout
+	}
+	if c.RefundRetryDelay <= 0 {
+		c.RefundRetryDelay = time.Minute
 	}
 	if c.RescueAfter <= c.MonthCloseTimeout {
 		return c, fmt.Errorf("jobs: the rescue delay (%s) must exceed the month close timeout (%s)", c.RescueAfter, c.MonthCloseTimeout)
@@ -104,9 +110,9 @@ type Queue struct {
 
 var _ monthclose.Queue = (*Queue)(nil)
 
-// New builds the queue (not started: see Run) with the month close worker running engine.
-// databaseURL is the one db was opened with.
-func New(db *storage.DB, databaseURL string, cfg Config, engine *monthclose.Engine, log *slog.Logger) (*Queue, error) {
+// New builds the queue (not started: see Run) with the month close worker running engine and
+// the workers of w. databaseURL is the one db was opened with.
+func New(db *storage.DB, databaseURL string, cfg Config, engine *monthclose.Engine, w Work, log *slog.Logger) (*Queue, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -128,6 +134,7 @@ func New(db *storage.DB, databaseURL string, cfg Config, engine *monthclose.Engi
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
 		Workers:              workers,
 	}
+	register(workers, rc, w, log)
 	if cfg.RetryDelay != nil {
 		rc.RetryPolicy = retryPolicy{delay: cfg.RetryDelay}
 	}
@@ -380,7 +387,7 @@ type txEnqueuer struct{ q *Queue }
 // EnqueueTx implements storage.Enqueuer. A job type may set its own options (River's
 // JobArgsWithInsertOpts).
 func (e txEnqueuer) EnqueueTx(ctx context.Context, tx *sql.Tx, job txn.Job) error {
-	if _, err := e.q.client.InsertTx(ctx, tx, job, nil); err != nil {
+	if _, err := e.q.client.InsertTx(ctx, tx, job, optsFor(job.Kind())); err != nil {
 		return fmt.Errorf("enqueue %s: %w", job.Kind(), err)
 	}
 	return nil

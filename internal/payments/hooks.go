@@ -3,8 +3,8 @@ package payments
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/psp"
@@ -41,62 +41,94 @@ type NotificationHandlers struct {
 	Repudiations RepudiationHandler
 }
 
+// NotificationQueue keeps provider notifications durably until the job queue has applied them
+// (storage implements it).
+type NotificationQueue interface {
+	// EnqueueNotification keeps n and the job that applies it (NotificationJob) in one
+	// transaction. A notification of the same resource and event still waiting is kept once.
+	EnqueueNotification(ctx context.Context, n psp.Notification, at time.Time) error
+	// ClaimNotification returns a kept notification that is not applied yet and marks it being
+	// applied, so that a newer notification of the same resource is kept again rather than
+	// merged into one whose resource is already being read. ok is false when it is applied or gone.
+	ClaimNotification(ctx context.Context, id string) (n psp.Notification, ok bool, err error)
+	// NotificationApplied marks a notification applied.
+	NotificationApplied(ctx context.Context, id string, at time.Time) error
+	// UnappliedNotifications counts the notifications kept and not applied yet.
+	UnappliedNotifications(ctx context.Context) (int, error)
+}
+
+// NotificationJob is the job that applies one kept notification.
+type NotificationJob struct {
+	ID string `json:"id"`
+}
+
+// Kind implements txn.Job.
+func (NotificationJob) Kind() string { return "provider_notification" }
+
 // Notifications applies provider notifications: the notification only names a resource, which is
 // re-read from the provider and applied. Applying is idempotent and order-safe, so duplicate and
-// out-of-order notifications change nothing.
+// out-of-order notifications change nothing. Received notifications are kept in the database
+// before they are acknowledged and applied by the job queue (retried until they apply), so none
+// is lost to a burst, a provider outage or a restart.
 type Notifications struct {
 	payments *Service
 	handlers NotificationHandlers
+	queue    NotificationQueue
 	log      *slog.Logger
-	timeout  time.Duration
-	slots    chan struct{}
-	running  sync.WaitGroup
 }
 
-// Bounds of background notification work.
-const (
-	// MaxConcurrentNotifications is how many notifications are applied at once; more are dropped
-	// (logged): the state is re-read on the next notification or refresh anyway.
-	MaxConcurrentNotifications = 16
-	// NotificationTimeout bounds the work on one notification.
-	NotificationTimeout = 30 * time.Second
-)
+// NotificationTimeout bounds the work on one notification.
+const NotificationTimeout = 30 * time.Second
 
-// NewNotifications returns the notification dispatcher of a payments service.
-func NewNotifications(payments *Service, h NotificationHandlers, log *slog.Logger) *Notifications {
+// NewNotifications returns the notification dispatcher of a payments service, keeping received
+// notifications in queue.
+func NewNotifications(payments *Service, h NotificationHandlers, queue NotificationQueue, log *slog.Logger) *Notifications {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Notifications{payments: payments, handlers: h, log: log, timeout: NotificationTimeout,
-		slots: make(chan struct{}, MaxConcurrentNotifications)}
+	return &Notifications{payments: payments, handlers: h, queue: queue, log: log}
 }
 
-// Receive applies n in the background, with its own timeout and a context not tied to the caller,
-// and returns at once. It reports false when too many notifications are being applied (n is
-// dropped).
-func (ns *Notifications) Receive(n psp.Notification) bool {
-	select {
-	case ns.slots <- struct{}{}:
-	default:
-		ns.log.Warn("provider notification dropped: too many in flight", slog.String("event", n.Event), slog.String("resource_id", n.ResourceID))
-		return false
+// Receive keeps n durably, with the job that will apply it, and returns once it is kept: only
+// then may the provider be told it was received. Errors: the store's.
+func (ns *Notifications) Receive(ctx context.Context, n psp.Notification) error {
+	return ns.queue.EnqueueNotification(ctx, n, ns.payments.clock.Now())
+}
+
+// ApplyKept applies a kept notification (its job): claimed, applied, marked applied. An error
+// leaves it to the job's next attempt; one already applied is done.
+func (ns *Notifications) ApplyKept(ctx context.Context, id string) error {
+	n, ok, err := ns.queue.ClaimNotification(ctx, id)
+	if err != nil || !ok {
+		return err
 	}
-	ns.running.Add(1)
-	go func() {
-		defer ns.running.Done()
-		defer func() { <-ns.slots }()
-		ctx, cancel := context.WithTimeout(context.Background(), ns.timeout)
-		defer cancel()
-		if err := ns.Apply(ctx, n); err != nil {
-			ns.log.Error("apply provider notification", slog.String("event", n.Event), slog.String("kind", string(n.Kind)),
-				slog.String("resource_id", n.ResourceID), slog.String("err", err.Error()))
-		}
-	}()
-	return true
+	ctx, cancel := context.WithTimeout(ctx, NotificationTimeout)
+	defer cancel()
+	if err := ns.Apply(ctx, n); err != nil && !errors.Is(err, psp.ErrNotFound) { // a resource the provider does not know: nothing to apply
+		return fmt.Errorf("apply %s %s: %w", n.Event, n.ResourceID, err)
+	}
+	return ns.queue.NotificationApplied(ctx, id, ns.payments.clock.Now())
 }
 
-// Wait returns once every notification received so far is applied.
-func (ns *Notifications) Wait() { ns.running.Wait() }
+// Wait returns once every notification kept so far is applied, or after a minute (for tests
+// and tools; the job queue applies them whether anyone waits or not).
+func (ns *Notifications) Wait() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		n, err := ns.queue.UnappliedNotifications(ctx)
+		if err != nil || n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // Apply re-reads the resource n names and applies it: card pay-ins to their intent, direct-debit
 // pay-ins, mandates and repudiations to their handlers. Unknown resources and kinds nobody handles are ignored

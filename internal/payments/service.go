@@ -92,6 +92,9 @@ type Config struct {
 	// Methods pays by sepa_debit and vhu_invoice; a method without a handler is refused with a
 	// validation error on "method". Card is built in.
 	Methods map[Method]MethodHandler
+	// Refunds schedules the retries of refunds (nil: a failed refund waits for the pay-in's next
+	// notification).
+	Refunds RefundQueue
 	// RefundTimeout bounds the compensation (recording and refunding a pay-in nobody may keep),
 	// which runs detached from the caller's context (default 30 s).
 	RefundTimeout time.Duration
@@ -108,12 +111,14 @@ type Service struct {
 	expiry        time.Duration
 	methods       map[Method]MethodHandler
 	refundTimeout time.Duration
+	refunds       RefundQueue
 }
 
 // NewService returns a Service.
 func NewService(cfg Config) *Service {
 	s := &Service{store: cfg.Store, orders: cfg.Orders, payers: cfg.Payers, provider: cfg.Provider, clock: cfg.Clock,
-		log: cfg.Log, expiry: cfg.IntentExpiry, methods: map[Method]MethodHandler{}, refundTimeout: cfg.RefundTimeout}
+		log: cfg.Log, expiry: cfg.IntentExpiry, methods: map[Method]MethodHandler{}, refundTimeout: cfg.RefundTimeout,
+		refunds: cfg.Refunds}
 	for m, h := range cfg.Methods {
 		if h != nil && m != MethodCard {
 			s.methods[m] = h
@@ -531,28 +536,81 @@ func (s *Service) compensate(ctx context.Context, pi Intent) {
 	s.refund(ctx, pi)
 }
 
+// RefundJob retries the refund of an intent's pay-in that no order keeps, until it is recorded.
+type RefundJob struct {
+	IntentID string `json:"intent_id"`
+}
+
+// Kind implements txn.Job.
+func (RefundJob) Kind() string { return "payment_refund" }
+
+// RefundQueue schedules refund retries (the job queue): a RefundJob a little later, retried
+// until it succeeds, once per intent while one waits.
+type RefundQueue interface {
+	ScheduleRefund(ctx context.Context, intentID string) error
+}
+
 // refund refunds an intent's pay-in (idempotent at the provider: the key is derived from the
 // intent) and records the refund. It runs detached from the caller's context (a client hanging
-// up must not stop a refund) with its own timeout. Failures are logged; the next notification of
-// the pay-in retries.
+// up must not stop a refund) with its own timeout. A retry job is scheduled first, so that a
+// refund that fails now, or that a crash interrupts, is retried by the job queue (RetryRefund).
 func (s *Service) refund(ctx context.Context, pi Intent) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.refundTimeout)
 	defer cancel()
-	payer, err := s.payers.Ensure(ctx, pi.BuyerID)
-	if err == nil {
-		var r psp.Refund
-		r, err = s.provider.RefundPayIn(ctx, psp.RefundRequest{IdempotencyKey: "refund-" + pi.ID, PayInID: pi.ProviderPayInID,
-			AuthorID: payer.UserID, Tag: pi.ID})
-		if err == nil {
-			err = s.store.RecordRefund(ctx, pi.ID, r.ID, s.clock.Now())
+	if s.refunds != nil {
+		if err := s.refunds.ScheduleRefund(ctx, pi.ID); err != nil {
+			s.log.ErrorContext(ctx, "schedule the retry of a refund", slog.String("intent_id", pi.ID), slog.String("err", err.Error()))
 		}
 	}
-	if err != nil {
+	if err := s.refundPayIn(ctx, pi); err != nil {
 		s.log.ErrorContext(ctx, "refund a pay-in no order keeps", slog.String("intent_id", pi.ID),
 			slog.String("payin_id", pi.ProviderPayInID), slog.String("err", err.Error()))
 		return
 	}
 	s.log.InfoContext(ctx, "refunded a pay-in no order keeps", slog.String("intent_id", pi.ID), slog.String("payin_id", pi.ProviderPayInID))
+}
+
+func (s *Service) refundPayIn(ctx context.Context, pi Intent) error {
+	payer, err := s.payers.Ensure(ctx, pi.BuyerID)
+	if err != nil {
+		return err
+	}
+	r, err := s.provider.RefundPayIn(ctx, psp.RefundRequest{IdempotencyKey: "refund-" + pi.ID, PayInID: pi.ProviderPayInID,
+		AuthorID: payer.UserID, Tag: pi.ID})
+	if err != nil {
+		return err
+	}
+	return s.store.RecordRefund(ctx, pi.ID, r.ID, s.clock.Now())
+}
+
+// RetryRefund refunds an intent's pay-in unless its refund is recorded already or the intent
+// keeps the money (succeeded), or the pay-in did not succeed. An error leaves it to the job's next
+// attempt. Errors: ErrNoProvider, psp.ErrUnavailable, storage errors.
+func (s *Service) RetryRefund(ctx context.Context, intentID string) error {
+	pi, err := s.store.Intent(ctx, intentID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	refunded, err := s.store.RefundOf(ctx, pi.ID)
+	if err != nil || refunded != "" || pi.Status == StatusSucceeded || pi.IsOpen() || pi.ProviderPayInID == "" {
+		return err
+	}
+	if s.provider == nil {
+		return ErrNoProvider
+	}
+	p, err := s.provider.GetPayIn(ctx, pi.ProviderPayInID)
+	if err != nil {
+		return err
+	}
+	if p.Status != psp.PayInSucceeded {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.refundTimeout)
+	defer cancel()
+	return s.refundPayIn(ctx, pi)
 }
 
 // Intent returns an intent the caller may see (its buyer, admin, service). A card intent waiting

@@ -38,8 +38,9 @@ type DB struct {
 	gorm     *gorm.DB
 	sql      *sql.DB
 	dialect  string
-	render   txn.Renderer // see SetRenderer
-	enqueuer Enqueuer     // see SetEnqueuer
+	render   txn.Renderer                 // see SetRenderer
+	enqueuer Enqueuer                     // see SetEnqueuer
+	eventJob func(eventID string) txn.Job // see SetEventJob
 }
 
 // Open connects to a database named by a vhupay URL: sqlite://<path> or postgres://... .

@@ -86,9 +86,21 @@ func (u *unit) Emit(ctx context.Context, e txn.Event) error {
 	}
 	data := make([]byte, 0, len(obj)+11)
 	data = append(append(append(data, `{"object":`...), obj...), '}')
-	return u.g.WithContext(ctx).Exec(`INSERT INTO events (id, type, buyer_id, center_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		id.New(id.Event), e.Type, nullable(e.BuyerID), nullable(e.CenterID), string(data), utc(e.At)).Error
+	eventID := id.New(id.Event)
+	if err := u.g.WithContext(ctx).Exec(`INSERT INTO events (id, type, buyer_id, center_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		eventID, e.Type, nullable(e.BuyerID), nullable(e.CenterID), string(data), utc(e.At)).Error; err != nil {
+		return err
+	}
+	if u.db.eventJob == nil {
+		return nil
+	}
+	return u.Enqueue(ctx, u.db.eventJob(eventID))
 }
+
+// SetEventJob sets the job that every emitted event enqueues in its own unit of work (the
+// webhooks' fan-out), so that it is delivered exactly when it commits. Call it once, before units
+// emit; without it events are only written.
+func (db *DB) SetEventJob(job func(eventID string) txn.Job) { db.eventJob = job }
 
 // Post implements txn.Tx: one insert of the transaction, one of all its postings.
 func (u *unit) Post(ctx context.Context, t ledger.Transaction) error {

@@ -1,0 +1,117 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/jobs"
+	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/sepa"
+	"github.com/vhupay/vhupay/internal/storage"
+)
+
+// appliedNotificationsKept is how long applied provider notifications are kept (for operators).
+const appliedNotificationsKept = 7 * 24 * time.Hour
+
+// periodicWork is the work run every so often on the job queue, once across processes.
+func (a *App) periodicWork() []jobs.Periodic {
+	return []jobs.Periodic{
+		{Name: "payment_intent_expiry", Every: 30 * time.Second, Run: func(ctx context.Context) error {
+			_, err := a.Payments.ExpireStale(ctx)
+			return err
+		}},
+		// The safety net behind the direct-debit notifications.
+		{Name: "sepa_collection_polling", Every: 5 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Collections.Reconcile(ctx)
+			return err
+		}},
+		{Name: "idempotency_purge", Every: time.Hour, Run: func(ctx context.Context) error {
+			_, err := a.idem.Purge(ctx)
+			return err
+		}},
+		{Name: "event_purge", Every: time.Hour, Run: func(ctx context.Context) error {
+			if _, err := a.Events.Purge(ctx); err != nil {
+				return err
+			}
+			_, err := storage.NewNotifications(a.DB).PurgeNotifications(ctx, a.Clock.Now().Add(-appliedNotificationsKept))
+			return err
+		}},
+	}
+}
+
+// mandateHandler applies mandate notifications; a mandate vhupay does not know is ignored (the
+// notification handlers' contract), not retried.
+type mandateHandler struct{ sepa *sepa.Service }
+
+func (h mandateHandler) ApplyMandate(ctx context.Context, providerMandateID string) error {
+	if err := h.sepa.ApplyMandate(ctx, providerMandateID); err != nil && !errors.Is(err, sepa.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// lateRefunds schedules refund retries on the app's job queue, which is built after the payments
+// service.
+type lateRefunds struct{ a *App }
+
+func (r lateRefunds) ScheduleRefund(ctx context.Context, intentID string) error {
+	if r.a.Jobs == nil {
+		return errors.New("no job queue yet")
+	}
+	return r.a.Jobs.ScheduleRefund(ctx, intentID)
+}
+
+// clockMoved runs, in the request that moved the sandbox test clock, the work the move made due:
+// intents past their expiry are canceled, the previous month's close starts when the clock
+// entered a new month, submitted debits settle (all of them with settle, once the close the move
+// started, if any, has ended: its debits are submitted then).
+func (a *App) clockMoved(ctx context.Context, settle bool) error {
+	if _, err := a.Payments.ExpireStale(ctx); err != nil {
+		return err
+	}
+	if err := a.scheduler.Tick(ctx); err != nil {
+		return err
+	}
+	if settle {
+		if err := a.awaitPreviousClose(ctx); err != nil {
+			return err
+		}
+	}
+	_, err := a.sandbox.Settle(ctx, settle)
+	return err
+}
+
+// closeWait bounds how long a clock move waits for the close it started.
+const closeWait = 2 * time.Minute
+
+// awaitPreviousClose waits until the close of the month before the clock's has ended, if it is
+// running (the job queue runs it, in this process or another).
+func (a *App) awaitPreviousClose(ctx context.Context) error {
+	month, err := clock.PreviousMonth(clock.MonthOf(a.Clock.Now()))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, closeWait)
+	defer cancel()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		c, err := a.MonthCloses.Get(ctx, month)
+		if errors.Is(err, monthclose.ErrNotFound) || (err == nil && c.Status != monthclose.StatusRunning) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil // settle what is submitted so far; the rest settles later
+			}
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,300 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/events"
+	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/webhooks"
+)
+
+type webhookEndpointRow struct {
+	ID                  string
+	CenterID            *string
+	URL                 string `gorm:"column:url"`
+	EnabledEvents       string
+	Description         string
+	Status              string
+	Secret              string
+	PreviousSecret      *string
+	PreviousSecretUntil *time.Time
+	FailingSince        *time.Time
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+func (webhookEndpointRow) TableName() string { return "webhook_endpoints" }
+
+type webhookDeliveryRow struct {
+	ID             string
+	EndpointID     string
+	EventID        string
+	EventType      string
+	Status         string
+	Attempts       int
+	LastStatusCode *int
+	LastError      *string
+	NextAttemptAt  *time.Time
+	LeaseUntil     *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+func (webhookDeliveryRow) TableName() string { return "webhook_deliveries" }
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	v := utc(t)
+	return &v
+}
+
+func fromTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func fromEndpoint(ep webhooks.Endpoint) (webhookEndpointRow, error) {
+	types, err := json.Marshal(ep.EnabledEvents)
+	if err != nil {
+		return webhookEndpointRow{}, err
+	}
+	return webhookEndpointRow{ID: ep.ID, CenterID: nullable(ep.CenterID), URL: ep.URL, EnabledEvents: string(types),
+		Description: ep.Description, Status: string(ep.Status), Secret: ep.Secret, PreviousSecret: nullable(ep.PreviousSecret),
+		PreviousSecretUntil: optTime(ep.PreviousSecretUntil), FailingSince: optTime(ep.FailingSince),
+		CreatedAt: utc(ep.CreatedAt), UpdatedAt: utc(ep.UpdatedAt)}, nil
+}
+
+func toEndpoint(r webhookEndpointRow) (webhooks.Endpoint, error) {
+	ep := webhooks.Endpoint{ID: r.ID, URL: r.URL, Description: r.Description, Status: webhooks.Status(r.Status), Secret: r.Secret,
+		PreviousSecretUntil: fromTime(r.PreviousSecretUntil), FailingSince: fromTime(r.FailingSince),
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if r.CenterID != nil {
+		ep.CenterID = *r.CenterID
+	}
+	if r.PreviousSecret != nil {
+		ep.PreviousSecret = *r.PreviousSecret
+	}
+	if err := json.Unmarshal([]byte(r.EnabledEvents), &ep.EnabledEvents); err != nil {
+		return ep, fmt.Errorf("webhook endpoint %s: enabled events: %w", r.ID, err)
+	}
+	return ep, nil
+}
+
+func toDelivery(r webhookDeliveryRow) webhooks.Delivery {
+	d := webhooks.Delivery{ID: r.ID, EndpointID: r.EndpointID, EventID: r.EventID, EventType: r.EventType,
+		Status: webhooks.DeliveryStatus(r.Status), Attempts: r.Attempts, NextAttemptAt: fromTime(r.NextAttemptAt),
+		LeaseUntil: fromTime(r.LeaseUntil), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	if r.LastStatusCode != nil {
+		d.LastStatusCode = *r.LastStatusCode
+	}
+	if r.LastError != nil {
+		d.LastError = *r.LastError
+	}
+	return d
+}
+
+// Webhooks implements webhooks.Store.
+type Webhooks struct {
+	runner[webhooks.Tx]
+	events Events
+}
+
+var _ webhooks.Store = Webhooks{}
+
+// NewWebhooks returns the webhook endpoints and deliveries store.
+func NewWebhooks(db *DB) Webhooks {
+	return Webhooks{runner: runner[webhooks.Tx]{db: db, bind: func(u *unit) webhooks.Tx { return u }}, events: NewEvents(db)}
+}
+
+var _ webhooks.Tx = (*unit)(nil)
+
+// InsertWebhookEndpoint implements webhooks.Tx.
+func (u *unit) InsertWebhookEndpoint(ctx context.Context, ep webhooks.Endpoint) error {
+	row, err := fromEndpoint(ep)
+	if err != nil {
+		return err
+	}
+	return u.g.WithContext(ctx).Create(&row).Error
+}
+
+// UpdateWebhookEndpoint implements webhooks.Tx.
+func (u *unit) UpdateWebhookEndpoint(ctx context.Context, ep webhooks.Endpoint) error {
+	row, err := fromEndpoint(ep)
+	if err != nil {
+		return err
+	}
+	res := u.g.WithContext(ctx).Model(&webhookEndpointRow{}).Where("id = ?", ep.ID).Updates(map[string]any{
+		"url": row.URL, "enabled_events": row.EnabledEvents, "description": row.Description, "status": row.Status,
+		"secret": row.Secret, "previous_secret": row.PreviousSecret, "previous_secret_until": row.PreviousSecretUntil,
+		"failing_since": row.FailingSince, "updated_at": row.UpdatedAt})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("update webhook endpoint %s: %w", ep.ID, webhooks.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteWebhookEndpoint implements webhooks.Tx (its deliveries go with it).
+func (u *unit) DeleteWebhookEndpoint(ctx context.Context, id string) error {
+	g := u.g.WithContext(ctx)
+	if err := g.Exec(`DELETE FROM webhook_deliveries WHERE endpoint_id = ?`, id).Error; err != nil {
+		return err
+	}
+	res := g.Exec(`DELETE FROM webhook_endpoints WHERE id = ?`, id)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("delete webhook endpoint %s: %w", id, webhooks.ErrNotFound)
+	}
+	return nil
+}
+
+// InsertWebhookDelivery implements webhooks.Tx.
+func (u *unit) InsertWebhookDelivery(ctx context.Context, d webhooks.Delivery) (bool, error) {
+	res := u.g.WithContext(ctx).Exec(`INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, status, attempts,
+		next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
+		d.ID, d.EndpointID, d.EventID, d.EventType, string(d.Status), optTime(d.NextAttemptAt), utc(d.CreatedAt), utc(d.UpdatedAt))
+	return res.RowsAffected == 1, res.Error
+}
+
+// RecordWebhookAttempt implements webhooks.Tx.
+func (u *unit) RecordWebhookAttempt(ctx context.Context, d webhooks.Delivery) error {
+	var code *int
+	if d.LastStatusCode != 0 {
+		code = &d.LastStatusCode
+	}
+	updated := d.UpdatedAt
+	if updated.IsZero() {
+		updated = time.Now()
+	}
+	return u.g.WithContext(ctx).Model(&webhookDeliveryRow{}).Where("id = ?", d.ID).Updates(map[string]any{
+		"status": string(d.Status), "attempts": d.Attempts, "last_status_code": code, "last_error": nullable(d.LastError),
+		"next_attempt_at": optTime(d.NextAttemptAt), "lease_until": nil, "updated_at": utc(updated)}).Error
+}
+
+// SetWebhookEndpointFailing implements webhooks.Tx.
+func (u *unit) SetWebhookEndpointFailing(ctx context.Context, id string, since time.Time) error {
+	g := u.g.WithContext(ctx)
+	if since.IsZero() {
+		return g.Exec(`UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, id).Error
+	}
+	return g.Exec(`UPDATE webhook_endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL`, utc(since), id).Error
+}
+
+// DisableFailingWebhookEndpoint implements webhooks.Tx.
+func (u *unit) DisableFailingWebhookEndpoint(ctx context.Context, id string, cutoff, at time.Time) (bool, error) {
+	res := u.g.WithContext(ctx).Exec(`UPDATE webhook_endpoints SET status = 'disabled', updated_at = ?
+		WHERE id = ? AND status = 'enabled' AND failing_since IS NOT NULL AND failing_since <= ?`, utc(at), id, utc(cutoff))
+	return res.RowsAffected == 1, res.Error
+}
+
+// RequeueWebhookDelivery implements webhooks.Tx.
+func (u *unit) RequeueWebhookDelivery(ctx context.Context, id string, at time.Time) error {
+	return u.g.WithContext(ctx).Exec(`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ? WHERE id = ?`,
+		utc(at), utc(at), id).Error
+}
+
+// WebhookEndpoint implements webhooks.Store.
+func (s Webhooks) WebhookEndpoint(ctx context.Context, id string) (webhooks.Endpoint, error) {
+	var rows []webhookEndpointRow
+	if err := s.db.gorm.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return webhooks.Endpoint{}, err
+	}
+	if len(rows) == 0 {
+		return webhooks.Endpoint{}, webhooks.ErrNotFound
+	}
+	return toEndpoint(rows[0])
+}
+
+func toEndpoints(rows []webhookEndpointRow) ([]webhooks.Endpoint, error) {
+	out := make([]webhooks.Endpoint, len(rows))
+	for i, r := range rows {
+		ep, err := toEndpoint(r)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ep
+	}
+	return out, nil
+}
+
+// WebhookEndpoints implements webhooks.Store.
+func (s Webhooks) WebhookEndpoints(ctx context.Context, centerID string, p page.Request) (page.Page[webhooks.Endpoint], error) {
+	q := s.db.gorm.WithContext(ctx).Model(&webhookEndpointRow{})
+	if centerID != "" {
+		q = q.Where("center_id = ?", centerID)
+	}
+	var rows []webhookEndpointRow
+	if err := keyset(q, p, "id").Find(&rows).Error; err != nil {
+		return page.Page[webhooks.Endpoint]{}, err
+	}
+	out, err := toEndpoints(rows)
+	if err != nil {
+		return page.Page[webhooks.Endpoint]{}, err
+	}
+	return page.Build(out, p.Limit, func(ep webhooks.Endpoint) string { return ep.ID }), nil
+}
+
+// SubscriberCandidates implements webhooks.Store.
+func (s Webhooks) SubscriberCandidates(ctx context.Context, centerID string) ([]webhooks.Endpoint, error) {
+	q := s.db.gorm.WithContext(ctx).Where("status = ?", string(webhooks.StatusEnabled))
+	if centerID != "" {
+		q = q.Where("center_id IS NULL OR center_id = ?", centerID)
+	} else {
+		q = q.Where("center_id IS NULL")
+	}
+	var rows []webhookEndpointRow
+	if err := q.Order("id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	return toEndpoints(rows)
+}
+
+// WebhookDelivery implements webhooks.Store.
+func (s Webhooks) WebhookDelivery(ctx context.Context, id string) (webhooks.Delivery, error) {
+	var rows []webhookDeliveryRow
+	if err := s.db.gorm.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return webhooks.Delivery{}, err
+	}
+	if len(rows) == 0 {
+		return webhooks.Delivery{}, webhooks.ErrNotFound
+	}
+	return toDelivery(rows[0]), nil
+}
+
+// WebhookDeliveries implements webhooks.Store.
+func (s Webhooks) WebhookDeliveries(ctx context.Context, endpointID string, p page.Request) (page.Page[webhooks.Delivery], error) {
+	var rows []webhookDeliveryRow
+	q := s.db.gorm.WithContext(ctx).Model(&webhookDeliveryRow{}).Where("endpoint_id = ?", endpointID)
+	if err := keyset(q, p, "id").Find(&rows).Error; err != nil {
+		return page.Page[webhooks.Delivery]{}, err
+	}
+	out := make([]webhooks.Delivery, len(rows))
+	for i, r := range rows {
+		out[i] = toDelivery(r)
+	}
+	return page.Build(out, p.Limit, func(d webhooks.Delivery) string { return d.ID }), nil
+}
+
+// LeaseWebhookDelivery implements webhooks.Store: one conditional update.
+func (s Webhooks) LeaseWebhookDelivery(ctx context.Context, id string, now, until time.Time) (bool, error) {
+	res := s.db.gorm.WithContext(ctx).Exec(`UPDATE webhook_deliveries SET lease_until = ?
+		WHERE id = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?) AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`,
+		utc(until), id, utc(now), utc(now))
+	return res.RowsAffected == 1, res.Error
+}
+
+// Event implements webhooks.Store.
+func (s Webhooks) Event(ctx context.Context, id string) (events.Event, error) {
+	return s.events.Event(ctx, id)
+}
