@@ -10,7 +10,6 @@ import (
 
 	"github.com/vhupay/vhupay/internal/iban"
 	"github.com/vhupay/vhupay/internal/psp"
-	"github.com/vhupay/vhupay/internal/psp/mangopay"
 )
 
 // Test IBANs whose debits fail (SANDBOX.md); any other valid IBAN succeeds.
@@ -192,7 +191,7 @@ func (p *Provider) toMandate(m Mandate) psp.Mandate {
 	switch m.Status {
 	case psp.MandateFailed, psp.MandateCancelled, psp.MandateExpired:
 		// The same reading of MangoPay's FAILED result codes as the MangoPay client's.
-		_, out.Failure = mangopay.MandateStatus("FAILED", m.ResultCode)
+		_, out.Failure = psp.MandateFailure(m.ResultCode)
 	}
 	return out
 }
