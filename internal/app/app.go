@@ -173,8 +173,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Store: storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
 		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry, Refunds: lateRefunds{a},
 		Methods: map[payments.Method]payments.MethodHandler{
-			payments.MethodSEPADebit:  a.SEPA.DebitMethod(storage.NewSEPA(db)),
-			payments.MethodVHUInvoice: a.Invoicing,
+			payments.MethodSEPADebit:  a.SEPA.DebitMethod(db.SEPAUnits()),
+			payments.MethodVHUInvoice: a.Invoicing.Method(db.InvoicingUnits()),
 		},
 	})
 	a.Collections = collections.NewService(collections.Config{Store: storage.NewCollections(db), Buyers: storage.NewParties(db), SEPA: a.SEPA, Payers: a.Payers,

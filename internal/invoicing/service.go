@@ -15,6 +15,7 @@ import (
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
@@ -81,14 +82,6 @@ type Store interface {
 	// won); ErrNotFound when the account does not exist.
 	SaveDecision(ctx context.Context, a Account, from AccountStatus) error
 
-	// AcceptPayment runs inside the payment's transaction tx. It checks that the buyer has an
-	// approved account with the centre by a conditional update of that account's row (which locks
-	// it until tx ends, so that a concurrent decision waits for this payment, or this payment sees
-	// the decision), opens the month's statement for the pair when missing, adds the payment's
-	// totals to it while it is open, and lists the order on it. It returns the account's id.
-	// Errors: ErrNotApproved; ErrStatementClosed when the month's statement is no longer open.
-	AcceptPayment(ctx context.Context, tx payments.Tx, a Acceptance) (accountID string, err error)
-
 	// AttachDeliveryNote stores a delivery note of centerID on an order. ErrDeliveryNoteExists
 	// when the centre already used the number.
 	AttachDeliveryNote(ctx context.Context, orderID, centerID string, n DeliveryNote) error
@@ -105,6 +98,20 @@ type Store interface {
 	// MarkStatementPaid, in one transaction, moves an issued statement to paid at at and its
 	// scheduled intents to succeeded. ErrInvalidTransition when it is not issued; ErrNotFound.
 	MarkStatementPaid(ctx context.Context, id string, at time.Time) error
+}
+
+// Tx is the unit of work of a vhu_invoice payment: the payment's own (payments.Tx) with the
+// statement's writes, committed or rolled back together. Storage opens it (txn.Runner[Tx]).
+type Tx interface {
+	payments.Tx
+	// AcceptPayment runs inside the payment's unit of work. It checks that the buyer has an
+	// approved account with the centre by a conditional update of that account's row (which locks
+	// it until the unit ends, so that a concurrent decision waits for this payment, or this payment sees
+	// the decision), opens the month's statement for the pair when missing, adds the payment's
+	// totals to it while it is open, and lists the order on it. It returns the account's id.
+	// Errors: ErrNotApproved; ErrStatementClosed when the month's statement is no longer open.
+	AcceptPayment(ctx context.Context, a Acceptance) (accountID string, err error)
+
 }
 
 // Orders reads orders.
@@ -131,8 +138,6 @@ type Service struct {
 	parties Parties
 	clock   clock.Clock
 }
-
-var _ payments.MethodHandler = (*Service)(nil)
 
 // NewService returns a Service.
 func NewService(store Store, o Orders, p Parties, clk clock.Clock) *Service {
@@ -251,13 +256,18 @@ func (s *Service) Decide(ctx context.Context, who auth.Principal, accountID stri
 	return a, nil
 }
 
-// Accept implements payments.MethodHandler for vhu_invoice, inside the payment's transaction:
+// Method returns the vhu_invoice payment method, in units of work opened by units.
+func (s *Service) Method(units txn.Runner[Tx]) payments.MethodHandler {
+	return payments.Handler(units, s.Accept)
+}
+
+// Accept is the payments.Accept of vhu_invoice, inside the payment's unit of work:
 // with an approved account for (the order's buyer, the order's centre), pi becomes scheduled with
 // that account's id, and the order is listed on the statement of the Europe/Paris month of
 // pi.CreatedAt (created when it is the pair's first such payment of the month). No ceiling, no
 // score. Errors: ErrNotApproved (ErrStatementClosed included).
-func (s *Service) Accept(ctx context.Context, tx payments.Tx, order orders.Order, pi *payments.Intent) error {
-	accountID, err := s.store.AcceptPayment(ctx, tx, Acceptance{
+func (s *Service) Accept(ctx context.Context, tx Tx, order orders.Order, pi *payments.Intent) error {
+	accountID, err := tx.AcceptPayment(ctx, Acceptance{
 		BuyerID: order.BuyerID, CenterID: order.CenterID, OrderID: order.ID, IntentID: pi.ID,
 		Month: clock.MonthOf(pi.CreatedAt), StatementID: id.New(id.Statement),
 		TotalExclVAT: order.TotalExclVAT, TotalVAT: order.TotalVAT, Total: order.Total, At: pi.CreatedAt,
@@ -265,9 +275,8 @@ func (s *Service) Accept(ctx context.Context, tx payments.Tx, order orders.Order
 	if err != nil {
 		return err
 	}
-	pi.Status = payments.StatusScheduled
 	pi.InvoicingAccountID = accountID
-	return nil
+	return pi.Schedule(pi.CreatedAt)
 }
 
 // AttachDeliveryNote attaches a BL or BR to an order, for the centre that sold it. Errors:

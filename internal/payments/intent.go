@@ -141,6 +141,56 @@ func (pi *Intent) ConfirmsOrder() bool {
 	return pi.Status == StatusScheduled || pi.Status == StatusSucceeded
 }
 
+// Schedule records that a deferred method (sepa_debit, vhu_invoice) accepted a new intent: it
+// will be collected later. "" (a new intent) → scheduled at at. From any other status it returns
+// ErrInvalidTransition and leaves the intent unchanged.
+func (pi *Intent) Schedule(at time.Time) error {
+	if err := pi.require(""); err != nil {
+		return err
+	}
+	pi.Status = StatusScheduled
+	pi.UpdatedAt = at
+	return nil
+}
+
+// Charge records that a new card intent is sent to the provider: "" → processing at at. From any
+// other status it returns ErrInvalidTransition and leaves the intent unchanged.
+func (pi *Intent) Charge(at time.Time) error {
+	if err := pi.require(""); err != nil {
+		return err
+	}
+	pi.Status = StatusProcessing
+	pi.UpdatedAt = at
+	return nil
+}
+
+// RequireAction records that the provider asks the buyer for 3-D Secure: processing →
+// requires_action at at, with a next action that redirects to url and back to returnURL. From
+// any other status it returns ErrInvalidTransition and leaves the intent unchanged.
+func (pi *Intent) RequireAction(url, returnURL string, at time.Time) error {
+	if err := pi.require(StatusProcessing); err != nil {
+		return err
+	}
+	pi.Status = StatusRequiresAction
+	pi.NextAction = &NextAction{Type: NextActionRedirectToURL, RedirectToURL: RedirectToURL{URL: url, ReturnURL: returnURL}}
+	pi.UpdatedAt = at
+	return nil
+}
+
+// Orphan records that a pay-in succeeded for an intent whose order can no longer keep the money
+// (cancelled, or paid otherwise meanwhile): succeeded — not yet stored as such — → canceled, with
+// no next action and no last error; the pay-in is refunded. From any other status it returns
+// ErrInvalidTransition and leaves the intent unchanged.
+func (pi *Intent) Orphan() error {
+	if err := pi.require(StatusSucceeded); err != nil {
+		return err
+	}
+	pi.Status = StatusCanceled
+	pi.NextAction = nil
+	pi.LastError = nil
+	return nil
+}
+
 // MarkSucceeded records that the money is secured: requires_action, processing or scheduled →
 // succeeded at at, with no next action and no last error. From any other status it returns
 // ErrInvalidTransition and leaves the intent unchanged.

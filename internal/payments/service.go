@@ -36,25 +36,6 @@ var (
 	ErrProviderRefused = fmt.Errorf("the payment provider refused the request: %w", psp.ErrUnavailable)
 )
 
-// MethodHandler pays orders by one method other than card (sepa_debit, vhu_invoice). It is
-// registered in Config.Methods by the capability that owns the method.
-type MethodHandler interface {
-	// Accept decides whether the payment pi of order is accepted. It runs first inside the one
-	// transaction that then confirms the order (when pi confirms it), cancels the order's earlier
-	// open intents and inserts pi; it must make no network call.
-	//
-	// pi arrives with ID, OrderID, BuyerID, Amount, Currency, Method, CreatedAt and UpdatedAt set
-	// and an empty Status. On acceptance Accept sets pi.Status (StatusScheduled, or
-	// StatusSucceeded when the money is already secured) and its method's fields (MandateID and
-	// CollectionMonth, or InvoicingAccountID), writes its own rows through tx (conditional updates
-	// only; the SEPA reservation, for instance) and returns nil. A refusal returns the
-	// capability's own error (mapped to a problem by its HTTP error table); the transaction is
-	// rolled back and nothing is written. If the order stopped being payable, the transaction is
-	// rolled back after Accept returned (its writes included) and Create returns
-	// orders.ErrNotPayable.
-	Accept(ctx context.Context, tx Tx, order orders.Order, pi *Intent) error
-}
-
 // Orders reads the orders to pay.
 type Orders interface {
 	// OrderToPay returns, in one read, an order (at least its id, buyer, status and total) with
@@ -68,7 +49,7 @@ type OrderToPay struct {
 	// HasOpenIntents: the order had a requires_action or processing intent when it was read.
 	HasOpenIntents bool
 	// Version identifies the order's row as it was read (opaque; empty when the store keeps no
-	// versions). TxStore.ConfirmUnchanged writes only while the order is still at this version.
+	// versions). Tx.ConfirmUnchanged writes only while the order is still at this version.
 	Version string
 }
 
@@ -341,14 +322,14 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 		return s.payByCard(ctx, order, pi, in.Card, browser, ip)
 	}
 	h := s.methods[in.Method]
-	err = s.write(ctx, &pi, false, version, func(ctx context.Context, tx Tx) error {
-		if err := h.Accept(ctx, tx, order, &pi); err != nil {
+	err = h.inTx(ctx, order, &pi, func(tx Tx, accept func() error) error {
+		if err := accept(); err != nil {
 			return err
 		}
 		if pi.Status != StatusScheduled && pi.Status != StatusSucceeded {
 			return fmt.Errorf("%s handler accepted intent %s with status %q", pi.Method, pi.ID, pi.Status)
 		}
-		return nil
+		return s.record(ctx, tx, &pi, false, version)
 	})
 	if err != nil {
 		return Intent{}, err
@@ -418,11 +399,15 @@ func (s *Service) payByCard(ctx context.Context, order orders.Order, pi Intent, 
 	}
 	pi.CardID = card.ID
 	pi.ProviderPayInID = payIn.ID
-	pi.Status = StatusProcessing
 	at := s.clock.Now()
-	pi.UpdatedAt = at
-	blocked := applyPayIn(&pi, payIn, in.ReturnURL, at)
-	if err := s.write(ctx, &pi, blocked, "", nil); err != nil {
+	if err := pi.Charge(at); err != nil {
+		return Intent{}, err
+	}
+	blocked, err := applyPayIn(&pi, payIn, in.ReturnURL, at)
+	if err != nil {
+		return Intent{}, err
+	}
+	if err := s.write(ctx, &pi, blocked, ""); err != nil {
 		if payIn.Status == psp.PayInSucceeded {
 			s.compensate(ctx, pi)
 		}
@@ -442,28 +427,29 @@ func providerError(err error) error {
 
 // applyPayIn moves an open intent to what the pay-in says and reports whether the card must be
 // blocked. A pay-in still waiting leaves the intent open: requires_action with the bank's page
-// when 3-D Secure is needed (returnURL is the client's), else processing.
-func applyPayIn(pi *Intent, p psp.PayIn, returnURL string, at time.Time) (blockCard bool) {
+// when 3-D Secure is needed (returnURL is the client's), else processing. An intent that is not
+// open gives ErrInvalidTransition.
+func applyPayIn(pi *Intent, p psp.PayIn, returnURL string, at time.Time) (blockCard bool, err error) {
 	switch p.Status {
 	case psp.PayInSucceeded:
-		_ = pi.MarkSucceeded(at)
+		return false, pi.MarkSucceeded(at)
 	case psp.PayInFailed:
 		code, msg := lastError(p.Failure)
 		if code == CodeExpired && pi.Status == StatusRequiresAction {
-			_ = pi.Expire(at)
+			if err := pi.Expire(at); err != nil {
+				return false, err
+			}
 			pi.LastError.Message = msg
-		} else {
-			_ = pi.MarkFailed(code, msg, at)
+		} else if err := pi.MarkFailed(code, msg, at); err != nil {
+			return false, err
 		}
-		return code == CodeCardBlocked
+		return code == CodeCardBlocked, nil
 	default:
 		if p.SecureModeNeeded && p.RedirectURL != "" && pi.Status == StatusProcessing {
-			pi.Status = StatusRequiresAction
-			pi.NextAction = &NextAction{Type: NextActionRedirectToURL, RedirectToURL: RedirectToURL{URL: p.RedirectURL, ReturnURL: returnURL}}
-			pi.UpdatedAt = at
+			return false, pi.RequireAction(p.RedirectURL, returnURL, at)
 		}
 	}
-	return false
+	return false, nil
 }
 
 // lastError maps a provider failure to the intent's last error.
@@ -482,45 +468,43 @@ func lastError(f psp.FailureCode) (ErrorCode, string) {
 	}
 }
 
-// write runs, in one transaction: accept (a method handler's own writes), the order's confirmation
-// (conditional) when pi confirms it or else a check that it is still payable, the cancellation of
-// the order's earlier open intents, the card's blocking when asked, and pi's insertion.
+// write records pi (see record) in a unit of work of its own: the card path.
+func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, version string) error {
+	return s.store.InTx(ctx, func(tx Tx) error { return s.record(ctx, tx, pi, blockCard, version) })
+}
+
+// record writes, in tx (after a method's own writes, when it has any): the order's confirmation
+// (conditional) when pi confirms it or else a check that it is still payable, the cancellation
+// of the order's earlier open intents, the card's blocking when asked, and pi's insertion.
 //
 // version, when not empty, is the order's version read without open intents: if pi confirms the
 // order, the confirmation and the insertion are then one step (ConfirmUnchanged) that holds only
 // while the order is unchanged, so that no intent can have been opened meanwhile and none needs
 // cancelling; when it does not hold, the general steps run in the same transaction.
-func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, version string, accept func(ctx context.Context, tx Tx) error) error {
-	return s.store.InTx(ctx, func(tx TxStore) error {
-		if accept != nil {
-			if err := accept(ctx, tx); err != nil {
-				return err
-			}
-		}
-		if version != "" && pi.ConfirmsOrder() && !blockCard {
-			done, err := tx.ConfirmUnchanged(ctx, *pi, version)
-			if err != nil || done {
-				return err
-			}
-		}
-		at := pi.UpdatedAt
-		if pi.ConfirmsOrder() {
-			if err := tx.ConfirmOrder(ctx, pi.OrderID, at); err != nil {
-				return err
-			}
-		} else if err := tx.HoldPayableOrder(ctx, pi.OrderID, at); err != nil {
+func (s *Service) record(ctx context.Context, tx Tx, pi *Intent, blockCard bool, version string) error {
+	if version != "" && pi.ConfirmsOrder() && !blockCard {
+		done, err := tx.ConfirmUnchanged(ctx, *pi, version)
+		if err != nil || done {
 			return err
 		}
-		if err := tx.CancelOpenIntents(ctx, pi.OrderID, at); err != nil {
+	}
+	at := pi.UpdatedAt
+	if pi.ConfirmsOrder() {
+		if err := tx.ConfirmOrder(ctx, pi.OrderID, at); err != nil {
 			return err
 		}
-		if blockCard && pi.CardID != "" {
-			if err := tx.BlockCard(ctx, pi.CardID, at); err != nil {
-				return err
-			}
+	} else if err := tx.HoldPayableOrder(ctx, pi.OrderID, at); err != nil {
+		return err
+	}
+	if err := tx.CancelOpenIntents(ctx, pi.OrderID, at); err != nil {
+		return err
+	}
+	if blockCard && pi.CardID != "" {
+		if err := tx.BlockCard(ctx, pi.CardID, at); err != nil {
+			return err
 		}
-		return tx.InsertIntent(ctx, *pi)
-	})
+	}
+	return tx.InsertIntent(ctx, *pi)
 }
 
 // compensate keeps a succeeded pay-in that no intent may keep as a canceled intent, then refunds
@@ -528,8 +512,11 @@ func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, version
 func (s *Service) compensate(ctx context.Context, pi Intent) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.refundTimeout)
 	defer cancel()
-	pi.Status, pi.NextAction, pi.LastError = StatusCanceled, nil, nil
-	if err := s.store.InTx(ctx, func(tx TxStore) error { return tx.InsertIntent(ctx, pi) }); err != nil {
+	if err := pi.Orphan(); err != nil {
+		s.log.ErrorContext(ctx, "keep the intent of a pay-in to refund", slog.String("intent_id", pi.ID), slog.String("err", err.Error()))
+		return
+	}
+	if err := s.store.InTx(ctx, func(tx Tx) error { return tx.InsertIntent(ctx, pi) }); err != nil {
 		s.log.ErrorContext(ctx, "keep the intent of a pay-in to refund", slog.String("intent_id", pi.ID),
 			slog.String("payin_id", pi.ProviderPayInID), slog.String("err", err.Error()))
 	}
@@ -729,19 +716,25 @@ func (s *Service) applyPayIn(ctx context.Context, pi Intent, p psp.PayIn) (Inten
 	}
 	at := s.clock.Now()
 	next := pi
-	blockCard := applyPayIn(&next, p, "", at)
+	blockCard, err := applyPayIn(&next, p, "", at)
+	if err != nil {
+		return pi, err
+	}
 	if next.Status == pi.Status {
 		return pi, nil // still waiting
 	}
 	orphan := false
-	err := s.store.InTx(ctx, func(tx TxStore) error {
-		orphan = false
+	settled := next
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		orphan, next = false, settled
 		if next.Status == StatusSucceeded {
 			err := tx.ConfirmOrder(ctx, next.OrderID, at)
 			switch {
 			case errors.Is(err, orders.ErrNotPayable):
 				orphan = true
-				next.Status, next.NextAction, next.LastError = StatusCanceled, nil, nil
+				if err := next.Orphan(); err != nil {
+					return err
+				}
 			case err != nil:
 				return err
 			}

@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -37,7 +38,10 @@ func TestApplyPayIn(t *testing.T) {
 			if tt.from == StatusRequiresAction {
 				pi.NextAction = &NextAction{Type: NextActionRedirectToURL, RedirectToURL: RedirectToURL{URL: "https://bank/3ds", ReturnURL: "https://shop/r"}}
 			}
-			block := applyPayIn(&pi, tt.payIn, "https://shop/r", at)
+			block, err := applyPayIn(&pi, tt.payIn, "https://shop/r", at)
+			if wantErr := tt.from.Final(); (err != nil) != wantErr || (wantErr && !errors.Is(err, ErrInvalidTransition)) {
+				t.Errorf("applyPayIn error = %v, want ErrInvalidTransition only from a final status", err)
+			}
 			var code ErrorCode
 			if pi.LastError != nil {
 				code = pi.LastError.Code

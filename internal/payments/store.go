@@ -5,21 +5,20 @@ import (
 	"time"
 
 	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
-// Tx is the open database transaction in which a payment intent is written. It is opaque to
-// business packages: storage gives it, and the storage types of other capabilities (SEPA,
-// invoicing) unwrap it to add their own conditional writes to the same transaction.
+// Tx is the unit of work in which a payment intent is written: the txn.Tx hooks (events, ledger
+// postings, audit entries, jobs) and the intent store's writes, bound to one database
+// transaction that only storage opens (see IntentStore.InTx). A method that writes rows of its
+// own with the payment declares its unit as an interface that embeds Tx (sepa.Tx, invoicing.Tx)
+// and plugs in with Handler: it receives that unit typed, with nothing unwrapped at run time.
+//
+// Every write is a conditional update or an insert guarded by a unique constraint, so concurrent
+// requests and processes cannot break the invariants: one open intent per order, an order
+// confirmed once.
 type Tx interface {
-	// DatabaseTx marks the transaction; it does nothing.
-	DatabaseTx()
-}
-
-// TxStore is the intent store bound to one transaction (see Store.InTx). Every write is a
-// conditional update or an insert guarded by a unique constraint, so concurrent requests and
-// processes cannot break the invariants: one open intent per order, an order confirmed once.
-type TxStore interface {
-	Tx
+	txn.Tx
 	// ConfirmOrder makes the order confirmed: UPDATE ... WHERE status = 'payment_pending'. It
 	// returns orders.ErrNotPayable when the order is not payment_pending (or does not exist).
 	ConfirmOrder(ctx context.Context, orderID string, at time.Time) error
@@ -53,8 +52,8 @@ type IntentFilter struct {
 
 // IntentStore keeps payment intents.
 type IntentStore interface {
-	// InTx runs fn in one transaction; fn's error rolls it back and is returned.
-	InTx(ctx context.Context, fn func(tx TxStore) error) error
+	// InTx runs fn in one unit of work; fn's error rolls it back and is returned.
+	txn.Runner[Tx]
 	// Intent returns an intent or ErrNotFound.
 	Intent(ctx context.Context, id string) (Intent, error)
 	// IntentByPayIn returns the intent of a provider pay-in or ErrNotFound.

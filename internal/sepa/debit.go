@@ -7,6 +7,7 @@ import (
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 // Reservation is the outcome of reserving an amount against a buyer's ceiling.
@@ -21,21 +22,22 @@ type Reservation struct {
 	Suspended bool
 }
 
-// DebitStore is what the SEPA payment method reads and writes inside the payment's own
-// transaction (payments.Tx): storage joins that transaction, so that the intent, the order's
-// confirmation and the reservation commit or roll back together.
-type DebitStore interface {
+// Tx is the unit of work of a SEPA payment: the payment's own (payments.Tx) with what the SEPA
+// payment method reads and writes in it, so that the intent, the order's confirmation and the
+// reservation commit or roll back together. Storage opens it (txn.Runner[Tx]).
+type Tx interface {
+	payments.Tx
 	// DebitFacts reads, inside tx and in one round trip, what eligibility depends on for month:
 	// the profile (zero Profile when the buyer has none yet), whether the buyer has an active
 	// bank account, the newest usable mandate of its default account, its score state and the
 	// month's outstanding.
-	DebitFacts(ctx context.Context, tx payments.Tx, buyerID, month string) (Facts, error)
+	DebitFacts(ctx context.Context, buyerID, month string) (Facts, error)
 	// Reserve adds amount (> 0) to the buyer's outstanding for month inside tx, with ONE
 	// conditional statement that re-reads, at that instant, the stored ceiling and the
 	// suspension: outstanding + amount ≤ min(ceiling, stored ceiling) and not suspended. Two
 	// concurrent reservations can never both pass it (PostgreSQL re-evaluates the condition on
 	// the row version it waited for; SQLite runs one write transaction at a time).
-	Reserve(ctx context.Context, tx payments.Tx, buyerID, month string, amount, ceiling int64) (Reservation, error)
+	Reserve(ctx context.Context, buyerID, month string, amount, ceiling int64) (Reservation, error)
 	// ReserveEligible adds amount (> 0) to the buyer's outstanding for month inside tx only when,
 	// at that instant, the buyer may pay by SEPA under rule and the amount fits: the default bank
 	// account has a submitted or active mandate, the latest score counts under rule, the buyer is
@@ -44,25 +46,24 @@ type DebitStore interface {
 	// SQLite, whose write transactions run one at a time, a read then Reserve's statement. It
 	// returns the id of the default account's newest submitted or active mandate when reserved,
 	// and "" when not, having written nothing: the caller then reads the facts to say why.
-	ReserveEligible(ctx context.Context, tx payments.Tx, buyerID, month string, amount int64, rule ScoreRule) (mandateID string, err error)
+	ReserveEligible(ctx context.Context, buyerID, month string, amount int64, rule ScoreRule) (mandateID string, err error)
 }
 
 // DebitMethod is the sepa_debit payment method (a payments.MethodHandler): it accepts a payment
 // when the buyer is eligible and the amount fits in its available balance, reserving the amount
 // for the month's collection.
 type DebitMethod struct {
-	store  DebitStore
 	policy ScorePolicy
 }
 
-var _ payments.MethodHandler = (*DebitMethod)(nil)
-
-// DebitMethod returns the sepa_debit payment method, with the service's score policy, on store.
-func (s *Service) DebitMethod(store DebitStore) *DebitMethod {
-	return &DebitMethod{store: store, policy: s.cfg.Score}
+// DebitMethod returns the sepa_debit payment method, with the service's score policy, in units
+// of work opened by units.
+func (s *Service) DebitMethod(units txn.Runner[Tx]) payments.MethodHandler {
+	m := &DebitMethod{policy: s.cfg.Score}
+	return payments.Handler(units, m.Accept)
 }
 
-// Accept implements payments.MethodHandler for sepa_debit, inside the payment's transaction tx.
+// Accept is the payments.Accept of sepa_debit, inside the payment's transaction tx.
 //
 // The instant of the payment is pi.CreatedAt (read from the injected clock by the payments
 // service): the score's freshness is judged at it, and the amount counts in its Europe/Paris
@@ -88,10 +89,10 @@ func (s *Service) DebitMethod(store DebitStore) *DebitMethod {
 // newest submitted or active mandate) and CollectionMonth. Refusals: *NotEligibleError (with
 // every reason) and *CeilingExceededError (with what is available); the payments service rolls
 // the transaction back.
-func (m *DebitMethod) Accept(ctx context.Context, tx payments.Tx, order orders.Order, pi *payments.Intent) error {
+func (m *DebitMethod) Accept(ctx context.Context, tx Tx, order orders.Order, pi *payments.Intent) error {
 	now := pi.CreatedAt
 	month := clock.MonthOf(now)
-	mandateID, err := m.store.ReserveEligible(ctx, tx, pi.BuyerID, month, pi.Amount, m.policy.RuleAt(now))
+	mandateID, err := tx.ReserveEligible(ctx, pi.BuyerID, month, pi.Amount, m.policy.RuleAt(now))
 	if err != nil {
 		return fmt.Errorf("reserve %d cents of buyer %s for %s: %w", pi.Amount, pi.BuyerID, month, err)
 	}
@@ -100,18 +101,17 @@ func (m *DebitMethod) Accept(ctx context.Context, tx payments.Tx, order orders.O
 			return err
 		}
 	}
-	pi.Status = payments.StatusScheduled
 	pi.MandateID = mandateID
 	pi.CollectionMonth = month
-	return nil
+	return pi.Schedule(pi.CreatedAt)
 }
 
 // decide is Accept's path after ReserveEligible refused: it reads the facts, refuses with every
 // reason or with what is available, or reserves with Reserve's conditional statement. It returns
 // the mandate of the payment when reserved.
-func (m *DebitMethod) decide(ctx context.Context, tx payments.Tx, pi *payments.Intent, month string) (string, error) {
+func (m *DebitMethod) decide(ctx context.Context, tx Tx, pi *payments.Intent, month string) (string, error) {
 	now := pi.CreatedAt
-	f, err := m.store.DebitFacts(ctx, tx, pi.BuyerID, month)
+	f, err := tx.DebitFacts(ctx, pi.BuyerID, month)
 	if err != nil {
 		return "", fmt.Errorf("read the SEPA standing of buyer %s: %w", pi.BuyerID, err)
 	}
@@ -120,7 +120,7 @@ func (m *DebitMethod) decide(ctx context.Context, tx payments.Tx, pi *payments.I
 	if err := CheckEligible(m.policy, snap); err != nil {
 		return "", err
 	}
-	r, err := m.store.Reserve(ctx, tx, pi.BuyerID, month, pi.Amount, f.Profile.Ceiling)
+	r, err := tx.Reserve(ctx, pi.BuyerID, month, pi.Amount, f.Profile.Ceiling)
 	if err != nil {
 		return "", fmt.Errorf("reserve %d cents of buyer %s for %s: %w", pi.Amount, pi.BuyerID, month, err)
 	}

@@ -128,7 +128,7 @@ func (s Invoicing) SaveDecision(ctx context.Context, a invoicing.Account, from i
 	return nil
 }
 
-// AcceptPayment implements invoicing.Store inside the payment's transaction.
+// AcceptPayment implements invoicing.Tx inside the payment's unit of work.
 //
 // The approval is checked by a no-op conditional update of the approved account's row (SET
 // updated_at = updated_at WHERE ... AND status = 'approved'): on PostgreSQL it takes the row lock,
@@ -136,12 +136,8 @@ func (s Invoicing) SaveDecision(ctx context.Context, a invoicing.Account, from i
 // committed or rolled back, and a revoke committed first makes this update match no row; on
 // SQLite write transactions are serialised (BEGIN IMMEDIATE). Either way the payment is accepted
 // only if the account is approved when the transaction commits.
-func (s Invoicing) AcceptPayment(ctx context.Context, tx payments.Tx, a invoicing.Acceptance) (string, error) {
-	g, err := JoinTx(tx)
-	if err != nil {
-		return "", err
-	}
-	g = g.WithContext(ctx)
+func (u invoicingUnit) AcceptPayment(ctx context.Context, a invoicing.Acceptance) (string, error) {
+	g := u.g.WithContext(ctx)
 	approved := func(q *gorm.DB) *gorm.DB {
 		return q.Where("buyer_id = ? AND center_id = ? AND status = ?", a.BuyerID, a.CenterID, string(invoicing.AccountApproved))
 	}

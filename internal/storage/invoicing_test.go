@@ -37,8 +37,8 @@ func TestInvoicingStoreInvariants(t *testing.T) {
 		accept := func(o orders.Order, month string) (payments.Intent, error) {
 			pi := payments.Intent{ID: id.New(id.PaymentIntent), OrderID: o.ID, BuyerID: o.BuyerID, Amount: o.Total, Currency: "EUR",
 				Method: payments.MethodVHUInvoice, Status: payments.StatusScheduled, CreatedAt: t0, UpdatedAt: t0}
-			err := pay.InTx(ctx, func(tx payments.TxStore) error {
-				accountID, err := store.AcceptPayment(ctx, tx, invoicing.Acceptance{BuyerID: o.BuyerID, CenterID: o.CenterID, OrderID: o.ID,
+			err := db.InvoicingUnits().InTx(ctx, func(tx invoicing.Tx) error {
+				accountID, err := tx.AcceptPayment(ctx, invoicing.Acceptance{BuyerID: o.BuyerID, CenterID: o.CenterID, OrderID: o.ID,
 					IntentID: pi.ID, Month: month, StatementID: id.New(id.Statement), TotalExclVAT: o.TotalExclVAT, TotalVAT: o.TotalVAT,
 					Total: o.Total, At: t0})
 				if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 type intentRow struct {
@@ -64,53 +65,32 @@ type cardRegistrationRow struct {
 func (cardRegistrationRow) TableName() string { return "card_registrations" }
 
 // Payments implements payments.Store.
-type Payments struct{ db *gorm.DB }
+type Payments struct {
+	db    *gorm.DB
+	units txn.Runner[payments.Tx]
+}
 
 var _ payments.Store = Payments{}
 
 // NewPayments returns the payment intents and cards store.
-func NewPayments(db *DB) Payments { return Payments{db: db.gorm} }
+func NewPayments(db *DB) Payments { return Payments{db: db.gorm, units: db.PaymentUnits()} }
 
-// Tx is a database transaction handed to business code as payments.Tx. Storage types of other
-// capabilities join it with JoinTx.
-type Tx struct{ g *gorm.DB }
-
-// DatabaseTx implements payments.Tx.
-func (Tx) DatabaseTx() {}
-
-// JoinTx returns the gorm handle of a transaction given to business code (a payments.Tx made by
-// this package), for storage types that add their writes to it. It errors on any other value.
-func JoinTx(tx payments.Tx) (*gorm.DB, error) {
-	switch t := tx.(type) {
-	case Tx:
-		return t.g, nil
-	case paymentsTx:
-		return t.g, nil
-	}
-	return nil, fmt.Errorf("storage: %T is not a storage transaction", tx)
+// InTx implements payments.IntentStore: a unit of work of payments (see DB.PaymentUnits).
+func (s Payments) InTx(ctx context.Context, fn func(tx payments.Tx) error) error {
+	return s.units.InTx(ctx, fn)
 }
 
-// paymentsTx implements payments.TxStore on one transaction.
-type paymentsTx struct{ Tx }
-
-var _ payments.TxStore = paymentsTx{}
-
-// InTx implements payments.IntentStore.
-func (s Payments) InTx(ctx context.Context, fn func(tx payments.TxStore) error) error {
-	return inTx(ctx, s.db, func(tx *gorm.DB) error { return fn(paymentsTx{Tx{g: tx}}) })
-}
-
-// ConfirmOrder implements payments.TxStore.
-func (t paymentsTx) ConfirmOrder(ctx context.Context, orderID string, at time.Time) error {
+// ConfirmOrder implements payments.Tx.
+func (t paymentsUnit) ConfirmOrder(ctx context.Context, orderID string, at time.Time) error {
 	return t.pendingOrder(ctx, orderID, map[string]any{"status": string(orders.StatusConfirmed), "updated_at": utc(at)})
 }
 
-// HoldPayableOrder implements payments.TxStore.
-func (t paymentsTx) HoldPayableOrder(ctx context.Context, orderID string, _ time.Time) error {
+// HoldPayableOrder implements payments.Tx.
+func (t paymentsUnit) HoldPayableOrder(ctx context.Context, orderID string, _ time.Time) error {
 	return t.pendingOrder(ctx, orderID, map[string]any{"updated_at": gorm.Expr("updated_at")})
 }
 
-func (t paymentsTx) pendingOrder(ctx context.Context, orderID string, set map[string]any) error {
+func (t paymentsUnit) pendingOrder(ctx context.Context, orderID string, set map[string]any) error {
 	res := t.g.WithContext(ctx).Model(&orderRow{}).Where("id = ? AND status = ?", orderID, string(orders.StatusPaymentPending)).Updates(set)
 	if res.Error != nil {
 		return res.Error
@@ -121,8 +101,8 @@ func (t paymentsTx) pendingOrder(ctx context.Context, orderID string, set map[st
 	return nil
 }
 
-// CancelOpenIntents implements payments.TxStore.
-func (t paymentsTx) CancelOpenIntents(ctx context.Context, orderID string, at time.Time) error {
+// CancelOpenIntents implements payments.Tx.
+func (t paymentsUnit) CancelOpenIntents(ctx context.Context, orderID string, at time.Time) error {
 	return cancelOpenIntents(t.g.WithContext(ctx), orderID, at)
 }
 
@@ -139,9 +119,9 @@ INSERT INTO payment_intents (id, order_id, buyer_id, amount, currency, method, s
 SELECT $4::text, c.id, $5::text, $6::bigint, $7::text, $8::text, $9::text, $10::text, $11::text, $12::text,
 	$13::text, $14::text, $15::text, $16::text, $17::text, $18::text, '', $19::timestamptz, $20::timestamptz FROM c`
 
-// ConfirmUnchanged implements payments.TxStore: one statement on PostgreSQL; SQLite keeps no
+// ConfirmUnchanged implements payments.Tx: one statement on PostgreSQL; SQLite keeps no
 // versions and always answers false (its write transactions run one at a time anyway).
-func (t paymentsTx) ConfirmUnchanged(ctx context.Context, pi payments.Intent, version string) (bool, error) {
+func (t paymentsUnit) ConfirmUnchanged(ctx context.Context, pi payments.Intent, version string) (bool, error) {
 	if version == "" || !isPostgres(t.g) {
 		return false, nil
 	}
@@ -160,8 +140,8 @@ func (t paymentsTx) ConfirmUnchanged(ctx context.Context, pi payments.Intent, ve
 	return n == 1, err
 }
 
-// InsertIntent implements payments.TxStore.
-func (t paymentsTx) InsertIntent(ctx context.Context, pi payments.Intent) error {
+// InsertIntent implements payments.Tx.
+func (t paymentsUnit) InsertIntent(ctx context.Context, pi payments.Intent) error {
 	row := fromIntent(pi)
 	if err := t.g.WithContext(ctx).Create(&row).Error; err != nil {
 		if isUnique(err) {
@@ -172,8 +152,8 @@ func (t paymentsTx) InsertIntent(ctx context.Context, pi payments.Intent) error 
 	return nil
 }
 
-// UpdateIntent implements payments.TxStore.
-func (t paymentsTx) UpdateIntent(ctx context.Context, pi payments.Intent, from ...payments.Status) (bool, error) {
+// UpdateIntent implements payments.Tx.
+func (t paymentsUnit) UpdateIntent(ctx context.Context, pi payments.Intent, from ...payments.Status) (bool, error) {
 	statuses := make([]string, len(from))
 	for i, s := range from {
 		statuses[i] = string(s)
@@ -192,8 +172,8 @@ func (t paymentsTx) UpdateIntent(ctx context.Context, pi payments.Intent, from .
 	return res.RowsAffected == 1, nil
 }
 
-// BlockCard implements payments.TxStore.
-func (t paymentsTx) BlockCard(ctx context.Context, cardID string, at time.Time) error {
+// BlockCard implements payments.Tx.
+func (t paymentsUnit) BlockCard(ctx context.Context, cardID string, at time.Time) error {
 	return t.g.WithContext(ctx).Model(&cardRow{}).Where("id = ? AND status = ?", cardID, string(payments.CardActive)).
 		Updates(map[string]any{"status": string(payments.CardBlocked), "updated_at": utc(at)}).Error
 }

@@ -30,7 +30,7 @@ func TestOrderToPayAndConfirmUnchanged(t *testing.T) {
 		store := storage.NewPayments(db)
 		confirmUnchanged := func(pi payments.Intent, version string) (bool, error) {
 			var done bool
-			err := store.InTx(ctx, func(tx payments.TxStore) error {
+			err := store.InTx(ctx, func(tx payments.Tx) error {
 				var err error
 				done, err = tx.ConfirmUnchanged(ctx, pi, version)
 				return err
@@ -100,7 +100,7 @@ func TestOrderToPayAndConfirmUnchanged(t *testing.T) {
 		// it started or while it waited for the row.
 		openCard := func(o orders.Order) payments.Intent {
 			card := intentFor(o, payments.StatusRequiresAction)
-			err := store.InTx(ctx, func(tx payments.TxStore) error {
+			err := store.InTx(ctx, func(tx payments.Tx) error {
 				if err := tx.HoldPayableOrder(ctx, o.ID, t0); err != nil {
 					return err
 				}
@@ -135,7 +135,7 @@ func TestOrderToPayAndConfirmUnchanged(t *testing.T) {
 		holding, release := make(chan struct{}), make(chan struct{})
 		cardDone := make(chan error, 1)
 		go func() {
-			cardDone <- store.InTx(ctx, func(tx payments.TxStore) error {
+			cardDone <- store.InTx(ctx, func(tx payments.Tx) error {
 				if err := tx.HoldPayableOrder(ctx, o3.ID, t0); err != nil {
 					return err
 				}

@@ -55,7 +55,7 @@ func TestIntentInvariants(t *testing.T) {
 		store := storage.NewPayments(db)
 		o := newOrder(t, db)
 		insert := func(pi payments.Intent) error {
-			return store.InTx(ctx, func(tx payments.TxStore) error { return tx.InsertIntent(ctx, pi) })
+			return store.InTx(ctx, func(tx payments.Tx) error { return tx.InsertIntent(ctx, pi) })
 		}
 
 		// One open intent per order, enforced by the database.
@@ -76,7 +76,7 @@ func TestIntentInvariants(t *testing.T) {
 
 		// An order is confirmed once.
 		confirm := func() error {
-			return store.InTx(ctx, func(tx payments.TxStore) error { return tx.ConfirmOrder(ctx, o.ID, t0) })
+			return store.InTx(ctx, func(tx payments.Tx) error { return tx.ConfirmOrder(ctx, o.ID, t0) })
 		}
 		if err := confirm(); err != nil {
 			t.Fatal(err)
@@ -84,14 +84,14 @@ func TestIntentInvariants(t *testing.T) {
 		if err := confirm(); !errors.Is(err, orders.ErrNotPayable) {
 			t.Errorf("second confirmation: err = %v, want orders.ErrNotPayable", err)
 		}
-		if err := store.InTx(ctx, func(tx payments.TxStore) error { return tx.HoldPayableOrder(ctx, o.ID, t0) }); !errors.Is(err, orders.ErrNotPayable) {
+		if err := store.InTx(ctx, func(tx payments.Tx) error { return tx.HoldPayableOrder(ctx, o.ID, t0) }); !errors.Is(err, orders.ErrNotPayable) {
 			t.Errorf("HoldPayableOrder on a confirmed order: err = %v", err)
 		}
 
 		// A conditional update only moves an intent from the given statuses.
 		done := first
 		done.Status = payments.StatusSucceeded
-		err := store.InTx(ctx, func(tx payments.TxStore) error {
+		err := store.InTx(ctx, func(tx payments.Tx) error {
 			if ok, err := tx.UpdateIntent(ctx, done, payments.StatusRequiresAction); err != nil || ok {
 				t.Errorf("update from the wrong status: %v, %v", ok, err)
 			}
@@ -116,7 +116,7 @@ func TestExpireIntents(t *testing.T) {
 			o := newOrderN(t, db, i)
 			pi := intentFor(o, payments.StatusRequiresAction)
 			pi.CreatedAt, pi.UpdatedAt = at, at
-			if err := store.InTx(ctx, func(tx payments.TxStore) error { return tx.InsertIntent(ctx, pi) }); err != nil {
+			if err := store.InTx(ctx, func(tx payments.Tx) error { return tx.InsertIntent(ctx, pi) }); err != nil {
 				t.Fatal(err)
 			}
 			if i == 0 {
@@ -169,26 +169,22 @@ func newOrderN(t *testing.T, db *storage.DB, n int) orders.Order {
 	return o
 }
 
-// reservingHandler is a method handler like SEPA's: it writes through the joined transaction, then
-// accepts or refuses.
-type reservingHandler struct{ refuse error }
+// reservingHandler is a method handler like SEPA's: it writes through its own unit of work (a
+// payment's with a write of its own), then accepts or refuses.
+func reservingHandler(db *storage.DB, refuse error) payments.MethodHandler {
+	return payments.Handler(storage.ExecUnits(db), func(ctx context.Context, tx storage.ExecTx, o orders.Order, pi *payments.Intent) error {
+		if err := tx.Exec(ctx, "UPDATE orders SET external_reference = 'reserved' WHERE id = ?", o.ID); err != nil {
+			return err
+		}
+		if refuse != nil {
+			return refuse
+		}
+		pi.MandateID, pi.CollectionMonth = "mdt_x", "2026-12"
+		return pi.Schedule(pi.CreatedAt)
+	})
+}
 
 var errRefused = errors.New("refused")
-
-func (h reservingHandler) Accept(ctx context.Context, tx payments.Tx, o orders.Order, pi *payments.Intent) error {
-	g, err := storage.JoinTx(tx)
-	if err != nil {
-		return err
-	}
-	if err := g.WithContext(ctx).Exec("UPDATE orders SET external_reference = 'reserved' WHERE id = ?", o.ID).Error; err != nil {
-		return err
-	}
-	if h.refuse != nil {
-		return h.refuse
-	}
-	pi.Status, pi.MandateID, pi.CollectionMonth = payments.StatusScheduled, "mdt_x", "2026-12"
-	return nil
-}
 
 func TestMethodHandlerSeam(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
@@ -203,7 +199,7 @@ func TestMethodHandlerSeam(t *testing.T) {
 		in := payments.CreateInput{OrderID: o.ID, Method: payments.MethodSEPADebit}
 
 		// A refusal rolls everything back, the handler's own writes included.
-		if _, err := service(reservingHandler{refuse: errRefused}).Create(ctx, buyer, in); !errors.Is(err, errRefused) {
+		if _, err := service(reservingHandler(db, errRefused)).Create(ctx, buyer, in); !errors.Is(err, errRefused) {
 			t.Fatalf("refused: err = %v", err)
 		}
 		got, _ := storage.NewOrders(db).Order(ctx, o.ID)
@@ -212,7 +208,7 @@ func TestMethodHandlerSeam(t *testing.T) {
 		}
 
 		// Acceptance: the handler's write, the intent and the order's confirmation commit together.
-		pi, err := service(reservingHandler{}).Create(ctx, buyer, in)
+		pi, err := service(reservingHandler(db, nil)).Create(ctx, buyer, in)
 		if err != nil {
 			t.Fatal(err)
 		}

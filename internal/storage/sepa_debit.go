@@ -6,11 +6,10 @@ import (
 	"errors"
 	"time"
 
-	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/sepa"
 )
 
-var _ sepa.DebitStore = SEPA{}
+var _ sepa.Tx = sepaUnit{}
 
 // debitFactsRow is one row of debitFactsSQL. The score columns come from joined score_checks
 // rows (not scalar subqueries) so that SQLite knows their declared type and returns times.
@@ -46,13 +45,10 @@ LEFT JOIN score_checks sc ON sc.id = (SELECT s.id FROM score_checks s WHERE s.bu
 LEFT JOIN score_checks la ON la.id = (SELECT s.id FROM score_checks s WHERE s.buyer_id = @buyer
 	ORDER BY s.checked_at DESC, s.id DESC LIMIT 1)`
 
-// DebitFacts implements sepa.DebitStore: the same facts as Facts, read inside tx in one round
+// DebitFacts implements sepa.Tx: the same facts as Facts, read inside tx in one round
 // trip. A buyer without a profile gets a zero Profile (not suspended, ceiling 0).
-func (s SEPA) DebitFacts(ctx context.Context, tx payments.Tx, buyerID, month string) (sepa.Facts, error) {
-	g, err := JoinTx(tx)
-	if err != nil {
-		return sepa.Facts{}, err
-	}
+func (u sepaUnit) DebitFacts(ctx context.Context, buyerID, month string) (sepa.Facts, error) {
+	g := u.g
 	var row debitFactsRow
 	if err := g.WithContext(ctx).Raw(debitFactsSQL, map[string]any{"buyer": buyerID, "month": month, "yes": true}).
 		Scan(&row).Error; err != nil {
@@ -111,16 +107,13 @@ r AS (INSERT INTO sepa_outstanding (buyer_id, month, outstanding)
 	RETURNING 1)
 SELECT e.mandate_id FROM e, r`
 
-// ReserveEligible implements sepa.DebitStore: reserveEligibleSQL on PostgreSQL; on SQLite, whose
+// ReserveEligible implements sepa.Tx: reserveEligibleSQL on PostgreSQL; on SQLite, whose
 // write transactions run one at a time, eligibleSQL then reserveSEPA's statement.
-func (s SEPA) ReserveEligible(ctx context.Context, tx payments.Tx, buyerID, month string, amount int64, rule sepa.ScoreRule) (string, error) {
+func (u sepaUnit) ReserveEligible(ctx context.Context, buyerID, month string, amount int64, rule sepa.ScoreRule) (string, error) {
 	if amount <= 0 {
 		return "", sepa.ErrInvalidAmount
 	}
-	g, err := JoinTx(tx)
-	if err != nil {
-		return "", err
-	}
+	g := u.g
 	fresh, grace := utc(rule.FreshAfter), utc(rule.GraceAfter)
 	var mandateID string
 	if isPostgres(g) {
@@ -131,7 +124,7 @@ func (s SEPA) ReserveEligible(ctx context.Context, tx payments.Tx, buyerID, mont
 		return mandateID, translate(g, err)
 	}
 	var ceiling int64
-	err = conn(g).QueryRowContext(ctx, sqlFor(g, eligibleSQL), buyerID, amount, rule.Minimum, fresh, grace).Scan(&mandateID, &ceiling)
+	err := conn(g).QueryRowContext(ctx, sqlFor(g, eligibleSQL), buyerID, amount, rule.Minimum, fresh, grace).Scan(&mandateID, &ceiling)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -145,11 +138,7 @@ func (s SEPA) ReserveEligible(ctx context.Context, tx payments.Tx, buyerID, mont
 	return mandateID, nil
 }
 
-// Reserve implements sepa.DebitStore with reserveSEPA's one conditional statement.
-func (s SEPA) Reserve(ctx context.Context, tx payments.Tx, buyerID, month string, amount, ceiling int64) (sepa.Reservation, error) {
-	g, err := JoinTx(tx)
-	if err != nil {
-		return sepa.Reservation{}, err
-	}
-	return reserve(g.WithContext(ctx), buyerID, month, amount, ceiling)
+// Reserve implements sepa.Tx with reserveSEPA's one conditional statement.
+func (u sepaUnit) Reserve(ctx context.Context, buyerID, month string, amount, ceiling int64) (sepa.Reservation, error) {
+	return reserve(u.g.WithContext(ctx), buyerID, month, amount, ceiling)
 }

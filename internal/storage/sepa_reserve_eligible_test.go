@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
@@ -147,12 +146,12 @@ func TestReserveEligible(t *testing.T) {
 
 				var got string
 				var facts sepa.Facts
-				err := storage.NewPayments(db).InTx(ctx, func(tx payments.TxStore) error {
+				err := db.SEPAUnits().InTx(ctx, func(tx sepa.Tx) error {
 					var err error
-					if got, err = store.ReserveEligible(ctx, tx, buyer, month, tt.amount, policy.RuleAt(at)); err != nil {
+					if got, err = tx.ReserveEligible(ctx, buyer, month, tt.amount, policy.RuleAt(at)); err != nil {
 						return err
 					}
-					facts, err = store.DebitFacts(ctx, tx, buyer, month)
+					facts, err = tx.DebitFacts(ctx, buyer, month)
 					return err
 				})
 				if err != nil {
