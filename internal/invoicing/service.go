@@ -111,7 +111,6 @@ type Tx interface {
 	// totals to it while it is open, and lists the order on it. It returns the account's id.
 	// Errors: ErrNotApproved; ErrStatementClosed when the month's statement is no longer open.
 	AcceptPayment(ctx context.Context, a Acceptance) (accountID string, err error)
-
 }
 
 // Orders reads orders.
