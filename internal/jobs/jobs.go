@@ -271,12 +271,19 @@ func (q *Queue) monthCloseOpts() *river.InsertOpts {
 	return &river.InsertOpts{MaxAttempts: q.cfg.MonthCloseAttempts, UniqueOpts: uniqueWhileAlive}
 }
 
-// EnqueueTx implements monthclose.Queue.
-func (q *Queue) EnqueueTx(ctx context.Context, tx *sql.Tx, month string) error {
-	if _, err := q.client.InsertTx(ctx, tx, MonthCloseArgs{Month: month}, q.monthCloseOpts()); err != nil {
-		return fmt.Errorf("enqueue month close %s: %w", month, err)
-	}
-	return nil
+// monthCloseJob is MonthCloseArgs with the queue's options for it, to enqueue in a unit of work
+// (its JSON is MonthCloseArgs's: the options are not part of the job's arguments).
+type monthCloseJob struct {
+	MonthCloseArgs
+	opts river.InsertOpts
+}
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (j monthCloseJob) InsertOpts() river.InsertOpts { return j.opts }
+
+// Job implements monthclose.Queue.
+func (q *Queue) Job(month string) txn.Job {
+	return monthCloseJob{MonthCloseArgs: MonthCloseArgs{Month: month}, opts: *q.monthCloseOpts()}
 }
 
 // Enqueue implements monthclose.Queue.

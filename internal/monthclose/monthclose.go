@@ -2,9 +2,10 @@ package monthclose
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 // Errors.
@@ -88,15 +89,23 @@ func withCounters(c MonthClose) MonthClose {
 	return c
 }
 
+// Tx is the unit of work that starts a close: the close's row and its job (txn.Tx.Enqueue)
+// commit together. Storage opens it (Store.InTx).
+type Tx interface {
+	txn.Tx
+	// CreateClose inserts c; ErrExists when month's close exists (the unit must then be rolled
+	// back).
+	CreateClose(ctx context.Context, c MonthClose) error
+	// ReopenClose turns a failed close back to running. It reports false, having written
+	// nothing, when the close is not failed; ErrNotFound.
+	ReopenClose(ctx context.Context, month string) (bool, error)
+}
+
 // Store keeps closes and their steps. Writes of a run are fenced: they succeed only while owner
 // holds the close's lease and the close is running, else they return ErrLeaseLost.
 type Store interface {
-	// Create inserts c and calls enqueue in the same transaction; ErrExists when month's close
-	// exists (nothing is enqueued then).
-	Create(ctx context.Context, c MonthClose, enqueue func(tx *sql.Tx) error) error
-	// Reopen turns a failed close back to running and calls enqueue in the same transaction.
-	// It reports false (and enqueues nothing) when the close is not failed; ErrNotFound.
-	Reopen(ctx context.Context, month string, enqueue func(tx *sql.Tx) error) (bool, error)
+	// InTx runs fn in one unit of work (the close's creation or re-opening with its job).
+	txn.Runner[Tx]
 	// MonthClose returns a close with its steps; ErrNotFound.
 	MonthClose(ctx context.Context, month string) (MonthClose, error)
 

@@ -14,6 +14,7 @@ import (
 	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
+	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
@@ -28,11 +29,19 @@ type queue struct {
 	jobs map[string]int
 }
 
-func (q *queue) EnqueueTx(_ context.Context, tx *sql.Tx, month string) error {
+// closeJob is the job the fake queue gives; the units of work enqueue it with EnqueueTx.
+type closeJob struct{ month string }
+
+func (closeJob) Kind() string { return "month_close" }
+
+func (q *queue) Job(month string) txn.Job { return closeJob{month: month} }
+
+// EnqueueTx implements storage.Enqueuer: a job enqueued by a unit of work.
+func (q *queue) EnqueueTx(_ context.Context, tx *sql.Tx, job txn.Job) error {
 	if tx == nil {
 		return errors.New("no transaction")
 	}
-	return q.Enqueue(context.Background(), month)
+	return q.Enqueue(context.Background(), job.(closeJob).month)
 }
 
 func (q *queue) Enqueue(_ context.Context, month string) error {
@@ -86,6 +95,7 @@ type fixture struct {
 func newFixture(t *testing.T, b storagetest.Backend) fixture {
 	db := storagetest.Open(t, b)
 	f := fixture{store: storage.NewMonthCloses(db), clock: clock.NewManual(now), queue: &queue{}}
+	db.SetEnqueuer(f.queue)
 	f.service = monthclose.NewService(f.store, f.queue, f.clock)
 	return f
 }

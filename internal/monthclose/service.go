@@ -2,20 +2,21 @@ package monthclose
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
 	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
 // Queue runs closes in the background (the job queue).
 type Queue interface {
-	// EnqueueTx inserts the job that runs month's close inside the caller's transaction tx. While
-	// a job for month is alive (waiting, running or retrying) it inserts nothing.
-	EnqueueTx(ctx context.Context, tx *sql.Tx, month string) error
-	// Enqueue does the same in a transaction of its own.
+	// Job is the job that runs month's close, to enqueue in the unit of work that starts it
+	// (txn.Tx.Enqueue). While a job for month is alive (waiting, running or retrying) enqueuing it
+	// inserts nothing.
+	Job(month string) txn.Job
+	// Enqueue enqueues month's job in a transaction of its own.
 	Enqueue(ctx context.Context, month string) error
 }
 
@@ -61,8 +62,12 @@ func (s *Service) Start(ctx context.Context, month string) (MonthClose, Outcome,
 	if !ended {
 		return MonthClose{}, Existing, ErrMonthNotEnded
 	}
-	enqueue := func(tx *sql.Tx) error { return s.queue.EnqueueTx(ctx, tx, month) }
-	err = s.store.Create(ctx, MonthClose{Month: month, Status: StatusRunning, StartedAt: s.clock.Now()}, enqueue)
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.CreateClose(ctx, MonthClose{Month: month, Status: StatusRunning, StartedAt: s.clock.Now()}); err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx, s.queue.Job(month))
+	})
 	switch {
 	case err == nil:
 		c, err := s.Get(ctx, month)
@@ -76,7 +81,14 @@ func (s *Service) Start(ctx context.Context, month string) (MonthClose, Outcome,
 	}
 	switch c.Status {
 	case StatusFailed:
-		reopened, err := s.store.Reopen(ctx, month, enqueue)
+		reopened := false
+		err := s.store.InTx(ctx, func(tx Tx) error {
+			ok, err := tx.ReopenClose(ctx, month)
+			if reopened = ok; err != nil || !ok {
+				return err
+			}
+			return tx.Enqueue(ctx, s.queue.Job(month))
+		})
 		if err != nil {
 			return MonthClose{}, Existing, fmt.Errorf("resume close %s: %w", month, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 type monthCloseRow struct {
@@ -39,43 +40,50 @@ type monthCloseStepRow struct {
 func (monthCloseStepRow) TableName() string { return "month_close_steps" }
 
 // MonthCloses implements monthclose.Store.
-type MonthCloses struct{ db *gorm.DB }
+type MonthCloses struct {
+	db    *gorm.DB
+	units txn.Runner[monthclose.Tx]
+}
 
 var _ monthclose.Store = MonthCloses{}
 
 // NewMonthCloses returns the month close store.
-func NewMonthCloses(db *DB) MonthCloses { return MonthCloses{db: db.gorm} }
-
-// Create implements monthclose.Store.
-func (s MonthCloses) Create(ctx context.Context, c monthclose.MonthClose, enqueue func(tx *sql.Tx) error) error {
-	row := monthCloseRow{Month: c.Month, Status: string(c.Status), StartedAt: utc(c.StartedAt), UpdatedAt: utc(c.StartedAt)}
-	return inTx(ctx, s.db, func(tx *gorm.DB) error {
-		if err := tx.Create(&row).Error; err != nil {
-			if isUnique(err) {
-				return monthclose.ErrExists
-			}
-			return err
-		}
-		return withSQLTx(tx, enqueue)
-	})
+func NewMonthCloses(db *DB) MonthCloses {
+	return MonthCloses{db: db.gorm, units: runner[monthclose.Tx]{db: db, bind: func(u *unit) monthclose.Tx { return monthCloseUnit{u} }}}
 }
 
-// Reopen implements monthclose.Store.
-func (s MonthCloses) Reopen(ctx context.Context, month string, enqueue func(tx *sql.Tx) error) (bool, error) {
-	reopened := false
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
-		res := tx.Model(&monthCloseRow{}).Where("month = ? AND status = ?", month, monthclose.StatusFailed).
-			Updates(map[string]any{"status": string(monthclose.StatusRunning), "finished_at": nil, "lease_owner": "", "lease_until": nil})
-		if res.Error != nil {
-			return res.Error
+// monthCloseUnit implements monthclose.Tx.
+type monthCloseUnit struct{ *unit }
+
+// InTx implements monthclose.Store.
+func (s MonthCloses) InTx(ctx context.Context, fn func(tx monthclose.Tx) error) error {
+	return s.units.InTx(ctx, fn)
+}
+
+// CreateClose implements monthclose.Tx.
+func (u monthCloseUnit) CreateClose(ctx context.Context, c monthclose.MonthClose) error {
+	row := monthCloseRow{Month: c.Month, Status: string(c.Status), StartedAt: utc(c.StartedAt), UpdatedAt: utc(c.StartedAt)}
+	if err := u.g.WithContext(ctx).Create(&row).Error; err != nil {
+		if isUnique(err) {
+			return monthclose.ErrExists
 		}
-		if res.RowsAffected == 0 {
-			return s.exists(tx, month)
-		}
-		reopened = true
-		return withSQLTx(tx, enqueue)
-	})
-	return reopened, err
+		return err
+	}
+	return nil
+}
+
+// ReopenClose implements monthclose.Tx.
+func (u monthCloseUnit) ReopenClose(ctx context.Context, month string) (bool, error) {
+	tx := u.g.WithContext(ctx)
+	res := tx.Model(&monthCloseRow{}).Where("month = ? AND status = ?", month, monthclose.StatusFailed).
+		Updates(map[string]any{"status": string(monthclose.StatusRunning), "finished_at": nil, "lease_owner": "", "lease_until": nil})
+	if res.Error != nil {
+		return false, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return false, MonthCloses{}.exists(tx, month)
+	}
+	return true, nil
 }
 
 // MonthClose implements monthclose.Store.
