@@ -43,6 +43,31 @@ const (
 	StatusFailed    Status = "failed"
 )
 
+// CanBecome reports whether a collection may move from s to next (the graph above). Storage
+// moves collections with conditional updates on the statuses Sources gives.
+func (s Status) CanBecome(next Status) bool {
+	switch next {
+	case StatusSubmitted:
+		return s == StatusPending
+	case StatusSucceeded:
+		return s == StatusSubmitted
+	case StatusFailed:
+		return s == StatusPending || s == StatusSubmitted || s == StatusSucceeded
+	}
+	return false
+}
+
+// Sources returns the statuses a collection may move to next from.
+func Sources(next Status) []Status {
+	var from []Status
+	for _, s := range []Status{StatusPending, StatusSubmitted, StatusSucceeded, StatusFailed} {
+		if s.CanBecome(next) {
+			from = append(from, s)
+		}
+	}
+	return from
+}
+
 // FailureCode is the provider-neutral reason a collection failed (SANDBOX.md).
 type FailureCode string
 

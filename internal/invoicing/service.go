@@ -393,7 +393,7 @@ func complete(stored Statement) (Statement, error) {
 		return Statement{}, fmt.Errorf("statement %s: stored totals %d/%d/%d, orders sum to %d/%d/%d: %w", stored.ID,
 			stored.TotalExclVAT, stored.TotalVAT, stored.Total, st.TotalExclVAT, st.TotalVAT, st.Total, ErrInconsistentTotals)
 	}
-	st.Status, st.IssuedAt, st.PaidAt = stored.Status, stored.IssuedAt, stored.PaidAt
+	st.keepState(stored)
 	return st, nil
 }
 

@@ -204,6 +204,12 @@ func (s *Statement) MarkPaid(at time.Time) error {
 	return nil
 }
 
+// keepState gives a statement rebuilt from its orders (BuildStatement) the status and times of
+// the stored statement it stands for: not a transition, the same statement read back.
+func (s *Statement) keepState(stored Statement) {
+	s.Status, s.IssuedAt, s.PaidAt = stored.Status, stored.IssuedAt, stored.PaidAt
+}
+
 // Party is a company as printed on a statement's exports: the centre (the
 // seller, identified by its SIRET) or the buyer (identified by its SIREN).
 type Party struct {

@@ -106,6 +106,62 @@ func TestIntentTransitions(t *testing.T) {
 	}
 }
 
+// TestIntentOpeningTransitions lists every allowed and refused move of the transitions that open
+// an intent or move it between open statuses, and of Orphan.
+func TestIntentOpeningTransitions(t *testing.T) {
+	type after func(from Intent) Intent
+	to := func(s Status) after {
+		return func(pi Intent) Intent {
+			pi.Status, pi.UpdatedAt = s, t1
+			return pi
+		}
+	}
+	redirect := &NextAction{Type: NextActionRedirectToURL, RedirectToURL: RedirectToURL{URL: "https://bank.example/acs", ReturnURL: "https://shop.example/back"}}
+	tests := []struct {
+		name    string
+		do      func(*Intent) error
+		allowed map[Status]after // statuses not listed refuse with ErrInvalidTransition
+	}{
+		{"Schedule", func(pi *Intent) error { return pi.Schedule(t1) }, map[Status]after{"": to(StatusScheduled)}},
+		{"Charge", func(pi *Intent) error { return pi.Charge(t1) }, map[Status]after{"": to(StatusProcessing)}},
+		{"RequireAction", func(pi *Intent) error {
+			return pi.RequireAction("https://bank.example/acs", "https://shop.example/back", t1)
+		},
+			map[Status]after{StatusProcessing: func(pi Intent) Intent {
+				pi.Status, pi.NextAction, pi.UpdatedAt = StatusRequiresAction, redirect, t1
+				return pi
+			}}},
+		{"Orphan", func(pi *Intent) error { return pi.Orphan() }, map[Status]after{StatusSucceeded: func(pi Intent) Intent {
+			pi.Status, pi.NextAction, pi.LastError = StatusCanceled, nil, nil
+			return pi
+		}}},
+	}
+	for _, tt := range tests {
+		for _, from := range allStatuses {
+			t.Run(tt.name+"/from_"+string(from), func(t *testing.T) {
+				pi, before := intentIn(from), intentIn(from)
+				err := tt.do(&pi)
+				next, ok := tt.allowed[from]
+				if !ok {
+					if !errors.Is(err, ErrInvalidTransition) {
+						t.Fatalf("error = %v, want ErrInvalidTransition", err)
+					}
+					if diff := cmp.Diff(before, pi); diff != "" {
+						t.Errorf("intent changed on refusal (-before +after):\n%s", diff)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				if diff := cmp.Diff(next(before), pi); diff != "" {
+					t.Errorf("intent mismatch (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
 // Once final, no sequence of calls moves an intent.
 func TestFinalStatusesNeverChange(t *testing.T) {
 	for _, s := range []Status{StatusSucceeded, StatusFailed, StatusCanceled} {

@@ -162,7 +162,7 @@ func deref(s *string) string {
 
 // MarkSubmitted implements collections.Store.
 func (s Collections) MarkSubmitted(ctx context.Context, id, providerPayInID, mandateID string, at time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Model(&collectionRow{}).Where("id = ? AND status = ?", id, collections.StatusPending).
+	res := s.db.WithContext(ctx).Model(&collectionRow{}).Where("id = ? AND status IN ?", id, collections.Sources(collections.StatusSubmitted)).
 		UpdateColumns(map[string]any{"status": string(collections.StatusSubmitted), "provider_payin_id": providerPayInID,
 			"mandate_id": mandateID, "submitted_at": utc(at), "updated_at": utc(at)})
 	return res.RowsAffected == 1, res.Error
@@ -172,7 +172,7 @@ func (s Collections) MarkSubmitted(ctx context.Context, id, providerPayInID, man
 func (s Collections) Succeed(ctx context.Context, id string, at time.Time) (bool, error) {
 	applied := false
 	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
-		res := tx.Model(&collectionRow{}).Where("id = ? AND status = ?", id, collections.StatusSubmitted).
+		res := tx.Model(&collectionRow{}).Where("id = ? AND status IN ?", id, collections.Sources(collections.StatusSucceeded)).
 			UpdateColumns(map[string]any{"status": string(collections.StatusSucceeded), "settled_at": utc(at), "updated_at": utc(at)})
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
@@ -215,7 +215,7 @@ func (s Collections) Fail(ctx context.Context, f collections.Failure) (bool, err
 				}
 				return err
 			}
-			if row.Status == string(collections.StatusFailed) {
+			if !collections.Status(row.Status).CanBecome(collections.StatusFailed) {
 				return nil
 			}
 			res := tx.Model(&collectionRow{}).Where("id = ? AND status = ?", row.ID, row.Status).

@@ -1,0 +1,150 @@
+package archtest
+
+import (
+	"go/ast"
+	"go/types"
+	"testing"
+
+	"golang.org/x/tools/go/packages"
+)
+
+const module = "github.com/vhupay/vhupay/internal/"
+
+// aggregates are the types whose Status field only their own methods may assign: every change
+// of status goes through a guarded transition that refuses an illegal move.
+var aggregates = []struct{ pkg, name string }{
+	{"payments", "Intent"},
+	{"orders", "Order"},
+	{"sepa", "Mandate"},
+	{"collections", "Collection"},
+	{"invoicing", "Statement"},
+}
+
+// TestStatusOnlyThroughTransitions fails when a Status field of an intent, order, mandate,
+// collection or statement is assigned (x.Status = ..., x.Status, y = ..., x.Status++) outside
+// the methods of its own type, anywhere in the repository's non-test code. Building values
+// (composite literals) and reading rows back are not assignments.
+func TestStatusOnlyThroughTransitions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("type-checks the whole repository")
+	}
+	cfg := &packages.Config{Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes |
+		packages.NeedTypesInfo, Dir: "../.."}
+	pkgs, err := packages.Load(cfg, "./...")
+	if err != nil {
+		t.Fatal(err)
+	}
+	guarded := map[string]bool{} // "pkg.Type" of each aggregate
+	for _, p := range pkgs {
+		for _, a := range aggregates {
+			if p.PkgPath != module+a.pkg {
+				continue
+			}
+			obj := p.Types.Scope().Lookup(a.name)
+			if obj == nil {
+				t.Fatalf("%s.%s not found", a.pkg, a.name)
+			}
+			if f, _, _ := types.LookupFieldOrMethod(obj.Type(), false, p.Types, "Status"); f == nil {
+				t.Fatalf("%s.%s has no Status field", a.pkg, a.name)
+			}
+			guarded[a.pkg+"."+a.name] = true
+		}
+	}
+	if len(guarded) != len(aggregates) {
+		t.Fatalf("found %d of the %d aggregates", len(guarded), len(aggregates))
+	}
+	checked := 0
+	for _, p := range pkgs {
+		for _, e := range p.Errors {
+			t.Errorf("%s: %v", p.PkgPath, e)
+		}
+		for _, file := range p.Syntax {
+			for _, decl := range file.Decls {
+				fn, ok := decl.(*ast.FuncDecl)
+				if !ok || fn.Body == nil {
+					continue
+				}
+				owner := receiverType(p.TypesInfo, fn)
+				checked++
+				ast.Inspect(fn.Body, func(n ast.Node) bool {
+					var lhs []ast.Expr
+					switch s := n.(type) {
+					case *ast.AssignStmt:
+						lhs = s.Lhs
+					case *ast.IncDecStmt:
+						lhs = []ast.Expr{s.X}
+					default:
+						return true
+					}
+					for _, e := range lhs {
+						sel, ok := ast.Unparen(e).(*ast.SelectorExpr)
+						if !ok {
+							continue
+						}
+						s := p.TypesInfo.Selections[sel]
+						if s == nil || s.Kind() != types.FieldVal || sel.Sel.Name != "Status" {
+							continue
+						}
+						if agg := fieldOwner(s); guarded[agg] && owner != agg {
+							t.Errorf("%s: %s assigns the status of a %s outside its methods: use one of its transitions",
+								p.Fset.Position(sel.Pos()), fn.Name.Name, agg)
+						}
+					}
+					return true
+				})
+			}
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("only %d functions checked: the packages did not load", checked)
+	}
+}
+
+// fieldOwner returns "pkg.Type" of the struct type that declares the field s selects (through
+// embedded fields), "" when it is not a named type of this module's internal packages.
+func fieldOwner(s *types.Selection) string {
+	typ := s.Recv()
+	var owner types.Type
+	for _, k := range s.Index() {
+		if ptr, ok := types.Unalias(typ).(*types.Pointer); ok {
+			typ = ptr.Elem()
+		}
+		st, ok := typ.Underlying().(*types.Struct)
+		if !ok {
+			return ""
+		}
+		owner, typ = typ, st.Field(k).Type()
+	}
+	return internalName(owner)
+}
+
+// receiverType returns "pkg.Type" for a method of a type of this module's internal packages, ""
+// otherwise.
+func receiverType(info *types.Info, fn *ast.FuncDecl) string {
+	if fn.Recv == nil || len(fn.Recv.List) == 0 {
+		return ""
+	}
+	tv, ok := info.Types[fn.Recv.List[0].Type]
+	if !ok {
+		return ""
+	}
+	typ := tv.Type
+	if ptr, ok := typ.(*types.Pointer); ok {
+		typ = ptr.Elem()
+	}
+	return internalName(typ)
+}
+
+// internalName returns "pkg.Type" for a named type of this module's internal packages, ""
+// otherwise.
+func internalName(typ types.Type) string {
+	named, ok := types.Unalias(typ).(*types.Named)
+	if !ok || named.Obj().Pkg() == nil {
+		return ""
+	}
+	path := named.Obj().Pkg().Path()
+	if len(path) <= len(module) || path[:len(module)] != module {
+		return ""
+	}
+	return path[len(module):] + "." + named.Obj().Name()
+}
