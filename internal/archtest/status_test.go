@@ -3,6 +3,7 @@ package archtest
 import (
 	"go/ast"
 	"go/types"
+	"strings"
 	"testing"
 
 	"golang.org/x/tools/go/packages"
@@ -147,4 +148,25 @@ func internalName(typ types.Type) string {
 		return ""
 	}
 	return path[len(module):] + "." + named.Obj().Name()
+}
+
+// TestTransactionsOnlyInStorage fails when a package other than storage (and the job queue, whose
+// River driver works on *sql.Tx handed over by storage's units) imports gorm or database/sql:
+// business code reaches transactions only through its unit of work (txn.Runner).
+func TestTransactionsOnlyInStorage(t *testing.T) {
+	pkgs, err := packages.Load(&packages.Config{Mode: packages.NeedName | packages.NeedImports, Dir: "../.."}, "./...")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{module + "storage": true, module + "jobs": true}
+	for _, p := range pkgs {
+		if allowed[p.PkgPath] {
+			continue
+		}
+		for path := range p.Imports {
+			if path == "database/sql" || path == "gorm.io/gorm" || strings.HasPrefix(path, "gorm.io/") {
+				t.Errorf("%s imports %s: use the capability's unit of work (txn.Runner) instead", p.PkgPath, path)
+			}
+		}
+	}
 }
