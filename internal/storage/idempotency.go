@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -42,14 +41,6 @@ const (
 	completeIdempotencySQL = `UPDATE idempotency_keys SET state = 'done', status = $1, content_type = $2, location = $3, body = $4
 	WHERE scope = $5 AND key = $6 AND state = 'running' AND locked_until = $7`
 )
-
-// sqlFor returns q with its placeholders in g's dialect.
-func sqlFor(g *gorm.DB, q string) string {
-	if isPostgres(g) {
-		return q
-	}
-	return strings.ReplaceAll(q, "$", "?")
-}
 
 // Insert implements idempotency.Store: one statement when the key is new.
 func (s Idempotency) Insert(ctx context.Context, rec idempotency.Record) (idempotency.Record, bool, error) {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"gorm.io/gorm"
 )
 
 // OpenJobsDB opens the job queue's own pool on an embedded SQLite database named by a vhupay URL
@@ -23,14 +21,4 @@ func OpenJobsDB(url string) (*sql.DB, error) {
 	}
 	pool.SetMaxOpenConns(1)
 	return pool, nil
-}
-
-// sqlTx returns the *sql.Tx under a gorm transaction, for work that must commit with it (a job
-// enqueued by the job queue's InsertTx in the same transaction as the rows it works on).
-func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
-	t, ok := tx.Statement.ConnPool.(*sql.Tx)
-	if !ok {
-		return nil, errors.New("storage: not inside a transaction")
-	}
-	return t, nil
 }

@@ -2,8 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -218,22 +216,6 @@ func (s MonthCloses) Fail(ctx context.Context, month, reason string, at time.Tim
 			"status": string(monthclose.StatusFailed), "finished_at": utc(at), "last_error": truncateText(reason, 2000),
 			"lease_owner": "", "lease_until": nil, "updated_at": utc(at),
 		}).Error
-}
-
-func withSQLTx(tx *gorm.DB, fn func(*sql.Tx) error) error {
-	t, err := sqlTx(tx)
-	if err != nil {
-		return err
-	}
-	return fn(t)
-}
-
-// truncateText keeps at most n bytes of s, cut on a character boundary.
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "")
 }
 
 func toMonthClose(r monthCloseRow, steps []monthCloseStepRow) monthclose.MonthClose {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"gorm.io/gorm"
-
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/payments"
 )
@@ -49,19 +47,4 @@ func (s Payments) OrderToPay(ctx context.Context, id string) (payments.OrderToPa
 	}
 	out.Order = toOrder(r)
 	return out, nil
-}
-
-// isPostgres reports whether g talks to PostgreSQL.
-func isPostgres(g *gorm.DB) bool { return g.Dialector.Name() == Postgres }
-
-// conn returns the connection pool or the transaction under g, for the hot statements that skip
-// gorm's statement building and scanning. Their errors go through translate.
-func conn(g *gorm.DB) gorm.ConnPool { return g.Statement.ConnPool }
-
-// translate maps a driver error as gorm's TranslateError does (gorm.ErrDuplicatedKey, ...).
-func translate(g *gorm.DB, err error) error {
-	if t, ok := g.Dialector.(gorm.ErrorTranslator); ok && err != nil {
-		return t.Translate(err)
-	}
-	return err
 }

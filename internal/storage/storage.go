@@ -9,7 +9,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -164,17 +163,6 @@ func (db *DB) MigrationStatus(ctx context.Context, w io.Writer) error {
 	}
 	return nil
 }
-
-// inTx runs fn in a transaction on g (or joins g's transaction when g already is one).
-func inTx(ctx context.Context, g *gorm.DB, fn func(tx *gorm.DB) error) error {
-	return g.WithContext(ctx).Transaction(fn)
-}
-
-func isUnique(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) }
-
-func isNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
-
-func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 func utcPtr(t *time.Time) *time.Time {
 	if t == nil {
