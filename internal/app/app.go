@@ -196,13 +196,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	deps := httpapi.Deps{
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
-		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, MonthCloses: a.MonthCloses,
+		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, ParseHook: mangopay.ParseHook, MonthCloses: a.MonthCloses,
 		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks,
 	}
 	if a.testClock != nil {
 		deps.TestClock = a.testClock
 		if a.SandboxScores != nil {
-			deps.SandboxScores = a.SandboxScores
+			deps.SandboxScores = sandboxScores{a.SandboxScores}
 		}
 	}
 	if a.sandbox != nil {
@@ -352,4 +352,13 @@ func ResolveSecrets(cfg config.Config) (Secrets, error) {
 		s.FingerprintKey = stored.FingerprintKey
 	}
 	return s, nil
+}
+
+// sandboxScores adapts the sandbox score partner to the HTTP layer's port, so that httpapi does
+// not import an adapter.
+type sandboxScores struct{ p *scoringsandbox.Partner }
+
+func (s sandboxScores) Set(ctx context.Context, siren string, a httpapi.SandboxAnswer) (httpapi.SandboxAnswer, error) {
+	got, err := s.p.Set(ctx, siren, scoringsandbox.Answer{Value: a.Value, Unavailable: a.Unavailable})
+	return httpapi.SandboxAnswer{Value: got.Value, Unavailable: got.Unavailable}, err
 }

@@ -5,8 +5,6 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/vhupay/vhupay/internal/psp/mangopay"
 )
 
 // routeHooks registers the provider notification endpoints; they carry no token, so they hang off
@@ -29,7 +27,7 @@ func (s *Server) routeHooks(r *gin.Engine) {
 //	@Failure		503	{object}	Problem
 //	@Router			/v1/psp/mangopay/hooks [get]
 func (s *Server) mangopayHook(c *gin.Context) {
-	n, ok := mangopay.ParseHook(c.Request.URL.Query())
+	n, ok := s.parseHook(c.Request.URL.Query())
 	switch {
 	case !ok:
 		logger(c).Info("provider notification ignored", slog.String("event", c.Query("EventType")))

@@ -15,14 +15,20 @@ import (
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/scoring"
-	scoringsandbox "github.com/vhupay/vhupay/internal/scoring/sandbox"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
-// SandboxScores sets the sandbox score partner's answers (sandbox mode only).
+// SandboxScores sets the sandbox score partner's answers (sandbox mode only); app adapts the
+// sandbox partner to it. Errors: scoring.ErrInvalidScore.
 type SandboxScores interface {
-	Set(ctx context.Context, siren string, a scoringsandbox.Answer) (scoringsandbox.Answer, error)
+	Set(ctx context.Context, siren string, a SandboxAnswer) (SandboxAnswer, error)
+}
+
+// SandboxAnswer is what the sandbox score partner answers for a SIREN: a score, or unavailable.
+type SandboxAnswer struct {
+	Value       int
+	Unavailable bool
 }
 
 var sepaErrors = []errorMapping{
@@ -32,7 +38,7 @@ var sepaErrors = []errorMapping{
 	{sepa.ErrRateLimited, http.StatusTooManyRequests, "rate_limited", "Rate limited"},
 	{sepa.ErrScoreUnavailable, http.StatusBadGateway, "score_unavailable", "Score unavailable"},
 	{sepa.ErrCompanyUnknown, http.StatusBadGateway, "score_unavailable", "Score unavailable"},
-	{scoringsandbox.ErrInvalidAnswer, http.StatusUnprocessableEntity, "validation_failed", "Validation failed"},
+	{scoring.ErrInvalidScore, http.StatusUnprocessableEntity, "validation_failed", "Validation failed"},
 }
 
 // routeSEPA registers bank accounts, mandates, the SEPA profile, its ceiling and score checks.
@@ -693,7 +699,7 @@ func (s *Server) putSandboxScore(c *gin.Context) {
 		s.writeError(c, validation.Field("body", "oneof", `give either "value" (0 to 20) or "unavailable": true`))
 		return
 	}
-	in := scoringsandbox.Answer{Unavailable: req.Unavailable}
+	in := SandboxAnswer{Unavailable: req.Unavailable}
 	if req.Value != nil {
 		in.Value = *req.Value
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/webhooks"
 )
@@ -65,6 +67,10 @@ type Deps struct {
 	Events   *events.Service
 	Webhooks *webhooks.Service
 
+	// ParseHook reads a provider notification's query (the provider adapter's parser; nil: every
+	// notification is ignored).
+	ParseHook func(url.Values) (psp.Notification, bool)
+
 	// Sandbox mode only.
 	TestClock     TestClock
 	SandboxPages  http.Handler
@@ -97,6 +103,7 @@ type Server struct {
 	orders        *orders.Service
 	payments      *payments.Service
 	notifications *payments.Notifications
+	parseHook     func(url.Values) (psp.Notification, bool)
 
 	monthCloses *monthclose.Service
 	invoicing   *invoicing.Service
@@ -112,10 +119,13 @@ func New(d Deps) http.Handler {
 		log: d.Log, metrics: newMetrics(d.Registerer), verifier: d.Verifier, idem: d.Idempotency,
 		parties: d.Parties, ready: d.Ready, openapi: d.OpenAPIJSON, validate: newValidator(), clock: d.TestClock, settle: d.SandboxSettle,
 		sepa: d.SEPA, collections: d.Collections, sandboxScores: d.SandboxScores,
-		orders: d.Orders, payments: d.Payments, notifications: d.Notifications,
+		orders: d.Orders, payments: d.Payments, notifications: d.Notifications, parseHook: d.ParseHook,
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
 		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved,
+	}
+	if s.parseHook == nil {
+		s.parseHook = func(url.Values) (psp.Notification, bool) { return psp.Notification{}, false }
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true

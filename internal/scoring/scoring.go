@@ -21,6 +21,8 @@ var (
 	ErrUnavailable = errors.New("scoring: partner unavailable")
 	// ErrUnknownCompany: the partner answered that it knows no company with this SIREN.
 	ErrUnknownCompany = errors.New("scoring: unknown company")
+	// ErrInvalidScore: a score outside 0..Scale (a sandbox answer set by an operator).
+	ErrInvalidScore = errors.New("the score must be from 0 to 20")
 )
 
 // Partner scores companies.

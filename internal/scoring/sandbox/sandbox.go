@@ -5,7 +5,6 @@ package sandbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/vhupay/vhupay/internal/scoring"
@@ -21,7 +20,7 @@ type Answer struct {
 }
 
 // ErrInvalidAnswer: a value outside 0..scoring.Scale.
-var ErrInvalidAnswer = errors.New("the score must be from 0 to 20")
+var ErrInvalidAnswer = scoring.ErrInvalidScore
 
 // Store keeps the answers set by operators.
 type Store interface {
