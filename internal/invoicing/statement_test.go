@@ -305,3 +305,41 @@ func TestFormatIdentifier(t *testing.T) {
 		}
 	}
 }
+
+// TestStatementReadBackCorruptTotals: a stored statement whose frozen totals are not its orders'
+// sums (a corrupt row) is refused with ErrInconsistentTotals, never shown; an intact one keeps its
+// stored status and times.
+func TestStatementReadBackCorruptTotals(t *testing.T) {
+	d := time.Date(2026, 11, 3, 8, 0, 0, 0, time.UTC)
+	issued := time.Date(2026, 12, 1, 0, 5, 0, 0, time.UTC)
+	o := order("ord_1", d, nil, line("A", 2, 1000, 2000), line("B", 1, 1235, 550))
+	stored := Statement{ID: "stm_1", InvoicingAccountID: testAccount.ID, BuyerID: testAccount.BuyerID, CenterID: testAccount.CenterID,
+		Month: "2026-11", Status: StatementIssued, IssuedAt: &issued, Orders: []StatementOrder{o},
+		TotalExclVAT: o.TotalExclVAT, TotalVAT: o.TotalVAT, Total: o.Total}
+	got, err := complete(stored)
+	if err != nil {
+		t.Fatalf("intact statement: %v", err)
+	}
+	if got.Status != StatementIssued || got.IssuedAt == nil || !got.IssuedAt.Equal(issued) || got.Total != o.Total {
+		t.Errorf("intact statement read back as %+v", got)
+	}
+	for name, corrupt := range map[string]func(*Statement){
+		"total excl. VAT": func(s *Statement) { s.TotalExclVAT++ },
+		"VAT":             func(s *Statement) { s.TotalVAT-- },
+		"total":           func(s *Statement) { s.Total += 100 },
+		"an order's line": func(s *Statement) {
+			bad := o
+			bad.Lines = append([]StatementLine(nil), o.Lines...)
+			bad.Lines[0].Total++
+			s.Orders = []StatementOrder{bad}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := stored
+			corrupt(&s)
+			if got, err := complete(s); !errors.Is(err, ErrInconsistentTotals) || got.ID != "" {
+				t.Errorf("complete = %+v, %v; want ErrInconsistentTotals and no statement", got.ID, err)
+			}
+		})
+	}
+}
