@@ -220,19 +220,6 @@ func (pi *Intent) MarkFailed(code ErrorCode, message string, at time.Time) error
 	return nil
 }
 
-// Cancel cancels the intent at the client's request or because a new intent replaces it:
-// requires_action → canceled at at, with no next action. From any other status it returns
-// ErrNotCancelable and leaves the intent unchanged.
-func (pi *Intent) Cancel(at time.Time) error {
-	if pi.Status != StatusRequiresAction {
-		return fmt.Errorf("payment intent %s is %s: %w", pi.ID, pi.Status, ErrNotCancelable)
-	}
-	pi.Status = StatusCanceled
-	pi.NextAction = nil
-	pi.UpdatedAt = at
-	return nil
-}
-
 // Expire ends an intent the buyer abandoned in requires_action: → canceled at at, with last_error
 // {expired}. Whether it is old enough is the caller's to decide. From any other status it returns
 // ErrInvalidTransition and leaves the intent unchanged.

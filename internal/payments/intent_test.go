@@ -46,10 +46,6 @@ func TestIntentTransitions(t *testing.T) {
 			return pi
 		}
 	}
-	canceled := func(pi Intent) Intent {
-		pi.Status, pi.NextAction, pi.UpdatedAt = StatusCanceled, nil, t1
-		return pi
-	}
 	failed := &LastError{Code: CodeAuthenticationFailed, Message: "3-D Secure failed"}
 	expired := &LastError{Code: CodeExpired, Message: "3-D Secure authentication was not completed in time"}
 
@@ -69,9 +65,6 @@ func TestIntentTransitions(t *testing.T) {
 			StatusProcessing:     to(StatusFailed, failed),
 			StatusScheduled:      to(StatusFailed, failed),
 		}, ErrInvalidTransition},
-		{"Cancel", func(pi *Intent) error { return pi.Cancel(t1) }, map[Status]after{
-			StatusRequiresAction: canceled,
-		}, ErrNotCancelable},
 		{"Expire", func(pi *Intent) error { return pi.Expire(t1) }, map[Status]after{
 			StatusRequiresAction: to(StatusCanceled, expired),
 		}, ErrInvalidTransition},
@@ -170,7 +163,6 @@ func TestFinalStatusesNeverChange(t *testing.T) {
 		errs := []error{
 			pi.MarkSucceeded(t1),
 			pi.MarkFailed(CodeCardDeclined, "x", t1),
-			pi.Cancel(t1),
 			pi.Expire(t1),
 		}
 		for i, err := range errs {

@@ -106,18 +106,3 @@ func Available(ceiling, outstanding int64) int64 {
 	}
 	return ceiling - outstanding
 }
-
-// CheckAmount returns nil when amount fits in the available balance (amount ≤ ceiling −
-// outstanding), a *CeilingExceededError otherwise, and ErrInvalidAmount when amount ≤ 0.
-//
-// It is the rule, not the reservation: the reservation itself must be one conditional update
-// (outstanding + amount ≤ ceiling) in the database, so that two payments cannot both fit.
-func CheckAmount(amount, ceiling, outstanding int64) error {
-	if amount <= 0 {
-		return ErrInvalidAmount
-	}
-	if available := Available(ceiling, outstanding); amount > available {
-		return &CeilingExceededError{Available: available}
-	}
-	return nil
-}

@@ -191,9 +191,8 @@ func TestReserveEligible(t *testing.T) {
 				case err != nil:
 					t.Errorf("CheckEligible = %v, want eligible", err)
 				default:
-					var exceeded *sepa.CeilingExceededError
-					if err := sepa.CheckAmount(tt.amount, facts.Profile.Ceiling, facts.Outstanding); !errors.As(err, &exceeded) || exceeded.Available != tt.available {
-						t.Errorf("CheckAmount = %v, want %d available", err, tt.available)
+					if available := sepa.Available(facts.Profile.Ceiling, facts.Outstanding); tt.amount <= available || available != tt.available {
+						t.Errorf("%d cents with %d available, want it refused with %d available", tt.amount, available, tt.available)
 					}
 				}
 			})
