@@ -12,7 +12,7 @@ import (
 // routeHooks registers the provider notification endpoints; they carry no token, so they hang off
 // the engine, not the authenticated /v1 group.
 func (s *Server) routeHooks(r *gin.Engine) {
-	r.GET("/v1/psp/mangopay/hooks", s.mangopayHook)
+	r.GET("/v1/psp/mangopay/hooks", s.hookRateLimit, s.mangopayHook)
 }
 
 // mangopayHook godoc

@@ -73,7 +73,7 @@ var (
 
 // edgeErrors are the problems the HTTP edge answers by itself (no domain error behind them).
 var edgeErrors = []*apiError{errUnauthenticated, errForbidden, errNotFound, errMethodNotAllowed, errTooLarge,
-	errUnreadableBody, errNotReady, errInternal}
+	errUnreadableBody, errNotReady, errInternal, errUnsupportedMediaType, errHeadersTooLarge, errRateLimited, errOriginNotAllowed}
 
 // errorMapping turns a domain error into a status, a code and a title.
 type errorMapping struct {
