@@ -352,6 +352,7 @@ func TestIdempotencyConcurrent(t *testing.T) {
 			go func(i int) {
 				defer wg.Done()
 				req, _ := http.NewRequest("POST", s.URL+"/v1/buyers", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+admin)
 				req.Header.Set("Idempotency-Key", "same-instant")
 				<-start

@@ -388,7 +388,7 @@ func WithMangoPay(baseURL, clientID, apiKey string) Option {
 		env["VHUPAY_MANGOPAY_API_KEY"] = apiKey
 		env["VHUPAY_PSP_TIMEOUT"] = "2s"
 		if env["VHUPAY_RETURN_URL_ORIGINS"] == "" {
-			env["VHUPAY_RETURN_URL_ORIGINS"] = "https://shop.example"
+			env["VHUPAY_RETURN_URL_ORIGINS"] = "https://shop.example,http://localhost:5173"
 		}
 	}
 }
