@@ -98,7 +98,8 @@ func applyConventions(doc *openapi3.T) error {
 }
 
 // edgeResponses adds the answers the HTTP edge may give to any operation, before its handler
-// runs: 431 (headers too large) everywhere, 429 (rate limited) on /v1, 415 (not JSON) where a
+// runs: 431 (headers too large) and 422 (a query that is not text) everywhere, 404 where the path
+// names a resource, 429 (rate limited) on /v1, 415 (not JSON) where a
 // body is taken.
 func edgeResponses(doc *openapi3.T, op *openapi3.Operation, path string) {
 	problem := doc.Components.Schemas["Problem"]
@@ -112,6 +113,10 @@ func edgeResponses(doc *openapi3.T, op *openapi3.Operation, path string) {
 				&openapi3.SchemaRef{Ref: "#/components/schemas/Problem", Value: problem.Value})})})
 	}
 	add(http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large (headers_too_large)")
+	add(http.StatusUnprocessableEntity, "Unprocessable Entity (validation_failed): a query parameter that is not UTF-8 text or holds a NUL")
+	if strings.Contains(path, "{") {
+		add(http.StatusNotFound, "Not Found (not_found): no such resource (an id that is not UTF-8 text names none)")
+	}
 	if strings.HasPrefix(path, "/v1/") {
 		add(http.StatusTooManyRequests, "Too Many Requests (rate_limited): wait Retry-After seconds")
 	}
