@@ -190,6 +190,13 @@ func token(cfg config.Config, args []string, stdout, stderr io.Writer) error {
 	if *sub == "" {
 		*sub = *role + "-cli"
 	}
+	if path := app.SecretsPath(cfg); cfg.JWTSecret == "" && cfg.JWKSURL == "" && path != "" {
+		if _, err := os.Stat(path); os.IsNotExist(err) {
+			// Making a secret up here would sign a token no server accepts.
+			return fmt.Errorf("no server database here (%s has no secret beside it, %s): run `vhupay token` in the server's directory "+
+				"with its VHUPAY_DATABASE_URL, start `vhupay serve` here first, or set VHUPAY_JWT_SECRET to the server's secret", cfg.DatabaseURL, path)
+		}
+	}
 	secrets, err := app.ResolveSecrets(cfg)
 	if err != nil {
 		return err

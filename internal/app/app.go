@@ -315,6 +315,15 @@ type Secrets struct {
 	FingerprintKey string `json:"fingerprint_key"`
 }
 
+// SecretsPath is where the secrets made up for the embedded SQLite default are kept ("" with
+// another database).
+func SecretsPath(cfg config.Config) string {
+	if cfg.SQLitePath == "" {
+		return ""
+	}
+	return cfg.SQLitePath + ".secrets.json"
+}
+
 // ResolveSecrets takes the secrets from the configuration; with the embedded SQLite default, a
 // missing one is generated once and kept beside the database file (mode 0600), so that
 // `vhupay token` signs with the secret the server checks.
@@ -325,7 +334,7 @@ func ResolveSecrets(cfg config.Config) (Secrets, error) {
 	if cfg.SQLitePath == "" || (!needJWT && s.FingerprintKey != "") {
 		return s, nil
 	}
-	path := cfg.SQLitePath + ".secrets.json"
+	path := SecretsPath(cfg)
 	var stored Secrets
 	b, err := os.ReadFile(path)
 	switch {
