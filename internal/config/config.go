@@ -210,7 +210,7 @@ func Load(getenv func(string) string) (Config, error) {
 		{"VHUPAY_MAX_CONNECTIONS", &c.MaxConnections, 1024, 1},
 		{"VHUPAY_MAX_HEADER_BYTES", &c.MaxHeaderBytes, 16 << 10, 1024},
 		{"VHUPAY_RATE_BURST", &c.RateBurst, 40, 1},
-		{"VHUPAY_HOOK_RATE_BURST", &c.HookRateBurst, 50, 1},
+		{"VHUPAY_HOOK_RATE_BURST", &c.HookRateBurst, 500, 1},
 	} {
 		*f.dst = f.def
 		if v := getenv(f.name); v != "" {
@@ -225,7 +225,7 @@ func Load(getenv func(string) string) (Config, error) {
 		name string
 		dst  *float64
 		def  float64
-	}{{"VHUPAY_RATE_LIMIT", &c.RateLimit, 20}, {"VHUPAY_HOOK_RATE_LIMIT", &c.HookRateLimit, 10}} {
+	}{{"VHUPAY_RATE_LIMIT", &c.RateLimit, 20}, {"VHUPAY_HOOK_RATE_LIMIT", &c.HookRateLimit, 50}} {
 		*f.dst = f.def
 		switch v := getenv(f.name); v {
 		case "":

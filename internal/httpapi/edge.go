@@ -42,8 +42,8 @@ const (
 	DefaultMaxHeaderBytes = 16 << 10
 	DefaultRateLimit      = 20
 	DefaultRateBurst      = 40
-	DefaultHookRateLimit  = 10
-	DefaultHookRateBurst  = 50
+	DefaultHookRateLimit  = 50
+	DefaultHookRateBurst  = 500
 )
 
 func (e Edge) withDefaults() Edge {
