@@ -206,7 +206,8 @@ func (s *Server) rateLimit(c *gin.Context) {
 }
 
 // hookRateLimit limits the provider hook endpoint per source address, so that a flood cannot
-// spend the provider quota nor crowd out the real notifications.
+// spend the provider quota nor crowd out the real notifications. The address is the connection's
+// (RemoteIP): X-Forwarded-For, which anyone can write, would let a flood pick a fresh one each time.
 func (s *Server) hookRateLimit(c *gin.Context) {
 	if ok, wait := s.hookSources.allow(c.RemoteIP()); !ok {
 		s.tooMany(c, wait, slog.String("source", c.RemoteIP()))

@@ -133,9 +133,6 @@ func New(d Deps) http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	// The hook endpoint's rate limit is per connecting address; forwarded-for headers are not
-	// trusted (anyone can write them).
-	_ = r.SetTrustedProxies(nil)
 	r.Use(s.requestIDs, s.accessLog, s.recovery, s.securityHeaders, s.headerSize, s.hostileInput)
 	var apiCORS gin.HandlerFunc
 	if len(d.CORSOrigins) > 0 {
