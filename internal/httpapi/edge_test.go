@@ -109,6 +109,8 @@ func TestJSONMembersMatchExactly(t *testing.T) {
 		{map[string]any{"buyer_id": "byr_x", "center_id": "ctr_x", "delivery_mode": "pickup", "lines": []any{line, withField(line, "foo", 1)}}, "lines[1].foo"},
 		{map[string]any{"buyer_id": "byr_x", "center_id": "ctr_x", "delivery_mode": "pickup", "lines": []any{withField(line, "Quantity", 2)}}, "lines[0].Quantity"},
 		{map[string]any{"buyer_id": "byr_x", "center_id": "ctr_x", "delivery_mode": "pickup", "lines": []any{withField(line, "label", "a\x00b")}}, "lines[0].label"},
+		{map[string]any{"buyer_id": "byr_x", "center_id": "ctr_x", "delivery_mode": "pickup", "lines": []any{line, withField(line, "quantity", "2")}}, "lines[1].quantity"},
+		{map[string]any{"buyer_id": "byr_x", "center_id": "ctr_x", "delivery_mode": "pickup", "lines": map[string]any{"0": line}}, "lines"},
 	}
 	for _, tc := range cases {
 		p := s.Do(t, apptest.Request{Method: "POST", Path: "/v1/orders", Token: admin, Body: tc.body}).ExpectProblem(t, 422, "validation_failed")

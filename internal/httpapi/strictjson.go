@@ -37,15 +37,17 @@ func walkJSON(col *validation.Collector, path string, v any, t reflect.Type) {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if s, ok := v.(string); ok {
-		if strings.ContainsRune(s, 0) {
-			col.Add(orBody(path), "encoding", "must not contain a NUL character")
-		}
+	if s, ok := v.(string); ok && strings.ContainsRune(s, 0) {
+		col.Add(orBody(path), "encoding", "must not contain a NUL character")
 		return
 	}
 	// A type that decodes itself, or an interface, takes any members: only NULs are looked for.
 	opaque := t == nil || t.Kind() == reflect.Interface ||
 		reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler)
+	if !opaque && v != nil && !fits(v, t.Kind()) {
+		col.Add(orBody(path), "type", "must be "+jsonType(t))
+		return
+	}
 	switch v := v.(type) {
 	case map[string]any:
 		for k, val := range v {
@@ -79,6 +81,24 @@ func walkJSON(col *validation.Collector, path string, v any, t reflect.Type) {
 			walkJSON(col, path+"["+strconv.Itoa(i)+"]", val, elem)
 		}
 	}
+}
+
+// fits reports whether a decoded JSON value (UseNumber) can go into a Go value of kind k; the
+// decoder still checks what this leaves out (a fraction into an integer, a range).
+func fits(v any, k reflect.Kind) bool {
+	switch v.(type) {
+	case string:
+		return k == reflect.String
+	case json.Number:
+		return k >= reflect.Int && k <= reflect.Float64
+	case bool:
+		return k == reflect.Bool
+	case map[string]any:
+		return k == reflect.Struct || k == reflect.Map
+	case []any:
+		return k == reflect.Slice || k == reflect.Array
+	}
+	return true
 }
 
 // fieldByJSONName finds the exported field of struct t (embedded structs included) whose JSON
