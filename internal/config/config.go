@@ -155,14 +155,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("VHUPAY_LOG_FORMAT must be json or text, not %q", c.LogFormat))
 	}
-	c.IntentExpiry = 30 * time.Minute
-	if v := getenv("VHUPAY_INTENT_EXPIRY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Minute {
-			errs = append(errs, fmt.Errorf("VHUPAY_INTENT_EXPIRY %q must be a duration of at least 1m", v))
-		}
-		c.IntentExpiry = d
-	}
+	c.IntentExpiry = duration(getenv, "VHUPAY_INTENT_EXPIRY", 30*time.Minute, time.Minute, &errs)
 	c.PSPTimeout = 15 * time.Second
 	if v := getenv("VHUPAY_PSP_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -194,14 +187,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if len(c.ReturnURLOrigins) == 0 && c.PSP != "sandbox" {
 		errs = append(errs, errors.New("VHUPAY_RETURN_URL_ORIGINS (or VHUPAY_CORS_ORIGINS) must name the front end's origins: the bank sends browsers back only there"))
 	}
-	c.JWTMaxLifetime = 24 * time.Hour
-	if v := getenv("VHUPAY_JWT_MAX_LIFETIME"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Minute {
-			errs = append(errs, fmt.Errorf("VHUPAY_JWT_MAX_LIFETIME %q must be a duration of at least 1m", v))
-		}
-		c.JWTMaxLifetime = d
-	}
+	c.JWTMaxLifetime = duration(getenv, "VHUPAY_JWT_MAX_LIFETIME", 24*time.Hour, time.Minute, &errs)
 	for _, f := range []struct {
 		name     string
 		dst      *int
@@ -240,6 +226,19 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// duration reads a duration of at least min (def when unset).
+func duration(getenv func(string) string, name string, def, min time.Duration, errs *[]error) time.Duration {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < min {
+		*errs = append(*errs, fmt.Errorf("%s %q must be a duration of at least %s", name, v, strings.TrimSuffix(strings.TrimSuffix(min.String(), "0s"), "0m")))
+	}
+	return d
 }
 
 // origins reads a comma-separated list of origins (scheme://host[:port], no path).
