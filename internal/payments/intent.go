@@ -4,6 +4,8 @@
 package payments
 
 import (
+	"github.com/vhupay/vhupay/internal/detail"
+
 	"errors"
 	"fmt"
 	"net/url"
@@ -220,6 +222,17 @@ func (pi *Intent) MarkFailed(code ErrorCode, message string, at time.Time) error
 	return nil
 }
 
+// CheckCancelable returns nil when the client may cancel the intent (it is requires_action),
+// ErrNotCancelable (naming its status) otherwise. The cancellation itself is the store's
+// conditional update (IntentStore.CancelIntent).
+func (pi *Intent) CheckCancelable() error {
+	if pi.Status != StatusRequiresAction {
+		return detail.Wrap(fmt.Errorf("payment intent %s is %s: %w", pi.ID, pi.Status, ErrNotCancelable),
+			"The payment intent is %s: only one waiting for 3-D Secure (requires_action) can be cancelled.", pi.Status)
+	}
+	return nil
+}
+
 // Expire ends an intent the buyer abandoned in requires_action: → canceled at at, with last_error
 // {expired}. Whether it is old enough is the caller's to decide. From any other status it returns
 // ErrInvalidTransition and leaves the intent unchanged.
@@ -240,7 +253,12 @@ func (pi *Intent) require(from ...Status) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("payment intent %s is %s: %w", pi.ID, pi.Status, ErrInvalidTransition)
+	wanted := make([]string, len(from))
+	for i, s := range from {
+		wanted[i] = string(s)
+	}
+	return detail.Wrap(fmt.Errorf("payment intent %s is %s: %w", pi.ID, pi.Status, ErrInvalidTransition),
+		"The payment intent is %s; this needs it %s. Read it (GET /v1/payment-intents/{id}) for its outcome.", pi.Status, strings.Join(wanted, " or "))
 }
 
 // MaxReturnURLLength bounds a return_url (our choice).

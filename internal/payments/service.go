@@ -650,8 +650,8 @@ func (s *Service) Cancel(ctx context.Context, who auth.Principal, intentID strin
 	if err != nil {
 		return Intent{}, err
 	}
-	if pi.Status != StatusRequiresAction {
-		return Intent{}, fmt.Errorf("payment intent %s is %s: %w", pi.ID, pi.Status, ErrNotCancelable)
+	if err := pi.CheckCancelable(); err != nil {
+		return Intent{}, err
 	}
 	ok, err := s.store.CancelIntent(ctx, pi.ID, s.clock.Now())
 	if err != nil {
@@ -662,6 +662,9 @@ func (s *Service) Cancel(ctx context.Context, who auth.Principal, intentID strin
 		return Intent{}, err
 	}
 	if !ok {
+		if err := got.CheckCancelable(); err != nil {
+			return Intent{}, err
+		}
 		return Intent{}, fmt.Errorf("payment intent %s is %s: %w", got.ID, got.Status, ErrNotCancelable)
 	}
 	return got, nil
