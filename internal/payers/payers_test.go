@@ -109,3 +109,62 @@ func TestEnsureNeedsTheRepresentative(t *testing.T) {
 		}
 	})
 }
+
+// walletFailsOnce is a provider whose first wallet creation fails (an outage after the user was
+// created).
+type walletFailsOnce struct {
+	psp.Users
+	mu     sync.Mutex
+	failed bool
+}
+
+func (p *walletFailsOnce) CreateWallet(ctx context.Context, r psp.WalletRequest) (psp.Wallet, error) {
+	p.mu.Lock()
+	first := !p.failed
+	p.failed = true
+	p.mu.Unlock()
+	if first {
+		return psp.Wallet{}, psp.ErrUnavailable
+	}
+	return p.Users.CreateWallet(ctx, r)
+}
+
+// A payer whose wallet creation fails once: nothing is kept, the error is the provider's outage;
+// the next Ensure completes the payer with the same provider user (the creation's idempotency
+// key) and one wallet.
+func TestEnsureAfterAWalletFailure(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		db := storagetest.Open(t, b)
+		fake := mangopaytest.New(mangopaytest.Config{})
+		t.Cleanup(fake.Close)
+		client, err := mangopay.New(mangopay.Config{BaseURL: fake.URL, ClientID: fake.ClientID, APIKey: fake.APIKey, Timeout: 5 * time.Second, Clock: clock.Real{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		buyer, err := parties.NewService(storage.NewParties(db), clock.Real{}).CreateBuyer(ctx, parties.NewBuyer{Name: "Garage", SIREN: "812345676",
+			Email: "g@example.fr", Address: parties.Address{Line1: "1 rue", PostalCode: "69007", City: "Lyon", Country: "FR"},
+			LegalRepresentative: &parties.Representative{FirstName: "Alice", LastName: "Martin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := storage.NewPayers(db)
+		svc := payers.NewService(store, storage.NewParties(db), &walletFailsOnce{Users: client})
+		if _, err := svc.Ensure(ctx, buyer.ID); !errors.Is(err, psp.ErrUnavailable) {
+			t.Fatalf("first Ensure = %v, want psp.ErrUnavailable", err)
+		}
+		if _, err := store.Payer(ctx, buyer.ID); !errors.Is(err, payers.ErrNotFound) {
+			t.Errorf("a payer was kept after the wallet failed: %v", err)
+		}
+		p, err := svc.Ensure(ctx, buyer.ID)
+		if err != nil || p.UserID == "" || p.WalletID == "" {
+			t.Fatalf("second Ensure = %+v, %v", p, err)
+		}
+		if again, err := svc.Ensure(ctx, buyer.ID); err != nil || again != p {
+			t.Errorf("third Ensure = %+v, %v, want the kept payer %+v", again, err, p)
+		}
+		if n := fake.Created("users"); n != 1 {
+			t.Errorf("%d provider users created, want 1 (the retry reuses the first)", n)
+		}
+	})
+}
