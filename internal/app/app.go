@@ -169,8 +169,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if a.Provider == nil {
 		log.Warn("no payment provider: card payments and card registrations answer 502 psp_unavailable")
 	}
+	orphans := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vhupay_orphan_payins_refunded_total",
+		Help: "Succeeded card pay-ins that no payment intent keeps, found by the reconcile sweep and refunded.",
+	})
+	orphanCents := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vhupay_orphan_payins_refunded_cents_total",
+		Help: "Amount (euro cents) of the orphan card pay-ins refunded by the reconcile sweep.",
+	})
 	a.Payments = payments.NewService(payments.Config{
-		Store: storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
+		Metrics: orphanMetrics{count: orphans, cents: orphanCents},
+		Store:   storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
 		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry, Refunds: lateRefunds{a},
 		Methods: map[payments.Method]payments.MethodHandler{
 			payments.MethodSEPADebit:  a.SEPA.DebitMethod(storage.NewSEPA(db)),
@@ -192,7 +201,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), orphans, orphanCents)
 	deps := httpapi.Deps{
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
