@@ -12,37 +12,47 @@ import (
 	"github.com/vhupay/vhupay/internal/psp"
 )
 
-// FindCardPayIn implements psp.PayIns: GET /responses/{key} gives MangoPay's first answer to the
-// key (kept 24 hours; api-reference/api-responses/view-api-response.mdx). No record, or a first
-// answer that was not a success (nothing was created), is psp.ErrNotFound.
+// FindCardPayIn implements psp.PayIns: GET /responses/{key} gives MangoPay's first answer to a
+// key (kept 24 hours; api-reference/api-responses/view-api-response.mdx), for each generation of
+// the MangoPay key that CreateCardPayIn derives from the caller's (see IdempotencyKey): a first
+// answer 5xx or 429 spent its generation, so the next one is read. No record, or a refusal
+// (nothing was created), is psp.ErrNotFound.
 func (c *Client) FindCardPayIn(ctx context.Context, idempotencyKey string) (psp.PayIn, error) {
-	var stored struct {
-		StatusCode json.Number     `json:"StatusCode"`
-		Resource   json.RawMessage `json:"Resource"`
+	for gen := 0; gen < maxKeyGenerations; gen++ {
+		var stored struct {
+			StatusCode json.Number     `json:"StatusCode"`
+			Resource   json.RawMessage `json:"Resource"`
+		}
+		key := IdempotencyKey("/payins/card/direct", idempotencyKey, gen)
+		if err := c.call(ctx, request{method: http.MethodGet, path: "/responses/" + url.PathEscape(key)}, &stored); err != nil {
+			return psp.PayIn{}, err
+		}
+		code, err := strconv.Atoi(stored.StatusCode.String())
+		if err != nil {
+			return psp.PayIn{}, fmt.Errorf("mangopay stored response status %q: %w", stored.StatusCode, psp.ErrUnavailable)
+		}
+		if code >= 500 || code == http.StatusTooManyRequests {
+			continue
+		}
+		if code/100 != 2 {
+			return psp.PayIn{}, fmt.Errorf("mangopay: the first request with this key answered %d: %w", code, psp.ErrNotFound)
+		}
+		body := []byte(stored.Resource)
+		var quoted string // tolerate a Resource given as a JSON string holding the body
+		if json.Unmarshal(body, &quoted) == nil {
+			body = []byte(quoted)
+		}
+		var out payIn
+		if err := json.Unmarshal(body, &out); err != nil || out.ID == "" {
+			return psp.PayIn{}, fmt.Errorf("mangopay stored response: not a pay-in: %w", psp.ErrUnavailable)
+		}
+		if out.PaymentType == "" {
+			out.PaymentType = "CARD"
+		}
+		// The stored answer is the pay-in as it was created: read its current state.
+		return c.GetPayIn(ctx, out.ID)
 	}
-	if err := c.call(ctx, request{method: http.MethodGet, path: "/responses/" + url.PathEscape(idempotencyKey)}, &stored); err != nil {
-		return psp.PayIn{}, err
-	}
-	code, err := strconv.Atoi(stored.StatusCode.String())
-	if err != nil {
-		return psp.PayIn{}, fmt.Errorf("mangopay stored response status %q: %w", stored.StatusCode, psp.ErrUnavailable)
-	}
-	if code/100 != 2 {
-		return psp.PayIn{}, fmt.Errorf("mangopay: the first request with this key answered %d: %w", code, psp.ErrNotFound)
-	}
-	body := []byte(stored.Resource)
-	var quoted string // tolerate a Resource given as a JSON string holding the body
-	if json.Unmarshal(body, &quoted) == nil {
-		body = []byte(quoted)
-	}
-	var out payIn
-	if err := json.Unmarshal(body, &out); err != nil || out.ID == "" {
-		return psp.PayIn{}, fmt.Errorf("mangopay stored response: not a pay-in: %w", psp.ErrUnavailable)
-	}
-	if out.PaymentType == "" {
-		out.PaymentType = "CARD"
-	}
-	return out.toPSP(), nil
+	return psp.PayIn{}, fmt.Errorf("mangopay: every key generation failed: %w", psp.ErrNotFound)
 }
 
 // eventsPerPage is MangoPay's largest page (overview/pagination.mdx).
