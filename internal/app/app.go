@@ -56,6 +56,9 @@ type Options struct {
 	Jobs jobs.Config
 	// SchedulerInterval is how often the month close scheduler reads the clock (default 2s).
 	SchedulerInterval time.Duration
+	// WrapProvider, when set, wraps the payment provider every service uses (fault-injection
+	// tests: a provider that dies after a charge, or drops the database during a refund).
+	WrapProvider func(psp.Provider) psp.Provider
 	// Webhooks overrides the delivery settings (tests: short retry delays, a resolver, a clock);
 	// its zero fields keep the defaults. Store, Clock, Guard.Sandbox and Render are always the app's.
 	Webhooks webhooks.Config
@@ -156,6 +159,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			sandbox.WithLogger(log), sandbox.WithFingerprintKey([]byte(secrets.FingerprintKey)),
 			sandbox.WithNotifier(a.notify))
 		a.Provider = a.sandbox
+	}
+	if opts.WrapProvider != nil {
+		a.Provider = opts.WrapProvider(a.Provider)
 	}
 	a.idem = idempotency.NewService(storage.NewIdempotency(db), clock.Real{}, []byte(secrets.FingerprintKey))
 	a.Parties = parties.NewService(storage.NewParties(db), a.Clock)

@@ -65,8 +65,10 @@ func (c *Client) SucceededPayIns(ctx context.Context, since, until time.Time) ([
 	var ids []string
 	seen := map[string]bool{}
 	for page := 1; ; page++ {
-		v := url.Values{"EventType": {"PAYIN_NORMAL_SUCCEEDED"}, "AfterDate": {strconv.FormatInt(since.Unix(), 10)},
-			"BeforeDate": {strconv.FormatInt(until.Unix(), 10)}, "Sort": {"Date:ASC"},
+		// Dates are whole seconds: the bounds are widened by one, so that the window is inclusive
+		// whichever way MangoPay compares (a pay-in listed twice is harmless).
+		v := url.Values{"EventType": {"PAYIN_NORMAL_SUCCEEDED"}, "AfterDate": {strconv.FormatInt(since.Unix()-1, 10)},
+			"BeforeDate": {strconv.FormatInt(until.Unix()+1, 10)}, "Sort": {"Date:ASC"},
 			"page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(eventsPerPage)}}
 		var out []struct {
 			ResourceID string `json:"ResourceId"`
