@@ -24,10 +24,14 @@ func (a *App) periodicWork() []jobs.Periodic {
 			_, err := a.Payments.ExpireStale(ctx)
 			return err
 		}},
-		// The safety net of card payments: intents whose charge's answer was lost are resumed,
-		// and succeeded pay-ins no intent keeps are refunded.
-		{Name: "card_payment_reconcile", Every: time.Minute, Run: func(ctx context.Context) error {
-			_, err := a.Payments.Reconcile(ctx)
+		// The safety nets of card payments: intents whose charge's answer was lost are resumed;
+		// succeeded pay-ins no intent keeps are refunded.
+		{Name: "card_payment_resume", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Payments.ResumeUnsent(ctx)
+			return err
+		}},
+		{Name: "payin_sweep", Every: 15 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Payments.SweepPayIns(ctx)
 			return err
 		}},
 		// The safety net behind the direct-debit notifications.

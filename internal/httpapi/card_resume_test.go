@@ -24,9 +24,10 @@ import (
 type faultyProvider struct {
 	psp.Provider
 	mu sync.Mutex
-	// afterCharge runs after a card pay-in was really created (it may panic: the process dies
-	// between the charge and the write of its answer).
-	afterCharge func(p psp.PayIn)
+	// beforeCharge runs before a card pay-in is asked, afterCharge after it was really created
+	// (either may panic: the process dies there).
+	beforeCharge func()
+	afterCharge  func(p psp.PayIn)
 	// beforeRefund runs before a refund is really asked, afterRefund after it was.
 	beforeRefund, afterRefund func()
 }
@@ -44,6 +45,12 @@ func (f *faultyProvider) set(afterCharge func(psp.PayIn), beforeRefund func()) {
 }
 
 func (f *faultyProvider) CreateCardPayIn(ctx context.Context, req psp.CardPayInRequest) (psp.PayIn, error) {
+	f.mu.Lock()
+	before := f.beforeCharge
+	f.mu.Unlock()
+	if before != nil {
+		before()
+	}
 	p, err := f.Provider.CreateCardPayIn(ctx, req)
 	if after, _ := f.hooks(); err == nil && after != nil {
 		after(p)
@@ -160,6 +167,70 @@ func TestCardCrashBetweenChargeAndWrite(t *testing.T) {
 	})
 }
 
+// The process dies after recording the intent and before asking for the charge: the same
+// request retried with its key charges with the intent's own key (once); otherwise the intent is
+// canceled once it has waited two minutes with no pay-in at the provider, and the order can be
+// paid again.
+func TestCardCrashBeforeCharge(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		clk := clock.NewManual(time.Now())
+		f := &faultyProvider{}
+		e := startPayments(t, b, withFaultyProvider(f), apptest.WithBaseClock(clk))
+		card := e.registerCard(t, e.token, mangopaytest.FrictionlessCard)
+		crashing := func(t *testing.T, orderID string, key map[string]string) httpapi.PaymentIntent {
+			t.Helper()
+			f.mu.Lock()
+			f.beforeCharge = func() { panic("killed before the charge") }
+			f.mu.Unlock()
+			e.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payment-intents", Token: e.token, Header: key, SkipContract: true,
+				Body: map[string]any{"order_id": orderID, "method": "card", "card_id": card, "return_url": returnURL}}).Expect(t, 500)
+			f.mu.Lock()
+			f.beforeCharge = nil
+			f.mu.Unlock()
+			list := e.intents(t, orderID)
+			if len(list) != 1 || list[0].Status != "processing" {
+				t.Fatalf("intents after the crash = %+v", list)
+			}
+			return list[0]
+		}
+
+		// Retried with the same key: charged with the intent's own key, once.
+		o := e.order(t, 1000)
+		key := map[string]string{"Idempotency-Key": "pay-" + o.ID}
+		pi := crashing(t, o.ID, key)
+		got := decodeIntent(t, e.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payment-intents", Token: e.token, Header: key,
+			Body: map[string]any{"order_id": o.ID, "method": "card", "card_id": card, "return_url": returnURL}}).Expect(t, 201))
+		if got.ID != pi.ID || got.Status != "succeeded" {
+			t.Errorf("retry = %+v, want intent %s succeeded", got, pi.ID)
+		}
+		if n := e.fake.Created("payins"); n != 1 {
+			t.Errorf("pay-ins = %d, want 1", n)
+		}
+
+		// Left alone: still processing for two minutes (its request may still be running), then
+		// canceled; the order is paid anew.
+		o2 := e.order(t, 2000)
+		pi2 := crashing(t, o2.ID, nil)
+		if got := e.intent(t, pi2.ID); got.Status != "processing" {
+			t.Errorf("intent within two minutes = %+v, want processing", got)
+		}
+		e.pay(t, e.token, o2.ID, card).ExpectProblem(t, 409, "order_not_payable")
+		clk.Advance(3 * time.Minute)
+		if n, err := e.s.App.Payments.ResumeUnsent(t.Context()); err != nil || n != 1 {
+			t.Fatalf("ResumeUnsent = %d, %v", n, err)
+		}
+		if got := e.intent(t, pi2.ID); got.Status != "canceled" {
+			t.Errorf("intent after two minutes = %+v, want canceled", got)
+		}
+		if got := decodeIntent(t, e.pay(t, e.token, o2.ID, card).Expect(t, 201)); got.Status != "succeeded" {
+			t.Errorf("paid anew = %+v", got)
+		}
+		if n := e.fake.Created("payins"); n != 2 {
+			t.Errorf("pay-ins = %d, want 2 (one per order)", n)
+		}
+	})
+}
+
 // The provider's answer is lost (every attempt times out, the pay-in is created anyway): the
 // pay-in is found by the intent's key at once and the payment answers with its outcome.
 func TestCardChargeAnswerLost(t *testing.T) {
@@ -216,8 +287,9 @@ func TestSweepRefundsOrphanPayIns(t *testing.T) {
 		if n := refunds(); n != 1 {
 			t.Errorf("refunds = %d, want 1", n)
 		}
-		if id, err := storage.NewPayments(e.s.App.DB).OrphanRefundOf(t.Context(), p.ID); err != nil || id == "" {
-			t.Errorf("orphan refund recorded = %q, %v", id, err)
+		if swept, ok, err := storage.NewPayments(e.s.App.DB).SweptPayIn(t.Context(), p.ID); err != nil || !ok ||
+			swept.Outcome != payments.SweptOrphanRefunded || swept.RefundID == "" || swept.Amount != p.Amount {
+			t.Errorf("orphan refund recorded = %+v, %v, %v", swept, ok, err)
 		}
 		again, err := e.s.App.Payments.Reconcile(t.Context())
 		if err != nil || again.OrphansRefunds != 0 || refunds() != 1 {

@@ -129,8 +129,8 @@ func (s *Service) resumeRequest(ctx context.Context, buyerID string, in CreateIn
 	if err != nil {
 		return Intent{}, true, err
 	}
-	if pi.Status == StatusCanceled && pi.ProviderPayInID == "" {
-		return Intent{}, false, nil // never charged: the retry pays anew
+	if (pi.Status == StatusCanceled && pi.ProviderPayInID == "") || s.clock.Now().Sub(pi.CreatedAt) > idempotency.Retention {
+		return Intent{}, false, nil // never charged, or a key forgotten since: the request pays anew
 	}
 	if pi.BuyerID != buyerID || pi.OrderID != in.OrderID || pi.Method != MethodCard || pi.CardID != in.Card.CardID {
 		return Intent{}, true, fmt.Errorf("payment intent %s was created with this key: %w", pi.ID, idempotency.ErrReused)

@@ -76,10 +76,10 @@ type IntentStore interface {
 	// kept, last updated before before: their charge's answer was never written (a crash, a lost
 	// answer), oldest first.
 	UnsentCardIntents(ctx context.Context, before time.Time, limit int) ([]Intent, error)
-	// RecordOrphanRefund keeps the refund of a provider pay-in that no intent keeps, unless one is
-	// kept already; OrphanRefundOf returns it ("" when none).
-	RecordOrphanRefund(ctx context.Context, payInID, refundID string, amount int64, at time.Time) error
-	OrphanRefundOf(ctx context.Context, payInID string) (string, error)
+	// RecordSwept keeps a pay-in the sweep settled for good, unless it is kept already; SweptPayIn
+	// returns it (false when it is not kept).
+	RecordSwept(ctx context.Context, p SweptPayIn) error
+	SweptPayIn(ctx context.Context, payInID string) (SweptPayIn, bool, error)
 	// RecordRefund keeps the provider refund of an intent's pay-in, unless one is kept already.
 	RecordRefund(ctx context.Context, intentID, refundID string, at time.Time) error
 	// RefundOf returns the provider refund id kept for an intent ("" when none).

@@ -283,28 +283,31 @@ func (s Payments) UnsentCardIntents(ctx context.Context, before time.Time, limit
 	return out, nil
 }
 
-type orphanRefundRow struct {
+type sweptPayInRow struct {
 	PayinID   string `gorm:"column:payin_id;primaryKey"`
+	Outcome   string
 	RefundID  string
 	Amount    int64
 	CreatedAt time.Time
 }
 
-func (orphanRefundRow) TableName() string { return "orphan_payin_refunds" }
+func (sweptPayInRow) TableName() string { return "swept_payins" }
 
-// RecordOrphanRefund implements payments.IntentStore.
-func (s Payments) RecordOrphanRefund(ctx context.Context, payInID, refundID string, amount int64, at time.Time) error {
-	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).
-		Create(&orphanRefundRow{PayinID: payInID, RefundID: refundID, Amount: amount, CreatedAt: utc(at)}).Error
+// RecordSwept implements payments.IntentStore.
+func (s Payments) RecordSwept(ctx context.Context, p payments.SweptPayIn) error {
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&sweptPayInRow{PayinID: p.PayInID,
+		Outcome: string(p.Outcome), RefundID: p.RefundID, Amount: p.Amount, CreatedAt: utc(p.At)}).Error
 }
 
-// OrphanRefundOf implements payments.IntentStore.
-func (s Payments) OrphanRefundOf(ctx context.Context, payInID string) (string, error) {
-	var rows []orphanRefundRow
+// SweptPayIn implements payments.IntentStore.
+func (s Payments) SweptPayIn(ctx context.Context, payInID string) (payments.SweptPayIn, bool, error) {
+	var rows []sweptPayInRow
 	if err := s.db.WithContext(ctx).Where("payin_id = ?", payInID).Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
-		return "", err
+		return payments.SweptPayIn{}, false, err
 	}
-	return rows[0].RefundID, nil
+	r := rows[0]
+	return payments.SweptPayIn{PayInID: r.PayinID, Outcome: payments.SweepOutcome(r.Outcome), RefundID: r.RefundID,
+		Amount: r.Amount, At: r.CreatedAt.UTC()}, true, nil
 }
 
 // IntentByPayIn implements payments.IntentStore.

@@ -288,15 +288,23 @@ func TestCardResumeQueries(t *testing.T) {
 			t.Fatalf("an intent with its pay-in is not unsent: %+v, %v", unsent, err)
 		}
 
-		// One live intent per request key; canceled ones (never charged) let the retry pay anew.
+		// One open intent per request key; final ones let the retry pay anew.
 		o2 := newOrderN(t, db, 1)
-		dup := intentFor(o2, payments.StatusProcessing)
-		dup.RequestKey = first.RequestKey
+		open := intentFor(o2, payments.StatusRequiresAction)
+		open.RequestKey = payments.RequestKey("buyer:b", "k3")
+		if err := insert(open); err != nil {
+			t.Fatal(err)
+		}
+		dup := intentFor(newOrderN(t, db, 2), payments.StatusProcessing)
+		dup.RequestKey = open.RequestKey
 		if err := insert(dup); err == nil {
-			t.Fatal("a second live intent with the same request key was accepted")
+			t.Fatal("a second open intent with the same request key was accepted")
+		}
+		if ok, err := store.CancelIntent(ctx, open.ID, t0); err != nil || !ok {
+			t.Fatalf("CancelIntent = %v, %v", ok, err)
 		}
 		canceled := intentFor(o2, payments.StatusCanceled)
-		canceled.RequestKey = payments.RequestKey("buyer:b", "k2")
+		canceled.RequestKey = open.RequestKey
 		if err := insert(canceled); err != nil {
 			t.Fatal(err)
 		}
@@ -309,17 +317,20 @@ func TestCardResumeQueries(t *testing.T) {
 			t.Fatalf("IntentByRequestKey = %+v, %v; want the newest", got, err)
 		}
 
-		// An orphan pay-in's refund is recorded once.
-		if id, err := store.OrphanRefundOf(ctx, "payin_x"); err != nil || id != "" {
-			t.Fatalf("OrphanRefundOf before = %q, %v", id, err)
+		// A swept pay-in (an orphan's refund) is recorded once.
+		if _, ok, err := store.SweptPayIn(ctx, "payin_x"); err != nil || ok {
+			t.Fatalf("SweptPayIn before = %v, %v", ok, err)
 		}
 		for _, r := range []string{"refund_1", "refund_2"} {
-			if err := store.RecordOrphanRefund(ctx, "payin_x", r, 385, t0); err != nil {
+			err := store.RecordSwept(ctx, payments.SweptPayIn{PayInID: "payin_x", Outcome: payments.SweptOrphanRefunded, RefundID: r, Amount: 385, At: t0})
+			if err != nil {
 				t.Fatal(err)
 			}
 		}
-		if id, err := store.OrphanRefundOf(ctx, "payin_x"); err != nil || id != "refund_1" {
-			t.Fatalf("OrphanRefundOf = %q, %v; want the first", id, err)
+		swept, ok, err := store.SweptPayIn(ctx, "payin_x")
+		want := payments.SweptPayIn{PayInID: "payin_x", Outcome: payments.SweptOrphanRefunded, RefundID: "refund_1", Amount: 385, At: t0}
+		if err != nil || !ok || swept != want {
+			t.Fatalf("SweptPayIn = %+v, %v, %v; want the first %+v", swept, ok, err, want)
 		}
 	})
 }
