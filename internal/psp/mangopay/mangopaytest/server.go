@@ -664,25 +664,9 @@ func (s *Server) listEvents(_ params, q url.Values) reply {
 			return s.paramError(map[string]string{name: "The " + name + " parameter is not supported."})
 		}
 	}
-	page, perPage := 1, 10
-	for name, target := range map[string]*int{"page": &page, "per_page": &perPage} {
-		if v := q.Get(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || (name == "per_page" && n > 100) {
-				return s.paramError(map[string]string{name: "The " + name + " parameter is invalid."})
-			}
-			*target = n
-		}
-	}
-	var after, before int64 = -1, -1
-	for name, target := range map[string]*int64{"AfterDate": &after, "BeforeDate": &before} {
-		if v := q.Get(name); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return s.paramError(map[string]string{name: "The " + name + " parameter must be a Unix time."})
-			}
-			*target = n
-		}
+	lq, refused, bad := s.listQuery(q)
+	if bad {
+		return refused
 	}
 	desc := false
 	switch q.Get("Sort") {
@@ -700,7 +684,7 @@ func (s *Server) listEvents(_ params, q url.Values) reply {
 	var all []event
 	for _, e := range s.events {
 		d := e.Date.Unix()
-		if (after >= 0 && d <= after) || (before >= 0 && d >= before) || (q.Get("EventType") != "" && q.Get("EventType") != e.Type) {
+		if !lq.within(d) || (q.Get("EventType") != "" && q.Get("EventType") != e.Type) {
 			continue
 		}
 		all = append(all, event{ResourceID: e.ResourceID, EventType: e.Type, Date: d})
@@ -710,14 +694,7 @@ func (s *Server) listEvents(_ params, q url.Values) reply {
 			all[i], all[j] = all[j], all[i]
 		}
 	}
-	pages := (len(all) + perPage - 1) / perPage
-	out := []event{}
-	if start := (page - 1) * perPage; start < len(all) {
-		out = all[start:min(start+perPage, len(all))]
-	}
-	rep := ok(out)
-	rep.header = http.Header{"X-Number-Of-Pages": {strconv.Itoa(pages)}, "X-Number-Of-Items": {strconv.Itoa(len(all))}}
-	return rep
+	return paged(lq, all)
 }
 
 func orNull(b []byte) []byte {
