@@ -44,7 +44,7 @@ func RequestKey(scope, key string) string {
 }
 
 // payByCard records the intent, then charges the card and records the answer.
-func (s *Service) payByCard(ctx context.Context, order orders.Order, pi Intent, in CardInput, requestKey string, browser psp.BrowserInfo, ip string) (Intent, error) {
+func (s *Service) payByCard(ctx context.Context, pi Intent, in CardInput, requestKey string, browser psp.BrowserInfo, ip string) (Intent, error) {
 	card, payer, err := s.cardAndPayer(ctx, pi.BuyerID, in.CardID)
 	if err != nil {
 		return Intent{}, err

@@ -102,9 +102,9 @@ type Config struct {
 	// provider before it is canceled as never charged (default 2 minutes: longer than a provider
 	// call may take).
 	UnsentAfter time.Duration
-	// SweepWindow is how far back Reconcile looks for succeeded pay-ins (default 48 hours).
+	// SweepWindow is how far back SweepPayIns looks for succeeded pay-ins (default 48 hours).
 	SweepWindow time.Duration
-	// Metrics counts what Reconcile finds (nil: not counted).
+	// Metrics counts what SweepPayIns finds (nil: not counted).
 	Metrics Metrics
 }
 
@@ -367,7 +367,7 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 	pi := Intent{ID: id.New(id.PaymentIntent), OrderID: order.ID, BuyerID: order.BuyerID, Amount: order.Total,
 		Currency: money.EUR, Method: in.Method, CreatedAt: now, UpdatedAt: now}
 	if in.Method == MethodCard {
-		return s.payByCard(ctx, order, pi, in.Card, in.RequestKey, browser, ip)
+		return s.payByCard(ctx, pi, in.Card, in.RequestKey, browser, ip)
 	}
 	h := s.methods[in.Method]
 	err = s.write(ctx, &pi, false, version, func(ctx context.Context, tx Tx) error {
