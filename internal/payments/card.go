@@ -49,18 +49,28 @@ func (s *Service) payByCard(ctx context.Context, pi Intent, in CardInput, reques
 	if err != nil {
 		return Intent{}, err
 	}
-	returnURL, err := ReturnURLFor(in.ReturnURL, pi.ID)
-	if err != nil {
-		return Intent{}, validation.Field("return_url", "invalid", err.Error())
-	}
 	pi.CardID, pi.Status, pi.ReturnURL, pi.RequestKey = card.ID, StatusProcessing, in.ReturnURL, requestKey
+	req, err := cardPayInRequest(pi, card, payer, browser, ip)
+	if err != nil {
+		return Intent{}, err
+	}
 	if err := s.write(ctx, &pi, false, "", nil); err != nil {
 		return Intent{}, err
 	}
-	return s.charge(ctx, pi, psp.CardPayInRequest{
+	return s.charge(ctx, pi, req)
+}
+
+// cardPayInRequest is the provider request of a card intent's pay-in: the key derived from the
+// intent, the intent id as tag, the client's return URL with ?payment_intent=<id>.
+func cardPayInRequest(pi Intent, card Card, payer payers.Payer, browser psp.BrowserInfo, ip string) (psp.CardPayInRequest, error) {
+	returnURL, err := ReturnURLFor(pi.ReturnURL, pi.ID)
+	if err != nil {
+		return psp.CardPayInRequest{}, validation.Field("return_url", "invalid", err.Error())
+	}
+	return psp.CardPayInRequest{
 		IdempotencyKey: CardPayInKey(pi.ID), AuthorID: payer.UserID, CreditedWalletID: payer.WalletID, CardID: card.ProviderID,
 		Amount: pi.Amount, SecureModeReturnURL: returnURL, BrowserInfo: browser, IPAddress: ip, Tag: pi.ID,
-	})
+	}, nil
 }
 
 // cardAndPayer checks the card (the buyer's, active) and ensures the buyer's payer.
@@ -156,14 +166,11 @@ func (s *Service) resumeRequest(ctx context.Context, buyerID string, in CreateIn
 	if err != nil {
 		return Intent{}, true, err
 	}
-	returnURL, err := ReturnURLFor(pi.ReturnURL, pi.ID)
+	req, err := cardPayInRequest(pi, card, payer, browser, ip)
 	if err != nil {
-		return Intent{}, true, validation.Field("return_url", "invalid", err.Error())
+		return Intent{}, true, err
 	}
-	got, err := s.charge(ctx, pi, psp.CardPayInRequest{
-		IdempotencyKey: CardPayInKey(pi.ID), AuthorID: payer.UserID, CreditedWalletID: payer.WalletID, CardID: card.ProviderID,
-		Amount: pi.Amount, SecureModeReturnURL: returnURL, BrowserInfo: browser, IPAddress: ip, Tag: pi.ID,
-	})
+	got, err := s.charge(ctx, pi, req)
 	return got, true, err
 }
 
@@ -185,7 +192,7 @@ func (s *Service) resume(ctx context.Context, pi Intent) (Intent, error) {
 }
 
 // cancelUnsent cancels a processing intent whose charge the provider never received or refused
-// (conditional: still processing with no pay-in); it returns the intent as it stands.
+// (conditional: still processing); it returns the intent as it stands.
 func (s *Service) cancelUnsent(ctx context.Context, pi Intent) Intent {
 	next := pi
 	next.Status, next.NextAction, next.LastError, next.UpdatedAt = StatusCanceled, nil, nil, s.clock.Now()
