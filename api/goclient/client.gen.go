@@ -3311,7 +3311,7 @@ type ClientInterface interface {
 
 	// GetPaymentIntent Get a payment intent
 	//
-	// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+	// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned); a card intent left processing by a crash or a lost answer is resumed (its pay-in looked up by the intent's key).
 	//
 	// Corresponds with GET /v1/payment-intents/{id} (the `GetPaymentIntent` operationId).
 	GetPaymentIntent(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4678,7 +4678,7 @@ func (c *Client) CreatePaymentIntent(ctx context.Context, params *CreatePaymentI
 
 // GetPaymentIntent Get a payment intent
 //
-// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned); a card intent left processing by a crash or a lost answer is resumed (its pay-in looked up by the intent's key).
 //
 // Corresponds with GET /v1/payment-intents/{id} (the `GetPaymentIntent` operationId).
 func (c *Client) GetPaymentIntent(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -9473,7 +9473,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetPaymentIntentWithResponse Get a payment intent
 	//
-	// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+	// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned); a card intent left processing by a crash or a lost answer is resumed (its pay-in looked up by the intent's key).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -18081,7 +18081,7 @@ func (c *ClientWithResponses) CreatePaymentIntentWithResponse(ctx context.Contex
 
 // GetPaymentIntentWithResponse Get a payment intent
 //
-// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned); a card intent left processing by a crash or a lost answer is resumed (its pay-in looked up by the intent's key).
 //
 // Returns a wrapper object for the known response body format(s).
 //

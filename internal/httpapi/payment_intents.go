@@ -212,7 +212,7 @@ func (s *Server) listPaymentIntents(c *gin.Context) {
 //
 //	@Summary		Get a payment intent
 //	@ID			getPaymentIntent
-//	@Description	A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+//	@Description	A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned); a card intent left processing by a crash or a lost answer is resumed (its pay-in looked up by the intent's key).
 //	@Tags			payment-intents
 //	@Security		BearerAuth
 //	@Produce		json,application/problem+json

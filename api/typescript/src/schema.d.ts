@@ -759,7 +759,7 @@ export interface paths {
         };
         /**
          * Get a payment intent
-         * @description A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+         * @description A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned); a card intent left processing by a crash or a lost answer is resumed (its pay-in looked up by the intent's key).
          */
         get: operations["getPaymentIntent"];
         put?: never;
