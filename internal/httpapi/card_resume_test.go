@@ -28,6 +28,8 @@ type faultyProvider struct {
 	// (either may panic: the process dies there).
 	beforeCharge func()
 	afterCharge  func(p psp.PayIn)
+	// intercept, when set, answers a card pay-in instead of the provider (which is not called).
+	intercept func(req psp.CardPayInRequest) error
 	// beforeRefund runs before a refund is really asked, afterRefund after it was.
 	beforeRefund, afterRefund func()
 }
@@ -46,10 +48,13 @@ func (f *faultyProvider) set(afterCharge func(psp.PayIn), beforeRefund func()) {
 
 func (f *faultyProvider) CreateCardPayIn(ctx context.Context, req psp.CardPayInRequest) (psp.PayIn, error) {
 	f.mu.Lock()
-	before := f.beforeCharge
+	before, intercept := f.beforeCharge, f.intercept
 	f.mu.Unlock()
 	if before != nil {
 		before()
+	}
+	if intercept != nil {
+		return psp.PayIn{}, intercept(req)
 	}
 	p, err := f.Provider.CreateCardPayIn(ctx, req)
 	if after, _ := f.hooks(); err == nil && after != nil {
@@ -227,6 +232,48 @@ func TestCardCrashBeforeCharge(t *testing.T) {
 		}
 		if n := e.fake.Created("payins"); n != 2 {
 			t.Errorf("pay-ins = %d, want 2 (one per order)", n)
+		}
+	})
+}
+
+// The provider takes the charge so late that vhupay, finding no pay-in for the intent's key, has
+// canceled the intent (its answer 502): the charge that shows up then, matched by its tag, is
+// refunded once — by the notification, and the sweep finds nothing more to do.
+func TestLateChargeOfACanceledIntentIsRefunded(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		f := &faultyProvider{}
+		e := startPayments(t, b, withFaultyProvider(f))
+		card := e.registerCard(t, e.token, mangopaytest.FrictionlessCard)
+		o := e.order(t, 385)
+		var late psp.CardPayInRequest
+		f.mu.Lock()
+		f.intercept = func(req psp.CardPayInRequest) error { late = req; return psp.ErrUnavailable } // not received (yet)
+		f.mu.Unlock()
+		e.pay(t, e.token, o.ID, card).ExpectProblem(t, 502, "psp_unavailable")
+		f.mu.Lock()
+		f.intercept = nil
+		f.mu.Unlock()
+		list := e.intents(t, o.ID)
+		if len(list) != 1 || list[0].Status != "canceled" {
+			t.Fatalf("intents = %+v, want one canceled", list)
+		}
+		// The provider now processes the request it had received.
+		p, err := f.Provider.CreateCardPayIn(t.Context(), late)
+		if err != nil || p.Status != psp.PayInSucceeded || p.Tag != list[0].ID {
+			t.Fatalf("late charge = %+v, %v", p, err)
+		}
+		e.hook(t, "PAYIN_NORMAL_SUCCEEDED", p.ID)
+		if refund, err := storage.NewPayments(e.s.App.DB).RefundOf(t.Context(), list[0].ID); err != nil || refund == "" {
+			t.Errorf("refund of the late charge = %q, %v", refund, err)
+		}
+		if got, err := e.s.App.Payments.SweepPayIns(t.Context()); err != nil || got != 0 {
+			t.Errorf("SweepPayIns = %d, %v; want nothing more", got, err)
+		}
+		if n := e.fake.Created("refunds"); n != 1 {
+			t.Errorf("refunds = %d, want 1", n)
+		}
+		if got := getOrder(t, e.s, e.token, o.ID); got.Status != "payment_pending" {
+			t.Errorf("order = %s, want payment_pending", got.Status)
 		}
 	})
 }
