@@ -119,8 +119,14 @@ type Intent struct {
 	CollectionMonth    string
 	InvoicingAccountID string
 	ProviderPayInID    string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// RequestKey fingerprints the Idempotency-Key of the request that created a card intent
+	// (empty without one): the same request retried resumes this intent (see Service.Create).
+	RequestKey string
+	// ReturnURL is the client's return URL of a card intent, kept for a pay-in found on resume
+	// that asks for 3-D Secure.
+	ReturnURL string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 var (
@@ -175,6 +181,20 @@ func (pi *Intent) RequireAction(url, returnURL string, at time.Time) error {
 	}
 	pi.Status = StatusRequiresAction
 	pi.NextAction = &NextAction{Type: NextActionRedirectToURL, RedirectToURL: RedirectToURL{URL: url, ReturnURL: returnURL}}
+	pi.UpdatedAt = at
+	return nil
+}
+
+// Abandon records that a card intent's charge never reached the provider (or was refused before
+// any pay-in existed): processing → canceled at at, with no next action and no last error. From
+// any other status it returns ErrInvalidTransition and leaves the intent unchanged.
+func (pi *Intent) Abandon(at time.Time) error {
+	if err := pi.require(StatusProcessing); err != nil {
+		return err
+	}
+	pi.Status = StatusCanceled
+	pi.NextAction = nil
+	pi.LastError = nil
 	pi.UpdatedAt = at
 	return nil
 }

@@ -124,6 +124,10 @@ func TestIntentOpeningTransitions(t *testing.T) {
 				pi.Status, pi.NextAction, pi.UpdatedAt = StatusRequiresAction, redirect, t1
 				return pi
 			}}},
+		{"Abandon", func(pi *Intent) error { return pi.Abandon(t1) }, map[Status]after{StatusProcessing: func(pi Intent) Intent {
+			pi.Status, pi.NextAction, pi.LastError, pi.UpdatedAt = StatusCanceled, nil, nil, t1
+			return pi
+		}}},
 		{"Orphan", func(pi *Intent) error { return pi.Orphan() }, map[Status]after{StatusSucceeded: func(pi Intent) Intent {
 			pi.Status, pi.NextAction, pi.LastError = StatusCanceled, nil, nil
 			return pi
