@@ -238,7 +238,7 @@ func TestCardResumeQueries(t *testing.T) {
 		db := storagetest.Open(t, b)
 		store := storage.NewPayments(db)
 		insert := func(pi payments.Intent) error {
-			return store.InTx(ctx, func(tx payments.TxStore) error { return tx.InsertIntent(ctx, pi) })
+			return store.InTx(ctx, func(tx payments.Tx) error { return tx.InsertIntent(ctx, pi) })
 		}
 		o := newOrder(t, db)
 
@@ -267,7 +267,7 @@ func TestCardResumeQueries(t *testing.T) {
 		// The charge's answer records the pay-in id with the outcome (conditional update).
 		next := first
 		next.ProviderPayInID, next.UpdatedAt = "payin_1", t0.Add(time.Second)
-		err = store.InTx(ctx, func(tx payments.TxStore) error {
+		err = store.InTx(ctx, func(tx payments.Tx) error {
 			ok, err := tx.UpdateIntent(ctx, next, payments.StatusProcessing)
 			if err == nil && !ok {
 				t.Error("the update from processing did not apply")
