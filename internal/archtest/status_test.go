@@ -170,3 +170,25 @@ func TestTransactionsOnlyInStorage(t *testing.T) {
 		}
 	}
 }
+
+// TestAdaptersDependOnPorts fails when an adapter imports another adapter instead of a port: the
+// HTTP layer imports no provider or partner adapter and no storage (app injects them), and the
+// providers do not import each other.
+func TestAdaptersDependOnPorts(t *testing.T) {
+	pkgs, err := packages.Load(&packages.Config{Mode: packages.NeedName | packages.NeedImports, Dir: "../.."}, "./internal/...")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forbidden := map[string][]string{
+		"httpapi":      {"psp/mangopay", "psp/sandbox", "scoring/sandbox", "scoring/infolegale", "storage"},
+		"psp/sandbox":  {"psp/mangopay"},
+		"psp/mangopay": {"psp/sandbox"},
+	}
+	for _, p := range pkgs {
+		for _, imp := range forbidden[strings.TrimPrefix(p.PkgPath, module)] {
+			if _, ok := p.Imports[module+imp]; ok {
+				t.Errorf("%s imports %s: depend on the port, injected from app", p.PkgPath, imp)
+			}
+		}
+	}
+}
