@@ -172,6 +172,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Payments = payments.NewService(payments.Config{
 		Store: storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
 		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry, Refunds: lateRefunds{a},
+		Months: storage.NewMonthGates(db, base, cfg.Sandbox()),
 		Methods: map[payments.Method]payments.MethodHandler{
 			payments.MethodSEPADebit:  a.SEPA.DebitMethod(storage.NewSEPA(db)),
 			payments.MethodVHUInvoice: a.Invoicing,

@@ -46,10 +46,15 @@ var _ monthclose.Store = MonthCloses{}
 // NewMonthCloses returns the month close store.
 func NewMonthCloses(db *DB) MonthCloses { return MonthCloses{db: db.gorm} }
 
-// Create implements monthclose.Store.
+// Create implements monthclose.Store. In the same transaction it shuts the month's gate (see
+// MonthGates): it waits for the payments that hold the month open, and no payment counts in the
+// month once it has committed.
 func (s MonthCloses) Create(ctx context.Context, c monthclose.MonthClose, enqueue func(tx *sql.Tx) error) error {
 	row := monthCloseRow{Month: c.Month, Status: string(c.Status), StartedAt: utc(c.StartedAt), UpdatedAt: utc(c.StartedAt)}
 	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := shutGate(tx, c.Month, c.StartedAt); err != nil {
+			return err
+		}
 		if err := tx.Create(&row).Error; err != nil {
 			if isUnique(err) {
 				return monthclose.ErrExists
