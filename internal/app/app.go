@@ -193,7 +193,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newStrandedCollector(a.MonthCloses, log))
 	deps := httpapi.Deps{
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,

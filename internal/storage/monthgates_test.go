@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/id"
 	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/storage"
@@ -139,4 +141,95 @@ func TestMonthGatesSerialiseThePaymentAndTheClose(t *testing.T) {
 			t.Errorf("after the close began: %s, want 2026-12", month)
 		}
 	})
+}
+
+// What a close left behind is listed and counted only once the step that should have taken it
+// has completed: a scheduled SEPA intent without a collection after "collections", an open
+// statement after "statements".
+func TestMonthClosesStranded(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		db := storagetest.Open(t, b)
+		store, closes := storage.NewPayments(db), storage.NewMonthCloses(db)
+		o := newOrder(t, db)
+		pi := scheduledFor(o) // sepa_debit, scheduled, collection month 2026-12
+		if err := store.InTx(ctx, func(tx payments.TxStore) error { return tx.InsertIntent(ctx, pi) }); err != nil {
+			t.Fatal(err)
+		}
+		account, statement := id.New(id.InvoicingAccount), id.New(id.Statement)
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`INSERT INTO invoicing_accounts (id, buyer_id, center_id, status, note, created_at, updated_at) VALUES (?, ?, ?, 'approved', '', ?, ?)`,
+				[]any{account, o.BuyerID, o.CenterID, t0, t0}},
+			{`INSERT INTO statements (id, invoicing_account_id, buyer_id, center_id, month, status, total, currency, created_at, updated_at)
+				VALUES (?, ?, ?, ?, '2026-12', 'open', 1200, 'EUR', ?, ?)`, []any{statement, account, o.BuyerID, o.CenterID, t0, t0}},
+		} {
+			if _, err := db.SQL().ExecContext(ctx, sqlPlaceholders(db, q.sql), q.args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		count := func() (int, int) {
+			t.Helper()
+			i, s, err := closes.CountStranded(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return i, s
+		}
+		if i, s := count(); i != 0 || s != 0 {
+			t.Fatalf("no close: %d intents, %d statements stranded", i, s)
+		}
+		if err := startClose(t, closes, "2026-12", t0); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if _, err := closes.Claim(ctx, "2026-12", "run_1", now, now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		complete := func(step string) {
+			t.Helper()
+			if err := closes.StartStep(ctx, "2026-12", "run_1", step, t0); err != nil {
+				t.Fatal(err)
+			}
+			if err := closes.CompleteStep(ctx, "2026-12", "run_1", step, 0, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		complete(monthclose.StepCollections)
+		if i, s := count(); i != 1 || s != 0 {
+			t.Errorf("after collections: %d intents, %d statements stranded, want 1, 0", i, s)
+		}
+		complete(monthclose.StepStatements)
+		got, err := closes.Stranded(ctx, "2026-12")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.IntentCount != 1 || got.StatementCount != 1 || len(got.Intents) != 1 || got.Intents[0].ID != pi.ID ||
+			len(got.Statements) != 1 || got.Statements[0].ID != statement || got.Statements[0].Total != 1200 {
+			t.Errorf("stranded = %+v", got)
+		}
+		if other, err := closes.Stranded(ctx, "2026-11"); err != nil || !other.Empty() {
+			t.Errorf("another month: %+v, %v", other, err)
+		}
+	})
+}
+
+// sqlPlaceholders writes ? placeholders as PostgreSQL's $n when db is PostgreSQL.
+func sqlPlaceholders(db *storage.DB, q string) string {
+	if db.Dialect() != storage.Postgres {
+		return q
+	}
+	var out []byte
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			out = append(out, []byte("$"+strconv.Itoa(n))...)
+			continue
+		}
+		out = append(out, q[i])
+	}
+	return string(out)
 }

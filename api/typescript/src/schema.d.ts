@@ -124,6 +124,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/month-closes/{month}/stranded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List what a month's close left behind
+         * @description Admin only. The scheduled sepa_debit intents of the month (YYYY-MM, Europe/Paris) left without a collection once its close's collections step has completed, and the month's statements still open once its statements step has completed. Always empty: a payment counts in a month only if it commits before the month's close begins, and one arriving later counts in the next month. The metric vhupay_month_close_stranded counts the same over every month. 404 when the month's close was never started.
+         */
+        get: operations["getMonthCloseStranded"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/bank-accounts": {
         parameters: {
             query?: never;
@@ -1622,6 +1642,26 @@ export interface components {
             /** @example 2026-11 */
             month: string;
         };
+        MonthCloseStranded: {
+            /** @example 2026-11 */
+            month: string;
+            /**
+             * @description PaymentIntentCount is the number of scheduled sepa_debit intents of the month left without
+             *     a collection once the close's collections step has completed.
+             * @example 0
+             */
+            payment_intent_count: number;
+            /** @description PaymentIntents are those intents, oldest first (at most 100). */
+            payment_intents: components["schemas"]["StrandedPaymentIntent"][];
+            /**
+             * @description StatementCount is the number of the month's statements still open once the close's
+             *     statements step has completed.
+             * @example 0
+             */
+            statement_count: number;
+            /** @description Statements are those statements, oldest first (at most 100). */
+            statements: components["schemas"]["StrandedStatement"][];
+        };
         NextAction: {
             redirect_to_url: components["schemas"]["RedirectToURL"];
             /** @enum {string} */
@@ -1946,6 +1986,36 @@ export interface components {
             total: number;
             total_excl_vat: number;
             total_vat: number;
+        };
+        StrandedPaymentIntent: {
+            /**
+             * @description Amount in euro cents.
+             * @example 12000
+             */
+            amount: number;
+            /** @example byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            buyer_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @example pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /** @example ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            order_id: string;
+        };
+        StrandedStatement: {
+            /** @example byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            buyer_id: string;
+            /** @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            center_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @example stm_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /**
+             * @description Total in euro cents, VAT included.
+             * @example 12000
+             */
+            total: number;
         };
         VATLine: {
             /**
@@ -2448,6 +2518,60 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MonthClose"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMonthCloseStranded: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The month, YYYY-MM */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonthCloseStranded"];
                 };
             };
             /** @description Unauthorized */
