@@ -187,40 +187,11 @@ func TestSEPADebitMultiProcess(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, siren := range sirens {
 		wg.Go(func() {
-			base := procs[i%len(procs)].url
-			b := &buyer{}
-			if !c.must(201, base, "POST", "/v1/buyers", admin, buyerBody(siren), &b.Buyer) {
+			mb := sepaBuyerOnProcesses(t, c, procs, i, siren, admin)
+			if mb == nil {
 				return
 			}
-			b.tok = tokenFor(t, auth.RoleBuyer, b.ID)
-			var a httpapi.BankAccount
-			var m httpapi.Mandate
-			if !c.must(201, base, "POST", "/v1/bank-accounts", b.tok, bankAccountBody(ibanFR), &a) ||
-				!c.must(201, base, "POST", "/v1/bank-accounts/"+a.ID+"/mandates", b.tok, map[string]any{"return_url": "https://shop.example/sepa"}, &m) {
-				return
-			}
-			if err := postSign(m.SignatureURL); err != nil {
-				t.Error(err)
-				return
-			}
-			// The signature reaches vhupay by the sandbox's notification or the mandate's refresh;
-			// the score check follows it.
-			deadline := time.Now().Add(15 * time.Second)
-			for {
-				var p httpapi.SEPAProfile
-				if !c.must(200, procs[(i+1)%len(procs)].url, "GET", "/v1/mandates/"+m.ID, b.tok, nil, &m) ||
-					!c.must(200, procs[(i+2)%len(procs)].url, "GET", "/v1/sepa", b.tok, nil, &p) {
-					return
-				}
-				if p.Enabled {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Errorf("buyer %s not enabled: mandate %s, profile %+v", b.ID, m.Status, p)
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+			b := &buyer{Buyer: mb.Buyer, tok: mb.tok}
 			for j := range ordersPerBuyer {
 				total := int64(500 + (j*373+i*911)%2500) // 5.00 to 29.99 EUR
 				var o httpapi.Order
