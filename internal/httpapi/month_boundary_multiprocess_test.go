@@ -17,6 +17,24 @@ import (
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
+// multiProcess skips the test unless PostgreSQL is configured (and not in -short mode), then
+// starts n `vhupay serve` processes on a fresh database and returns its URL, the processes and a
+// client whose requests time out after timeout.
+func multiProcess(t *testing.T, n int, timeout time.Duration) (string, []*process, apiClient) {
+	t.Helper()
+	if os.Getenv(storagetest.EnvPostgres) == "" {
+		t.Skip("multi-process test skipped: it needs PostgreSQL; set " + storagetest.EnvPostgres +
+			" (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
+	}
+	if testing.Short() {
+		t.Skip("multi-process test skipped in -short mode")
+	}
+	dbURL := storagetest.URL(t, storagetest.Postgres)
+	procs := startProcesses(t, dbURL, n)
+	return dbURL, procs, apiClient{t: t, http: &http.Client{Timeout: timeout,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
+}
+
 // mpBuyer is a buyer made over the processes' API, with its token.
 type mpBuyer struct {
 	httpapi.Buyer
@@ -70,17 +88,7 @@ func sepaBuyerOnProcesses(t *testing.T, c apiClient, procs []*process, i int, si
 // payment of it is on an issued statement, the later ones count in the new month, and the
 // stranded listing is empty.
 func TestMonthBoundaryMultiProcess(t *testing.T) {
-	if os.Getenv(storagetest.EnvPostgres) == "" {
-		t.Skip("multi-process test skipped: it needs PostgreSQL; set " + storagetest.EnvPostgres +
-			" (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
-	}
-	if testing.Short() {
-		t.Skip("multi-process test skipped in -short mode")
-	}
-	dbURL := storagetest.URL(t, storagetest.Postgres)
-	procs := startProcesses(t, dbURL, 3)
-	c := apiClient{t: t, http: &http.Client{Timeout: 60 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
+	dbURL, procs, c := multiProcess(t, 3, 60*time.Second)
 	admin := tokenFor(t, auth.RoleAdmin, "")
 
 	// The test clock 2 minutes before the end of next month (time only moves forward).

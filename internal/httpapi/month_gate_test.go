@@ -97,7 +97,7 @@ func TestPaymentsAfterTheCloseBeganCountInTheNextMonth(t *testing.T) {
 		}
 
 		// What the listing would show had a payment escaped: the late intent put back in November.
-		if _, err := s.App.DB.SQL().ExecContext(ctx, rebind(s.App.DB, "UPDATE payment_intents SET collection_month = ? WHERE id = ?"),
+		if _, err := s.App.DB.SQL().ExecContext(ctx, dollars(s.App.DB, "UPDATE payment_intents SET collection_month = ? WHERE id = ?"),
 			"2026-11", late.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -112,22 +112,4 @@ func TestPaymentsAfterTheCloseBeganCountInTheNextMonth(t *testing.T) {
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/month-closes/2026-09/stranded", Token: e.admin}).ExpectProblem(t, 404, "not_found")
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/month-closes/nope/stranded", Token: e.admin}).ExpectProblem(t, 404, "not_found")
 	})
-}
-
-// rebind writes ? placeholders as $n on PostgreSQL.
-func rebind(db *storage.DB, q string) string {
-	if db.Dialect() != storage.Postgres {
-		return q
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteString("$" + string(rune('0'+n)))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/storage"
-	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
 // process is a `vhupay serve` child process.
@@ -159,17 +158,7 @@ func tokenFor(t *testing.T, role auth.Role, org string) string {
 // SEPA payments of 5 buyers, spread round-robin; every buyer's outstanding is the sum of its
 // accepted payments and never exceeds its ceiling, and every refusal was right.
 func TestSEPADebitMultiProcess(t *testing.T) {
-	if os.Getenv(storagetest.EnvPostgres) == "" {
-		t.Skip("multi-process test skipped: it needs PostgreSQL; set " + storagetest.EnvPostgres +
-			" (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
-	}
-	if testing.Short() {
-		t.Skip("multi-process test skipped in -short mode")
-	}
-	dbURL := storagetest.URL(t, storagetest.Postgres)
-	procs := startProcesses(t, dbURL, 3)
-	c := apiClient{t: t, http: &http.Client{Timeout: 30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
+	dbURL, procs, c := multiProcess(t, 3, 30*time.Second)
 	admin := tokenFor(t, auth.RoleAdmin, "")
 
 	var center httpapi.Center

@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,12 +161,12 @@ func TestMonthClosesStranded(t *testing.T) {
 			sql  string
 			args []any
 		}{
-			{`INSERT INTO invoicing_accounts (id, buyer_id, center_id, status, note, created_at, updated_at) VALUES (?, ?, ?, 'approved', '', ?, ?)`,
+			{`INSERT INTO invoicing_accounts (id, buyer_id, center_id, status, note, created_at, updated_at) VALUES ($1, $2, $3, 'approved', '', $4, $5)`,
 				[]any{account, o.BuyerID, o.CenterID, t0, t0}},
 			{`INSERT INTO statements (id, invoicing_account_id, buyer_id, center_id, month, status, total, currency, created_at, updated_at)
-				VALUES (?, ?, ?, ?, '2026-12', 'open', 1200, 'EUR', ?, ?)`, []any{statement, account, o.BuyerID, o.CenterID, t0, t0}},
+				VALUES ($1, $2, $3, $4, '2026-12', 'open', 1200, 'EUR', $5, $6)`, []any{statement, account, o.BuyerID, o.CenterID, t0, t0}},
 		} {
-			if _, err := db.SQL().ExecContext(ctx, sqlPlaceholders(db, q.sql), q.args...); err != nil {
+			if _, err := db.SQL().ExecContext(ctx, numbered(db, q.sql), q.args...); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -216,20 +216,10 @@ func TestMonthClosesStranded(t *testing.T) {
 	})
 }
 
-// sqlPlaceholders writes ? placeholders as PostgreSQL's $n when db is PostgreSQL.
-func sqlPlaceholders(db *storage.DB, q string) string {
-	if db.Dialect() != storage.Postgres {
+// numbered writes $n placeholders as SQLite's ?n on SQLite.
+func numbered(db *storage.DB, q string) string {
+	if db.Dialect() == storage.Postgres {
 		return q
 	}
-	var out []byte
-	n := 0
-	for i := 0; i < len(q); i++ {
-		if q[i] == '?' {
-			n++
-			out = append(out, []byte("$"+strconv.Itoa(n))...)
-			continue
-		}
-		out = append(out, q[i])
-	}
-	return string(out)
+	return strings.ReplaceAll(q, "$", "?")
 }
