@@ -18,9 +18,9 @@ import (
 )
 
 // multiProcess skips the test unless PostgreSQL is configured (and not in -short mode), then
-// starts n `vhupay serve` processes on a fresh database and returns its URL, the processes and a
-// client whose requests time out after timeout.
-func multiProcess(t *testing.T, n int, timeout time.Duration) (string, []*process, apiClient) {
+// starts n `vhupay serve` processes (with extra settings) on a fresh database and returns its URL,
+// the processes and a client whose requests time out after timeout.
+func multiProcess(t *testing.T, n int, timeout time.Duration, extra ...string) (string, []*process, apiClient) {
 	t.Helper()
 	if os.Getenv(storagetest.EnvPostgres) == "" {
 		t.Skip("multi-process test skipped: it needs PostgreSQL; set " + storagetest.EnvPostgres +
@@ -30,7 +30,7 @@ func multiProcess(t *testing.T, n int, timeout time.Duration) (string, []*proces
 		t.Skip("multi-process test skipped in -short mode")
 	}
 	dbURL := storagetest.URL(t, storagetest.Postgres)
-	procs := startProcesses(t, dbURL, n)
+	procs := startProcesses(t, dbURL, n, extra...)
 	return dbURL, procs, apiClient{t: t, http: &http.Client{Timeout: timeout,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
 }

@@ -26,11 +26,16 @@ type process struct {
 	url string
 	cmd *exec.Cmd
 	log string // its output file
+	// How to start it again on the same address (see restart).
+	bin  string
+	env  []string
+	runs int
 }
 
 // startProcesses builds cmd/vhupay and starts n `vhupay serve` processes in sandbox mode on the
-// PostgreSQL database dbURL; they are killed when the test ends.
-func startProcesses(t *testing.T, dbURL string, n int) []*process {
+// PostgreSQL database dbURL, with extra settings ("VHUPAY_JOB_RESCUE_AFTER=10s"); they are killed
+// when the test ends.
+func startProcesses(t *testing.T, dbURL string, n int, extra ...string) []*process {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -50,47 +55,79 @@ func startProcesses(t *testing.T, dbURL string, n int) []*process {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		p := &process{url: "http://" + addr, log: filepath.Join(dir, fmt.Sprintf("vhupay-%d.log", i))}
-		out, err := os.Create(p.log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.cmd = exec.Command(bin, "serve")
-		p.cmd.Env = append(os.Environ(), "VHUPAY_DATABASE_URL="+dbURL, "VHUPAY_JWT_SECRET="+apptest.Secret,
-			"VHUPAY_ADDR="+addr, "VHUPAY_PSP=sandbox", "VHUPAY_SCORING=sandbox")
-		p.cmd.Stdout, p.cmd.Stderr = out, out
-		if err := p.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = p.cmd.Process.Kill()
-			_ = p.cmd.Wait()
-			out.Close()
-			if t.Failed() {
-				b, _ := os.ReadFile(p.log)
-				t.Logf("output of %s (last 4 KiB):\n%s", p.url, tail(b, 4096))
-			}
-		})
+		p := &process{url: "http://" + addr, log: filepath.Join(dir, fmt.Sprintf("vhupay-%d", i)), bin: bin,
+			env: append(append(os.Environ(), "VHUPAY_DATABASE_URL="+dbURL, "VHUPAY_JWT_SECRET="+apptest.Secret,
+				"VHUPAY_ADDR="+addr, "VHUPAY_PSP=sandbox", "VHUPAY_SCORING=sandbox"), extra...)}
+		p.launch(t)
 		procs[i] = p
 	}
 	for _, p := range procs {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			resp, err := http.Get(p.url + "/healthz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				b, _ := os.ReadFile(p.log)
-				t.Fatalf("%s did not start: %v\n%s", p.url, err, tail(b, 4096))
-			}
-			time.Sleep(50 * time.Millisecond)
+		if err := p.waitReady(); err != nil {
+			t.Fatal(err)
 		}
 	}
 	return procs
+}
+
+// launch starts the process (its output goes to a new log file); it is killed when the test ends.
+func (p *process) launch(t *testing.T) {
+	p.runs++
+	logPath := fmt.Sprintf("%s.%d.log", p.log, p.runs)
+	out, err := os.Create(logPath)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	cmd := exec.Command(p.bin, "serve")
+	cmd.Env = p.env
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Error(err)
+		return
+	}
+	p.cmd = cmd
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		out.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("output of %s, run %s (last 4 KiB):\n%s", p.url, logPath, tail(b, 4096))
+		}
+	})
+}
+
+// waitReady waits until the process answers /healthz.
+func (p *process) waitReady() error {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(p.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not start: %v", p.url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill sends SIGKILL to the process and reaps it.
+func (p *process) kill() {
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+}
+
+// restart starts the killed process again on the same address and waits until it answers; it
+// may run in any goroutine.
+func (p *process) restart(t *testing.T) {
+	p.launch(t)
+	if err := p.waitReady(); err != nil {
+		t.Error(err)
+	}
 }
 
 func tail(b []byte, n int) []byte {
