@@ -66,8 +66,10 @@ type MethodHandler interface {
 type MonthPicker interface {
 	// PickMonth reads the clock inside tx (in the sandbox, the test clock's offset as stored in
 	// the database, so that every process agrees at that instant) and returns that instant with
-	// the month the payment counts in, holding that month open until tx ends.
-	PickMonth(ctx context.Context, tx Tx) (at time.Time, month string, err error)
+	// the month the payment counts in, holding that month open until tx ends. hint is this
+	// process's reading of the clock just before (it may lag a test-clock move made elsewhere):
+	// it lets the common case be one statement.
+	PickMonth(ctx context.Context, tx Tx, hint time.Time) (at time.Time, month string, err error)
 }
 
 // Orders reads the orders to pay.
@@ -386,7 +388,7 @@ func (s *Service) pickMonth(ctx context.Context, tx Tx, pi *Intent) error {
 		pi.CollectionMonth = clock.MonthOf(pi.CreatedAt)
 		return nil
 	}
-	at, month, err := s.months.PickMonth(ctx, tx)
+	at, month, err := s.months.PickMonth(ctx, tx, pi.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("pick the month of intent %s: %w", pi.ID, err)
 	}

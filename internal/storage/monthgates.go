@@ -42,17 +42,35 @@ func NewMonthGates(db *DB, base clock.Clock, sandbox bool) MonthGates {
 // moved far ahead can leave several months closed behind it).
 const maxGateMonths = 24
 
-// PickMonth implements payments.MonthPicker.
-func (s MonthGates) PickMonth(ctx context.Context, tx payments.Tx) (time.Time, string, error) {
+// PickMonth implements payments.MonthPicker. The common case is one statement: the test clock's
+// offset and the gates of hint's month and the next, share-locked (the instant read in the
+// transaction is at most a test-clock refresh ahead of hint). A month without a gate yet, or an
+// instant beyond those two months, takes the general path: the offset, then the gates month by
+// month.
+func (s MonthGates) PickMonth(ctx context.Context, tx payments.Tx, hint time.Time) (time.Time, string, error) {
 	g, err := JoinTx(tx)
 	if err != nil {
 		return time.Time{}, "", err
 	}
-	at, err := s.now(ctx, g)
+	first := clock.MonthOf(hint)
+	second, err := nextMonth(first)
 	if err != nil {
-		return time.Time{}, "", fmt.Errorf("read the clock: %w", err)
+		return time.Time{}, "", err
 	}
+	offset, open, err := gatesAndOffset(ctx, g, first, second)
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("month gates %s, %s: %w", first, second, err)
+	}
+	if len(open) == 0 { // no gate row read, hence no offset either
+		if offset, err = readOffset(ctx, g); err != nil {
+			return time.Time{}, "", fmt.Errorf("read the test clock: %w", err)
+		}
+	}
+	at := s.now(offset)
 	month := clock.MonthOf(at)
+	if isOpen, ok := open[month]; ok && isOpen {
+		return at, month, nil
+	}
 	for range maxGateMonths {
 		open, err := holdGate(ctx, g, month)
 		if err != nil {
@@ -61,27 +79,68 @@ func (s MonthGates) PickMonth(ctx context.Context, tx payments.Tx) (time.Time, s
 		if open {
 			return at, month, nil
 		}
-		_, end, err := clock.MonthBounds(month)
-		if err != nil {
+		if month, err = nextMonth(month); err != nil {
 			return time.Time{}, "", err
 		}
-		month = clock.MonthOf(end)
 	}
 	return time.Time{}, "", fmt.Errorf("no open month within %d months of %s", maxGateMonths, clock.MonthOf(at))
 }
 
-// now reads the clock inside g's transaction: the real time, plus in sandbox mode the test
-// clock's offset as stored at that instant.
-func (s MonthGates) now(ctx context.Context, g *gorm.DB) (time.Time, error) {
+// now is the instant of a payment: the real time, plus in sandbox mode the test clock's offset as
+// read inside the payment's transaction.
+func (s MonthGates) now(offset time.Duration) time.Time {
 	if !s.sandbox {
-		return s.base.Now(), nil
+		return s.base.Now()
 	}
+	return utc(s.base.Now().Add(offset))
+}
+
+func nextMonth(month string) (string, error) {
+	_, end, err := clock.MonthBounds(month)
+	if err != nil {
+		return "", err
+	}
+	return clock.MonthOf(end), nil
+}
+
+// gatesSQL reads the test clock's offset with the gates of two months, share-locked on
+// PostgreSQL (FOR SHARE OF g locks month_gates' rows only; the offset is a plain read).
+const gatesSQL = `SELECT COALESCE((SELECT offset_ns FROM sandbox_clock WHERE id = 1), 0), g.month, g.closed_at IS NULL
+	FROM month_gates g WHERE g.month IN ($1, $2)`
+
+// gatesAndOffset runs gatesSQL: the offset (0 when no gate row was read) and whether each month
+// read is open.
+func gatesAndOffset(ctx context.Context, g *gorm.DB, first, second string) (time.Duration, map[string]bool, error) {
+	q := gatesSQL
+	if isPostgres(g) {
+		q += " FOR SHARE OF g"
+	}
+	rows, err := conn(g).QueryContext(ctx, sqlFor(g, q), first, second)
+	if err != nil {
+		return 0, nil, translate(g, err)
+	}
+	defer rows.Close()
+	var offset int64
+	open := map[string]bool{}
+	for rows.Next() {
+		var month string
+		var isOpen bool
+		if err := rows.Scan(&offset, &month, &isOpen); err != nil {
+			return 0, nil, err
+		}
+		open[month] = isOpen
+	}
+	return time.Duration(offset), open, translate(g, rows.Err())
+}
+
+// readOffset reads the test clock's stored offset (0 when none).
+func readOffset(ctx context.Context, g *gorm.DB) (time.Duration, error) {
 	var offset int64
 	err := conn(g).QueryRowContext(ctx, "SELECT offset_ns FROM sandbox_clock WHERE id = 1").Scan(&offset)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, translate(g, err)
+		return 0, translate(g, err)
 	}
-	return utc(s.base.Now().Add(time.Duration(offset))), nil
+	return time.Duration(offset), nil
 }
 
 // holdGate reports whether month's gate is open, holding its row until the transaction ends (a

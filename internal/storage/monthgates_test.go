@@ -21,11 +21,17 @@ var lastSecond = time.Date(2026, 11, 30, 23, 59, 59, 0, clock.Paris())
 
 func pick(t *testing.T, store storage.Payments, gates storage.MonthGates) (time.Time, string) {
 	t.Helper()
+	return pickWithHint(t, store, gates, lastSecond)
+}
+
+// pickWithHint picks a month with hint as this process's reading of the clock.
+func pickWithHint(t *testing.T, store storage.Payments, gates storage.MonthGates, hint time.Time) (time.Time, string) {
+	t.Helper()
 	var at time.Time
 	var month string
 	err := store.InTx(context.Background(), func(tx payments.TxStore) error {
 		var err error
-		at, month, err = gates.PickMonth(context.Background(), tx)
+		at, month, err = gates.PickMonth(context.Background(), tx, hint)
 		return err
 	})
 	if err != nil {
@@ -92,6 +98,10 @@ func TestMonthGatesReadTheStoredTestClock(t *testing.T) {
 		if want := base.Now().Add(2 * time.Second); month != "2026-12" || !at.Equal(want) {
 			t.Errorf("after the move: %s at %s, want 2026-12 at %s", month, at, want)
 		}
+		// A process whose copy of the clock lags by months still gets the stored clock's month.
+		if _, month := pickWithHint(t, store, gates, lastSecond.AddDate(0, -3, 0)); month != "2026-12" {
+			t.Errorf("with a stale hint: %s, want 2026-12", month)
+		}
 	})
 }
 
@@ -110,7 +120,7 @@ func TestMonthGatesSerialiseThePaymentAndTheClose(t *testing.T) {
 		payment := make(chan error, 1)
 		go func() {
 			payment <- store.InTx(ctx, func(tx payments.TxStore) error {
-				_, month, err := gates.PickMonth(ctx, tx)
+				_, month, err := gates.PickMonth(ctx, tx, lastSecond)
 				if err != nil {
 					return err
 				}
