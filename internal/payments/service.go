@@ -49,8 +49,8 @@ type MethodHandler interface {
 	// On acceptance Accept sets pi.Status (StatusScheduled, or StatusSucceeded when the money is
 	// already secured) and its method's fields (MandateID, keeping CollectionMonth; or
 	// InvoicingAccountID, clearing CollectionMonth, which only SEPA intents show), writes its own
-	// rows through tx (conditional updates
-	// only; the SEPA reservation, for instance) and returns nil. A refusal returns the
+	// rows through tx (conditional updates only; the SEPA reservation, for instance) and returns
+	// nil. A refusal returns the
 	// capability's own error (mapped to a problem by its HTTP error table); the transaction is
 	// rolled back and nothing is written. If the order stopped being payable, the transaction is
 	// rolled back after Accept returned (its writes included) and Create returns
@@ -392,7 +392,7 @@ func (s *Service) pickMonth(ctx context.Context, tx Tx, pi *Intent) error {
 	if err != nil {
 		return fmt.Errorf("pick the month of intent %s: %w", pi.ID, err)
 	}
-	if at.After(pi.CreatedAt) {
+	if at.After(pi.CreatedAt) { // the instant read in the transaction; never earlier than this process's
 		pi.CreatedAt, pi.UpdatedAt = at, at
 	}
 	pi.CollectionMonth = month
