@@ -50,11 +50,10 @@ type MethodHandler interface {
 	// already secured) and its method's fields (MandateID, keeping CollectionMonth; or
 	// InvoicingAccountID, clearing CollectionMonth, which only SEPA intents show), writes its own
 	// rows through tx (conditional updates only; the SEPA reservation, for instance) and returns
-	// nil. A refusal returns the
-	// capability's own error (mapped to a problem by its HTTP error table); the transaction is
-	// rolled back and nothing is written. If the order stopped being payable, the transaction is
-	// rolled back after Accept returned (its writes included) and Create returns
-	// orders.ErrNotPayable.
+	// nil. A refusal returns the capability's own error (mapped to a problem by its HTTP error
+	// table); the transaction is rolled back and nothing is written. If the order stopped being
+	// payable, the transaction is rolled back after Accept returned (its writes included) and
+	// Create returns orders.ErrNotPayable.
 	Accept(ctx context.Context, tx Tx, order orders.Order, pi *Intent) error
 }
 
