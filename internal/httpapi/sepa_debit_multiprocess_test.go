@@ -56,7 +56,7 @@ func startProcesses(t *testing.T, dbURL string, n int, extra ...string) []*proce
 		addr := ln.Addr().String()
 		ln.Close()
 		p := &process{url: "http://" + addr, log: filepath.Join(dir, fmt.Sprintf("vhupay-%d", i)), bin: bin,
-			env: append(append(os.Environ(), "VHUPAY_DATABASE_URL="+dbURL, "VHUPAY_JWT_SECRET="+apptest.Secret,
+			env: append(append(os.Environ(), "VHUPAY_DATABASE_URL="+dbURL, "VHUPAY_JWT_SECRET="+apptest.Secret, "VHUPAY_RATE_LIMIT=off",
 				"VHUPAY_ADDR="+addr, "VHUPAY_PSP=sandbox", "VHUPAY_SCORING=sandbox"), extra...)}
 		p.launch(t)
 		procs[i] = p
