@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/vhupay/vhupay/internal/auth"
-	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/storage"
@@ -113,55 +112,14 @@ func TestChaosRun(t *testing.T) {
 	}
 	defer db.Close()
 
-	now := time.Now().In(clock.Paris())
-	month := clock.MonthOf(now.AddDate(0, 0, 32-now.Day())) // next month
-	_, midnight, err := clock.MonthBounds(month)
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := clock.MonthOf(midnight)
-	if !c.must(200, procs[0].url, "PUT", "/v1/sandbox/clock", admin, map[string]any{"now": midnight.Add(-2 * time.Minute).Format(time.RFC3339Nano)}, nil) {
-		t.FailNow()
-	}
-
-	// 5 buyers, each able to pay by SEPA (a signed mandate, a score) and by invoice (an approved
-	// account), with n/5 orders each: even ones paid by SEPA (0.50 to 0.99 EUR: up to 3,000
-	// payments fit in the 250 EUR ceiling), odd ones by invoice.
-	var center httpapi.Center
-	if !c.must(201, procs[0].url, "POST", "/v1/centers", admin, centerBody("81234567600017"), &center) {
-		t.FailNow()
-	}
-	centerTok := tokenFor(t, auth.RoleCenter, center.ID)
-	sirens := []string{"812345676", "823456785", "834567893", "845678903", "856789011"}
-	perBuyer := n / len(sirens)
-	buyers := make([]*mpBuyer, len(sirens))
-	orders := make([][]httpapi.Order, len(sirens))
+	// 5 buyers, each able to pay by SEPA and by invoice, with n/5 orders each: even ones paid by
+	// SEPA (0.50 to 0.99 EUR: up to 3,000 payments fit in the 250 EUR ceilings), odd ones by
+	// invoice.
+	perBuyer := n / 5
+	env := acrossMonthEnd(t, c, procs, admin, []string{"812345676", "823456785", "834567893", "845678903", "856789011"}, perBuyer,
+		func(j int) int64 { return int64(50 + j%50) })
+	month, next, midnight, buyers, orders := env.month, env.next, env.midnight, env.buyers, env.orders
 	var wg sync.WaitGroup
-	for i, siren := range sirens {
-		wg.Go(func() {
-			b := sepaBuyerOnProcesses(t, c, procs, i, siren, admin)
-			if b == nil {
-				return
-			}
-			var acc httpapi.InvoicingAccount
-			if !c.must(201, procs[i%3].url, "POST", "/v1/invoicing-accounts", b.tok, map[string]any{"center_id": center.ID}, &acc) ||
-				!c.must(200, procs[(i+1)%3].url, "POST", "/v1/invoicing-accounts/"+acc.ID+"/approve", centerTok, nil, &acc) {
-				return
-			}
-			for j := range perBuyer {
-				var o httpapi.Order
-				if !c.must(201, procs[j%3].url, "POST", "/v1/orders", b.tok, orderBody(center.ID, line("P", 1, int64(50+j%50), 0)), &o) {
-					return
-				}
-				orders[i] = append(orders[i], o)
-			}
-			buyers[i] = b
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
 
 	// The payments, spread over the window; the faults at fixed points of it.
 	window := time.Duration(n) * 20 * time.Millisecond // 10 s for 500

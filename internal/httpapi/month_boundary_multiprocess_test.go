@@ -81,6 +81,64 @@ func sepaBuyerOnProcesses(t *testing.T, c apiClient, procs []*process, i int, si
 	}
 }
 
+// monthEnd is what the multi-process month-boundary runs start from: the test clock 2 minutes
+// before midnight at the end of next month (time only moves forward), one centre, and buyers who
+// may pay by SEPA and by invoice, each with its orders.
+type monthEnd struct {
+	month, next string // the month that ends and the one after it
+	midnight    time.Time
+	center      httpapi.Center
+	buyers      []*mpBuyer
+	orders      [][]httpapi.Order // by buyer
+}
+
+// acrossMonthEnd sets the test clock and creates the centre and a buyer per siren (a signed
+// mandate, a score, an approved invoicing account) with perBuyer orders each, the j-th of
+// amount(j) cents; the test stops when something failed.
+func acrossMonthEnd(t *testing.T, c apiClient, procs []*process, admin string, sirens []string, perBuyer int, amount func(j int) int64) monthEnd {
+	t.Helper()
+	now := time.Now().In(clock.Paris())
+	e := monthEnd{month: clock.MonthOf(now.AddDate(0, 0, 32-now.Day()))} // next month
+	_, midnight, err := clock.MonthBounds(e.month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.midnight, e.next = midnight, clock.MonthOf(midnight)
+	if !c.must(200, procs[0].url, "PUT", "/v1/sandbox/clock", admin, map[string]any{"now": midnight.Add(-2 * time.Minute).Format(time.RFC3339Nano)}, nil) ||
+		!c.must(201, procs[0].url, "POST", "/v1/centers", admin, centerBody("81234567600017"), &e.center) {
+		t.FailNow()
+	}
+	centerTok := tokenFor(t, auth.RoleCenter, e.center.ID)
+	e.buyers, e.orders = make([]*mpBuyer, len(sirens)), make([][]httpapi.Order, len(sirens))
+	var wg sync.WaitGroup
+	for i, siren := range sirens {
+		wg.Go(func() {
+			b := sepaBuyerOnProcesses(t, c, procs, i, siren, admin)
+			if b == nil {
+				return
+			}
+			var acc httpapi.InvoicingAccount
+			if !c.must(201, procs[i%len(procs)].url, "POST", "/v1/invoicing-accounts", b.tok, map[string]any{"center_id": e.center.ID}, &acc) ||
+				!c.must(200, procs[(i+1)%len(procs)].url, "POST", "/v1/invoicing-accounts/"+acc.ID+"/approve", centerTok, nil, &acc) {
+				return
+			}
+			for j := range perBuyer {
+				var o httpapi.Order
+				if !c.must(201, procs[j%len(procs)].url, "POST", "/v1/orders", b.tok, orderBody(e.center.ID, line("P", 1, amount(j), 0)), &o) {
+					return
+				}
+				e.orders[i] = append(e.orders[i], o)
+			}
+			e.buyers[i] = b
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	return e
+}
+
 // TestMonthBoundaryMultiProcess: 3 vhupay processes on one PostgreSQL database take 180 SEPA and
 // invoice payments fired across midnight on the 1st while the processes' schedulers start and
 // run the month's close (each process sees the test clock's month change at its own moment). No
@@ -91,53 +149,11 @@ func TestMonthBoundaryMultiProcess(t *testing.T) {
 	dbURL, procs, c := multiProcess(t, 3, 60*time.Second)
 	admin := tokenFor(t, auth.RoleAdmin, "")
 
-	// The test clock 2 minutes before the end of next month (time only moves forward).
-	now := time.Now().In(clock.Paris())
-	month := clock.MonthOf(now.AddDate(0, 0, 32-now.Day())) // next month
-	_, midnight, err := clock.MonthBounds(month)
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := clock.MonthOf(midnight)
-	if !c.must(200, procs[0].url, "PUT", "/v1/sandbox/clock", admin, map[string]any{"now": midnight.Add(-2 * time.Minute).Format(time.RFC3339Nano)}, nil) {
-		t.FailNow()
-	}
-
-	var center httpapi.Center
-	if !c.must(201, procs[0].url, "POST", "/v1/centers", admin, centerBody("81234567600017"), &center) {
-		t.FailNow()
-	}
-	centerTok := tokenFor(t, auth.RoleCenter, center.ID)
-	sirens := []string{"812345676", "823456785", "834567893"}
-	buyers := make([]*mpBuyer, len(sirens))
 	const ordersPerBuyer = 60 // 30 SEPA, 30 invoice
-	orders := make([][]httpapi.Order, len(sirens))
+	env := acrossMonthEnd(t, c, procs, admin, []string{"812345676", "823456785", "834567893"}, ordersPerBuyer,
+		func(j int) int64 { return int64(100 + j) })
+	month, next, midnight, buyers, orders := env.month, env.next, env.midnight, env.buyers, env.orders
 	var wg sync.WaitGroup
-	for i, siren := range sirens {
-		wg.Go(func() {
-			b := sepaBuyerOnProcesses(t, c, procs, i, siren, admin)
-			if b == nil {
-				return
-			}
-			var acc httpapi.InvoicingAccount
-			if !c.must(201, procs[i%3].url, "POST", "/v1/invoicing-accounts", b.tok, map[string]any{"center_id": center.ID}, &acc) ||
-				!c.must(200, procs[(i+1)%3].url, "POST", "/v1/invoicing-accounts/"+acc.ID+"/approve", centerTok, nil, &acc) {
-				return
-			}
-			for j := range ordersPerBuyer {
-				var o httpapi.Order
-				if !c.must(201, procs[j%3].url, "POST", "/v1/orders", b.tok, orderBody(center.ID, line("P", 1, int64(100+j), 0)), &o) {
-					return
-				}
-				orders[i] = append(orders[i], o)
-			}
-			buyers[i] = b
-		})
-	}
-	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
-	}
 
 	// Fire the payments over 5 s, round-robin over the processes. 1.5 s in, the first process moves
 	// the test clock past midnight: the other processes' copies of the clock follow up to 1 s
