@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/psp/sandbox"
 	"github.com/vhupay/vhupay/internal/storage"
 )
 
@@ -35,14 +37,18 @@ type chaosOutcome struct {
 	waitedForKey bool
 }
 
-// payWithRetries pays order by method with one Idempotency-Key for all attempts, as a careful
+// payWithRetries pays order by method (with cardID for a card payment) with one Idempotency-Key for all attempts, as a careful
 // client does: a network error or a 5xx is retried on the next process 250 ms later, and
 // idempotency_key_in_use every 2 s — a request that died with its process holds its key until
 // the key's lock ends (idempotency.Lock) —; any other answer is final. It gives up after the lock
 // and 30 s more.
-func payWithRetries(client *http.Client, procs []*process, first int, token string, o httpapi.Order, method string) chaosOutcome {
+func payWithRetries(client *http.Client, procs []*process, first int, token string, o httpapi.Order, method, cardID string) chaosOutcome {
 	out := chaosOutcome{order: o, method: method}
-	body, _ := json.Marshal(map[string]any{"order_id": o.ID, "method": method})
+	req := map[string]any{"order_id": o.ID, "method": method}
+	if method == "card" {
+		req["card_id"], req["return_url"] = cardID, "https://shop.example/return"
+	}
+	body, _ := json.Marshal(req)
 	deadline := time.Now().Add(idempotency.Lock + 30*time.Second)
 	for attempt := 0; time.Now().Before(deadline); attempt++ {
 		out.attempts++
@@ -72,6 +78,29 @@ func payWithRetries(client *http.Client, procs []*process, first int, token stri
 		}
 	}
 	return out
+}
+
+// cardOnProcess registers the sandbox's frictionless test card for the buyer through process
+// base, as a front end does (start a registration, post the card form to the tokenisation URL,
+// hand the answer back), and returns the card's id ("" with the error recorded on failure).
+func cardOnProcess(t *testing.T, c apiClient, base, token string) string {
+	var cr httpapi.CardRegistration
+	if !c.must(201, base, "POST", "/v1/card-registrations", token, map[string]any{}, &cr) {
+		return ""
+	}
+	resp, err := http.PostForm(cr.CardRegistrationURL, url.Values{"data": {cr.PreregistrationData}, "accessKeyRef": {cr.AccessKey},
+		"cardNumber": {sandbox.FrictionlessCard}, "cardExpirationDate": {"1230"}, "cardCvx": {"123"}})
+	if err != nil {
+		t.Error(err)
+		return ""
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var res httpapi.CardRegistrationResult
+	if !c.must(200, base, "PUT", "/v1/card-registrations/"+cr.ID, token, map[string]any{"registration_data": string(data)}, &res) {
+		return ""
+	}
+	return res.CardID
 }
 
 // dropConnections ends every other session on the test's database, as a database failover or a
@@ -112,14 +141,22 @@ func TestChaosRun(t *testing.T) {
 	}
 	defer db.Close()
 
-	// 5 buyers, each able to pay by SEPA and by invoice, with n/5 orders each: even ones paid by
-	// SEPA (0.50 to 0.99 EUR: up to 3,000 payments fit in the 250 EUR ceilings), odd ones by
-	// invoice.
+	// 5 buyers, each able to pay by SEPA, by invoice and by card, with n/5 orders each paid in
+	// turn by SEPA (0.50 to 0.99 EUR: up to 3,000 payments fit in the 250 EUR ceilings), invoice
+	// and card.
 	perBuyer := n / 5
 	env := acrossMonthEnd(t, c, procs, admin, []string{"812345676", "823456785", "834567893", "845678903", "856789011"}, perBuyer,
 		func(j int) int64 { return int64(50 + j%50) })
 	month, next, midnight, buyers, orders := env.month, env.next, env.midnight, env.buyers, env.orders
 	var wg sync.WaitGroup
+	cards := make([]string, len(buyers)) // the sandbox's frictionless test card of each buyer
+	for i, b := range buyers {
+		wg.Go(func() { cards[i] = cardOnProcess(t, c, procs[i%len(procs)].url, b.tok) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
 
 	// The payments, spread over the window; the faults at fixed points of it.
 	window := time.Duration(n) * 20 * time.Millisecond // 10 s for 500
@@ -167,14 +204,11 @@ func TestChaosRun(t *testing.T) {
 	for j := range perBuyer {
 		for i, b := range buyers {
 			o, seq := orders[i][j], k
-			method := "sepa_debit"
-			if j%2 == 1 {
-				method = "vhu_invoice"
-			}
+			method := []string{"sepa_debit", "vhu_invoice", "card"}[j%3]
 			k++
 			wg.Go(func() {
 				time.Sleep(time.Until(began.Add(window * time.Duration(seq) / time.Duration(n))))
-				r := payWithRetries(client, procs, seq, b.tok, o, method)
+				r := payWithRetries(client, procs, seq, b.tok, o, method, cards[i])
 				mu.Lock()
 				outcomes = append(outcomes, r)
 				mu.Unlock()
@@ -245,6 +279,22 @@ func TestChaosRun(t *testing.T) {
 		}
 	}
 
+	// Cards: each card order's intent succeeded with one pay-in; every pay-in the provider took is
+	// kept by an intent or refunded (a charge whose answer was lost is resumed by a retry with the
+	// same key or by the resume job; one that nothing keeps is refunded by the sweep), so the money
+	// taken is exactly the succeeded card intents'.
+	cardIntents := count(`SELECT COUNT(*) FROM payment_intents WHERE method = 'card' AND status = 'succeeded'`)
+	var charged, kept int64
+	if err := db.SQL().QueryRow(`SELECT
+			(SELECT COALESCE(SUM(amount - refunded), 0) FROM sandbox_payins WHERE method = 'card' AND status = 'succeeded'),
+			(SELECT COALESCE(SUM(amount), 0) FROM payment_intents WHERE method = 'card' AND status = 'succeeded')`).Scan(&charged, &kept); err != nil {
+		t.Fatal(err)
+	}
+	if charged != kept {
+		t.Errorf("card pay-ins net of refunds %d cents, succeeded card intents %d cents", charged, kept)
+	}
+	refundedCard := count(`SELECT COUNT(*) FROM sandbox_payins WHERE method = 'card' AND refunded > 0`)
+
 	// SEPA: the closed month's payments are each in one collection whose amount is their sum, the
 	// next month's are in none; each buyer's outstanding is the sum of its payments of the month.
 	sepaClosed := count(`SELECT COUNT(*) FROM payment_intents WHERE method = 'sepa_debit' AND collection_month = $1`, month)
@@ -297,6 +347,7 @@ func TestChaosRun(t *testing.T) {
 		"close completed %s after the start; %d database sessions dropped; final answers %v", len(outcomes), answered, retried, waited, elapsed.Round(time.Millisecond),
 		closed.Round(time.Millisecond), dropped.Load(), byAnswer)
 	t.Logf("chaos run: SEPA %d in %s (%d collections), %d in %s (%d made before midnight); invoices %d in %s, %d in %s; "+
-		"%d provider pay-ins, 0 orphan; stranded %d intents, %d statements",
-		sepaClosed, month, collections, sepaNext, next, moved, invClosed, month, invNext, next, payins, st.PaymentIntentCount, st.StatementCount)
+		"cards %d succeeded, %d pay-ins refunded; %d provider pay-ins in all; stranded %d intents, %d statements",
+		sepaClosed, month, collections, sepaNext, next, moved, invClosed, month, invNext, next, cardIntents, refundedCard, payins,
+		st.PaymentIntentCount, st.StatementCount)
 }
