@@ -115,15 +115,15 @@ func dropConnections(t *testing.T, db *storage.DB) int {
 }
 
 // TestChaosRun is the chaos run of docs/reliability.md: 3 `vhupay serve` processes on one
-// PostgreSQL database take 500 SEPA and invoice payments of 5 buyers across midnight on the 1st
-// (test clock) while the month's close starts and runs; meanwhile one process is killed (SIGKILL)
-// and restarted, the process that started the close is killed and restarted, and every database
-// connection is dropped three times. Clients retry with an Idempotency-Key. Afterwards every
-// order is paid exactly once, every SEPA payment of the closed month is in exactly one collection
-// (and none of the next month is), every invoice payment is on one statement of its month (issued
-// for the closed month), every provider pay-in is kept by a collection (no orphan charge), and the
-// stranded listing is empty. The card part waits for record-before-charge (see
-// docs/reliability.md).
+// PostgreSQL database take 500 SEPA, invoice and card payments of 5 buyers across midnight on the
+// 1st (test clock) while the month's close starts and runs; meanwhile one process is killed
+// (SIGKILL) and restarted, the process that started the close is killed and restarted, and every
+// database connection is dropped three times. Clients retry with an Idempotency-Key. Afterwards
+// every order is paid exactly once, every SEPA payment of the closed month is in exactly one
+// collection (and none of the next month is), every invoice payment is on one statement of its
+// month (issued for the closed month), every provider pay-in is kept by a collection or an intent
+// or refunded and the card money taken is the succeeded card intents' (no orphan charge), and the
+// stranded listing is empty.
 func TestChaosRun(t *testing.T) {
 	n := chaosPayments
 	if v := os.Getenv("VHUPAY_CHAOS_PAYMENTS"); v != "" {
