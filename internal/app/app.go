@@ -183,6 +183,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Name: "vhupay_orphan_payins_refunded_cents_total",
 		Help: "Amount (euro cents) of the orphan card pay-ins refunded by the reconcile sweep.",
 	})
+	storage.NewMonthGates(db, base, cfg.Sandbox()) // the payment units' month gates
 	a.Payments = payments.NewService(payments.Config{
 		Metrics: orphanMetrics{count: orphans, cents: orphanCents},
 		Store:   storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
@@ -207,7 +208,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), orphans, orphanCents)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), orphans, orphanCents,
+		newStrandedCollector(a.MonthCloses, log))
 	deps := httpapi.Deps{
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,

@@ -96,7 +96,7 @@ func newFixture(t *testing.T, b storagetest.Backend) fixture {
 	db := storagetest.Open(t, b)
 	f := fixture{store: storage.NewMonthCloses(db), clock: clock.NewManual(now), queue: &queue{}}
 	db.SetEnqueuer(f.queue)
-	f.service = monthclose.NewService(f.store, f.queue, f.clock)
+	f.service = monthclose.NewService(f.store, f.queue, f.clock, nil)
 	return f
 }
 

@@ -25,7 +25,7 @@ func TestStartRefusesMonthsOutOfRange(t *testing.T) {
 		clk := clock.NewManual(now) // 2026-12-01
 		q := &queue{}
 		db.SetEnqueuer(q)
-		svc := monthclose.NewService(store, q, clk)
+		svc := monthclose.NewService(store, q, clk, nil)
 		refused := func(month string) {
 			t.Helper()
 			_, _, err := svc.Start(ctx, month)

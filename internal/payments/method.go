@@ -20,10 +20,12 @@ type MethodHandler interface {
 // inserts pi; it must make no network call. U is the method's own unit: payments' Tx with the
 // method's writes (sepa.Tx, invoicing.Tx).
 //
-// pi arrives with ID, OrderID, BuyerID, Amount, Currency, Method, CreatedAt and UpdatedAt set and
-// an empty Status. On acceptance Accept moves pi with its guarded transitions (Schedule, or
-// MarkSucceeded when the money is already secured), sets its method's fields (MandateID and
-// CollectionMonth, or InvoicingAccountID), writes its own rows through tx (conditional updates
+// pi arrives with ID, OrderID, BuyerID, Amount, Currency, Method, CreatedAt and UpdatedAt set,
+// CollectionMonth set to the month the payment counts in (see Tx.PickMonth: the Europe/Paris
+// month of CreatedAt, or a later one when that month's close has begun) and an empty Status. On
+// acceptance Accept moves pi with its guarded transitions (Schedule, or MarkSucceeded when the
+// money is already secured), sets its method's fields (MandateID, keeping CollectionMonth; or
+// InvoicingAccountID, clearing CollectionMonth, which only SEPA intents show), writes its own rows through tx (conditional updates
 // only; the SEPA reservation, for instance; and its events, ledger postings and audit entries
 // through txn.Tx) and returns nil. A refusal returns the capability's own error (mapped to a
 // problem by its HTTP error table); the unit is rolled back and nothing is written. If the order

@@ -109,8 +109,9 @@ type Service struct {
 // NewService returns a Service.
 func NewService(cfg Config) *Service {
 	s := &Service{store: cfg.Store, orders: cfg.Orders, payers: cfg.Payers, provider: cfg.Provider, clock: cfg.Clock,
-		log: cfg.Log, expiry: cfg.IntentExpiry, methods: map[Method]MethodHandler{}, refundTimeout: cfg.RefundTimeout,
-		refunds: cfg.Refunds, unsentAfter: cfg.UnsentAfter, sweepWindow: cfg.SweepWindow, metrics: cfg.Metrics}
+		log: cfg.Log, expiry: cfg.IntentExpiry, methods: map[Method]MethodHandler{},
+		refundTimeout: cfg.RefundTimeout, refunds: cfg.Refunds, unsentAfter: cfg.UnsentAfter, sweepWindow: cfg.SweepWindow,
+		metrics: cfg.Metrics}
 	for m, h := range cfg.Methods {
 		if h != nil && m != MethodCard {
 			s.methods[m] = h
@@ -352,6 +353,9 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 	}
 	h := s.methods[in.Method]
 	err = h.inTx(ctx, order, &pi, func(tx Tx, accept func() error) error {
+		if err := s.pickMonth(ctx, tx, &pi); err != nil {
+			return err
+		}
 		if err := accept(); err != nil {
 			return err
 		}
@@ -364,6 +368,24 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 		return Intent{}, err
 	}
 	return pi, nil
+}
+
+// pickMonth gives a deferred payment, inside its unit of work, its instant and the month it
+// counts in (see Tx.PickMonth); without month gates, the Europe/Paris month of its CreatedAt.
+func (s *Service) pickMonth(ctx context.Context, tx Tx, pi *Intent) error {
+	at, month, err := tx.PickMonth(ctx, pi.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("pick the month of intent %s: %w", pi.ID, err)
+	}
+	if month == "" {
+		pi.CollectionMonth = clock.MonthOf(pi.CreatedAt)
+		return nil
+	}
+	if at.After(pi.CreatedAt) { // the instant read in the transaction; never earlier than this process's
+		pi.CreatedAt, pi.UpdatedAt = at, at
+	}
+	pi.CollectionMonth = month
+	return nil
 }
 
 // settleOpenIntents refreshes the order's open card intents from the provider before a new

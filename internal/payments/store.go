@@ -19,6 +19,16 @@ import (
 // confirmed once.
 type Tx interface {
 	txn.Tx
+	// PickMonth gives a deferred payment (sepa_debit, vhu_invoice) its instant and the month it
+	// counts in, so that a payment and the close of its month are serialised: a payment counts in
+	// month M only if it commits before M's close begins (the close then waits for it); one that
+	// arrives later counts in the next month whose close has not begun. It reads the clock inside
+	// the unit (in the sandbox, the test clock's offset as stored in the database, so that every
+	// process agrees at that instant) and holds that month open until the unit ends. hint is this
+	// process's reading of the clock just before (it may lag a test-clock move made elsewhere): it
+	// lets the common case be one statement. Without month gates (unit tests) it returns "" and
+	// the payment counts in the Europe/Paris month of its CreatedAt.
+	PickMonth(ctx context.Context, hint time.Time) (at time.Time, month string, err error)
 	// ConfirmOrder makes the order confirmed: UPDATE ... WHERE status = 'payment_pending'. It
 	// returns orders.ErrNotPayable when the order is not payment_pending (or does not exist).
 	ConfirmOrder(ctx context.Context, orderID string, at time.Time) error

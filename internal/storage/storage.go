@@ -40,6 +40,7 @@ type DB struct {
 	render   txn.Renderer                 // see SetRenderer
 	enqueuer Enqueuer                     // see SetEnqueuer
 	eventJob func(eventID string) txn.Job // see SetEventJob
+	gates    *MonthGates                  // see NewMonthGates
 }
 
 // Open connects to a database named by a vhupay URL: sqlite://<path> or postgres://... .
