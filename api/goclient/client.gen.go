@@ -18,6 +18,72 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for BalanceCurrency.
+const (
+	BalanceCurrencyEUR BalanceCurrency = "EUR"
+)
+
+// Valid indicates whether the value is a known member of the BalanceCurrency enum.
+func (e BalanceCurrency) Valid() bool {
+	switch e {
+	case BalanceCurrencyEUR:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BalanceTransactionCurrency.
+const (
+	BalanceTransactionCurrencyEUR BalanceTransactionCurrency = "EUR"
+)
+
+// Valid indicates whether the value is a known member of the BalanceTransactionCurrency enum.
+func (e BalanceTransactionCurrency) Valid() bool {
+	switch e {
+	case BalanceTransactionCurrencyEUR:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BalanceTransactionType.
+const (
+	BalanceTransactionTypeAdjustment    BalanceTransactionType = "adjustment"
+	BalanceTransactionTypeDispute       BalanceTransactionType = "dispute"
+	BalanceTransactionTypeDisputeWon    BalanceTransactionType = "dispute_won"
+	BalanceTransactionTypePayment       BalanceTransactionType = "payment"
+	BalanceTransactionTypePayout        BalanceTransactionType = "payout"
+	BalanceTransactionTypePayoutFailed  BalanceTransactionType = "payout_failed"
+	BalanceTransactionTypeRefund        BalanceTransactionType = "refund"
+	BalanceTransactionTypeSepaGuarantee BalanceTransactionType = "sepa_guarantee"
+)
+
+// Valid indicates whether the value is a known member of the BalanceTransactionType enum.
+func (e BalanceTransactionType) Valid() bool {
+	switch e {
+	case BalanceTransactionTypeAdjustment:
+		return true
+	case BalanceTransactionTypeDispute:
+		return true
+	case BalanceTransactionTypeDisputeWon:
+		return true
+	case BalanceTransactionTypePayment:
+		return true
+	case BalanceTransactionTypePayout:
+		return true
+	case BalanceTransactionTypePayoutFailed:
+		return true
+	case BalanceTransactionTypeRefund:
+		return true
+	case BalanceTransactionTypeSepaGuarantee:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BankAccountStatus.
 const (
 	BankAccountStatusActive   BankAccountStatus = "active"
@@ -393,6 +459,21 @@ func (e InvoicingAccountStatus) Valid() bool {
 	case InvoicingAccountStatusRejected:
 		return true
 	case InvoicingAccountStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LedgerAccountCurrency.
+const (
+	LedgerAccountCurrencyEUR LedgerAccountCurrency = "EUR"
+)
+
+// Valid indicates whether the value is a known member of the LedgerAccountCurrency enum.
+func (e LedgerAccountCurrency) Valid() bool {
+	switch e {
+	case LedgerAccountCurrencyEUR:
 		return true
 	default:
 		return false
@@ -897,6 +978,21 @@ func (e StatementStatus) Valid() bool {
 	}
 }
 
+// Defines values for TrialBalanceCurrency.
+const (
+	TrialBalanceCurrencyEUR TrialBalanceCurrency = "EUR"
+)
+
+// Valid indicates whether the value is a known member of the TrialBalanceCurrency enum.
+func (e TrialBalanceCurrency) Valid() bool {
+	switch e {
+	case TrialBalanceCurrencyEUR:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookDeliveryEventType.
 const (
 	WebhookDeliveryEventTypeCardBlocked                 WebhookDeliveryEventType = "card.blocked"
@@ -1095,6 +1191,42 @@ func (e WebhookEndpointWithSecretStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListBalanceTransactionsParamsType.
+const (
+	ListBalanceTransactionsParamsTypeAdjustment    ListBalanceTransactionsParamsType = "adjustment"
+	ListBalanceTransactionsParamsTypeDispute       ListBalanceTransactionsParamsType = "dispute"
+	ListBalanceTransactionsParamsTypeDisputeWon    ListBalanceTransactionsParamsType = "dispute_won"
+	ListBalanceTransactionsParamsTypePayment       ListBalanceTransactionsParamsType = "payment"
+	ListBalanceTransactionsParamsTypePayout        ListBalanceTransactionsParamsType = "payout"
+	ListBalanceTransactionsParamsTypePayoutFailed  ListBalanceTransactionsParamsType = "payout_failed"
+	ListBalanceTransactionsParamsTypeRefund        ListBalanceTransactionsParamsType = "refund"
+	ListBalanceTransactionsParamsTypeSepaGuarantee ListBalanceTransactionsParamsType = "sepa_guarantee"
+)
+
+// Valid indicates whether the value is a known member of the ListBalanceTransactionsParamsType enum.
+func (e ListBalanceTransactionsParamsType) Valid() bool {
+	switch e {
+	case ListBalanceTransactionsParamsTypeAdjustment:
+		return true
+	case ListBalanceTransactionsParamsTypeDispute:
+		return true
+	case ListBalanceTransactionsParamsTypeDisputeWon:
+		return true
+	case ListBalanceTransactionsParamsTypePayment:
+		return true
+	case ListBalanceTransactionsParamsTypePayout:
+		return true
+	case ListBalanceTransactionsParamsTypePayoutFailed:
+		return true
+	case ListBalanceTransactionsParamsTypeRefund:
+		return true
+	case ListBalanceTransactionsParamsTypeSepaGuarantee:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListInvoicingAccountsParamsStatus.
 const (
 	ListInvoicingAccountsParamsStatusApproved ListInvoicingAccountsParamsStatus = "approved"
@@ -1175,6 +1307,78 @@ type Address struct {
 
 	// PostalCode Example: 69007
 	PostalCode string `json:"postal_code"`
+}
+
+// Balance defines model for Balance.
+type Balance struct {
+	// Available Available is what the centre can be paid out, in cents; negative after refunds or disputes
+	// that followed a payout (taken back from its next earnings).
+	//
+	// Example: 11400
+	Available int `json:"available"`
+
+	// CenterId Example: ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	CenterId string `json:"center_id"`
+
+	// Currency Example: EUR
+	Currency BalanceCurrency `json:"currency"`
+
+	// InTransit InTransit is what payouts on their way to the bank hold, in cents.
+	//
+	// Example: 0
+	InTransit      int  `json:"in_transit"`
+	PayoutsEnabled bool `json:"payouts_enabled"`
+}
+
+// BalanceCurrency Example: EUR
+type BalanceCurrency string
+
+// BalanceTransaction defines model for BalanceTransaction.
+type BalanceTransaction struct {
+	// CenterId Example: ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	CenterId  string    `json:"center_id"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Currency Example: EUR
+	Currency BalanceTransactionCurrency `json:"currency"`
+
+	// Fee Example: 600
+	Fee int `json:"fee"`
+
+	// Gross Gross is the amount of the movement, Fee the platform's share, Net = Gross − Fee the signed
+	// change of available (cents).
+	//
+	// Example: 12000
+	Gross int `json:"gross"`
+
+	// Id Example: btx_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	Id string `json:"id"`
+
+	// Net Example: 11400
+	Net int `json:"net"`
+
+	// SourceId SourceID is the resource that caused it: a payment intent (pi_), a payout (po_), ...
+	//
+	// Example: pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	SourceId string `json:"source_id"`
+
+	// Type Example: payment
+	Type BalanceTransactionType `json:"type"`
+}
+
+// BalanceTransactionCurrency Example: EUR
+type BalanceTransactionCurrency string
+
+// BalanceTransactionType Example: payment
+type BalanceTransactionType string
+
+// BalanceTransactionList defines model for BalanceTransactionList.
+type BalanceTransactionList struct {
+	Data    []BalanceTransaction `json:"data"`
+	HasMore bool                 `json:"has_more"`
+
+	// NextCursor NextCursor is absent on the last page.
+	NextCursor *string `json:"next_cursor,omitempty"`
 }
 
 // BankAccount defines model for BankAccount.
@@ -1410,13 +1614,30 @@ type Center struct {
 	CreatedAt time.Time `json:"created_at"`
 	Email     string    `json:"email"`
 
+	// FeeRateBps FeeRateBPS is the platform's fee on each payment the centre earns, in basis points (500 = 5 %).
+	//
+	// Example: 500
+	FeeRateBps int `json:"fee_rate_bps"`
+
 	// Id Example: ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
 	Id                  string               `json:"id"`
 	LegalRepresentative *LegalRepresentative `json:"legal_representative"`
 	Name                string               `json:"name"`
 
+	// PayoutsEnabled PayoutsEnabled: the centre can be paid out (its payout account is accepted at the provider).
+	PayoutsEnabled bool `json:"payouts_enabled"`
+
 	// Siret Example: 81234567600017
 	Siret string `json:"siret"`
+}
+
+// CenterFee defines model for CenterFee.
+type CenterFee struct {
+	// FeeRateBps FeeRateBPS is the platform's fee on each payment the centre earns from now on, in basis
+	// points of the payment (500 = 5 %).
+	//
+	// Example: 500
+	FeeRateBps int `json:"fee_rate_bps"`
 }
 
 // CenterList defines model for CenterList.
@@ -1642,6 +1863,35 @@ type LastError struct {
 	// Code Example: card_declined
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// LedgerAccount defines model for LedgerAccount.
+type LedgerAccount struct {
+	// Account Account is buyer:<byr_id>, center:<ctr_id>, platform:fees, platform:guarantee,
+	// external:card, external:sepa or external:bank.
+	//
+	// Example: platform:fees
+	Account string `json:"account"`
+
+	// Balance Balance is the sum of the account's postings, in cents.
+	//
+	// Example: 600
+	Balance int `json:"balance"`
+
+	// Currency Example: EUR
+	Currency LedgerAccountCurrency `json:"currency"`
+}
+
+// LedgerAccountCurrency Example: EUR
+type LedgerAccountCurrency string
+
+// LedgerAccountList defines model for LedgerAccountList.
+type LedgerAccountList struct {
+	Data    []LedgerAccount `json:"data"`
+	HasMore bool            `json:"has_more"`
+
+	// NextCursor NextCursor is absent on the last page.
+	NextCursor *string `json:"next_cursor,omitempty"`
 }
 
 // LegalRepresentative defines model for LegalRepresentative.
@@ -2169,6 +2419,28 @@ type StatementOrder struct {
 	TotalVat     int    `json:"total_vat"`
 }
 
+// TrialBalance defines model for TrialBalance.
+type TrialBalance struct {
+	// Accounts Accounts is the number of accounts with postings, Entries the number of postings.
+	//
+	// Example: 4
+	Accounts int `json:"accounts"`
+
+	// Currency Example: EUR
+	Currency TrialBalanceCurrency `json:"currency"`
+
+	// Entries Example: 5
+	Entries int `json:"entries"`
+
+	// Total Total is the sum of every posting: always 0.
+	//
+	// Example: 0
+	Total int `json:"total"`
+}
+
+// TrialBalanceCurrency Example: EUR
+type TrialBalanceCurrency string
+
 // VATLine defines model for VATLine.
 type VATLine struct {
 	// Base Base is the sum of the line totals excluding VAT at this rate.
@@ -2317,11 +2589,47 @@ type ReinstateSepaParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListLedgerAccountsParams defines parameters for ListLedgerAccounts.
+type ListLedgerAccountsParams struct {
+	// Limit Page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // StartMonthCloseParams defines parameters for StartMonthClose.
 type StartMonthCloseParams struct {
 	// IdempotencyKey Makes a POST safe to retry: 1–255 printable ASCII characters, unique per operation you mean (a UUID). The same key and body answer the first answer again (with Idempotent-Replayed: true) for at least 24 hours; another body or path → 422 idempotency_key_reused; while the first request runs → 409 idempotency_key_in_use. Keys are per caller.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// GetBalanceParams defines parameters for GetBalance.
+type GetBalanceParams struct {
+	// CenterId The centre (required for admin and service)
+	CenterId *string `form:"center_id,omitempty" json:"center_id,omitempty"`
+}
+
+// ListBalanceTransactionsParams defines parameters for ListBalanceTransactions.
+type ListBalanceTransactionsParams struct {
+	// CenterId The centre (required for admin and service)
+	CenterId *string `form:"center_id,omitempty" json:"center_id,omitempty"`
+
+	// Type Only this type
+	Type *ListBalanceTransactionsParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// SourceId Only the transactions of this resource (pi_, po_, ...)
+	SourceId *string `form:"source_id,omitempty" json:"source_id,omitempty"`
+
+	// Limit Page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListBalanceTransactionsParamsType defines parameters for ListBalanceTransactions.
+type ListBalanceTransactionsParamsType string
 
 // ListBankAccountsParams defines parameters for ListBankAccounts.
 type ListBankAccountsParams struct {
@@ -2659,6 +2967,9 @@ type RotateWebhookSecretParams struct {
 // SetSepaCeilingJSONRequestBody defines body for SetSepaCeiling for application/json ContentType.
 type SetSepaCeilingJSONRequestBody = CeilingRequest
 
+// PutCenterFeeJSONRequestBody defines body for PutCenterFee for application/json ContentType.
+type PutCenterFeeJSONRequestBody = CenterFee
+
 // StartMonthCloseJSONRequestBody defines body for StartMonthClose for application/json ContentType.
 type StartMonthCloseJSONRequestBody = MonthCloseRequest
 
@@ -2835,6 +3146,38 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/admin/buyers/{id}/sepa-reinstatement (the `ReinstateSepa` operationId).
 	ReinstateSepa(ctx context.Context, id string, params *ReinstateSepaParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PutCenterFeeWithBody Set a centre's fee rate
+	//
+	// The platform's fee, in basis points (0–10000) of each payment the centre earns from now on; payments already earned keep the rate they were earned at. Audited (center.fee_change).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/admin/centers/{id}/fee (the `PutCenterFee` operationId).
+	PutCenterFeeWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutCenterFee Set a centre's fee rate
+	//
+	// The platform's fee, in basis points (0–10000) of each payment the centre earns from now on; payments already earned keep the rate they were earned at. Audited (center.fee_change).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/admin/centers/{id}/fee (the `PutCenterFee` operationId).
+	PutCenterFee(ctx context.Context, id string, body PutCenterFeeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListLedgerAccounts List the ledger's accounts
+	//
+	// Every account with postings and its balance (the sum of its postings), by name. Admin only.
+	//
+	// Corresponds with GET /v1/admin/ledger/accounts (the `ListLedgerAccounts` operationId).
+	ListLedgerAccounts(ctx context.Context, params *ListLedgerAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTrialBalance Get the trial balance
+	//
+	// The sum of every posting of the ledger (always 0: each transaction sums to zero), with the number of accounts and postings. Admin only.
+	//
+	// Corresponds with GET /v1/admin/ledger/trial-balance (the `GetTrialBalance` operationId).
+	GetTrialBalance(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// StartMonthCloseWithBody Start or resume a month's close
 	//
 	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
@@ -2859,6 +3202,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/admin/month-closes/{month} (the `GetMonthClose` operationId).
 	GetMonthClose(ctx context.Context, month string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetBalance Get a centre's balance
+	//
+	// A centre reads its own (center_id absent or itself; another centre's answers 404); admin and service name the centre with center_id. available is the centre's ledger account: what it earned less the fee, less payouts, refunds and disputes.
+	//
+	// Corresponds with GET /v1/balance (the `GetBalance` operationId).
+	GetBalance(ctx context.Context, params *GetBalanceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListBalanceTransactions List a centre's balance transactions
+	//
+	// Newest first. A centre lists its own; admin and service name the centre with center_id. Each is one change of available: net = gross − fee.
+	//
+	// Corresponds with GET /v1/balance-transactions (the `ListBalanceTransactions` operationId).
+	ListBalanceTransactions(ctx context.Context, params *ListBalanceTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListBankAccounts List bank accounts
 	//
@@ -3622,6 +3979,78 @@ func (c *Client) ReinstateSepa(ctx context.Context, id string, params *Reinstate
 	return c.Client.Do(req)
 }
 
+// PutCenterFeeWithBody Set a centre's fee rate
+//
+// The platform's fee, in basis points (0–10000) of each payment the centre earns from now on; payments already earned keep the rate they were earned at. Audited (center.fee_change).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/admin/centers/{id}/fee (the `PutCenterFee` operationId).
+func (c *Client) PutCenterFeeWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutCenterFeeRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutCenterFee Set a centre's fee rate
+//
+// The platform's fee, in basis points (0–10000) of each payment the centre earns from now on; payments already earned keep the rate they were earned at. Audited (center.fee_change).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/admin/centers/{id}/fee (the `PutCenterFee` operationId).
+func (c *Client) PutCenterFee(ctx context.Context, id string, body PutCenterFeeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutCenterFeeRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListLedgerAccounts List the ledger's accounts
+//
+// Every account with postings and its balance (the sum of its postings), by name. Admin only.
+//
+// Corresponds with GET /v1/admin/ledger/accounts (the `ListLedgerAccounts` operationId).
+func (c *Client) ListLedgerAccounts(ctx context.Context, params *ListLedgerAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLedgerAccountsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTrialBalance Get the trial balance
+//
+// The sum of every posting of the ledger (always 0: each transaction sums to zero), with the number of accounts and postings. Admin only.
+//
+// Corresponds with GET /v1/admin/ledger/trial-balance (the `GetTrialBalance` operationId).
+func (c *Client) GetTrialBalance(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTrialBalanceRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // StartMonthCloseWithBody Start or resume a month's close
 //
 // Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
@@ -3667,6 +4096,40 @@ func (c *Client) StartMonthClose(ctx context.Context, params *StartMonthClosePar
 // Corresponds with GET /v1/admin/month-closes/{month} (the `GetMonthClose` operationId).
 func (c *Client) GetMonthClose(ctx context.Context, month string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMonthCloseRequest(c.Server, month)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetBalance Get a centre's balance
+//
+// A centre reads its own (center_id absent or itself; another centre's answers 404); admin and service name the centre with center_id. available is the centre's ledger account: what it earned less the fee, less payouts, refunds and disputes.
+//
+// Corresponds with GET /v1/balance (the `GetBalance` operationId).
+func (c *Client) GetBalance(ctx context.Context, params *GetBalanceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetBalanceRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListBalanceTransactions List a centre's balance transactions
+//
+// Newest first. A centre lists its own; admin and service name the centre with center_id. Each is one change of available: net = gross − fee.
+//
+// Corresponds with GET /v1/balance-transactions (the `ListBalanceTransactions` operationId).
+func (c *Client) ListBalanceTransactions(ctx context.Context, params *ListBalanceTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListBalanceTransactionsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5339,6 +5802,146 @@ func NewReinstateSepaRequest(server string, id string, params *ReinstateSepaPara
 	return req, nil
 }
 
+// NewPutCenterFeeRequest calls the generic PutCenterFee builder with application/json body
+func NewPutCenterFeeRequest(server string, id string, body PutCenterFeeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutCenterFeeRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewPutCenterFeeRequestWithBody constructs an http.Request for the PutCenterFee method, with any body, and a specified content type
+func NewPutCenterFeeRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/centers/%s/fee", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListLedgerAccountsRequest constructs an http.Request for the ListLedgerAccounts method
+func NewListLedgerAccountsRequest(server string, params *ListLedgerAccountsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/ledger/accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTrialBalanceRequest constructs an http.Request for the GetTrialBalance method
+func NewGetTrialBalanceRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/ledger/trial-balance")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewStartMonthCloseRequest calls the generic StartMonthClose builder with application/json body
 func NewStartMonthCloseRequest(server string, params *StartMonthCloseParams, body StartMonthCloseJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -5418,6 +6021,162 @@ func NewGetMonthCloseRequest(server string, month string) (*http.Request, error)
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetBalanceRequest constructs an http.Request for the GetBalance method
+func NewGetBalanceRequest(server string, params *GetBalanceParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/balance")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CenterId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "center_id", *params.CenterId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListBalanceTransactionsRequest constructs an http.Request for the ListBalanceTransactions method
+func NewListBalanceTransactionsRequest(server string, params *ListBalanceTransactionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/balance-transactions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CenterId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "center_id", *params.CenterId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SourceId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "source_id", *params.SourceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -8945,6 +9704,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/admin/buyers/{id}/sepa-reinstatement (the `ReinstateSepa` operationId).
 	ReinstateSepaWithResponse(ctx context.Context, id string, params *ReinstateSepaParams, reqEditors ...RequestEditorFn) (*ReinstateSepaResponse, error)
 
+	// PutCenterFeeWithBodyWithResponse Set a centre's fee rate
+	//
+	// The platform's fee, in basis points (0–10000) of each payment the centre earns from now on; payments already earned keep the rate they were earned at. Audited (center.fee_change).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/centers/{id}/fee (the `PutCenterFee` operationId).
+	PutCenterFeeWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCenterFeeResponse, error)
+
+	// PutCenterFeeWithResponse Set a centre's fee rate
+	//
+	// The platform's fee, in basis points (0–10000) of each payment the centre earns from now on; payments already earned keep the rate they were earned at. Audited (center.fee_change).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/admin/centers/{id}/fee (the `PutCenterFee` operationId).
+	PutCenterFeeWithResponse(ctx context.Context, id string, body PutCenterFeeJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCenterFeeResponse, error)
+
+	// ListLedgerAccountsWithResponse List the ledger's accounts
+	//
+	// Every account with postings and its balance (the sum of its postings), by name. Admin only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/ledger/accounts (the `ListLedgerAccounts` operationId).
+	ListLedgerAccountsWithResponse(ctx context.Context, params *ListLedgerAccountsParams, reqEditors ...RequestEditorFn) (*ListLedgerAccountsResponse, error)
+
+	// GetTrialBalanceWithResponse Get the trial balance
+	//
+	// The sum of every posting of the ledger (always 0: each transaction sums to zero), with the number of accounts and postings. Admin only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/ledger/trial-balance (the `GetTrialBalance` operationId).
+	GetTrialBalanceWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetTrialBalanceResponse, error)
+
 	// StartMonthCloseWithBodyWithResponse Start or resume a month's close
 	//
 	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
@@ -8971,6 +9766,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/admin/month-closes/{month} (the `GetMonthClose` operationId).
 	GetMonthCloseWithResponse(ctx context.Context, month string, reqEditors ...RequestEditorFn) (*GetMonthCloseResponse, error)
+
+	// GetBalanceWithResponse Get a centre's balance
+	//
+	// A centre reads its own (center_id absent or itself; another centre's answers 404); admin and service name the centre with center_id. available is the centre's ledger account: what it earned less the fee, less payouts, refunds and disputes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/balance (the `GetBalance` operationId).
+	GetBalanceWithResponse(ctx context.Context, params *GetBalanceParams, reqEditors ...RequestEditorFn) (*GetBalanceResponse, error)
+
+	// ListBalanceTransactionsWithResponse List a centre's balance transactions
+	//
+	// Newest first. A centre lists its own; admin and service name the centre with center_id. Each is one change of available: net = gross − fee.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/balance-transactions (the `ListBalanceTransactions` operationId).
+	ListBalanceTransactionsWithResponse(ctx context.Context, params *ListBalanceTransactionsParams, reqEditors ...RequestEditorFn) (*ListBalanceTransactionsResponse, error)
 
 	// ListBankAccountsWithResponse List bank accounts
 	//
@@ -10100,6 +10913,290 @@ func (r ReinstateSepaResponse) ContentType() string {
 	return ""
 }
 
+// PutCenterFeeResponse200Headers the declared response headers of an HTTP 200 response for PutCenterFee
+type PutCenterFeeResponse200Headers struct {
+	XRequestId string
+}
+
+// PutCenterFeeResponse401Headers the declared response headers of an HTTP 401 response for PutCenterFee
+type PutCenterFeeResponse401Headers struct {
+	XRequestId string
+}
+
+// PutCenterFeeResponse403Headers the declared response headers of an HTTP 403 response for PutCenterFee
+type PutCenterFeeResponse403Headers struct {
+	XRequestId string
+}
+
+// PutCenterFeeResponse404Headers the declared response headers of an HTTP 404 response for PutCenterFee
+type PutCenterFeeResponse404Headers struct {
+	XRequestId string
+}
+
+// PutCenterFeeResponse413Headers the declared response headers of an HTTP 413 response for PutCenterFee
+type PutCenterFeeResponse413Headers struct {
+	XRequestId string
+}
+
+// PutCenterFeeResponse422Headers the declared response headers of an HTTP 422 response for PutCenterFee
+type PutCenterFeeResponse422Headers struct {
+	XRequestId string
+}
+
+type PutCenterFeeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Center
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PutCenterFeeResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutCenterFeeResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *PutCenterFeeResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *PutCenterFeeResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *PutCenterFeeResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *PutCenterFeeResponse422Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutCenterFeeResponse) GetJSON200() *Center {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutCenterFeeResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutCenterFeeResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PutCenterFeeResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutCenterFeeResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutCenterFeeResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r PutCenterFeeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutCenterFeeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutCenterFeeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutCenterFeeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListLedgerAccountsResponse200Headers the declared response headers of an HTTP 200 response for ListLedgerAccounts
+type ListLedgerAccountsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListLedgerAccountsResponse401Headers the declared response headers of an HTTP 401 response for ListLedgerAccounts
+type ListLedgerAccountsResponse401Headers struct {
+	XRequestId string
+}
+
+// ListLedgerAccountsResponse403Headers the declared response headers of an HTTP 403 response for ListLedgerAccounts
+type ListLedgerAccountsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListLedgerAccountsResponse422Headers the declared response headers of an HTTP 422 response for ListLedgerAccounts
+type ListLedgerAccountsResponse422Headers struct {
+	XRequestId string
+}
+
+type ListLedgerAccountsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LedgerAccountList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListLedgerAccountsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListLedgerAccountsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListLedgerAccountsResponse403Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListLedgerAccountsResponse422Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLedgerAccountsResponse) GetJSON200() *LedgerAccountList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLedgerAccountsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListLedgerAccountsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListLedgerAccountsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLedgerAccountsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLedgerAccountsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLedgerAccountsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLedgerAccountsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetTrialBalanceResponse200Headers the declared response headers of an HTTP 200 response for GetTrialBalance
+type GetTrialBalanceResponse200Headers struct {
+	XRequestId string
+}
+
+// GetTrialBalanceResponse401Headers the declared response headers of an HTTP 401 response for GetTrialBalance
+type GetTrialBalanceResponse401Headers struct {
+	XRequestId string
+}
+
+// GetTrialBalanceResponse403Headers the declared response headers of an HTTP 403 response for GetTrialBalance
+type GetTrialBalanceResponse403Headers struct {
+	XRequestId string
+}
+
+type GetTrialBalanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TrialBalance
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetTrialBalanceResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetTrialBalanceResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetTrialBalanceResponse403Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTrialBalanceResponse) GetJSON200() *TrialBalance {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetTrialBalanceResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetTrialBalanceResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTrialBalanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTrialBalanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTrialBalanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTrialBalanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // StartMonthCloseResponse200Headers the declared response headers of an HTTP 200 response for StartMonthClose
 type StartMonthCloseResponse200Headers struct {
 	IdempotentReplayed *string
@@ -10324,6 +11421,214 @@ func (r GetMonthCloseResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetMonthCloseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetBalanceResponse200Headers the declared response headers of an HTTP 200 response for GetBalance
+type GetBalanceResponse200Headers struct {
+	XRequestId string
+}
+
+// GetBalanceResponse401Headers the declared response headers of an HTTP 401 response for GetBalance
+type GetBalanceResponse401Headers struct {
+	XRequestId string
+}
+
+// GetBalanceResponse403Headers the declared response headers of an HTTP 403 response for GetBalance
+type GetBalanceResponse403Headers struct {
+	XRequestId string
+}
+
+// GetBalanceResponse404Headers the declared response headers of an HTTP 404 response for GetBalance
+type GetBalanceResponse404Headers struct {
+	XRequestId string
+}
+
+// GetBalanceResponse422Headers the declared response headers of an HTTP 422 response for GetBalance
+type GetBalanceResponse422Headers struct {
+	XRequestId string
+}
+
+type GetBalanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Balance
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetBalanceResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetBalanceResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetBalanceResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetBalanceResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetBalanceResponse422Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetBalanceResponse) GetJSON200() *Balance {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetBalanceResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetBalanceResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetBalanceResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetBalanceResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetBalanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetBalanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetBalanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetBalanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListBalanceTransactionsResponse200Headers the declared response headers of an HTTP 200 response for ListBalanceTransactions
+type ListBalanceTransactionsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListBalanceTransactionsResponse401Headers the declared response headers of an HTTP 401 response for ListBalanceTransactions
+type ListBalanceTransactionsResponse401Headers struct {
+	XRequestId string
+}
+
+// ListBalanceTransactionsResponse403Headers the declared response headers of an HTTP 403 response for ListBalanceTransactions
+type ListBalanceTransactionsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListBalanceTransactionsResponse404Headers the declared response headers of an HTTP 404 response for ListBalanceTransactions
+type ListBalanceTransactionsResponse404Headers struct {
+	XRequestId string
+}
+
+// ListBalanceTransactionsResponse422Headers the declared response headers of an HTTP 422 response for ListBalanceTransactions
+type ListBalanceTransactionsResponse422Headers struct {
+	XRequestId string
+}
+
+type ListBalanceTransactionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BalanceTransactionList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListBalanceTransactionsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListBalanceTransactionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListBalanceTransactionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListBalanceTransactionsResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListBalanceTransactionsResponse422Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListBalanceTransactionsResponse) GetJSON200() *BalanceTransactionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListBalanceTransactionsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListBalanceTransactionsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListBalanceTransactionsResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListBalanceTransactionsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ListBalanceTransactionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListBalanceTransactionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListBalanceTransactionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListBalanceTransactionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17205,6 +18510,66 @@ func (c *ClientWithResponses) ReinstateSepaWithResponse(ctx context.Context, id 
 	return ParseReinstateSepaResponse(rsp)
 }
 
+// PutCenterFeeWithBodyWithResponse Set a centre's fee rate
+//
+// The platform's fee, in basis points (0–10000) of each payment the centre earns from now on; payments already earned keep the rate they were earned at. Audited (center.fee_change).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/centers/{id}/fee (the `PutCenterFee` operationId).
+func (c *ClientWithResponses) PutCenterFeeWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutCenterFeeResponse, error) {
+	rsp, err := c.PutCenterFeeWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutCenterFeeResponse(rsp)
+}
+
+// PutCenterFeeWithResponse Set a centre's fee rate
+//
+// The platform's fee, in basis points (0–10000) of each payment the centre earns from now on; payments already earned keep the rate they were earned at. Audited (center.fee_change).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/admin/centers/{id}/fee (the `PutCenterFee` operationId).
+func (c *ClientWithResponses) PutCenterFeeWithResponse(ctx context.Context, id string, body PutCenterFeeJSONRequestBody, reqEditors ...RequestEditorFn) (*PutCenterFeeResponse, error) {
+	rsp, err := c.PutCenterFee(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutCenterFeeResponse(rsp)
+}
+
+// ListLedgerAccountsWithResponse List the ledger's accounts
+//
+// Every account with postings and its balance (the sum of its postings), by name. Admin only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/ledger/accounts (the `ListLedgerAccounts` operationId).
+func (c *ClientWithResponses) ListLedgerAccountsWithResponse(ctx context.Context, params *ListLedgerAccountsParams, reqEditors ...RequestEditorFn) (*ListLedgerAccountsResponse, error) {
+	rsp, err := c.ListLedgerAccounts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLedgerAccountsResponse(rsp)
+}
+
+// GetTrialBalanceWithResponse Get the trial balance
+//
+// The sum of every posting of the ledger (always 0: each transaction sums to zero), with the number of accounts and postings. Admin only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/ledger/trial-balance (the `GetTrialBalance` operationId).
+func (c *ClientWithResponses) GetTrialBalanceWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetTrialBalanceResponse, error) {
+	rsp, err := c.GetTrialBalance(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTrialBalanceResponse(rsp)
+}
+
 // StartMonthCloseWithBodyWithResponse Start or resume a month's close
 //
 // Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
@@ -17248,6 +18613,36 @@ func (c *ClientWithResponses) GetMonthCloseWithResponse(ctx context.Context, mon
 		return nil, err
 	}
 	return ParseGetMonthCloseResponse(rsp)
+}
+
+// GetBalanceWithResponse Get a centre's balance
+//
+// A centre reads its own (center_id absent or itself; another centre's answers 404); admin and service name the centre with center_id. available is the centre's ledger account: what it earned less the fee, less payouts, refunds and disputes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/balance (the `GetBalance` operationId).
+func (c *ClientWithResponses) GetBalanceWithResponse(ctx context.Context, params *GetBalanceParams, reqEditors ...RequestEditorFn) (*GetBalanceResponse, error) {
+	rsp, err := c.GetBalance(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetBalanceResponse(rsp)
+}
+
+// ListBalanceTransactionsWithResponse List a centre's balance transactions
+//
+// Newest first. A centre lists its own; admin and service name the centre with center_id. Each is one change of available: net = gross − fee.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/balance-transactions (the `ListBalanceTransactions` operationId).
+func (c *ClientWithResponses) ListBalanceTransactionsWithResponse(ctx context.Context, params *ListBalanceTransactionsParams, reqEditors ...RequestEditorFn) (*ListBalanceTransactionsResponse, error) {
+	rsp, err := c.ListBalanceTransactions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListBalanceTransactionsResponse(rsp)
 }
 
 // ListBankAccountsWithResponse List bank accounts
@@ -18923,6 +20318,293 @@ func ParseReinstateSepaResponse(rsp *http.Response) (*ReinstateSepaResponse, err
 	return response, nil
 }
 
+// ParsePutCenterFeeResponse parses an HTTP response from a PutCenterFeeWithResponse call
+func ParsePutCenterFeeResponse(rsp *http.Response) (*PutCenterFeeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutCenterFeeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Center
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PutCenterFeeResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers PutCenterFeeResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers PutCenterFeeResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers PutCenterFeeResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers PutCenterFeeResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers PutCenterFeeResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListLedgerAccountsResponse parses an HTTP response from a ListLedgerAccountsWithResponse call
+func ParseListLedgerAccountsResponse(rsp *http.Response) (*ListLedgerAccountsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLedgerAccountsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LedgerAccountList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListLedgerAccountsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListLedgerAccountsResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListLedgerAccountsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListLedgerAccountsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetTrialBalanceResponse parses an HTTP response from a GetTrialBalanceWithResponse call
+func ParseGetTrialBalanceResponse(rsp *http.Response) (*GetTrialBalanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTrialBalanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TrialBalance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetTrialBalanceResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetTrialBalanceResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetTrialBalanceResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseStartMonthCloseResponse parses an HTTP response from a StartMonthCloseWithResponse call
 func ParseStartMonthCloseResponse(rsp *http.Response) (*StartMonthCloseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19205,6 +20887,220 @@ func ParseGetMonthCloseResponse(rsp *http.Response) (*GetMonthCloseResponse, err
 			headers.XRequestId = value
 		}
 		response.Headers404 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetBalanceResponse parses an HTTP response from a GetBalanceWithResponse call
+func ParseGetBalanceResponse(rsp *http.Response) (*GetBalanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetBalanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Balance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetBalanceResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetBalanceResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetBalanceResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetBalanceResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetBalanceResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListBalanceTransactionsResponse parses an HTTP response from a ListBalanceTransactionsWithResponse call
+func ParseListBalanceTransactionsResponse(rsp *http.Response) (*ListBalanceTransactionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListBalanceTransactionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BalanceTransactionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListBalanceTransactionsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListBalanceTransactionsResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListBalanceTransactionsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListBalanceTransactionsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListBalanceTransactionsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
 	}
 
 	return response, nil

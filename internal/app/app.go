@@ -19,6 +19,7 @@ import (
 
 	"github.com/vhupay/vhupay/api"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/config"
@@ -89,7 +90,9 @@ type App struct {
 	// Invoicing runs end-of-month invoicing (accounts, vhu_invoice, delivery notes, statements).
 	Invoicing *invoicing.Service
 	// Events lists events; Webhooks delivers them to integrators' endpoints.
-	Events   *events.Service
+	Events *events.Service
+	// Balances are the centres' money: fees, balances, the ledger.
+	Balances *balances.Service
 	Webhooks *webhooks.Service
 
 	scheduler *jobs.Scheduler
@@ -158,7 +161,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		a.Provider = a.sandbox
 	}
 	a.idem = idempotency.NewService(storage.NewIdempotency(db), clock.Real{}, []byte(secrets.FingerprintKey))
-	a.Parties = parties.NewService(storage.NewParties(db), a.Clock)
+	a.Parties = parties.NewService(storage.NewParties(db), a.Clock).WithDefaultFeeRate(cfg.PlatformFeeBPS)
 	a.Payers = payers.NewService(storage.NewPayers(db), storage.NewParties(db), a.Provider)
 	if err := a.wireSEPA(cfg, log); err != nil {
 		_ = db.Close()
@@ -171,7 +174,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a.Payments = payments.NewService(payments.Config{
 		Store: storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
-		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry, Refunds: lateRefunds{a},
+		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry, Refunds: lateRefunds{a}, Earnings: storage.NewEarnings(db),
 		Methods: map[payments.Method]payments.MethodHandler{
 			payments.MethodSEPADebit:  a.SEPA.DebitMethod(storage.NewSEPA(db)),
 			payments.MethodVHUInvoice: a.Invoicing,
@@ -182,6 +185,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: mandateHandler{a.SEPA},
 		DirectDebits: a.Collections, Repudiations: a.Collections}, storage.NewNotifications(db), log)
 	a.Events = events.NewService(storage.NewEvents(db), a.Clock)
+	a.Balances = balances.NewService(storage.NewBalances(db), storage.NewParties(db), a.Clock)
 	wc := opts.Webhooks
 	wc.Store, wc.Clock, wc.Render, wc.Log = storage.NewWebhooks(db), a.Clock, httpapi.Render, log
 	wc.Guard.Sandbox = cfg.Sandbox()
@@ -197,7 +201,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, MonthCloses: a.MonthCloses,
-		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks,
+		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, Balances: a.Balances,
 	}
 	if a.testClock != nil {
 		deps.TestClock = a.testClock

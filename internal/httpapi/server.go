@@ -16,6 +16,7 @@ import (
 	ginSwagger "github.com/swaggo/gin-swagger"
 
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/idempotency"
@@ -64,6 +65,8 @@ type Deps struct {
 	// Events lists events; Webhooks manages webhook endpoints.
 	Events   *events.Service
 	Webhooks *webhooks.Service
+	// Balances are the centres' money: fees, balances, the ledger.
+	Balances *balances.Service
 
 	// Sandbox mode only.
 	TestClock     TestClock
@@ -102,6 +105,7 @@ type Server struct {
 	invoicing   *invoicing.Service
 	events      *events.Service
 	webhooks    *webhooks.Service
+	balances    *balances.Service
 	clockMoved  func(ctx context.Context, settle bool) error
 }
 
@@ -115,7 +119,7 @@ func New(d Deps) http.Handler {
 		orders: d.Orders, payments: d.Payments, notifications: d.Notifications,
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
-		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved,
+		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved, balances: d.Balances,
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -176,6 +180,7 @@ func New(d Deps) http.Handler {
 	s.routeInvoicing(v1)
 	s.routeEvents(v1)
 	s.routeWebhooks(v1)
+	s.routeBalances(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}

@@ -78,6 +78,14 @@ type Payers interface {
 	Ensure(ctx context.Context, buyerID string) (payers.Payer, error)
 }
 
+// Earnings posts what a centre earns from a payment to the ledger (the balances capability,
+// through storage, implements it).
+type Earnings interface {
+	// CardEarned posts, in tx (the transaction that makes pi succeeded), the card payin and the
+	// centre's earning of a succeeded card intent.
+	CardEarned(ctx context.Context, tx Tx, pi Intent) error
+}
+
 // Config is what a Service needs. Provider may be nil (a process without a payment provider):
 // card payments, card registrations and refreshes then fail with ErrNoProvider.
 type Config struct {
@@ -98,6 +106,9 @@ type Config struct {
 	// RefundTimeout bounds the compensation (recording and refunding a pay-in nobody may keep),
 	// which runs detached from the caller's context (default 30 s).
 	RefundTimeout time.Duration
+	// Earnings posts a succeeded card payment's ledger transactions in its transaction (nil: no
+	// ledger, for tests of other concerns).
+	Earnings Earnings
 }
 
 // Service creates, reads, refreshes, cancels and expires payment intents, and manages cards.
@@ -112,13 +123,14 @@ type Service struct {
 	methods       map[Method]MethodHandler
 	refundTimeout time.Duration
 	refunds       RefundQueue
+	earnings      Earnings
 }
 
 // NewService returns a Service.
 func NewService(cfg Config) *Service {
 	s := &Service{store: cfg.Store, orders: cfg.Orders, payers: cfg.Payers, provider: cfg.Provider, clock: cfg.Clock,
 		log: cfg.Log, expiry: cfg.IntentExpiry, methods: map[Method]MethodHandler{}, refundTimeout: cfg.RefundTimeout,
-		refunds: cfg.Refunds}
+		refunds: cfg.Refunds, earnings: cfg.Earnings}
 	for m, h := range cfg.Methods {
 		if h != nil && m != MethodCard {
 			s.methods[m] = h
@@ -499,8 +511,11 @@ func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, version
 		}
 		if version != "" && pi.ConfirmsOrder() && !blockCard {
 			done, err := tx.ConfirmUnchanged(ctx, *pi, version)
-			if err != nil || done {
+			if err != nil {
 				return err
+			}
+			if done {
+				return s.earnCard(ctx, tx, *pi)
 			}
 		}
 		at := pi.UpdatedAt
@@ -519,8 +534,19 @@ func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, version
 				return err
 			}
 		}
-		return tx.InsertIntent(ctx, *pi)
+		if err := tx.InsertIntent(ctx, *pi); err != nil {
+			return err
+		}
+		return s.earnCard(ctx, tx, *pi)
 	})
+}
+
+// earnCard posts a card intent's earning when it succeeded, in the transaction that records it.
+func (s *Service) earnCard(ctx context.Context, tx Tx, pi Intent) error {
+	if s.earnings == nil || pi.Method != MethodCard || pi.Status != StatusSucceeded {
+		return nil
+	}
+	return s.earnings.CardEarned(ctx, tx, pi)
 }
 
 // compensate keeps a succeeded pay-in that no intent may keep as a canceled intent, then refunds
@@ -752,6 +778,9 @@ func (s *Service) applyPayIn(ctx context.Context, pi Intent, p psp.PayIn) (Inten
 		}
 		if !ok {
 			return errStale
+		}
+		if err := s.earnCard(ctx, tx, next); err != nil {
+			return err
 		}
 		if blockCard && next.CardID != "" {
 			return tx.BlockCard(ctx, next.CardID, at)

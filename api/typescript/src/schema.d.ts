@@ -84,6 +84,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/centers/{id}/fee": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a centre's fee rate
+         * @description The platform's fee, in basis points (0–10000) of each payment the centre earns from now on; payments already earned keep the rate they were earned at. Audited (center.fee_change).
+         */
+        put: operations["putCenterFee"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/ledger/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the ledger's accounts
+         * @description Every account with postings and its balance (the sum of its postings), by name. Admin only.
+         */
+        get: operations["listLedgerAccounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/ledger/trial-balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the trial balance
+         * @description The sum of every posting of the ledger (always 0: each transaction sums to zero), with the number of accounts and postings. Admin only.
+         */
+        get: operations["getTrialBalance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/month-closes": {
         parameters: {
             query?: never;
@@ -116,6 +176,46 @@ export interface paths {
          * @description Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status and counters; 404 when it was never started.
          */
         get: operations["getMonthClose"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a centre's balance
+         * @description A centre reads its own (center_id absent or itself; another centre's answers 404); admin and service name the centre with center_id. available is the centre's ledger account: what it earned less the fee, less payouts, refunds and disputes.
+         */
+        get: operations["getBalance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/balance-transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a centre's balance transactions
+         * @description Newest first. A centre lists its own; admin and service name the centre with center_id. Each is one change of available: net = gross − fee.
+         */
+        get: operations["listBalanceTransactions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1181,6 +1281,66 @@ export interface components {
             /** @example 69007 */
             postal_code: string;
         };
+        Balance: {
+            /**
+             * @description Available is what the centre can be paid out, in cents; negative after refunds or disputes
+             *     that followed a payout (taken back from its next earnings).
+             * @example 11400
+             */
+            available: number;
+            /** @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            center_id: string;
+            /**
+             * @example EUR
+             * @enum {string}
+             */
+            currency: "EUR";
+            /**
+             * @description InTransit is what payouts on their way to the bank hold, in cents.
+             * @example 0
+             */
+            in_transit: number;
+            payouts_enabled: boolean;
+        };
+        BalanceTransaction: {
+            /** @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            center_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * @example EUR
+             * @enum {string}
+             */
+            currency: "EUR";
+            /** @example 600 */
+            fee: number;
+            /**
+             * @description Gross is the amount of the movement, Fee the platform's share, Net = Gross − Fee the signed
+             *     change of available (cents).
+             * @example 12000
+             */
+            gross: number;
+            /** @example btx_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /** @example 11400 */
+            net: number;
+            /**
+             * @description SourceID is the resource that caused it: a payment intent (pi_), a payout (po_), ...
+             * @example pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+             */
+            source_id: string;
+            /**
+             * @example payment
+             * @enum {string}
+             */
+            type: "payment" | "refund" | "dispute" | "dispute_won" | "payout" | "payout_failed" | "sepa_guarantee" | "adjustment";
+        };
+        BalanceTransactionList: {
+            data: components["schemas"]["BalanceTransaction"][];
+            has_more: boolean;
+            /** @description NextCursor is absent on the last page. */
+            next_cursor?: string;
+        };
         BankAccount: {
             /** @example AGRIFRPP */
             bic: string | null;
@@ -1348,12 +1508,27 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             email: string;
+            /**
+             * @description FeeRateBPS is the platform's fee on each payment the centre earns, in basis points (500 = 5 %).
+             * @example 500
+             */
+            fee_rate_bps: number;
             /** @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
             id: string;
             legal_representative: components["schemas"]["LegalRepresentative"] | null;
             name: string;
+            /** @description PayoutsEnabled: the centre can be paid out (its payout account is accepted at the provider). */
+            payouts_enabled: boolean;
             /** @example 81234567600017 */
             siret: string;
+        };
+        CenterFee: {
+            /**
+             * @description FeeRateBPS is the platform's fee on each payment the centre earns from now on, in basis
+             *     points of the payment (500 = 5 %).
+             * @example 500
+             */
+            fee_rate_bps: number;
         };
         CenterList: {
             data: components["schemas"]["Center"][];
@@ -1534,6 +1709,30 @@ export interface components {
             /** @example card_declined */
             code: string;
             message: string;
+        };
+        LedgerAccount: {
+            /**
+             * @description Account is buyer:<byr_id>, center:<ctr_id>, platform:fees, platform:guarantee,
+             *     external:card, external:sepa or external:bank.
+             * @example platform:fees
+             */
+            account: string;
+            /**
+             * @description Balance is the sum of the account's postings, in cents.
+             * @example 600
+             */
+            balance: number;
+            /**
+             * @example EUR
+             * @enum {string}
+             */
+            currency: "EUR";
+        };
+        LedgerAccountList: {
+            data: components["schemas"]["LedgerAccount"][];
+            has_more: boolean;
+            /** @description NextCursor is absent on the last page. */
+            next_cursor?: string;
         };
         LegalRepresentative: {
             /**
@@ -1947,6 +2146,25 @@ export interface components {
             total_excl_vat: number;
             total_vat: number;
         };
+        TrialBalance: {
+            /**
+             * @description Accounts is the number of accounts with postings, Entries the number of postings.
+             * @example 4
+             */
+            accounts: number;
+            /**
+             * @example EUR
+             * @enum {string}
+             */
+            currency: "EUR";
+            /** @example 5 */
+            entries: number;
+            /**
+             * @description Total is the sum of every posting: always 0.
+             * @example 0
+             */
+            total: number;
+        };
         VATLine: {
             /**
              * @description Base is the sum of the line totals excluding VAT at this rate.
@@ -2323,6 +2541,187 @@ export interface operations {
             };
         };
     };
+    putCenterFee: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Centre id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The new rate */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "fee_rate_bps": 500
+                 *     }
+                 */
+                "application/json": components["schemas"]["CenterFee"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Center"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listLedgerAccounts: {
+        parameters: {
+            query?: {
+                /** @description Page size (1–100) */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerAccountList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTrialBalance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrialBalance"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     startMonthClose: {
         parameters: {
             query?: never;
@@ -2472,6 +2871,142 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getBalance: {
+        parameters: {
+            query?: {
+                /** @description The centre (required for admin and service) */
+                center_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Balance"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listBalanceTransactions: {
+        parameters: {
+            query?: {
+                /** @description The centre (required for admin and service) */
+                center_id?: string;
+                /** @description Only this type */
+                type?: "payment" | "refund" | "dispute" | "dispute_won" | "payout" | "payout_failed" | "sepa_guarantee" | "adjustment";
+                /** @description Only the transactions of this resource (pi_, po_, ...) */
+                source_id?: string;
+                /** @description Page size (1–100) */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceTransactionList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
