@@ -29,7 +29,7 @@ var balanceErrors = []errorMapping{
 type CenterFee struct {
 	// FeeRateBPS is the platform's fee on each payment the centre earns from now on, in basis
 	// points of the payment (500 = 5 %).
-	FeeRateBPS *int `json:"fee_rate_bps" binding:"required" minimum:"0" maximum:"10000" example:"500"`
+	FeeRateBPS *int `json:"fee_rate_bps" binding:"required" validate:"required,min=0,max=10000" minimum:"0" maximum:"10000" example:"500"`
 } //	@name	CenterFee
 
 // Balance is a centre's money at the platform.
