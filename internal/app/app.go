@@ -93,7 +93,9 @@ type App struct {
 	Events *events.Service
 	// Balances are the centres' money: fees, balances, the ledger.
 	Balances *balances.Service
-	Webhooks *webhooks.Service
+	// Transfers moves the centres' earnings between wallets at the provider.
+	Transfers *balances.Transfers
+	Webhooks  *webhooks.Service
 
 	scheduler *jobs.Scheduler
 	handler   http.Handler
@@ -186,6 +188,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		DirectDebits: a.Collections, Repudiations: a.Collections}, storage.NewNotifications(db), log)
 	a.Events = events.NewService(storage.NewEvents(db), a.Clock)
 	a.Balances = balances.NewService(storage.NewBalances(db), storage.NewParties(db), a.Clock)
+	mover, _ := a.Provider.(balances.MoneyMover)
+	a.Transfers = balances.NewTransfers(storage.NewCenterTransfers(db), storage.NewParties(db), a.Payers, mover, a.Clock, log)
 	wc := opts.Webhooks
 	wc.Store, wc.Clock, wc.Render, wc.Log = storage.NewWebhooks(db), a.Clock, httpapi.Render, log
 	wc.Guard.Sandbox = cfg.Sandbox()

@@ -27,6 +27,11 @@ func (a *App) periodicWork() []jobs.Periodic {
 			_, err := a.Collections.Reconcile(ctx)
 			return err
 		}},
+		// The centres' earnings recorded since the last round, moved at the provider.
+		{Name: "center_transfers", Every: 5 * time.Second, Run: func(ctx context.Context) error {
+			_, err := a.Transfers.Run(ctx)
+			return err
+		}},
 		{Name: "idempotency_purge", Every: time.Hour, Run: func(ctx context.Context) error {
 			_, err := a.idem.Purge(ctx)
 			return err

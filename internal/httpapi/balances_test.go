@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/httpapi"
+	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
@@ -137,6 +140,17 @@ func TestCardPaymentEarnsTheCentre(t *testing.T) {
 			t.Errorf("transactions of the payment = %+v", got)
 		}
 
+		// At the provider: the earning moves from the buyer's wallet to the centre's, the fee to
+		// the platform's fee wallet, once however often the transfers run.
+		for range 2 {
+			if _, err := s.App.Transfers.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := walletBalances(t, s, buyer.ID, center.ID); got != [3]int64{0, 11400, 600} {
+			t.Errorf("wallets buyer, centre, fees = %v, want [0 11400 600]", got)
+		}
+
 		// Who may read what.
 		otherTok := s.Token(t, auth.RoleCenter, other.ID)
 		if bal := m.balance(t, otherTok); bal.Available != 0 {
@@ -207,7 +221,44 @@ func TestSEPAMonthEarnsTheCentre(t *testing.T) {
 			t.Errorf("ledger accounts = %v", accounts)
 		}
 		m.trialBalanceIsZero(t)
+		// At the provider, the succeeded debit's earning moves to the centre's wallet (the
+		// guaranteed one is the platform's to pay: not moved yet).
+		waitFor(t, func() bool {
+			if _, err := s.App.Transfers.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			return walletBalances(t, s, good.ID, center.ID) == [3]int64{0, 11400, 600}
+		})
 	})
+}
+
+// walletBalances reads, at the sandbox provider, the buyer's wallet, the centre's and the
+// platform's fee wallet.
+func walletBalances(t *testing.T, s *apptest.Server, buyerID, centerID string) [3]int64 {
+	t.Helper()
+	ctx := context.Background()
+	wallets := s.App.Provider.(psp.Wallets)
+	var out [3]int64
+	if payer, err := storage.NewPayers(s.App.DB).Payer(ctx, buyerID); err == nil {
+		w, err := wallets.GetWallet(ctx, payer.WalletID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[0] = w.Balance
+	}
+	if payee, err := storage.NewCenterTransfers(s.App.DB).Payee(ctx, centerID); err == nil {
+		w, err := wallets.GetOwnerWallet(ctx, payee.WalletID, psp.OwnerNotPresent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[1] = w.Balance
+	}
+	fees, err := wallets.GetFeesWallet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out[2] = fees.Balance
+	return out
 }
 
 func waitFor(t *testing.T, ok func() bool) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/id"
@@ -181,7 +182,10 @@ func (e Earnings) CardEarned(ctx context.Context, tx payments.Tx, pi payments.In
 	if r.CenterID == "" {
 		return fmt.Errorf("earn card payment %s: order %s has no centre", pi.ID, pi.OrderID)
 	}
-	return postAll(ctx, u, balances.CardEarned(r.earning(), pi.UpdatedAt))
+	if err := postAll(ctx, u, balances.CardEarned(r.earning(), pi.UpdatedAt)); err != nil {
+		return err
+	}
+	return recordTransfers(ctx, g, []balances.Earning{r.earning()}, pi.UpdatedAt)
 }
 
 // collectionEarnings returns the scheduled intents of a collection as earnings (read in tx
@@ -206,10 +210,103 @@ func collectionEarnings(ctx context.Context, tx *gorm.DB, collectionID string) (
 func postCollectionSettled(ctx context.Context, u *unit, c collectionRow, earned []balances.Earning, status, previous string, at time.Time) error {
 	switch {
 	case status == "succeeded":
-		return postAll(ctx, u, balances.SEPASucceeded(c.ID, c.BuyerID, c.Amount, earned, at))
+		if err := postAll(ctx, u, balances.SEPASucceeded(c.ID, c.BuyerID, c.Amount, earned, at)); err != nil {
+			return err
+		}
+		return recordTransfers(ctx, u.g, earned, at)
 	case previous == "succeeded":
 		return postAll(ctx, u, balances.SEPAUnpaidAfterSuccess(c.ID, c.Amount, at))
 	default:
 		return postAll(ctx, u, balances.SEPAGuaranteed(earned, at))
 	}
+}
+
+type payeeRow struct {
+	CenterID string `gorm:"primaryKey"`
+	UserID   string
+	WalletID string
+}
+
+func (payeeRow) TableName() string { return "payees" }
+
+type centerTransferRow struct {
+	ID                 string
+	Kind               string
+	SourceID           string
+	BuyerID            string
+	CenterID           string
+	Amount             int64
+	Fees               int64
+	Status             string
+	ProviderTransferID string
+	ResultCode         string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+func (centerTransferRow) TableName() string { return "center_transfers" }
+
+// CenterTransfers implements balances.TransferStore.
+type CenterTransfers struct{ db *gorm.DB }
+
+var _ balances.TransferStore = CenterTransfers{}
+
+// NewCenterTransfers returns the payees' and transfers' store.
+func NewCenterTransfers(db *DB) CenterTransfers { return CenterTransfers{db: db.gorm} }
+
+// Payee implements balances.TransferStore.
+func (s CenterTransfers) Payee(ctx context.Context, centerID string) (balances.Payee, error) {
+	var row payeeRow
+	if err := s.db.WithContext(ctx).Where("center_id = ?", centerID).Take(&row).Error; err != nil {
+		if isNotFound(err) {
+			return balances.Payee{}, balances.ErrNoPayee
+		}
+		return balances.Payee{}, err
+	}
+	return balances.Payee{CenterID: row.CenterID, UserID: row.UserID, WalletID: row.WalletID}, nil
+}
+
+// SavePayee implements balances.TransferStore: the first writer wins.
+func (s CenterTransfers) SavePayee(ctx context.Context, p balances.Payee) (balances.Payee, error) {
+	row := payeeRow{CenterID: p.CenterID, UserID: p.UserID, WalletID: p.WalletID}
+	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+		return balances.Payee{}, err
+	}
+	return s.Payee(ctx, p.CenterID)
+}
+
+// PendingTransfers implements balances.TransferStore.
+func (s CenterTransfers) PendingTransfers(ctx context.Context, limit int) ([]balances.Transfer, error) {
+	var rows []centerTransferRow
+	if err := s.db.WithContext(ctx).Where("status = ?", string(balances.TransferPending)).Order("id").Limit(limit).
+		Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]balances.Transfer, len(rows))
+	for i, r := range rows {
+		out[i] = balances.Transfer{ID: r.ID, Kind: r.Kind, SourceID: r.SourceID, BuyerID: r.BuyerID, CenterID: r.CenterID,
+			Amount: r.Amount, Fees: r.Fees, Status: balances.TransferStatus(r.Status), ProviderTransferID: r.ProviderTransferID,
+			ResultCode: r.ResultCode, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+	}
+	return out, nil
+}
+
+// FinishTransfer implements balances.TransferStore.
+func (s CenterTransfers) FinishTransfer(ctx context.Context, t balances.Transfer) (bool, error) {
+	return changed(s.db.WithContext(ctx).Model(&centerTransferRow{}).Where("id = ? AND status = ?", t.ID, string(balances.TransferPending)).
+		Updates(map[string]any{"status": string(t.Status), "provider_transfer_id": t.ProviderTransferID,
+			"result_code": t.ResultCode, "updated_at": utc(t.UpdatedAt)}))
+}
+
+// recordTransfers inserts, in the earning's transaction, the transfers that move its payments at
+// the provider.
+func recordTransfers(ctx context.Context, g *gorm.DB, earned []balances.Earning, at time.Time) error {
+	for _, e := range earned {
+		t := balances.TransferFor(e, at)
+		if err := g.WithContext(ctx).Create(&centerTransferRow{ID: t.ID, Kind: t.Kind, SourceID: t.SourceID, BuyerID: t.BuyerID,
+			CenterID: t.CenterID, Amount: t.Amount, Fees: t.Fees, Status: string(t.Status), CreatedAt: utc(at), UpdatedAt: utc(at)}).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -182,6 +182,15 @@ func TestLedgerCardEarning(t *testing.T) {
 		if fmt.Sprint(all) != fmt.Sprint(want) {
 			t.Errorf("accounts %v, want %v", all, want)
 		}
+		// The earning's transfer at the provider is recorded with it, to be made after the commit.
+		pending, err := storage.NewCenterTransfers(w.db).PendingTransfers(ctx, 10)
+		if err != nil || len(pending) != 1 {
+			t.Fatalf("pending transfers %+v, %v", pending, err)
+		}
+		if tr := pending[0]; tr.SourceID != pi.ID || tr.Kind != "payment" || tr.Amount != 12000 || tr.Fees != 600 ||
+			tr.BuyerID != w.buyers[0] || tr.CenterID != w.centers[1] || tr.Status != balances.TransferPending {
+			t.Errorf("transfer %+v", tr)
+		}
 		// The same earning twice is refused: the payment's transaction rolls back.
 		err = storage.NewPayments(w.db).InTx(ctx, func(tx payments.TxStore) error {
 			return storage.NewEarnings(w.db).CardEarned(ctx, tx, pi)
