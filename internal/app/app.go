@@ -95,7 +95,9 @@ type App struct {
 	Balances *balances.Service
 	// Transfers moves the centres' earnings between wallets at the provider.
 	Transfers *balances.Transfers
-	Webhooks  *webhooks.Service
+	// Reconciler compares the provider's wallets with the ledger.
+	Reconciler *balances.Reconciler
+	Webhooks   *webhooks.Service
 
 	scheduler *jobs.Scheduler
 	handler   http.Handler
@@ -190,6 +192,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Balances = balances.NewService(storage.NewBalances(db), storage.NewParties(db), a.Clock)
 	mover, _ := a.Provider.(balances.MoneyMover)
 	a.Transfers = balances.NewTransfers(storage.NewCenterTransfers(db), storage.NewParties(db), a.Payers, mover, a.Clock, log)
+	wallets, _ := a.Provider.(balances.WalletReader)
+	a.Reconciler = balances.NewReconciler(storage.NewReconciliations(db), wallets, a.Clock, log)
 	wc := opts.Webhooks
 	wc.Store, wc.Clock, wc.Render, wc.Log = storage.NewWebhooks(db), a.Clock, httpapi.Render, log
 	wc.Guard.Sandbox = cfg.Sandbox()
@@ -205,7 +209,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, MonthCloses: a.MonthCloses,
-		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, Balances: a.Balances,
+		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, Balances: a.Balances, Reconciler: a.Reconciler,
 		Edge: httpapi.Edge{MaxHeaderBytes: cfg.MaxHeaderBytes, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 			HookRateLimit: cfg.HookRateLimit, HookRateBurst: cfg.HookRateBurst, ReturnURLOrigins: cfg.ReturnURLOrigins, Sandbox: cfg.Sandbox()},
 	}
@@ -219,6 +223,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		deps.SandboxPages = a.sandbox.Pages()
 		deps.SandboxSettle = a.sandbox.Settle
 		deps.ClockMoved = a.clockMoved
+		deps.SandboxAdjustWallet = a.adjustSandboxWallet
 	}
 	a.handler = httpapi.New(deps)
 	return a, nil

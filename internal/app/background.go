@@ -6,8 +6,11 @@ import (
 	"time"
 
 	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/jobs"
+	"github.com/vhupay/vhupay/internal/ledger"
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/psp/sandbox"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/storage"
 )
@@ -119,4 +122,21 @@ func (a *App) awaitPreviousClose(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// adjustSandboxWallet moves money in the sandbox provider's wallet of a ledger account, without
+// telling the ledger (POST /v1/sandbox/wallets/adjust).
+func (a *App) adjustSandboxWallet(ctx context.Context, account ledger.Account, amount int64) error {
+	walletID := sandbox.FeesWalletID
+	if account != ledger.PlatformFees {
+		id, ok, err := storage.NewReconciliations(a.DB).WalletOf(ctx, account)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return httpapi.ErrNoSandboxWallet
+		}
+		walletID = id
+	}
+	return a.sandbox.AdjustWallet(ctx, walletID, amount)
 }

@@ -2,8 +2,10 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +56,13 @@ func (m money) trialBalanceIsZero(t *testing.T) {
 	if tb.Total != 0 || tb.Currency != "EUR" {
 		t.Fatalf("trial balance = %+v", tb)
 	}
+}
+
+func (m money) reconcile(t *testing.T) httpapi.Reconciliation {
+	t.Helper()
+	var r httpapi.Reconciliation
+	m.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/admin/reconciliations", Token: m.admin}).Expect(t, 202).JSON(t, &r)
+	return r
 }
 
 func (m money) transactions(t *testing.T, centerTok, query string) []httpapi.BalanceTransaction {
@@ -140,6 +149,11 @@ func TestCardPaymentEarnsTheCentre(t *testing.T) {
 			t.Errorf("transactions of the payment = %+v", got)
 		}
 
+		// Before the transfer is made, the provider's wallets differ from the ledger exactly by it:
+		// matched.
+		if rec := m.reconcile(t); rec.Status != "matched" || len(rec.Mismatches) != 0 {
+			t.Errorf("reconciliation with the transfer in flight = %+v", rec)
+		}
 		// At the provider: the earning moves from the buyer's wallet to the centre's, the fee to
 		// the platform's fee wallet, once however often the transfers run.
 		for range 2 {
@@ -149,6 +163,46 @@ func TestCardPaymentEarnsTheCentre(t *testing.T) {
 		}
 		if got := walletBalances(t, s, buyer.ID, center.ID); got != [3]int64{0, 11400, 600} {
 			t.Errorf("wallets buyer, centre, fees = %v, want [0 11400 600]", got)
+		}
+		rec := m.reconcile(t)
+		if rec.Status != "matched" || rec.CheckedAccounts != 3 || len(rec.Mismatches) != 0 || rec.FinishedAt == nil {
+			t.Errorf("reconciliation = %+v", rec)
+		}
+		// A sandbox adjustment the ledger does not know: mismatched by exactly that much, and told.
+		adjust := func(body any) *apptest.Response {
+			return s.Do(t, apptest.Request{Method: "POST", Path: "/v1/sandbox/wallets/adjust", Token: m.admin, Body: body})
+		}
+		adjust(map[string]any{"account": "center:" + center.ID, "amount": -100}).Expect(t, 204)
+		adjust(map[string]any{"account": "center:" + other.ID, "amount": -100}).ExpectProblem(t, 422, "validation_failed")
+		adjust(map[string]any{"account": "bank", "amount": 1}).ExpectProblem(t, 422, "validation_failed")
+		adjust(map[string]any{"account": "platform:fees"}).ExpectProblem(t, 422, "validation_failed")
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/sandbox/wallets/adjust", Token: centerTok,
+			Body: map[string]any{"account": "center:" + center.ID, "amount": 100}}).ExpectProblem(t, 403, "forbidden")
+		rec = m.reconcile(t)
+		want := []httpapi.ReconciliationMismatch{{Account: "center:" + center.ID, LedgerBalance: 11400, ProviderBalance: 11300, Difference: -100}}
+		if rec.Status != "mismatched" || fmt.Sprint(rec.Mismatches) != fmt.Sprint(want) {
+			t.Errorf("reconciliation after the adjustment = %+v", rec)
+		}
+		var got httpapi.Reconciliation
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/reconciliations/" + rec.ID, Token: m.admin}).Expect(t, 200).JSON(t, &got)
+		if got.ID != rec.ID || got.Status != "mismatched" {
+			t.Errorf("GET reconciliation = %+v", got)
+		}
+		var recs httpapi.ReconciliationList
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/reconciliations?limit=2", Token: m.admin}).Expect(t, 200).JSON(t, &recs)
+		if len(recs.Data) != 2 || recs.Data[0].ID != rec.ID || !recs.HasMore {
+			t.Errorf("reconciliations = %+v", recs)
+		}
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/reconciliations/rec_missing", Token: m.admin}).ExpectProblem(t, 404, "not_found")
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/admin/reconciliations", Token: centerTok}).ExpectProblem(t, 403, "forbidden")
+		var evs httpapi.EventList
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/events?type=reconciliation.mismatch", Token: m.admin}).Expect(t, 200).JSON(t, &evs)
+		if len(evs.Data) != 1 || !strings.Contains(string(evs.Data[0].Data.Object), `"difference":-100`) {
+			t.Errorf("reconciliation.mismatch events = %+v", evs.Data)
+		}
+		adjust(map[string]any{"account": "center:" + center.ID, "amount": 100}).Expect(t, 204)
+		if rec := m.reconcile(t); rec.Status != "matched" {
+			t.Errorf("reconciliation after the adjustment was undone = %+v", rec)
 		}
 
 		// Who may read what.
@@ -229,6 +283,16 @@ func TestSEPAMonthEarnsTheCentre(t *testing.T) {
 			}
 			return walletBalances(t, s, good.ID, center.ID) == [3]int64{0, 11400, 600}
 		})
+		// The guaranteed 60.00 (57.00 to the centre, 3.00 of fee) is in the ledger but not in the
+		// wallets: the platform has not funded it at the provider yet, and reconciliation says so.
+		rec := m.reconcile(t)
+		want := []httpapi.ReconciliationMismatch{
+			{Account: "platform:fees", LedgerBalance: 900, ProviderBalance: 600, Difference: -300},
+			{Account: "center:" + center.ID, LedgerBalance: 17100, ProviderBalance: 11400, Difference: -5700},
+		}
+		if rec.Status != "mismatched" || fmt.Sprint(rec.Mismatches) != fmt.Sprint(want) {
+			t.Errorf("reconciliation = %+v", rec)
+		}
 	})
 }
 
