@@ -35,6 +35,11 @@ func (a *App) periodicWork() []jobs.Periodic {
 			_, err := a.Transfers.Run(ctx)
 			return err
 		}},
+		// The daily reconciliation, due at 04:00 Paris by the clock (checked every minute).
+		{Name: "daily_reconciliation", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Reconciler.RunDaily(ctx)
+			return err
+		}},
 		{Name: "idempotency_purge", Every: time.Hour, Run: func(ctx context.Context) error {
 			_, err := a.idem.Purge(ctx)
 			return err

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/ledger"
 )
 
@@ -70,5 +71,24 @@ func TestEarningTransactionsBalance(t *testing.T) {
 	}
 	if pay := CardEarned(free, at)[1]; len(pay.Postings) != 2 {
 		t.Errorf("a payment without fee has %d postings, want 2 (no zero fee posting)", len(pay.Postings))
+	}
+}
+
+func TestDailyRunDay(t *testing.T) {
+	paris := clock.Paris()
+	for _, tt := range []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 12, 2, 3, 59, 59, 0, paris), "2026-12-01"},
+		{time.Date(2026, 12, 2, 4, 0, 0, 0, paris), "2026-12-02"},
+		{time.Date(2026, 12, 2, 23, 30, 0, 0, paris), "2026-12-02"},
+		{time.Date(2026, 12, 2, 3, 30, 0, 0, time.UTC), "2026-12-02"}, // 04:30 Paris
+		{time.Date(2027, 3, 28, 3, 30, 0, 0, paris), "2027-03-27"},    // the night clocks go forward
+		{time.Date(2027, 3, 28, 4, 0, 0, 0, paris), "2027-03-28"},
+	} {
+		if got := dailyRunDay(tt.at); got != tt.want {
+			t.Errorf("dailyRunDay(%s) = %s, want %s", tt.at, got, tt.want)
+		}
 	}
 }

@@ -46,6 +46,8 @@ type Reconciliation struct {
 	Mismatches      []Mismatch
 	CreatedAt       time.Time
 	FinishedAt      time.Time // zero while running
+	// ScheduledDay is the Paris day (YYYY-MM-DD) of a daily run; "" for one asked for.
+	ScheduledDay string
 }
 
 // WalletRef is a provider wallet and the ledger account it mirrors.
@@ -65,7 +67,9 @@ type ReconcileTx interface {
 // ReconcileStore keeps reconciliations and reads what they compare.
 type ReconcileStore interface {
 	txn.Runner[ReconcileTx]
-	InsertReconciliation(ctx context.Context, r Reconciliation) error
+	// InsertReconciliation inserts r; it reports false, inserting nothing, when r is the daily
+	// run of a day that has one already.
+	InsertReconciliation(ctx context.Context, r Reconciliation) (bool, error)
 	// Reconciliation returns one or ErrReconciliationNotFound.
 	Reconciliation(ctx context.Context, id string) (Reconciliation, error)
 	// Reconciliations lists them newest first.
@@ -118,9 +122,45 @@ func (r *Reconciler) Run(ctx context.Context) (Reconciliation, error) {
 		return Reconciliation{}, fmt.Errorf("reconcile: no payment provider: %w", psp.ErrUnavailable)
 	}
 	rec := Reconciliation{ID: id.New(id.Reconciliation), Status: ReconciliationRunning, Mismatches: []Mismatch{}, CreatedAt: r.clock.Now()}
-	if err := r.store.InsertReconciliation(ctx, rec); err != nil {
+	if _, err := r.store.InsertReconciliation(ctx, rec); err != nil {
 		return Reconciliation{}, err
 	}
+	return r.run(ctx, rec)
+}
+
+// DailyHour is the hour, Paris wall-clock time, of the daily reconciliation (04:00).
+const DailyHour = 4
+
+// RunDaily runs the day's reconciliation once the clock (the injected one: the sandbox's test
+// clock moves it) has passed 04:00 Paris, unless it ran already: the day's run is claimed by a
+// unique row, so that several processes run it once. It reports whether it ran one.
+func (r *Reconciler) RunDaily(ctx context.Context) (bool, error) {
+	if r.provider == nil {
+		return false, nil
+	}
+	now := r.clock.Now()
+	day := dailyRunDay(now)
+	rec := Reconciliation{ID: id.New(id.Reconciliation), Status: ReconciliationRunning, Mismatches: []Mismatch{}, CreatedAt: now,
+		ScheduledDay: day}
+	claimed, err := r.store.InsertReconciliation(ctx, rec)
+	if err != nil || !claimed {
+		return false, err
+	}
+	_, err = r.run(ctx, rec)
+	return err == nil, err
+}
+
+// dailyRunDay is the Paris day whose daily run is the latest due at now: today from 04:00 Paris,
+// yesterday before (04:00 is a wall-clock time: daylight saving changes do not move it).
+func dailyRunDay(now time.Time) string {
+	local := now.In(clock.Paris())
+	if local.Hour() < DailyHour {
+		return local.AddDate(0, 0, -1).Format(time.DateOnly)
+	}
+	return local.Format(time.DateOnly)
+}
+
+func (r *Reconciler) run(ctx context.Context, rec Reconciliation) (Reconciliation, error) {
 	balances, err := r.store.LedgerBalances(ctx)
 	if err != nil {
 		return rec, err

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,6 +205,25 @@ func TestCardPaymentEarnsTheCentre(t *testing.T) {
 		adjust(map[string]any{"account": "center:" + center.ID, "amount": 100}).Expect(t, 204)
 		if rec := m.reconcile(t); rec.Status != "matched" {
 			t.Errorf("reconciliation after the adjustment was undone = %+v", rec)
+		}
+
+		// The daily run: once a day past 04:00 Paris, whichever of several processes gets there.
+		var ran atomic.Int32
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				ok, err := s.App.Reconciler.RunDaily(context.Background())
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					ran.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if ran.Load() != 1 {
+			t.Errorf("the daily reconciliation ran %d times", ran.Load())
 		}
 
 		// Who may read what.

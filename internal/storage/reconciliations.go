@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/ledger"
@@ -19,6 +20,7 @@ type reconciliationRow struct {
 	Mismatches      string
 	CreatedAt       time.Time
 	FinishedAt      *time.Time
+	ScheduledDay    *string
 }
 
 func (reconciliationRow) TableName() string { return "reconciliations" }
@@ -52,14 +54,15 @@ func mismatchesJSON(ms []balances.Mismatch) (string, error) {
 	return string(b), err
 }
 
-// InsertReconciliation implements balances.ReconcileStore.
-func (s Reconciliations) InsertReconciliation(ctx context.Context, r balances.Reconciliation) error {
+// InsertReconciliation implements balances.ReconcileStore: a daily run's day is unique.
+func (s Reconciliations) InsertReconciliation(ctx context.Context, r balances.Reconciliation) (bool, error) {
 	ms, err := mismatchesJSON(r.Mismatches)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return s.db.WithContext(ctx).Create(&reconciliationRow{ID: r.ID, Status: string(r.Status), CheckedAccounts: r.CheckedAccounts,
-		Mismatches: ms, CreatedAt: utc(r.CreatedAt)}).Error
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&reconciliationRow{ID: r.ID, Status: string(r.Status),
+		CheckedAccounts: r.CheckedAccounts, Mismatches: ms, CreatedAt: utc(r.CreatedAt), ScheduledDay: nullable(r.ScheduledDay)})
+	return res.RowsAffected == 1, res.Error
 }
 
 // FinishReconciliation implements balances.ReconcileTx.
@@ -85,6 +88,9 @@ func toReconciliation(r reconciliationRow) (balances.Reconciliation, error) {
 	}
 	if r.FinishedAt != nil {
 		out.FinishedAt = r.FinishedAt.UTC()
+	}
+	if r.ScheduledDay != nil {
+		out.ScheduledDay = *r.ScheduledDay
 	}
 	return out, nil
 }
