@@ -2737,6 +2737,15 @@ type ListBalanceTransactionsParams struct {
 // ListBalanceTransactionsParamsType defines parameters for ListBalanceTransactions.
 type ListBalanceTransactionsParamsType string
 
+// ExportSalesReportCsvParams defines parameters for ExportSalesReportCsv.
+type ExportSalesReportCsvParams struct {
+	// Month The month, YYYY-MM
+	Month string `form:"month" json:"month"`
+
+	// CenterId The centre (required for admin and service)
+	CenterId *string `form:"center_id,omitempty" json:"center_id,omitempty"`
+}
+
 // ListBankAccountsParams defines parameters for ListBankAccounts.
 type ListBankAccountsParams struct {
 	// BuyerId Operators: the buyer whose accounts to list
@@ -3352,6 +3361,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/balance-transactions (the `ListBalanceTransactions` operationId).
 	ListBalanceTransactions(ctx context.Context, params *ListBalanceTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportSalesReportCsv Export a centre's monthly sales report as CSV
+	//
+	// The centre's balance transactions of one month (Europe/Paris), for spreadsheets in French locale like the statements: UTF-8 with a byte order mark, ";" separator, CRLF, amounts in euros with a decimal comma. A header block (centre, month), one row per transaction with its gross, fee and net, then a Total row. A centre exports its own; admin and service name the centre with center_id.
+	//
+	// Corresponds with GET /v1/balance-transactions/export.csv (the `ExportSalesReportCsv` operationId).
+	ExportSalesReportCsv(ctx context.Context, params *ExportSalesReportCsvParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListBankAccounts List bank accounts
 	//
@@ -4335,6 +4351,23 @@ func (c *Client) GetBalance(ctx context.Context, params *GetBalanceParams, reqEd
 // Corresponds with GET /v1/balance-transactions (the `ListBalanceTransactions` operationId).
 func (c *Client) ListBalanceTransactions(ctx context.Context, params *ListBalanceTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListBalanceTransactionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportSalesReportCsv Export a centre's monthly sales report as CSV
+//
+// The centre's balance transactions of one month (Europe/Paris), for spreadsheets in French locale like the statements: UTF-8 with a byte order mark, ";" separator, CRLF, amounts in euros with a decimal comma. A header block (centre, month), one row per transaction with its gross, fee and net, then a Total row. A centre exports its own; admin and service name the centre with center_id.
+//
+// Corresponds with GET /v1/balance-transactions/export.csv (the `ExportSalesReportCsv` operationId).
+func (c *Client) ExportSalesReportCsv(ctx context.Context, params *ExportSalesReportCsvParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportSalesReportCsvRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -6549,6 +6582,68 @@ func NewListBalanceTransactionsRequest(server string, params *ListBalanceTransac
 		if params.Cursor != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportSalesReportCsvRequest constructs an http.Request for the ExportSalesReportCsv method
+func NewExportSalesReportCsvRequest(server string, params *ExportSalesReportCsvParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/balance-transactions/export.csv")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "month", params.Month, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.CenterId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "center_id", *params.CenterId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -10252,6 +10347,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/balance-transactions (the `ListBalanceTransactions` operationId).
 	ListBalanceTransactionsWithResponse(ctx context.Context, params *ListBalanceTransactionsParams, reqEditors ...RequestEditorFn) (*ListBalanceTransactionsResponse, error)
 
+	// ExportSalesReportCsvWithResponse Export a centre's monthly sales report as CSV
+	//
+	// The centre's balance transactions of one month (Europe/Paris), for spreadsheets in French locale like the statements: UTF-8 with a byte order mark, ";" separator, CRLF, amounts in euros with a decimal comma. A header block (centre, month), one row per transaction with its gross, fee and net, then a Total row. A centre exports its own; admin and service name the centre with center_id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/balance-transactions/export.csv (the `ExportSalesReportCsv` operationId).
+	ExportSalesReportCsvWithResponse(ctx context.Context, params *ExportSalesReportCsvParams, reqEditors ...RequestEditorFn) (*ExportSalesReportCsvResponse, error)
+
 	// ListBankAccountsWithResponse List bank accounts
 	//
 	// Newest first, deleted (inactive) ones included. A buyer sees its own; an operator those of `buyer_id`, or every buyer's without it.
@@ -12923,6 +13027,132 @@ func (r ListBalanceTransactionsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListBalanceTransactionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportSalesReportCsvResponse200Headers the declared response headers of an HTTP 200 response for ExportSalesReportCsv
+type ExportSalesReportCsvResponse200Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportCsvResponse401Headers the declared response headers of an HTTP 401 response for ExportSalesReportCsv
+type ExportSalesReportCsvResponse401Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportCsvResponse403Headers the declared response headers of an HTTP 403 response for ExportSalesReportCsv
+type ExportSalesReportCsvResponse403Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportCsvResponse404Headers the declared response headers of an HTTP 404 response for ExportSalesReportCsv
+type ExportSalesReportCsvResponse404Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportCsvResponse422Headers the declared response headers of an HTTP 422 response for ExportSalesReportCsv
+type ExportSalesReportCsvResponse422Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportCsvResponse429Headers the declared response headers of an HTTP 429 response for ExportSalesReportCsv
+type ExportSalesReportCsvResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// ExportSalesReportCsvResponse431Headers the declared response headers of an HTTP 431 response for ExportSalesReportCsv
+type ExportSalesReportCsvResponse431Headers struct {
+	XRequestId string
+}
+
+type ExportSalesReportCsvResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportSalesReportCsvResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportSalesReportCsvResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportSalesReportCsvResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportSalesReportCsvResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ExportSalesReportCsvResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportSalesReportCsvResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ExportSalesReportCsvResponse431Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportSalesReportCsvResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportSalesReportCsvResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ExportSalesReportCsvResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ExportSalesReportCsvResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ExportSalesReportCsvResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ExportSalesReportCsvResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportSalesReportCsvResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportSalesReportCsvResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportSalesReportCsvResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportSalesReportCsvResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -22624,6 +22854,21 @@ func (c *ClientWithResponses) ListBalanceTransactionsWithResponse(ctx context.Co
 	return ParseListBalanceTransactionsResponse(rsp)
 }
 
+// ExportSalesReportCsvWithResponse Export a centre's monthly sales report as CSV
+//
+// The centre's balance transactions of one month (Europe/Paris), for spreadsheets in French locale like the statements: UTF-8 with a byte order mark, ";" separator, CRLF, amounts in euros with a decimal comma. A header block (centre, month), one row per transaction with its gross, fee and net, then a Total row. A centre exports its own; admin and service name the centre with center_id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/balance-transactions/export.csv (the `ExportSalesReportCsv` operationId).
+func (c *ClientWithResponses) ExportSalesReportCsvWithResponse(ctx context.Context, params *ExportSalesReportCsvParams, reqEditors ...RequestEditorFn) (*ExportSalesReportCsvResponse, error) {
+	rsp, err := c.ExportSalesReportCsv(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportSalesReportCsvResponse(rsp)
+}
+
 // ListBankAccountsWithResponse List bank accounts
 //
 // Newest first, deleted (inactive) ones included. A buyer sees its own; an operator those of `buyer_id`, or every buyer's without it.
@@ -26148,6 +26393,159 @@ func ParseListBalanceTransactionsResponse(rsp *http.Response) (*ListBalanceTrans
 		response.Headers429 = &headers
 	case rsp.StatusCode == 431:
 		var headers ListBalanceTransactionsResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportSalesReportCsvResponse parses an HTTP response from a ExportSalesReportCsvWithResponse call
+func ParseExportSalesReportCsvResponse(rsp *http.Response) (*ExportSalesReportCsvResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportSalesReportCsvResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case rsp.StatusCode == 401:
+	// Content-type (text/csv) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (text/csv) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (text/csv) unsupported
+
+	case rsp.StatusCode == 422:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportSalesReportCsvResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportSalesReportCsvResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportSalesReportCsvResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportSalesReportCsvResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers ExportSalesReportCsvResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportSalesReportCsvResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers ExportSalesReportCsvResponse431Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -178,4 +178,6 @@ type Filter struct {
 	CenterID string
 	Type     Type
 	SourceID string
+	// From and To bound the creation time: From ≤ created_at < To (zero: no bound).
+	From, To time.Time
 }

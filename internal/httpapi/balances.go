@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"net/http"
 	"time"
 
@@ -17,6 +18,7 @@ func (s *Server) routeBalances(v1 *gin.RouterGroup) {
 	v1.PUT("/admin/centers/:id/fee", admin, s.putCenterFee)
 	v1.GET("/balance", money, s.getBalance)
 	v1.GET("/balance-transactions", money, s.listBalanceTransactions)
+	v1.GET("/balance-transactions/export.csv", money, s.exportSalesReportCSV)
 	v1.GET("/admin/ledger/accounts", admin, s.listLedgerAccounts)
 	v1.GET("/admin/ledger/trial-balance", admin, s.getTrialBalance)
 }
@@ -227,4 +229,32 @@ func (s *Server) getTrialBalance(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, TrialBalance{Total: tb.Total, Accounts: tb.Accounts, Entries: tb.Entries, Currency: "EUR"})
+}
+
+// exportSalesReportCSV godoc
+//
+//	@Summary		Export a centre's monthly sales report as CSV
+//	@ID				exportSalesReportCsv
+//	@Description	The centre's balance transactions of one month (Europe/Paris), for spreadsheets in French locale like the statements: UTF-8 with a byte order mark, ";" separator, CRLF, amounts in euros with a decimal comma. A header block (centre, month), one row per transaction with its gross, fee and net, then a Total row. A centre exports its own; admin and service name the centre with center_id.
+//	@Tags			balance
+//	@Security		BearerAuth
+//	@Produce		text/csv,application/problem+json
+//	@Param			month		query		string	true	"The month, YYYY-MM"
+//	@Param			center_id	query		string	false	"The centre (required for admin and service)"
+//	@Success		200			{file}		file	"The report as CSV"
+//	@Failure		401,403,404,422	{object}	Problem
+//	@Router			/v1/balance-transactions/export.csv [get]
+func (s *Server) exportSalesReportCSV(c *gin.Context) {
+	r, err := s.balances.SalesReport(c.Request.Context(), principal(c), c.Query("center_id"), c.Query("month"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := r.WriteCSV(&buf); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="ventes-`+r.Month+"-"+r.CenterID+`.csv"`)
+	c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }

@@ -226,6 +226,22 @@ func TestCardPaymentEarnsTheCentre(t *testing.T) {
 			t.Errorf("the daily reconciliation ran %d times", ran.Load())
 		}
 
+		// The month's sales report as CSV.
+		month := clock.MonthOf(s.App.Clock.Now())
+		csv := s.Do(t, apptest.Request{Method: "GET", Path: "/v1/balance-transactions/export.csv?month=" + month, Token: centerTok}).Expect(t, 200)
+		body := string(csv.Body)
+		if !strings.HasPrefix(body, "\ufeffRapport des ventes") || !strings.Contains(body, ";Paiement;"+pi.ID+";120,00;6,00;114,00\r\n") ||
+			!strings.HasSuffix(body, "Total;;;;120,00;6,00;114,00\r\n") {
+			t.Errorf("sales report = %q", body)
+		}
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/balance-transactions/export.csv?month=2026-13", Token: centerTok}).ExpectProblem(t, 422, "validation_failed")
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/balance-transactions/export.csv?month=" + month, Token: m.admin}).ExpectProblem(t, 422, "validation_failed")
+		empty := s.Do(t, apptest.Request{Method: "GET", Path: "/v1/balance-transactions/export.csv?month=2025-01&center_id=" + center.ID,
+			Token: m.admin}).Expect(t, 200)
+		if !strings.HasSuffix(string(empty.Body), "Total;;;;0,00;0,00;0,00\r\n") {
+			t.Errorf("an empty month's report = %q", empty.Body)
+		}
+
 		// Who may read what.
 		otherTok := s.Token(t, auth.RoleCenter, other.ID)
 		if bal := m.balance(t, otherTok); bal.Available != 0 {

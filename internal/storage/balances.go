@@ -116,6 +116,12 @@ func (s Balances) BalanceTransactions(ctx context.Context, f balances.Filter, p 
 	if f.SourceID != "" {
 		q = q.Where("t.source_id = ?", f.SourceID)
 	}
+	if !f.From.IsZero() {
+		q = q.Where("t.created_at >= ?", utc(f.From))
+	}
+	if !f.To.IsZero() {
+		q = q.Where("t.created_at < ?", utc(f.To))
+	}
 	if p.After != "" {
 		q = q.Where("p.transaction_id < ?", ledgerTxID(p.After))
 	}
