@@ -159,10 +159,15 @@ func (s *Transfers) Run(ctx context.Context) (int, error) {
 	done := 0
 	for _, t := range pending {
 		ok, err := s.make(ctx, t)
-		if err != nil {
+		switch {
+		case errors.Is(err, psp.ErrUnavailable) || ctx.Err() != nil:
 			return done, fmt.Errorf("transfer %s of %s %s: %w", t.ID, t.Kind, t.SourceID, err)
-		}
-		if ok {
+		case err != nil:
+			// This transfer cannot be made yet (the centre's payee needs its legal representative,
+			// say): it waits, and the others go on.
+			s.log.WarnContext(ctx, "a centre's transfer waits", slog.String("transfer_id", t.ID),
+				slog.String("center_id", t.CenterID), slog.String("err", err.Error()))
+		case ok:
 			done++
 		}
 	}

@@ -166,6 +166,21 @@ func TestTransfersRun(t *testing.T) {
 		t.Errorf("refused transfer = %+v", got)
 	}
 
+	// A centre the provider cannot take yet waits; the others' transfers go on.
+	store.transfers = append(store.transfers,
+		TransferFor(Earning{IntentID: "pi_4", BuyerID: "byr_1", CenterID: "ctr_unknown", Amount: 100}, at),
+		TransferFor(Earning{IntentID: "pi_5", BuyerID: "byr_1", CenterID: "ctr_1", Amount: 100}, at))
+	mover.refuse = false
+	if n, err := s.Run(ctx); n != 1 || err != nil {
+		t.Fatalf("Run with a centre that cannot be paid = %d, %v", n, err)
+	}
+	if got := store.transfers[3]; got.Status != TransferPending {
+		t.Errorf("the blocked transfer = %+v", got)
+	}
+	if got := store.transfers[4]; got.Status != TransferSucceeded {
+		t.Errorf("the next transfer = %+v", got)
+	}
+
 	// No provider: nothing moves.
 	if n, err := NewTransfers(store, oneCenter{}, onePayer{}, nil, clock.NewManual(at), nil).Run(ctx); n != 0 || err != nil {
 		t.Errorf("Run without a provider = %d, %v", n, err)
