@@ -214,6 +214,9 @@ func collectionEarnings(ctx context.Context, tx *gorm.DB, collectionID string) (
 // failed — each payment from the platform's guarantee; failed after it succeeded — the debit
 // taken back, carried by the guarantee.
 func postCollectionSettled(ctx context.Context, u *unit, c collectionRow, earned []balances.Earning, status, previous string, at time.Time) error {
+	if c.Amount <= 0 { // nothing was debited: nothing moved
+		return postAll(ctx, u, balances.SEPAGuaranteed(earned, at))
+	}
 	switch {
 	case status == "succeeded":
 		if err := postAll(ctx, u, balances.SEPASucceeded(c.ID, c.BuyerID, c.Amount, earned, at)); err != nil {
