@@ -431,8 +431,11 @@ func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, version
 func (s *Service) record(ctx context.Context, tx Tx, pi *Intent, blockCard bool, version string) error {
 	if version != "" && pi.ConfirmsOrder() && !blockCard {
 		done, err := tx.ConfirmUnchanged(ctx, *pi, version)
-		if err != nil || done {
+		if err != nil {
 			return err
+		}
+		if done {
+			return s.earnCard(ctx, tx, *pi)
 		}
 	}
 	at := pi.UpdatedAt
@@ -451,7 +454,18 @@ func (s *Service) record(ctx context.Context, tx Tx, pi *Intent, blockCard bool,
 			return err
 		}
 	}
-	return tx.InsertIntent(ctx, *pi)
+	if err := tx.InsertIntent(ctx, *pi); err != nil {
+		return err
+	}
+	return s.earnCard(ctx, tx, *pi)
+}
+
+// earnCard posts a card intent's earning when it succeeded, in the transaction that records it.
+func (s *Service) earnCard(ctx context.Context, tx Tx, pi Intent) error {
+	if pi.Method != MethodCard || pi.Status != StatusSucceeded {
+		return nil
+	}
+	return tx.EarnCard(ctx, pi)
 }
 
 // RefundJob retries the refund of an intent's pay-in that no order keeps, until it is recorded.

@@ -29,6 +29,11 @@ type Tx interface {
 	// lets the common case be one statement. Without month gates (unit tests) it returns "" and
 	// the payment counts in the Europe/Paris month of its CreatedAt.
 	PickMonth(ctx context.Context, hint time.Time) (at time.Time, month string, err error)
+	// EarnCard posts, in the unit that makes pi succeeded, the card pay-in and the centre's
+	// earning of a succeeded card intent (the balances capability's ledger transactions, with
+	// the centre's transfer to make); nothing when the ledger's earnings are not set up (unit
+	// tests, see storage.NewEarnings).
+	EarnCard(ctx context.Context, pi Intent) error
 	// ConfirmOrder makes the order confirmed: UPDATE ... WHERE status = 'payment_pending'. It
 	// returns orders.ErrNotPayable when the order is not payment_pending (or does not exist).
 	ConfirmOrder(ctx context.Context, orderID string, at time.Time) error

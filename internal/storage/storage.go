@@ -41,6 +41,7 @@ type DB struct {
 	enqueuer Enqueuer                     // see SetEnqueuer
 	eventJob func(eventID string) txn.Job // see SetEventJob
 	gates    *MonthGates                  // see NewMonthGates
+	earnings bool                         // see NewEarnings
 }
 
 // Open connects to a database named by a vhupay URL: sqlite://<path> or postgres://... .
