@@ -46,7 +46,7 @@ func (a *App) buildMonthClose(cfg config.Config, opts Options) error {
 	}
 	store := storage.NewMonthCloses(a.DB)
 	engine, err := monthclose.NewEngine(store, monthclose.EngineConfig{
-		Steps: monthclose.Replace(a.monthCloseSteps(), opts.MonthCloseSteps...),
+		Steps: pacedSteps(monthclose.Replace(a.monthCloseSteps(), opts.MonthCloseSteps...)),
 		Clock: a.Clock, LeaseClock: clock.Real{}, Lease: jc.Lease(), Log: a.Log,
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -50,6 +51,13 @@ type Config struct {
 // MangoPay holds the MangoPay client's settings.
 type MangoPay struct {
 	BaseURL, ClientID, APIKey string
+	// CallsPerWindow is the budget of MangoPay calls per RateWindow shared by every process
+	// (VHUPAY_MANGOPAY_CALLS_PER_15MIN): background work (the month close) waits for it. 0 means
+	// unlimited: the default with the sandbox provider; 2,000 with MangoPay.
+	CallsPerWindow int
+	// RateWindow is the budget's window (VHUPAY_MANGOPAY_RATE_WINDOW, default 15 minutes, as
+	// MangoPay's shortest; tests shorten it to run a long close against a fast-forwarded limit).
+	RateWindow time.Duration
 }
 
 // Infolegale holds the score partner's settings.
@@ -147,6 +155,24 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("VHUPAY_INTENT_EXPIRY %q must be a duration of at least 1m", v))
 		}
 		c.IntentExpiry = d
+	}
+	c.MangoPay.RateWindow = 15 * time.Minute
+	if c.PSP == "mangopay" {
+		c.MangoPay.CallsPerWindow = 2000
+	}
+	if v := getenv("VHUPAY_MANGOPAY_CALLS_PER_15MIN"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("VHUPAY_MANGOPAY_CALLS_PER_15MIN %q must be a number of calls (0: unlimited)", v))
+		}
+		c.MangoPay.CallsPerWindow = n
+	}
+	if v := getenv("VHUPAY_MANGOPAY_RATE_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			errs = append(errs, fmt.Errorf("VHUPAY_MANGOPAY_RATE_WINDOW %q must be a duration of at least 1s", v))
+		}
+		c.MangoPay.RateWindow = d
 	}
 	c.PSPTimeout = 15 * time.Second
 	if v := getenv("VHUPAY_PSP_TIMEOUT"); v != "" {

@@ -160,6 +160,10 @@ type progress struct {
 
 func (p *progress) Checkpoint() string { return p.checkpoint }
 
+func (p *progress) Report(ctx context.Context, done, total int) error {
+	return p.store.ReportProgress(ctx, p.month, p.owner, p.step, done, total)
+}
+
 func (p *progress) Save(ctx context.Context, checkpoint string) error {
 	if err := p.store.SaveCheckpoint(ctx, p.month, p.owner, p.step, checkpoint); err != nil {
 		return err

@@ -360,3 +360,57 @@ func TestStepsMustHaveDistinctNames(t *testing.T) {
 		t.Errorf("Replace (-want +got):\n%s", diff)
 	}
 }
+
+// TestProgressReported: a running close shows the progress its current step reports; a close
+// that is not running shows none, and a run that lost its lease reports nothing.
+func TestProgressReported(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		f := newFixture(t, b)
+		ctx := context.Background()
+		var during []monthclose.StepProgress
+		look := func() {
+			c, err := f.service.Get(ctx, "2026-11")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, ok := c.Progress(); ok {
+				during = append(during, p)
+			}
+		}
+		e := f.engine(t,
+			monthclose.StepFunc(monthclose.StepRefreshScores, func(ctx context.Context, _ string, p monthclose.Progress) (int, error) {
+				look() // started, nothing reported yet
+				return 0, nil
+			}),
+			monthclose.StepFunc(monthclose.StepCollections, func(ctx context.Context, _ string, p monthclose.Progress) (int, error) {
+				for done := 0; done <= 10; done += 5 {
+					if err := p.Report(ctx, done, 10); err != nil {
+						return 0, err
+					}
+					look()
+				}
+				return 10, nil
+			}))
+		if _, _, err := f.service.Start(ctx, "2026-11"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := e.Run(ctx, "2026-11")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []monthclose.StepProgress{{Step: "refresh_scores"}, {Step: "collections", Total: 10}, {Step: "collections", Done: 5, Total: 10},
+			{Step: "collections", Done: 10, Total: 10}}
+		if diff := cmp.Diff(want, during); diff != "" {
+			t.Errorf("progress seen (-want +got):\n%s", diff)
+		}
+		if p, ok := c.Progress(); ok {
+			t.Errorf("a completed close shows progress %+v", p)
+		}
+		if s, _ := c.Step(monthclose.StepCollections); s.Done != 10 || s.Total != 10 {
+			t.Errorf("collections step record = %+v, want 10 of 10 kept", s)
+		}
+		if err := f.store.ReportProgress(ctx, "2026-11", "run_gone", monthclose.StepCollections, 1, 1); !errors.Is(err, monthclose.ErrLeaseLost) {
+			t.Errorf("ReportProgress without the lease = %v, want ErrLeaseLost", err)
+		}
+	})
+}
