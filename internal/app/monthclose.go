@@ -111,7 +111,8 @@ func changed(a, b monthclose.MonthClose) bool {
 		return true
 	}
 	for i := range a.Steps {
-		if a.Steps[i].Completed != b.Steps[i].Completed || a.Steps[i].Runs != b.Steps[i].Runs {
+		if a.Steps[i].Completed != b.Steps[i].Completed || a.Steps[i].Runs != b.Steps[i].Runs ||
+			a.Steps[i].Done != b.Steps[i].Done || a.Steps[i].Total != b.Steps[i].Total {
 			return true
 		}
 	}
