@@ -59,9 +59,9 @@ func TestCloseReporter(t *testing.T) {
 	r.report(finished)
 	got := tty.String()
 	for _, part := range []string{
-		"2026-11 running: refresh_scores 4, collections 0/40\n",        // the first step's end, on its own line
-		"\r\033[K2026-11 collections [....] 0/40   0%",                 // the bar
-		"\r\033[K2026-11 collections [##..] 20/40  50%",                // redrawn in place
+		"2026-11 running: refresh_scores 4, collections 0/40\n",         // the first step's end, on its own line
+		"\r\033[K2026-11 collections [....] 0/40   0%",                  // the bar
+		"\r\033[K2026-11 collections [##..] 20/40  50%",                 // redrawn in place
 		"\r\033[K2026-11 completed: refresh_scores 4, collections 40\n", // the outcome replaces the bar
 	} {
 		if !strings.Contains(got, part) {
