@@ -22,7 +22,8 @@ func TestLoadDefaults(t *testing.T) {
 // TestCallBudget: MangoPay calls are budgeted at 2,000 per 15 minutes by default, the sandbox
 // provider's not at all, unless VHUPAY_MANGOPAY_CALLS_PER_15MIN says otherwise (0: unlimited).
 func TestCallBudget(t *testing.T) {
-	mango := map[string]string{"VHUPAY_PSP": "mangopay", "VHUPAY_MANGOPAY_CLIENT_ID": "c", "VHUPAY_MANGOPAY_API_KEY": "k"}
+	mango := map[string]string{"VHUPAY_PSP": "mangopay", "VHUPAY_MANGOPAY_CLIENT_ID": "c", "VHUPAY_MANGOPAY_API_KEY": "k",
+		"VHUPAY_RETURN_URL_ORIGINS": "https://app.example"}
 	with := func(extra ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range mango {

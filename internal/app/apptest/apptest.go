@@ -44,6 +44,7 @@ type Server struct {
 	Client  *http.Client
 	router  routers.Router
 	stop    func()
+	logs    *logBuffer
 }
 
 // Option changes the server's environment or build options.
@@ -80,6 +81,9 @@ func Start(t testing.TB, b storagetest.Backend, options ...Option) *Server {
 	env := map[string]string{
 		"VHUPAY_JWT_SECRET": Secret,
 		"VHUPAY_ADDR":       ln.Addr().String(),
+		// Tests send bursts with one token; TestRateLimits sets its own limits.
+		"VHUPAY_RATE_LIMIT":      "off",
+		"VHUPAY_HOOK_RATE_LIMIT": "off",
 	}
 	var opts app.Options
 	for _, o := range options {
@@ -92,10 +96,12 @@ func Start(t testing.TB, b storagetest.Backend, options ...Option) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logs := &logBuffer{}
+	var w io.Writer = logs
 	if os.Getenv("VHUPAY_TEST_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		w = io.MultiWriter(logs, os.Stderr)
 	}
+	log := slog.New(slog.NewJSONHandler(w, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, log, opts)
 	if err != nil {
@@ -118,7 +124,36 @@ func Start(t testing.TB, b storagetest.Backend, options ...Option) *Server {
 		})
 	}
 	t.Cleanup(stop)
-	return &Server{URL: srv.URL, App: a, Backend: b, Client: srv.Client(), router: contract(t), stop: stop}
+	return &Server{URL: srv.URL, App: a, Backend: b, Client: srv.Client(), router: contract(t), stop: stop, logs: logs}
+}
+
+// logBuffer keeps the server's log lines (JSON) for tests to read.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// LogLines returns the server's log lines so far (JSON objects, one a line) at level or above
+// ("DEBUG", "INFO", "WARN", "ERROR").
+func (s *Server) LogLines(level string) []string {
+	order := map[string]int{"DEBUG": 0, "INFO": 1, "WARN": 2, "ERROR": 3}
+	s.logs.mu.Lock()
+	text := s.logs.buf.String()
+	s.logs.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		var rec struct{ Level string }
+		if json.Unmarshal([]byte(line), &rec) == nil && order[rec.Level] >= order[level] {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // Stop stops the server as a process stop would (its background work ends gracefully) before
@@ -352,5 +387,8 @@ func WithMangoPay(baseURL, clientID, apiKey string) Option {
 		env["VHUPAY_MANGOPAY_CLIENT_ID"] = clientID
 		env["VHUPAY_MANGOPAY_API_KEY"] = apiKey
 		env["VHUPAY_PSP_TIMEOUT"] = "2s"
+		if env["VHUPAY_RETURN_URL_ORIGINS"] == "" {
+			env["VHUPAY_RETURN_URL_ORIGINS"] = "https://shop.example,http://localhost:5173"
+		}
 	}
 }
