@@ -16,6 +16,10 @@ var (
 	ErrBusy = errors.New("another run of this close is in progress")
 	// ErrLeaseLost is returned when a run's lease was taken over: the run must stop writing.
 	ErrLeaseLost = errors.New("the run lost its lease on the close")
+	// ErrTimeUp is returned by Engine.Run when the run's time (the job's timeout, the lease) ran
+	// out while its step was moving on (it reported more items done than when it started): a
+	// long step at the provider's pace, not a failure. The close goes on at once in a new run.
+	ErrTimeUp = errors.New("the run's time is up while its step was progressing")
 )
 
 // Status is where a close stands.

@@ -414,3 +414,48 @@ func TestProgressReported(t *testing.T) {
 		}
 	})
 }
+
+// TestTimeUpWhileProgressing: a run whose time runs out while its step reports progress ends
+// with ErrTimeUp and records no error (the close goes on in a new run); a step that made no
+// progress before its time ran out is an ordinary failed attempt.
+func TestTimeUpWhileProgressing(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		f := newFixture(t, b)
+		ctx := context.Background()
+		progressing := true
+		e := f.engine(t, monthclose.StepFunc(monthclose.StepCollections, func(ctx context.Context, _ string, p monthclose.Progress) (int, error) {
+			if err := p.Report(ctx, 10, 100); err != nil {
+				return 0, err
+			}
+			if progressing {
+				if err := p.Report(ctx, 20, 100); err != nil {
+					return 0, err
+				}
+			}
+			<-ctx.Done()
+			return 0, ctx.Err()
+		}))
+		if _, _, err := f.service.Start(ctx, "2026-11"); err != nil {
+			t.Fatal(err)
+		}
+		run := func() error {
+			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			_, err := e.Run(short, "2026-11")
+			return err
+		}
+		if err := run(); !errors.Is(err, monthclose.ErrTimeUp) {
+			t.Fatalf("Run = %v, want ErrTimeUp", err)
+		}
+		if c, _ := f.service.Get(ctx, "2026-11"); c.Status != monthclose.StatusRunning || c.LastError != "" {
+			t.Errorf("after a run whose time was up: %+v, want running with no error", c)
+		}
+		progressing = false
+		if err := run(); err == nil || errors.Is(err, monthclose.ErrTimeUp) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Run without progress = %v, want the deadline as an ordinary error", err)
+		}
+		if c, _ := f.service.Get(ctx, "2026-11"); c.LastError == "" {
+			t.Errorf("a run that timed out without progress recorded no error: %+v", c)
+		}
+	})
+}

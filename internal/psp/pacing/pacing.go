@@ -132,6 +132,9 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	if wait <= 0 {
 		return nil
 	}
+	if wait > time.Second {
+		p.log.InfoContext(ctx, "provider budget: waiting for a call slot", slog.String("budget", p.name), slog.Duration("wait", wait))
+	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
@@ -157,9 +160,8 @@ func (p *Pacer) Observe(l psp.RateLimit) {
 	us := until.UnixMicro()
 	raise(&p.held, us)
 	raise(&p.hold, us)
-	if l.Limited {
-		p.log.Warn("payment provider rate limit reached: calls held", slog.String("budget", p.name), slog.Time("until", until))
-	}
+	p.log.Warn("payment provider rate limit reached: calls held", slog.String("budget", p.name), slog.Time("until", until),
+		slog.Bool("refused", l.Limited))
 }
 
 // raise sets v to x when x is greater.
