@@ -10,6 +10,7 @@ import (
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/jobs"
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/psp/pacing"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/storage"
 )
@@ -30,13 +31,14 @@ func (a *App) periodicWork() []jobs.Periodic {
 			_, err := a.Payments.ResumeUnsent(ctx)
 			return err
 		}},
+		// The reconciliation sweeps wait for the provider's call budget, as the month close does.
 		{Name: "payin_sweep", Every: 15 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := a.Payments.SweepPayIns(ctx)
+			_, err := a.Payments.SweepPayIns(pacing.Paced(ctx))
 			return err
 		}},
 		// The safety net behind the direct-debit notifications.
 		{Name: "sepa_collection_polling", Every: 5 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := a.Collections.Reconcile(ctx)
+			_, err := a.Collections.Reconcile(pacing.Paced(ctx))
 			return err
 		}},
 		{Name: "idempotency_purge", Every: time.Hour, Run: func(ctx context.Context) error {
