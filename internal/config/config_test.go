@@ -71,6 +71,8 @@ func TestLoadFailsFast(t *testing.T) {
 		{"bad addr", map[string]string{"VHUPAY_ADDR": "8080"}, "VHUPAY_ADDR"},
 		{"bad call budget", map[string]string{"VHUPAY_MANGOPAY_CALLS_PER_15MIN": "-1"}, "VHUPAY_MANGOPAY_CALLS_PER_15MIN"},
 		{"bad rate window", map[string]string{"VHUPAY_MANGOPAY_RATE_WINDOW": "10ms"}, "VHUPAY_MANGOPAY_RATE_WINDOW"},
+		{"fee above 100 %", map[string]string{"VHUPAY_PLATFORM_FEE_BPS": "10001"}, "VHUPAY_PLATFORM_FEE_BPS"},
+		{"fee not a number", map[string]string{"VHUPAY_PLATFORM_FEE_BPS": "5%"}, "VHUPAY_PLATFORM_FEE_BPS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	ginSwagger "github.com/swaggo/gin-swagger"
 
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/idempotency"
@@ -66,6 +67,10 @@ type Deps struct {
 	// Events lists events; Webhooks manages webhook endpoints.
 	Events   *events.Service
 	Webhooks *webhooks.Service
+	// Balances are the centres' money: fees, balances, the ledger; Reconciler compares the
+	// provider's wallets with it.
+	Balances   *balances.Service
+	Reconciler *balances.Reconciler
 
 	// Sandbox mode only.
 	TestClock     TestClock
@@ -76,6 +81,8 @@ type Deps struct {
 	// close, sandbox settlement; settle: also what that close submits). Nil: only SandboxSettle
 	// runs, for settle.
 	ClockMoved func(ctx context.Context, settle bool) error
+	// SandboxAdjustWallet moves money in a sandbox provider wallet (POST /v1/sandbox/wallets/adjust).
+	SandboxAdjustWallet AdjustWallet
 }
 
 // Server holds the handlers' dependencies.
@@ -100,11 +107,14 @@ type Server struct {
 	payments      *payments.Service
 	notifications *payments.Notifications
 
-	monthCloses *monthclose.Service
-	invoicing   *invoicing.Service
-	events      *events.Service
-	webhooks    *webhooks.Service
-	clockMoved  func(ctx context.Context, settle bool) error
+	monthCloses  *monthclose.Service
+	invoicing    *invoicing.Service
+	events       *events.Service
+	webhooks     *webhooks.Service
+	balances     *balances.Service
+	reconciler   *balances.Reconciler
+	adjustWallet AdjustWallet
+	clockMoved   func(ctx context.Context, settle bool) error
 
 	edge Edge
 	// callers limits each authenticated caller, hookSources each address calling the hooks.
@@ -122,7 +132,7 @@ func New(d Deps) http.Handler {
 		orders: d.Orders, payments: d.Payments, notifications: d.Notifications,
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
-		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved,
+		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved, balances: d.Balances, reconciler: d.Reconciler, adjustWallet: d.SandboxAdjustWallet,
 		edge: d.Edge.withDefaults(), corsOrigins: map[string]bool{},
 	}
 	s.callers = newLimiters(s.edge.RateLimit, s.edge.RateBurst, nil)
@@ -190,6 +200,8 @@ func New(d Deps) http.Handler {
 	s.routeInvoicing(v1)
 	s.routeEvents(v1)
 	s.routeWebhooks(v1)
+	s.routeBalances(v1)
+	s.routeReconciliations(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}
