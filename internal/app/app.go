@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/vhupay/vhupay/api"
+	"github.com/vhupay/vhupay/internal/apikeys"
+	"github.com/vhupay/vhupay/internal/audit"
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/collections"
@@ -91,6 +93,9 @@ type App struct {
 	// Events lists events; Webhooks delivers them to integrators' endpoints.
 	Events   *events.Service
 	Webhooks *webhooks.Service
+	// APIKeys manages and authenticates API keys; Audit reads the audit trail.
+	APIKeys *apikeys.Service
+	Audit   *audit.Service
 
 	scheduler *jobs.Scheduler
 	handler   http.Handler
@@ -186,6 +191,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	wc.Store, wc.Clock, wc.Render, wc.Log = storage.NewWebhooks(db), a.Clock, httpapi.Render, log
 	wc.Guard.Sandbox = cfg.Sandbox()
 	a.Webhooks = webhooks.NewService(wc)
+	a.APIKeys = apikeys.NewService(storage.NewAPIKeys(db), storage.NewParties(db), a.Clock, log)
+	a.Audit = audit.NewService(storage.NewAudit(db))
 	if err := a.buildMonthClose(cfg, opts); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -197,7 +204,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, MonthCloses: a.MonthCloses,
-		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks,
+		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, APIKeys: a.APIKeys, Audit: a.Audit,
 	}
 	if a.testClock != nil {
 		deps.TestClock = a.testClock

@@ -163,7 +163,18 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.writeError(c, errUnauthenticated)
 		return
 	}
-	p, err := s.verifier.Verify(strings.TrimSpace(token))
+	token = strings.TrimSpace(token)
+	var p auth.Principal
+	var err error
+	if auth.IsAPIKey(token) && s.apiKeys != nil {
+		p, err = s.apiKeys.Authenticate(c.Request.Context(), token)
+	} else {
+		p, err = s.verifier.Verify(token)
+	}
+	if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
+		s.writeError(c, err) // the key store failed: not the caller's fault
+		return
+	}
 	if err != nil {
 		s.writeError(c, errUnauthenticated)
 		return

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 
+	"github.com/vhupay/vhupay/internal/apikeys"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/invoicing"
@@ -61,6 +62,8 @@ func dto(v any) any {
 		return toWebhookDelivery(v)
 	case events.Event:
 		return toEvent(v)
+	case apikeys.Key:
+		return toAPIKey(v)
 	}
 	return v
 }

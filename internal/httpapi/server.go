@@ -15,6 +15,8 @@ import (
 	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
 
+	"github.com/vhupay/vhupay/internal/apikeys"
+	"github.com/vhupay/vhupay/internal/audit"
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/events"
@@ -64,6 +66,9 @@ type Deps struct {
 	// Events lists events; Webhooks manages webhook endpoints.
 	Events   *events.Service
 	Webhooks *webhooks.Service
+	// APIKeys authenticates vhp_sk_ bearer secrets and manages keys; Audit lists the audit trail.
+	APIKeys *apikeys.Service
+	Audit   *audit.Service
 
 	// Sandbox mode only.
 	TestClock     TestClock
@@ -102,6 +107,8 @@ type Server struct {
 	invoicing   *invoicing.Service
 	events      *events.Service
 	webhooks    *webhooks.Service
+	apiKeys     *apikeys.Service
+	audit       *audit.Service
 	clockMoved  func(ctx context.Context, settle bool) error
 }
 
@@ -116,6 +123,7 @@ func New(d Deps) http.Handler {
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
 		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved,
+		apiKeys: d.APIKeys, audit: d.Audit,
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -176,6 +184,8 @@ func New(d Deps) http.Handler {
 	s.routeInvoicing(v1)
 	s.routeEvents(v1)
 	s.routeWebhooks(v1)
+	s.routeAPIKeys(v1)
+	s.routeAudit(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}

@@ -73,6 +73,18 @@ func WithOptions(fn func(o *app.Options)) Option {
 // Start runs a server for the test on a fresh database; it stops when the test ends.
 func Start(t testing.TB, b storagetest.Backend, options ...Option) *Server {
 	t.Helper()
+	return start(t, b, nil, options)
+}
+
+// StartLogging is Start with the server's log written to w (JSON lines, debug level), for tests
+// of what is logged.
+func StartLogging(t testing.TB, b storagetest.Backend, w io.Writer, options ...Option) *Server {
+	t.Helper()
+	return start(t, b, w, options)
+}
+
+func start(t testing.TB, b storagetest.Backend, logTo io.Writer, options []Option) *Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +107,9 @@ func Start(t testing.TB, b storagetest.Backend, options ...Option) *Server {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if os.Getenv("VHUPAY_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if logTo != nil {
+		log = slog.New(slog.NewJSONHandler(logTo, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, log, opts)
