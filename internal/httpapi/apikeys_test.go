@@ -207,3 +207,18 @@ func TestAPIKeyValidation(t *testing.T) {
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/audit-events?limit=0", Token: admin}).ExpectProblem(t, 422, "validation_failed")
 	})
 }
+
+// expectAudit checks that target has n entries of action, and returns the newest: made by role,
+// with a request id.
+func expectAudit(t *testing.T, s *apptest.Server, action, target, role string, n int) httpapi.AuditEvent {
+	t.Helper()
+	got := auditEvents(t, s, "action="+action+"&target_id="+target)
+	if len(got) != n {
+		t.Fatalf("%d %s entries for %s, want %d: %+v", len(got), action, target, n, got)
+	}
+	e := got[0]
+	if e.Actor.Role != role || e.Actor.Sub == "" || e.RequestID == nil || *e.RequestID == "" || e.Action != action || e.TargetID != target {
+		t.Errorf("%s entry = %+v", action, e)
+	}
+	return e
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/audit"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/sepa"
 )
 
 // routes of the audit trail (admin).
@@ -95,4 +96,19 @@ func (s *Server) listAuditEvents(c *gin.Context) {
 		out.Data[i] = toAuditEvent(e)
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// sepaStanding is a buyer's stored SEPA standing as the audit trail shows it before and after a
+// ceiling override or a reinstatement (the SEPA profile's GET is computed from it).
+type sepaStanding struct {
+	BuyerID         string     `json:"buyer_id"`
+	Ceiling         int64      `json:"ceiling"`
+	Suspended       bool       `json:"suspended"`
+	SuspendedReason *string    `json:"suspended_reason"`
+	ProbationStart  *time.Time `json:"probation_start"`
+}
+
+func toSEPAStanding(p sepa.Profile) sepaStanding {
+	return sepaStanding{BuyerID: p.BuyerID, Ceiling: p.Ceiling, Suspended: p.Suspended, SuspendedReason: optional(p.SuspendedReason),
+		ProbationStart: optionalTime(p.ProbationStart)}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/invoicing"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 // routes of the end-of-month invoicing capability.
@@ -302,7 +303,8 @@ func (s *Server) decide(c *gin.Context, d invoicing.Decision) {
 			return
 		}
 	}
-	a, err := s.invoicing.Decide(c.Request.Context(), principal(c), c.Param("id"), d, req.Note)
+	ctx := txn.WithRequestID(c.Request.Context(), requestID(c))
+	a, err := s.invoicing.Decide(ctx, principal(c), c.Param("id"), d, req.Note)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -478,7 +480,8 @@ func (s *Server) export(c *gin.Context, extension, contentType string, render fu
 //	@Failure		401,403,404,409,422	{object}	Problem
 //	@Router			/v1/statements/{id}/mark-paid [post]
 func (s *Server) markStatementPaid(c *gin.Context) {
-	st, err := s.invoicing.MarkPaid(c.Request.Context(), principal(c), c.Param("id"))
+	ctx := txn.WithRequestID(c.Request.Context(), requestID(c))
+	st, err := s.invoicing.MarkPaid(ctx, principal(c), c.Param("id"))
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 // MonthCloseRequest starts (or resumes) a month's close.
@@ -70,7 +71,8 @@ func (s *Server) startMonthClose(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	mc, outcome, err := s.monthCloses.Start(c.Request.Context(), req.Month)
+	ctx := txn.WithRequestID(c.Request.Context(), requestID(c))
+	mc, outcome, err := s.monthCloses.StartAs(ctx, principal(c).Actor(), req.Month)
 	if err != nil {
 		s.writeError(c, err)
 		return

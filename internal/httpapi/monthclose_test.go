@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -198,6 +199,10 @@ func TestMonthCloseAPI(t *testing.T) {
 		}
 		var third httpapi.MonthClose
 		startClose(t, s, "2025-01").Expect(t, 200).JSON(t, &third)
+		// Audited once: the start, not the answers about the existing close.
+		if e := expectAudit(t, s, "month_close.start", "2025-01", "admin", 1); string(e.Before) != "null" || !strings.Contains(string(e.After), `"status":"running"`) {
+			t.Errorf("month close start entry: before %s after %s", e.Before, e.After)
+		}
 		if diff := cmp.Diff(done, third); diff != "" {
 			t.Errorf("a completed close answered (-get +post):\n%s", diff)
 		}

@@ -64,6 +64,8 @@ func dto(v any) any {
 		return toEvent(v)
 	case apikeys.Key:
 		return toAPIKey(v)
+	case sepa.Profile:
+		return toSEPAStanding(v)
 	}
 	return v
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/vhupay/vhupay/internal/scoring"
 	scoringsandbox "github.com/vhupay/vhupay/internal/scoring/sandbox"
 	"github.com/vhupay/vhupay/internal/sepa"
+	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
@@ -593,7 +594,8 @@ func (s *Server) setSEPACeiling(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	e, err := s.sepa.SetCeiling(c.Request.Context(), c.Param("id"), *req.Amount, req.Note)
+	ctx := txn.WithRequestID(c.Request.Context(), requestID(c))
+	e, err := s.sepa.SetCeiling(ctx, principal(c), c.Param("id"), *req.Amount, req.Note)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -615,7 +617,8 @@ func (s *Server) setSEPACeiling(c *gin.Context) {
 //	@Failure		401,403,404,409,413,422	{object}	Problem
 //	@Router			/v1/admin/buyers/{id}/sepa-reinstatement [post]
 func (s *Server) reinstateSEPA(c *gin.Context) {
-	e, err := s.sepa.Reinstate(c.Request.Context(), c.Param("id"))
+	ctx := txn.WithRequestID(c.Request.Context(), requestID(c))
+	e, err := s.sepa.Reinstate(ctx, principal(c), c.Param("id"))
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -15,6 +15,7 @@ import (
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
@@ -78,8 +79,9 @@ type Store interface {
 	Accounts(ctx context.Context, f AccountFilter, p page.Request) (page.Page[Account], error)
 	// SaveDecision writes a's status, note and decision time when the stored status is still
 	// from (a conditional update). ErrInvalidTransition when it is not any more (another decision
-	// won); ErrNotFound when the account does not exist.
-	SaveDecision(ctx context.Context, a Account, from AccountStatus) error
+	// won); ErrNotFound when the account does not exist. audit, when not nil, is written in the
+	// same transaction.
+	SaveDecision(ctx context.Context, a Account, from AccountStatus, audit *txn.AuditEntry) error
 
 	// AcceptPayment runs inside the payment's transaction tx. It checks that the buyer has an
 	// approved account with the centre by a conditional update of that account's row (which locks
@@ -103,8 +105,9 @@ type Store interface {
 	// earlier one).
 	IssueMonth(ctx context.Context, month string, at time.Time) (int, error)
 	// MarkStatementPaid, in one transaction, moves an issued statement to paid at at and its
-	// scheduled intents to succeeded. ErrInvalidTransition when it is not issued; ErrNotFound.
-	MarkStatementPaid(ctx context.Context, id string, at time.Time) error
+	// scheduled intents to succeeded, and writes audit there when it is not nil.
+	// ErrInvalidTransition when it is not issued; ErrNotFound.
+	MarkStatementPaid(ctx context.Context, id string, at time.Time, audit *txn.AuditEntry) error
 }
 
 // Orders reads orders.
@@ -230,7 +233,7 @@ func (s *Service) Decide(ctx context.Context, who auth.Principal, accountID stri
 	if !who.Is(auth.RoleCenter, auth.RoleAdmin) || !sees(who, a.BuyerID, a.CenterID) {
 		return Account{}, ErrNotFound
 	}
-	from := a.Status
+	from, before := a.Status, a
 	at := s.clock.Now()
 	switch d {
 	case Approve:
@@ -245,7 +248,8 @@ func (s *Service) Decide(ctx context.Context, who auth.Principal, accountID stri
 	if err != nil {
 		return Account{}, err
 	}
-	if err := s.store.SaveDecision(ctx, a, from); err != nil {
+	audit := &txn.AuditEntry{Action: "invoicing_account." + string(d), Actor: who.Actor(), TargetID: a.ID, Before: before, After: a, At: at}
+	if err := s.store.SaveDecision(ctx, a, from, audit); err != nil {
 		return Account{}, err
 	}
 	return a, nil
@@ -427,10 +431,12 @@ func (s *Service) MarkPaid(ctx context.Context, who auth.Principal, statementID 
 	if st, err = complete(st); err != nil {
 		return Statement{}, err
 	}
+	before := st
 	if err := st.MarkPaid(s.clock.Now()); err != nil {
 		return Statement{}, err
 	}
-	if err := s.store.MarkStatementPaid(ctx, st.ID, *st.PaidAt); err != nil {
+	audit := &txn.AuditEntry{Action: "statement.mark_paid", Actor: who.Actor(), TargetID: st.ID, Before: before, After: st, At: *st.PaidAt}
+	if err := s.store.MarkStatementPaid(ctx, st.ID, *st.PaidAt, audit); err != nil {
 		return Statement{}, err
 	}
 	return st, nil

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 // Errors.
@@ -91,12 +93,13 @@ func withCounters(c MonthClose) MonthClose {
 // Store keeps closes and their steps. Writes of a run are fenced: they succeed only while owner
 // holds the close's lease and the close is running, else they return ErrLeaseLost.
 type Store interface {
-	// Create inserts c and calls enqueue in the same transaction; ErrExists when month's close
-	// exists (nothing is enqueued then).
-	Create(ctx context.Context, c MonthClose, enqueue func(tx *sql.Tx) error) error
-	// Reopen turns a failed close back to running and calls enqueue in the same transaction.
-	// It reports false (and enqueues nothing) when the close is not failed; ErrNotFound.
-	Reopen(ctx context.Context, month string, enqueue func(tx *sql.Tx) error) (bool, error)
+	// Create inserts c and calls enqueue in the same transaction, and writes audit there when
+	// it is not nil; ErrExists when month's close exists (nothing is enqueued nor audited then).
+	Create(ctx context.Context, c MonthClose, enqueue func(tx *sql.Tx) error, audit *txn.AuditEntry) error
+	// Reopen turns a failed close back to running and calls enqueue in the same transaction,
+	// with audit as for Create. It reports false (and enqueues nothing) when the close is not
+	// failed; ErrNotFound.
+	Reopen(ctx context.Context, month string, enqueue func(tx *sql.Tx) error, audit *txn.AuditEntry) (bool, error)
 	// MonthClose returns a close with its steps; ErrNotFound.
 	MonthClose(ctx context.Context, month string) (MonthClose, error)
 

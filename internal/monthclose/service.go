@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
@@ -54,6 +55,12 @@ const (
 // Errors: a *validation.Error on field "month" for a month not written YYYY-MM;
 // ErrMonthNotEnded when month has not ended at the clock's now (Europe/Paris).
 func (s *Service) Start(ctx context.Context, month string) (MonthClose, Outcome, error) {
+	return s.StartAs(ctx, txn.System, month)
+}
+
+// StartAs is Start by an operator: a close it starts or resumes is audited (month_close.start,
+// actor who) in the transaction that writes it.
+func (s *Service) StartAs(ctx context.Context, who txn.Actor, month string) (MonthClose, Outcome, error) {
 	ended, err := clock.MonthEnded(month, s.clock.Now())
 	if err != nil {
 		return MonthClose{}, Existing, validation.Field("month", "format", `must be a month written "YYYY-MM"`)
@@ -62,7 +69,9 @@ func (s *Service) Start(ctx context.Context, month string) (MonthClose, Outcome,
 		return MonthClose{}, Existing, ErrMonthNotEnded
 	}
 	enqueue := func(tx *sql.Tx) error { return s.queue.EnqueueTx(ctx, tx, month) }
-	err = s.store.Create(ctx, MonthClose{Month: month, Status: StatusRunning, StartedAt: s.clock.Now()}, enqueue)
+	now := s.clock.Now()
+	fresh := MonthClose{Month: month, Status: StatusRunning, StartedAt: now}
+	err = s.store.Create(ctx, fresh, enqueue, &txn.AuditEntry{Action: "month_close.start", Actor: who, TargetID: month, After: fresh, At: now})
 	switch {
 	case err == nil:
 		c, err := s.Get(ctx, month)
@@ -76,7 +85,10 @@ func (s *Service) Start(ctx context.Context, month string) (MonthClose, Outcome,
 	}
 	switch c.Status {
 	case StatusFailed:
-		reopened, err := s.store.Reopen(ctx, month, enqueue)
+		after := c
+		after.Status, after.FinishedAt, after.LastError = StatusRunning, nil, ""
+		reopened, err := s.store.Reopen(ctx, month, enqueue,
+			&txn.AuditEntry{Action: "month_close.start", Actor: who, TargetID: month, Before: c, After: after, At: now})
 		if err != nil {
 			return MonthClose{}, Existing, fmt.Errorf("resume close %s: %w", month, err)
 		}

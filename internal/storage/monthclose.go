@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 type monthCloseRow struct {
@@ -39,15 +40,18 @@ type monthCloseStepRow struct {
 func (monthCloseStepRow) TableName() string { return "month_close_steps" }
 
 // MonthCloses implements monthclose.Store.
-type MonthCloses struct{ db *gorm.DB }
+type MonthCloses struct {
+	db   *gorm.DB
+	root *DB
+}
 
 var _ monthclose.Store = MonthCloses{}
 
 // NewMonthCloses returns the month close store.
-func NewMonthCloses(db *DB) MonthCloses { return MonthCloses{db: db.gorm} }
+func NewMonthCloses(db *DB) MonthCloses { return MonthCloses{db: db.gorm, root: db} }
 
 // Create implements monthclose.Store.
-func (s MonthCloses) Create(ctx context.Context, c monthclose.MonthClose, enqueue func(tx *sql.Tx) error) error {
+func (s MonthCloses) Create(ctx context.Context, c monthclose.MonthClose, enqueue func(tx *sql.Tx) error, audit *txn.AuditEntry) error {
 	row := monthCloseRow{Month: c.Month, Status: string(c.Status), StartedAt: utc(c.StartedAt), UpdatedAt: utc(c.StartedAt)}
 	return inTx(ctx, s.db, func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
@@ -56,12 +60,15 @@ func (s MonthCloses) Create(ctx context.Context, c monthclose.MonthClose, enqueu
 			}
 			return err
 		}
-		return withSQLTx(tx, enqueue)
+		if err := withSQLTx(tx, enqueue); err != nil {
+			return err
+		}
+		return s.root.auditIn(ctx, tx, audit)
 	})
 }
 
 // Reopen implements monthclose.Store.
-func (s MonthCloses) Reopen(ctx context.Context, month string, enqueue func(tx *sql.Tx) error) (bool, error) {
+func (s MonthCloses) Reopen(ctx context.Context, month string, enqueue func(tx *sql.Tx) error, audit *txn.AuditEntry) (bool, error) {
 	reopened := false
 	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
 		res := tx.Model(&monthCloseRow{}).Where("month = ? AND status = ?", month, monthclose.StatusFailed).
@@ -73,7 +80,10 @@ func (s MonthCloses) Reopen(ctx context.Context, month string, enqueue func(tx *
 			return s.exists(tx, month)
 		}
 		reopened = true
-		return withSQLTx(tx, enqueue)
+		if err := withSQLTx(tx, enqueue); err != nil {
+			return err
+		}
+		return s.root.auditIn(ctx, tx, audit)
 	})
 	return reopened, err
 }
