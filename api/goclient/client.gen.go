@@ -2089,20 +2089,36 @@ type OrderRequest struct {
 	// Example: byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
 	BuyerId *string `json:"buyer_id,omitempty"`
 
-	// CenterId Example: ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
-	CenterId string `json:"center_id"`
+	// CenterId CenterID is required with lines; with a signed cart it is the cart's (leave it out or give the same).
+	//
+	// Example: ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	CenterId *string `json:"center_id,omitempty"`
 
-	// DeliveryMode Example: delivery
-	DeliveryMode OrderRequestDeliveryMode `json:"delivery_mode"`
+	// DeliveryMode DeliveryMode is required unless the signed cart sets it.
+	//
+	// Example: delivery
+	DeliveryMode *OrderRequestDeliveryMode `json:"delivery_mode,omitempty"`
 
 	// ExternalReference ExternalReference is the caller's own reference (at most 100 characters).
 	//
 	// Example: CMD-2026-0042
-	ExternalReference *string            `json:"external_reference,omitempty"`
-	Lines             []OrderLineRequest `json:"lines"`
+	ExternalReference *string `json:"external_reference,omitempty"`
+
+	// Lines Lines are given by admin and service callers, and by buyers in sandbox mode only; leave them
+	// out with a signed cart.
+	Lines *[]OrderLineRequest `json:"lines,omitempty"`
+
+	// SignedCart SignedCart is a cart signed by the marketplace back end (a compact JWS, HS256, see
+	// docs/signed-carts.md): outside sandbox mode a buyer orders with it, and its centre and lines
+	// (with their prices) make the order.
+	//
+	// Example: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJ2aHVwYXktY2FydCJ9.c2lnbmF0dXJl
+	SignedCart *string `json:"signed_cart,omitempty"`
 }
 
-// OrderRequestDeliveryMode Example: delivery
+// OrderRequestDeliveryMode DeliveryMode is required unless the signed cart sets it.
+//
+// Example: delivery
 type OrderRequestDeliveryMode string
 
 // PaymentIntent defines model for PaymentIntent.
@@ -3531,7 +3547,7 @@ type ClientInterface interface {
 
 	// CreateOrderWithBody Create an order
 	//
-	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its centre and lines make the order), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3540,7 +3556,7 @@ type ClientInterface interface {
 
 	// CreateOrder Create an order
 	//
-	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its centre and lines make the order), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4897,7 +4913,7 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 
 // CreateOrderWithBody Create an order
 //
-// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its centre and lines make the order), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4916,7 +4932,7 @@ func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderPar
 
 // CreateOrder Create an order
 //
-// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its centre and lines make the order), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -10078,7 +10094,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateOrderWithBodyWithResponse Create an order
 	//
-	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its centre and lines make the order), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10087,7 +10103,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateOrderWithResponse Create an order
 	//
-	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its centre and lines make the order), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -19101,7 +19117,7 @@ func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params
 
 // CreateOrderWithBodyWithResponse Create an order
 //
-// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its centre and lines make the order), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19116,7 +19132,7 @@ func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Contex
 
 // CreateOrderWithResponse Create an order
 //
-// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its centre and lines make the order), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

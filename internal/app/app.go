@@ -21,6 +21,7 @@ import (
 	"github.com/vhupay/vhupay/internal/apikeys"
 	"github.com/vhupay/vhupay/internal/audit"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/cart"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/config"
@@ -169,7 +170,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		_ = db.Close()
 		return nil, err
 	}
-	a.Orders = orders.NewService(storage.NewOrders(db), storage.NewParties(db), a.Clock)
+	var orderOpts []orders.Option
+	if cfg.Sandbox() {
+		orderOpts = append(orderOpts, orders.WithBuyerLines())
+	}
+	if cfg.CartSecret != "" {
+		carts, err := cart.NewVerifier(cfg.CartSecret, clock.Real{})
+		if err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		orderOpts = append(orderOpts, orders.WithCarts(carts))
+	}
+	a.Orders = orders.NewService(storage.NewOrders(db), storage.NewParties(db), a.Clock, orderOpts...)
 	a.Invoicing = invoicing.NewService(storage.NewInvoicing(db), storage.NewOrders(db), storage.NewParties(db), a.Clock)
 	if a.Provider == nil {
 		log.Warn("no payment provider: card payments and card registrations answer 502 psp_unavailable")

@@ -140,6 +140,9 @@ type NewOrderInput struct {
 	DeliveryMode      DeliveryMode
 	ExternalReference string
 	Lines             []LineInput
+	// SignedCart is a cart signed by the marketplace back end (Service.Create reads it; its
+	// centre and lines replace CenterID and Lines). NewOrder ignores it.
+	SignedCart string
 }
 
 // LineInput is one requested line. A nil VATRate means money.DefaultVATRate (20 %).

@@ -44,6 +44,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the audit trail
+         * @description Newest first. Audited: SEPA ceiling overrides and reinstatements, month close starts, invoicing decisions, statements marked paid, webhook endpoint and API key changes.
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/buyers/{id}/sepa-ceiling": {
         parameters: {
             query?: never;
@@ -119,6 +139,50 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys
+         * @description A centre's own keys; an admin sees every key. Revoked keys are listed (revoked_at); secrets never are.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. The answer holds the secret, shown only here: it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description At once: the next request with its secret answers 401. Answers the key with revoked_at; revoking a revoked key changes nothing. Another centre's key answers 404. Audited (api_key.revoke).
+         */
+        delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -671,7 +735,7 @@ export interface paths {
         put?: never;
         /**
          * Create an order
-         * @description A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+         * @description A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its centre and lines make the order), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
          */
         post: operations["createOrder"];
         delete?: never;
@@ -1180,6 +1244,129 @@ export interface components {
             line2?: string;
             /** @example 69007 */
             postal_code: string;
+        };
+        ApiKey: {
+            /** Format: date-time */
+            created_at: string;
+            /** @example key_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /**
+             * Format: date-time
+             * @description LastUsedAt is when the key last authenticated a request (to the minute; null: never).
+             */
+            last_used_at: string | null;
+            /**
+             * @description Last4 are the secret's last four characters, to tell keys apart.
+             * @example x9Qa
+             */
+            last4: string;
+            name: string;
+            /** @description Org is the centre of a center key, null for a service key. */
+            org: string | null;
+            /**
+             * Format: date-time
+             * @description RevokedAt is when the key was revoked (null: active). A revoked key answers 401.
+             */
+            revoked_at: string | null;
+            /** @enum {string} */
+            role: "service" | "center";
+        };
+        ApiKeyList: {
+            data: components["schemas"]["ApiKey"][];
+            has_more: boolean;
+            /** @description NextCursor is absent on the last page. */
+            next_cursor?: string;
+        };
+        ApiKeyRequest: {
+            /** @example ERP of the Lyon centre */
+            name: string;
+            /**
+             * @description Org is the centre of a center key: required from an admin, left out (or the centre's own
+             *     id) from a centre; never given for a service key.
+             * @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+             */
+            org?: string;
+            /**
+             * @description Role: service (admin only) or center.
+             * @example center
+             * @enum {string}
+             */
+            role: "service" | "center";
+        };
+        ApiKeyWithSecret: {
+            /** Format: date-time */
+            created_at: string;
+            /** @example key_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /**
+             * Format: date-time
+             * @description LastUsedAt is when the key last authenticated a request (to the minute; null: never).
+             */
+            last_used_at: string | null;
+            /**
+             * @description Last4 are the secret's last four characters, to tell keys apart.
+             * @example x9Qa
+             */
+            last4: string;
+            name: string;
+            /** @description Org is the centre of a center key, null for a service key. */
+            org: string | null;
+            /**
+             * Format: date-time
+             * @description RevokedAt is when the key was revoked (null: active). A revoked key answers 401.
+             */
+            revoked_at: string | null;
+            /** @enum {string} */
+            role: "service" | "center";
+            /**
+             * @description Secret authenticates as "Authorization: Bearer vhp_sk_…". vhupay keeps only its SHA-256.
+             * @example vhp_sk_3q2-7wBc1Zk0mJd9yTQvXr6uH4nLfP8aSe5gWiKo0x9Qa
+             */
+            secret: string;
+        };
+        AuditActor: {
+            /** @description APIKeyID is the API key the caller authenticated with (null for a JWT). */
+            api_key_id: string | null;
+            /** @description Org is the buyer or centre of buyer and center callers (null otherwise). */
+            org: string | null;
+            /**
+             * @example admin
+             * @enum {string}
+             */
+            role: "buyer" | "center" | "admin" | "service" | "system";
+            /**
+             * @description Sub is the token's sub (an API key's id for a key; "vhupay" for the process's own jobs).
+             * @example admin@vhupay.fr
+             */
+            sub: string;
+        };
+        AuditEvent: {
+            /**
+             * @description Action names the act, e.g. sepa.ceiling_override, statement.mark_paid, api_key.create.
+             * @example sepa.ceiling_override
+             */
+            action: string;
+            actor: components["schemas"]["AuditActor"];
+            after: Record<string, never> | null;
+            /**
+             * @description Before and After are the resource as its GET answered before and after the act (null when
+             *     it did not exist, or does not any more).
+             */
+            before: Record<string, never> | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @example aud_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /** @description RequestID is the X-Request-Id of the request that did it (null for the process's own jobs). */
+            request_id: string | null;
+            /** @example byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            target_id: string;
+        };
+        AuditEventList: {
+            data: components["schemas"]["AuditEvent"][];
+            has_more: boolean;
+            /** @description NextCursor is absent on the last page. */
+            next_cursor?: string;
         };
         BankAccount: {
             /** @example AGRIFRPP */
@@ -1704,19 +1891,34 @@ export interface components {
              * @example byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
              */
             buyer_id?: string;
-            /** @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
-            center_id: string;
             /**
+             * @description CenterID is required with lines; with a signed cart it is the cart's (leave it out or give the same).
+             * @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+             */
+            center_id?: string;
+            /**
+             * @description DeliveryMode is required unless the signed cart sets it.
              * @example delivery
              * @enum {string}
              */
-            delivery_mode: "delivery" | "pickup";
+            delivery_mode?: "delivery" | "pickup";
             /**
              * @description ExternalReference is the caller's own reference (at most 100 characters).
              * @example CMD-2026-0042
              */
             external_reference?: string;
-            lines: components["schemas"]["OrderLineRequest"][];
+            /**
+             * @description Lines are given by admin and service callers, and by buyers in sandbox mode only; leave them
+             *     out with a signed cart.
+             */
+            lines?: components["schemas"]["OrderLineRequest"][];
+            /**
+             * @description SignedCart is a cart signed by the marketplace back end (a compact JWS, HS256, see
+             *     docs/signed-carts.md): outside sandbox mode a buyer orders with it, and its centre and lines
+             *     (with their prices) make the order.
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJ2aHVwYXktY2FydCJ9.c2lnbmF0dXJl
+             */
+            signed_cart?: string;
         };
         PaymentIntent: {
             /** @example 14400 */
@@ -2141,6 +2343,68 @@ export interface operations {
             };
         };
     };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description Only the acts of this sub or API key id */
+                actor?: string;
+                /** @description Only this action, e.g. api_key.revoke */
+                action?: string;
+                /** @description Only the acts on this resource */
+                target_id?: string;
+                /** @description Page size (1–100) */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     setSepaCeiling: {
         parameters: {
             query?: never;
@@ -2448,6 +2712,211 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MonthClose"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Page size (1–100) */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a POST safe to retry: 1–255 printable ASCII characters, unique per operation you mean (a UUID). The same key and body answer the first answer again (with Idempotent-Replayed: true) for at least 24 hours; another body or path → 422 idempotency_key_reused; while the first request runs → 409 idempotency_key_in_use. Keys are per caller.
+                 * @example 3f1c2a9e-8d4b-4c1e-9a57-0b6e2d7c5f10
+                 */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The key */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "ERP of the Lyon centre",
+                 *       "org": "ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b",
+                 *       "role": "center"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyWithSecret"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description API key id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
                 };
             };
             /** @description Unauthorized */
@@ -5099,7 +5568,8 @@ export interface operations {
                  *           "unit_price_excl_vat": 12000,
                  *           "vat_rate": 2000
                  *         }
-                 *       ]
+                 *       ],
+                 *       "signed_cart": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJ2aHVwYXktY2FydCJ9.c2lnbmF0dXJl"
                  *     }
                  */
                 "application/json": components["schemas"]["OrderRequest"];
