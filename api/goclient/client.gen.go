@@ -3095,7 +3095,7 @@ type ClientInterface interface {
 
 	// SetSepaCeilingWithBody Override a buyer's SEPA ceiling
 	//
-	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3104,7 +3104,7 @@ type ClientInterface interface {
 
 	// SetSepaCeiling Override a buyer's SEPA ceiling
 	//
-	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3113,14 +3113,14 @@ type ClientInterface interface {
 
 	// ReinstateSepa Lift a buyer's unpaid-debit suspension
 	//
-	// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
+	// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition. Audited (sepa.reinstatement, see GET /v1/admin/audit-events).
 	//
 	// Corresponds with POST /v1/admin/buyers/{id}/sepa-reinstatement (the `ReinstateSepa` operationId).
 	ReinstateSepa(ctx context.Context, id string, params *ReinstateSepaParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StartMonthCloseWithBody Start or resume a month's close
 	//
-	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
+	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3129,7 +3129,7 @@ type ClientInterface interface {
 
 	// StartMonthClose Start or resume a month's close
 	//
-	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
+	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3465,7 +3465,7 @@ type ClientInterface interface {
 
 	// ApproveInvoicingAccountWithBody Approve end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3474,7 +3474,7 @@ type ClientInterface interface {
 
 	// ApproveInvoicingAccount Approve end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3483,7 +3483,7 @@ type ClientInterface interface {
 
 	// RejectInvoicingAccountWithBody Refuse end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3492,7 +3492,7 @@ type ClientInterface interface {
 
 	// RejectInvoicingAccount Refuse end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3501,7 +3501,7 @@ type ClientInterface interface {
 
 	// RevokeInvoicingAccountWithBody Revoke end-of-month invoicing
 	//
-	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3510,7 +3510,7 @@ type ClientInterface interface {
 
 	// RevokeInvoicingAccount Revoke end-of-month invoicing
 	//
-	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3764,7 +3764,7 @@ type ClientInterface interface {
 
 	// MarkStatementPaid Mark a statement paid
 	//
-	// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition.
+	// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition. Audited (statement.mark_paid, see GET /v1/admin/audit-events).
 	//
 	// Corresponds with POST /v1/statements/{id}/mark-paid (the `MarkStatementPaid` operationId).
 	MarkStatementPaid(ctx context.Context, id string, params *MarkStatementPaidParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3901,7 +3901,7 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 
 // SetSepaCeilingWithBody Override a buyer's SEPA ceiling
 //
-// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3920,7 +3920,7 @@ func (c *Client) SetSepaCeilingWithBody(ctx context.Context, id string, contentT
 
 // SetSepaCeiling Override a buyer's SEPA ceiling
 //
-// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3939,7 +3939,7 @@ func (c *Client) SetSepaCeiling(ctx context.Context, id string, body SetSepaCeil
 
 // ReinstateSepa Lift a buyer's unpaid-debit suspension
 //
-// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
+// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition. Audited (sepa.reinstatement, see GET /v1/admin/audit-events).
 //
 // Corresponds with POST /v1/admin/buyers/{id}/sepa-reinstatement (the `ReinstateSepa` operationId).
 func (c *Client) ReinstateSepa(ctx context.Context, id string, params *ReinstateSepaParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3956,7 +3956,7 @@ func (c *Client) ReinstateSepa(ctx context.Context, id string, params *Reinstate
 
 // StartMonthCloseWithBody Start or resume a month's close
 //
-// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
+// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3975,7 +3975,7 @@ func (c *Client) StartMonthCloseWithBody(ctx context.Context, params *StartMonth
 
 // StartMonthClose Start or resume a month's close
 //
-// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
+// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4731,7 +4731,7 @@ func (c *Client) GetInvoicingAccount(ctx context.Context, id string, reqEditors 
 
 // ApproveInvoicingAccountWithBody Approve end-of-month invoicing
 //
-// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type.
 //
@@ -4750,7 +4750,7 @@ func (c *Client) ApproveInvoicingAccountWithBody(ctx context.Context, id string,
 
 // ApproveInvoicingAccount Approve end-of-month invoicing
 //
-// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4769,7 +4769,7 @@ func (c *Client) ApproveInvoicingAccount(ctx context.Context, id string, params 
 
 // RejectInvoicingAccountWithBody Refuse end-of-month invoicing
 //
-// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type.
 //
@@ -4788,7 +4788,7 @@ func (c *Client) RejectInvoicingAccountWithBody(ctx context.Context, id string, 
 
 // RejectInvoicingAccount Refuse end-of-month invoicing
 //
-// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4807,7 +4807,7 @@ func (c *Client) RejectInvoicingAccount(ctx context.Context, id string, params *
 
 // RevokeInvoicingAccountWithBody Revoke end-of-month invoicing
 //
-// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type.
 //
@@ -4826,7 +4826,7 @@ func (c *Client) RevokeInvoicingAccountWithBody(ctx context.Context, id string, 
 
 // RevokeInvoicingAccount Revoke end-of-month invoicing
 //
-// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5400,7 +5400,7 @@ func (c *Client) ExportStatementPdf(ctx context.Context, id string, reqEditors .
 
 // MarkStatementPaid Mark a statement paid
 //
-// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition.
+// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition. Audited (statement.mark_paid, see GET /v1/admin/audit-events).
 //
 // Corresponds with POST /v1/statements/{id}/mark-paid (the `MarkStatementPaid` operationId).
 func (c *Client) MarkStatementPaid(ctx context.Context, id string, params *MarkStatementPaidParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -9590,7 +9590,7 @@ type ClientWithResponsesInterface interface {
 
 	// SetSepaCeilingWithBodyWithResponse Override a buyer's SEPA ceiling
 	//
-	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9599,7 +9599,7 @@ type ClientWithResponsesInterface interface {
 
 	// SetSepaCeilingWithResponse Override a buyer's SEPA ceiling
 	//
-	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9608,7 +9608,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReinstateSepaWithResponse Lift a buyer's unpaid-debit suspension
 	//
-	// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
+	// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition. Audited (sepa.reinstatement, see GET /v1/admin/audit-events).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -9617,7 +9617,7 @@ type ClientWithResponsesInterface interface {
 
 	// StartMonthCloseWithBodyWithResponse Start or resume a month's close
 	//
-	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
+	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9626,7 +9626,7 @@ type ClientWithResponsesInterface interface {
 
 	// StartMonthCloseWithResponse Start or resume a month's close
 	//
-	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
+	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10004,7 +10004,7 @@ type ClientWithResponsesInterface interface {
 
 	// ApproveInvoicingAccountWithBodyWithResponse Approve end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10013,7 +10013,7 @@ type ClientWithResponsesInterface interface {
 
 	// ApproveInvoicingAccountWithResponse Approve end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10022,7 +10022,7 @@ type ClientWithResponsesInterface interface {
 
 	// RejectInvoicingAccountWithBodyWithResponse Refuse end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10031,7 +10031,7 @@ type ClientWithResponsesInterface interface {
 
 	// RejectInvoicingAccountWithResponse Refuse end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10040,7 +10040,7 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeInvoicingAccountWithBodyWithResponse Revoke end-of-month invoicing
 	//
-	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10049,7 +10049,7 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeInvoicingAccountWithResponse Revoke end-of-month invoicing
 	//
-	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10341,7 +10341,7 @@ type ClientWithResponsesInterface interface {
 
 	// MarkStatementPaidWithResponse Mark a statement paid
 	//
-	// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition.
+	// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition. Audited (statement.mark_paid, see GET /v1/admin/audit-events).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -18277,7 +18277,7 @@ func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, p
 
 // SetSepaCeilingWithBodyWithResponse Override a buyer's SEPA ceiling
 //
-// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18292,7 +18292,7 @@ func (c *ClientWithResponses) SetSepaCeilingWithBodyWithResponse(ctx context.Con
 
 // SetSepaCeilingWithResponse Override a buyer's SEPA ceiling
 //
-// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18307,7 +18307,7 @@ func (c *ClientWithResponses) SetSepaCeilingWithResponse(ctx context.Context, id
 
 // ReinstateSepaWithResponse Lift a buyer's unpaid-debit suspension
 //
-// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
+// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition. Audited (sepa.reinstatement, see GET /v1/admin/audit-events).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -18322,7 +18322,7 @@ func (c *ClientWithResponses) ReinstateSepaWithResponse(ctx context.Context, id 
 
 // StartMonthCloseWithBodyWithResponse Start or resume a month's close
 //
-// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
+// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18337,7 +18337,7 @@ func (c *ClientWithResponses) StartMonthCloseWithBodyWithResponse(ctx context.Co
 
 // StartMonthCloseWithResponse Start or resume a month's close
 //
-// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
+// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18967,7 +18967,7 @@ func (c *ClientWithResponses) GetInvoicingAccountWithResponse(ctx context.Contex
 
 // ApproveInvoicingAccountWithBodyWithResponse Approve end-of-month invoicing
 //
-// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18982,7 +18982,7 @@ func (c *ClientWithResponses) ApproveInvoicingAccountWithBodyWithResponse(ctx co
 
 // ApproveInvoicingAccountWithResponse Approve end-of-month invoicing
 //
-// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18997,7 +18997,7 @@ func (c *ClientWithResponses) ApproveInvoicingAccountWithResponse(ctx context.Co
 
 // RejectInvoicingAccountWithBodyWithResponse Refuse end-of-month invoicing
 //
-// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19012,7 +19012,7 @@ func (c *ClientWithResponses) RejectInvoicingAccountWithBodyWithResponse(ctx con
 
 // RejectInvoicingAccountWithResponse Refuse end-of-month invoicing
 //
-// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19027,7 +19027,7 @@ func (c *ClientWithResponses) RejectInvoicingAccountWithResponse(ctx context.Con
 
 // RevokeInvoicingAccountWithBodyWithResponse Revoke end-of-month invoicing
 //
-// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19042,7 +19042,7 @@ func (c *ClientWithResponses) RevokeInvoicingAccountWithBodyWithResponse(ctx con
 
 // RevokeInvoicingAccountWithResponse Revoke end-of-month invoicing
 //
-// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -19526,7 +19526,7 @@ func (c *ClientWithResponses) ExportStatementPdfWithResponse(ctx context.Context
 
 // MarkStatementPaidWithResponse Mark a statement paid
 //
-// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition.
+// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition. Audited (statement.mark_paid, see GET /v1/admin/audit-events).
 //
 // Returns a wrapper object for the known response body format(s).
 //

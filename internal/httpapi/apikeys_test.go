@@ -162,7 +162,7 @@ func TestAPIKeys(t *testing.T) {
 
 		// Never in the log: neither the secrets nor their digests.
 		log := logs.String()
-		if !strings.Contains(log, `"status":401`) || !strings.Contains(log, `"role":"center"`) {
+		if !strings.Contains(log, `"status":401`) || !strings.Contains(log, `"api_key_id":"`+k.ID+`"`) {
 			t.Fatalf("the log was not captured: %.300s", log)
 		}
 		for _, sec := range secrets {

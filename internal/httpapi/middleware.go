@@ -98,6 +98,9 @@ func (s *Server) accessLog(c *gin.Context) {
 	}
 	if p, ok := principalOf(c); ok {
 		attrs = append(attrs, slog.String("role", string(p.Role)), slog.String("org", p.Org))
+		if p.APIKeyID != "" {
+			attrs = append(attrs, slog.String("api_key_id", p.APIKeyID)) // the key's id, never its secret
+		}
 	}
 	logger(c).LogAttrs(c.Request.Context(), level, "request", attrs...)
 }

@@ -578,7 +578,7 @@ func (s *Server) writeCeilingChanges(c *gin.Context, buyerID string) {
 //
 //	@Summary		Override a buyer's SEPA ceiling
 //	@ID			setSepaCeiling
-//	@Description	Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+//	@Description	Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 //	@Tags			sepa
 //	@Security		BearerAuth
 //	@Accept			json
@@ -607,7 +607,7 @@ func (s *Server) setSEPACeiling(c *gin.Context) {
 //
 //	@Summary		Lift a buyer's unpaid-debit suspension
 //	@ID			reinstateSepa
-//	@Description	Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
+//	@Description	Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition. Audited (sepa.reinstatement, see GET /v1/admin/audit-events).
 //	@Tags			sepa
 //	@Security		BearerAuth
 //	@Produce		json,application/problem+json

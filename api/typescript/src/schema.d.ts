@@ -74,7 +74,7 @@ export interface paths {
         get?: never;
         /**
          * Override a buyer's SEPA ceiling
-         * @description Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+         * @description Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
          */
         put: operations["setSepaCeiling"];
         post?: never;
@@ -95,7 +95,7 @@ export interface paths {
         put?: never;
         /**
          * Lift a buyer's unpaid-debit suspension
-         * @description Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
+         * @description Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition. Audited (sepa.reinstatement, see GET /v1/admin/audit-events).
          */
         post: operations["reinstateSepa"];
         delete?: never;
@@ -115,7 +115,7 @@ export interface paths {
         put?: never;
         /**
          * Start or resume a month's close
-         * @description Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress.
+         * @description Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
          */
         post: operations["startMonthClose"];
         delete?: never;
@@ -611,7 +611,7 @@ export interface paths {
         put?: never;
         /**
          * Approve end-of-month invoicing
-         * @description The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+         * @description The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
          */
         post: operations["approveInvoicingAccount"];
         delete?: never;
@@ -631,7 +631,7 @@ export interface paths {
         put?: never;
         /**
          * Refuse end-of-month invoicing
-         * @description The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+         * @description The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
          */
         post: operations["rejectInvoicingAccount"];
         delete?: never;
@@ -651,7 +651,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke end-of-month invoicing
-         * @description The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+         * @description The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
          */
         post: operations["revokeInvoicingAccount"];
         delete?: never;
@@ -1109,7 +1109,7 @@ export interface paths {
         put?: never;
         /**
          * Mark a statement paid
-         * @description The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition.
+         * @description The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition. Audited (statement.mark_paid, see GET /v1/admin/audit-events).
          */
         post: operations["markStatementPaid"];
         delete?: never;
