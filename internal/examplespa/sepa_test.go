@@ -63,7 +63,9 @@ func TestSEPA(t *testing.T) {
 
 		// Over the solde: refused, with what is left.
 		e.order(map[string]int{"BOITE-208": 1})
-		e.run("pay 780 € by SEPA", chromedp.Click(chromedp.CSS("#method-sepa")), chromedp.WaitVisible(chromedp.CSS("#pay-sepa")),
+		// The SEPA box loads after the tab opens and pushes the button down: wait for it before
+		// clicking, or the click lands where the button was.
+		e.run("pay 780 € by SEPA", chromedp.Click(chromedp.CSS("#method-sepa")), chromedp.WaitVisible(chromedp.CSS("#sepa-available")),
 			chromedp.Click(chromedp.CSS("#pay-sepa")), chromedp.WaitVisible(chromedp.CSS("#pay-error")))
 		e.expectText("#pay-error", "solde de prélèvement disponible (106,00 €)")
 		e.screenshot("06-over-the-ceiling")

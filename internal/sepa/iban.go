@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/vhupay/vhupay/internal/iban"
 	"github.com/vhupay/vhupay/internal/psp"
 )
 
@@ -118,25 +119,10 @@ func ParseIBAN(s string) (IBAN, error) {
 	if cd := v[2:4]; cd == "00" || cd == "01" || cd == "99" {
 		return IBAN{}, fmt.Errorf("%w: check digits %s are never issued", ErrIBANChecksum, cd)
 	}
-	if mod97(v) != 1 {
+	if !iban.Valid(v) {
 		return IBAN{}, ErrIBANChecksum
 	}
 	return IBAN{value: v}, nil
-}
-
-// mod97 returns the ISO 7064 mod 97-10 remainder of an upper-case alphanumeric IBAN: the first
-// four characters moved to the end, letters replaced by 10..35, read as one decimal number.
-func mod97(v string) int {
-	r := 0
-	for i := range len(v) {
-		c := v[(i+4)%len(v)]
-		if isDigit(c) {
-			r = (r*10 + int(c-'0')) % 97
-		} else {
-			r = (r*100 + int(c-'A'+10)) % 97
-		}
-	}
-	return r
 }
 
 func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }

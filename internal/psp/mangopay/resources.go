@@ -333,7 +333,7 @@ func (p payIn) toPSP() psp.PayIn {
 		ResultCode: p.ResultCode, ExecutedAt: p.ExecutionDate.Time, ChargeDate: p.ChargeDate.Time, Tag: p.Tag,
 	}
 	if out.Status == psp.PayInFailed {
-		out.Failure = FailureCode(method, p.ResultCode)
+		out.Failure = psp.PayInFailure(method, p.ResultCode)
 	}
 	if out.Status != psp.PayInCreated {
 		// The redirect only matters while the pay-in waits for 3-D Secure.

@@ -4,13 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/big"
 	"strings"
 
+	"github.com/vhupay/vhupay/internal/iban"
 	"github.com/vhupay/vhupay/internal/psp"
-	"github.com/vhupay/vhupay/internal/psp/mangopay"
 )
 
 // Test IBANs whose debits fail (SANDBOX.md); any other valid IBAN succeeds.
@@ -76,25 +75,8 @@ func (p *Provider) CreateBankAccount(ctx context.Context, req psp.BankAccountReq
 	return psp.BankAccount{ID: b.ID, UserID: b.UserID, Active: b.Active}, nil
 }
 
-// validIBAN checks an upper-case IBAN without spaces: 15 to 34 letters and digits, mod 97 = 1.
-func validIBAN(iban string) bool {
-	if len(iban) < 15 || len(iban) > 34 || !isUpperAlpha(iban[:2]) || !isDigits(iban[2:4], 2) {
-		return false
-	}
-	var digits strings.Builder
-	for _, c := range iban[4:] + iban[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			digits.WriteRune(c)
-		case c >= 'A' && c <= 'Z':
-			fmt.Fprintf(&digits, "%d", c-'A'+10)
-		default:
-			return false
-		}
-	}
-	n, ok := new(big.Int).SetString(digits.String(), 10)
-	return ok && new(big.Int).Mod(n, big.NewInt(97)).Int64() == 1
-}
+// validIBAN checks an upper-case IBAN without spaces (shape and mod 97) with vhupay's one check.
+func validIBAN(s string) bool { return iban.Valid(s) }
 
 func isUpperAlpha(s string) bool {
 	for i := range len(s) {
@@ -209,7 +191,7 @@ func (p *Provider) toMandate(m Mandate) psp.Mandate {
 	switch m.Status {
 	case psp.MandateFailed, psp.MandateCancelled, psp.MandateExpired:
 		// The same reading of MangoPay's FAILED result codes as the MangoPay client's.
-		_, out.Failure = mangopay.MandateStatus("FAILED", m.ResultCode)
+		_, out.Failure = psp.MandateFailure(m.ResultCode)
 	}
 	return out
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/vhupay/vhupay/internal/psp"
-	"github.com/vhupay/vhupay/internal/psp/mangopay"
 )
 
 var (
@@ -246,7 +245,7 @@ func (p *Provider) toPayIn(pi PayIn) psp.PayIn {
 		out.SecureModeNeeded, out.RedirectURL = true, p.publicURL+secureModePath+pi.ID
 	}
 	if pi.Status == psp.PayInFailed {
-		out.Failure = mangopay.FailureCode(pi.Method, pi.ResultCode)
+		out.Failure = psp.PayInFailure(pi.Method, pi.ResultCode)
 	}
 	return out
 }

@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/url"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vhupay/vhupay/internal/iban"
 )
 
 // Resources, with MangoPay's field names.
@@ -599,25 +600,10 @@ func (s *Server) updateBankAccount(p params, body []byte) reply {
 	return ok(b)
 }
 
-// validIBAN checks the mod-97 checksum (MangoPay refuses IBANs that are not real, even in sandbox).
-func validIBAN(iban string) bool {
-	iban = strings.ToUpper(strings.ReplaceAll(iban, " ", ""))
-	if len(iban) < 15 || len(iban) > 34 {
-		return false
-	}
-	var digits strings.Builder
-	for _, c := range iban[4:] + iban[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			digits.WriteRune(c)
-		case c >= 'A' && c <= 'Z':
-			fmt.Fprintf(&digits, "%d", c-'A'+10)
-		default:
-			return false
-		}
-	}
-	n, ok := new(big.Int).SetString(digits.String(), 10)
-	return ok && new(big.Int).Mod(n, big.NewInt(97)).Int64() == 1
+// validIBAN checks the mod-97 checksum (MangoPay refuses IBANs that are not real, even in sandbox),
+// after the normalisation MangoPay applies (spaces removed, upper case).
+func validIBAN(s string) bool {
+	return iban.Valid(strings.ToUpper(strings.ReplaceAll(s, " ", "")))
 }
 
 // Mandates.
