@@ -71,7 +71,7 @@ func toAPIKey(k apikeys.Key) ApiKey {
 // createAPIKey godoc
 //
 //	@Summary		Create an API key
-//	@Description	An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. The answer holds the secret, shown only here: it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+//	@Description	An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
 //	@Tags			api-keys
 //	@ID				createApiKey
 //	@Security		BearerAuth
@@ -94,6 +94,9 @@ func (s *Server) createAPIKey(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	// The secret must not rest anywhere, the idempotency store included: this answer is not kept
+	// for replay (a retry with the same Idempotency-Key makes another key).
+	c.Set(ctxNotKept, true)
 	created(c, "", ApiKeyWithSecret{ApiKey: toAPIKey(k), Secret: secret})
 }
 

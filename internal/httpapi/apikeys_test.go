@@ -204,6 +204,22 @@ func TestAPIKeyValidation(t *testing.T) {
 			t.Errorf("invalid keys were stored: %+v", l)
 		}
 		s.Do(t, apptest.Request{Method: "DELETE", Path: "/v1/api-keys/key_nope", Token: admin}).ExpectProblem(t, 404, "not_found")
+
+		// The secret rests nowhere, not even in the idempotency store: a retry makes another key.
+		idem := map[string]string{"Idempotency-Key": "key-retry-1"}
+		var first, second httpapi.ApiKeyWithSecret
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/api-keys", Token: admin, Header: idem,
+			Body: map[string]any{"name": "retry", "role": "service"}}).Expect(t, 201).JSON(t, &first)
+		resp := s.Do(t, apptest.Request{Method: "POST", Path: "/v1/api-keys", Token: admin, Header: idem,
+			Body: map[string]any{"name": "retry", "role": "service"}}).Expect(t, 201)
+		resp.JSON(t, &second)
+		if second.ID == first.ID || resp.Header.Get("Idempotent-Replayed") != "" {
+			t.Errorf("retry answered %s (replayed %q), want a new key", second.ID, resp.Header.Get("Idempotent-Replayed"))
+		}
+		var kept int
+		if err := s.App.DB.SQL().QueryRow("SELECT count(*) FROM idempotency_keys WHERE state = 'done'").Scan(&kept); err != nil || kept != 0 {
+			t.Errorf("%d kept answers (%v), want none", kept, err)
+		}
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/audit-events?limit=0", Token: admin}).ExpectProblem(t, 422, "validation_failed")
 	})
 }

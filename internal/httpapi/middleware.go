@@ -25,6 +25,8 @@ const (
 	ctxLogger    = "vhupay.logger"
 	ctxPrincipal = "vhupay.principal"
 	ctxBody      = "vhupay.body"
+	// ctxNotKept marks an answer that the idempotency store must not keep (it holds a secret).
+	ctxNotKept = "vhupay.not_kept"
 )
 
 // MaxBody is the largest request body accepted.
@@ -276,7 +278,7 @@ func (s *Server) idempotent(c *gin.Context) {
 		defer cancel()
 		status := w.Status()
 		var err error
-		if completed && status < 500 && status != http.StatusTooManyRequests {
+		if completed && status < 500 && status != http.StatusTooManyRequests && !c.GetBool(ctxNotKept) {
 			err = s.idem.Complete(ctx, claim, idempotency.Response{
 				Status: status, ContentType: w.Header().Get("Content-Type"), Location: w.Header().Get("Location"), Body: w.body.Bytes(),
 			})
