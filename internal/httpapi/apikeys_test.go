@@ -13,16 +13,6 @@ import (
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
-var (
-	keyOwners    = []auth.Role{auth.RoleCenter, auth.RoleAdmin}
-	apiKeyRoutes = []authzRoute{
-		{"POST", "/v1/api-keys", map[string]any{"name": "erp", "role": "center"}, keyOwners},
-		{"GET", "/v1/api-keys", nil, keyOwners},
-		{"DELETE", "/v1/api-keys/key_x", nil, keyOwners},
-		{"GET", "/v1/admin/audit-events", nil, []auth.Role{auth.RoleAdmin}},
-	}
-)
-
 func createKey(t *testing.T, s *apptest.Server, token string, body map[string]any) httpapi.ApiKeyWithSecret {
 	t.Helper()
 	var k httpapi.ApiKeyWithSecret
