@@ -22,6 +22,10 @@ import (
 // ErrNotFound is returned for an unknown key, or one of another organisation.
 var ErrNotFound = errors.New("api key not found")
 
+// ErrKeyCreatesKey is returned when a caller authenticated with an API key asks for another key:
+// keys are made with a person's JWT, so that revoking a leaked key cuts its holder off.
+var ErrKeyCreatesKey = errors.New("an API key cannot create API keys")
+
 // Key is an API key, without its secret.
 type Key struct {
 	ID    string

@@ -51,8 +51,12 @@ type CreateInput struct {
 
 // Create makes a key and returns it with its secret, which is never shown again. An admin may
 // create a service key (no org) or a center key for any centre; a centre only a center key for
-// itself (org left out or its own id). Errors: a *validation.Error (name, role, org).
+// itself (org left out or its own id), with a JWT: an API key creates no key (ErrKeyCreatesKey).
+// Errors: a *validation.Error (name, role, org); ErrKeyCreatesKey.
 func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput) (Key, string, error) {
+	if who.APIKeyID != "" {
+		return Key{}, "", ErrKeyCreatesKey
+	}
 	var errs validation.Collector
 	switch n := utf8.RuneCountInString(in.Name); {
 	case n == 0:

@@ -21,6 +21,7 @@ func (s *Server) routeAPIKeys(v1 *gin.RouterGroup) {
 
 var apiKeyErrors = []errorMapping{
 	{apikeys.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
+	{apikeys.ErrKeyCreatesKey, http.StatusForbidden, "forbidden", "Forbidden"},
 }
 
 // ApiKeyRequest creates an API key.
@@ -71,7 +72,7 @@ func toAPIKey(k apikeys.Key) ApiKey {
 // createAPIKey godoc
 //
 //	@Summary		Create an API key
-//	@Description	An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+//	@Description	An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. Keys are created with a JWT: a caller authenticated with an API key gets 403 forbidden (so that revoking a leaked key cuts its holder off). The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
 //	@Tags			api-keys
 //	@ID				createApiKey
 //	@Security		BearerAuth

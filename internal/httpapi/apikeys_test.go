@@ -74,6 +74,9 @@ func TestAPIKeys(t *testing.T) {
 		if ep.CenterID == nil || *ep.CenterID != lyon.ID {
 			t.Errorf("endpoint made with the key belongs to %v, want %s", ep.CenterID, lyon.ID)
 		}
+		// A key creates no key: 403, whatever its role.
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/api-keys", Token: k.Secret,
+			Body: map[string]any{"name": "more", "role": "center"}}).ExpectProblem(t, 403, "forbidden")
 		// A centre's own key list shows it, used; the other centre's does not.
 		mine := listKeys(t, s, k.Secret)
 		if len(mine) != 1 || mine[0].ID != k.ID || mine[0].LastUsedAt == nil {
@@ -93,6 +96,11 @@ func TestAPIKeys(t *testing.T) {
 		s.Do(t, apptest.Request{Method: "DELETE", Path: "/v1/api-keys/" + k.ID, Token: lilleToken}).ExpectProblem(t, 404, "not_found")
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/webhook-endpoints/" + ep.ID, Token: lilleKey.Secret}).ExpectProblem(t, 404, "not_found")
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/webhook-endpoints/" + ep.ID, Token: lilleToken}).ExpectProblem(t, 404, "not_found")
+		buyer := createBuyer(t, s, "812345676")
+		sold := createOrder(t, s, s.Token(t, auth.RoleBuyer, buyer.ID), orderBody(lyon.ID, line("P", 1, 1000, nil)))
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/orders/" + sold.ID, Token: k.Secret}).Expect(t, 200)
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/orders/" + sold.ID, Token: lilleKey.Secret}).ExpectProblem(t, 404, "not_found")
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/orders/" + sold.ID, Token: lilleToken}).ExpectProblem(t, 404, "not_found")
 
 		// Revoked: 401 at once; revoking again changes nothing.
 		var revoked httpapi.ApiKey

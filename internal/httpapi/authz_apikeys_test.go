@@ -23,7 +23,7 @@ var (
 
 // TestAuthorizationMatrixWithAPIKeys: an API key is accepted wherever a JWT is, with its role's
 // rights: on every /v1 route a center key and a service key are let through or refused (403)
-// exactly as the matrix says for their roles.
+// exactly as the matrix says for their roles; only key creation needs a JWT.
 func TestAuthorizationMatrixWithAPIKeys(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
 		s := apptest.Start(t, b)
@@ -37,7 +37,7 @@ func TestAuthorizationMatrixWithAPIKeys(t *testing.T) {
 			t.Run(r.Method+" "+r.Path, func(t *testing.T) {
 				for role, secret := range keys {
 					resp := s.Do(t, apptest.Request{Method: r.Method, Path: r.Path, Body: r.Body, Token: secret})
-					if slices.Contains(r.Allowed, role) {
+					if slices.Contains(r.Allowed, role) && (r.Method != "POST" || r.Path != "/v1/api-keys") {
 						if resp.Status == 401 || resp.Status == 403 {
 							t.Errorf("%s key: status %d, want the role let through: %s", role, resp.Status, resp.Body)
 						}

@@ -159,7 +159,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key
-         * @description An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+         * @description An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. Keys are created with a JWT: a caller authenticated with an API key gets 403 forbidden (so that revoking a leaked key cuts its holder off). The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
          */
         post: operations["createApiKey"];
         delete?: never;
