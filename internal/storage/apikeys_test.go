@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,6 +72,27 @@ func TestAPIKeysStore(t *testing.T) {
 		}
 		if got := lastUsed(); !got.Equal(clk.Now()) {
 			t.Errorf("last_used_at = %v after 61 s, want %v", got, clk.Now())
+		}
+
+		// Concurrent requests with the key (other processes alike): all authenticated; the conditional
+		// update lets one of them set last_used_at.
+		clk.Advance(2 * time.Minute)
+		var wg sync.WaitGroup
+		errs := make(chan error, 16)
+		for range 16 {
+			wg.Go(func() {
+				if _, err := svc.Authenticate(ctx, secret); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("concurrent Authenticate: %v", err)
+		}
+		if got := lastUsed(); !got.Equal(clk.Now()) {
+			t.Errorf("last_used_at = %v after concurrent uses, want %v", got, clk.Now())
 		}
 
 		if _, err := svc.Revoke(ctx, admin, k.ID); err != nil {
