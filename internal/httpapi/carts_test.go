@@ -39,7 +39,7 @@ func TestPriceIntegrity(t *testing.T) {
 		token := s.SignCart(t, buyer.ID, engineCart(center.ID))
 		var o httpapi.Order
 		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/orders", Token: bt,
-			Body: map[string]any{"signed_cart": token, "delivery_mode": "pickup"}}).Expect(t, 201).JSON(t, &o)
+			Body: map[string]any{"signed_cart": token, "center_id": center.ID, "delivery_mode": "pickup"}}).Expect(t, 201).JSON(t, &o)
 		if o.CenterID != center.ID || o.BuyerID != buyer.ID || len(o.Lines) != 1 || o.Lines[0].UnitPriceExclVAT != 150000 ||
 			o.Lines[0].VATRate != 2000 || o.Total != 180000 || o.DeliveryMode != "pickup" {
 			t.Errorf("order from the signed cart = %+v", o)
@@ -57,13 +57,13 @@ func TestPriceIntegrity(t *testing.T) {
 		parts := strings.Split(token, ".")
 		tampered := parts[0] + "." + strings.TrimRight(parts[1], "=") + "x." + parts[2]
 		for name, body := range map[string]map[string]any{
-			"forged":          {"signed_cart": sign("another-secret-another-secret-0000", buyer.ID, engineCart(center.ID), now, time.Minute), "delivery_mode": "delivery"},
-			"expired":         {"signed_cart": sign(apptest.CartSecret, buyer.ID, engineCart(center.ID), now.Add(-20*time.Minute), 10*time.Minute), "delivery_mode": "delivery"},
-			"valid too long":  {"signed_cart": sign(apptest.CartSecret, buyer.ID, engineCart(center.ID), now, 2*time.Hour), "delivery_mode": "delivery"},
-			"another buyer's": {"signed_cart": s.SignCart(t, other.ID, engineCart(center.ID)), "delivery_mode": "delivery"},
-			"tampered":        {"signed_cart": tampered, "delivery_mode": "delivery"},
-			"an API token":    {"signed_cart": bt, "delivery_mode": "delivery"},
-			"garbage":         {"signed_cart": "not.a.jws", "delivery_mode": "delivery"},
+			"forged":          {"signed_cart": sign("another-secret-another-secret-0000", buyer.ID, engineCart(center.ID), now, time.Minute), "center_id": center.ID, "delivery_mode": "delivery"},
+			"expired":         {"signed_cart": sign(apptest.CartSecret, buyer.ID, engineCart(center.ID), now.Add(-20*time.Minute), 10*time.Minute), "center_id": center.ID, "delivery_mode": "delivery"},
+			"valid too long":  {"signed_cart": sign(apptest.CartSecret, buyer.ID, engineCart(center.ID), now, 2*time.Hour), "center_id": center.ID, "delivery_mode": "delivery"},
+			"another buyer's": {"signed_cart": s.SignCart(t, other.ID, engineCart(center.ID)), "center_id": center.ID, "delivery_mode": "delivery"},
+			"tampered":        {"signed_cart": tampered, "center_id": center.ID, "delivery_mode": "delivery"},
+			"an API token":    {"signed_cart": bt, "center_id": center.ID, "delivery_mode": "delivery"},
+			"garbage":         {"signed_cart": "not.a.jws", "center_id": center.ID, "delivery_mode": "delivery"},
 		} {
 			t.Run(name, func(t *testing.T) {
 				p := s.Do(t, apptest.Request{Method: "POST", Path: "/v1/orders", Token: bt, Body: body}).ExpectProblem(t, 422, "validation_failed")
@@ -72,20 +72,20 @@ func TestPriceIntegrity(t *testing.T) {
 		}
 		// A cart and lines, or another centre: refused.
 		p = s.Do(t, apptest.Request{Method: "POST", Path: "/v1/orders", Token: bt, Body: map[string]any{"signed_cart": token,
-			"delivery_mode": "delivery", "lines": []map[string]any{line("MOT-208", 1, 1, 0)}}}).ExpectProblem(t, 422, "validation_failed")
+			"center_id": center.ID, "delivery_mode": "delivery", "lines": []map[string]any{line("MOT-208", 1, 1, 0)}}}).ExpectProblem(t, 422, "validation_failed")
 		expectFields(t, p, "lines")
 		p = s.Do(t, apptest.Request{Method: "POST", Path: "/v1/orders", Token: bt, Body: map[string]any{"signed_cart": token,
 			"delivery_mode": "delivery", "center_id": "ctr_other"}}).ExpectProblem(t, 422, "validation_failed")
 		expectFields(t, p, "center_id")
-		// A cart fixing the delivery mode wins over none, and refuses another.
+		// A cart fixing the delivery mode refuses another.
 		fixed := engineCart(center.ID)
 		fixed.DeliveryMode = "delivery"
 		p = s.Do(t, apptest.Request{Method: "POST", Path: "/v1/orders", Token: bt, Body: map[string]any{
-			"signed_cart": s.SignCart(t, buyer.ID, fixed), "delivery_mode": "pickup"}}).ExpectProblem(t, 422, "validation_failed")
+			"signed_cart": s.SignCart(t, buyer.ID, fixed), "center_id": center.ID, "delivery_mode": "pickup"}}).ExpectProblem(t, 422, "validation_failed")
 		expectFields(t, p, "delivery_mode")
 		var d httpapi.Order
-		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/orders", Token: bt, Body: map[string]any{"signed_cart": s.SignCart(t, buyer.ID, fixed)}}).
-			Expect(t, 201).JSON(t, &d)
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/orders", Token: bt, Body: map[string]any{"signed_cart": s.SignCart(t, buyer.ID, fixed),
+			"center_id": center.ID, "delivery_mode": "delivery"}}).Expect(t, 201).JSON(t, &d)
 		if d.DeliveryMode != "delivery" {
 			t.Errorf("delivery mode = %s, want the cart's", d.DeliveryMode)
 		}
@@ -110,7 +110,7 @@ func TestSandboxAcceptsBuyerLines(t *testing.T) {
 		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/orders", Token: bt, Body: orderBody(center.ID, line("P", 1, 1, 0))}).Expect(t, 201)
 		var o httpapi.Order
 		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/orders", Token: bt,
-			Body: map[string]any{"signed_cart": s.SignCart(t, buyer.ID, engineCart(center.ID)), "delivery_mode": "pickup"}}).Expect(t, 201).JSON(t, &o)
+			Body: map[string]any{"signed_cart": s.SignCart(t, buyer.ID, engineCart(center.ID)), "center_id": center.ID, "delivery_mode": "pickup"}}).Expect(t, 201).JSON(t, &o)
 		if o.Total != 180000 {
 			t.Errorf("order from a cart in the sandbox = %+v", o)
 		}

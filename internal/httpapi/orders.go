@@ -29,10 +29,10 @@ var orderErrors = []errorMapping{
 type OrderRequest struct {
 	// BuyerID is required for admin and service callers; a buyer leaves it out (or gives its own id).
 	BuyerID string `json:"buyer_id,omitempty" example:"byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
-	// CenterID is required with lines; with a signed cart it is the cart's (leave it out or give the same).
-	CenterID string `json:"center_id,omitempty" example:"ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
-	// DeliveryMode is required unless the signed cart sets it.
-	DeliveryMode string `json:"delivery_mode,omitempty" enums:"delivery,pickup" example:"delivery"`
+	// CenterID is the selling centre; with a signed cart, the cart's.
+	CenterID string `json:"center_id" binding:"required" example:"ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	// DeliveryMode: with a signed cart that sets one, the cart's.
+	DeliveryMode string `json:"delivery_mode" binding:"required" enums:"delivery,pickup" example:"delivery"`
 	// ExternalReference is the caller's own reference (at most 100 characters).
 	ExternalReference string `json:"external_reference,omitempty" example:"CMD-2026-0042"`
 	// Lines are given by admin and service callers, and by buyers in sandbox mode only; leave them
@@ -137,7 +137,7 @@ func toDeliveryNote(n orders.DeliveryNote) DeliveryNote {
 //
 //	@Summary		Create an order
 //	@ID			createOrder
-//	@Description	A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its centre and lines make the order), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+//	@Description	A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its lines make the order; center_id, and delivery_mode when the cart sets one, must be the cart's), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 //	@Tags			orders
 //	@Security		BearerAuth
 //	@Accept			json

@@ -62,7 +62,7 @@ func signedBody(t *testing.T, s *apptest.Server, buyerID string, body map[string
 	}
 	out := map[string]any{"signed_cart": s.SignCart(t, buyerID, c)}
 	for k, v := range body {
-		if k != "lines" && k != "center_id" {
+		if k != "lines" {
 			out[k] = v
 		}
 	}

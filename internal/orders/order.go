@@ -140,8 +140,8 @@ type NewOrderInput struct {
 	DeliveryMode      DeliveryMode
 	ExternalReference string
 	Lines             []LineInput
-	// SignedCart is a cart signed by the marketplace back end (Service.Create reads it; its
-	// centre and lines replace CenterID and Lines). NewOrder ignores it.
+	// SignedCart is a cart signed by the marketplace back end (Service.Create reads it: its lines
+	// replace Lines; CenterID must be its centre). NewOrder ignores it.
 	SignedCart string
 }
 

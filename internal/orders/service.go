@@ -218,9 +218,10 @@ func (s *Service) Delete(ctx context.Context, who auth.Principal, orderID string
 }
 
 // priced returns in with lines from a party that owns the prices: a signed cart when one is
-// given (its centre and lines replace in's, which must be left out); else the caller's own lines
-// when it is admin or service, or a buyer in sandbox mode. Errors: *validation.Error on
-// "signed_cart" (required, invalid, not accepted here), "lines" or "center_id" (given with a cart).
+// given (its lines replace in's, which must be left out; in's centre, and delivery mode when the
+// cart sets one, must be the cart's); else the caller's own lines when it is admin or service, or
+// a buyer in sandbox mode. Errors: *validation.Error on "signed_cart" (required, invalid, not
+// accepted here), "lines" (given with a cart), "center_id" or "delivery_mode" (not the cart's).
 func (s *Service) priced(who auth.Principal, in NewOrderInput) (NewOrderInput, error) {
 	if in.SignedCart == "" {
 		if who.Role == auth.RoleBuyer && !s.buyerLines {
@@ -240,18 +241,15 @@ func (s *Service) priced(who auth.Principal, in NewOrderInput) (NewOrderInput, e
 	if len(in.Lines) > 0 {
 		errs.Add("lines", "forbidden", "give either lines or a signed cart")
 	}
-	if in.CenterID != "" && in.CenterID != c.CenterID {
+	if in.CenterID != c.CenterID {
 		errs.Add("center_id", "invalid", "differs from the signed cart's centre")
 	}
-	if c.DeliveryMode != "" && in.DeliveryMode != "" && in.DeliveryMode != c.DeliveryMode {
+	if c.DeliveryMode != "" && in.DeliveryMode != c.DeliveryMode {
 		errs.Add("delivery_mode", "invalid", "differs from the signed cart's delivery mode")
 	}
 	if err := errs.Err(); err != nil {
 		return in, err
 	}
-	in.CenterID, in.Lines = c.CenterID, c.Lines
-	if c.DeliveryMode != "" {
-		in.DeliveryMode = c.DeliveryMode
-	}
+	in.Lines = c.Lines
 	return in, nil
 }

@@ -735,7 +735,7 @@ export interface paths {
         put?: never;
         /**
          * Create an order
-         * @description A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its centre and lines make the order), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+         * @description A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its lines make the order; center_id, and delivery_mode when the cart sets one, must be the cart's), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
          */
         post: operations["createOrder"];
         delete?: never;
@@ -1892,16 +1892,16 @@ export interface components {
              */
             buyer_id?: string;
             /**
-             * @description CenterID is required with lines; with a signed cart it is the cart's (leave it out or give the same).
+             * @description CenterID is the selling centre; with a signed cart, the cart's.
              * @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
              */
-            center_id?: string;
+            center_id: string;
             /**
-             * @description DeliveryMode is required unless the signed cart sets it.
+             * @description DeliveryMode: with a signed cart that sets one, the cart's.
              * @example delivery
              * @enum {string}
              */
-            delivery_mode?: "delivery" | "pickup";
+            delivery_mode: "delivery" | "pickup";
             /**
              * @description ExternalReference is the caller's own reference (at most 100 characters).
              * @example CMD-2026-0042
