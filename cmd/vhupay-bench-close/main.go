@@ -165,7 +165,7 @@ func run() error {
 func newApp(ctx context.Context, dbURL string, steps *stepTimes) (*app.App, error) {
 	env := map[string]string{
 		"VHUPAY_DATABASE_URL": dbURL, "VHUPAY_JWT_SECRET": randomHex(24), "VHUPAY_ADDR": "127.0.0.1:0",
-		"VHUPAY_PSP": "sandbox", "VHUPAY_SCORING": "sandbox",
+		"VHUPAY_PSP": "sandbox", "VHUPAY_SCORING": "sandbox", "VHUPAY_RATE_LIMIT": "off", "VHUPAY_HOOK_RATE_LIMIT": "off",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {

@@ -225,7 +225,7 @@ func startServer(ctx context.Context, dbURL, secret string) (*http.Server, *app.
 	}
 	env := map[string]string{
 		"VHUPAY_DATABASE_URL": dbURL, "VHUPAY_JWT_SECRET": secret, "VHUPAY_ADDR": ln.Addr().String(),
-		"VHUPAY_PSP": "sandbox", "VHUPAY_SCORING": "sandbox",
+		"VHUPAY_PSP": "sandbox", "VHUPAY_SCORING": "sandbox", "VHUPAY_RATE_LIMIT": "off", "VHUPAY_HOOK_RATE_LIMIT": "off",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {

@@ -25,6 +25,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
@@ -92,12 +94,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err
 	}
 	defer a.Close()
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := listen(cfg)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           a.Handler(),
+		Handler: a.Handler(),
+		// Above the API's own cap (431 as a problem document), so that Go's plain-text 431 only
+		// answers the grossly oversized.
+		MaxHeaderBytes:    2 * cfg.MaxHeaderBytes,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -132,6 +137,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		return err
 	}
 	return nil
+}
+
+// listen opens the API's listener, serving at most cfg.MaxConnections connections at once
+// (further ones wait in the kernel's backlog until one closes).
+func listen(cfg config.Config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	return netutil.LimitListener(ln, cfg.MaxConnections), nil
 }
 
 func migrate(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
@@ -174,6 +189,13 @@ func token(cfg config.Config, args []string, stdout, stderr io.Writer) error {
 	}
 	if *sub == "" {
 		*sub = *role + "-cli"
+	}
+	if path := app.SecretsPath(cfg); cfg.JWTSecret == "" && cfg.JWKSURL == "" && path != "" {
+		if _, err := os.Stat(path); os.IsNotExist(err) {
+			// Making a secret up here would sign a token no server accepts.
+			return fmt.Errorf("no server database here (%s has no secret beside it, %s): run `vhupay token` in the server's directory "+
+				"with its VHUPAY_DATABASE_URL, start `vhupay serve` here first, or set VHUPAY_JWT_SECRET to the server's secret", cfg.DatabaseURL, path)
+		}
 	}
 	secrets, err := app.ResolveSecrets(cfg)
 	if err != nil {

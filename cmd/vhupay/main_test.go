@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -87,6 +90,19 @@ func TestTokenAndDemoOnTheEmbeddedDefault(t *testing.T) {
 	if err := run(context.Background(), []string{"token", "--role", "buyer"}, getenv, &out, &errOut); err == nil {
 		t.Fatal("token --role buyer without --org should fail")
 	}
+	// No server database here yet: token refuses rather than sign with a secret made up now.
+	err := run(context.Background(), []string{"token", "--role", "admin"}, getenv, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "no server database here") || !strings.Contains(err.Error(), "VHUPAY_JWT_SECRET") {
+		t.Fatalf("token without a server database: err = %v, output %q", err, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "vhupay.db.secrets.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("token made a secret up: %v", err)
+	}
+	cfg0, _ := config.Load(getenv)
+	if _, err := app.ResolveSecrets(cfg0); err != nil { // what `vhupay serve` does at start
+		t.Fatal(err)
+	}
+	out.Reset()
 	if err := run(context.Background(), []string{"token", "--role", "admin"}, getenv, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}

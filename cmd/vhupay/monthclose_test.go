@@ -5,7 +5,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
@@ -23,20 +25,22 @@ func TestMonthCloseCommand(t *testing.T) {
 			return stdout.String(), err
 		}
 
-		out, err := monthClose("--month", "2025-06")
+		now := time.Now().In(clock.Paris())
+		month := clock.MonthOf(time.Date(now.Year(), now.Month()-2, 1, 12, 0, 0, 0, clock.Paris()))
+		out, err := monthClose("--month", month)
 		if err != nil {
 			t.Fatalf("month-close: %v\n%s", err, out)
 		}
-		for _, want := range []string{"started the close of 2025-06", "the close of 2025-06 is completed: 0 score checks"} {
+		for _, want := range []string{"started the close of " + month, "the close of " + month + " is completed: 0 score checks"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
 		}
-		out, err = monthClose("--month", "2025-06")
-		if err != nil || !strings.Contains(out, "the close of 2025-06 exists (completed") {
+		out, err = monthClose("--month", month)
+		if err != nil || !strings.Contains(out, "the close of "+month+" exists (completed") {
 			t.Errorf("second run: %v\n%s", err, out)
 		}
-		for _, args := range [][]string{{"--month", "2099-01"}, {"--month", "2025-13"}, {}, {"--month", "2025-06", "extra"}} {
+		for _, args := range [][]string{{"--month", "2099-01"}, {"--month", "2025-13"}, {}, {"--month", month, "extra"}, {"--month", "0001-01"}} {
 			if out, err := monthClose(args...); err == nil {
 				t.Errorf("month-close %v succeeded:\n%s", args, out)
 			}

@@ -142,7 +142,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 
 	verifier, err := auth.NewVerifier(ctx, auth.VerifierConfig{
-		Secret: secrets.JWTSecret, JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		Secret: secrets.JWTSecret, JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, MaxLifetime: cfg.JWTMaxLifetime,
 	})
 	if err != nil {
 		_ = db.Close()
@@ -218,6 +218,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, MonthCloses: a.MonthCloses,
 		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, APIKeys: a.APIKeys, Audit: a.Audit,
+		Edge: httpapi.Edge{MaxHeaderBytes: cfg.MaxHeaderBytes, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+			HookRateLimit: cfg.HookRateLimit, HookRateBurst: cfg.HookRateBurst, ReturnURLOrigins: cfg.ReturnURLOrigins, Sandbox: cfg.Sandbox()},
 	}
 	if a.testClock != nil {
 		deps.TestClock = a.testClock
@@ -333,6 +335,15 @@ type Secrets struct {
 	FingerprintKey string `json:"fingerprint_key"`
 }
 
+// SecretsPath is where the secrets made up for the embedded SQLite default are kept ("" with
+// another database).
+func SecretsPath(cfg config.Config) string {
+	if cfg.SQLitePath == "" {
+		return ""
+	}
+	return cfg.SQLitePath + ".secrets.json"
+}
+
 // ResolveSecrets takes the secrets from the configuration; with the embedded SQLite default, a
 // missing one is generated once and kept beside the database file (mode 0600), so that
 // `vhupay token` signs with the secret the server checks.
@@ -343,7 +354,7 @@ func ResolveSecrets(cfg config.Config) (Secrets, error) {
 	if cfg.SQLitePath == "" || (!needJWT && s.FingerprintKey != "") {
 		return s, nil
 	}
-	path := cfg.SQLitePath + ".secrets.json"
+	path := SecretsPath(cfg)
 	var stored Secrets
 	b, err := os.ReadFile(path)
 	switch {

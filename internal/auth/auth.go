@@ -84,7 +84,12 @@ type Verifier struct {
 	issuer   string
 	audience string
 	now      func() time.Time
+	// maxLifetime bounds exp - iat (exp - now without iat).
+	maxLifetime time.Duration
 }
+
+// DefaultMaxLifetime is the longest token lifetime accepted unless configured otherwise.
+const DefaultMaxLifetime = 24 * time.Hour
 
 // VerifierConfig configures a Verifier. At least one of Secret and JWKSURL is needed.
 type VerifierConfig struct {
@@ -94,13 +99,18 @@ type VerifierConfig struct {
 	Audience string
 	// Now is the real time (never the sandbox test clock); nil means time.Now.
 	Now func() time.Time
+	// MaxLifetime is the longest lifetime (exp - iat) accepted; 0 means DefaultMaxLifetime.
+	MaxLifetime time.Duration
 }
 
 // NewVerifier builds a Verifier. With a JWKS URL it starts a background refresh that stops with ctx.
 func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
-	v := &Verifier{secret: []byte(cfg.Secret), issuer: cfg.Issuer, audience: cfg.Audience, now: cfg.Now}
+	v := &Verifier{secret: []byte(cfg.Secret), issuer: cfg.Issuer, audience: cfg.Audience, now: cfg.Now, maxLifetime: cfg.MaxLifetime}
 	if v.now == nil {
 		v.now = time.Now
+	}
+	if v.maxLifetime <= 0 {
+		v.maxLifetime = DefaultMaxLifetime
 	}
 	if cfg.Secret == "" && cfg.JWKSURL == "" {
 		return nil, errors.New("auth: a secret or a JWKS URL is needed")
@@ -125,6 +135,9 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 
 // Verify checks a compact JWT and returns its principal, or an error wrapping ErrUnauthenticated.
 func (v *Verifier) Verify(token string) (Principal, error) {
+	if err := strictShape(token); err != nil {
+		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+	}
 	var claims Claims
 	_, err := jwt.ParseWithClaims(token, &claims, v.key,
 		jwt.WithValidMethods([]string{"HS256", "RS256", "ES256", "EdDSA"}),
@@ -136,7 +149,10 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 		jwt.WithTimeFunc(v.now),
 	)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+	}
+	if err := v.lifetime(claims); err != nil {
+		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	p := Principal{Subject: claims.Subject, Role: Role(claims.Role), Org: claims.Org}
 	switch {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -45,6 +46,20 @@ type Config struct {
 
 	// MonthCloseTimeout bounds one attempt of a month close (0: the job queue's default).
 	MonthCloseTimeout time.Duration
+	// JWTMaxLifetime is the longest token lifetime (exp - iat) accepted.
+	JWTMaxLifetime time.Duration
+	// MaxConnections caps the connections served at once (more wait to be accepted).
+	MaxConnections int
+	// MaxHeaderBytes caps a request's line and headers (431 beyond).
+	MaxHeaderBytes int
+	// RateLimit and RateBurst limit each authenticated caller (requests per second, burst), per
+	// process; HookRateLimit and HookRateBurst limit the provider hooks per source address. A
+	// negative rate turns the limit off.
+	RateLimit, HookRateLimit float64
+	RateBurst, HookRateBurst int
+	// ReturnURLOrigins are the front-end origins a return_url may point to (default: CORSOrigins).
+	ReturnURLOrigins []string
+
 	// JobRescueAfter is how long a job may run before it is taken for abandoned and retried by
 	// another process (0: the job queue's default); it must exceed MonthCloseTimeout.
 	JobRescueAfter time.Duration
@@ -147,14 +162,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("VHUPAY_LOG_FORMAT must be json or text, not %q", c.LogFormat))
 	}
-	c.IntentExpiry = 30 * time.Minute
-	if v := getenv("VHUPAY_INTENT_EXPIRY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Minute {
-			errs = append(errs, fmt.Errorf("VHUPAY_INTENT_EXPIRY %q must be a duration of at least 1m", v))
-		}
-		c.IntentExpiry = d
-	}
+	c.IntentExpiry = duration(getenv, "VHUPAY_INTENT_EXPIRY", 30*time.Minute, time.Minute, &errs)
 	c.PSPTimeout = 15 * time.Second
 	if v := getenv("VHUPAY_PSP_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -178,10 +186,81 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.MonthCloseTimeout > 0 && c.JobRescueAfter > 0 && c.JobRescueAfter <= c.MonthCloseTimeout {
 		errs = append(errs, errors.New("VHUPAY_JOB_RESCUE_AFTER must exceed VHUPAY_MONTH_CLOSE_TIMEOUT"))
 	}
-	for _, o := range strings.Split(getenv("VHUPAY_CORS_ORIGINS"), ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			c.CORSOrigins = append(c.CORSOrigins, o)
+	c.CORSOrigins = origins(getenv("VHUPAY_CORS_ORIGINS"), "VHUPAY_CORS_ORIGINS", &errs)
+	c.ReturnURLOrigins = origins(getenv("VHUPAY_RETURN_URL_ORIGINS"), "VHUPAY_RETURN_URL_ORIGINS", &errs)
+	if len(c.ReturnURLOrigins) == 0 {
+		c.ReturnURLOrigins = c.CORSOrigins
+	}
+	if len(c.ReturnURLOrigins) == 0 && c.PSP != "sandbox" {
+		errs = append(errs, errors.New("VHUPAY_RETURN_URL_ORIGINS (or VHUPAY_CORS_ORIGINS) must name the front end's origins: the bank sends browsers back only there"))
+	}
+	c.JWTMaxLifetime = duration(getenv, "VHUPAY_JWT_MAX_LIFETIME", 24*time.Hour, time.Minute, &errs)
+	for _, f := range []struct {
+		name     string
+		dst      *int
+		def, min int
+	}{
+		{"VHUPAY_MAX_CONNECTIONS", &c.MaxConnections, 1024, 1},
+		{"VHUPAY_MAX_HEADER_BYTES", &c.MaxHeaderBytes, 16 << 10, 1024},
+		{"VHUPAY_RATE_BURST", &c.RateBurst, 40, 1},
+		{"VHUPAY_HOOK_RATE_BURST", &c.HookRateBurst, 500, 1},
+	} {
+		*f.dst = f.def
+		if v := getenv(f.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < f.min {
+				errs = append(errs, fmt.Errorf("%s %q must be an integer of at least %d", f.name, v, f.min))
+			}
+			*f.dst = n
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *float64
+		def  float64
+	}{{"VHUPAY_RATE_LIMIT", &c.RateLimit, 20}, {"VHUPAY_HOOK_RATE_LIMIT", &c.HookRateLimit, 50}} {
+		*f.dst = f.def
+		switch v := getenv(f.name); v {
+		case "":
+		case "off":
+			*f.dst = -1
+		default:
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(n > 0) || n > 1e6 {
+				errs = append(errs, fmt.Errorf("%s %q must be a positive number of requests a second, or off", f.name, v))
+			}
+			*f.dst = n
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// duration reads a duration of at least min (def when unset).
+func duration(getenv func(string) string, name string, def, min time.Duration, errs *[]error) time.Duration {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < min {
+		*errs = append(*errs, fmt.Errorf("%s %q must be a duration of at least %s", name, v, strings.TrimSuffix(strings.TrimSuffix(min.String(), "0s"), "0m")))
+	}
+	return d
+}
+
+// origins reads a comma-separated list of origins (scheme://host[:port], no path).
+func origins(raw, name string, errs *[]error) []string {
+	var out []string
+	for _, o := range strings.Split(raw, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			*errs = append(*errs, fmt.Errorf("%s: %q is not an origin (scheme://host[:port])", name, o))
+			continue
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out
 }

@@ -1,9 +1,7 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/vhupay/vhupay/internal/apikeys"
@@ -38,28 +36,9 @@ func auditEvents(t *testing.T, s *apptest.Server, query string) []httpapi.AuditE
 	return l.Data
 }
 
-// syncBuffer is a log sink written by the server's goroutines and read by the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestAPIKeys(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
-		var logs syncBuffer
-		s := apptest.StartLogging(t, b, &logs)
+		s := apptest.Start(t, b)
 		admin := s.Token(t, auth.RoleAdmin, "")
 		lyon, lille := createCenter(t, s, "81234567600017"), createCenter(t, s, "82345678500018")
 
@@ -159,7 +138,7 @@ func TestAPIKeys(t *testing.T) {
 		}
 
 		// Never in the log: neither the secrets nor their digests.
-		log := logs.String()
+		log := strings.Join(s.LogLines("DEBUG"), "\n")
 		if !strings.Contains(log, `"status":401`) || !strings.Contains(log, `"api_key_id":"`+k.ID+`"`) {
 			t.Fatalf("the log was not captured: %.300s", log)
 		}

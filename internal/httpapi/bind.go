@@ -45,6 +45,9 @@ func (s *Server) bind(c *gin.Context, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return validation.Field("body", "required", "a JSON object is required")
 	}
+	if err := strictKeys(body, reflect.TypeOf(dst)); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

@@ -12,13 +12,13 @@ import (
 // routeHooks registers the provider notification endpoints; they carry no token, so they hang off
 // the engine, not the authenticated /v1 group.
 func (s *Server) routeHooks(r *gin.Engine) {
-	r.GET("/v1/psp/mangopay/hooks", s.mangopayHook)
+	r.GET("/v1/psp/mangopay/hooks", s.hookRateLimit, s.mangopayHook)
 }
 
 // mangopayHook godoc
 //
 //	@Summary		MangoPay notification
-//	@Description	No token. Answers 200 once the notification is kept in the database (a repeat of one still waiting is kept once); the job queue then re-reads the named resource from the provider and applies its state, retrying until it applies. The query itself is never trusted; event types vhupay does not act on and unknown resources are ignored. 503 when it could not be kept (the provider sends it again).
+//	@Description	No token. Answers 200 once the notification is kept in the database (notifications of a resource while one of it still waits are kept as that one: one provider read); the job queue then re-reads the named resource from the provider and applies its state, retrying until it applies. The query itself is never trusted; event types vhupay does not act on and unknown resources are ignored. 503 when it could not be kept (the provider sends it again). 429 rate_limited beyond VHUPAY_HOOK_RATE_LIMIT notifications a second from one address.
 //	@Tags			provider
 //	@ID				receiveMangopayHook
 //	@Param			EventType	query	string	false	"MangoPay event type, e.g. PAYIN_NORMAL_SUCCEEDED"

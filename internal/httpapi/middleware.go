@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -124,32 +123,6 @@ func (s *Server) recovery(c *gin.Context) {
 	c.Next()
 }
 
-// limitBody caps request bodies at MaxBody and reads them once, so that handlers and the
-// idempotency layer see the same bytes; a larger body answers 413.
-func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.Body == nil || c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
-		c.Next()
-		return
-	}
-	if c.Request.ContentLength > MaxBody {
-		s.writeError(c, errTooLarge)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.writeError(c, errTooLarge)
-			return
-		}
-		s.writeError(c, errUnreadableBody)
-		return
-	}
-	c.Set(ctxBody, body)
-	c.Request.Body = io.NopCloser(bytes.NewReader(body))
-	c.Next()
-}
-
 func bodyOf(c *gin.Context) []byte {
 	if b, ok := c.Get(ctxBody); ok {
 		return b.([]byte)
@@ -165,6 +138,11 @@ func (s *Server) authenticate(c *gin.Context) {
 		token, ok = strings.CutPrefix(h, "bearer ")
 	}
 	if !ok || strings.TrimSpace(token) == "" {
+		reason := "no bearer token"
+		if h != "" {
+			reason = "the Authorization header is not \"Bearer <token>\""
+		}
+		logger(c).Info("unauthenticated", slog.String("reason", reason))
 		s.writeError(c, errUnauthenticated)
 		return
 	}
@@ -181,6 +159,9 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	if err != nil {
+		// The reason (expired, bad signature, wrong audience...) goes to the log only: the caller
+		// learns nothing that helps forging a token.
+		logger(c).Info("unauthenticated", slog.String("reason", auth.Reason(err)), slog.String("err", err.Error()))
 		s.writeError(c, errUnauthenticated)
 		return
 	}

@@ -53,7 +53,7 @@ func toMonthClose(c monthclose.MonthClose) MonthClose {
 //
 //	@Summary		Start or resume a month's close
 //	@ID			startMonthClose
-//	@Description	Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
+//	@Description	Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 //	@Tags			month-close
 //	@Security		BearerAuth
 //	@Accept			json

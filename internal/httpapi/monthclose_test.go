@@ -151,6 +151,13 @@ func moveClock(t *testing.T, s *apptest.Server, to time.Time) {
 		Body: map[string]any{"now": to.Format(time.RFC3339)}}).Expect(t, 200)
 }
 
+// monthsAgo is the month n months before the current one (Europe/Paris, real time): a month
+// that has ended and that a close may still be started for (at most 13 months back).
+func monthsAgo(n int) string {
+	now := time.Now().In(clock.Paris())
+	return clock.MonthOf(time.Date(now.Year(), now.Month()-time.Month(n), 1, 12, 0, 0, 0, clock.Paris()))
+}
+
 // nextMonthStart is the first instant of the month after the clock's, in Paris.
 func nextMonthStart(t *testing.T, s *apptest.Server) (month string, start time.Time) {
 	t.Helper()
@@ -173,23 +180,23 @@ func TestMonthCloseAPI(t *testing.T) {
 		}
 		s := apptest.Start(t, b, fastJobs(p.steps(counts)))
 
-		getClose(t, s, "2025-01").ExpectProblem(t, 404, "not_found")
+		getClose(t, s, monthsAgo(2)).ExpectProblem(t, 404, "not_found")
 		var first httpapi.MonthClose
-		resp := startClose(t, s, "2025-01").Expect(t, 202)
+		resp := startClose(t, s, monthsAgo(2)).Expect(t, 202)
 		resp.JSON(t, &first)
-		if first.Month != "2025-01" || first.Status != "running" || first.FinishedAt != nil || first.StartedAt.IsZero() {
+		if first.Month != monthsAgo(2) || first.Status != "running" || first.FinishedAt != nil || first.StartedAt.IsZero() {
 			t.Errorf("started close = %+v", first)
 		}
-		if loc := resp.Header.Get("Location"); loc != "/v1/admin/month-closes/2025-01" {
+		if loc := resp.Header.Get("Location"); loc != "/v1/admin/month-closes/"+monthsAgo(2) {
 			t.Errorf("Location = %q", loc)
 		}
 		var second httpapi.MonthClose
-		startClose(t, s, "2025-01").Expect(t, 200).JSON(t, &second)
+		startClose(t, s, monthsAgo(2)).Expect(t, 200).JSON(t, &second)
 		if second.Month != first.Month || !second.StartedAt.Equal(first.StartedAt) {
 			t.Errorf("second answer = %+v, want the same close as %+v", second, first)
 		}
 
-		done := waitClose(t, s, "2025-01", "completed")
+		done := waitClose(t, s, monthsAgo(2), "completed")
 		if done.FinishedAt == nil || done.FinishedAt.Before(done.StartedAt) {
 			t.Errorf("finished_at = %v", done.FinishedAt)
 		}
@@ -198,15 +205,15 @@ func TestMonthCloseAPI(t *testing.T) {
 			t.Errorf("score_checks, collections, statements, ceiling_reviews = %v, want [4 3 2 1]", got)
 		}
 		var third httpapi.MonthClose
-		startClose(t, s, "2025-01").Expect(t, 200).JSON(t, &third)
+		startClose(t, s, monthsAgo(2)).Expect(t, 200).JSON(t, &third)
 		// Audited once: the start, not the answers about the existing close.
-		if e := expectAudit(t, s, "month_close.start", "2025-01", "admin", 1); string(e.Before) != "null" || !strings.Contains(string(e.After), `"status":"running"`) {
+		if e := expectAudit(t, s, "month_close.start", monthsAgo(2), "admin", 1); string(e.Before) != "null" || !strings.Contains(string(e.After), `"status":"running"`) {
 			t.Errorf("month close start entry: before %s after %s", e.Before, e.After)
 		}
 		if diff := cmp.Diff(done, third); diff != "" {
 			t.Errorf("a completed close answered (-get +post):\n%s", diff)
 		}
-		if diff := cmp.Diff(runs(1, 1, 1, 1), p.runsOf("2025-01")); diff != "" {
+		if diff := cmp.Diff(runs(1, 1, 1, 1), p.runsOf(monthsAgo(2))); diff != "" {
 			t.Errorf("step runs (-want +got):\n%s", diff)
 		}
 
@@ -223,8 +230,8 @@ func TestMonthCloseAPI(t *testing.T) {
 		getClose(t, s, "not-a-month").ExpectProblem(t, 404, "not_found")
 		for _, role := range []auth.Role{auth.RoleBuyer, auth.RoleCenter, auth.RoleService} {
 			s.Do(t, apptest.Request{Method: "POST", Path: "/v1/admin/month-closes", Token: s.Token(t, role, "org_x"),
-				Body: map[string]any{"month": "2025-02"}}).ExpectProblem(t, 403, "forbidden")
-			s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/month-closes/2025-01", Token: s.Token(t, role, "org_x")}).
+				Body: map[string]any{"month": monthsAgo(3)}}).ExpectProblem(t, 403, "forbidden")
+			s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/month-closes/" + monthsAgo(2), Token: s.Token(t, role, "org_x")}).
 				ExpectProblem(t, 403, "forbidden")
 		}
 	})
@@ -317,15 +324,15 @@ func TestMonthCloseRetriesAfterAnOutage(t *testing.T) {
 				return 7, nil
 			},
 		})))
-		startClose(t, s, "2025-03").Expect(t, 202)
-		c := waitClose(t, s, "2025-03", "completed")
+		startClose(t, s, monthsAgo(4)).Expect(t, 202)
+		c := waitClose(t, s, monthsAgo(4), "completed")
 		if c.Collections != 7 {
 			t.Errorf("collections = %d, want 7", c.Collections)
 		}
-		if diff := cmp.Diff(runs(1, 2, 1, 1), p.runsOf("2025-03")); diff != "" {
+		if diff := cmp.Diff(runs(1, 2, 1, 1), p.runsOf(monthsAgo(4))); diff != "" {
 			t.Errorf("step runs (-want +got): the completed step must not run again\n%s", diff)
 		}
-		jobsOf := waitJobs(t, s, "2025-03")
+		jobsOf := waitJobs(t, s, monthsAgo(4))
 		if len(jobsOf) != 1 || jobsOf[0].Attempt != 2 {
 			t.Errorf("jobs = %+v, want one job, completed at attempt 2", jobsOf)
 		}
@@ -345,27 +352,27 @@ func TestMonthCloseFailsThenResumes(t *testing.T) {
 				return 3, nil
 			},
 		}), func(c *jobs.Config) { c.MonthCloseAttempts = 2 }))
-		startClose(t, s, "2025-04").Expect(t, 202)
-		failed := waitClose(t, s, "2025-04", "failed")
+		startClose(t, s, monthsAgo(5)).Expect(t, 202)
+		failed := waitClose(t, s, monthsAgo(5), "failed")
 		if failed.FinishedAt == nil || failed.ScoreChecks != 1 || failed.Collections != 1 {
 			t.Errorf("failed close = %+v, want finished with the completed steps counted", failed)
 		}
-		mc, err := s.App.MonthCloses.Get(context.Background(), "2025-04")
+		mc, err := s.App.MonthCloses.Get(context.Background(), monthsAgo(5))
 		if err != nil || mc.LastError == "" {
 			t.Errorf("last error = %q (%v), want the step's error", mc.LastError, err)
 		}
 
 		down.Store(false)
 		var resumed httpapi.MonthClose
-		startClose(t, s, "2025-04").Expect(t, 202).JSON(t, &resumed)
+		startClose(t, s, monthsAgo(5)).Expect(t, 202).JSON(t, &resumed)
 		if resumed.Status != "running" || resumed.FinishedAt != nil {
 			t.Errorf("resumed close = %+v", resumed)
 		}
-		c := waitClose(t, s, "2025-04", "completed")
+		c := waitClose(t, s, monthsAgo(5), "completed")
 		if c.Statements != 3 {
 			t.Errorf("statements = %d, want 3", c.Statements)
 		}
-		if diff := cmp.Diff(runs(1, 1, 3, 1), p.runsOf("2025-04")); diff != "" {
+		if diff := cmp.Diff(runs(1, 1, 3, 1), p.runsOf(monthsAgo(5))); diff != "" {
 			t.Errorf("step runs (-want +got):\n%s", diff)
 		}
 	})
@@ -387,7 +394,7 @@ func TestMonthCloseResumesInAnotherProcess(t *testing.T) {
 			},
 		})
 		first := apptest.Start(t, b, apptest.WithDatabaseURL(url), fastJobs(steps))
-		startClose(t, first, "2025-05").Expect(t, 202)
+		startClose(t, first, monthsAgo(6)).Expect(t, 202)
 		select {
 		case <-entered:
 		case <-time.After(30 * time.Second):
@@ -396,11 +403,11 @@ func TestMonthCloseResumesInAnotherProcess(t *testing.T) {
 		first.Stop()
 
 		second := apptest.Start(t, b, apptest.WithDatabaseURL(url), fastJobs(steps))
-		c := waitClose(t, second, "2025-05", "completed")
+		c := waitClose(t, second, monthsAgo(6), "completed")
 		if c.Collections != 2 {
 			t.Errorf("collections = %d, want 2", c.Collections)
 		}
-		if diff := cmp.Diff(runs(1, 2, 1, 1), p.runsOf("2025-05")); diff != "" {
+		if diff := cmp.Diff(runs(1, 2, 1, 1), p.runsOf(monthsAgo(6))); diff != "" {
 			t.Errorf("step runs (-want +got):\n%s", diff)
 		}
 	})
@@ -410,7 +417,7 @@ func TestMonthCloseRescuedAfterAProcessDied(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
 		url := storagetest.URL(t, b)
 		ctx := context.Background()
-		const month = "2025-07"
+		month := monthsAgo(7)
 
 		// A process starts the close, works refresh_scores and dies in the middle of collections:
 		// its job stays running in River and its lease on the close stays until it expires.

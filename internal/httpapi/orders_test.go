@@ -236,7 +236,7 @@ func TestOrderValidation(t *testing.T) {
 		{"quantity too big", orderBody(center.ID, line("A", 1001, 1, nil)), []string{"lines[0].quantity"}},
 		{"bad delivery mode", map[string]any{"center_id": center.ID, "delivery_mode": "drone", "lines": []any{line("A", 1, 1, nil)}}, []string{"delivery_mode"}},
 		{"unknown field", map[string]any{"center_id": center.ID, "delivery_mode": "pickup", "lines": []any{line("A", 1, 1, nil)}, "coupon": "x"}, []string{"coupon"}},
-		{"wrong type", map[string]any{"center_id": center.ID, "delivery_mode": "pickup", "lines": []any{map[string]any{"reference": "A", "label": "a", "quantity": "2", "unit_price_excl_vat": 1}}}, []string{"lines.quantity"}},
+		{"wrong type", map[string]any{"center_id": center.ID, "delivery_mode": "pickup", "lines": []any{map[string]any{"reference": "A", "label": "a", "quantity": "2", "unit_price_excl_vat": 1}}}, []string{"lines[0].quantity"}},
 		{"empty body", "", []string{"body"}},
 	}
 	for _, tt := range tests {

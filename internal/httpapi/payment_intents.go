@@ -155,6 +155,12 @@ func (s *Server) createPaymentIntent(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	if req.Method == string(payments.MethodCard) && req.ReturnURL != "" {
+		if err := s.checkReturnURL("return_url", req.ReturnURL); err != nil {
+			s.writeError(c, err)
+			return
+		}
+	}
 	in := payments.CreateInput{BuyerID: req.BuyerID, OrderID: req.OrderID, Method: payments.Method(req.Method),
 		Card: payments.CardInput{CardID: req.CardID, ReturnURL: req.ReturnURL, IPAddress: req.IPAddress,
 			RequestIP: c.ClientIP(), RequestUserAgent: c.GetHeader("User-Agent")}}

@@ -11,10 +11,15 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/detail"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/invoicing"
+	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/parties"
+	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
@@ -73,7 +78,7 @@ var (
 
 // edgeErrors are the problems the HTTP edge answers by itself (no domain error behind them).
 var edgeErrors = []*apiError{errUnauthenticated, errForbidden, errNotFound, errMethodNotAllowed, errTooLarge,
-	errUnreadableBody, errNotReady, errInternal}
+	errUnreadableBody, errNotReady, errInternal, errUnsupportedMediaType, errHeadersTooLarge, errRateLimited, errOriginNotAllowed}
 
 // errorMapping turns a domain error into a status, a code and a title.
 type errorMapping struct {
@@ -173,7 +178,7 @@ func (s *Server) problemFor(c *gin.Context, err error) Problem {
 		if errors.Is(err, m.err) {
 			// The detail is the sentinel's own text: sentinels are written for people and never
 			// carry provider or SQL text (wrapped context is left out on purpose).
-			p := Problem{Type: problemBase + m.code, Title: m.title, Status: m.status, Detail: m.err.Error(), Code: m.code, RequestID: rid}
+			p := Problem{Type: problemBase + m.code, Title: m.title, Status: m.status, Detail: detailOf(err, m.err), Code: m.code, RequestID: rid}
 			for _, extra := range problemExtras {
 				extra(err, &p)
 			}
@@ -182,6 +187,30 @@ func (s *Server) problemFor(c *gin.Context, err error) Problem {
 	}
 	logger(c).Error("request failed", slog.String("err", err.Error()))
 	return Problem{Type: problemBase + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Code: "internal", RequestID: rid}
+}
+
+// sentinelDetails say what to do for the sentinels whose own text is terse or internal
+// ("sepa: ceiling exceeded"); an error carrying its own sentence (package detail) wins.
+var sentinelDetails = map[error]string{
+	sepa.ErrNotEligible:       "SEPA debit is not available to this buyer now; `reasons` says why. Offer another payment method.",
+	sepa.ErrCeilingExceeded:   "The payment does not fit in what is left of the buyer's monthly SEPA ceiling (`available`, in cents). Pay by card, or lower the amount.",
+	sepa.ErrRateLimited:       "A buyer may run one score check per rolling 24 hours: wait the Retry-After seconds.",
+	orders.ErrNotPayable:      "The order is not payment_pending: it cannot be paid. Read it (GET /v1/orders/{id}) and show its status and payment.",
+	orders.ErrNotDeletable:    "Only a payment_pending order can be deleted. Read it (GET /v1/orders/{id}) and show its status.",
+	payments.ErrNotCancelable: "Only a payment intent waiting for 3-D Secure (requires_action) can be cancelled. Read it for its outcome.",
+	payments.ErrCardBlocked:   "The card is blocked at the payment provider: ask the buyer for another card.",
+	invoicing.ErrNotApproved:  "There is no approved invoicing account for this buyer and centre: ask the centre to approve one, or pay by card.",
+}
+
+// detailOf is the problem's detail for err, matched by the sentinel known.
+func detailOf(err, known error) string {
+	if d, ok := detail.Of(err); ok {
+		return d
+	}
+	if d, ok := sentinelDetails[known]; ok {
+		return d
+	}
+	return known.Error()
 }
 
 func writeProblem(c *gin.Context, p Problem) {

@@ -6,14 +6,12 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/parties"
-	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/scoring"
 	scoringsandbox "github.com/vhupay/vhupay/internal/scoring/sandbox"
 	"github.com/vhupay/vhupay/internal/sepa"
@@ -394,8 +392,8 @@ func (s *Server) createMandate(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	if err := payments.ValidateReturnURL(req.ReturnURL); err != nil {
-		s.writeError(c, validation.Field("return_url", "url", strings.TrimPrefix(err.Error(), payments.ErrInvalidReturnURL.Error()+": ")))
+	if err := s.checkReturnURL("return_url", req.ReturnURL); err != nil {
+		s.writeError(c, err)
 		return
 	}
 	m, err := s.sepa.CreateMandate(c.Request.Context(), principal(c), c.Param("id"), req.ReturnURL)

@@ -57,7 +57,7 @@ func startProcesses(t *testing.T, dbURL string, n int) []*process {
 			t.Fatal(err)
 		}
 		p.cmd = exec.Command(bin, "serve")
-		p.cmd.Env = append(os.Environ(), "VHUPAY_DATABASE_URL="+dbURL, "VHUPAY_JWT_SECRET="+apptest.Secret,
+		p.cmd.Env = append(os.Environ(), "VHUPAY_DATABASE_URL="+dbURL, "VHUPAY_JWT_SECRET="+apptest.Secret, "VHUPAY_RATE_LIMIT=off",
 			"VHUPAY_ADDR="+addr, "VHUPAY_PSP=sandbox", "VHUPAY_SCORING=sandbox")
 		p.cmd.Stdout, p.cmd.Stderr = out, out
 		if err := p.cmd.Start(); err != nil {

@@ -55,6 +55,8 @@ type Deps struct {
 	Ready       func(ctx context.Context) error
 	OpenAPIJSON []byte
 	CORSOrigins []string
+	// Edge are the limits of the HTTP edge (header size, rate limits, return_url origins).
+	Edge        Edge
 	SEPA        *sepa.Service
 	Collections *collections.Service
 	// Orders, Payments (intents and cards) and Notifications (provider hooks).
@@ -110,6 +112,11 @@ type Server struct {
 	apiKeys     *apikeys.Service
 	audit       *audit.Service
 	clockMoved  func(ctx context.Context, settle bool) error
+
+	edge Edge
+	// callers limits each authenticated caller, hookSources each address calling the hooks.
+	callers, hookSources *limiters
+	corsOrigins          map[string]bool
 }
 
 // New builds the HTTP handler of the whole API.
@@ -124,31 +131,37 @@ func New(d Deps) http.Handler {
 		invoicing:   d.Invoicing,
 		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved,
 		apiKeys: d.APIKeys, audit: d.Audit,
+		edge: d.Edge.withDefaults(), corsOrigins: map[string]bool{},
+	}
+	s.callers = newLimiters(s.edge.RateLimit, s.edge.RateBurst, nil)
+	s.hookSources = newLimiters(s.edge.HookRateLimit, s.edge.HookRateBurst, nil)
+	for _, o := range d.CORSOrigins {
+		s.corsOrigins[o] = true
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.requestIDs, s.accessLog, s.recovery)
+	r.Use(s.requestIDs, s.accessLog, s.recovery, s.securityHeaders, s.headerSize, s.hostileInput)
+	var apiCORS gin.HandlerFunc
 	if len(d.CORSOrigins) > 0 {
-		apiCORS := cors.New(cors.Config{
+		apiCORS = cors.New(cors.Config{
 			AllowOrigins:  d.CORSOrigins,
 			AllowMethods:  []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
 			AllowHeaders:  []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"},
 			ExposeHeaders: []string{"X-Request-Id", "Idempotent-Replayed", "Location", "Retry-After"},
 			MaxAge:        time.Hour,
 		})
-		r.Use(func(c *gin.Context) {
-			// The sandbox provider's pages are the bank's, not the API: its tokenisation endpoint
-			// answers any origin itself, and its 3-D Secure and mandate pages post their forms
-			// with "Origin: null" (no-referrer), which the API's CORS policy would refuse.
-			if strings.HasPrefix(c.Request.URL.Path, sandboxPagesPrefix) {
-				c.Next()
-				return
-			}
-			apiCORS(c)
-		})
 	}
-	r.Use(s.limitBody)
+	r.Use(func(c *gin.Context) {
+		// The sandbox provider's pages are the bank's, not the API: its tokenisation endpoint
+		// answers any origin itself, and its 3-D Secure and mandate pages post their forms
+		// with "Origin: null" (no-referrer), which the API's CORS policy would refuse.
+		if strings.HasPrefix(c.Request.URL.Path, sandboxPagesPrefix) {
+			c.Next()
+			return
+		}
+		s.cors(c, apiCORS)
+	})
 	r.NoRoute(func(c *gin.Context) { s.writeError(c, errNotFound) })
 	r.NoMethod(func(c *gin.Context) { s.writeError(c, errMethodNotAllowed) })
 
@@ -169,11 +182,12 @@ func New(d Deps) http.Handler {
 
 	if d.SandboxPages != nil {
 		// The simulated provider's bank pages: HTML for a browser, no JWT.
-		r.Any(sandboxPagesPrefix+"*path", gin.WrapH(d.SandboxPages))
+		r.Any(sandboxPagesPrefix+"*path", s.capBody, gin.WrapH(d.SandboxPages))
 	}
 
 	s.routeHooks(r)
-	v1 := r.Group("/v1", s.authenticate, s.idempotent)
+	// Authentication comes before the body is read: nothing is buffered for an unknown caller.
+	v1 := r.Group("/v1", s.authenticate, s.rateLimit, s.readBody, s.idempotent)
 	s.routeParties(v1)
 	s.routeSEPA(v1)
 	s.routeCollections(v1)

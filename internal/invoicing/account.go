@@ -9,6 +9,8 @@
 package invoicing
 
 import (
+	"github.com/vhupay/vhupay/internal/detail"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -114,7 +116,8 @@ func (a *Account) Revoke(note string, at time.Time) error {
 
 func (a *Account) decide(from, to AccountStatus, note string, at time.Time) error {
 	if a.Status != from {
-		return fmt.Errorf("invoicing account %s from %s to %s: %w", a.ID, a.Status, to, ErrInvalidTransition)
+		return detail.Wrap(fmt.Errorf("invoicing account %s from %s to %s: %w", a.ID, a.Status, to, ErrInvalidTransition),
+			"The invoicing account is %s; it can become %s only from %s. Read it for its current status.", a.Status, to, from)
 	}
 	a.Status = to
 	a.Note = note

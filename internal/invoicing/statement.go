@@ -1,6 +1,8 @@
 package invoicing
 
 import (
+	"github.com/vhupay/vhupay/internal/detail"
+
 	"cmp"
 	"errors"
 	"fmt"
@@ -185,7 +187,8 @@ func checkOrderTotals(o StatementOrder) error {
 // leaves the statement unchanged.
 func (s *Statement) Issue(at time.Time) error {
 	if s.Status != StatementOpen {
-		return fmt.Errorf("statement %s from %s to %s: %w", s.ID, s.Status, StatementIssued, ErrInvalidTransition)
+		return detail.Wrap(fmt.Errorf("statement %s from %s to %s: %w", s.ID, s.Status, StatementIssued, ErrInvalidTransition),
+			"The statement is %s; it can become %s only from %s.", s.Status, StatementIssued, StatementOpen)
 	}
 	s.Status = StatementIssued
 	s.IssuedAt = &at
@@ -197,7 +200,8 @@ func (s *Statement) Issue(at time.Time) error {
 // error wrapping ErrInvalidTransition and leaves the statement unchanged.
 func (s *Statement) MarkPaid(at time.Time) error {
 	if s.Status != StatementIssued {
-		return fmt.Errorf("statement %s from %s to %s: %w", s.ID, s.Status, StatementPaid, ErrInvalidTransition)
+		return detail.Wrap(fmt.Errorf("statement %s from %s to %s: %w", s.ID, s.Status, StatementPaid, ErrInvalidTransition),
+			"The statement is %s; it can become %s only from %s.", s.Status, StatementPaid, StatementIssued)
 	}
 	s.Status = StatementPaid
 	s.PaidAt = &at

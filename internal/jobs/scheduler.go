@@ -8,6 +8,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/validation"
 )
 
 // DefaultSchedulerInterval is how often the scheduler reads the clock.
@@ -70,6 +71,12 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 		return err // nil: it exists
 	}
 	_, outcome, err := s.closes.Start(ctx, month)
+	var invalid *validation.Error
+	if errors.As(err, &invalid) {
+		// The month is before the platform's first buyer or centre: nothing to close.
+		s.log.Debug("month close not started", "month", month, "reason", err.Error())
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/validation"
 )
 
 // closes records the months started; existing months are found.
@@ -17,6 +18,7 @@ type closes struct {
 	existing map[string]bool
 	started  []string
 	err      error
+	startErr error
 }
 
 func (c *closes) Get(_ context.Context, month string) (monthclose.MonthClose, error) {
@@ -30,6 +32,9 @@ func (c *closes) Get(_ context.Context, month string) (monthclose.MonthClose, er
 }
 
 func (c *closes) Start(_ context.Context, month string) (monthclose.MonthClose, monthclose.Outcome, error) {
+	if c.startErr != nil {
+		return monthclose.MonthClose{}, monthclose.Existing, c.startErr
+	}
 	c.started = append(c.started, month)
 	return monthclose.MonthClose{Month: month}, monthclose.Started, nil
 }
@@ -73,6 +78,11 @@ func TestSchedulerStartsThePreviousMonth(t *testing.T) {
 	s := NewScheduler(clock.NewManual(paris("2026-12-01 00:00")), &closes{err: down}, 0, nil)
 	if err := s.Tick(context.Background()); !errors.Is(err, down) {
 		t.Errorf("Tick err = %v, want the store's", err)
+	}
+	// A month before the platform's first data is refused by the service: nothing to close, no error.
+	s = NewScheduler(clock.NewManual(paris("2026-12-01 00:00")), &closes{startErr: validation.Field("month", "range", "too early")}, 0, nil)
+	if err := s.Tick(context.Background()); err != nil {
+		t.Errorf("Tick on a month out of range: err = %v, want none", err)
 	}
 }
 

@@ -102,6 +102,9 @@ type Store interface {
 	Reopen(ctx context.Context, month string, enqueue func(tx *sql.Tx) error, audit *txn.AuditEntry) (bool, error)
 	// MonthClose returns a close with its steps; ErrNotFound.
 	MonthClose(ctx context.Context, month string) (MonthClose, error)
+	// FirstActivity returns when the platform's first buyer or centre was created; ok is false
+	// while there is none.
+	FirstActivity(ctx context.Context) (first time.Time, ok bool, err error)
 
 	// Claim gives owner the lease on a running close until until (now and until are real
 	// time). It returns the close; a close that is not running is returned without a lease.

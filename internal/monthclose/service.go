@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/txn"
@@ -68,6 +69,9 @@ func (s *Service) StartAs(ctx context.Context, who txn.Actor, month string) (Mon
 	if !ended {
 		return MonthClose{}, Existing, ErrMonthNotEnded
 	}
+	if err := s.inRange(ctx, month); err != nil {
+		return MonthClose{}, Existing, err
+	}
 	enqueue := func(tx *sql.Tx) error { return s.queue.EnqueueTx(ctx, tx, month) }
 	now := s.clock.Now()
 	fresh := MonthClose{Month: month, Status: StatusRunning, StartedAt: now}
@@ -103,6 +107,39 @@ func (s *Service) StartAs(ctx context.Context, who txn.Actor, month string) (Mon
 		}
 	}
 	return c, Existing, nil
+}
+
+// MaxMonthsBack is how far back a close may be started: the last ended month and the 12 before.
+const MaxMonthsBack = 13
+
+// inRange refuses (validation error on "month") a month more than MaxMonthsBack months before
+// the current one, or before the month of the platform's first buyer or centre: such a close has
+// nothing to collect and would only spend score checks. A close that exists already is in range
+// (it may be read and resumed).
+func (s *Service) inRange(ctx context.Context, month string) error {
+	now := s.clock.Now()
+	oldest := clock.MonthOf(time.Date(now.In(clock.Paris()).Year(), now.In(clock.Paris()).Month()-MaxMonthsBack, 1, 12, 0, 0, 0, clock.Paris()))
+	why := ""
+	if month < oldest {
+		why = fmt.Sprintf("must be %s or later (at most %d months back)", oldest, MaxMonthsBack)
+	} else {
+		first, ok, err := s.store.FirstActivity(ctx)
+		if err != nil {
+			return fmt.Errorf("first activity: %w", err)
+		}
+		if ok && month < clock.MonthOf(first) {
+			why = fmt.Sprintf("must be %s or later (the platform's first month)", clock.MonthOf(first))
+		}
+	}
+	if why == "" {
+		return nil
+	}
+	if _, err := s.store.MonthClose(ctx, month); err == nil {
+		return nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return validation.Field("month", "range", why)
 }
 
 // Get returns month's close; ErrNotFound when it has not started (or month is not a month).

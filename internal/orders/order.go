@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vhupay/vhupay/internal/detail"
 	"github.com/vhupay/vhupay/internal/money"
 	"github.com/vhupay/vhupay/internal/validation"
 )
@@ -314,7 +315,10 @@ func (o *Order) requirePending(refusal error) error {
 	case StatusPaymentPending:
 		return nil
 	case StatusConfirmed, StatusCancelled:
-		return refusal
+		if errors.Is(refusal, ErrNotPayable) {
+			return detail.Wrap(refusal, "The order is %s, not payment_pending: it cannot be paid. Read it (GET /v1/orders/{id}) and show its status and payment.", o.Status)
+		}
+		return detail.Wrap(refusal, "The order is %s: only a payment_pending order can be deleted.", o.Status)
 	default:
 		return fmt.Errorf("order %s in status %q: %w", o.ID, o.Status, ErrInvalidTransition)
 	}

@@ -45,7 +45,8 @@ type NotificationHandlers struct {
 // (storage implements it).
 type NotificationQueue interface {
 	// EnqueueNotification keeps n and the job that applies it (NotificationJob) in one
-	// transaction. A notification of the same resource and event still waiting is kept once.
+	// transaction. Notifications of a resource (any event) while one of it still waits are kept
+	// as that one: one application, one provider read.
 	EnqueueNotification(ctx context.Context, n psp.Notification, at time.Time) error
 	// ClaimNotification returns a kept notification that is not applied yet and marks it being
 	// applied, so that a newer notification of the same resource is kept again rather than

@@ -4,6 +4,8 @@
 package payments
 
 import (
+	"github.com/vhupay/vhupay/internal/detail"
+
 	"errors"
 	"fmt"
 	"net/url"
@@ -175,7 +177,8 @@ func (pi *Intent) MarkFailed(code ErrorCode, message string, at time.Time) error
 // ErrNotCancelable and leaves the intent unchanged.
 func (pi *Intent) Cancel(at time.Time) error {
 	if pi.Status != StatusRequiresAction {
-		return fmt.Errorf("payment intent %s is %s: %w", pi.ID, pi.Status, ErrNotCancelable)
+		return detail.Wrap(fmt.Errorf("payment intent %s is %s: %w", pi.ID, pi.Status, ErrNotCancelable),
+			"The payment intent is %s: only one waiting for 3-D Secure (requires_action) can be cancelled.", pi.Status)
 	}
 	pi.Status = StatusCanceled
 	pi.NextAction = nil
@@ -203,7 +206,12 @@ func (pi *Intent) require(from ...Status) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("payment intent %s is %s: %w", pi.ID, pi.Status, ErrInvalidTransition)
+	wanted := make([]string, len(from))
+	for i, s := range from {
+		wanted[i] = string(s)
+	}
+	return detail.Wrap(fmt.Errorf("payment intent %s is %s: %w", pi.ID, pi.Status, ErrInvalidTransition),
+		"The payment intent is %s; this needs it %s. Read it (GET /v1/payment-intents/{id}) for its outcome.", pi.Status, strings.Join(wanted, " or "))
 }
 
 // MaxReturnURLLength bounds a return_url (our choice).

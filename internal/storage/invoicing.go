@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/vhupay/vhupay/internal/detail"
 	"github.com/vhupay/vhupay/internal/invoicing"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
@@ -132,7 +133,8 @@ func (s Invoicing) SaveDecision(ctx context.Context, a invoicing.Account, from i
 			if n == 0 {
 				return invoicing.ErrNotFound
 			}
-			return fmt.Errorf("invoicing account %s is no longer %s: %w", a.ID, from, invoicing.ErrInvalidTransition)
+			return detail.Wrap(fmt.Errorf("invoicing account %s is no longer %s: %w", a.ID, from, invoicing.ErrInvalidTransition),
+				"The invoicing account is no longer %s (another decision came first). Read it for its current status.", from)
 		}
 		return s.root.auditIn(ctx, tx, audit)
 	})
@@ -197,7 +199,8 @@ func (s Invoicing) AcceptPayment(ctx context.Context, tx payments.Tx, a invoicin
 	line := statementOrderRow{StatementID: st.ID, OrderID: a.OrderID, IntentID: a.IntentID, CreatedAt: at}
 	if err := g.Create(&line).Error; err != nil {
 		if isUnique(err) {
-			return "", fmt.Errorf("order %s is already on a statement: %w", a.OrderID, orders.ErrNotPayable)
+			return "", detail.Wrap(fmt.Errorf("order %s is already on a statement: %w", a.OrderID, orders.ErrNotPayable),
+				"The order is already on the centre's invoicing statement: it is paid through that invoice.")
 		}
 		return "", err
 	}
@@ -350,7 +353,8 @@ func (s Invoicing) MarkStatementPaid(ctx context.Context, id string, at time.Tim
 			if n == 0 {
 				return invoicing.ErrNotFound
 			}
-			return fmt.Errorf("statement %s is not issued: %w", id, invoicing.ErrInvalidTransition)
+			return detail.Wrap(fmt.Errorf("statement %s is not issued: %w", id, invoicing.ErrInvalidTransition),
+				"The statement is not issued (still open, or already paid): only an issued statement can be marked paid.")
 		}
 		intents := tx.Model(&statementOrderRow{}).Select("intent_id").Where("statement_id = ?", id)
 		if err := tx.Model(&intentRow{}).Where("id IN (?) AND status = ?", intents, string(payments.StatusScheduled)).

@@ -247,3 +247,19 @@ func toMonthClose(r monthCloseRow, steps []monthCloseStepRow) monthclose.MonthCl
 	}
 	return c
 }
+
+// FirstActivity implements monthclose.Store: the creation of the first buyer or centre.
+func (s MonthCloses) FirstActivity(ctx context.Context) (time.Time, bool, error) {
+	var first time.Time
+	found := false
+	for _, table := range []string{"buyers", "centers"} {
+		var rows []struct{ CreatedAt time.Time }
+		if err := s.db.WithContext(ctx).Table(table).Select("created_at").Order("created_at").Limit(1).Find(&rows).Error; err != nil {
+			return time.Time{}, false, err
+		}
+		if len(rows) == 1 && (!found || rows[0].CreatedAt.Before(first)) {
+			first, found = rows[0].CreatedAt, true
+		}
+	}
+	return first, found, nil
+}

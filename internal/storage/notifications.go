@@ -38,7 +38,7 @@ func (s Notifications) EnqueueNotification(ctx context.Context, n psp.Notificati
 	return s.db.inUnit(ctx, func(u *unit) error {
 		ntfID := id.New(notificationPrefix)
 		res := u.g.WithContext(ctx).Exec(`INSERT INTO provider_notifications (id, kind, event, resource_id, status, created_at)
-			VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT (resource_id, event) WHERE status = 'pending' DO NOTHING`,
+			VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT (kind, resource_id) WHERE status = 'pending' DO NOTHING`,
 			ntfID, string(n.Kind), n.Event, n.ResourceID, utc(at))
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error // 0 rows: the same notification is already waiting

@@ -33,7 +33,7 @@ func (r *jobRecorder) all() []txn.Job {
 	return append([]txn.Job(nil), r.jobs...)
 }
 
-// A notification is kept once while it waits, with one job; once claimed (its resource is being
+// A resource's notifications are kept once while one waits (whatever their events), with one job; once claimed (its resource is being
 // re-read), a new notification of it is kept again; applied ones are counted out and purged.
 func TestProviderNotificationsQueue(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
@@ -49,13 +49,18 @@ func TestProviderNotificationsQueue(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		other := psp.Notification{Kind: psp.ResourcePayIn, Event: "PAYIN_NORMAL_FAILED", ResourceID: "payin_1"}
+		// Another event of the same resource waits in the same notification: one provider read.
+		sameResource := psp.Notification{Kind: psp.ResourcePayIn, Event: "PAYIN_NORMAL_FAILED", ResourceID: "payin_1"}
+		if err := q.EnqueueNotification(ctx, sameResource, at); err != nil {
+			t.Fatal(err)
+		}
+		other := psp.Notification{Kind: psp.ResourcePayIn, Event: "PAYIN_NORMAL_FAILED", ResourceID: "payin_2"}
 		if err := q.EnqueueNotification(ctx, other, at); err != nil {
 			t.Fatal(err)
 		}
 		jobs := rec.all()
 		if len(jobs) != 2 {
-			t.Fatalf("jobs = %+v, want one per distinct notification", jobs)
+			t.Fatalf("jobs = %+v, want one per resource waiting", jobs)
 		}
 		first := jobs[0].(payments.NotificationJob)
 		got, ok, err := q.ClaimNotification(ctx, first.ID)

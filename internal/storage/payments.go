@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/vhupay/vhupay/internal/detail"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/payments"
@@ -116,6 +117,12 @@ func (t paymentsTx) pendingOrder(ctx context.Context, orderID string, set map[st
 		return res.Error
 	}
 	if res.RowsAffected == 0 {
+		var status []string
+		t.g.WithContext(ctx).Model(&orderRow{}).Where("id = ?", orderID).Pluck("status", &status)
+		if len(status) == 1 {
+			return detail.Wrap(fmt.Errorf("order %s: %w", orderID, orders.ErrNotPayable),
+				"The order is %s, not payment_pending: it cannot be paid. Read it (GET /v1/orders/{id}) and show its status and payment.", status[0])
+		}
 		return fmt.Errorf("order %s: %w", orderID, orders.ErrNotPayable)
 	}
 	return nil
@@ -152,7 +159,8 @@ func (t paymentsTx) ConfirmUnchanged(ctx context.Context, pi payments.Intent, ve
 		r.ProviderPayinID, r.CreatedAt, r.UpdatedAt)
 	if err != nil {
 		if err := translate(t.g, err); isUnique(err) {
-			return false, fmt.Errorf("order %s has a payment in flight: %w", pi.OrderID, orders.ErrNotPayable)
+			return false, detail.Wrap(fmt.Errorf("order %s has a payment in flight: %w", pi.OrderID, orders.ErrNotPayable),
+				"The order has a payment in progress: wait for its outcome (GET /v1/payment-intents/{id}), or cancel that payment intent first.")
 		}
 		return false, err
 	}
@@ -165,7 +173,8 @@ func (t paymentsTx) InsertIntent(ctx context.Context, pi payments.Intent) error 
 	row := fromIntent(pi)
 	if err := t.g.WithContext(ctx).Create(&row).Error; err != nil {
 		if isUnique(err) {
-			return fmt.Errorf("order %s has a payment in flight: %w", pi.OrderID, orders.ErrNotPayable)
+			return detail.Wrap(fmt.Errorf("order %s has a payment in flight: %w", pi.OrderID, orders.ErrNotPayable),
+				"The order has a payment in progress: wait for its outcome (GET /v1/payment-intents/{id}), or cancel that payment intent first.")
 		}
 		return err
 	}
@@ -185,7 +194,8 @@ func (t paymentsTx) UpdateIntent(ctx context.Context, pi payments.Intent, from .
 	})
 	if res.Error != nil {
 		if isUnique(res.Error) {
-			return false, fmt.Errorf("order %s has a payment in flight: %w", pi.OrderID, orders.ErrNotPayable)
+			return false, detail.Wrap(fmt.Errorf("order %s has a payment in flight: %w", pi.OrderID, orders.ErrNotPayable),
+				"The order has a payment in progress: wait for its outcome (GET /v1/payment-intents/{id}), or cancel that payment intent first.")
 		}
 		return false, res.Error
 	}

@@ -48,6 +48,7 @@ type Server struct {
 	Client  *http.Client
 	router  routers.Router
 	stop    func()
+	logs    *logBuffer
 }
 
 // Option changes the server's environment or build options.
@@ -77,18 +78,6 @@ func WithOptions(fn func(o *app.Options)) Option {
 // Start runs a server for the test on a fresh database; it stops when the test ends.
 func Start(t testing.TB, b storagetest.Backend, options ...Option) *Server {
 	t.Helper()
-	return start(t, b, nil, options)
-}
-
-// StartLogging is Start with the server's log written to w (JSON lines, debug level), for tests
-// of what is logged.
-func StartLogging(t testing.TB, b storagetest.Backend, w io.Writer, options ...Option) *Server {
-	t.Helper()
-	return start(t, b, w, options)
-}
-
-func start(t testing.TB, b storagetest.Backend, logTo io.Writer, options []Option) *Server {
-	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +86,9 @@ func start(t testing.TB, b storagetest.Backend, logTo io.Writer, options []Optio
 		"VHUPAY_JWT_SECRET":  Secret,
 		"VHUPAY_CART_SECRET": CartSecret,
 		"VHUPAY_ADDR":        ln.Addr().String(),
+		// Tests send bursts with one token; TestRateLimits sets its own limits.
+		"VHUPAY_RATE_LIMIT":      "off",
+		"VHUPAY_HOOK_RATE_LIMIT": "off",
 	}
 	var opts app.Options
 	for _, o := range options {
@@ -109,13 +101,12 @@ func start(t testing.TB, b storagetest.Backend, logTo io.Writer, options []Optio
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logs := &logBuffer{}
+	var w io.Writer = logs
 	if os.Getenv("VHUPAY_TEST_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		w = io.MultiWriter(logs, os.Stderr)
 	}
-	if logTo != nil {
-		log = slog.New(slog.NewJSONHandler(logTo, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
+	log := slog.New(slog.NewJSONHandler(w, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, log, opts)
 	if err != nil {
@@ -138,7 +129,36 @@ func start(t testing.TB, b storagetest.Backend, logTo io.Writer, options []Optio
 		})
 	}
 	t.Cleanup(stop)
-	return &Server{URL: srv.URL, App: a, Backend: b, Client: srv.Client(), router: contract(t), stop: stop}
+	return &Server{URL: srv.URL, App: a, Backend: b, Client: srv.Client(), router: contract(t), stop: stop, logs: logs}
+}
+
+// logBuffer keeps the server's log lines (JSON) for tests to read.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// LogLines returns the server's log lines so far (JSON objects, one a line) at level or above
+// ("DEBUG", "INFO", "WARN", "ERROR").
+func (s *Server) LogLines(level string) []string {
+	order := map[string]int{"DEBUG": 0, "INFO": 1, "WARN": 2, "ERROR": 3}
+	s.logs.mu.Lock()
+	text := s.logs.buf.String()
+	s.logs.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		var rec struct{ Level string }
+		if json.Unmarshal([]byte(line), &rec) == nil && order[rec.Level] >= order[level] {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // Stop stops the server as a process stop would (its background work ends gracefully) before
@@ -372,6 +392,9 @@ func WithMangoPay(baseURL, clientID, apiKey string) Option {
 		env["VHUPAY_MANGOPAY_CLIENT_ID"] = clientID
 		env["VHUPAY_MANGOPAY_API_KEY"] = apiKey
 		env["VHUPAY_PSP_TIMEOUT"] = "2s"
+		if env["VHUPAY_RETURN_URL_ORIGINS"] == "" {
+			env["VHUPAY_RETURN_URL_ORIGINS"] = "https://shop.example,http://localhost:5173"
+		}
 	}
 }
 

@@ -84,6 +84,7 @@ func applyConventions(doc *openapi3.T) error {
 				op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Ref: "#/components/parameters/" + paramIdemKey, Value: idempotencyKeyParameter()})
 				idempotent = true
 			}
+			edgeResponses(doc, op, path)
 			for code, resp := range op.Responses.Map() {
 				if resp.Value == nil {
 					continue
@@ -94,6 +95,34 @@ func applyConventions(doc *openapi3.T) error {
 	}
 	requestExamples(doc)
 	return problemCodeEnum(doc)
+}
+
+// edgeResponses adds the answers the HTTP edge may give to any operation, before its handler
+// runs: 431 (headers too large) and 422 (a query that is not text) everywhere, 404 where the path
+// names a resource, 429 (rate limited) on /v1, 415 (not JSON) where a
+// body is taken.
+func edgeResponses(doc *openapi3.T, op *openapi3.Operation, path string) {
+	problem := doc.Components.Schemas["Problem"]
+	add := func(status int, description string) {
+		code := strconv.Itoa(status)
+		if op.Responses.Value(code) != nil {
+			return
+		}
+		op.Responses.Set(code, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription(description).
+			WithContent(openapi3.Content{"application/problem+json": openapi3.NewMediaType().WithSchemaRef(
+				&openapi3.SchemaRef{Ref: "#/components/schemas/Problem", Value: problem.Value})})})
+	}
+	add(http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large (headers_too_large)")
+	add(http.StatusUnprocessableEntity, "Unprocessable Entity (validation_failed): a query parameter that is not UTF-8 text or holds a NUL")
+	if strings.Contains(path, "{") {
+		add(http.StatusNotFound, "Not Found (not_found): no such resource (an id that is not UTF-8 text names none)")
+	}
+	if strings.HasPrefix(path, "/v1/") {
+		add(http.StatusTooManyRequests, "Too Many Requests (rate_limited): wait Retry-After seconds")
+	}
+	if op.RequestBody != nil {
+		add(http.StatusUnsupportedMediaType, "Unsupported Media Type (unsupported_media_type): send application/json")
+	}
 }
 
 // responseHeaders references the shared headers from one response: the ones swag wrote inline
