@@ -3614,7 +3614,7 @@ type ClientInterface interface {
 	// CreatePaymentIntentWithBody Pay an order
 	//
 	// The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
-	// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The provider unreachable → 502 psp_unavailable, nothing written.
+	// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 	// sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
 	//
 	// Takes any type of body and a specified content type.
@@ -3625,7 +3625,7 @@ type ClientInterface interface {
 	// CreatePaymentIntent Pay an order
 	//
 	// The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
-	// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The provider unreachable → 502 psp_unavailable, nothing written.
+	// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 	// sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
 	//
 	// Takes a body of the `application/json` content type.
@@ -3635,7 +3635,7 @@ type ClientInterface interface {
 
 	// GetPaymentIntent Get a payment intent
 	//
-	// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+	// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned); a card intent left processing by a crash or a lost answer is resumed (its pay-in looked up by the intent's key).
 	//
 	// Corresponds with GET /v1/payment-intents/{id} (the `GetPaymentIntent` operationId).
 	GetPaymentIntent(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5050,7 +5050,7 @@ func (c *Client) ListPaymentIntents(ctx context.Context, params *ListPaymentInte
 // CreatePaymentIntentWithBody Pay an order
 //
 // The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
-// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The provider unreachable → 502 psp_unavailable, nothing written.
+// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 // sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
 //
 // Takes any type of body and a specified content type.
@@ -5071,7 +5071,7 @@ func (c *Client) CreatePaymentIntentWithBody(ctx context.Context, params *Create
 // CreatePaymentIntent Pay an order
 //
 // The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
-// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The provider unreachable → 502 psp_unavailable, nothing written.
+// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 // sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
 //
 // Takes a body of the `application/json` content type.
@@ -5091,7 +5091,7 @@ func (c *Client) CreatePaymentIntent(ctx context.Context, params *CreatePaymentI
 
 // GetPaymentIntent Get a payment intent
 //
-// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned); a card intent left processing by a crash or a lost answer is resumed (its pay-in looked up by the intent's key).
 //
 // Corresponds with GET /v1/payment-intents/{id} (the `GetPaymentIntent` operationId).
 func (c *Client) GetPaymentIntent(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -10167,7 +10167,7 @@ type ClientWithResponsesInterface interface {
 	// CreatePaymentIntentWithBodyWithResponse Pay an order
 	//
 	// The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
-	// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The provider unreachable → 502 psp_unavailable, nothing written.
+	// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 	// sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -10178,7 +10178,7 @@ type ClientWithResponsesInterface interface {
 	// CreatePaymentIntentWithResponse Pay an order
 	//
 	// The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
-	// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The provider unreachable → 502 psp_unavailable, nothing written.
+	// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 	// sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -10188,7 +10188,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetPaymentIntentWithResponse Get a payment intent
 	//
-	// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+	// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned); a card intent left processing by a crash or a lost answer is resumed (its pay-in looked up by the intent's key).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -22088,7 +22088,7 @@ func (c *ClientWithResponses) ListPaymentIntentsWithResponse(ctx context.Context
 // CreatePaymentIntentWithBodyWithResponse Pay an order
 //
 // The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
-// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The provider unreachable → 502 psp_unavailable, nothing written.
+// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 // sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -22105,7 +22105,7 @@ func (c *ClientWithResponses) CreatePaymentIntentWithBodyWithResponse(ctx contex
 // CreatePaymentIntentWithResponse Pay an order
 //
 // The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
-// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The provider unreachable → 502 psp_unavailable, nothing written.
+// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 // sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -22121,7 +22121,7 @@ func (c *ClientWithResponses) CreatePaymentIntentWithResponse(ctx context.Contex
 
 // GetPaymentIntentWithResponse Get a payment intent
 //
-// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+// A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned); a card intent left processing by a crash or a lost answer is resumed (its pay-in looked up by the intent's key).
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -59,6 +59,9 @@ type Options struct {
 	Jobs jobs.Config
 	// SchedulerInterval is how often the month close scheduler reads the clock (default 2s).
 	SchedulerInterval time.Duration
+	// WrapProvider, when set, wraps the payment provider every service uses (fault-injection
+	// tests: a provider that dies after a charge, or drops the database during a refund).
+	WrapProvider func(psp.Provider) psp.Provider
 	// Webhooks overrides the delivery settings (tests: short retry delays, a resolver, a clock);
 	// its zero fields keep the defaults. Store, Clock, Guard.Sandbox and Render are always the app's.
 	Webhooks webhooks.Config
@@ -163,6 +166,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			sandbox.WithNotifier(a.notify))
 		a.Provider = a.sandbox
 	}
+	if opts.WrapProvider != nil {
+		a.Provider = opts.WrapProvider(a.Provider)
+	}
 	a.idem = idempotency.NewService(storage.NewIdempotency(db), clock.Real{}, []byte(secrets.FingerprintKey))
 	a.Parties = parties.NewService(storage.NewParties(db), a.Clock)
 	a.Payers = payers.NewService(storage.NewPayers(db), storage.NewParties(db), a.Provider)
@@ -187,8 +193,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if a.Provider == nil {
 		log.Warn("no payment provider: card payments and card registrations answer 502 psp_unavailable")
 	}
+	orphans := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vhupay_orphan_payins_refunded_total",
+		Help: "Succeeded card pay-ins that no payment intent keeps, found by the reconcile sweep and refunded.",
+	})
+	orphanCents := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "vhupay_orphan_payins_refunded_cents_total",
+		Help: "Amount (euro cents) of the orphan card pay-ins refunded by the reconcile sweep.",
+	})
 	a.Payments = payments.NewService(payments.Config{
-		Store: storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
+		Metrics: orphanMetrics{count: orphans, cents: orphanCents},
+		Store:   storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
 		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry, Refunds: lateRefunds{a},
 		Methods: map[payments.Method]payments.MethodHandler{
 			payments.MethodSEPADebit:  a.SEPA.DebitMethod(storage.NewSEPA(db)),
@@ -212,7 +227,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), orphans, orphanCents)
 	deps := httpapi.Deps{
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,

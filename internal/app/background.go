@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/jobs"
 	"github.com/vhupay/vhupay/internal/monthclose"
@@ -20,6 +22,16 @@ func (a *App) periodicWork() []jobs.Periodic {
 	return []jobs.Periodic{
 		{Name: "payment_intent_expiry", Every: 30 * time.Second, Run: func(ctx context.Context) error {
 			_, err := a.Payments.ExpireStale(ctx)
+			return err
+		}},
+		// The safety nets of card payments: intents whose charge's answer was lost are resumed;
+		// succeeded pay-ins no intent keeps are refunded.
+		{Name: "card_payment_resume", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Payments.ResumeUnsent(ctx)
+			return err
+		}},
+		{Name: "payin_sweep", Every: 15 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Payments.SweepPayIns(ctx)
 			return err
 		}},
 		// The safety net behind the direct-debit notifications.
@@ -39,6 +51,14 @@ func (a *App) periodicWork() []jobs.Periodic {
 			return err
 		}},
 	}
+}
+
+// orphanMetrics counts the orphan pay-ins the card reconcile refunds.
+type orphanMetrics struct{ count, cents prometheus.Counter }
+
+func (m orphanMetrics) OrphanPayInRefunded(amount int64) {
+	m.count.Inc()
+	m.cents.Add(float64(amount))
 }
 
 // mandateHandler applies mandate notifications; a mandate vhupay does not know is ignored (the

@@ -253,7 +253,9 @@ func (s *Server) idempotent(c *gin.Context) {
 	w := &capture{ResponseWriter: c.Writer}
 	c.Writer = w
 	completed := false
+	release := s.idem.Hold(claim) // a short lease, renewed while the request runs
 	defer func() {
+		release()
 		// Runs on panics too: a request that did not finish frees its key.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
 		defer cancel()

@@ -137,7 +137,7 @@ func toPaymentIntent(pi payments.Intent) PaymentIntent {
 //	@Summary		Pay an order
 //	@ID			createPaymentIntent
 //	@Description	The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
-//	@Description	card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The provider unreachable → 502 psp_unavailable, nothing written.
+//	@Description	card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 //	@Description	sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
 //	@Tags			payment-intents
 //	@Security		BearerAuth
@@ -164,6 +164,9 @@ func (s *Server) createPaymentIntent(c *gin.Context) {
 	in := payments.CreateInput{BuyerID: req.BuyerID, OrderID: req.OrderID, Method: payments.Method(req.Method),
 		Card: payments.CardInput{CardID: req.CardID, ReturnURL: req.ReturnURL, IPAddress: req.IPAddress,
 			RequestIP: c.ClientIP(), RequestUserAgent: c.GetHeader("User-Agent")}}
+	if key := c.GetHeader("Idempotency-Key"); key != "" {
+		in.RequestKey = payments.RequestKey(principal(c).Scope(), key)
+	}
 	if b := req.BrowserInfo; b != nil {
 		in.Card.Browser = payments.BrowserInput{AcceptHeader: b.AcceptHeader, JavaEnabled: b.JavaEnabled, JavascriptEnabled: b.JavascriptEnabled,
 			Language: b.Language, ColorDepth: b.ColorDepth, ScreenHeight: b.ScreenHeight, ScreenWidth: b.ScreenWidth,
@@ -215,7 +218,7 @@ func (s *Server) listPaymentIntents(c *gin.Context) {
 //
 //	@Summary		Get a payment intent
 //	@ID			getPaymentIntent
-//	@Description	A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+//	@Description	A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned); a card intent left processing by a crash or a lost answer is resumed (its pay-in looked up by the intent's key).
 //	@Tags			payment-intents
 //	@Security		BearerAuth
 //	@Produce		json,application/problem+json

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -25,9 +26,11 @@ var (
 // Retention is how long an answer is kept (the contract promises at least 24 h).
 const Retention = 48 * time.Hour
 
-// Lock is how long a running request holds its key before another may take it over (a process
-// killed mid-request must not block the key forever).
-const Lock = 2 * time.Minute
+// Lock is the lease of a running request on its key: how long the key stays held after the last
+// renewal. A running request renews it every Lock/3 (Service.Hold), so a request that runs long
+// keeps its key, while one whose process was killed, or whose database connection dropped before
+// it could free the key, frees it within Lock.
+const Lock = 15 * time.Second
 
 // Response is a stored answer.
 type Response struct {
@@ -55,6 +58,9 @@ type Store interface {
 	Insert(ctx context.Context, rec Record) (existing Record, inserted bool, err error)
 	// Relock gives a running record whose lock ended before now a new lock; false when someone else did.
 	Relock(ctx context.Context, scope, key string, now, until time.Time) (bool, error)
+	// Renew moves the lock of a running record still held by the lock that ends at lockedUntil to
+	// until; false when the record is no longer held by that lock.
+	Renew(ctx context.Context, scope, key string, lockedUntil, until time.Time) (bool, error)
 	// Complete stores the answer of a running record.
 	// Complete stores the answer of a running record still held by the lock that ends at lockedUntil.
 	Complete(ctx context.Context, scope, key string, lockedUntil time.Time, r Response) error
@@ -75,20 +81,46 @@ type Service struct {
 	store Store
 	clock Clock
 	key   []byte
+	lock  time.Duration
 }
 
 // NewService returns a Service; key (a server secret) keys the requests' fingerprints, so that a
 // stored fingerprint reveals nothing of a body (a bank account's IBAN, say).
 func NewService(store Store, clk Clock, key []byte) *Service {
-	return &Service{store: store, clock: clk, key: key}
+	return &Service{store: store, clock: clk, key: key, lock: Lock}
+}
+
+// WithLock sets the lease (default Lock; tests shorten it) and returns s.
+func (s *Service) WithLock(d time.Duration) *Service {
+	if d > 0 {
+		s.lock = d
+	}
+	return s
 }
 
 // Claim is a request's hold on its key: only the holder may complete or abandon it, so that a
 // request that outlived its lock (and whose key another request took over) cannot overwrite or
 // delete the newer request's record.
 type Claim struct {
-	Scope, Key  string
-	lockedUntil time.Time
+	Scope, Key string
+	lease      *lease
+}
+
+// lease is a claim's current lock, moved by Hold's renewals.
+type lease struct {
+	mu    sync.Mutex
+	until time.Time
+}
+
+func newLease(until time.Time) *lease { return &lease{until: until} }
+
+func (c Claim) lockedUntil() time.Time {
+	if c.lease == nil {
+		return time.Time{}
+	}
+	c.lease.mu.Lock()
+	defer c.lease.mu.Unlock()
+	return c.lease.until
 }
 
 // Hash fingerprints a request (method, path and body) with the service's key.
@@ -106,13 +138,13 @@ func (s *Service) Begin(ctx context.Context, scope, key, requestHash string) (*R
 	for attempt := 0; attempt < 3; attempt++ {
 		now := s.clock.Now()
 		rec := Record{Scope: scope, Key: key, RequestHash: requestHash, CreatedAt: now,
-			LockedUntil: now.Add(Lock), ExpiresAt: now.Add(Retention)}
+			LockedUntil: now.Add(s.lock), ExpiresAt: now.Add(Retention)}
 		existing, inserted, err := s.store.Insert(ctx, rec)
 		if err != nil {
 			return nil, Claim{}, fmt.Errorf("idempotency begin: %w", err)
 		}
 		if inserted {
-			return nil, Claim{Scope: scope, Key: key, lockedUntil: rec.LockedUntil}, nil
+			return nil, Claim{Scope: scope, Key: key, lease: newLease(rec.LockedUntil)}, nil
 		}
 		if existing.ExpiresAt.Before(now) { // also a record that vanished before it could be read
 			if _, err := s.store.DeleteExpired(ctx, scope, key, now); err != nil {
@@ -130,7 +162,7 @@ func (s *Service) Begin(ctx context.Context, scope, key, requestHash string) (*R
 		if existing.LockedUntil.After(now) {
 			return nil, Claim{}, ErrInUse
 		}
-		until := now.Add(Lock)
+		until := now.Add(s.lock)
 		ok, err := s.store.Relock(ctx, scope, key, now, until)
 		if err != nil {
 			return nil, Claim{}, fmt.Errorf("idempotency begin: %w", err)
@@ -138,19 +170,59 @@ func (s *Service) Begin(ctx context.Context, scope, key, requestHash string) (*R
 		if !ok {
 			return nil, Claim{}, ErrInUse
 		}
-		return nil, Claim{Scope: scope, Key: key, lockedUntil: until}, nil
+		return nil, Claim{Scope: scope, Key: key, lease: newLease(until)}, nil
 	}
 	return nil, Claim{}, ErrInUse
 }
 
+// Hold renews the claim's lease every third of the lease until the returned stop is called (before Complete
+// or Abandon). A renewal that fails is retried at the next tick; one that finds the key taken over
+// stops renewing.
+func (s *Service) Hold(c Claim) (stop func()) {
+	if c.lease == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(s.lock / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			c.lease.mu.Lock()
+			ctx, cancel := context.WithTimeout(context.Background(), s.lock/3)
+			until := s.clock.Now().Add(s.lock)
+			ok, err := s.store.Renew(ctx, c.Scope, c.Key, c.lease.until, until)
+			cancel()
+			if err == nil && ok {
+				c.lease.until = until
+			}
+			c.lease.mu.Unlock()
+			if err == nil && !ok {
+				return // taken over, completed or abandoned
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-finished
+	}
+}
+
 // Complete stores the answer to replay (nothing, when the claim was taken over meanwhile).
 func (s *Service) Complete(ctx context.Context, c Claim, r Response) error {
-	return s.store.Complete(ctx, c.Scope, c.Key, c.lockedUntil, r)
+	return s.store.Complete(ctx, c.Scope, c.Key, c.lockedUntil(), r)
 }
 
 // Abandon frees the key so that the request may be retried (server errors are not replayed).
 func (s *Service) Abandon(ctx context.Context, c Claim) error {
-	return s.store.Delete(ctx, c.Scope, c.Key, c.lockedUntil)
+	return s.store.Delete(ctx, c.Scope, c.Key, c.lockedUntil())
 }
 
 // Purge removes expired records.

@@ -100,3 +100,53 @@ func TestTakeOverAfterCrash(t *testing.T) {
 		}
 	})
 }
+
+// A request whose process died (or whose database connection dropped before it could free its
+// key) frees the key within seconds, not minutes: the retry is not refused with 409 for long.
+func TestKeyFreedSoonAfterACrash(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		clk := clock.NewManual(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+		svc := idempotency.NewService(storage.NewIdempotency(storagetest.Open(t, b)), clk, []byte("key"))
+		h := svc.Hash("POST", "/v1/payment-intents", nil)
+		if _, _, err := svc.Begin(ctx, "s", "k", h); err != nil {
+			t.Fatal(err)
+		}
+		// The process is killed: no Complete, no Abandon, no renewal.
+		clk.Advance(20 * time.Second)
+		if r, _, err := svc.Begin(ctx, "s", "k", h); r != nil || err != nil {
+			t.Fatalf("retry 20 s after a crash = %v, %v; want the key free", r, err)
+		}
+	})
+}
+
+// A request that runs longer than the lease keeps its key: Hold renews the lease.
+func TestHoldRenewsTheLease(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		clk := clock.NewManual(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+		const lease = 300 * time.Millisecond
+		svc := idempotency.NewService(storage.NewIdempotency(storagetest.Open(t, b)), clk, []byte("key")).WithLock(lease)
+		h := svc.Hash("POST", "/v1/payment-intents", nil)
+		_, claim, err := svc.Begin(ctx, "s", "k", h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := svc.Hold(claim)
+		for range 4 { // four leases long, each renewed
+			clk.Advance(lease / 2)
+			time.Sleep(lease / 2)
+			if _, _, err := svc.Begin(ctx, "s", "k", h); !errors.Is(err, idempotency.ErrInUse) {
+				t.Fatalf("a running request lost its key: %v", err)
+			}
+		}
+		stop()
+		// The renewed claim still answers for its key.
+		if err := svc.Complete(ctx, claim, idempotency.Response{Status: 201, Body: []byte("ok")}); err != nil {
+			t.Fatal(err)
+		}
+		if r, _, err := svc.Begin(ctx, "s", "k", h); err != nil || r == nil || string(r.Body) != "ok" {
+			t.Fatalf("replay after a renewed lease = %+v, %v", r, err)
+		}
+	})
+}

@@ -177,7 +177,7 @@ func (ns *Notifications) applyPayIn(ctx context.Context, log *slog.Logger, payIn
 		}
 		return ns.handlers.DirectDebits.ApplyDirectDebit(ctx, p)
 	}
-	pi, err := s.store.IntentByPayIn(ctx, p.ID)
+	pi, err := s.intentOfPayIn(ctx, p)
 	if errors.Is(err, ErrNotFound) {
 		log.Info("provider notification ignored: no intent for this pay-in")
 		return nil

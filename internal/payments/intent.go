@@ -119,8 +119,14 @@ type Intent struct {
 	CollectionMonth    string
 	InvoicingAccountID string
 	ProviderPayInID    string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// RequestKey fingerprints the Idempotency-Key of the request that created a card intent
+	// (empty without one): the same request retried resumes this intent (see Service.Create).
+	RequestKey string
+	// ReturnURL is the client's return URL of a card intent, kept for a pay-in found on resume
+	// that asks for 3-D Secure.
+	ReturnURL string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 var (

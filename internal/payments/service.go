@@ -98,6 +98,14 @@ type Config struct {
 	// RefundTimeout bounds the compensation (recording and refunding a pay-in nobody may keep),
 	// which runs detached from the caller's context (default 30 s).
 	RefundTimeout time.Duration
+	// UnsentAfter is how long a card intent may stay processing with no pay-in found at the
+	// provider before it is canceled as never charged (default 2 minutes: longer than a provider
+	// call may take).
+	UnsentAfter time.Duration
+	// SweepWindow is how far back SweepPayIns looks for succeeded pay-ins (default 48 hours).
+	SweepWindow time.Duration
+	// Metrics counts what SweepPayIns finds (nil: not counted).
+	Metrics Metrics
 }
 
 // Service creates, reads, refreshes, cancels and expires payment intents, and manages cards.
@@ -112,13 +120,16 @@ type Service struct {
 	methods       map[Method]MethodHandler
 	refundTimeout time.Duration
 	refunds       RefundQueue
+	unsentAfter   time.Duration
+	sweepWindow   time.Duration
+	metrics       Metrics
 }
 
 // NewService returns a Service.
 func NewService(cfg Config) *Service {
 	s := &Service{store: cfg.Store, orders: cfg.Orders, payers: cfg.Payers, provider: cfg.Provider, clock: cfg.Clock,
 		log: cfg.Log, expiry: cfg.IntentExpiry, methods: map[Method]MethodHandler{}, refundTimeout: cfg.RefundTimeout,
-		refunds: cfg.Refunds}
+		refunds: cfg.Refunds, unsentAfter: cfg.UnsentAfter, sweepWindow: cfg.SweepWindow, metrics: cfg.Metrics}
 	for m, h := range cfg.Methods {
 		if h != nil && m != MethodCard {
 			s.methods[m] = h
@@ -133,6 +144,15 @@ func NewService(cfg Config) *Service {
 	if s.refundTimeout <= 0 {
 		s.refundTimeout = 30 * time.Second
 	}
+	if s.unsentAfter <= 0 {
+		s.unsentAfter = 2 * time.Minute
+	}
+	if s.sweepWindow <= 0 {
+		s.sweepWindow = 48 * time.Hour
+	}
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
 	return s
 }
 
@@ -142,6 +162,10 @@ type CreateInput struct {
 	OrderID string
 	Method  Method
 	Card    CardInput // method card only
+	// RequestKey fingerprints the request's Idempotency-Key with its caller (see RequestKey);
+	// empty without one. A card request retried with the same key resumes the intent the first
+	// run created instead of charging again.
+	RequestKey string
 }
 
 // CardInput is what a card payment needs beyond the order.
@@ -279,11 +303,11 @@ func validateCard(in CardInput, errs *validation.Collector) (psp.BrowserInfo, st
 // writes the new intent, confirming the order in the same transaction when the payment is
 // secured (succeeded) or accepted for later collection (scheduled).
 //
-// Card: the provider is called first, outside any transaction, with the new intent's id as
-// idempotency key; then one short transaction writes requires_action (3-D Secure needed),
-// succeeded (and the order confirmed) or failed. A provider outage writes nothing. If the order
-// stopped being payable meanwhile and the pay-in succeeded, the pay-in is refunded and the intent
-// kept as canceled.
+// Card (card.go): the intent is written processing first, then the provider is called outside
+// any transaction with a key derived from the intent id, then one short transaction writes
+// requires_action (3-D Secure needed), succeeded (and the order confirmed) or failed. A provider
+// refusal cancels the intent; an outage or a lost answer leaves it processing, resumed later to
+// exactly one outcome. A request retried with the same RequestKey resumes its intent.
 //
 // Errors: *validation.Error (fields "buyer_id", "order_id" — unknown or not this buyer's —,
 // "method", "card_id" — unknown or not this buyer's —, "return_url", "browser_info.*",
@@ -313,6 +337,11 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 	if err := errs.Err(); err != nil {
 		return Intent{}, err
 	}
+	if in.Method == MethodCard && in.RequestKey != "" {
+		if pi, ok, err := s.resumeRequest(ctx, buyerID, in, browser, ip); ok || err != nil {
+			return pi, err
+		}
+	}
 	read, err := s.orders.OrderToPay(ctx, in.OrderID)
 	order := read.Order
 	if errors.Is(err, orders.ErrNotFound) || (err == nil && order.BuyerID != buyerID) {
@@ -338,7 +367,7 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 	pi := Intent{ID: id.New(id.PaymentIntent), OrderID: order.ID, BuyerID: order.BuyerID, Amount: order.Total,
 		Currency: money.EUR, Method: in.Method, CreatedAt: now, UpdatedAt: now}
 	if in.Method == MethodCard {
-		return s.payByCard(ctx, order, pi, in.Card, browser, ip)
+		return s.payByCard(ctx, pi, in.Card, in.RequestKey, browser, ip)
 	}
 	h := s.methods[in.Method]
 	err = s.write(ctx, &pi, false, version, func(ctx context.Context, tx Tx) error {
@@ -383,105 +412,6 @@ func (s *Service) settleOpenIntents(ctx context.Context, orderID string) error {
 	return nil
 }
 
-// payByCard charges the card, then records the outcome.
-func (s *Service) payByCard(ctx context.Context, order orders.Order, pi Intent, in CardInput, browser psp.BrowserInfo, ip string) (Intent, error) {
-	if s.provider == nil {
-		return Intent{}, ErrNoProvider
-	}
-	card, err := s.store.Card(ctx, in.CardID)
-	if errors.Is(err, ErrCardNotFound) || (err == nil && card.BuyerID != pi.BuyerID) {
-		return Intent{}, validation.Field("card_id", "unknown", "no such card for this buyer")
-	}
-	if err != nil {
-		return Intent{}, err
-	}
-	switch card.Status {
-	case CardBlocked:
-		return Intent{}, ErrCardBlocked
-	case CardInactive:
-		return Intent{}, ErrCardInactive
-	}
-	payer, err := s.payers.Ensure(ctx, pi.BuyerID)
-	if err != nil {
-		return Intent{}, providerError(err)
-	}
-	returnURL, err := ReturnURLFor(in.ReturnURL, pi.ID)
-	if err != nil {
-		return Intent{}, validation.Field("return_url", "invalid", err.Error())
-	}
-	payIn, err := s.provider.CreateCardPayIn(ctx, psp.CardPayInRequest{
-		IdempotencyKey: pi.ID, AuthorID: payer.UserID, CreditedWalletID: payer.WalletID, CardID: card.ProviderID,
-		Amount: order.Total, SecureModeReturnURL: returnURL, BrowserInfo: browser, IPAddress: ip, Tag: pi.ID,
-	})
-	if err != nil {
-		return Intent{}, providerError(err)
-	}
-	pi.CardID = card.ID
-	pi.ProviderPayInID = payIn.ID
-	pi.Status = StatusProcessing
-	at := s.clock.Now()
-	pi.UpdatedAt = at
-	blocked := applyPayIn(&pi, payIn, in.ReturnURL, at)
-	if err := s.write(ctx, &pi, blocked, "", nil); err != nil {
-		if payIn.Status == psp.PayInSucceeded {
-			s.compensate(ctx, pi)
-		}
-		return Intent{}, err
-	}
-	return pi, nil
-}
-
-// providerError turns a provider refusal into ErrProviderRefused; other errors pass.
-func providerError(err error) error {
-	var rejected *psp.RejectedError
-	if errors.As(err, &rejected) {
-		return fmt.Errorf("%w: %s", ErrProviderRefused, rejected.Code)
-	}
-	return err
-}
-
-// applyPayIn moves an open intent to what the pay-in says and reports whether the card must be
-// blocked. A pay-in still waiting leaves the intent open: requires_action with the bank's page
-// when 3-D Secure is needed (returnURL is the client's), else processing.
-func applyPayIn(pi *Intent, p psp.PayIn, returnURL string, at time.Time) (blockCard bool) {
-	switch p.Status {
-	case psp.PayInSucceeded:
-		_ = pi.MarkSucceeded(at)
-	case psp.PayInFailed:
-		code, msg := lastError(p.Failure)
-		if code == CodeExpired && pi.Status == StatusRequiresAction {
-			_ = pi.Expire(at)
-			pi.LastError.Message = msg
-		} else {
-			_ = pi.MarkFailed(code, msg, at)
-		}
-		return code == CodeCardBlocked
-	default:
-		if p.SecureModeNeeded && p.RedirectURL != "" && pi.Status == StatusProcessing {
-			pi.Status = StatusRequiresAction
-			pi.NextAction = &NextAction{Type: NextActionRedirectToURL, RedirectToURL: RedirectToURL{URL: p.RedirectURL, ReturnURL: returnURL}}
-			pi.UpdatedAt = at
-		}
-	}
-	return false
-}
-
-// lastError maps a provider failure to the intent's last error.
-func lastError(f psp.FailureCode) (ErrorCode, string) {
-	switch f {
-	case psp.FailureAuthenticationFailed:
-		return CodeAuthenticationFailed, "3-D Secure authentication failed or was cancelled"
-	case psp.FailureCardBlocked:
-		return CodeCardBlocked, "the card is blocked: it cannot be used again"
-	case psp.FailureExpired:
-		return CodeExpired, "3-D Secure authentication was not completed in time"
-	case psp.FailureCardDeclined:
-		return CodeCardDeclined, "the card was declined"
-	default:
-		return CodeCardDeclined, "the payment was refused"
-	}
-}
-
 // write runs, in one transaction: accept (a method handler's own writes), the order's confirmation
 // (conditional) when pi confirms it or else a check that it is still payable, the cancellation of
 // the order's earlier open intents, the card's blocking when asked, and pi's insertion.
@@ -521,19 +451,6 @@ func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, version
 		}
 		return tx.InsertIntent(ctx, *pi)
 	})
-}
-
-// compensate keeps a succeeded pay-in that no intent may keep as a canceled intent, then refunds
-// it. It runs detached from the caller's context: a client hanging up must not stop a refund.
-func (s *Service) compensate(ctx context.Context, pi Intent) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.refundTimeout)
-	defer cancel()
-	pi.Status, pi.NextAction, pi.LastError = StatusCanceled, nil, nil
-	if err := s.store.InTx(ctx, func(tx TxStore) error { return tx.InsertIntent(ctx, pi) }); err != nil {
-		s.log.ErrorContext(ctx, "keep the intent of a pay-in to refund", slog.String("intent_id", pi.ID),
-			slog.String("payin_id", pi.ProviderPayInID), slog.String("err", err.Error()))
-	}
-	s.refund(ctx, pi)
 }
 
 // RefundJob retries the refund of an intent's pay-in that no order keeps, until it is recorded.
@@ -686,90 +603,4 @@ func (s *Service) Cancel(ctx context.Context, who auth.Principal, intentID strin
 func (s *Service) ExpireStale(ctx context.Context) (int, error) {
 	now := s.clock.Now()
 	return s.store.ExpireIntents(ctx, now.Add(-s.expiry), now, "3-D Secure authentication was not completed in time")
-}
-
-// Refresh re-reads a card intent's pay-in from the provider and applies it (see ApplyPayIn).
-// Intents of other methods, and final ones, come back as they are.
-func (s *Service) refresh(ctx context.Context, pi Intent) (Intent, error) {
-	if pi.Method != MethodCard || pi.ProviderPayInID == "" || !pi.IsOpen() {
-		return pi, nil
-	}
-	if s.provider == nil {
-		return pi, ErrNoProvider
-	}
-	p, err := s.provider.GetPayIn(ctx, pi.ProviderPayInID)
-	if err != nil {
-		return pi, err
-	}
-	return s.applyPayIn(ctx, pi, p)
-}
-
-// errStale rolls back a transaction whose conditional update found the intent changed.
-var errStale = errors.New("payment intent changed meanwhile")
-
-// applyPayIn applies a pay-in's state to its intent, idempotently and in any order:
-//   - an open intent follows the pay-in: succeeded (and the order confirmed, in the same
-//     transaction), failed (the card blocked too for card_blocked), expired; a waiting pay-in
-//     changes nothing;
-//   - a succeeded pay-in whose intent cannot keep it (the intent was canceled, or the order was
-//     cancelled or paid otherwise) is refunded once;
-//   - a final intent never changes.
-func (s *Service) applyPayIn(ctx context.Context, pi Intent, p psp.PayIn) (Intent, error) {
-	if !pi.IsOpen() {
-		if p.Status == psp.PayInSucceeded && pi.Status != StatusSucceeded {
-			refunded, err := s.store.RefundOf(ctx, pi.ID)
-			if err != nil {
-				return pi, err
-			}
-			if refunded == "" {
-				s.refund(ctx, pi)
-			}
-		}
-		return pi, nil
-	}
-	at := s.clock.Now()
-	next := pi
-	blockCard := applyPayIn(&next, p, "", at)
-	if next.Status == pi.Status {
-		return pi, nil // still waiting
-	}
-	orphan := false
-	err := s.store.InTx(ctx, func(tx TxStore) error {
-		orphan = false
-		if next.Status == StatusSucceeded {
-			err := tx.ConfirmOrder(ctx, next.OrderID, at)
-			switch {
-			case errors.Is(err, orders.ErrNotPayable):
-				orphan = true
-				next.Status, next.NextAction, next.LastError = StatusCanceled, nil, nil
-			case err != nil:
-				return err
-			}
-		}
-		ok, err := tx.UpdateIntent(ctx, next, StatusRequiresAction, StatusProcessing)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return errStale
-		}
-		if blockCard && next.CardID != "" {
-			return tx.BlockCard(ctx, next.CardID, at)
-		}
-		return nil
-	})
-	if errors.Is(err, errStale) {
-		fresh, err := s.store.Intent(ctx, pi.ID)
-		if err != nil || fresh.IsOpen() {
-			return fresh, err
-		}
-		return s.applyPayIn(ctx, fresh, p) // final now: refund if it cannot keep the money
-	}
-	if err != nil {
-		return pi, err
-	}
-	if orphan {
-		s.refund(ctx, next)
-	}
-	return next, nil
 }

@@ -69,6 +69,17 @@ type IntentStore interface {
 	// ExpireIntents cancels, with last_error expired, every requires_action intent created before
 	// cutoff, in one set-based update; it returns how many.
 	ExpireIntents(ctx context.Context, cutoff, at time.Time, message string) (int, error)
+	// IntentByRequestKey returns the newest intent created by the request of that key
+	// (Intent.RequestKey) or ErrNotFound.
+	IntentByRequestKey(ctx context.Context, key string) (Intent, error)
+	// UnsentCardIntents returns up to limit card intents still processing with no provider pay-in
+	// kept, last updated before before: their charge's answer was never written (a crash, a lost
+	// answer), oldest first.
+	UnsentCardIntents(ctx context.Context, before time.Time, limit int) ([]Intent, error)
+	// RecordSwept keeps a pay-in the sweep settled for good, unless it is kept already; SweptPayIn
+	// returns it (false when it is not kept).
+	RecordSwept(ctx context.Context, p SweptPayIn) error
+	SweptPayIn(ctx context.Context, payInID string) (SweptPayIn, bool, error)
 	// RecordRefund keeps the provider refund of an intent's pay-in, unless one is kept already.
 	RecordRefund(ctx context.Context, intentID, refundID string, at time.Time) error
 	// RefundOf returns the provider refund id kept for an intent ("" when none).

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrUnavailable means the provider could not be reached, failed (5xx), did not answer within the
@@ -100,6 +101,14 @@ type PayIns interface {
 	CreateDirectDebitPayIn(ctx context.Context, req DirectDebitPayInRequest) (PayIn, error)
 	// GetPayIn reads a pay-in of either kind. Errors: ErrUnavailable, ErrNotFound.
 	GetPayIn(ctx context.Context, payInID string) (PayIn, error)
+	// FindCardPayIn reads the card pay-in created by CreateCardPayIn with that idempotency key,
+	// to resume a payment whose answer was lost. Errors: ErrUnavailable, ErrNotFound (no pay-in
+	// was created with the key: the request never arrived, was refused, or is older than the
+	// provider keeps keys — 24 hours at MangoPay).
+	FindCardPayIn(ctx context.Context, idempotencyKey string) (PayIn, error)
+	// SucceededPayIns lists the ids of the pay-ins (either kind) that succeeded from since to
+	// until, for the sweep that finds pay-ins nothing in vhupay keeps. Errors: ErrUnavailable.
+	SucceededPayIns(ctx context.Context, since, until time.Time) ([]string, error)
 	// RefundPayIn refunds a succeeded pay-in, fully (req.Amount 0) or partly. A refund the provider
 	// refuses for business reasons (too late, already refunded, same amount twice a day) comes back
 	// failed with a ResultCode. Errors: ErrUnavailable, ErrNotFound, *RejectedError.

@@ -89,6 +89,14 @@ func (s Idempotency) Relock(ctx context.Context, scope, key string, now, until t
 	return res.RowsAffected == 1, res.Error
 }
 
+// Renew implements idempotency.Store.
+func (s Idempotency) Renew(ctx context.Context, scope, key string, lockedUntil, until time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&idempotencyRow{}).
+		Where("scope = ? AND key = ? AND state = 'running' AND locked_until = ?", scope, key, utc(lockedUntil)).
+		Update("locked_until", utc(until))
+	return res.RowsAffected == 1, res.Error
+}
+
 // Complete implements idempotency.Store.
 func (s Idempotency) Complete(ctx context.Context, scope, key string, lockedUntil time.Time, r idempotency.Response) error {
 	_, err := conn(s.db).ExecContext(ctx, sqlFor(s.db, completeIdempotencySQL), r.Status, r.ContentType, r.Location, r.Body, scope, key, utc(lockedUntil))

@@ -32,6 +32,8 @@ type intentRow struct {
 	InvoicingAccountID  string
 	ProviderPayinID     *string `gorm:"column:provider_payin_id"`
 	ProviderRefundID    string
+	RequestKey          *string
+	CardReturnURL       string `gorm:"column:card_return_url"`
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 }
@@ -188,10 +190,14 @@ func (t paymentsTx) UpdateIntent(ctx context.Context, pi payments.Intent, from .
 		statuses[i] = string(s)
 	}
 	row := fromIntent(pi)
-	res := t.g.WithContext(ctx).Model(&intentRow{}).Where("id = ? AND status IN ?", pi.ID, statuses).Updates(map[string]any{
+	set := map[string]any{
 		"status": row.Status, "next_action_url": row.NextActionURL, "next_action_return_url": row.NextActionReturnURL,
 		"last_error_code": row.LastErrorCode, "last_error_message": row.LastErrorMessage, "updated_at": row.UpdatedAt,
-	})
+	}
+	if row.ProviderPayinID != nil {
+		set["provider_payin_id"] = *row.ProviderPayinID
+	}
+	res := t.g.WithContext(ctx).Model(&intentRow{}).Where("id = ? AND status IN ?", pi.ID, statuses).Updates(set)
 	if res.Error != nil {
 		if isUnique(res.Error) {
 			return false, detail.Wrap(fmt.Errorf("order %s has a payment in flight: %w", pi.OrderID, orders.ErrNotPayable),
@@ -224,6 +230,10 @@ func fromIntent(pi payments.Intent) intentRow {
 	if pi.ProviderPayInID != "" {
 		row.ProviderPayinID = &pi.ProviderPayInID
 	}
+	if pi.RequestKey != "" {
+		row.RequestKey = &pi.RequestKey
+	}
+	row.CardReturnURL = pi.ReturnURL
 	return row
 }
 
@@ -245,12 +255,69 @@ func toIntent(r intentRow) payments.Intent {
 	if r.ProviderPayinID != nil {
 		pi.ProviderPayInID = *r.ProviderPayinID
 	}
+	if r.RequestKey != nil {
+		pi.RequestKey = *r.RequestKey
+	}
+	pi.ReturnURL = r.CardReturnURL
 	return pi
 }
 
 // Intent implements payments.IntentStore.
 func (s Payments) Intent(ctx context.Context, id string) (payments.Intent, error) {
 	return s.intentWhere(ctx, "id = ?", id)
+}
+
+// IntentByRequestKey implements payments.IntentStore.
+func (s Payments) IntentByRequestKey(ctx context.Context, key string) (payments.Intent, error) {
+	var rows []intentRow
+	if err := s.db.WithContext(ctx).Where("request_key = ?", key).Order("id DESC").Limit(1).Find(&rows).Error; err != nil {
+		return payments.Intent{}, err
+	}
+	if len(rows) == 0 {
+		return payments.Intent{}, payments.ErrNotFound
+	}
+	return toIntent(rows[0]), nil
+}
+
+// UnsentCardIntents implements payments.IntentStore.
+func (s Payments) UnsentCardIntents(ctx context.Context, before time.Time, limit int) ([]payments.Intent, error) {
+	var rows []intentRow
+	if err := s.db.WithContext(ctx).Where("method = ? AND status = ? AND provider_payin_id IS NULL AND updated_at < ?",
+		string(payments.MethodCard), string(payments.StatusProcessing), utc(before)).Order("id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]payments.Intent, len(rows))
+	for i, r := range rows {
+		out[i] = toIntent(r)
+	}
+	return out, nil
+}
+
+type sweptPayInRow struct {
+	PayinID   string `gorm:"column:payin_id;primaryKey"`
+	Outcome   string
+	RefundID  string
+	Amount    int64
+	CreatedAt time.Time
+}
+
+func (sweptPayInRow) TableName() string { return "swept_payins" }
+
+// RecordSwept implements payments.IntentStore.
+func (s Payments) RecordSwept(ctx context.Context, p payments.SweptPayIn) error {
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&sweptPayInRow{PayinID: p.PayInID,
+		Outcome: string(p.Outcome), RefundID: p.RefundID, Amount: p.Amount, CreatedAt: utc(p.At)}).Error
+}
+
+// SweptPayIn implements payments.IntentStore.
+func (s Payments) SweptPayIn(ctx context.Context, payInID string) (payments.SweptPayIn, bool, error) {
+	var rows []sweptPayInRow
+	if err := s.db.WithContext(ctx).Where("payin_id = ?", payInID).Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
+		return payments.SweptPayIn{}, false, err
+	}
+	r := rows[0]
+	return payments.SweptPayIn{PayInID: r.PayinID, Outcome: payments.SweepOutcome(r.Outcome), RefundID: r.RefundID,
+		Amount: r.Amount, At: r.CreatedAt.UTC()}, true, nil
 }
 
 // IntentByPayIn implements payments.IntentStore.

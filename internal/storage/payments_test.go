@@ -234,3 +234,103 @@ func TestMethodHandlerSeam(t *testing.T) {
 		}
 	})
 }
+
+// The queries behind the card path's resume and sweep.
+func TestCardResumeQueries(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		db := storagetest.Open(t, b)
+		store := storage.NewPayments(db)
+		insert := func(pi payments.Intent) error {
+			return store.InTx(ctx, func(tx payments.TxStore) error { return tx.InsertIntent(ctx, pi) })
+		}
+		o := newOrder(t, db)
+
+		// A card intent written before its charge: processing, no pay-in, its request key and
+		// return URL kept.
+		first := intentFor(o, payments.StatusProcessing)
+		first.RequestKey, first.ReturnURL = payments.RequestKey("buyer:b", "k1"), "https://shop.example/return"
+		if err := insert(first); err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.IntentByRequestKey(ctx, first.RequestKey)
+		if err != nil || got.ID != first.ID || got.ReturnURL != first.ReturnURL || got.ProviderPayInID != "" {
+			t.Fatalf("IntentByRequestKey = %+v, %v", got, err)
+		}
+		if _, err := store.IntentByRequestKey(ctx, "nope"); !errors.Is(err, payments.ErrNotFound) {
+			t.Fatalf("unknown key: %v", err)
+		}
+		unsent, err := store.UnsentCardIntents(ctx, t0.Add(time.Minute), 10)
+		if err != nil || len(unsent) != 1 || unsent[0].ID != first.ID {
+			t.Fatalf("UnsentCardIntents = %+v, %v", unsent, err)
+		}
+		if unsent, err := store.UnsentCardIntents(ctx, t0, 10); err != nil || len(unsent) != 0 {
+			t.Fatalf("UnsentCardIntents before it was written = %+v, %v", unsent, err)
+		}
+
+		// The charge's answer records the pay-in id with the outcome (conditional update).
+		next := first
+		next.ProviderPayInID, next.UpdatedAt = "payin_1", t0.Add(time.Second)
+		err = store.InTx(ctx, func(tx payments.TxStore) error {
+			ok, err := tx.UpdateIntent(ctx, next, payments.StatusProcessing)
+			if err == nil && !ok {
+				t.Error("the update from processing did not apply")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := store.IntentByPayIn(ctx, "payin_1"); err != nil || got.ID != first.ID {
+			t.Fatalf("IntentByPayIn after the answer = %+v, %v", got, err)
+		}
+		if unsent, err := store.UnsentCardIntents(ctx, t0.Add(time.Hour), 10); err != nil || len(unsent) != 0 {
+			t.Fatalf("an intent with its pay-in is not unsent: %+v, %v", unsent, err)
+		}
+
+		// One open intent per request key; final ones let the retry pay anew.
+		o2 := newOrderN(t, db, 1)
+		open := intentFor(o2, payments.StatusRequiresAction)
+		open.RequestKey = payments.RequestKey("buyer:b", "k3")
+		if err := insert(open); err != nil {
+			t.Fatal(err)
+		}
+		dup := intentFor(newOrderN(t, db, 2), payments.StatusProcessing)
+		dup.RequestKey = open.RequestKey
+		if err := insert(dup); err == nil {
+			t.Fatal("a second open intent with the same request key was accepted")
+		}
+		if ok, err := store.CancelIntent(ctx, open.ID, t0); err != nil || !ok {
+			t.Fatalf("CancelIntent = %v, %v", ok, err)
+		}
+		canceled := intentFor(o2, payments.StatusCanceled)
+		canceled.RequestKey = open.RequestKey
+		if err := insert(canceled); err != nil {
+			t.Fatal(err)
+		}
+		retried := intentFor(o2, payments.StatusProcessing)
+		retried.RequestKey = canceled.RequestKey
+		if err := insert(retried); err != nil {
+			t.Fatalf("the retry after a canceled intent: %v", err)
+		}
+		if got, err := store.IntentByRequestKey(ctx, canceled.RequestKey); err != nil || got.ID != retried.ID {
+			t.Fatalf("IntentByRequestKey = %+v, %v; want the newest", got, err)
+		}
+
+		// A swept pay-in (an orphan's refund) is recorded once.
+		if _, ok, err := store.SweptPayIn(ctx, "payin_x"); err != nil || ok {
+			t.Fatalf("SweptPayIn before = %v, %v", ok, err)
+		}
+		for _, r := range []string{"refund_1", "refund_2"} {
+			err := store.RecordSwept(ctx, payments.SweptPayIn{PayInID: "payin_x", Outcome: payments.SweptOrphanRefunded, RefundID: r, Amount: 385, At: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		swept, ok, err := store.SweptPayIn(ctx, "payin_x")
+		want := payments.SweptPayIn{PayInID: "payin_x", Outcome: payments.SweptOrphanRefunded, RefundID: "refund_1", Amount: 385, At: t0}
+		if err != nil || !ok || swept != want {
+			t.Fatalf("SweptPayIn = %+v, %v, %v; want the first %+v", swept, ok, err, want)
+		}
+	})
+}

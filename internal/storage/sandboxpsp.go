@@ -203,6 +203,23 @@ func (s SandboxPSP) ClaimKey(ctx context.Context, kind, key, resourceID string, 
 	return row.ResourceID, false, nil
 }
 
+// KeyResource implements sandbox.Store.
+func (s SandboxPSP) KeyResource(ctx context.Context, kind, key string) (string, bool, error) {
+	var rows []sandboxKeyRow
+	if err := s.db.WithContext(ctx).Where("kind = ? AND key = ?", kind, key).Limit(1).Find(&rows).Error; err != nil || len(rows) == 0 {
+		return "", false, err
+	}
+	return rows[0].ResourceID, true, nil
+}
+
+// SucceededPayIns implements sandbox.Store.
+func (s SandboxPSP) SucceededPayIns(ctx context.Context, since, until time.Time) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Model(&sandboxPayInRow{}).Where("status = ? AND executed_at >= ? AND executed_at < ?",
+		string(psp.PayInSucceeded), utc(since), utc(until)).Order("executed_at, id").Pluck("id", &ids).Error
+	return ids, err
+}
+
 // ReclaimRefusedKey implements sandbox.Store.
 func (s SandboxPSP) ReclaimRefusedKey(ctx context.Context, kind, key, resourceID string, at, refusedBefore time.Time) (bool, error) {
 	return changed(s.db.WithContext(ctx).Model(&sandboxKeyRow{}).

@@ -804,7 +804,7 @@ export interface paths {
         /**
          * Pay an order
          * @description The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
-         *     card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The provider unreachable → 502 psp_unavailable, nothing written.
+         *     card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
          *     sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
          */
         post: operations["createPaymentIntent"];
@@ -823,7 +823,7 @@ export interface paths {
         };
         /**
          * Get a payment intent
-         * @description A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned).
+         * @description A card intent waiting for 3-D Secure is refreshed from the provider first (when the provider does not answer, the stored state is returned); a card intent left processing by a crash or a lost answer is resumed (its pay-in looked up by the intent's key).
          */
         get: operations["getPaymentIntent"];
         put?: never;

@@ -237,6 +237,29 @@ func (p *Provider) GetPayIn(ctx context.Context, payInID string) (psp.PayIn, err
 	return p.toPayIn(pi), nil
 }
 
+// FindCardPayIn implements psp.PayIns: the pay-in created with the idempotency key, as
+// MangoPay's GET /responses/{key} gives the first answer to a key. A key never used, or used by
+// a refused request, is psp.ErrNotFound.
+func (p *Provider) FindCardPayIn(ctx context.Context, idempotencyKey string) (psp.PayIn, error) {
+	id, found, err := p.store.KeyResource(ctx, "payin", idempotencyKey)
+	if err != nil {
+		return psp.PayIn{}, unavailable("read idempotency key", err)
+	}
+	if !found || id == "" {
+		return psp.PayIn{}, psp.ErrNotFound
+	}
+	return p.GetPayIn(ctx, id)
+}
+
+// SucceededPayIns implements psp.PayIns: the pay-ins executed in [since, until).
+func (p *Provider) SucceededPayIns(ctx context.Context, since, until time.Time) ([]string, error) {
+	ids, err := p.store.SucceededPayIns(ctx, since, until)
+	if err != nil {
+		return nil, unavailable("list pay-ins", err)
+	}
+	return ids, nil
+}
+
 func (p *Provider) toPayIn(pi PayIn) psp.PayIn {
 	out := psp.PayIn{ID: pi.ID, Method: pi.Method, Status: pi.Status, AuthorID: pi.AuthorID, CreditedWalletID: pi.CreditedWalletID,
 		Amount: pi.Amount, CardID: pi.CardID, MandateID: pi.MandateID, ResultCode: pi.ResultCode,

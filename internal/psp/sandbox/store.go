@@ -20,6 +20,9 @@ type Store interface {
 	// a refused create). When the key was claimed before it returns the id recorded then (maybe "")
 	// and false. The pair (kind, key) is unique.
 	ClaimKey(ctx context.Context, kind, key, resourceID string, at time.Time) (existing string, claimed bool, err error)
+	// KeyResource returns the id recorded for an idempotency key ("" for a refused create) and
+	// whether the key was claimed at all.
+	KeyResource(ctx context.Context, kind, key string) (resourceID string, found bool, err error)
 	// ReclaimRefusedKey gives a key recorded for a refused create before refusedBefore to
 	// resourceID (conditional).
 	ReclaimRefusedKey(ctx context.Context, kind, key, resourceID string, at, refusedBefore time.Time) (bool, error)
@@ -56,6 +59,9 @@ type Store interface {
 	// AddWrongSecureCode counts one more wrong 3-D Secure code on a created pay-in that has fewer
 	// than limit (conditional) and returns the new count.
 	AddWrongSecureCode(ctx context.Context, id string, limit int, at time.Time) (int, bool, error)
+	// SucceededPayIns lists the ids of the pay-ins that succeeded (executed) in [since, until),
+	// oldest first.
+	SucceededPayIns(ctx context.Context, since, until time.Time) ([]string, error)
 	// PendingDirectDebits lists the created direct-debit pay-ins created at or before
 	// createdBefore, oldest first.
 	PendingDirectDebits(ctx context.Context, createdBefore time.Time) ([]PayIn, error)

@@ -587,39 +587,65 @@ func (s *Server) getDispute(p params, _ []byte) reply {
 // BeforeDate, Status, DisputeType; overview/pagination.mdx: page from 1, per_page at most 100,
 // headers x-number-of-pages and x-number-of-items), oldest first.
 func (s *Server) listDisputes(_ params, q url.Values) reply {
-	page, perPage := 1, 10
-	for name, target := range map[string]*int{"page": &page, "per_page": &perPage} {
-		if v := q.Get(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || (name == "per_page" && n > 100) {
-				return s.paramError(map[string]string{name: "The " + name + " parameter is invalid."})
-			}
-			*target = n
-		}
-	}
-	var after, before int64 = -1, -1
-	for name, target := range map[string]*int64{"AfterDate": &after, "BeforeDate": &before} {
-		if v := q.Get(name); v != "" {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return s.paramError(map[string]string{name: "The " + name + " parameter must be a Unix time."})
-			}
-			*target = n
-		}
+	lq, refused, bad := s.listQuery(q)
+	if bad {
+		return refused
 	}
 	var all []*dispute
 	for _, d := range s.disputes {
-		if (after >= 0 && d.CreationDate <= after) || (before >= 0 && d.CreationDate >= before) ||
-			(q.Get("Status") != "" && q.Get("Status") != d.Status) || (q.Get("DisputeType") != "" && q.Get("DisputeType") != d.DisputeType) {
+		if !lq.within(d.CreationDate) || (q.Get("Status") != "" && q.Get("Status") != d.Status) ||
+			(q.Get("DisputeType") != "" && q.Get("DisputeType") != d.DisputeType) {
 			continue
 		}
 		all = append(all, d)
 	}
 	sortByID(all, func(d *dispute) string { return d.ID })
-	pages := (len(all) + perPage - 1) / perPage
-	out := []*dispute{}
-	if start := (page - 1) * perPage; start < len(all) {
-		out = all[start:min(start+perPage, len(all))]
+	return paged(lq, all)
+}
+
+// listQuery is a list's page and date window (overview/pagination.mdx: page from 1, per_page at
+// most 100; AfterDate and BeforeDate in Unix seconds, exclusive; -1 when absent).
+type listQuery struct {
+	page, perPage int
+	after, before int64
+}
+
+// within reports whether a date (Unix seconds) is inside the window.
+func (lq listQuery) within(date int64) bool {
+	return (lq.after < 0 || date > lq.after) && (lq.before < 0 || date < lq.before)
+}
+
+// listQuery reads page, per_page, AfterDate and BeforeDate; bad is true, with the answer, when one
+// is malformed.
+func (s *Server) listQuery(q url.Values) (lq listQuery, refused reply, bad bool) {
+	lq = listQuery{page: 1, perPage: 10, after: -1, before: -1}
+	for name, target := range map[string]*int{"page": &lq.page, "per_page": &lq.perPage} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || (name == "per_page" && n > 100) {
+				return lq, s.paramError(map[string]string{name: "The " + name + " parameter is invalid."}), true
+			}
+			*target = n
+		}
+	}
+	for name, target := range map[string]*int64{"AfterDate": &lq.after, "BeforeDate": &lq.before} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return lq, s.paramError(map[string]string{name: "The " + name + " parameter must be a Unix time."}), true
+			}
+			*target = n
+		}
+	}
+	return lq, reply{}, false
+}
+
+// paged answers one page of all, with the headers x-number-of-pages and x-number-of-items.
+func paged[T any](lq listQuery, all []T) reply {
+	pages := (len(all) + lq.perPage - 1) / lq.perPage
+	out := []T{}
+	if start := (lq.page - 1) * lq.perPage; start < len(all) {
+		out = all[start:min(start+lq.perPage, len(all))]
 	}
 	rep := ok(out)
 	rep.header = http.Header{"X-Number-Of-Pages": {strconv.Itoa(pages)}, "X-Number-Of-Items": {strconv.Itoa(len(all))}}

@@ -364,6 +364,7 @@ func (s *Server) routes() []route {
 		{method: http.MethodPost, template: "/repudiations/{id}/settlementtransfer", schema: settlementSchema, handle: (*Server).createSettlement},
 		{method: http.MethodGet, template: "/settlements/{id}", handle: (*Server).getSettlement},
 		{method: http.MethodGet, template: "/responses/{key}", handle: (*Server).getResponse},
+		{method: http.MethodGet, template: "/events", query: (*Server).listEvents},
 	}
 }
 
@@ -650,6 +651,50 @@ func (s *Server) getResponse(p params, _ []byte) reply {
 		"RequestURL":    stored.requestURL,
 		"Resource":      json.RawMessage(orNull(stored.body)),
 	})
+}
+
+// listEvents answers GET /events (api-reference/events/list-events.mdx): EventType, AfterDate and
+// BeforeDate (Unix seconds, exclusive bounds as for disputes), Sort "Date:ASC" or "Date:DESC",
+// page and per_page (at most 100); other parameters are refused, as are malformed values.
+func (s *Server) listEvents(_ params, q url.Values) reply {
+	for name := range q {
+		switch name {
+		case "EventType", "AfterDate", "BeforeDate", "Sort", "page", "per_page":
+		default:
+			return s.paramError(map[string]string{name: "The " + name + " parameter is not supported."})
+		}
+	}
+	lq, refused, bad := s.listQuery(q)
+	if bad {
+		return refused
+	}
+	desc := false
+	switch q.Get("Sort") {
+	case "", "Date:ASC":
+	case "Date:DESC":
+		desc = true
+	default:
+		return s.paramError(map[string]string{"Sort": "The Sort parameter is invalid."})
+	}
+	type event struct {
+		ResourceID string `json:"ResourceId"`
+		EventType  string `json:"EventType"`
+		Date       int64  `json:"Date"`
+	}
+	var all []event
+	for _, e := range s.events {
+		d := e.Date.Unix()
+		if !lq.within(d) || (q.Get("EventType") != "" && q.Get("EventType") != e.Type) {
+			continue
+		}
+		all = append(all, event{ResourceID: e.ResourceID, EventType: e.Type, Date: d})
+	}
+	if desc {
+		for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
+			all[i], all[j] = all[j], all[i]
+		}
+	}
+	return paged(lq, all)
 }
 
 func orNull(b []byte) []byte {
