@@ -205,6 +205,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Metrics: orphanMetrics{count: orphans, cents: orphanCents},
 		Store:   storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
 		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry, Refunds: lateRefunds{a},
+		Months: storage.NewMonthGates(db, base, cfg.Sandbox()),
 		Methods: map[payments.Method]payments.MethodHandler{
 			payments.MethodSEPADebit:  a.SEPA.DebitMethod(storage.NewSEPA(db)),
 			payments.MethodVHUInvoice: a.Invoicing,
@@ -227,7 +228,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), orphans, orphanCents)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), orphans, orphanCents,
+		newStrandedCollector(a.MonthCloses, log))
 	deps := httpapi.Deps{
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,

@@ -57,7 +57,7 @@ func (a *App) buildMonthClose(cfg config.Config, opts Options) error {
 		return err
 	}
 	a.DB.SetEnqueuer(a.Jobs.TxEnqueuer())
-	a.MonthCloses = monthclose.NewService(store, a.Jobs, a.Clock)
+	a.MonthCloses = monthclose.NewService(store, a.Jobs, a.Clock, a.Log)
 	a.scheduler = jobs.NewScheduler(a.Clock, a.MonthCloses, opts.SchedulerInterval, a.Log)
 	return nil
 }

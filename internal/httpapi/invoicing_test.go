@@ -480,11 +480,21 @@ func TestInvoicingTransitions(t *testing.T) {
 		expectAudit(t, s, "invoicing_account.reject", again.ID, "center", 1)
 		expectAudit(t, s, "invoicing_account.approve", third.ID, "center", 1)
 
-		// A payment through the third account in the same month lands on the same statement.
-		e.payInvoice(t, e.bt, refused.ID).Expect(t, 201)
+		// A payment through the third account in the same month goes on that account's statement;
+		// the revoked account's statement keeps its payment. The close issues both.
+		paid := decodeIntent(t, e.payInvoice(t, e.bt, refused.ID).Expect(t, 201))
+		if paid.InvoicingAccountID == nil || *paid.InvoicingAccountID != third.ID {
+			t.Fatalf("intent after a new approval = %+v", paid)
+		}
 		sts = e.statements(t, e.bt, "?month=2099-11")
-		if len(sts) != 1 || len(sts[0].Orders) != 2 || sts[0].Total != kept.Total+refused.Total {
-			t.Fatalf("statement after a new approval = %+v", sts)
+		byAccount := map[string]httpapi.Statement{}
+		for _, st := range sts {
+			byAccount[st.InvoicingAccountID] = st
+		}
+		if old, cur := byAccount[a.ID], byAccount[third.ID]; len(sts) != 2 ||
+			len(old.Orders) != 1 || old.Orders[0].OrderID != kept.ID || old.Total != kept.Total ||
+			len(cur.Orders) != 1 || cur.Orders[0].OrderID != refused.ID || cur.Total != refused.Total {
+			t.Fatalf("statements after a new approval = %+v", sts)
 		}
 		var all httpapi.InvoicingAccountList
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/invoicing-accounts", Token: e.bt}).Expect(t, 200).JSON(t, &all)

@@ -19,7 +19,6 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/storage"
-	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
 // process is a `vhupay serve` child process.
@@ -27,11 +26,16 @@ type process struct {
 	url string
 	cmd *exec.Cmd
 	log string // its output file
+	// How to start it again on the same address (see restart).
+	bin  string
+	env  []string
+	runs int
 }
 
 // startProcesses builds cmd/vhupay and starts n `vhupay serve` processes in sandbox mode on the
-// PostgreSQL database dbURL; they are killed when the test ends.
-func startProcesses(t *testing.T, dbURL string, n int) []*process {
+// PostgreSQL database dbURL, with extra settings ("VHUPAY_JOB_RESCUE_AFTER=10s"); they are killed
+// when the test ends.
+func startProcesses(t *testing.T, dbURL string, n int, extra ...string) []*process {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -51,47 +55,79 @@ func startProcesses(t *testing.T, dbURL string, n int) []*process {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		p := &process{url: "http://" + addr, log: filepath.Join(dir, fmt.Sprintf("vhupay-%d.log", i))}
-		out, err := os.Create(p.log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.cmd = exec.Command(bin, "serve")
-		p.cmd.Env = append(os.Environ(), "VHUPAY_DATABASE_URL="+dbURL, "VHUPAY_JWT_SECRET="+apptest.Secret, "VHUPAY_RATE_LIMIT=off",
-			"VHUPAY_ADDR="+addr, "VHUPAY_PSP=sandbox", "VHUPAY_SCORING=sandbox")
-		p.cmd.Stdout, p.cmd.Stderr = out, out
-		if err := p.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = p.cmd.Process.Kill()
-			_ = p.cmd.Wait()
-			out.Close()
-			if t.Failed() {
-				b, _ := os.ReadFile(p.log)
-				t.Logf("output of %s (last 4 KiB):\n%s", p.url, tail(b, 4096))
-			}
-		})
+		p := &process{url: "http://" + addr, log: filepath.Join(dir, fmt.Sprintf("vhupay-%d", i)), bin: bin,
+			env: append(append(os.Environ(), "VHUPAY_DATABASE_URL="+dbURL, "VHUPAY_JWT_SECRET="+apptest.Secret, "VHUPAY_RATE_LIMIT=off",
+				"VHUPAY_ADDR="+addr, "VHUPAY_PSP=sandbox", "VHUPAY_SCORING=sandbox"), extra...)}
+		p.launch(t)
 		procs[i] = p
 	}
 	for _, p := range procs {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			resp, err := http.Get(p.url + "/healthz")
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				b, _ := os.ReadFile(p.log)
-				t.Fatalf("%s did not start: %v\n%s", p.url, err, tail(b, 4096))
-			}
-			time.Sleep(50 * time.Millisecond)
+		if err := p.waitReady(); err != nil {
+			t.Fatal(err)
 		}
 	}
 	return procs
+}
+
+// launch starts the process (its output goes to a new log file); it is killed when the test ends.
+func (p *process) launch(t *testing.T) {
+	p.runs++
+	logPath := fmt.Sprintf("%s.%d.log", p.log, p.runs)
+	out, err := os.Create(logPath)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	cmd := exec.Command(p.bin, "serve")
+	cmd.Env = p.env
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Error(err)
+		return
+	}
+	p.cmd = cmd
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		out.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("output of %s, run %s (last 4 KiB):\n%s", p.url, logPath, tail(b, 4096))
+		}
+	})
+}
+
+// waitReady waits until the process answers /healthz.
+func (p *process) waitReady() error {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(p.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not start: %v", p.url, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// kill sends SIGKILL to the process and reaps it.
+func (p *process) kill() {
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+}
+
+// restart starts the killed process again on the same address and waits until it answers; it
+// may run in any goroutine.
+func (p *process) restart(t *testing.T) {
+	p.launch(t)
+	if err := p.waitReady(); err != nil {
+		t.Error(err)
+	}
 }
 
 func tail(b []byte, n int) []byte {
@@ -159,17 +195,7 @@ func tokenFor(t *testing.T, role auth.Role, org string) string {
 // SEPA payments of 5 buyers, spread round-robin; every buyer's outstanding is the sum of its
 // accepted payments and never exceeds its ceiling, and every refusal was right.
 func TestSEPADebitMultiProcess(t *testing.T) {
-	if os.Getenv(storagetest.EnvPostgres) == "" {
-		t.Skip("multi-process test skipped: it needs PostgreSQL; set " + storagetest.EnvPostgres +
-			" (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
-	}
-	if testing.Short() {
-		t.Skip("multi-process test skipped in -short mode")
-	}
-	dbURL := storagetest.URL(t, storagetest.Postgres)
-	procs := startProcesses(t, dbURL, 3)
-	c := apiClient{t: t, http: &http.Client{Timeout: 30 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}}
+	dbURL, procs, c := multiProcess(t, 3, 30*time.Second)
 	admin := tokenFor(t, auth.RoleAdmin, "")
 
 	var center httpapi.Center
@@ -187,40 +213,11 @@ func TestSEPADebitMultiProcess(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, siren := range sirens {
 		wg.Go(func() {
-			base := procs[i%len(procs)].url
-			b := &buyer{}
-			if !c.must(201, base, "POST", "/v1/buyers", admin, buyerBody(siren), &b.Buyer) {
+			mb := sepaBuyerOnProcesses(t, c, procs, i, siren, admin)
+			if mb == nil {
 				return
 			}
-			b.tok = tokenFor(t, auth.RoleBuyer, b.ID)
-			var a httpapi.BankAccount
-			var m httpapi.Mandate
-			if !c.must(201, base, "POST", "/v1/bank-accounts", b.tok, bankAccountBody(ibanFR), &a) ||
-				!c.must(201, base, "POST", "/v1/bank-accounts/"+a.ID+"/mandates", b.tok, map[string]any{"return_url": "https://shop.example/sepa"}, &m) {
-				return
-			}
-			if err := postSign(m.SignatureURL); err != nil {
-				t.Error(err)
-				return
-			}
-			// The signature reaches vhupay by the sandbox's notification or the mandate's refresh;
-			// the score check follows it.
-			deadline := time.Now().Add(15 * time.Second)
-			for {
-				var p httpapi.SEPAProfile
-				if !c.must(200, procs[(i+1)%len(procs)].url, "GET", "/v1/mandates/"+m.ID, b.tok, nil, &m) ||
-					!c.must(200, procs[(i+2)%len(procs)].url, "GET", "/v1/sepa", b.tok, nil, &p) {
-					return
-				}
-				if p.Enabled {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Errorf("buyer %s not enabled: mandate %s, profile %+v", b.ID, m.Status, p)
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+			b := &buyer{Buyer: mb.Buyer, tok: mb.tok}
 			for j := range ordersPerBuyer {
 				total := int64(500 + (j*373+i*911)%2500) // 5.00 to 29.99 EUR
 				var o httpapi.Order

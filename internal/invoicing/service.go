@@ -257,13 +257,20 @@ func (s *Service) Decide(ctx context.Context, who auth.Principal, accountID stri
 
 // Accept implements payments.MethodHandler for vhu_invoice, inside the payment's transaction:
 // with an approved account for (the order's buyer, the order's centre), pi becomes scheduled with
-// that account's id, and the order is listed on the statement of the Europe/Paris month of
-// pi.CreatedAt (created when it is the pair's first such payment of the month). No ceiling, no
-// score. Errors: ErrNotApproved (ErrStatementClosed included).
+// that account's id, and the order is listed on the statement of pi.CollectionMonth, the month
+// the payments service picked inside the transaction (the Europe/Paris month of pi.CreatedAt, or
+// the next month whose close has not begun when the payment arrives after its month's close
+// began; the month of pi.CreatedAt when none was picked). The statement is created when it is
+// the pair's first such payment of the month. pi.CollectionMonth is then cleared: only SEPA
+// intents show one. No ceiling, no score. Errors: ErrNotApproved (ErrStatementClosed included).
 func (s *Service) Accept(ctx context.Context, tx payments.Tx, order orders.Order, pi *payments.Intent) error {
+	month := pi.CollectionMonth
+	if month == "" {
+		month = clock.MonthOf(pi.CreatedAt)
+	}
 	accountID, err := s.store.AcceptPayment(ctx, tx, Acceptance{
 		BuyerID: order.BuyerID, CenterID: order.CenterID, OrderID: order.ID, IntentID: pi.ID,
-		Month: clock.MonthOf(pi.CreatedAt), StatementID: id.New(id.Statement),
+		Month: month, StatementID: id.New(id.Statement),
 		TotalExclVAT: order.TotalExclVAT, TotalVAT: order.TotalVAT, Total: order.Total, At: pi.CreatedAt,
 	})
 	if err != nil {
@@ -271,6 +278,7 @@ func (s *Service) Accept(ctx context.Context, tx payments.Tx, order orders.Order
 	}
 	pi.Status = payments.StatusScheduled
 	pi.InvoicingAccountID = accountID
+	pi.CollectionMonth = ""
 	return nil
 }
 

@@ -125,4 +125,6 @@ type Store interface {
 	// Fail marks a running close failed at at with reason (not fenced: the job queue calls it
 	// once its last attempt has failed). It does nothing when the close is not running.
 	Fail(ctx context.Context, month, reason string, at time.Time) error
+
+	StrandedStore
 }

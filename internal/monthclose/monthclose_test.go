@@ -86,7 +86,7 @@ type fixture struct {
 func newFixture(t *testing.T, b storagetest.Backend) fixture {
 	db := storagetest.Open(t, b)
 	f := fixture{store: storage.NewMonthCloses(db), clock: clock.NewManual(now), queue: &queue{}}
-	f.service = monthclose.NewService(f.store, f.queue, f.clock)
+	f.service = monthclose.NewService(f.store, f.queue, f.clock, nil)
 	return f
 }
 

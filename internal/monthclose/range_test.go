@@ -23,7 +23,7 @@ func TestStartRefusesMonthsOutOfRange(t *testing.T) {
 		ctx := context.Background()
 		store := storage.NewMonthCloses(db)
 		clk := clock.NewManual(now) // 2026-12-01
-		svc := monthclose.NewService(store, &queue{}, clk)
+		svc := monthclose.NewService(store, &queue{}, clk, nil)
 		refused := func(month string) {
 			t.Helper()
 			_, _, err := svc.Start(ctx, month)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/clock"
@@ -26,11 +27,15 @@ type Service struct {
 	store Store
 	queue Queue
 	clock clock.Clock
+	log   *slog.Logger
 }
 
-// NewService returns the month close service.
-func NewService(store Store, queue Queue, c clock.Clock) *Service {
-	return &Service{store: store, queue: queue, clock: c}
+// NewService returns the month close service; log may be nil (no logging).
+func NewService(store Store, queue Queue, c clock.Clock, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, queue: queue, clock: c, log: log}
 }
 
 // Outcome says what Start did.

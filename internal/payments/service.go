@@ -43,16 +43,32 @@ type MethodHandler interface {
 	// transaction that then confirms the order (when pi confirms it), cancels the order's earlier
 	// open intents and inserts pi; it must make no network call.
 	//
-	// pi arrives with ID, OrderID, BuyerID, Amount, Currency, Method, CreatedAt and UpdatedAt set
-	// and an empty Status. On acceptance Accept sets pi.Status (StatusScheduled, or
-	// StatusSucceeded when the money is already secured) and its method's fields (MandateID and
-	// CollectionMonth, or InvoicingAccountID), writes its own rows through tx (conditional updates
-	// only; the SEPA reservation, for instance) and returns nil. A refusal returns the
-	// capability's own error (mapped to a problem by its HTTP error table); the transaction is
-	// rolled back and nothing is written. If the order stopped being payable, the transaction is
-	// rolled back after Accept returned (its writes included) and Create returns
-	// orders.ErrNotPayable.
+	// pi arrives with ID, OrderID, BuyerID, Amount, Currency, Method, CreatedAt and UpdatedAt set,
+	// CollectionMonth set to the month the payment counts in (see MonthPicker: the Europe/Paris
+	// month of CreatedAt, or a later one when that month's close has begun) and an empty Status.
+	// On acceptance Accept sets pi.Status (StatusScheduled, or StatusSucceeded when the money is
+	// already secured) and its method's fields (MandateID, keeping CollectionMonth; or
+	// InvoicingAccountID, clearing CollectionMonth, which only SEPA intents show), writes its own
+	// rows through tx (conditional updates only; the SEPA reservation, for instance) and returns
+	// nil. A refusal returns the capability's own error (mapped to a problem by its HTTP error
+	// table); the transaction is rolled back and nothing is written. If the order stopped being
+	// payable, the transaction is rolled back after Accept returned (its writes included) and
+	// Create returns orders.ErrNotPayable.
 	Accept(ctx context.Context, tx Tx, order orders.Order, pi *Intent) error
+}
+
+// MonthPicker gives a deferred payment (sepa_debit, vhu_invoice) its instant and the month it
+// counts in, inside the payment's own transaction, so that a payment and the close of its month
+// are serialised: a payment counts in month M only if it commits before M's close begins (the
+// close then waits for it); one that arrives later counts in the next month whose close has not
+// begun. Implemented by storage.
+type MonthPicker interface {
+	// PickMonth reads the clock inside tx (in the sandbox, the test clock's offset as stored in
+	// the database, so that every process agrees at that instant) and returns that instant with
+	// the month the payment counts in, holding that month open until tx ends. hint is this
+	// process's reading of the clock just before (it may lag a test-clock move made elsewhere):
+	// it lets the common case be one statement.
+	PickMonth(ctx context.Context, tx Tx, hint time.Time) (at time.Time, month string, err error)
 }
 
 // Orders reads the orders to pay.
@@ -92,6 +108,10 @@ type Config struct {
 	// Methods pays by sepa_debit and vhu_invoice; a method without a handler is refused with a
 	// validation error on "method". Card is built in.
 	Methods map[Method]MethodHandler
+	// Months picks the month of a sepa_debit or vhu_invoice payment inside its transaction; nil:
+	// the Europe/Paris month of Clock's time, with no serialisation against the month's close
+	// (unit tests only).
+	Months MonthPicker
 	// Refunds schedules the retries of refunds (nil: a failed refund waits for the pay-in's next
 	// notification).
 	Refunds RefundQueue
@@ -118,6 +138,7 @@ type Service struct {
 	log           *slog.Logger
 	expiry        time.Duration
 	methods       map[Method]MethodHandler
+	months        MonthPicker
 	refundTimeout time.Duration
 	refunds       RefundQueue
 	unsentAfter   time.Duration
@@ -128,8 +149,9 @@ type Service struct {
 // NewService returns a Service.
 func NewService(cfg Config) *Service {
 	s := &Service{store: cfg.Store, orders: cfg.Orders, payers: cfg.Payers, provider: cfg.Provider, clock: cfg.Clock,
-		log: cfg.Log, expiry: cfg.IntentExpiry, methods: map[Method]MethodHandler{}, refundTimeout: cfg.RefundTimeout,
-		refunds: cfg.Refunds, unsentAfter: cfg.UnsentAfter, sweepWindow: cfg.SweepWindow, metrics: cfg.Metrics}
+		log: cfg.Log, expiry: cfg.IntentExpiry, methods: map[Method]MethodHandler{}, months: cfg.Months,
+		refundTimeout: cfg.RefundTimeout, refunds: cfg.Refunds, unsentAfter: cfg.UnsentAfter, sweepWindow: cfg.SweepWindow,
+		metrics: cfg.Metrics}
 	for m, h := range cfg.Methods {
 		if h != nil && m != MethodCard {
 			s.methods[m] = h
@@ -371,6 +393,9 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 	}
 	h := s.methods[in.Method]
 	err = s.write(ctx, &pi, false, version, func(ctx context.Context, tx Tx) error {
+		if err := s.pickMonth(ctx, tx, &pi); err != nil {
+			return err
+		}
 		if err := h.Accept(ctx, tx, order, &pi); err != nil {
 			return err
 		}
@@ -383,6 +408,24 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 		return Intent{}, err
 	}
 	return pi, nil
+}
+
+// pickMonth gives a deferred payment, inside its transaction, its instant and the month it counts
+// in (see MonthPicker).
+func (s *Service) pickMonth(ctx context.Context, tx Tx, pi *Intent) error {
+	if s.months == nil {
+		pi.CollectionMonth = clock.MonthOf(pi.CreatedAt)
+		return nil
+	}
+	at, month, err := s.months.PickMonth(ctx, tx, pi.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("pick the month of intent %s: %w", pi.ID, err)
+	}
+	if at.After(pi.CreatedAt) { // the instant read in the transaction; never earlier than this process's
+		pi.CreatedAt, pi.UpdatedAt = at, at
+	}
+	pi.CollectionMonth = month
+	return nil
 }
 
 // settleOpenIntents refreshes the order's open card intents from the provider before a new

@@ -64,9 +64,12 @@ func (s *Service) DebitMethod(store DebitStore) *DebitMethod {
 
 // Accept implements payments.MethodHandler for sepa_debit, inside the payment's transaction tx.
 //
-// The instant of the payment is pi.CreatedAt (read from the injected clock by the payments
-// service): the score's freshness is judged at it, and the amount counts in its Europe/Paris
-// month (pi.CollectionMonth), so an intent's created_at and collection_month always agree.
+// The instant of the payment is pi.CreatedAt (read by the payments service inside tx): the
+// score's freshness is judged at it. The amount counts in pi.CollectionMonth, the month the
+// payments service picked inside tx: the Europe/Paris month of pi.CreatedAt, or the next month
+// whose close has not begun when the payment arrives after its month's close began (its
+// collection_month is then later than its created_at's month, and it is collected with that
+// month). An intent without a picked month counts in the month of pi.CreatedAt.
 //
 // The common case is one statement: ReserveEligible checks every condition of eligibility and
 // the ceiling and reserves the amount at once. Only when it refuses (nothing written) does Accept
@@ -90,7 +93,10 @@ func (s *Service) DebitMethod(store DebitStore) *DebitMethod {
 // the transaction back.
 func (m *DebitMethod) Accept(ctx context.Context, tx payments.Tx, order orders.Order, pi *payments.Intent) error {
 	now := pi.CreatedAt
-	month := clock.MonthOf(now)
+	month := pi.CollectionMonth
+	if month == "" {
+		month = clock.MonthOf(now)
+	}
 	mandateID, err := m.store.ReserveEligible(ctx, tx, pi.BuyerID, month, pi.Amount, m.policy.RuleAt(now))
 	if err != nil {
 		return fmt.Errorf("reserve %d cents of buyer %s for %s: %w", pi.Amount, pi.BuyerID, month, err)

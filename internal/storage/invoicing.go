@@ -148,6 +148,10 @@ func (s Invoicing) SaveDecision(ctx context.Context, a invoicing.Account, from i
 // committed or rolled back, and a revoke committed first makes this update match no row; on
 // SQLite write transactions are serialised (BEGIN IMMEDIATE). Either way the payment is accepted
 // only if the account is approved when the transaction commits.
+//
+// The payment goes on the statement of that account and month (one per account and month,
+// created by its first payment): after a revocation and a new approval in the same month, the
+// revoked account's statement keeps its payments and the new account's payments go on its own.
 func (s Invoicing) AcceptPayment(ctx context.Context, tx payments.Tx, a invoicing.Acceptance) (string, error) {
 	g, err := JoinTx(tx)
 	if err != nil {
@@ -173,13 +177,13 @@ func (s Invoicing) AcceptPayment(ctx context.Context, tx payments.Tx, a invoicin
 	open := statementRow{ID: a.StatementID, InvoicingAccountID: account.ID, BuyerID: a.BuyerID, CenterID: a.CenterID,
 		Month: a.Month, Status: string(invoicing.StatementOpen), Currency: invoicing.Currency, CreatedAt: at, UpdatedAt: at}
 	if err := g.Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "buyer_id"}, {Name: "center_id"}, {Name: "month"}},
+		Columns:   []clause.Column{{Name: "invoicing_account_id"}, {Name: "month"}},
 		DoNothing: true,
 	}).Create(&open).Error; err != nil {
 		return "", fmt.Errorf("open the statement: %w", err)
 	}
 	res = g.Model(&statementRow{}).
-		Where("buyer_id = ? AND center_id = ? AND month = ? AND status = ?", a.BuyerID, a.CenterID, a.Month, string(invoicing.StatementOpen)).
+		Where("invoicing_account_id = ? AND month = ? AND status = ?", account.ID, a.Month, string(invoicing.StatementOpen)).
 		Updates(map[string]any{
 			"total_excl_vat": gorm.Expr("total_excl_vat + ?", a.TotalExclVAT),
 			"total_vat":      gorm.Expr("total_vat + ?", a.TotalVAT),
@@ -193,7 +197,7 @@ func (s Invoicing) AcceptPayment(ctx context.Context, tx payments.Tx, a invoicin
 		return "", fmt.Errorf("buyer %s, centre %s, %s: %w", a.BuyerID, a.CenterID, a.Month, invoicing.ErrStatementClosed)
 	}
 	var st statementRow
-	if err := g.Where("buyer_id = ? AND center_id = ? AND month = ?", a.BuyerID, a.CenterID, a.Month).Take(&st).Error; err != nil {
+	if err := g.Where("invoicing_account_id = ? AND month = ?", account.ID, a.Month).Take(&st).Error; err != nil {
 		return "", fmt.Errorf("read the statement: %w", err)
 	}
 	line := statementOrderRow{StatementID: st.ID, OrderID: a.OrderID, IntentID: a.IntentID, CreatedAt: at}

@@ -50,10 +50,15 @@ var _ monthclose.Store = MonthCloses{}
 // NewMonthCloses returns the month close store.
 func NewMonthCloses(db *DB) MonthCloses { return MonthCloses{db: db.gorm, root: db} }
 
-// Create implements monthclose.Store.
+// Create implements monthclose.Store. In the same transaction it shuts the month's gate (see
+// MonthGates): it waits for the payments that hold the month open, and no payment counts in the
+// month once it has committed.
 func (s MonthCloses) Create(ctx context.Context, c monthclose.MonthClose, enqueue func(tx *sql.Tx) error, audit *txn.AuditEntry) error {
 	row := monthCloseRow{Month: c.Month, Status: string(c.Status), StartedAt: utc(c.StartedAt), UpdatedAt: utc(c.StartedAt)}
 	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+		if err := shutGate(tx, c.Month, c.StartedAt); err != nil {
+			return err
+		}
 		if err := tx.Create(&row).Error; err != nil {
 			if isUnique(err) {
 				return monthclose.ErrExists
@@ -246,6 +251,76 @@ func toMonthClose(r monthCloseRow, steps []monthCloseStepRow) monthclose.MonthCl
 			Checkpoint: st.Checkpoint, StartedAt: st.StartedAt.UTC(), FinishedAt: utcPtr(st.FinishedAt)})
 	}
 	return c
+}
+
+// strandedIntentsFrom selects the scheduled sepa_debit intents without a collection of the months
+// whose collections step has completed.
+const strandedIntentsFrom = ` FROM payment_intents i
+	JOIN month_close_steps s ON s.month = i.collection_month AND s.step = 'collections' AND s.completed = ?
+	WHERE i.method = 'sepa_debit' AND i.status = 'scheduled' AND i.collection_id IS NULL`
+
+// openStatementsFrom selects the open statements of the months whose statements step has
+// completed.
+const openStatementsFrom = ` FROM statements st
+	JOIN month_close_steps s ON s.month = st.month AND s.step = 'statements' AND s.completed = ?
+	WHERE st.status = 'open'`
+
+// Stranded implements monthclose.StrandedStore.
+func (s MonthCloses) Stranded(ctx context.Context, month string) (monthclose.Stranded, error) {
+	out := monthclose.Stranded{Month: month, Intents: []monthclose.StrandedIntent{}, Statements: []monthclose.StrandedStatement{}}
+	g := s.db.WithContext(ctx)
+	var intents []struct {
+		ID, OrderID, BuyerID string
+		Amount               int64
+		CreatedAt            time.Time
+	}
+	if err := g.Raw(`SELECT i.id, i.order_id, i.buyer_id, i.amount, i.created_at`+strandedIntentsFrom+
+		` AND i.collection_month = ? ORDER BY i.created_at, i.id LIMIT ?`, true, month, monthclose.MaxStrandedListed).Scan(&intents).Error; err != nil {
+		return out, err
+	}
+	for _, r := range intents {
+		out.Intents = append(out.Intents, monthclose.StrandedIntent{ID: r.ID, OrderID: r.OrderID, BuyerID: r.BuyerID, Amount: r.Amount, CreatedAt: r.CreatedAt.UTC()})
+	}
+	var statements []struct {
+		ID, BuyerID, CenterID string
+		Total                 int64
+		CreatedAt             time.Time
+	}
+	if err := g.Raw(`SELECT st.id, st.buyer_id, st.center_id, st.total, st.created_at`+openStatementsFrom+
+		` AND st.month = ? ORDER BY st.created_at, st.id LIMIT ?`, true, month, monthclose.MaxStrandedListed).Scan(&statements).Error; err != nil {
+		return out, err
+	}
+	for _, r := range statements {
+		out.Statements = append(out.Statements, monthclose.StrandedStatement{ID: r.ID, BuyerID: r.BuyerID, CenterID: r.CenterID, Total: r.Total, CreatedAt: r.CreatedAt.UTC()})
+	}
+	var err error
+	out.IntentCount, out.StatementCount, err = s.countStranded(g, month)
+	return out, err
+}
+
+// CountStranded implements monthclose.StrandedStore.
+func (s MonthCloses) CountStranded(ctx context.Context) (int, int, error) {
+	return s.countStranded(s.db.WithContext(ctx), "")
+}
+
+// countStranded counts month's stranded intents and open statements, or every month's when
+// month is "".
+func (s MonthCloses) countStranded(g *gorm.DB, month string) (int, int, error) {
+	intentsQ, statementsQ := `SELECT COUNT(*)`+strandedIntentsFrom, `SELECT COUNT(*)`+openStatementsFrom
+	intentArgs, statementArgs := []any{true}, []any{true}
+	if month != "" {
+		intentsQ += ` AND i.collection_month = ?`
+		statementsQ += ` AND st.month = ?`
+		intentArgs, statementArgs = append(intentArgs, month), append(statementArgs, month)
+	}
+	var intents, statements int64
+	if err := g.Raw(intentsQ, intentArgs...).Scan(&intents).Error; err != nil {
+		return 0, 0, err
+	}
+	if err := g.Raw(statementsQ, statementArgs...).Scan(&statements).Error; err != nil {
+		return 0, 0, err
+	}
+	return int(intents), int(statements), nil
 }
 
 // FirstActivity implements monthclose.Store: the creation of the first buyer or centre.

@@ -115,7 +115,7 @@ export interface paths {
         put?: never;
         /**
          * Start or resume a month's close
-         * @description Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running or completed: nothing is started twice). A close that has failed (its job ran out of attempts) is resumed after its last completed step and answers 202. A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
+         * @description Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
          */
         post: operations["startMonthClose"];
         delete?: never;
@@ -136,6 +136,26 @@ export interface paths {
          * @description Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status and counters; 404 when it was never started.
          */
         get: operations["getMonthClose"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/month-closes/{month}/stranded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List what a month's close left behind
+         * @description Admin only. The scheduled sepa_debit intents of the month (YYYY-MM, Europe/Paris) left without a collection once its close's collections step has completed, and the month's statements still open once its statements step has completed. Always empty: a payment counts in a month only if it commits before the month's close begins, and one arriving later counts in the next month. The metric vhupay_month_close_stranded counts the same over every month. 404 when the month's close was never started.
+         */
+        get: operations["getMonthCloseStranded"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1809,6 +1829,26 @@ export interface components {
             /** @example 2026-11 */
             month: string;
         };
+        MonthCloseStranded: {
+            /** @example 2026-11 */
+            month: string;
+            /**
+             * @description PaymentIntentCount is the number of scheduled sepa_debit intents of the month left without
+             *     a collection once the close's collections step has completed.
+             * @example 0
+             */
+            payment_intent_count: number;
+            /** @description PaymentIntents are those intents, oldest first (at most 100). */
+            payment_intents: components["schemas"]["StrandedPaymentIntent"][];
+            /**
+             * @description StatementCount is the number of the month's statements still open once the close's
+             *     statements step has completed.
+             * @example 0
+             */
+            statement_count: number;
+            /** @description Statements are those statements, oldest first (at most 100). */
+            statements: components["schemas"]["StrandedStatement"][];
+        };
         NextAction: {
             redirect_to_url: components["schemas"]["RedirectToURL"];
             /** @enum {string} */
@@ -2148,6 +2188,36 @@ export interface components {
             total: number;
             total_excl_vat: number;
             total_vat: number;
+        };
+        StrandedPaymentIntent: {
+            /**
+             * @description Amount in euro cents.
+             * @example 12000
+             */
+            amount: number;
+            /** @example byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            buyer_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @example pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /** @example ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            order_id: string;
+        };
+        StrandedStatement: {
+            /** @example byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            buyer_id: string;
+            /** @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            center_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /** @example stm_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /**
+             * @description Total in euro cents, VAT included.
+             * @example 12000
+             */
+            total: number;
         };
         VATLine: {
             /**
@@ -2726,7 +2796,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The close already existed */
+            /** @description The close already existed (a failed one is resumed) */
             200: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
@@ -2737,7 +2807,7 @@ export interface operations {
                     "application/json": components["schemas"]["MonthClose"];
                 };
             };
-            /** @description The close was started (or resumed) */
+            /** @description The close was started */
             202: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
@@ -2859,6 +2929,91 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MonthClose"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity (validation_failed): a query parameter that is not UTF-8 text or holds a NUL */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMonthCloseStranded: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The month, YYYY-MM */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonthCloseStranded"];
                 };
             };
             /** @description Unauthorized */
