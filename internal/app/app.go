@@ -21,6 +21,7 @@ import (
 	"github.com/vhupay/vhupay/internal/apikeys"
 	"github.com/vhupay/vhupay/internal/audit"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/cart"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/collections"
@@ -95,8 +96,14 @@ type App struct {
 	// Invoicing runs end-of-month invoicing (accounts, vhu_invoice, delivery notes, statements).
 	Invoicing *invoicing.Service
 	// Events lists events; Webhooks delivers them to integrators' endpoints.
-	Events   *events.Service
-	Webhooks *webhooks.Service
+	Events *events.Service
+	// Balances are the centres' money: fees, balances, the ledger.
+	Balances *balances.Service
+	// Transfers moves the centres' earnings between wallets at the provider.
+	Transfers *balances.Transfers
+	// Reconciler compares the provider's wallets with the ledger.
+	Reconciler *balances.Reconciler
+	Webhooks   *webhooks.Service
 	// APIKeys manages and authenticates API keys; Audit reads the audit trail.
 	APIKeys *apikeys.Service
 	Audit   *audit.Service
@@ -170,7 +177,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		a.Provider = opts.WrapProvider(a.Provider)
 	}
 	a.idem = idempotency.NewService(storage.NewIdempotency(db), clock.Real{}, []byte(secrets.FingerprintKey))
-	a.Parties = parties.NewService(storage.NewParties(db), a.Clock)
+	a.Parties = parties.NewService(storage.NewParties(db), a.Clock).WithDefaultFeeRate(cfg.PlatformFeeBPS)
 	a.Payers = payers.NewService(storage.NewPayers(db), storage.NewParties(db), a.Provider)
 	if err := a.wireSEPA(cfg, log); err != nil {
 		_ = db.Close()
@@ -204,7 +211,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Payments = payments.NewService(payments.Config{
 		Metrics: orphanMetrics{count: orphans, cents: orphanCents},
 		Store:   storage.NewPayments(db), Orders: storage.NewPayments(db), Payers: a.Payers, Provider: a.Provider,
-		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry, Refunds: lateRefunds{a},
+		Clock: a.Clock, Log: log, IntentExpiry: cfg.IntentExpiry, Refunds: lateRefunds{a}, Earnings: storage.NewEarnings(db),
 		Months: storage.NewMonthGates(db, base, cfg.Sandbox()),
 		Methods: map[payments.Method]payments.MethodHandler{
 			payments.MethodSEPADebit:  a.SEPA.DebitMethod(storage.NewSEPA(db)),
@@ -216,6 +223,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: mandateHandler{a.SEPA},
 		DirectDebits: a.Collections, Repudiations: a.Collections}, storage.NewNotifications(db), log)
 	a.Events = events.NewService(storage.NewEvents(db), a.Clock)
+	a.Balances = balances.NewService(storage.NewBalances(db), storage.NewParties(db), a.Clock)
+	mover, _ := a.Provider.(balances.MoneyMover)
+	a.Transfers = balances.NewTransfers(storage.NewCenterTransfers(db), storage.NewParties(db), a.Payers, mover, a.Clock, log)
+	wallets, _ := a.Provider.(balances.WalletReader)
+	a.Reconciler = balances.NewReconciler(storage.NewReconciliations(db), wallets, a.Clock, log)
 	wc := opts.Webhooks
 	wc.Store, wc.Clock, wc.Render, wc.Log = storage.NewWebhooks(db), a.Clock, httpapi.Render, log
 	wc.Guard.Sandbox = cfg.Sandbox()
@@ -234,7 +246,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, MonthCloses: a.MonthCloses,
-		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, APIKeys: a.APIKeys, Audit: a.Audit,
+		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, Balances: a.Balances, Reconciler: a.Reconciler,
+		APIKeys: a.APIKeys, Audit: a.Audit,
 		Edge: httpapi.Edge{MaxHeaderBytes: cfg.MaxHeaderBytes, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 			HookRateLimit: cfg.HookRateLimit, HookRateBurst: cfg.HookRateBurst, ReturnURLOrigins: cfg.ReturnURLOrigins, Sandbox: cfg.Sandbox()},
 	}
@@ -248,6 +261,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		deps.SandboxPages = a.sandbox.Pages()
 		deps.SandboxSettle = a.sandbox.Settle
 		deps.ClockMoved = a.clockMoved
+		deps.SandboxAdjustWallet = a.adjustSandboxWallet
 	}
 	a.handler = httpapi.New(deps)
 	return a, nil

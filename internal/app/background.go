@@ -8,8 +8,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/jobs"
+	"github.com/vhupay/vhupay/internal/ledger"
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/psp/sandbox"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/storage"
 )
@@ -37,6 +40,16 @@ func (a *App) periodicWork() []jobs.Periodic {
 		// The safety net behind the direct-debit notifications.
 		{Name: "sepa_collection_polling", Every: 5 * time.Minute, Run: func(ctx context.Context) error {
 			_, err := a.Collections.Reconcile(ctx)
+			return err
+		}},
+		// The centres' earnings recorded since the last round, moved at the provider.
+		{Name: "center_transfers", Every: 5 * time.Second, Run: func(ctx context.Context) error {
+			_, err := a.Transfers.Run(ctx)
+			return err
+		}},
+		// The daily reconciliation, due at 04:00 Paris by the clock (checked every minute).
+		{Name: "daily_reconciliation", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Reconciler.RunDaily(ctx)
 			return err
 		}},
 		{Name: "idempotency_purge", Every: time.Hour, Run: func(ctx context.Context) error {
@@ -134,4 +147,21 @@ func (a *App) awaitPreviousClose(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// adjustSandboxWallet moves money in the sandbox provider's wallet of a ledger account, without
+// telling the ledger (POST /v1/sandbox/wallets/adjust).
+func (a *App) adjustSandboxWallet(ctx context.Context, account ledger.Account, amount int64) error {
+	walletID := sandbox.FeesWalletID
+	if account != ledger.PlatformFees {
+		id, ok, err := storage.NewReconciliations(a.DB).WalletOf(ctx, account)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return httpapi.ErrNoSandboxWallet
+		}
+		walletID = id
+	}
+	return a.sandbox.AdjustWallet(ctx, walletID, amount)
 }

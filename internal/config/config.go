@@ -63,6 +63,9 @@ type Config struct {
 	// JobRescueAfter is how long a job may run before it is taken for abandoned and retried by
 	// another process (0: the job queue's default); it must exceed MonthCloseTimeout.
 	JobRescueAfter time.Duration
+
+	// PlatformFeeBPS is the fee rate new centres start with, in basis points (0–10000).
+	PlatformFeeBPS int
 }
 
 // MangoPay holds the MangoPay client's settings.
@@ -185,6 +188,13 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.MonthCloseTimeout > 0 && c.JobRescueAfter > 0 && c.JobRescueAfter <= c.MonthCloseTimeout {
 		errs = append(errs, errors.New("VHUPAY_JOB_RESCUE_AFTER must exceed VHUPAY_MONTH_CLOSE_TIMEOUT"))
+	}
+	if v := getenv("VHUPAY_PLATFORM_FEE_BPS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10000 {
+			errs = append(errs, fmt.Errorf("VHUPAY_PLATFORM_FEE_BPS %q must be an integer from 0 to 10000 (basis points)", v))
+		}
+		c.PlatformFeeBPS = n
 	}
 	c.CORSOrigins = origins(getenv("VHUPAY_CORS_ORIGINS"), "VHUPAY_CORS_ORIGINS", &errs)
 	c.ReturnURLOrigins = origins(getenv("VHUPAY_RETURN_URL_ORIGINS"), "VHUPAY_RETURN_URL_ORIGINS", &errs)

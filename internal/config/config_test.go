@@ -31,6 +31,8 @@ func TestLoadFailsFast(t *testing.T) {
 		{"bad psp", map[string]string{"VHUPAY_PSP": "stripe"}, "VHUPAY_PSP"},
 		{"bad expiry", map[string]string{"VHUPAY_INTENT_EXPIRY": "soon"}, "VHUPAY_INTENT_EXPIRY"},
 		{"bad addr", map[string]string{"VHUPAY_ADDR": "8080"}, "VHUPAY_ADDR"},
+		{"fee above 100 %", map[string]string{"VHUPAY_PLATFORM_FEE_BPS": "10001"}, "VHUPAY_PLATFORM_FEE_BPS"},
+		{"fee not a number", map[string]string{"VHUPAY_PLATFORM_FEE_BPS": "5%"}, "VHUPAY_PLATFORM_FEE_BPS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

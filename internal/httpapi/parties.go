@@ -83,7 +83,11 @@ type Center struct {
 	Email               string               `json:"email" binding:"required"`
 	Address             Address              `json:"address" binding:"required"`
 	LegalRepresentative *LegalRepresentative `json:"legal_representative" binding:"required" extensions:"x-nullable"`
-	CreatedAt           time.Time            `json:"created_at" binding:"required" format:"date-time"`
+	// FeeRateBPS is the platform's fee on each payment the centre earns, in basis points (500 = 5 %).
+	FeeRateBPS int `json:"fee_rate_bps" binding:"required" minimum:"0" maximum:"10000" example:"500"`
+	// PayoutsEnabled: the centre can be paid out (its payout account is accepted at the provider).
+	PayoutsEnabled bool      `json:"payouts_enabled" binding:"required"`
+	CreatedAt      time.Time `json:"created_at" binding:"required" format:"date-time"`
 } //	@name	Center
 
 // CenterList is a page of centres.
@@ -107,7 +111,8 @@ func toBuyer(b parties.Buyer) Buyer {
 
 func toCenter(ct parties.Center) Center {
 	return Center{ID: ct.ID, Name: ct.Name, SIRET: ct.SIRET, Email: ct.Email, Address: toAddress(ct.Address),
-		LegalRepresentative: toLegalRepresentative(ct.LegalRepresentative), CreatedAt: ct.CreatedAt}
+		LegalRepresentative: toLegalRepresentative(ct.LegalRepresentative), FeeRateBPS: ct.FeeRateBPS,
+		PayoutsEnabled: ct.PayoutsEnabled, CreatedAt: ct.CreatedAt}
 }
 
 func toLegalRepresentative(r *parties.Representative) *LegalRepresentative {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/vhupay/vhupay/internal/apikeys"
+	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/invoicing"
@@ -66,6 +67,8 @@ func dto(v any) any {
 		return toAPIKey(v)
 	case sepa.Profile:
 		return toSEPAStanding(v)
+	case balances.Reconciliation:
+		return toReconciliation(v)
 	}
 	return v
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vhupay/vhupay/internal/apikeys"
 	"github.com/vhupay/vhupay/internal/audit"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/idempotency"
@@ -71,6 +72,10 @@ type Deps struct {
 	// APIKeys authenticates vhp_sk_ bearer secrets and manages keys; Audit lists the audit trail.
 	APIKeys *apikeys.Service
 	Audit   *audit.Service
+	// Balances are the centres' money: fees, balances, the ledger; Reconciler compares the
+	// provider's wallets with it.
+	Balances   *balances.Service
+	Reconciler *balances.Reconciler
 
 	// Sandbox mode only.
 	TestClock     TestClock
@@ -81,6 +86,8 @@ type Deps struct {
 	// close, sandbox settlement; settle: also what that close submits). Nil: only SandboxSettle
 	// runs, for settle.
 	ClockMoved func(ctx context.Context, settle bool) error
+	// SandboxAdjustWallet moves money in a sandbox provider wallet (POST /v1/sandbox/wallets/adjust).
+	SandboxAdjustWallet AdjustWallet
 }
 
 // Server holds the handlers' dependencies.
@@ -105,13 +112,16 @@ type Server struct {
 	payments      *payments.Service
 	notifications *payments.Notifications
 
-	monthCloses *monthclose.Service
-	invoicing   *invoicing.Service
-	events      *events.Service
-	webhooks    *webhooks.Service
-	apiKeys     *apikeys.Service
-	audit       *audit.Service
-	clockMoved  func(ctx context.Context, settle bool) error
+	monthCloses  *monthclose.Service
+	invoicing    *invoicing.Service
+	events       *events.Service
+	webhooks     *webhooks.Service
+	balances     *balances.Service
+	reconciler   *balances.Reconciler
+	adjustWallet AdjustWallet
+	apiKeys      *apikeys.Service
+	audit        *audit.Service
+	clockMoved   func(ctx context.Context, settle bool) error
 
 	edge Edge
 	// callers limits each authenticated caller, hookSources each address calling the hooks.
@@ -129,7 +139,7 @@ func New(d Deps) http.Handler {
 		orders: d.Orders, payments: d.Payments, notifications: d.Notifications,
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
-		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved,
+		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved, balances: d.Balances, reconciler: d.Reconciler, adjustWallet: d.SandboxAdjustWallet,
 		apiKeys: d.APIKeys, audit: d.Audit,
 		edge: d.Edge.withDefaults(), corsOrigins: map[string]bool{},
 	}
@@ -200,6 +210,8 @@ func New(d Deps) http.Handler {
 	s.routeWebhooks(v1)
 	s.routeAPIKeys(v1)
 	s.routeAudit(v1)
+	s.routeBalances(v1)
+	s.routeReconciliations(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}

@@ -33,6 +33,7 @@ const (
 	APIKey             = "key"
 	AuditEvent         = "aud"
 	LedgerTransaction  = "ltx"
+	Transfer           = "tr" // a centre's earning moved between wallets at the provider (internal)
 )
 
 // New returns a new identifier with the given prefix.

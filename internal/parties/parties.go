@@ -61,7 +61,11 @@ type Center struct {
 	Address Address
 	// LegalRepresentative is nil until given.
 	LegalRepresentative *Representative
-	CreatedAt           time.Time
+	// FeeRateBPS is the platform's fee on the payments the centre earns, in basis points.
+	FeeRateBPS int
+	// PayoutsEnabled: the centre can be paid out (its payout account is accepted).
+	PayoutsEnabled bool
+	CreatedAt      time.Time
 }
 
 // Store keeps buyers and centres.
@@ -88,12 +92,20 @@ type Store interface {
 
 // Service creates and reads buyers and centres, scoping reads to the caller.
 type Service struct {
-	store Store
-	clock clock.Clock
+	store      Store
+	clock      clock.Clock
+	defaultFee int
 }
 
 // NewService returns a Service.
 func NewService(store Store, clk clock.Clock) *Service { return &Service{store: store, clock: clk} }
+
+// WithDefaultFeeRate makes new centres start with the fee rate bps (VHUPAY_PLATFORM_FEE_BPS) and
+// returns s. Call it before the service is used.
+func (s *Service) WithDefaultFeeRate(bps int) *Service {
+	s.defaultFee = bps
+	return s
+}
 
 // NewBuyer is the input of CreateBuyer.
 type NewBuyer struct {
@@ -155,7 +167,7 @@ func (s *Service) CreateCenter(ctx context.Context, in NewCenter) (Center, error
 		return Center{}, err
 	}
 	c := Center{ID: id.New(id.Center), Name: in.Name, SIRET: in.SIRET, Email: in.Email, Address: in.Address,
-		LegalRepresentative: rep, CreatedAt: s.clock.Now()}
+		LegalRepresentative: rep, FeeRateBPS: s.defaultFee, CreatedAt: s.clock.Now()}
 	if err := s.store.CreateCenter(ctx, c); err != nil {
 		return Center{}, err
 	}

@@ -344,6 +344,9 @@ func (s *Service) applyPayIn(ctx context.Context, pi Intent, p psp.PayIn) (Inten
 		if !ok {
 			return errStale
 		}
+		if err := s.earnCard(ctx, tx, next); err != nil {
+			return err
+		}
 		if blockCard && next.CardID != "" {
 			return tx.BlockCard(ctx, next.CardID, at)
 		}

@@ -94,6 +94,14 @@ type Payers interface {
 	Ensure(ctx context.Context, buyerID string) (payers.Payer, error)
 }
 
+// Earnings posts what a centre earns from a payment to the ledger (the balances capability,
+// through storage, implements it).
+type Earnings interface {
+	// CardEarned posts, in tx (the transaction that makes pi succeeded), the card payin and the
+	// centre's earning of a succeeded card intent.
+	CardEarned(ctx context.Context, tx Tx, pi Intent) error
+}
+
 // Config is what a Service needs. Provider may be nil (a process without a payment provider):
 // card payments, card registrations and refreshes then fail with ErrNoProvider.
 type Config struct {
@@ -118,6 +126,9 @@ type Config struct {
 	// RefundTimeout bounds the compensation (recording and refunding a pay-in nobody may keep),
 	// which runs detached from the caller's context (default 30 s).
 	RefundTimeout time.Duration
+	// Earnings posts a succeeded card payment's ledger transactions in its transaction (nil: no
+	// ledger, for tests of other concerns).
+	Earnings Earnings
 	// UnsentAfter is how long a card intent may stay processing with no pay-in found at the
 	// provider before it is canceled as never charged (default 2 minutes: longer than a provider
 	// call may take).
@@ -141,6 +152,7 @@ type Service struct {
 	months        MonthPicker
 	refundTimeout time.Duration
 	refunds       RefundQueue
+	earnings      Earnings
 	unsentAfter   time.Duration
 	sweepWindow   time.Duration
 	metrics       Metrics
@@ -151,7 +163,7 @@ func NewService(cfg Config) *Service {
 	s := &Service{store: cfg.Store, orders: cfg.Orders, payers: cfg.Payers, provider: cfg.Provider, clock: cfg.Clock,
 		log: cfg.Log, expiry: cfg.IntentExpiry, methods: map[Method]MethodHandler{}, months: cfg.Months,
 		refundTimeout: cfg.RefundTimeout, refunds: cfg.Refunds, unsentAfter: cfg.UnsentAfter, sweepWindow: cfg.SweepWindow,
-		metrics: cfg.Metrics}
+		metrics: cfg.Metrics, earnings: cfg.Earnings}
 	for m, h := range cfg.Methods {
 		if h != nil && m != MethodCard {
 			s.methods[m] = h
@@ -472,8 +484,11 @@ func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, version
 		}
 		if version != "" && pi.ConfirmsOrder() && !blockCard {
 			done, err := tx.ConfirmUnchanged(ctx, *pi, version)
-			if err != nil || done {
+			if err != nil {
 				return err
+			}
+			if done {
+				return s.earnCard(ctx, tx, *pi)
 			}
 		}
 		at := pi.UpdatedAt
@@ -492,8 +507,19 @@ func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, version
 				return err
 			}
 		}
-		return tx.InsertIntent(ctx, *pi)
+		if err := tx.InsertIntent(ctx, *pi); err != nil {
+			return err
+		}
+		return s.earnCard(ctx, tx, *pi)
 	})
+}
+
+// earnCard posts a card intent's earning when it succeeded, in the transaction that records it.
+func (s *Service) earnCard(ctx context.Context, tx Tx, pi Intent) error {
+	if s.earnings == nil || pi.Method != MethodCard || pi.Status != StatusSucceeded {
+		return nil
+	}
+	return s.earnings.CardEarned(ctx, tx, pi)
 }
 
 // RefundJob retries the refund of an intent's pay-in that no order keeps, until it is recorded.

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/id"
 	"github.com/vhupay/vhupay/internal/page"
@@ -37,12 +38,15 @@ func (collectionRow) TableName() string { return "sepa_collections" }
 type Collections struct {
 	db      *gorm.DB
 	dialect string
+	owner   *DB // for the units of work that post the settlements' ledger transactions
 }
 
 var _ collections.Store = Collections{}
 
 // NewCollections returns the SEPA collections store.
-func NewCollections(db *DB) Collections { return Collections{db: db.gorm, dialect: db.dialect} }
+func NewCollections(db *DB) Collections {
+	return Collections{db: db.gorm, dialect: db.dialect, owner: db}
+}
 
 // randomHex19 is the SQL expression of 19 random hex digits, evaluated per row.
 func (s Collections) randomHex19() string {
@@ -178,8 +182,19 @@ func (s Collections) Succeed(ctx context.Context, id string, at time.Time) (bool
 			return res.Error
 		}
 		applied = true
+		var row collectionRow
+		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
+			return err
+		}
+		earned, err := collectionEarnings(ctx, tx, id)
+		if err != nil {
+			return err
+		}
 		if err := tx.Exec(`UPDATE payment_intents SET status = 'succeeded', updated_at = ? WHERE collection_id = ? AND status = 'scheduled'`,
 			utc(at), id).Error; err != nil {
+			return err
+		}
+		if err := postCollectionSettled(ctx, &unit{g: tx, db: s.owner}, row, earned, string(collections.StatusSucceeded), row.Status, at); err != nil {
 			return err
 		}
 		return tx.Exec(`UPDATE mandates SET status = ?, updated_at = ?
@@ -233,6 +248,16 @@ func (s Collections) Fail(ctx context.Context, f collections.Failure) (bool, err
 			return nil
 		}
 		afterSuccess := row.Status == string(collections.StatusSucceeded)
+		var earned []balances.Earning
+		if !afterSuccess {
+			var err error
+			if earned, err = collectionEarnings(ctx, tx, row.ID); err != nil {
+				return err
+			}
+		}
+		if err := postCollectionSettled(ctx, &unit{g: tx, db: s.owner}, row, earned, string(collections.StatusFailed), row.Status, f.At); err != nil {
+			return err
+		}
 		if !afterSuccess {
 			// Intents that succeeded stay succeeded: an intent's final status never changes.
 			if err := tx.Exec(`UPDATE payment_intents SET status = 'failed', last_error_code = ?, last_error_message = ?, updated_at = ?

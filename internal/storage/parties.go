@@ -36,6 +36,7 @@ type centerRow struct {
 	PostalCode     string
 	City           string
 	Country        string
+	FeeRateBPS     int `gorm:"column:fee_rate_bps"`
 	CreatedAt      time.Time
 	Representative representativeColumns `gorm:"embedded"`
 }
@@ -161,7 +162,7 @@ func toBuyer(r buyerRow) parties.Buyer {
 func (s Parties) CreateCenter(ctx context.Context, c parties.Center) error {
 	row := centerRow{ID: c.ID, Name: c.Name, SIRET: c.SIRET, Email: c.Email,
 		AddressLine1: c.Address.Line1, AddressLine2: c.Address.Line2, PostalCode: c.Address.PostalCode,
-		City: c.Address.City, Country: c.Address.Country, CreatedAt: utc(c.CreatedAt),
+		City: c.Address.City, Country: c.Address.Country, FeeRateBPS: c.FeeRateBPS, CreatedAt: utc(c.CreatedAt),
 		Representative: toRepresentativeColumns(c.LegalRepresentative)}
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		if isUnique(err) {
@@ -198,7 +199,7 @@ func (s Parties) Centers(ctx context.Context, p page.Request) (page.Page[parties
 }
 
 func toCenter(r centerRow) parties.Center {
-	return parties.Center{ID: r.ID, Name: r.Name, SIRET: r.SIRET, Email: r.Email, CreatedAt: r.CreatedAt.UTC(),
+	return parties.Center{ID: r.ID, Name: r.Name, SIRET: r.SIRET, Email: r.Email, FeeRateBPS: r.FeeRateBPS, CreatedAt: r.CreatedAt.UTC(),
 		Address:             parties.Address{Line1: r.AddressLine1, Line2: r.AddressLine2, PostalCode: r.PostalCode, City: r.City, Country: r.Country},
 		LegalRepresentative: r.Representative.toParties()}
 }

@@ -29,16 +29,35 @@ type sandboxKeyRow struct {
 func (sandboxKeyRow) TableName() string { return "sandbox_idempotency" }
 
 type sandboxUserRow struct {
-	ID            string
-	Name          string
-	Email         string
-	CompanyNumber string
-	Kind          string
-	Tag           string
-	CreatedAt     time.Time
+	ID             string
+	Name           string
+	Email          string
+	CompanyNumber  string
+	Kind           string
+	Tag            string
+	Category       string
+	PayoutsEnabled bool
+	CreatedAt      time.Time
 }
 
 func (sandboxUserRow) TableName() string { return "sandbox_users" }
+
+type sandboxTransferRow struct {
+	ID               string
+	Status           string
+	AuthorID         string
+	DebitedWalletID  string
+	CreditedWalletID string
+	Amount           int64
+	Fees             int64
+	ResultCode       string
+	ResultMessage    string
+	Tag              string
+	CreatedAt        time.Time
+	ExecutedAt       *time.Time
+}
+
+func (sandboxTransferRow) TableName() string { return "sandbox_transfers" }
 
 type sandboxWalletRow struct {
 	ID          string
@@ -229,8 +248,55 @@ func (s SandboxPSP) ReclaimRefusedKey(ctx context.Context, kind, key, resourceID
 
 // CreateUser implements sandbox.Store.
 func (s SandboxPSP) CreateUser(ctx context.Context, u sandbox.User) error {
+	category := u.Category
+	if category == "" {
+		category = psp.CategoryPayer
+	}
 	return s.db.WithContext(ctx).Create(&sandboxUserRow{ID: u.ID, Name: u.Name, Email: u.Email,
-		CompanyNumber: u.CompanyNumber, Kind: string(u.Kind), Tag: u.Tag, CreatedAt: utc(u.CreatedAt)}).Error
+		CompanyNumber: u.CompanyNumber, Kind: string(u.Kind), Tag: u.Tag, Category: string(category),
+		PayoutsEnabled: u.PayoutsEnabled, CreatedAt: utc(u.CreatedAt)}).Error
+}
+
+// SetPayoutsEnabled implements sandbox.Store.
+func (s SandboxPSP) SetPayoutsEnabled(ctx context.Context, userID string, enabled bool) error {
+	ok, err := changed(s.db.WithContext(ctx).Model(&sandboxUserRow{}).Where("id = ?", userID).Update("payouts_enabled", enabled))
+	if err == nil && !ok {
+		return psp.ErrNotFound
+	}
+	return err
+}
+
+// DebitWallet implements sandbox.Store.
+func (s SandboxPSP) DebitWallet(ctx context.Context, id string, amount int64) (bool, error) {
+	return changed(s.db.WithContext(ctx).Model(&sandboxWalletRow{}).Where("id = ? AND balance >= ?", id, amount).
+		Update("balance", gorm.Expr("balance - ?", amount)))
+}
+
+// CreateTransfer implements sandbox.Store.
+func (s SandboxPSP) CreateTransfer(ctx context.Context, t sandbox.Transfer) error {
+	var executed *time.Time
+	if !t.ExecutedAt.IsZero() {
+		at := utc(t.ExecutedAt)
+		executed = &at
+	}
+	return s.db.WithContext(ctx).Create(&sandboxTransferRow{ID: t.ID, Status: string(t.Status), AuthorID: t.AuthorID,
+		DebitedWalletID: t.DebitedWalletID, CreditedWalletID: t.CreditedWalletID, Amount: t.Amount, Fees: t.Fees,
+		ResultCode: t.ResultCode, ResultMessage: t.ResultMessage, Tag: t.Tag, CreatedAt: utc(t.CreatedAt), ExecutedAt: executed}).Error
+}
+
+// Transfer implements sandbox.Store.
+func (s SandboxPSP) Transfer(ctx context.Context, id string) (sandbox.Transfer, error) {
+	var r sandboxTransferRow
+	if err := s.take(ctx, &r, id); err != nil {
+		return sandbox.Transfer{}, err
+	}
+	t := sandbox.Transfer{ID: r.ID, Status: psp.TransferStatus(r.Status), AuthorID: r.AuthorID, DebitedWalletID: r.DebitedWalletID,
+		CreditedWalletID: r.CreditedWalletID, Amount: r.Amount, Fees: r.Fees, ResultCode: r.ResultCode,
+		ResultMessage: r.ResultMessage, Tag: r.Tag, CreatedAt: r.CreatedAt.UTC()}
+	if r.ExecutedAt != nil {
+		t.ExecutedAt = r.ExecutedAt.UTC()
+	}
+	return t, nil
 }
 
 // User implements sandbox.Store.
@@ -240,7 +306,8 @@ func (s SandboxPSP) User(ctx context.Context, id string) (sandbox.User, error) {
 		return sandbox.User{}, err
 	}
 	return sandbox.User{ID: r.ID, Name: r.Name, Email: r.Email, CompanyNumber: r.CompanyNumber,
-		Kind: psp.CompanyKind(r.Kind), Tag: r.Tag, CreatedAt: r.CreatedAt.UTC()}, nil
+		Kind: psp.CompanyKind(r.Kind), Tag: r.Tag, Category: psp.UserCategory(r.Category), PayoutsEnabled: r.PayoutsEnabled,
+		CreatedAt: r.CreatedAt.UTC()}, nil
 }
 
 // CreateWallet implements sandbox.Store.

@@ -30,10 +30,18 @@ type Store interface {
 	CreateUser(ctx context.Context, u User) error
 	User(ctx context.Context, id string) (User, error)
 
+	// SetPayoutsEnabled sets whether an owner user may be paid out.
+	SetPayoutsEnabled(ctx context.Context, userID string, enabled bool) error
+
 	CreateWallet(ctx context.Context, w Wallet) error
 	Wallet(ctx context.Context, id string) (Wallet, error)
 	// CreditWallet adds delta cents (negative to debit) to a wallet's balance.
 	CreditWallet(ctx context.Context, id string, delta int64) error
+	// DebitWallet takes amount from a wallet whose balance covers it (conditional).
+	DebitWallet(ctx context.Context, id string, amount int64) (bool, error)
+
+	CreateTransfer(ctx context.Context, t Transfer) error
+	Transfer(ctx context.Context, id string) (Transfer, error)
 
 	CreateCardRegistration(ctx context.Context, r CardRegistration) error
 	CardRegistration(ctx context.Context, id string) (CardRegistration, error)
@@ -94,7 +102,26 @@ type User struct {
 	CompanyNumber string
 	Kind          psp.CompanyKind
 	Tag           string
-	CreatedAt     time.Time
+	// Category is psp.CategoryPayer (buyers), psp.CategoryOwner (centres) or "platform".
+	Category       psp.UserCategory
+	PayoutsEnabled bool
+	CreatedAt      time.Time
+}
+
+// Transfer is a wallet-to-wallet transfer; Fees of Amount go to the platform's fee wallet.
+type Transfer struct {
+	ID               string
+	Status           psp.TransferStatus
+	AuthorID         string
+	DebitedWalletID  string
+	CreditedWalletID string
+	Amount           int64
+	Fees             int64
+	ResultCode       string
+	ResultMessage    string
+	Tag              string
+	CreatedAt        time.Time
+	ExecutedAt       time.Time // zero until it succeeded
 }
 
 // Wallet is an EUR wallet.

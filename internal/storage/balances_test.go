@@ -1,0 +1,299 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/balances"
+	"github.com/vhupay/vhupay/internal/collections"
+	"github.com/vhupay/vhupay/internal/id"
+	"github.com/vhupay/vhupay/internal/ledger"
+	"github.com/vhupay/vhupay/internal/orders"
+	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/parties"
+	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/storage"
+	"github.com/vhupay/vhupay/internal/storage/storagetest"
+	"github.com/vhupay/vhupay/internal/txn"
+)
+
+// ledgerWorld is a database with three buyers and three centres at different fee rates, and the
+// balances the centres should have.
+type ledgerWorld struct {
+	t        *testing.T
+	db       *storage.DB
+	buyers   []string
+	centers  []string
+	fees     map[string]int
+	expected map[string]int64 // centre → available
+	orders   int
+	months   int
+}
+
+func newLedgerWorld(t *testing.T, db *storage.DB) *ledgerWorld {
+	ctx := context.Background()
+	w := &ledgerWorld{t: t, db: db, fees: map[string]int{}, expected: map[string]int64{}}
+	p := storage.NewParties(db)
+	addr := parties.Address{Line1: "1 rue", PostalCode: "69007", City: "Lyon", Country: "FR"}
+	sirens := []string{"812345676", "823456785", "834567893"}
+	sirets := []string{"81234567600017", "82345678500018", "83456789300013"}
+	for i := range 3 {
+		b := parties.Buyer{ID: id.New(id.Buyer), Name: "Garage", SIREN: sirens[i], Email: "a@b.fr", CreatedAt: t0, Address: addr}
+		c := parties.Center{ID: id.New(id.Center), Name: "CVHU", SIRET: sirets[i], Email: "c@d.fr", CreatedAt: t0, Address: addr,
+			FeeRateBPS: []int{0, 500, 333}[i]}
+		if err := p.CreateBuyer(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.CreateCenter(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		w.buyers, w.centers = append(w.buyers, b.ID), append(w.centers, c.ID)
+		w.fees[c.ID] = c.FeeRateBPS
+	}
+	return w
+}
+
+// order stores a payment_pending order of buyer at center for about price cents.
+func (w *ledgerWorld) order(buyer, center string, price int64) orders.Order {
+	w.t.Helper()
+	w.orders++
+	o, err := orders.NewOrder(orders.NewOrderInput{BuyerID: buyer, CenterID: center, DeliveryMode: orders.DeliveryModePickup,
+		Lines: []orders.LineInput{{Reference: fmt.Sprint("R", w.orders), Label: "L", Quantity: 1, UnitPriceExclVAT: price}}},
+		id.New(id.Order), t0)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := storage.NewOrders(w.db).CreateOrder(context.Background(), o); err != nil {
+		w.t.Fatal(err)
+	}
+	return o
+}
+
+// pay writes a succeeded (card) or scheduled (sepa_debit, collection month) intent of o as the
+// payments service does: the order confirmed, the intent inserted and, for a card, its earning
+// posted, in one transaction.
+func (w *ledgerWorld) pay(o orders.Order, method payments.Method, month string) payments.Intent {
+	w.t.Helper()
+	ctx := context.Background()
+	pi := intentFor(o, payments.StatusSucceeded)
+	if method == payments.MethodSEPADebit {
+		pi.Method, pi.Status, pi.CollectionMonth = method, payments.StatusScheduled, month
+	}
+	earnings := storage.NewEarnings(w.db)
+	err := storage.NewPayments(w.db).InTx(ctx, func(tx payments.TxStore) error {
+		if err := tx.ConfirmOrder(ctx, o.ID, t0); err != nil {
+			return err
+		}
+		if err := tx.InsertIntent(ctx, pi); err != nil {
+			return err
+		}
+		if method == payments.MethodCard {
+			return earnings.CardEarned(ctx, tx, pi)
+		}
+		return nil
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return pi
+}
+
+func (w *ledgerWorld) earn(center string, amount int64) {
+	w.expected[center] += amount - balances.Fee(amount, w.fees[center])
+}
+
+// check holds the invariants: the trial balance is 0; each centre's available is the sum of its
+// balance transactions' net and what the test expects.
+func (w *ledgerWorld) check(step string) {
+	w.t.Helper()
+	ctx := context.Background()
+	store := storage.NewBalances(w.db)
+	tb, err := store.TrialBalance(ctx)
+	if err != nil || tb.Total != 0 {
+		w.t.Fatalf("%s: trial balance %+v, %v", step, tb, err)
+	}
+	for _, c := range w.centers {
+		b, err := store.CenterBalance(ctx, c)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		var sum int64
+		p := page.Request{Limit: 7}
+		for {
+			res, err := store.BalanceTransactions(ctx, balances.Filter{CenterID: c}, p)
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			for _, bt := range res.Items {
+				if bt.Net != bt.Gross-bt.Fee {
+					w.t.Fatalf("%s: %+v: net is not gross − fee", step, bt)
+				}
+				sum += bt.Net
+			}
+			if !res.HasMore {
+				break
+			}
+			p.After, _ = page.Decode(res.Next)
+		}
+		if b.Available != sum || b.Available != w.expected[c] {
+			w.t.Fatalf("%s: centre %s available %d, sum of its balance transactions %d, want %d", step, c, b.Available, sum, w.expected[c])
+		}
+	}
+}
+
+func TestLedgerCardEarning(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		w := newLedgerWorld(t, storagetest.Open(t, b))
+		o := w.order(w.buyers[0], w.centers[1], 10000) // 120.00 EUR with VAT, 5 %
+		if o.Total != 12000 {
+			t.Fatalf("order total %d", o.Total)
+		}
+		pi := w.pay(o, payments.MethodCard, "")
+		w.earn(w.centers[1], o.Total)
+		w.check("card")
+		store := storage.NewBalances(w.db)
+		got, err := store.BalanceTransactions(ctx, balances.Filter{CenterID: w.centers[1], SourceID: pi.ID}, page.Request{Limit: 10})
+		if err != nil || len(got.Items) != 1 {
+			t.Fatalf("balance transactions %+v, %v", got, err)
+		}
+		bt := got.Items[0]
+		if bt.Type != balances.TypePayment || bt.Gross != 12000 || bt.Fee != 600 || bt.Net != 11400 || bt.SourceID != pi.ID {
+			t.Errorf("balance transaction %+v, want payment 12000 − 600 = 11400", bt)
+		}
+		accounts, err := store.LedgerAccounts(ctx, page.Request{Limit: 2})
+		if err != nil || len(accounts.Items) != 2 || !accounts.HasMore {
+			t.Fatalf("accounts page %+v, %v", accounts, err)
+		}
+		after, _ := page.Decode(accounts.Next)
+		rest, err := store.LedgerAccounts(ctx, page.Request{Limit: 10, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := map[ledger.Account]int64{}
+		for _, a := range append(accounts.Items, rest.Items...) {
+			all[a.Account] = a.Balance
+		}
+		want := map[ledger.Account]int64{ledger.ExternalCard: -12000, ledger.Buyer(w.buyers[0]): 0,
+			ledger.Center(w.centers[1]): 11400, ledger.PlatformFees: 600}
+		if fmt.Sprint(all) != fmt.Sprint(want) {
+			t.Errorf("accounts %v, want %v", all, want)
+		}
+		// The earning's transfer at the provider is recorded with it, to be made after the commit.
+		pending, err := storage.NewCenterTransfers(w.db).PendingTransfers(ctx, 10)
+		if err != nil || len(pending) != 1 {
+			t.Fatalf("pending transfers %+v, %v", pending, err)
+		}
+		if tr := pending[0]; tr.SourceID != pi.ID || tr.Kind != "payment" || tr.Amount != 12000 || tr.Fees != 600 ||
+			tr.BuyerID != w.buyers[0] || tr.CenterID != w.centers[1] || tr.Status != balances.TransferPending {
+			t.Errorf("transfer %+v", tr)
+		}
+		// The same earning twice is refused: the payment's transaction rolls back.
+		err = storage.NewPayments(w.db).InTx(ctx, func(tx payments.TxStore) error {
+			return storage.NewEarnings(w.db).CardEarned(ctx, tx, pi)
+		})
+		if err == nil {
+			t.Fatal("a second earning of the same payment was posted")
+		}
+		w.check("card replay")
+	})
+}
+
+// TestLedgerProperty runs random sequences of card payments, SEPA collections (succeeded, failed,
+// failed after success, notifications repeated), payouts and refunds (stubbed as the ledger
+// transactions they will post) and checks after each step that the trial balance is 0 and that
+// each centre's available is the sum of its balance transactions.
+func TestLedgerProperty(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(seed, 11))
+		w := newLedgerWorld(t, storagetest.Open(t, b))
+		cols := storage.NewCollections(w.db)
+		var cards []payments.Intent
+		for step := range 30 {
+			switch op := rng.IntN(4); op {
+			case 0: // card payment
+				c := w.centers[rng.IntN(3)]
+				o := w.order(w.buyers[rng.IntN(3)], c, 100+rng.Int64N(50000))
+				cards = append(cards, w.pay(o, payments.MethodCard, ""))
+				w.earn(c, o.Total)
+			case 1: // a month of SEPA debits for one buyer: one collection
+				w.months++
+				month := fmt.Sprintf("2027-%02d", w.months)
+				buyer := w.buyers[rng.IntN(3)]
+				for range 1 + rng.IntN(3) {
+					c := w.centers[rng.IntN(3)]
+					o := w.order(buyer, c, 100+rng.Int64N(20000))
+					w.pay(o, payments.MethodSEPADebit, month)
+					w.earn(c, o.Total) // earned whether the debit succeeds or fails
+				}
+				if _, err := cols.CreateMonth(ctx, month, t0); err != nil {
+					t.Fatal(err)
+				}
+				subs, err := cols.PendingSubmissions(ctx, month, "", 10)
+				if err != nil || len(subs) != 1 {
+					t.Fatalf("submissions %v, %v", subs, err)
+				}
+				col := subs[0].Collection
+				if _, err := cols.MarkSubmitted(ctx, col.ID, "payin_"+col.ID, "", t0); err != nil {
+					t.Fatal(err)
+				}
+				fail := collections.Failure{CollectionID: col.ID, Code: "insufficient_funds", Message: "unpaid", At: t0}
+				for range 1 + rng.IntN(2) { // notifications repeat
+					if rng.IntN(2) == 0 {
+						_, err = cols.Succeed(ctx, col.ID, t0)
+					} else {
+						_, err = cols.Fail(ctx, fail)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+			case 2: // payout (stub): part of a centre's positive balance to its bank
+				c := w.centers[rng.IntN(3)]
+				if w.expected[c] <= 0 {
+					continue
+				}
+				amount := 1 + rng.Int64N(w.expected[c])
+				post(t, w.db, ledger.Transaction{Kind: string(balances.TypePayout), SourceID: id.New(id.Payout), At: t0,
+					Postings: []ledger.Posting{{Account: ledger.Center(c), Amount: -amount}, {Account: ledger.ExternalBank, Amount: amount}}})
+				w.expected[c] -= amount
+			case 3: // refund (stub) of a card payment: the centre and the platform give back their shares
+				if len(cards) == 0 {
+					continue
+				}
+				pi := cards[rng.IntN(len(cards))]
+				o, err := storage.NewOrders(w.db).Order(ctx, pi.OrderID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fee := balances.Fee(pi.Amount, w.fees[o.CenterID])
+				postings := []ledger.Posting{{Account: ledger.Center(o.CenterID), Amount: -(pi.Amount - fee)},
+					{Account: ledger.ExternalCard, Amount: pi.Amount}}
+				if fee != 0 {
+					postings = append(postings, ledger.Posting{Account: ledger.PlatformFees, Amount: -fee})
+				}
+				err = w.db.Units().InTx(ctx, func(tx txn.Tx) error {
+					return tx.Post(ctx, ledger.Transaction{Kind: string(balances.TypeRefund), SourceID: pi.ID, At: t0, Postings: postings})
+				})
+				if err == nil {
+					w.expected[o.CenterID] -= pi.Amount - fee
+				}
+			}
+			w.check(fmt.Sprintf("step %d", step))
+		}
+	})
+}
+
+func post(t *testing.T, db *storage.DB, lt ledger.Transaction) {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.Units().InTx(ctx, func(tx txn.Tx) error { return tx.Post(ctx, lt) }); err != nil {
+		t.Fatal(err)
+	}
+}
