@@ -612,6 +612,30 @@ func (e MonthCloseStatus) Valid() bool {
 	}
 }
 
+// Defines values for MonthCloseProgressStep.
+const (
+	CeilingReviews MonthCloseProgressStep = "ceiling_reviews"
+	Collections    MonthCloseProgressStep = "collections"
+	RefreshScores  MonthCloseProgressStep = "refresh_scores"
+	Statements     MonthCloseProgressStep = "statements"
+)
+
+// Valid indicates whether the value is a known member of the MonthCloseProgressStep enum.
+func (e MonthCloseProgressStep) Valid() bool {
+	switch e {
+	case CeilingReviews:
+		return true
+	case Collections:
+		return true
+	case RefreshScores:
+		return true
+	case Statements:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NextActionType.
 const (
 	RedirectToUrl NextActionType = "redirect_to_url"
@@ -2226,6 +2250,9 @@ type MonthClose struct {
 	// Month Example: 2026-11
 	Month string `json:"month"`
 
+	// Progress Progress is how far the step under way is, while the close runs; null otherwise.
+	Progress *MonthCloseProgress `json:"progress"`
+
 	// ScoreChecks ScoreChecks is the number of financial scores refreshed.
 	//
 	// Example: 30
@@ -2243,6 +2270,21 @@ type MonthClose struct {
 
 // MonthCloseStatus Example: completed
 type MonthCloseStatus string
+
+// MonthCloseProgress defines model for MonthCloseProgress.
+type MonthCloseProgress struct {
+	// Done Example: 1200
+	Done int `json:"done"`
+
+	// Step Example: collections
+	Step MonthCloseProgressStep `json:"step"`
+
+	// Total Example: 20000
+	Total int `json:"total"`
+}
+
+// MonthCloseProgressStep Example: collections
+type MonthCloseProgressStep string
 
 // MonthCloseRequest defines model for MonthCloseRequest.
 type MonthCloseRequest struct {
@@ -3665,7 +3707,7 @@ type ClientInterface interface {
 
 	// GetMonthClose Get a month's close
 	//
-	// Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status and counters; 404 when it was never started.
+	// Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status, counters and, while it runs, the progress of its current step ({step, done, total}: the collections step counts the SEPA collections submitted, at the pace of the provider's rate limit); 404 when it was never started.
 	//
 	// Corresponds with GET /v1/admin/month-closes/{month} (the `GetMonthClose` operationId).
 	GetMonthClose(ctx context.Context, month string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4660,7 +4702,7 @@ func (c *Client) StartMonthClose(ctx context.Context, params *StartMonthClosePar
 
 // GetMonthClose Get a month's close
 //
-// Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status and counters; 404 when it was never started.
+// Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status, counters and, while it runs, the progress of its current step ({step, done, total}: the collections step counts the SEPA collections submitted, at the pace of the provider's rate limit); 404 when it was never started.
 //
 // Corresponds with GET /v1/admin/month-closes/{month} (the `GetMonthClose` operationId).
 func (c *Client) GetMonthClose(ctx context.Context, month string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -11083,7 +11125,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetMonthCloseWithResponse Get a month's close
 	//
-	// Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status and counters; 404 when it was never started.
+	// Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status, counters and, while it runs, the progress of its current step ({step, done, total}: the collections step counts the SEPA collections submitted, at the pace of the provider's rate limit); 404 when it was never started.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -24287,7 +24329,7 @@ func (c *ClientWithResponses) StartMonthCloseWithResponse(ctx context.Context, p
 
 // GetMonthCloseWithResponse Get a month's close
 //
-// Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status and counters; 404 when it was never started.
+// Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status, counters and, while it runs, the progress of its current step ({step, done, total}: the collections step counts the SEPA collections submitted, at the pace of the provider's rate limit); 404 when it was never started.
 //
 // Returns a wrapper object for the known response body format(s).
 //

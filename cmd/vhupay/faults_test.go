@@ -249,7 +249,8 @@ func (e *faultEnv) launch(extra ...string) *proc {
 	p.cmd = exec.Command(e.bin, "serve")
 	p.cmd.Env = append(os.Environ(), "VHUPAY_DATABASE_URL="+e.dbURL, "VHUPAY_JWT_SECRET="+faultSecret, "VHUPAY_ADDR="+addr,
 		"VHUPAY_PSP=mangopay", "VHUPAY_MANGOPAY_BASE_URL="+e.fake.URL, "VHUPAY_MANGOPAY_CLIENT_ID="+e.fake.ClientID,
-		"VHUPAY_MANGOPAY_API_KEY="+e.fake.APIKey, "VHUPAY_SCORING=sandbox", "VHUPAY_RETURN_URL_ORIGINS=https://shop.example", "VHUPAY_RATE_LIMIT=off")
+		"VHUPAY_MANGOPAY_API_KEY="+e.fake.APIKey, "VHUPAY_SCORING=sandbox", "VHUPAY_RETURN_URL_ORIGINS=https://shop.example", "VHUPAY_RATE_LIMIT=off",
+		"VHUPAY_MANGOPAY_CALLS_PER_15MIN=0") // the fake's limit is lifted too, but for TestMonthCloseRateLimited
 	p.cmd.Env = append(p.cmd.Env, extra...)
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	if err := p.cmd.Start(); err != nil {
@@ -636,4 +637,81 @@ func TestMonthCloseProviderOutage(t *testing.T) {
 	if attempts < 2 {
 		t.Errorf("job completed after %d attempts, want 2 or more", attempts)
 	}
+}
+
+// TestMonthCloseRateLimited: a close of 3,000 buyers against a fake MangoPay limited to 300 calls
+// per window, the window fast-forwarded from 15 minutes to 5 seconds (VHUPAY_MANGOPAY_RATE_WINDOW
+// shortens the processes' budget alike: 250 calls per 5 s). The close goes at the budget's pace,
+// its progress visible over the API; the process is killed (SIGKILL) halfway and another one
+// resumes the close. It completes with one pay-in per collection and at most a handful of 429s.
+func TestMonthCloseRateLimited(t *testing.T) {
+	buyers := 3000
+	if os.Getenv("VHUPAY_TEST_RATE_LIMITED_BUYERS") != "" { // a smaller run on a busy machine
+		fmt.Sscan(os.Getenv("VHUPAY_TEST_RATE_LIMITED_BUYERS"), &buyers)
+	}
+	e := startFaultEnv(t, buyers)
+	const window = 5 * time.Second
+	e.fake.SetRateLimits([]mangopaytest.RateLimit{{Period: window, Calls: 300}})
+	settings := []string{"VHUPAY_MANGOPAY_CALLS_PER_15MIN=250", "VHUPAY_MANGOPAY_RATE_WINDOW=" + window.String(),
+		"VHUPAY_MONTH_CLOSE_TIMEOUT=8s", "VHUPAY_JOB_RESCUE_AFTER=10s"}
+	first := e.start(settings...)
+	began := time.Now()
+	if status, c := e.startClose(first); status != http.StatusAccepted && status != http.StatusOK {
+		t.Fatalf("POST /v1/admin/month-closes: %d %v", status, c)
+	}
+	// The progress over the API while the collections are submitted.
+	var seen []string
+	e.waitFor(120*time.Second, "a third of the collections submitted", func() bool {
+		var c struct {
+			Status   string
+			Progress *struct {
+				Step        string
+				Done, Total int
+			}
+		}
+		if status := e.getJSON(first, "/v1/admin/month-closes/"+e.month, &c); status == http.StatusOK && c.Progress != nil &&
+			c.Progress.Step == "collections" && c.Progress.Total == e.buyers {
+			if len(seen) == 0 || seen[len(seen)-1] != fmt.Sprint(c.Progress.Done) {
+				seen = append(seen, fmt.Sprint(c.Progress.Done))
+			}
+		}
+		return e.submitted() >= e.buyers/3
+	})
+	pace := float64(e.submitted()) / time.Since(began).Seconds()
+	t.Logf("progress seen: %s of %d; %.0f collections/s before the kill (budget: %.0f calls/s)", strings.Join(seen, ", "), e.buyers, pace, 250/window.Seconds())
+	if len(seen) < 2 {
+		t.Errorf("progress seen %v, want the collections step's done count growing", seen)
+	}
+	if pace > 1.2*250/window.Seconds() {
+		t.Errorf("%.0f submissions/s, faster than the budget's %.0f calls/s", pace, 250/window.Seconds())
+	}
+	first.kill(t)
+	killedAt := e.submitted()
+	e.start(settings...)
+	e.waitCompleted(240 * time.Second)
+	elapsed := time.Since(began)
+	e.checkExactlyOnce()
+	limited := e.fake.RateLimited()
+	t.Logf("killed with %d submitted; close completed in %s; %d calls refused with 429", killedAt, elapsed.Round(100*time.Millisecond), limited)
+	if limited > 5 {
+		t.Errorf("%d calls refused with 429, want at most a handful", limited)
+	}
+}
+
+// getJSON GETs path from a process as the admin and decodes the answer; it returns the status.
+func (e *faultEnv) getJSON(p *proc, path string, out any) int {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, p.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+e.admin)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			e.t.Errorf("GET %s: %v", path, err)
+		}
+	}
+	return resp.StatusCode
 }

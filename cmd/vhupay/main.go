@@ -294,20 +294,24 @@ func monthClose(ctx context.Context, cfg config.Config, log *slog.Logger, args [
 	}
 	defer a.Close()
 	first := true
+	out := newCloseReporter(stdout)
 	c, _, err := a.CloseMonth(ctx, *month, func(c monthclose.MonthClose, outcome monthclose.Outcome) {
 		if first {
 			first = false
 			switch outcome {
 			case monthclose.Started:
-				fmt.Fprintf(stdout, "started the close of %s\n", c.Month)
+				out.message(fmt.Sprintf("started the close of %s", c.Month))
 			case monthclose.Resumed:
-				fmt.Fprintf(stdout, "resumed the failed close of %s\n", c.Month)
+				out.message(fmt.Sprintf("resumed the failed close of %s", c.Month))
 			default:
-				fmt.Fprintf(stdout, "the close of %s exists (%s, started %s)\n", c.Month, c.Status, c.StartedAt.Format(time.RFC3339))
+				out.message(fmt.Sprintf("the close of %s exists (%s, started %s)", c.Month, c.Status, c.StartedAt.Format(time.RFC3339)))
 			}
 		}
-		fmt.Fprintln(stdout, progressLine(c))
+		out.report(c)
 	})
+	if out.drawing { // interrupted: keep the last bar
+		fmt.Fprintln(stdout)
+	}
 	if errors.Is(err, monthclose.ErrMonthNotEnded) {
 		return fmt.Errorf("%s has not ended yet (the clock says %s)", *month, a.Clock.Now().In(clock.Paris()).Format(time.RFC3339))
 	}
@@ -322,13 +326,18 @@ func monthClose(ctx context.Context, cfg config.Config, log *slog.Logger, args [
 	return nil
 }
 
-// progressLine says where a close stands: "2026-11 running: refresh_scores 4, collections (run 2)".
+// progressLine says where a close stands: "2026-11 running: refresh_scores 4, collections 1200/20000
+// (run 2)".
 func progressLine(c monthclose.MonthClose) string {
 	var steps []string
 	for _, s := range c.Steps {
 		switch {
 		case s.Completed:
 			steps = append(steps, fmt.Sprintf("%s %d", s.Name, s.Count))
+		case s.Total > 0 && s.Runs > 1:
+			steps = append(steps, fmt.Sprintf("%s %d/%d (run %d)", s.Name, s.Done, s.Total, s.Runs))
+		case s.Total > 0:
+			steps = append(steps, fmt.Sprintf("%s %d/%d", s.Name, s.Done, s.Total))
 		case s.Runs > 1:
 			steps = append(steps, fmt.Sprintf("%s (run %d)", s.Name, s.Runs))
 		default:

@@ -158,12 +158,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		_ = db.Close()
 		return nil, err
 	}
+	budget := providerBudget(cfg, db, a)
 	switch cfg.PSP {
 	case "mangopay":
-		if a.Provider, err = mangopay.New(mangopay.Config{
+		mc := mangopay.Config{
 			BaseURL: cfg.MangoPay.BaseURL, ClientID: cfg.MangoPay.ClientID, APIKey: cfg.MangoPay.APIKey,
 			Timeout: cfg.PSPTimeout, Clock: clock.Real{}, Logger: log,
-		}); err != nil {
+		}
+		if budget != nil {
+			mc.Pacer = budget
+		}
+		if a.Provider, err = mangopay.New(mc); err != nil {
 			_ = db.Close()
 			return nil, err
 		}
@@ -218,8 +223,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			payments.MethodVHUInvoice: a.Invoicing,
 		},
 	})
+	var collectionsProvider collections.Provider = a.Provider
+	if a.sandbox != nil && budget != nil {
+		collectionsProvider = pacedCollectionsProvider{Provider: a.Provider, pacer: budget}
+	}
 	a.Collections = collections.NewService(collections.Config{Store: storage.NewCollections(db), Buyers: storage.NewParties(db), SEPA: a.SEPA, Payers: a.Payers,
-		Provider: a.Provider, Clock: a.Clock, Log: log})
+		Provider: collectionsProvider, Clock: a.Clock, Log: log})
 	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: mandateHandler{a.SEPA},
 		DirectDebits: a.Collections, Repudiations: a.Collections}, storage.NewNotifications(db), log)
 	a.Events = events.NewService(storage.NewEvents(db), a.Clock)

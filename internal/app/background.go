@@ -12,6 +12,7 @@ import (
 	"github.com/vhupay/vhupay/internal/jobs"
 	"github.com/vhupay/vhupay/internal/ledger"
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/psp/pacing"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/storage"
@@ -33,13 +34,14 @@ func (a *App) periodicWork() []jobs.Periodic {
 			_, err := a.Payments.ResumeUnsent(ctx)
 			return err
 		}},
+		// The reconciliation sweeps wait for the provider's call budget, as the month close does.
 		{Name: "payin_sweep", Every: 15 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := a.Payments.SweepPayIns(ctx)
+			_, err := a.Payments.SweepPayIns(pacing.Paced(ctx))
 			return err
 		}},
 		// The safety net behind the direct-debit notifications.
 		{Name: "sepa_collection_polling", Every: 5 * time.Minute, Run: func(ctx context.Context) error {
-			_, err := a.Collections.Reconcile(ctx)
+			_, err := a.Collections.Reconcile(pacing.Paced(ctx))
 			return err
 		}},
 		// The centres' earnings recorded since the last round, moved at the provider.

@@ -46,7 +46,7 @@ func (a *App) buildMonthClose(cfg config.Config, opts Options) error {
 	}
 	store := storage.NewMonthCloses(a.DB)
 	engine, err := monthclose.NewEngine(store, monthclose.EngineConfig{
-		Steps: monthclose.Replace(a.monthCloseSteps(), opts.MonthCloseSteps...),
+		Steps: pacedSteps(monthclose.Replace(a.monthCloseSteps(), opts.MonthCloseSteps...)),
 		Clock: a.Clock, LeaseClock: clock.Real{}, Lease: jc.Lease(), Log: a.Log,
 	})
 	if err != nil {
@@ -111,7 +111,8 @@ func changed(a, b monthclose.MonthClose) bool {
 		return true
 	}
 	for i := range a.Steps {
-		if a.Steps[i].Completed != b.Steps[i].Completed || a.Steps[i].Runs != b.Steps[i].Runs {
+		if a.Steps[i].Completed != b.Steps[i].Completed || a.Steps[i].Runs != b.Steps[i].Runs ||
+			a.Steps[i].Done != b.Steps[i].Done || a.Steps[i].Total != b.Steps[i].Total {
 			return true
 		}
 	}

@@ -21,7 +21,8 @@ const checkpointCreated = "created"
 // transaction, then checkpointed. Submission goes over the month's pending collections in id
 // order, Workers at a time: one provider call per collection, with the collection id as its
 // idempotency key, so a run interrupted between the call and the write gets the same pay-in back
-// when it runs again, and collections already submitted are never submitted again.
+// when it runs again, and collections already submitted are never submitted again. The step
+// reports its progress (collections submitted or failed, of the month's) after every batch.
 //
 // A buyer without a usable mandate on its default account (its mandate was cancelled, its
 // account deleted) gets a failed collection (mandate_cancelled: unpaid debit, suspension) and the
@@ -36,6 +37,18 @@ func (s *Service) CollectMonth(ctx context.Context, month string, progress Progr
 			return 0, err
 		}
 	}
+	total, err := s.store.CountMonth(ctx, month)
+	if err != nil {
+		return 0, err
+	}
+	pending, err := s.store.CountPending(ctx, month)
+	if err != nil {
+		return 0, err
+	}
+	done := total - pending // submitted by earlier runs
+	if err := progress.Report(ctx, done, total); err != nil {
+		return 0, err
+	}
 	after := ""
 	for {
 		batch, err := s.store.PendingSubmissions(ctx, month, after, s.cfg.Batch)
@@ -49,8 +62,12 @@ func (s *Service) CollectMonth(ctx context.Context, month string, progress Progr
 			return 0, err
 		}
 		after = batch[len(batch)-1].Collection.ID
+		done = min(done+len(batch), total)
+		if err := progress.Report(ctx, done, total); err != nil {
+			return 0, err
+		}
 	}
-	return s.store.CountMonth(ctx, month)
+	return total, nil
 }
 
 // submit submits one pending collection and applies the pay-in's state when it is already final.

@@ -150,6 +150,8 @@ type Store interface {
 	CreateMonth(ctx context.Context, month string, at time.Time) (int, error)
 	// CountMonth returns the number of collections of month.
 	CountMonth(ctx context.Context, month string) (int, error)
+	// CountPending returns the number of collections of month not submitted yet.
+	CountPending(ctx context.Context, month string) (int, error)
 	// PendingSubmissions lists up to limit pending collections of month with an id above after,
 	// in id order, each with its buyer's default mandate and payer.
 	PendingSubmissions(ctx context.Context, month, after string, limit int) ([]Submission, error)

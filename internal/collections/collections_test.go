@@ -56,6 +56,9 @@ func TestCollectMonth(t *testing.T) {
 		if err != nil || n != 4 {
 			t.Fatalf("November: %d collections, %v; want 4", n, err)
 		}
+		if p.done != 4 || p.total != 4 {
+			t.Errorf("progress reported = %d of %d, want 4 of 4", p.done, p.total)
+		}
 		if got := e.fake.Created("payins"); got != 4 { // October's and three of November's
 			t.Errorf("pay-ins created = %d, want 4", got)
 		}

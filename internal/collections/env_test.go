@@ -154,11 +154,18 @@ func (e *env) count(t *testing.T, q string, args ...any) int {
 }
 
 // progress is an in-memory month close checkpoint.
-type progress struct{ checkpoint string }
+type progress struct {
+	checkpoint  string
+	done, total int
+}
 
 func (p *progress) Checkpoint() string { return p.checkpoint }
 func (p *progress) Save(_ context.Context, checkpoint string) error {
 	p.checkpoint = checkpoint
+	return nil
+}
+func (p *progress) Report(_ context.Context, done, total int) error {
+	p.done, p.total = done, total
 	return nil
 }
 

@@ -50,6 +50,7 @@ type SEPA interface {
 type Progress interface {
 	Checkpoint() string
 	Save(ctx context.Context, checkpoint string) error
+	Report(ctx context.Context, done, total int) error
 }
 
 // Config configures a Service. Zero fields take the defaults.

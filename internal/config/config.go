@@ -71,6 +71,13 @@ type Config struct {
 // MangoPay holds the MangoPay client's settings.
 type MangoPay struct {
 	BaseURL, ClientID, APIKey string
+	// CallsPerWindow is the budget of MangoPay calls per RateWindow shared by every process
+	// (VHUPAY_MANGOPAY_CALLS_PER_15MIN): background work (the month close) waits for it. 0 means
+	// unlimited: the default with the sandbox provider; 2,000 with MangoPay.
+	CallsPerWindow int
+	// RateWindow is the budget's window (VHUPAY_MANGOPAY_RATE_WINDOW, default 15 minutes, as
+	// MangoPay's shortest; tests shorten it to run a long close against a fast-forwarded limit).
+	RateWindow time.Duration
 }
 
 // Infolegale holds the score partner's settings.
@@ -166,6 +173,17 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("VHUPAY_LOG_FORMAT must be json or text, not %q", c.LogFormat))
 	}
 	c.IntentExpiry = duration(getenv, "VHUPAY_INTENT_EXPIRY", 30*time.Minute, time.Minute, &errs)
+	if c.PSP == "mangopay" {
+		c.MangoPay.CallsPerWindow = 2000
+	}
+	if v := getenv("VHUPAY_MANGOPAY_CALLS_PER_15MIN"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("VHUPAY_MANGOPAY_CALLS_PER_15MIN %q must be a number of calls (0: unlimited)", v))
+		}
+		c.MangoPay.CallsPerWindow = n
+	}
+	c.MangoPay.RateWindow = duration(getenv, "VHUPAY_MANGOPAY_RATE_WINDOW", 15*time.Minute, time.Second, &errs)
 	c.PSPTimeout = 15 * time.Second
 	if v := getenv("VHUPAY_PSP_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)

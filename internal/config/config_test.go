@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -15,6 +16,43 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Addr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" || c.SQLitePath != "vhupay.db" ||
 		!c.Sandbox() || c.Scoring != "sandbox" || c.JWTIssuer != "vhupay" || c.JWTAudience != "vhupay-api" {
 		t.Fatalf("unexpected defaults: %+v", c)
+	}
+}
+
+// TestCallBudget: MangoPay calls are budgeted at 2,000 per 15 minutes by default, the sandbox
+// provider's not at all, unless VHUPAY_MANGOPAY_CALLS_PER_15MIN says otherwise (0: unlimited).
+func TestCallBudget(t *testing.T) {
+	mango := map[string]string{"VHUPAY_PSP": "mangopay", "VHUPAY_MANGOPAY_CLIENT_ID": "c", "VHUPAY_MANGOPAY_API_KEY": "k",
+		"VHUPAY_RETURN_URL_ORIGINS": "https://app.example"}
+	with := func(extra ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range mango {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(extra); i += 2 {
+			m[extra[i]] = extra[i+1]
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		name   string
+		env    map[string]string
+		calls  int
+		window time.Duration
+	}{
+		{"sandbox", nil, 0, 15 * time.Minute},
+		{"sandbox, set", map[string]string{"VHUPAY_MANGOPAY_CALLS_PER_15MIN": "300"}, 300, 15 * time.Minute},
+		{"mangopay", mango, 2000, 15 * time.Minute},
+		{"mangopay, unlimited", with("VHUPAY_MANGOPAY_CALLS_PER_15MIN", "0"), 0, 15 * time.Minute},
+		{"mangopay, short window", with("VHUPAY_MANGOPAY_CALLS_PER_15MIN", "250", "VHUPAY_MANGOPAY_RATE_WINDOW", "5s"), 250, 5 * time.Second},
+	} {
+		c, err := Load(env(tt.env))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if c.MangoPay.CallsPerWindow != tt.calls || c.MangoPay.RateWindow != tt.window {
+			t.Errorf("%s: budget %d per %s, want %d per %s", tt.name, c.MangoPay.CallsPerWindow, c.MangoPay.RateWindow, tt.calls, tt.window)
+		}
 	}
 }
 
@@ -31,6 +69,8 @@ func TestLoadFailsFast(t *testing.T) {
 		{"bad psp", map[string]string{"VHUPAY_PSP": "stripe"}, "VHUPAY_PSP"},
 		{"bad expiry", map[string]string{"VHUPAY_INTENT_EXPIRY": "soon"}, "VHUPAY_INTENT_EXPIRY"},
 		{"bad addr", map[string]string{"VHUPAY_ADDR": "8080"}, "VHUPAY_ADDR"},
+		{"bad call budget", map[string]string{"VHUPAY_MANGOPAY_CALLS_PER_15MIN": "-1"}, "VHUPAY_MANGOPAY_CALLS_PER_15MIN"},
+		{"bad rate window", map[string]string{"VHUPAY_MANGOPAY_RATE_WINDOW": "10ms"}, "VHUPAY_MANGOPAY_RATE_WINDOW"},
 		{"fee above 100 %", map[string]string{"VHUPAY_PLATFORM_FEE_BPS": "10001"}, "VHUPAY_PLATFORM_FEE_BPS"},
 		{"fee not a number", map[string]string{"VHUPAY_PLATFORM_FEE_BPS": "5%"}, "VHUPAY_PLATFORM_FEE_BPS"},
 	}

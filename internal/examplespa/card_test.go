@@ -1,6 +1,7 @@
 package examplespa_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -60,7 +61,9 @@ func TestCardPayment(t *testing.T) {
 		for try := 1; try <= 3; try++ {
 			e.code("000000")
 			if try < 3 {
-				e.run("see the tries left", chromedp.WaitVisible(chromedp.CSS("#error")))
+				// Wait for this try's answer (the tries left counting down), not for the error
+				// shown by the previous try, or the next code is typed into a page on its way out.
+				e.run("see the tries left", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#error[data-tries-left="%d"]`, 3-try))))
 			}
 		}
 		e.run("come back to the app", chromedp.WaitVisible(chromedp.CSS(`#payment-result[data-status="failed"][data-error="card_blocked"]`)))

@@ -31,7 +31,18 @@ type MonthClose struct {
 	StartedAt   time.Time `json:"started_at" binding:"required" format:"date-time"`
 	// FinishedAt is null while the close runs.
 	FinishedAt *time.Time `json:"finished_at" binding:"required" extensions:"x-nullable" format:"date-time"`
+	// Progress is how far the step under way is, while the close runs; null otherwise.
+	Progress *MonthCloseProgress `json:"progress" binding:"required" extensions:"x-nullable"`
 } //	@name	MonthClose
+
+// MonthCloseProgress is how far a running close's current step is: done of total items (the SEPA
+// collections submitted of the month's, for the collections step); 0 of 0 until the step has
+// counted its items.
+type MonthCloseProgress struct {
+	Step  string `json:"step" binding:"required" enums:"refresh_scores,collections,statements,ceiling_reviews" example:"collections"`
+	Done  int    `json:"done" binding:"required" example:"1200"`
+	Total int    `json:"total" binding:"required" example:"20000"`
+} //	@name	MonthCloseProgress
 
 // MonthCloseStranded lists what a month's close should have taken and did not. It is always
 // empty: a payment and the close of its month are serialised.
@@ -82,8 +93,12 @@ func (s *Server) routeMonthClose(v1 *gin.RouterGroup) {
 }
 
 func toMonthClose(c monthclose.MonthClose) MonthClose {
-	return MonthClose{Month: c.Month, Status: string(c.Status), Collections: c.Collections, Statements: c.Statements,
+	out := MonthClose{Month: c.Month, Status: string(c.Status), Collections: c.Collections, Statements: c.Statements,
 		CeilingReviews: c.CeilingReviews, ScoreChecks: c.ScoreChecks, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt}
+	if p, ok := c.Progress(); ok {
+		out.Progress = &MonthCloseProgress{Step: p.Step, Done: p.Done, Total: p.Total}
+	}
+	return out
 }
 
 // startMonthClose godoc
@@ -128,7 +143,7 @@ func (s *Server) startMonthClose(c *gin.Context) {
 //
 //	@Summary	Get a month's close
 //	@ID		getMonthClose
-//	@Description	Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status and counters; 404 when it was never started.
+//	@Description	Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status, counters and, while it runs, the progress of its current step ({step, done, total}: the collections step counts the SEPA collections submitted, at the pace of the provider's rate limit); 404 when it was never started.
 //	@Tags		month-close
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json

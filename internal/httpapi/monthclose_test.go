@@ -482,3 +482,49 @@ func TestMonthCloseRescuedAfterAProcessDied(t *testing.T) {
 		}
 	})
 }
+
+// TestMonthCloseProgress: while the close runs, GET shows the progress its current step reports
+// ({step, done, total}); once completed, progress is null.
+func TestMonthCloseProgress(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		month := monthsAgo(2) // not the previous month, which the scheduler closes on its own
+		reported, release := make(chan struct{}), make(chan struct{})
+		collect := monthclose.StepFunc(monthclose.StepCollections, func(ctx context.Context, m string, p monthclose.Progress) (int, error) {
+			if m != month { // the scheduler's close of the previous month
+				return 0, nil
+			}
+			if err := p.Report(ctx, 3, 8); err != nil {
+				return 0, err
+			}
+			close(reported)
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			}
+			return 8, p.Report(ctx, 8, 8)
+		})
+		s := apptest.Start(t, b, fastJobs([]monthclose.Step{collect}))
+		startClose(t, s, month).Expect(t, 202)
+		select {
+		case <-reported:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the collections step did not start")
+		}
+		var c httpapi.MonthClose
+		getClose(t, s, month).Expect(t, 200).JSON(t, &c)
+		want := &httpapi.MonthCloseProgress{Step: "collections", Done: 3, Total: 8}
+		if c.Status != "running" || !cmp.Equal(c.Progress, want) {
+			t.Errorf("running close: status %s, progress %+v; want running, %+v", c.Status, c.Progress, want)
+		}
+		close(release)
+		done := waitClose(t, s, month, "completed")
+		if done.Progress != nil || done.Collections != 8 {
+			t.Errorf("completed close: progress %+v, collections %d; want null, 8", done.Progress, done.Collections)
+		}
+		raw := getClose(t, s, month).Expect(t, 200).Body
+		if !strings.Contains(string(raw), `"progress":null`) {
+			t.Errorf("completed close's body %s has no \"progress\":null", raw)
+		}
+	})
+}

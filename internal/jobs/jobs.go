@@ -311,6 +311,8 @@ func (w *monthCloseWorker) Work(ctx context.Context, job *river.Job[MonthCloseAr
 		return river.JobCancel(err)
 	case errors.Is(err, monthclose.ErrBusy):
 		return river.JobSnooze(busyWait) // does not count as an attempt
+	case errors.Is(err, monthclose.ErrTimeUp):
+		return river.JobSnooze(time.Second) // a long step at the provider's pace: not an attempt either
 	case errors.Is(ctx.Err(), context.Canceled):
 		return err // this process stops: River hands the job back without spending the attempt
 	}

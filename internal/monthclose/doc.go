@@ -25,6 +25,8 @@
 // A step's error fails the job's attempt; the queue retries it with backoff and the close stays
 // running. After the queue's last attempt the close becomes failed; Service.Start on a failed
 // close re-opens it (running again) and enqueues a new job, which resumes after the last completed
-// step. A process stopped while a close runs hands the job back to the queue at once; a process
+// step. A run whose time runs out (the job's timeout) while its step reports progress ends with
+// ErrTimeUp instead: a step at the provider's pace may take hours, so the queue runs the close
+// again at once without spending an attempt. A process stopped while a close runs hands the job back to the queue at once; a process
 // killed leaves the job to the queue's rescuer, which retries it after the rescue delay.
 package monthclose

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -96,6 +97,10 @@ func (e *Engine) Run(ctx context.Context, month string) (MonthClose, error) {
 	defer cancel()
 
 	if err := e.runSteps(ctx, c, owner); err != nil {
+		if errors.Is(err, ErrTimeUp) {
+			e.log.Info("month close run: time up while progressing, continuing in a new run", "month", month, "err", err)
+			return MonthClose{}, err
+		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if rerr := e.store.RecordError(rctx, month, err.Error()); rerr != nil {
@@ -123,6 +128,9 @@ func (e *Engine) runSteps(ctx context.Context, c MonthClose, owner string) error
 		}
 		p := &progress{store: e.store, month: c.Month, owner: owner, step: name, checkpoint: rec.Checkpoint}
 		count, err := step.Run(ctx, c.Month, p)
+		if err != nil && p.advanced && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("step %s: %w (%d of %d done)", name, ErrTimeUp, p.done, p.total)
+		}
 		if err != nil {
 			return fmt.Errorf("step %s: %w", name, err)
 		}
@@ -156,9 +164,25 @@ type progress struct {
 	store              Store
 	month, owner, step string
 	checkpoint         string
+	// reported tells whether this run has reported; first is its first done count, and advanced
+	// whether a later report counted more.
+	reported, advanced bool
+	first, done, total int
 }
 
 func (p *progress) Checkpoint() string { return p.checkpoint }
+
+func (p *progress) Report(ctx context.Context, done, total int) error {
+	if err := p.store.ReportProgress(ctx, p.month, p.owner, p.step, done, total); err != nil {
+		return err
+	}
+	if !p.reported {
+		p.reported, p.first = true, done
+	}
+	p.advanced = p.advanced || done > p.first
+	p.done, p.total = done, total
+	return nil
+}
 
 func (p *progress) Save(ctx context.Context, checkpoint string) error {
 	if err := p.store.SaveCheckpoint(ctx, p.month, p.owner, p.step, checkpoint); err != nil {

@@ -18,6 +18,10 @@ var (
 	ErrBusy = errors.New("another run of this close is in progress")
 	// ErrLeaseLost is returned when a run's lease was taken over: the run must stop writing.
 	ErrLeaseLost = errors.New("the run lost its lease on the close")
+	// ErrTimeUp is returned by Engine.Run when the run's time (the job's timeout, the lease) ran
+	// out while its step was moving on (it reported more items done than when it started): a
+	// long step at the provider's pace, not a failure. The close goes on at once in a new run.
+	ErrTimeUp = errors.New("the run's time is up while its step was progressing")
 )
 
 // Status is where a close stands.
@@ -52,6 +56,27 @@ type MonthClose struct {
 	Steps []StepRun
 }
 
+// StepProgress is how far a running close's current step is: Done of Total items (0 of 0 until
+// the step reports).
+type StepProgress struct {
+	Step        string
+	Done, Total int
+}
+
+// Progress is the progress of the step a running close is in, and false when the close is not
+// running or between steps.
+func (c MonthClose) Progress() (StepProgress, bool) {
+	if c.Status != StatusRunning {
+		return StepProgress{}, false
+	}
+	for _, s := range c.Steps {
+		if !s.Completed {
+			return StepProgress{Step: s.Name, Done: s.Done, Total: s.Total}, true
+		}
+	}
+	return StepProgress{}, false
+}
+
 // StepRun is a step's record within one close.
 type StepRun struct {
 	Name string
@@ -61,8 +86,10 @@ type StepRun struct {
 	// Runs is how many times the step has been started for this month.
 	Runs       int
 	Checkpoint string
-	StartedAt  time.Time
-	FinishedAt *time.Time
+	// Done and Total are the step's latest progress report (see Progress.Report).
+	Done, Total int
+	StartedAt   time.Time
+	FinishedAt  *time.Time
 }
 
 // Step returns the record of the named step, and false when it has not started.
@@ -116,6 +143,8 @@ type Store interface {
 	StartStep(ctx context.Context, month, owner, step string, at time.Time) error
 	// SaveCheckpoint stores a step's checkpoint.
 	SaveCheckpoint(ctx context.Context, month, owner, step, checkpoint string) error
+	// ReportProgress stores a step's progress (done of total items).
+	ReportProgress(ctx context.Context, month, owner, step string, done, total int) error
 	// CompleteStep records a step's completion with its count.
 	CompleteStep(ctx context.Context, month, owner, step string, count int, at time.Time) error
 	// Finish marks the close completed at at.

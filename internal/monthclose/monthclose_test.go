@@ -360,3 +360,102 @@ func TestStepsMustHaveDistinctNames(t *testing.T) {
 		t.Errorf("Replace (-want +got):\n%s", diff)
 	}
 }
+
+// TestProgressReported: a running close shows the progress its current step reports; a close
+// that is not running shows none, and a run that lost its lease reports nothing.
+func TestProgressReported(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		f := newFixture(t, b)
+		ctx := context.Background()
+		var during []monthclose.StepProgress
+		look := func() {
+			c, err := f.service.Get(ctx, "2026-11")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, ok := c.Progress(); ok {
+				during = append(during, p)
+			}
+		}
+		e := f.engine(t,
+			monthclose.StepFunc(monthclose.StepRefreshScores, func(ctx context.Context, _ string, p monthclose.Progress) (int, error) {
+				look() // started, nothing reported yet
+				return 0, nil
+			}),
+			monthclose.StepFunc(monthclose.StepCollections, func(ctx context.Context, _ string, p monthclose.Progress) (int, error) {
+				for done := 0; done <= 10; done += 5 {
+					if err := p.Report(ctx, done, 10); err != nil {
+						return 0, err
+					}
+					look()
+				}
+				return 10, nil
+			}))
+		if _, _, err := f.service.Start(ctx, "2026-11"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := e.Run(ctx, "2026-11")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []monthclose.StepProgress{{Step: "refresh_scores"}, {Step: "collections", Total: 10}, {Step: "collections", Done: 5, Total: 10},
+			{Step: "collections", Done: 10, Total: 10}}
+		if diff := cmp.Diff(want, during); diff != "" {
+			t.Errorf("progress seen (-want +got):\n%s", diff)
+		}
+		if p, ok := c.Progress(); ok {
+			t.Errorf("a completed close shows progress %+v", p)
+		}
+		if s, _ := c.Step(monthclose.StepCollections); s.Done != 10 || s.Total != 10 {
+			t.Errorf("collections step record = %+v, want 10 of 10 kept", s)
+		}
+		if err := f.store.ReportProgress(ctx, "2026-11", "run_gone", monthclose.StepCollections, 1, 1); !errors.Is(err, monthclose.ErrLeaseLost) {
+			t.Errorf("ReportProgress without the lease = %v, want ErrLeaseLost", err)
+		}
+	})
+}
+
+// TestTimeUpWhileProgressing: a run whose time runs out while its step reports progress ends
+// with ErrTimeUp and records no error (the close goes on in a new run); a step that made no
+// progress before its time ran out is an ordinary failed attempt.
+func TestTimeUpWhileProgressing(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		f := newFixture(t, b)
+		ctx := context.Background()
+		progressing := true
+		e := f.engine(t, monthclose.StepFunc(monthclose.StepCollections, func(ctx context.Context, _ string, p monthclose.Progress) (int, error) {
+			if err := p.Report(ctx, 10, 100); err != nil {
+				return 0, err
+			}
+			if progressing {
+				if err := p.Report(ctx, 20, 100); err != nil {
+					return 0, err
+				}
+			}
+			<-ctx.Done()
+			return 0, ctx.Err()
+		}))
+		if _, _, err := f.service.Start(ctx, "2026-11"); err != nil {
+			t.Fatal(err)
+		}
+		run := func() error {
+			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			_, err := e.Run(short, "2026-11")
+			return err
+		}
+		if err := run(); !errors.Is(err, monthclose.ErrTimeUp) {
+			t.Fatalf("Run = %v, want ErrTimeUp", err)
+		}
+		if c, _ := f.service.Get(ctx, "2026-11"); c.Status != monthclose.StatusRunning || c.LastError != "" {
+			t.Errorf("after a run whose time was up: %+v, want running with no error", c)
+		}
+		progressing = false
+		if err := run(); err == nil || errors.Is(err, monthclose.ErrTimeUp) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Run without progress = %v, want the deadline as an ordinary error", err)
+		}
+		if c, _ := f.service.Get(ctx, "2026-11"); c.LastError == "" {
+			t.Errorf("a run that timed out without progress recorded no error: %+v", c)
+		}
+	})
+}

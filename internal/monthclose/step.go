@@ -45,6 +45,10 @@ type Progress interface {
 	// Save durably records checkpoint for a later run. ErrLeaseLost when this run was taken
 	// over: the step must stop and return the error.
 	Save(ctx context.Context, checkpoint string) error
+	// Report records, for operators, how far the step is: done of total items of the month
+	// (done counts the items finished by earlier runs too). Call it every batch, not every item.
+	// ErrLeaseLost as for Save.
+	Report(ctx context.Context, done, total int) error
 }
 
 // StepFunc adapts a function to a Step named name.

@@ -115,6 +115,13 @@ func (s Collections) CountMonth(ctx context.Context, month string) (int, error) 
 	return int(n), err
 }
 
+// CountPending implements collections.Store.
+func (s Collections) CountPending(ctx context.Context, month string) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&collectionRow{}).Where("month = ? AND status = ?", month, string(collections.StatusPending)).Count(&n).Error
+	return int(n), err
+}
+
 type submissionRow struct {
 	ID                string
 	BuyerID           string

@@ -33,6 +33,8 @@ type monthCloseStepRow struct {
 	ItemCount  int
 	Runs       int
 	Checkpoint string
+	Done       int
+	Total      int
 	StartedAt  time.Time
 	FinishedAt *time.Time
 }
@@ -194,6 +196,14 @@ func (s MonthCloses) SaveCheckpoint(ctx context.Context, month, owner, step, che
 	})
 }
 
+// ReportProgress implements monthclose.Store.
+func (s MonthCloses) ReportProgress(ctx context.Context, month, owner, step string, done, total int) error {
+	return s.fenced(ctx, month, owner, func(tx *gorm.DB) error {
+		return tx.Model(&monthCloseStepRow{}).Where("month = ? AND step = ? AND NOT completed", month, step).
+			Updates(map[string]any{"done": done, "total": total}).Error
+	})
+}
+
 // CompleteStep implements monthclose.Store.
 func (s MonthCloses) CompleteStep(ctx context.Context, month, owner, step string, count int, at time.Time) error {
 	return s.fenced(ctx, month, owner, func(tx *gorm.DB) error {
@@ -248,7 +258,7 @@ func toMonthClose(r monthCloseRow, steps []monthCloseStepRow) monthclose.MonthCl
 		FinishedAt: utcPtr(r.FinishedAt), LastError: r.LastError}
 	for _, st := range steps {
 		c.Steps = append(c.Steps, monthclose.StepRun{Name: st.Step, Completed: st.Completed, Count: st.ItemCount, Runs: st.Runs,
-			Checkpoint: st.Checkpoint, StartedAt: st.StartedAt.UTC(), FinishedAt: utcPtr(st.FinishedAt)})
+			Checkpoint: st.Checkpoint, Done: st.Done, Total: st.Total, StartedAt: st.StartedAt.UTC(), FinishedAt: utcPtr(st.FinishedAt)})
 	}
 	return c
 }

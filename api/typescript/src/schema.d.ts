@@ -193,7 +193,7 @@ export interface paths {
         };
         /**
          * Get a month's close
-         * @description Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status and counters; 404 when it was never started.
+         * @description Admin only. The close of a month (YYYY-MM, Europe/Paris) with its status, counters and, while it runs, the progress of its current step ({step, done, total}: the collections step counts the SEPA collections submitted, at the pace of the provider's rate limit); 404 when it was never started.
          */
         get: operations["getMonthClose"];
         put?: never;
@@ -2090,6 +2090,8 @@ export interface components {
             finished_at: string | null;
             /** @example 2026-11 */
             month: string;
+            /** @description Progress is how far the step under way is, while the close runs; null otherwise. */
+            progress: components["schemas"]["MonthCloseProgress"] | null;
             /**
              * @description ScoreChecks is the number of financial scores refreshed.
              * @example 30
@@ -2107,6 +2109,17 @@ export interface components {
              * @enum {string}
              */
             status: "running" | "completed" | "failed";
+        };
+        MonthCloseProgress: {
+            /** @example 1200 */
+            done: number;
+            /**
+             * @example collections
+             * @enum {string}
+             */
+            step: "refresh_scores" | "collections" | "statements" | "ceiling_reviews";
+            /** @example 20000 */
+            total: number;
         };
         MonthCloseRequest: {
             /** @example 2026-11 */

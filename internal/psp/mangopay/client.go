@@ -354,8 +354,11 @@ func (c *Client) send(ctx context.Context, method, path, key string, payload []b
 	}
 }
 
-// attempt is a single HTTP request under the per-call timeout, paced.
+// attempt is a single HTTP request, paced, then under the per-call timeout.
 func (c *Client) attempt(ctx context.Context, method, path, key string, payload []byte, bearer string) (response, error) {
+	if err := c.pace(ctx); err != nil {
+		return response{}, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	var body io.Reader
@@ -389,14 +392,21 @@ func (c *Client) attempt(ctx context.Context, method, path, key string, payload 
 	return response{status: resp.StatusCode, body: data, header: resp.Header}, nil
 }
 
-// do sends one HTTP request: the pacer is asked first, and the answer's rate-limit state is kept
-// and handed to the pacer.
-func (c *Client) do(req *http.Request) (*http.Response, error) {
-	if c.pacer != nil {
-		if err := c.pacer.Wait(req.Context()); err != nil {
-			return nil, fmt.Errorf("pacer: %w", err)
-		}
+// pace asks the pacer, if any, for leave to send one request. It is asked before the per-call
+// timeout starts, so that waiting for the shared budget never eats into a call's own time.
+func (c *Client) pace(ctx context.Context) error {
+	if c.pacer == nil {
+		return nil
 	}
+	if err := c.pacer.Wait(ctx); err != nil {
+		return fmt.Errorf("pacer: %w", err)
+	}
+	return nil
+}
+
+// do sends one HTTP request (paced by its caller): the answer's rate-limit state is kept and
+// handed to the pacer.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, err
@@ -541,6 +551,9 @@ func (c *Client) forget(bearer string) {
 }
 
 func (c *Client) fetchToken(ctx context.Context) (token, error) {
+	if err := c.pace(ctx); err != nil {
+		return token{}, fmt.Errorf("token: %w: %v", psp.ErrUnavailable, err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	form := url.Values{"grant_type": {"client_credentials"}}.Encode()

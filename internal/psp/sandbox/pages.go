@@ -317,7 +317,7 @@ a{color:#12355b;font-weight:600}
 {{if .Succeeded}}<p class="ok" id="outcome">Paiement authentifié.</p>{{else}}<p class="ko" id="outcome">Paiement refusé.</p>{{end}}
 <p><a href="{{.ReturnURL}}">Retour au site marchand</a></p>
 {{else}}
-{{if .Error}}<p class="error" id="error">{{.Error}} Il vous reste {{.TriesLeft}} essai{{if gt .TriesLeft 1}}s{{end}}.</p>{{end}}
+{{if .Error}}<p class="error" id="error" data-tries-left="{{.TriesLeft}}">{{.Error}} Il vous reste {{.TriesLeft}} essai{{if gt .TriesLeft 1}}s{{end}}.</p>{{end}}
 <form method="post">
 <label for="code">Code de confirmation reçu par SMS</label>
 <input type="text" id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required autofocus>

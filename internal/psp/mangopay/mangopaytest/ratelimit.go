@@ -35,6 +35,17 @@ func (s *Server) rateLimited(w http.ResponseWriter) bool {
 	return false
 }
 
+// SetRateLimits replaces the windows of the rate limit and forgets the calls counted and refused
+// so far: a test seeds its data with a lifted limit, then runs the code under test against a
+// tight one.
+func (s *Server) SetRateLimits(limits []RateLimit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limits = append([]RateLimit(nil), limits...)
+	s.counted = nil
+	s.limited = 0
+}
+
 // RateLimited is how many calls the rate limit refused (faults excluded).
 func (s *Server) RateLimited() int {
 	s.mu.Lock()
