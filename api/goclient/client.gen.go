@@ -18,6 +18,87 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ApiKeyRole.
+const (
+	ApiKeyRoleCenter  ApiKeyRole = "center"
+	ApiKeyRoleService ApiKeyRole = "service"
+)
+
+// Valid indicates whether the value is a known member of the ApiKeyRole enum.
+func (e ApiKeyRole) Valid() bool {
+	switch e {
+	case ApiKeyRoleCenter:
+		return true
+	case ApiKeyRoleService:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApiKeyRequestRole.
+const (
+	ApiKeyRequestRoleCenter  ApiKeyRequestRole = "center"
+	ApiKeyRequestRoleService ApiKeyRequestRole = "service"
+)
+
+// Valid indicates whether the value is a known member of the ApiKeyRequestRole enum.
+func (e ApiKeyRequestRole) Valid() bool {
+	switch e {
+	case ApiKeyRequestRoleCenter:
+		return true
+	case ApiKeyRequestRoleService:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApiKeyWithSecretRole.
+const (
+	ApiKeyWithSecretRoleCenter  ApiKeyWithSecretRole = "center"
+	ApiKeyWithSecretRoleService ApiKeyWithSecretRole = "service"
+)
+
+// Valid indicates whether the value is a known member of the ApiKeyWithSecretRole enum.
+func (e ApiKeyWithSecretRole) Valid() bool {
+	switch e {
+	case ApiKeyWithSecretRoleCenter:
+		return true
+	case ApiKeyWithSecretRoleService:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditActorRole.
+const (
+	AuditActorRoleAdmin   AuditActorRole = "admin"
+	AuditActorRoleBuyer   AuditActorRole = "buyer"
+	AuditActorRoleCenter  AuditActorRole = "center"
+	AuditActorRoleService AuditActorRole = "service"
+	AuditActorRoleSystem  AuditActorRole = "system"
+)
+
+// Valid indicates whether the value is a known member of the AuditActorRole enum.
+func (e AuditActorRole) Valid() bool {
+	switch e {
+	case AuditActorRoleAdmin:
+		return true
+	case AuditActorRoleBuyer:
+		return true
+	case AuditActorRoleCenter:
+		return true
+	case AuditActorRoleService:
+		return true
+	case AuditActorRoleSystem:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BalanceCurrency.
 const (
 	BalanceCurrencyEUR BalanceCurrency = "EUR"
@@ -1363,6 +1444,149 @@ type Address struct {
 	PostalCode string `json:"postal_code"`
 }
 
+// ApiKey defines model for ApiKey.
+type ApiKey struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: key_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	Id string `json:"id"`
+
+	// Last4 Last4 are the secret's last four characters, to tell keys apart.
+	//
+	// Example: x9Qa
+	Last4 string `json:"last4"`
+
+	// LastUsedAt LastUsedAt is when the key last authenticated a request (to the minute; null: never).
+	LastUsedAt *time.Time `json:"last_used_at"`
+	Name       string     `json:"name"`
+
+	// Org Org is the centre of a center key, null for a service key.
+	Org *string `json:"org"`
+
+	// RevokedAt RevokedAt is when the key was revoked (null: active). A revoked key answers 401.
+	RevokedAt *time.Time `json:"revoked_at"`
+	Role      ApiKeyRole `json:"role"`
+}
+
+// ApiKeyRole defines model for ApiKey.Role.
+type ApiKeyRole string
+
+// ApiKeyList defines model for ApiKeyList.
+type ApiKeyList struct {
+	Data    []ApiKey `json:"data"`
+	HasMore bool     `json:"has_more"`
+
+	// NextCursor NextCursor is absent on the last page.
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// ApiKeyRequest defines model for ApiKeyRequest.
+type ApiKeyRequest struct {
+	// Name Example: ERP of the Lyon centre
+	Name string `json:"name"`
+
+	// Org Org is the centre of a center key: required from an admin, left out (or the centre's own
+	// id) from a centre; never given for a service key.
+	//
+	// Example: ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	Org *string `json:"org,omitempty"`
+
+	// Role Role: service (admin only) or center.
+	//
+	// Example: center
+	Role ApiKeyRequestRole `json:"role"`
+}
+
+// ApiKeyRequestRole Role: service (admin only) or center.
+//
+// Example: center
+type ApiKeyRequestRole string
+
+// ApiKeyWithSecret defines model for ApiKeyWithSecret.
+type ApiKeyWithSecret struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Id Example: key_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	Id string `json:"id"`
+
+	// Last4 Last4 are the secret's last four characters, to tell keys apart.
+	//
+	// Example: x9Qa
+	Last4 string `json:"last4"`
+
+	// LastUsedAt LastUsedAt is when the key last authenticated a request (to the minute; null: never).
+	LastUsedAt *time.Time `json:"last_used_at"`
+	Name       string     `json:"name"`
+
+	// Org Org is the centre of a center key, null for a service key.
+	Org *string `json:"org"`
+
+	// RevokedAt RevokedAt is when the key was revoked (null: active). A revoked key answers 401.
+	RevokedAt *time.Time           `json:"revoked_at"`
+	Role      ApiKeyWithSecretRole `json:"role"`
+
+	// Secret Secret authenticates as "Authorization: Bearer vhp_sk_…". vhupay keeps only its SHA-256.
+	//
+	// Example: vhp_sk_3q2-7wBc1Zk0mJd9yTQvXr6uH4nLfP8aSe5gWiKo0x9Qa
+	Secret string `json:"secret"`
+}
+
+// ApiKeyWithSecretRole defines model for ApiKeyWithSecret.Role.
+type ApiKeyWithSecretRole string
+
+// AuditActor defines model for AuditActor.
+type AuditActor struct {
+	// ApiKeyId APIKeyID is the API key the caller authenticated with (null for a JWT).
+	ApiKeyId *string `json:"api_key_id"`
+
+	// Org Org is the buyer or centre of buyer and center callers (null otherwise).
+	Org *string `json:"org"`
+
+	// Role Example: admin
+	Role AuditActorRole `json:"role"`
+
+	// Sub Sub is the token's sub (an API key's id for a key; "vhupay" for the process's own jobs).
+	//
+	// Example: admin@vhupay.fr
+	Sub string `json:"sub"`
+}
+
+// AuditActorRole Example: admin
+type AuditActorRole string
+
+// AuditEvent defines model for AuditEvent.
+type AuditEvent struct {
+	// Action Action names the act, e.g. sepa.ceiling_override, statement.mark_paid, api_key.create.
+	//
+	// Example: sepa.ceiling_override
+	Action string                  `json:"action"`
+	Actor  AuditActor              `json:"actor"`
+	After  *map[string]interface{} `json:"after"`
+
+	// Before Before and After are the resource as its GET answered before and after the act (null when
+	// it did not exist, or does not any more).
+	Before    *map[string]interface{} `json:"before"`
+	CreatedAt time.Time               `json:"created_at"`
+
+	// Id Example: aud_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	Id string `json:"id"`
+
+	// RequestId RequestID is the X-Request-Id of the request that did it (null for the process's own jobs).
+	RequestId *string `json:"request_id"`
+
+	// TargetId Example: byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	TargetId string `json:"target_id"`
+}
+
+// AuditEventList defines model for AuditEventList.
+type AuditEventList struct {
+	Data    []AuditEvent `json:"data"`
+	HasMore bool         `json:"has_more"`
+
+	// NextCursor NextCursor is absent on the last page.
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
 // Balance defines model for Balance.
 type Balance struct {
 	// Available Available is what the centre can be paid out, in cents; negative after refunds or disputes
@@ -2211,20 +2435,36 @@ type OrderRequest struct {
 	// Example: byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
 	BuyerId *string `json:"buyer_id,omitempty"`
 
-	// CenterId Example: ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	// CenterId CenterID is the selling centre; with a signed cart, the cart's.
+	//
+	// Example: ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
 	CenterId string `json:"center_id"`
 
-	// DeliveryMode Example: delivery
+	// DeliveryMode DeliveryMode: with a signed cart that sets one, the cart's.
+	//
+	// Example: delivery
 	DeliveryMode OrderRequestDeliveryMode `json:"delivery_mode"`
 
 	// ExternalReference ExternalReference is the caller's own reference (at most 100 characters).
 	//
 	// Example: CMD-2026-0042
-	ExternalReference *string            `json:"external_reference,omitempty"`
-	Lines             []OrderLineRequest `json:"lines"`
+	ExternalReference *string `json:"external_reference,omitempty"`
+
+	// Lines Lines are given by admin and service callers, and by buyers in sandbox mode only; leave them
+	// out with a signed cart.
+	Lines *[]OrderLineRequest `json:"lines,omitempty"`
+
+	// SignedCart SignedCart is a cart signed by the marketplace back end (a compact JWS, HS256, see
+	// docs/signed-carts.md): outside sandbox mode a buyer orders with it, and its centre and lines
+	// (with their prices) make the order.
+	//
+	// Example: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJ2aHVwYXktY2FydCJ9.c2lnbmF0dXJl
+	SignedCart *string `json:"signed_cart,omitempty"`
 }
 
-// OrderRequestDeliveryMode Example: delivery
+// OrderRequestDeliveryMode DeliveryMode: with a signed cart that sets one, the cart's.
+//
+// Example: delivery
 type OrderRequestDeliveryMode string
 
 // PaymentIntent defines model for PaymentIntent.
@@ -2776,6 +3016,24 @@ type WebhookEndpointWithSecretStatus string
 // IdempotencyKey defines model for Idempotency-Key.
 type IdempotencyKey = string
 
+// ListAuditEventsParams defines parameters for ListAuditEvents.
+type ListAuditEventsParams struct {
+	// Actor Only the acts of this sub or API key id
+	Actor *string `form:"actor,omitempty" json:"actor,omitempty"`
+
+	// Action Only this action, e.g. api_key.revoke
+	Action *string `form:"action,omitempty" json:"action,omitempty"`
+
+	// TargetId Only the acts on this resource
+	TargetId *string `form:"target_id,omitempty" json:"target_id,omitempty"`
+
+	// Limit Page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ReinstateSepaParams defines parameters for ReinstateSepa.
 type ReinstateSepaParams struct {
 	// IdempotencyKey Makes a POST safe to retry: 1–255 printable ASCII characters, unique per operation you mean (a UUID). The same key and body answer the first answer again (with Idempotent-Replayed: true) for at least 24 hours; another body or path → 422 idempotency_key_reused; while the first request runs → 409 idempotency_key_in_use. Keys are per caller.
@@ -2808,6 +3066,21 @@ type ListReconciliationsParams struct {
 
 // CreateReconciliationParams defines parameters for CreateReconciliation.
 type CreateReconciliationParams struct {
+	// IdempotencyKey Makes a POST safe to retry: 1–255 printable ASCII characters, unique per operation you mean (a UUID). The same key and body answer the first answer again (with Idempotent-Replayed: true) for at least 24 hours; another body or path → 422 idempotency_key_reused; while the first request runs → 409 idempotency_key_in_use. Keys are per caller.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListApiKeysParams defines parameters for ListApiKeys.
+type ListApiKeysParams struct {
+	// Limit Page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateApiKeyParams defines parameters for CreateApiKey.
+type CreateApiKeyParams struct {
 	// IdempotencyKey Makes a POST safe to retry: 1–255 printable ASCII characters, unique per operation you mean (a UUID). The same key and body answer the first answer again (with Idempotent-Replayed: true) for at least 24 hours; another body or path → 422 idempotency_key_reused; while the first request runs → 409 idempotency_key_in_use. Keys are per caller.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
@@ -3196,6 +3469,9 @@ type PutCenterFeeJSONRequestBody = CenterFee
 // StartMonthCloseJSONRequestBody defines body for StartMonthClose for application/json ContentType.
 type StartMonthCloseJSONRequestBody = MonthCloseRequest
 
+// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
+type CreateApiKeyJSONRequestBody = ApiKeyRequest
+
 // CreateBankAccountJSONRequestBody defines body for CreateBankAccount for application/json ContentType.
 type CreateBankAccountJSONRequestBody = BankAccountRequest
 
@@ -3347,9 +3623,16 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListAuditEvents List the audit trail
+	//
+	// Newest first. Audited: SEPA ceiling overrides and reinstatements, month close starts, invoicing decisions, statements marked paid, webhook endpoint and API key changes.
+	//
+	// Corresponds with GET /v1/admin/audit-events (the `ListAuditEvents` operationId).
+	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SetSepaCeilingWithBody Override a buyer's SEPA ceiling
 	//
-	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3358,7 +3641,7 @@ type ClientInterface interface {
 
 	// SetSepaCeiling Override a buyer's SEPA ceiling
 	//
-	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3367,7 +3650,7 @@ type ClientInterface interface {
 
 	// ReinstateSepa Lift a buyer's unpaid-debit suspension
 	//
-	// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
+	// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition. Audited (sepa.reinstatement, see GET /v1/admin/audit-events).
 	//
 	// Corresponds with POST /v1/admin/buyers/{id}/sepa-reinstatement (the `ReinstateSepa` operationId).
 	ReinstateSepa(ctx context.Context, id string, params *ReinstateSepaParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3406,7 +3689,7 @@ type ClientInterface interface {
 
 	// StartMonthCloseWithBody Start or resume a month's close
 	//
-	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress.
+	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3415,7 +3698,7 @@ type ClientInterface interface {
 
 	// StartMonthClose Start or resume a month's close
 	//
-	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress.
+	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3456,6 +3739,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/admin/reconciliations/{id} (the `GetReconciliation` operationId).
 	GetReconciliation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListApiKeys List API keys
+	//
+	// A centre's own keys; an admin sees every key. Revoked keys are listed (revoked_at); secrets never are.
+	//
+	// Corresponds with GET /v1/api-keys (the `ListApiKeys` operationId).
+	ListApiKeys(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKeyWithBody Create an API key
+	//
+	// An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. Keys are created with a JWT: a caller authenticated with an API key gets 403 forbidden (so that revoking a leaked key cuts its holder off). The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBody(ctx context.Context, params *CreateApiKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKey Create an API key
+	//
+	// An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. Keys are created with a JWT: a caller authenticated with an API key gets 403 forbidden (so that revoking a leaked key cuts its holder off). The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+	CreateApiKey(ctx context.Context, params *CreateApiKeyParams, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeApiKey Revoke an API key
+	//
+	// At once: the next request with its secret answers 401. Answers the key with revoked_at; revoking a revoked key changes nothing. Another centre's key answers 404. Audited (api_key.revoke).
+	//
+	// Corresponds with DELETE /v1/api-keys/{id} (the `RevokeApiKey` operationId).
+	RevokeApiKey(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetBalance Get a centre's balance
 	//
@@ -3768,7 +4083,7 @@ type ClientInterface interface {
 
 	// ApproveInvoicingAccountWithBody Approve end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3777,7 +4092,7 @@ type ClientInterface interface {
 
 	// ApproveInvoicingAccount Approve end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3786,7 +4101,7 @@ type ClientInterface interface {
 
 	// RejectInvoicingAccountWithBody Refuse end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3795,7 +4110,7 @@ type ClientInterface interface {
 
 	// RejectInvoicingAccount Refuse end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3804,7 +4119,7 @@ type ClientInterface interface {
 
 	// RevokeInvoicingAccountWithBody Revoke end-of-month invoicing
 	//
-	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3813,7 +4128,7 @@ type ClientInterface interface {
 
 	// RevokeInvoicingAccount Revoke end-of-month invoicing
 	//
-	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3850,7 +4165,7 @@ type ClientInterface interface {
 
 	// CreateOrderWithBody Create an order
 	//
-	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its lines make the order; center_id, and delivery_mode when the cart sets one, must be the cart's), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3859,7 +4174,7 @@ type ClientInterface interface {
 
 	// CreateOrder Create an order
 	//
-	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its lines make the order; center_id, and delivery_mode when the cart sets one, must be the cart's), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4085,7 +4400,7 @@ type ClientInterface interface {
 
 	// MarkStatementPaid Mark a statement paid
 	//
-	// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition.
+	// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition. Audited (statement.mark_paid, see GET /v1/admin/audit-events).
 	//
 	// Corresponds with POST /v1/statements/{id}/mark-paid (the `MarkStatementPaid` operationId).
 	MarkStatementPaid(ctx context.Context, id string, params *MarkStatementPaidParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4203,9 +4518,26 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
+// ListAuditEvents List the audit trail
+//
+// Newest first. Audited: SEPA ceiling overrides and reinstatements, month close starts, invoicing decisions, statements marked paid, webhook endpoint and API key changes.
+//
+// Corresponds with GET /v1/admin/audit-events (the `ListAuditEvents` operationId).
+func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAuditEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SetSepaCeilingWithBody Override a buyer's SEPA ceiling
 //
-// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type.
 //
@@ -4224,7 +4556,7 @@ func (c *Client) SetSepaCeilingWithBody(ctx context.Context, id string, contentT
 
 // SetSepaCeiling Override a buyer's SEPA ceiling
 //
-// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4243,7 +4575,7 @@ func (c *Client) SetSepaCeiling(ctx context.Context, id string, body SetSepaCeil
 
 // ReinstateSepa Lift a buyer's unpaid-debit suspension
 //
-// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
+// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition. Audited (sepa.reinstatement, see GET /v1/admin/audit-events).
 //
 // Corresponds with POST /v1/admin/buyers/{id}/sepa-reinstatement (the `ReinstateSepa` operationId).
 func (c *Client) ReinstateSepa(ctx context.Context, id string, params *ReinstateSepaParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4332,7 +4664,7 @@ func (c *Client) GetTrialBalance(ctx context.Context, reqEditors ...RequestEdito
 
 // StartMonthCloseWithBody Start or resume a month's close
 //
-// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress.
+// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type.
 //
@@ -4351,7 +4683,7 @@ func (c *Client) StartMonthCloseWithBody(ctx context.Context, params *StartMonth
 
 // StartMonthClose Start or resume a month's close
 //
-// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress.
+// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4443,6 +4775,78 @@ func (c *Client) CreateReconciliation(ctx context.Context, params *CreateReconci
 // Corresponds with GET /v1/admin/reconciliations/{id} (the `GetReconciliation` operationId).
 func (c *Client) GetReconciliation(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReconciliationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListApiKeys List API keys
+//
+// A centre's own keys; an admin sees every key. Revoked keys are listed (revoked_at); secrets never are.
+//
+// Corresponds with GET /v1/api-keys (the `ListApiKeys` operationId).
+func (c *Client) ListApiKeys(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListApiKeysRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKeyWithBody Create an API key
+//
+// An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. Keys are created with a JWT: a caller authenticated with an API key gets 403 forbidden (so that revoking a leaked key cuts its holder off). The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKeyWithBody(ctx context.Context, params *CreateApiKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKey Create an API key
+//
+// An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. Keys are created with a JWT: a caller authenticated with an API key gets 403 forbidden (so that revoking a leaked key cuts its holder off). The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKey(ctx context.Context, params *CreateApiKeyParams, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeApiKey Revoke an API key
+//
+// At once: the next request with its secret answers 401. Answers the key with revoked_at; revoking a revoked key changes nothing. Another centre's key answers 404. Audited (api_key.revoke).
+//
+// Corresponds with DELETE /v1/api-keys/{id} (the `RevokeApiKey` operationId).
+func (c *Client) RevokeApiKey(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeApiKeyRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -5154,7 +5558,7 @@ func (c *Client) GetInvoicingAccount(ctx context.Context, id string, reqEditors 
 
 // ApproveInvoicingAccountWithBody Approve end-of-month invoicing
 //
-// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type.
 //
@@ -5173,7 +5577,7 @@ func (c *Client) ApproveInvoicingAccountWithBody(ctx context.Context, id string,
 
 // ApproveInvoicingAccount Approve end-of-month invoicing
 //
-// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5192,7 +5596,7 @@ func (c *Client) ApproveInvoicingAccount(ctx context.Context, id string, params 
 
 // RejectInvoicingAccountWithBody Refuse end-of-month invoicing
 //
-// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type.
 //
@@ -5211,7 +5615,7 @@ func (c *Client) RejectInvoicingAccountWithBody(ctx context.Context, id string, 
 
 // RejectInvoicingAccount Refuse end-of-month invoicing
 //
-// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5230,7 +5634,7 @@ func (c *Client) RejectInvoicingAccount(ctx context.Context, id string, params *
 
 // RevokeInvoicingAccountWithBody Revoke end-of-month invoicing
 //
-// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type.
 //
@@ -5249,7 +5653,7 @@ func (c *Client) RevokeInvoicingAccountWithBody(ctx context.Context, id string, 
 
 // RevokeInvoicingAccount Revoke end-of-month invoicing
 //
-// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5336,7 +5740,7 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 
 // CreateOrderWithBody Create an order
 //
-// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its lines make the order; center_id, and delivery_mode when the cart sets one, must be the cart's), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5355,7 +5759,7 @@ func (c *Client) CreateOrderWithBody(ctx context.Context, params *CreateOrderPar
 
 // CreateOrder Create an order
 //
-// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its lines make the order; center_id, and delivery_mode when the cart sets one, must be the cart's), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5861,7 +6265,7 @@ func (c *Client) ExportStatementPdf(ctx context.Context, id string, reqEditors .
 
 // MarkStatementPaid Mark a statement paid
 //
-// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition.
+// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition. Audited (statement.mark_paid, see GET /v1/admin/audit-events).
 //
 // Corresponds with POST /v1/statements/{id}/mark-paid (the `MarkStatementPaid` operationId).
 func (c *Client) MarkStatementPaid(ctx context.Context, id string, params *MarkStatementPaidParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6098,6 +6502,108 @@ func NewGetReadinessRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAuditEventsRequest constructs an http.Request for the ListAuditEvents method
+func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/audit-events")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Actor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "actor", *params.Actor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TargetId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target_id", *params.TargetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -6602,6 +7108,161 @@ func NewGetReconciliationRequest(server string, id string) (*http.Request, error
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListApiKeysRequest constructs an http.Request for the ListApiKeys method
+func NewListApiKeysRequest(server string, params *ListApiKeysParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateApiKeyRequest calls the generic CreateApiKey builder with application/json body
+func NewCreateApiKeyRequest(server string, params *CreateApiKeyParams, body CreateApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateApiKeyRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateApiKeyRequestWithBody constructs an http.Request for the CreateApiKey method, with any body, and a specified content type
+func NewCreateApiKeyRequestWithBody(server string, params *CreateApiKeyParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRevokeApiKeyRequest constructs an http.Request for the RevokeApiKey method
+func NewRevokeApiKeyRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/api-keys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -10372,9 +11033,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `GetReadiness` operationId).
 	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
 
+	// ListAuditEventsWithResponse List the audit trail
+	//
+	// Newest first. Audited: SEPA ceiling overrides and reinstatements, month close starts, invoicing decisions, statements marked paid, webhook endpoint and API key changes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/audit-events (the `ListAuditEvents` operationId).
+	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
+
 	// SetSepaCeilingWithBodyWithResponse Override a buyer's SEPA ceiling
 	//
-	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10383,7 +11053,7 @@ type ClientWithResponsesInterface interface {
 
 	// SetSepaCeilingWithResponse Override a buyer's SEPA ceiling
 	//
-	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+	// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10392,7 +11062,7 @@ type ClientWithResponsesInterface interface {
 
 	// ReinstateSepaWithResponse Lift a buyer's unpaid-debit suspension
 	//
-	// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
+	// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition. Audited (sepa.reinstatement, see GET /v1/admin/audit-events).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10437,7 +11107,7 @@ type ClientWithResponsesInterface interface {
 
 	// StartMonthCloseWithBodyWithResponse Start or resume a month's close
 	//
-	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress.
+	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10446,7 +11116,7 @@ type ClientWithResponsesInterface interface {
 
 	// StartMonthCloseWithResponse Start or resume a month's close
 	//
-	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress.
+	// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10497,6 +11167,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/admin/reconciliations/{id} (the `GetReconciliation` operationId).
 	GetReconciliationWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetReconciliationResponse, error)
+
+	// ListApiKeysWithResponse List API keys
+	//
+	// A centre's own keys; an admin sees every key. Revoked keys are listed (revoked_at); secrets never are.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/api-keys (the `ListApiKeys` operationId).
+	ListApiKeysWithResponse(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error)
+
+	// CreateApiKeyWithBodyWithResponse Create an API key
+	//
+	// An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. Keys are created with a JWT: a caller authenticated with an API key gets 403 forbidden (so that revoking a leaked key cuts its holder off). The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBodyWithResponse(ctx context.Context, params *CreateApiKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// CreateApiKeyWithResponse Create an API key
+	//
+	// An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. Keys are created with a JWT: a caller authenticated with an API key gets 403 forbidden (so that revoking a leaked key cuts its holder off). The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithResponse(ctx context.Context, params *CreateApiKeyParams, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// RevokeApiKeyWithResponse Revoke an API key
+	//
+	// At once: the next request with its secret answers 401. Answers the key with revoked_at; revoking a revoked key changes nothing. Another centre's key answers 404. Audited (api_key.revoke).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/api-keys/{id} (the `RevokeApiKey` operationId).
+	RevokeApiKeyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
 
 	// GetBalanceWithResponse Get a centre's balance
 	//
@@ -10851,7 +11557,7 @@ type ClientWithResponsesInterface interface {
 
 	// ApproveInvoicingAccountWithBodyWithResponse Approve end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10860,7 +11566,7 @@ type ClientWithResponsesInterface interface {
 
 	// ApproveInvoicingAccountWithResponse Approve end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+	// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10869,7 +11575,7 @@ type ClientWithResponsesInterface interface {
 
 	// RejectInvoicingAccountWithBodyWithResponse Refuse end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10878,7 +11584,7 @@ type ClientWithResponsesInterface interface {
 
 	// RejectInvoicingAccountWithResponse Refuse end-of-month invoicing
 	//
-	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+	// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10887,7 +11593,7 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeInvoicingAccountWithBodyWithResponse Revoke end-of-month invoicing
 	//
-	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10896,7 +11602,7 @@ type ClientWithResponsesInterface interface {
 
 	// RevokeInvoicingAccountWithResponse Revoke end-of-month invoicing
 	//
-	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+	// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10941,7 +11647,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateOrderWithBodyWithResponse Create an order
 	//
-	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its lines make the order; center_id, and delivery_mode when the cart sets one, must be the cart's), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10950,7 +11656,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateOrderWithResponse Create an order
 	//
-	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+	// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its lines make the order; center_id, and delivery_mode when the cart sets one, must be the cart's), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11206,7 +11912,7 @@ type ClientWithResponsesInterface interface {
 
 	// MarkStatementPaidWithResponse Mark a statement paid
 	//
-	// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition.
+	// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition. Audited (statement.mark_paid, see GET /v1/admin/audit-events).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11464,6 +12170,125 @@ func (r GetReadinessResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetReadinessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAuditEventsResponse200Headers the declared response headers of an HTTP 200 response for ListAuditEvents
+type ListAuditEventsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListAuditEventsResponse401Headers the declared response headers of an HTTP 401 response for ListAuditEvents
+type ListAuditEventsResponse401Headers struct {
+	XRequestId string
+}
+
+// ListAuditEventsResponse403Headers the declared response headers of an HTTP 403 response for ListAuditEvents
+type ListAuditEventsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListAuditEventsResponse422Headers the declared response headers of an HTTP 422 response for ListAuditEvents
+type ListAuditEventsResponse422Headers struct {
+	XRequestId string
+}
+
+// ListAuditEventsResponse429Headers the declared response headers of an HTTP 429 response for ListAuditEvents
+type ListAuditEventsResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// ListAuditEventsResponse431Headers the declared response headers of an HTTP 431 response for ListAuditEvents
+type ListAuditEventsResponse431Headers struct {
+	XRequestId string
+}
+
+type ListAuditEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditEventList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListAuditEventsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAuditEventsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListAuditEventsResponse403Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListAuditEventsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAuditEventsResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ListAuditEventsResponse431Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAuditEventsResponse) GetJSON200() *AuditEventList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAuditEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAuditEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAuditEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAuditEventsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13063,6 +13888,427 @@ func (r GetReconciliationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetReconciliationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListApiKeysResponse200Headers the declared response headers of an HTTP 200 response for ListApiKeys
+type ListApiKeysResponse200Headers struct {
+	XRequestId string
+}
+
+// ListApiKeysResponse401Headers the declared response headers of an HTTP 401 response for ListApiKeys
+type ListApiKeysResponse401Headers struct {
+	XRequestId string
+}
+
+// ListApiKeysResponse403Headers the declared response headers of an HTTP 403 response for ListApiKeys
+type ListApiKeysResponse403Headers struct {
+	XRequestId string
+}
+
+// ListApiKeysResponse422Headers the declared response headers of an HTTP 422 response for ListApiKeys
+type ListApiKeysResponse422Headers struct {
+	XRequestId string
+}
+
+// ListApiKeysResponse429Headers the declared response headers of an HTTP 429 response for ListApiKeys
+type ListApiKeysResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// ListApiKeysResponse431Headers the declared response headers of an HTTP 431 response for ListApiKeys
+type ListApiKeysResponse431Headers struct {
+	XRequestId string
+}
+
+type ListApiKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiKeyList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListApiKeysResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListApiKeysResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListApiKeysResponse403Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListApiKeysResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListApiKeysResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ListApiKeysResponse431Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListApiKeysResponse) GetJSON200() *ApiKeyList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r ListApiKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListApiKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListApiKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListApiKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateApiKeyResponse201Headers the declared response headers of an HTTP 201 response for CreateApiKey
+type CreateApiKeyResponse201Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateApiKeyResponse401Headers the declared response headers of an HTTP 401 response for CreateApiKey
+type CreateApiKeyResponse401Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateApiKeyResponse403Headers the declared response headers of an HTTP 403 response for CreateApiKey
+type CreateApiKeyResponse403Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateApiKeyResponse409Headers the declared response headers of an HTTP 409 response for CreateApiKey
+type CreateApiKeyResponse409Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateApiKeyResponse413Headers the declared response headers of an HTTP 413 response for CreateApiKey
+type CreateApiKeyResponse413Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateApiKeyResponse415Headers the declared response headers of an HTTP 415 response for CreateApiKey
+type CreateApiKeyResponse415Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateApiKeyResponse422Headers the declared response headers of an HTTP 422 response for CreateApiKey
+type CreateApiKeyResponse422Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateApiKeyResponse429Headers the declared response headers of an HTTP 429 response for CreateApiKey
+type CreateApiKeyResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// CreateApiKeyResponse431Headers the declared response headers of an HTTP 431 response for CreateApiKey
+type CreateApiKeyResponse431Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+type CreateApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ApiKeyWithSecret
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateApiKeyResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateApiKeyResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateApiKeyResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateApiKeyResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateApiKeyResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateApiKeyResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateApiKeyResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateApiKeyResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *CreateApiKeyResponse431Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateApiKeyResponse) GetJSON201() *ApiKeyWithSecret {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeApiKeyResponse200Headers the declared response headers of an HTTP 200 response for RevokeApiKey
+type RevokeApiKeyResponse200Headers struct {
+	XRequestId string
+}
+
+// RevokeApiKeyResponse401Headers the declared response headers of an HTTP 401 response for RevokeApiKey
+type RevokeApiKeyResponse401Headers struct {
+	XRequestId string
+}
+
+// RevokeApiKeyResponse403Headers the declared response headers of an HTTP 403 response for RevokeApiKey
+type RevokeApiKeyResponse403Headers struct {
+	XRequestId string
+}
+
+// RevokeApiKeyResponse404Headers the declared response headers of an HTTP 404 response for RevokeApiKey
+type RevokeApiKeyResponse404Headers struct {
+	XRequestId string
+}
+
+// RevokeApiKeyResponse422Headers the declared response headers of an HTTP 422 response for RevokeApiKey
+type RevokeApiKeyResponse422Headers struct {
+	XRequestId string
+}
+
+// RevokeApiKeyResponse429Headers the declared response headers of an HTTP 429 response for RevokeApiKey
+type RevokeApiKeyResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// RevokeApiKeyResponse431Headers the declared response headers of an HTTP 431 response for RevokeApiKey
+type RevokeApiKeyResponse431Headers struct {
+	XRequestId string
+}
+
+type RevokeApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ApiKey
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RevokeApiKeyResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeApiKeyResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *RevokeApiKeyResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RevokeApiKeyResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *RevokeApiKeyResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeApiKeyResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *RevokeApiKeyResponse431Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeApiKeyResponse) GetJSON200() *ApiKey {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeApiKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -22931,9 +24177,24 @@ func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqE
 	return ParseGetReadinessResponse(rsp)
 }
 
+// ListAuditEventsWithResponse List the audit trail
+//
+// Newest first. Audited: SEPA ceiling overrides and reinstatements, month close starts, invoicing decisions, statements marked paid, webhook endpoint and API key changes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/audit-events (the `ListAuditEvents` operationId).
+func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error) {
+	rsp, err := c.ListAuditEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAuditEventsResponse(rsp)
+}
+
 // SetSepaCeilingWithBodyWithResponse Override a buyer's SEPA ceiling
 //
-// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22948,7 +24209,7 @@ func (c *ClientWithResponses) SetSepaCeilingWithBodyWithResponse(ctx context.Con
 
 // SetSepaCeilingWithResponse Override a buyer's SEPA ceiling
 //
-// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+// Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22963,7 +24224,7 @@ func (c *ClientWithResponses) SetSepaCeilingWithResponse(ctx context.Context, id
 
 // ReinstateSepaWithResponse Lift a buyer's unpaid-debit suspension
 //
-// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
+// Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition. Audited (sepa.reinstatement, see GET /v1/admin/audit-events).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -23038,7 +24299,7 @@ func (c *ClientWithResponses) GetTrialBalanceWithResponse(ctx context.Context, r
 
 // StartMonthCloseWithBodyWithResponse Start or resume a month's close
 //
-// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress.
+// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23053,7 +24314,7 @@ func (c *ClientWithResponses) StartMonthCloseWithBodyWithResponse(ctx context.Co
 
 // StartMonthCloseWithResponse Start or resume a month's close
 //
-// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress.
+// Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23139,6 +24400,66 @@ func (c *ClientWithResponses) GetReconciliationWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetReconciliationResponse(rsp)
+}
+
+// ListApiKeysWithResponse List API keys
+//
+// A centre's own keys; an admin sees every key. Revoked keys are listed (revoked_at); secrets never are.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/api-keys (the `ListApiKeys` operationId).
+func (c *ClientWithResponses) ListApiKeysWithResponse(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error) {
+	rsp, err := c.ListApiKeys(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListApiKeysResponse(rsp)
+}
+
+// CreateApiKeyWithBodyWithResponse Create an API key
+//
+// An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. Keys are created with a JWT: a caller authenticated with an API key gets 403 forbidden (so that revoking a leaked key cuts its holder off). The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithBodyWithResponse(ctx context.Context, params *CreateApiKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKeyWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// CreateApiKeyWithResponse Create an API key
+//
+// An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. Keys are created with a JWT: a caller authenticated with an API key gets 403 forbidden (so that revoking a leaked key cuts its holder off). The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithResponse(ctx context.Context, params *CreateApiKeyParams, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKey(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// RevokeApiKeyWithResponse Revoke an API key
+//
+// At once: the next request with its secret answers 401. Answers the key with revoked_at; revoking a revoked key changes nothing. Another centre's key answers 404. Audited (api_key.revoke).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/api-keys/{id} (the `RevokeApiKey` operationId).
+func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error) {
+	rsp, err := c.RevokeApiKey(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeApiKeyResponse(rsp)
 }
 
 // GetBalanceWithResponse Get a centre's balance
@@ -23728,7 +25049,7 @@ func (c *ClientWithResponses) GetInvoicingAccountWithResponse(ctx context.Contex
 
 // ApproveInvoicingAccountWithBodyWithResponse Approve end-of-month invoicing
 //
-// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23743,7 +25064,7 @@ func (c *ClientWithResponses) ApproveInvoicingAccountWithBodyWithResponse(ctx co
 
 // ApproveInvoicingAccountWithResponse Approve end-of-month invoicing
 //
-// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+// The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23758,7 +25079,7 @@ func (c *ClientWithResponses) ApproveInvoicingAccountWithResponse(ctx context.Co
 
 // RejectInvoicingAccountWithBodyWithResponse Refuse end-of-month invoicing
 //
-// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23773,7 +25094,7 @@ func (c *ClientWithResponses) RejectInvoicingAccountWithBodyWithResponse(ctx con
 
 // RejectInvoicingAccountWithResponse Refuse end-of-month invoicing
 //
-// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+// The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23788,7 +25109,7 @@ func (c *ClientWithResponses) RejectInvoicingAccountWithResponse(ctx context.Con
 
 // RevokeInvoicingAccountWithBodyWithResponse Revoke end-of-month invoicing
 //
-// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23803,7 +25124,7 @@ func (c *ClientWithResponses) RevokeInvoicingAccountWithBodyWithResponse(ctx con
 
 // RevokeInvoicingAccountWithResponse Revoke end-of-month invoicing
 //
-// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+// The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23878,7 +25199,7 @@ func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params
 
 // CreateOrderWithBodyWithResponse Create an order
 //
-// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its lines make the order; center_id, and delivery_mode when the cart sets one, must be the cart's), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23893,7 +25214,7 @@ func (c *ClientWithResponses) CreateOrderWithBodyWithResponse(ctx context.Contex
 
 // CreateOrderWithResponse Create an order
 //
-// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+// A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its lines make the order; center_id, and delivery_mode when the cart sets one, must be the cart's), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24317,7 +25638,7 @@ func (c *ClientWithResponses) ExportStatementPdfWithResponse(ctx context.Context
 
 // MarkStatementPaidWithResponse Mark a statement paid
 //
-// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition.
+// The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition. Audited (statement.mark_paid, see GET /v1/admin/audit-events).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -24638,6 +25959,137 @@ func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAuditEventsResponse parses an HTTP response from a ListAuditEventsWithResponse call
+func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAuditEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditEventList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListAuditEventsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListAuditEventsResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListAuditEventsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListAuditEventsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListAuditEventsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers ListAuditEventsResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
 	}
 
 	return response, nil
@@ -26562,6 +28014,523 @@ func ParseGetReconciliationResponse(rsp *http.Response) (*GetReconciliationRespo
 		response.Headers429 = &headers
 	case rsp.StatusCode == 431:
 		var headers GetReconciliationResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListApiKeysResponse parses an HTTP response from a ListApiKeysWithResponse call
+func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListApiKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiKeyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListApiKeysResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListApiKeysResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListApiKeysResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListApiKeysResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListApiKeysResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers ListApiKeysResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateApiKeyResponse parses an HTTP response from a CreateApiKeyWithResponse call
+func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ApiKeyWithSecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateApiKeyResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateApiKeyResponse401Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateApiKeyResponse403Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateApiKeyResponse409Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateApiKeyResponse413Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateApiKeyResponse415Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateApiKeyResponse422Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers CreateApiKeyResponse431Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeApiKeyResponse parses an HTTP response from a RevokeApiKeyWithResponse call
+func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ApiKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RevokeApiKeyResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeApiKeyResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers RevokeApiKeyResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers RevokeApiKeyResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers RevokeApiKeyResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers RevokeApiKeyResponse431Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -60,7 +60,7 @@ func TestGoClientFlows(t *testing.T) {
 			t.Helper()
 			res, err := buyerAPI.CreateOrderWithResponse(ctx, &goclient.CreateOrderParams{}, goclient.OrderRequest{
 				CenterId: center.Id, DeliveryMode: goclient.OrderRequestDeliveryModeDelivery,
-				Lines: []goclient.OrderLineRequest{{Reference: "PHARE-AV-G-208", Label: "Phare avant gauche Peugeot 208", Quantity: 1, UnitPriceExclVat: unitPrice}},
+				Lines: &[]goclient.OrderLineRequest{{Reference: "PHARE-AV-G-208", Label: "Phare avant gauche Peugeot 208", Quantity: 1, UnitPriceExclVat: unitPrice}},
 			})
 			must(t, err, res.StatusCode(), http.StatusCreated, res.Body)
 			return *res.JSON201

@@ -18,8 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/vhupay/vhupay/api"
+	"github.com/vhupay/vhupay/internal/apikeys"
+	"github.com/vhupay/vhupay/internal/audit"
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/balances"
+	"github.com/vhupay/vhupay/internal/cart"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/config"
@@ -101,6 +104,9 @@ type App struct {
 	// Reconciler compares the provider's wallets with the ledger.
 	Reconciler *balances.Reconciler
 	Webhooks   *webhooks.Service
+	// APIKeys manages and authenticates API keys; Audit reads the audit trail.
+	APIKeys *apikeys.Service
+	Audit   *audit.Service
 
 	scheduler *jobs.Scheduler
 	handler   http.Handler
@@ -182,7 +188,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		_ = db.Close()
 		return nil, err
 	}
-	a.Orders = orders.NewService(storage.NewOrders(db), storage.NewParties(db), a.Clock)
+	var orderOpts []orders.Option
+	if cfg.Sandbox() {
+		orderOpts = append(orderOpts, orders.WithBuyerLines())
+	}
+	if cfg.CartSecret != "" {
+		carts, err := cart.NewVerifier(cfg.CartSecret, clock.Real{})
+		if err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		orderOpts = append(orderOpts, orders.WithCarts(carts))
+	}
+	a.Orders = orders.NewService(storage.NewOrders(db), storage.NewParties(db), a.Clock, orderOpts...)
 	a.Invoicing = invoicing.NewService(storage.NewInvoicing(db), storage.NewOrders(db), storage.NewParties(db), a.Clock)
 	if a.Provider == nil {
 		log.Warn("no payment provider: card payments and card registrations answer 502 psp_unavailable")
@@ -224,6 +242,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	wc.Store, wc.Clock, wc.Render, wc.Log = storage.NewWebhooks(db), a.Clock, httpapi.Render, log
 	wc.Guard.Sandbox = cfg.Sandbox()
 	a.Webhooks = webhooks.NewService(wc)
+	a.APIKeys = apikeys.NewService(storage.NewAPIKeys(db), storage.NewParties(db), a.Clock, log)
+	a.Audit = audit.NewService(storage.NewAudit(db))
 	if err := a.buildMonthClose(cfg, opts); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -237,6 +257,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, ParseHook: mangopay.ParseHook, MonthCloses: a.MonthCloses,
 		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, Balances: a.Balances, Reconciler: a.Reconciler,
+		APIKeys: a.APIKeys, Audit: a.Audit,
 		Edge: httpapi.Edge{MaxHeaderBytes: cfg.MaxHeaderBytes, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 			HookRateLimit: cfg.HookRateLimit, HookRateBurst: cfg.HookRateBurst, ReturnURLOrigins: cfg.ReturnURLOrigins, Sandbox: cfg.Sandbox()},
 	}

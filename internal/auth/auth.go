@@ -44,6 +44,8 @@ type Principal struct {
 	Role    Role
 	// Org is the buyer id for a buyer, the centre id for a centre, "" otherwise.
 	Org string
+	// APIKeyID is the API key the caller authenticated with ("" for a JWT).
+	APIKeyID string
 }
 
 // Is reports whether the principal has one of the roles.

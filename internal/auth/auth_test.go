@@ -80,11 +80,11 @@ func TestVerifyAsymmetricAndSymmetric(t *testing.T) {
 		want  Principal
 		ok    bool
 	}{
-		{"RS256", sign(jwt.SigningMethodRS256, "rsa1", rsaKey, claims("buyer", "byr_1")), Principal{"u1", RoleBuyer, "byr_1"}, true},
-		{"ES256", sign(jwt.SigningMethodES256, "ec1", ecKey, claims("center", "ctr_1")), Principal{"u1", RoleCenter, "ctr_1"}, true},
-		{"EdDSA", sign(jwt.SigningMethodEdDSA, "ed1", edKey, claims("service", "")), Principal{"u1", RoleService, ""}, true},
-		{"HS256", sign(jwt.SigningMethodHS256, "", []byte(secret), claims("admin", "")), Principal{"u1", RoleAdmin, ""}, true},
-		{"admin org is dropped", sign(jwt.SigningMethodHS256, "", []byte(secret), claims("admin", "byr_1")), Principal{"u1", RoleAdmin, ""}, true},
+		{"RS256", sign(jwt.SigningMethodRS256, "rsa1", rsaKey, claims("buyer", "byr_1")), Principal{Subject: "u1", Role: RoleBuyer, Org: "byr_1"}, true},
+		{"ES256", sign(jwt.SigningMethodES256, "ec1", ecKey, claims("center", "ctr_1")), Principal{Subject: "u1", Role: RoleCenter, Org: "ctr_1"}, true},
+		{"EdDSA", sign(jwt.SigningMethodEdDSA, "ed1", edKey, claims("service", "")), Principal{Subject: "u1", Role: RoleService, Org: ""}, true},
+		{"HS256", sign(jwt.SigningMethodHS256, "", []byte(secret), claims("admin", "")), Principal{Subject: "u1", Role: RoleAdmin, Org: ""}, true},
+		{"admin org is dropped", sign(jwt.SigningMethodHS256, "", []byte(secret), claims("admin", "byr_1")), Principal{Subject: "u1", Role: RoleAdmin, Org: ""}, true},
 		{"RS256 by an unknown key", sign(jwt.SigningMethodRS256, "rsa1", otherRSA, claims("buyer", "byr_1")), Principal{}, false},
 		{"unknown kid", sign(jwt.SigningMethodRS256, "nope", rsaKey, claims("buyer", "byr_1")), Principal{}, false},
 		{"RS384 not accepted", sign(jwt.SigningMethodRS384, "rsa1", rsaKey, claims("buyer", "byr_1")), Principal{}, false},

@@ -40,6 +40,9 @@ type Config struct {
 	PSPTimeout time.Duration
 	// FingerprintKey keys the HMAC that fingerprints IBANs to refuse duplicates.
 	FingerprintKey string
+	// CartSecret verifies the carts the marketplace back end signs for buyers (HS256); "": no
+	// signed cart is accepted (outside sandbox mode buyers then cannot order).
+	CartSecret string
 
 	// MonthCloseTimeout bounds one attempt of a month close (0: the job queue's default).
 	MonthCloseTimeout time.Duration
@@ -104,6 +107,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Scoring:        get("VHUPAY_SCORING", "sandbox"),
 		LogFormat:      get("VHUPAY_LOG_FORMAT", "json"),
 		FingerprintKey: getenv("VHUPAY_FINGERPRINT_KEY"),
+		CartSecret:     getenv("VHUPAY_CART_SECRET"),
 		MangoPay: MangoPay{
 			BaseURL:  get("VHUPAY_MANGOPAY_BASE_URL", "https://api.sandbox.mangopay.com"),
 			ClientID: get("VHUPAY_MANGOPAY_CLIENT_ID", ""),
@@ -143,6 +147,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		errs = append(errs, errors.New("VHUPAY_JWT_SECRET must be at least 32 characters"))
+	}
+	if c.CartSecret != "" && len(c.CartSecret) < 32 {
+		errs = append(errs, errors.New("VHUPAY_CART_SECRET must be at least 32 characters"))
 	}
 	switch c.PSP {
 	case "sandbox":

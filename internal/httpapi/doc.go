@@ -29,6 +29,10 @@
 //	@tag.description	Events: every change told to integrators, kept 90 days.
 //	@tag.name			webhooks
 //	@tag.description	Webhook endpoints: events pushed to integrators, signed (Standard Webhooks), retried for 3 days.
+//	@tag.name			api-keys
+//	@tag.description	API keys (vhp_sk_…) for partners' and centres' systems: shown once, stored hashed, revocable at once.
+//	@tag.name			audit
+//	@tag.description	The audit trail of operators' and integrators' acts, written with each change (admin).
 //	@tag.name			sandbox
 //	@tag.description	Sandbox mode only: test clock and score partner.
 //	@tag.name			provider
@@ -38,5 +42,5 @@
 //	@securityDefinitions.apikey	BearerAuth
 //	@in							header
 //	@name						Authorization
-//	@description				A JWT: `Bearer <token>` (get one with `vhupay token --role admin`).
+//	@description				A JWT: `Bearer <token>` (get one with `vhupay token --role admin`), or an API key: `Bearer vhp_sk_…` (POST /v1/api-keys).
 package httpapi

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/invoicing"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 // routes of the end-of-month invoicing capability.
@@ -247,7 +248,7 @@ func (s *Server) getInvoicingAccount(c *gin.Context) {
 //
 //	@Summary		Approve end-of-month invoicing
 //	@ID			approveInvoicingAccount
-//	@Description	The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+//	@Description	The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
 //	@Tags			invoicing
 //	@Security		BearerAuth
 //	@Accept			json
@@ -264,7 +265,7 @@ func (s *Server) approveInvoicingAccount(c *gin.Context) { s.decide(c, invoicing
 //
 //	@Summary		Refuse end-of-month invoicing
 //	@ID			rejectInvoicingAccount
-//	@Description	The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+//	@Description	The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
 //	@Tags			invoicing
 //	@Security		BearerAuth
 //	@Accept			json
@@ -281,7 +282,7 @@ func (s *Server) rejectInvoicingAccount(c *gin.Context) { s.decide(c, invoicing.
 //
 //	@Summary		Revoke end-of-month invoicing
 //	@ID			revokeInvoicingAccount
-//	@Description	The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+//	@Description	The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
 //	@Tags			invoicing
 //	@Security		BearerAuth
 //	@Accept			json
@@ -302,7 +303,8 @@ func (s *Server) decide(c *gin.Context, d invoicing.Decision) {
 			return
 		}
 	}
-	a, err := s.invoicing.Decide(c.Request.Context(), principal(c), c.Param("id"), d, req.Note)
+	ctx := txn.WithRequestID(c.Request.Context(), requestID(c))
+	a, err := s.invoicing.Decide(ctx, principal(c), c.Param("id"), d, req.Note)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -468,7 +470,7 @@ func (s *Server) export(c *gin.Context, extension, contentType string, render fu
 //
 //	@Summary		Mark a statement paid
 //	@ID			markStatementPaid
-//	@Description	The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition.
+//	@Description	The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition. Audited (statement.mark_paid, see GET /v1/admin/audit-events).
 //	@Tags			invoicing
 //	@Security		BearerAuth
 //	@Produce		json,application/problem+json
@@ -478,7 +480,8 @@ func (s *Server) export(c *gin.Context, extension, contentType string, render fu
 //	@Failure		401,403,404,409,422	{object}	Problem
 //	@Router			/v1/statements/{id}/mark-paid [post]
 func (s *Server) markStatementPaid(c *gin.Context) {
-	st, err := s.invoicing.MarkPaid(c.Request.Context(), principal(c), c.Param("id"))
+	ctx := txn.WithRequestID(c.Request.Context(), requestID(c))
+	st, err := s.invoicing.MarkPaid(ctx, principal(c), c.Param("id"))
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -370,6 +370,10 @@ func TestInvoicingEndToEnd(t *testing.T) {
 		var paid httpapi.Statement
 		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/statements/" + st.ID + "/mark-paid", Token: e.bt}).ExpectProblem(t, 403, "forbidden")
 		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/statements/" + st.ID + "/mark-paid", Token: e.ct}).Expect(t, 200).JSON(t, &paid)
+		if mp := expectAudit(t, s, "statement.mark_paid", st.ID, "center", 1); !strings.Contains(string(mp.Before), `"status":"issued"`) ||
+			!strings.Contains(string(mp.After), `"status":"paid"`) {
+			t.Errorf("mark-paid entry: before %s after %s", mp.Before, mp.After)
+		}
 		if paid.Status != "paid" || paid.PaidAt == nil || paid.IssuedAt == nil || paid.Total != 42596 || len(paid.Orders) != 2 {
 			t.Fatalf("paid statement = %+v", paid)
 		}
@@ -467,6 +471,14 @@ func TestInvoicingTransitions(t *testing.T) {
 		}
 		third := e.askOK(t, e.bt, e.center.ID)
 		e.decideOK(t, e.ct, third.ID, "approve")
+		// Each decision audited, refused ones not.
+		if rv := expectAudit(t, s, "invoicing_account.revoke", a.ID, "admin", 1); !strings.Contains(string(rv.Before), `"status":"approved"`) ||
+			!strings.Contains(string(rv.After), `"status":"revoked"`) {
+			t.Errorf("revocation entry: before %s after %s", rv.Before, rv.After)
+		}
+		expectAudit(t, s, "invoicing_account.approve", a.ID, "center", 1)
+		expectAudit(t, s, "invoicing_account.reject", again.ID, "center", 1)
+		expectAudit(t, s, "invoicing_account.approve", third.ID, "center", 1)
 
 		// A payment through the third account in the same month goes on that account's statement;
 		// the revoked account's statement keeps its payment. The close issues both.

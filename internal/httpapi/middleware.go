@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -23,6 +24,8 @@ const (
 	ctxLogger    = "vhupay.logger"
 	ctxPrincipal = "vhupay.principal"
 	ctxBody      = "vhupay.body"
+	// ctxNotKept marks an answer that the idempotency store must not keep (it holds a secret).
+	ctxNotKept = "vhupay.not_kept"
 )
 
 // MaxBody is the largest request body accepted.
@@ -96,6 +99,9 @@ func (s *Server) accessLog(c *gin.Context) {
 	}
 	if p, ok := principalOf(c); ok {
 		attrs = append(attrs, slog.String("role", string(p.Role)), slog.String("org", p.Org))
+		if p.APIKeyID != "" {
+			attrs = append(attrs, slog.String("api_key_id", p.APIKeyID)) // the key's id, never its secret
+		}
 	}
 	logger(c).LogAttrs(c.Request.Context(), level, "request", attrs...)
 }
@@ -140,7 +146,18 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.writeError(c, errUnauthenticated)
 		return
 	}
-	p, err := s.verifier.Verify(strings.TrimSpace(token))
+	token = strings.TrimSpace(token)
+	var p auth.Principal
+	var err error
+	if auth.IsAPIKey(token) && s.apiKeys != nil {
+		p, err = s.apiKeys.Authenticate(c.Request.Context(), token)
+	} else {
+		p, err = s.verifier.Verify(token)
+	}
+	if err != nil && !errors.Is(err, auth.ErrUnauthenticated) {
+		s.writeError(c, err) // the key store failed: not the caller's fault
+		return
+	}
 	if err != nil {
 		// The reason (expired, bad signature, wrong audience...) goes to the log only: the caller
 		// learns nothing that helps forging a token.
@@ -244,7 +261,7 @@ func (s *Server) idempotent(c *gin.Context) {
 		defer cancel()
 		status := w.Status()
 		var err error
-		if completed && status < 500 && status != http.StatusTooManyRequests {
+		if completed && status < 500 && status != http.StatusTooManyRequests && !c.GetBool(ctxNotKept) {
 			err = s.idem.Complete(ctx, claim, idempotency.Response{
 				Status: status, ContentType: w.Header().Get("Content-Type"), Location: w.Header().Get("Location"), Body: w.body.Bytes(),
 			})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 // MonthCloseRequest starts (or resumes) a month's close.
@@ -104,7 +105,7 @@ func toMonthClose(c monthclose.MonthClose) MonthClose {
 //
 //	@Summary		Start or resume a month's close
 //	@ID			startMonthClose
-//	@Description	Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress.
+//	@Description	Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
 //	@Tags			month-close
 //	@Security		BearerAuth
 //	@Accept			json
@@ -122,7 +123,8 @@ func (s *Server) startMonthClose(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	mc, outcome, err := s.monthCloses.Start(c.Request.Context(), req.Month)
+	ctx := txn.WithRequestID(c.Request.Context(), requestID(c))
+	mc, outcome, err := s.monthCloses.StartAs(ctx, principal(c).Actor(), req.Month)
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -206,6 +206,10 @@ func TestMonthCloseAPI(t *testing.T) {
 		}
 		var third httpapi.MonthClose
 		startClose(t, s, monthsAgo(2)).Expect(t, 200).JSON(t, &third)
+		// Audited once: the start, not the answers about the existing close.
+		if e := expectAudit(t, s, "month_close.start", monthsAgo(2), "admin", 1); string(e.Before) != "null" || !strings.Contains(string(e.After), `"status":"running"`) {
+			t.Errorf("month close start entry: before %s after %s", e.Before, e.After)
+		}
 		if diff := cmp.Diff(done, third); diff != "" {
 			t.Errorf("a completed close answered (-get +post):\n%s", diff)
 		}

@@ -28,12 +28,20 @@ var orderErrors = []errorMapping{
 // OrderRequest creates an order.
 type OrderRequest struct {
 	// BuyerID is required for admin and service callers; a buyer leaves it out (or gives its own id).
-	BuyerID      string `json:"buyer_id,omitempty" example:"byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
-	CenterID     string `json:"center_id" binding:"required" example:"ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	BuyerID string `json:"buyer_id,omitempty" example:"byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	// CenterID is the selling centre; with a signed cart, the cart's.
+	CenterID string `json:"center_id" binding:"required" example:"ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	// DeliveryMode: with a signed cart that sets one, the cart's.
 	DeliveryMode string `json:"delivery_mode" binding:"required" enums:"delivery,pickup" example:"delivery"`
 	// ExternalReference is the caller's own reference (at most 100 characters).
-	ExternalReference string             `json:"external_reference,omitempty" example:"CMD-2026-0042"`
-	Lines             []OrderLineRequest `json:"lines" binding:"required" minItems:"1" maxItems:"100"`
+	ExternalReference string `json:"external_reference,omitempty" example:"CMD-2026-0042"`
+	// Lines are given by admin and service callers, and by buyers in sandbox mode only; leave them
+	// out with a signed cart.
+	Lines []OrderLineRequest `json:"lines,omitempty" maxItems:"100"`
+	// SignedCart is a cart signed by the marketplace back end (a compact JWS, HS256, see
+	// docs/signed-carts.md): outside sandbox mode a buyer orders with it, and its centre and lines
+	// (with their prices) make the order.
+	SignedCart string `json:"signed_cart,omitempty" example:"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJ2aHVwYXktY2FydCJ9.c2lnbmF0dXJl"`
 } //	@name	OrderRequest
 
 // OrderLineRequest is one ordered part.
@@ -129,7 +137,7 @@ func toDeliveryNote(n orders.DeliveryNote) DeliveryNote {
 //
 //	@Summary		Create an order
 //	@ID			createOrder
-//	@Description	A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+//	@Description	A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its lines make the order; center_id, and delivery_mode when the cart sets one, must be the cart's), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
 //	@Tags			orders
 //	@Security		BearerAuth
 //	@Accept			json
@@ -147,7 +155,7 @@ func (s *Server) createOrder(c *gin.Context) {
 		return
 	}
 	in := orders.NewOrderInput{BuyerID: req.BuyerID, CenterID: req.CenterID, DeliveryMode: orders.DeliveryMode(req.DeliveryMode),
-		ExternalReference: req.ExternalReference, Lines: make([]orders.LineInput, len(req.Lines))}
+		ExternalReference: req.ExternalReference, Lines: make([]orders.LineInput, len(req.Lines)), SignedCart: req.SignedCart}
 	for i, l := range req.Lines {
 		in.Lines[i] = orders.LineInput{Reference: l.Reference, Label: l.Label, Quantity: l.Quantity, UnitPriceExclVAT: l.UnitPriceExclVAT, VATRate: l.VATRate}
 	}

@@ -1,13 +1,16 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vhupay/vhupay/internal/app/apptest"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/cart"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
@@ -24,11 +27,46 @@ func orderBody(centerID string, lines ...map[string]any) map[string]any {
 	return map[string]any{"center_id": centerID, "delivery_mode": "delivery", "lines": lines}
 }
 
+// createOrder creates an order. Outside sandbox mode a buyer's lines are signed into a cart first,
+// as the marketplace back end would.
 func createOrder(t *testing.T, s *apptest.Server, token string, body map[string]any) httpapi.Order {
 	t.Helper()
+	if buyer := buyerOf(t, token); !s.App.Config.Sandbox() && buyer != "" {
+		body = signedBody(t, s, buyer, body)
+	}
 	var o httpapi.Order
 	s.Do(t, apptest.Request{Method: "POST", Path: "/v1/orders", Token: token, Body: body}).Expect(t, 201).JSON(t, &o)
 	return o
+}
+
+// buyerOf returns the org of a buyer's JWT, "" for other tokens.
+func buyerOf(t *testing.T, token string) string {
+	t.Helper()
+	var c auth.Claims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &c); err != nil || c.Role != string(auth.RoleBuyer) {
+		return ""
+	}
+	return c.Org
+}
+
+// signedBody turns an order body's centre and lines into a cart signed for buyerID.
+func signedBody(t *testing.T, s *apptest.Server, buyerID string, body map[string]any) map[string]any {
+	t.Helper()
+	raw, err := json.Marshal(body["lines"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cart.Claims{CenterID: fmt.Sprint(body["center_id"])}
+	if err := json.Unmarshal(raw, &c.Lines); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{"signed_cart": s.SignCart(t, buyerID, c)}
+	for k, v := range body {
+		if k != "lines" {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func getOrder(t *testing.T, s *apptest.Server, token, id string) httpapi.Order {

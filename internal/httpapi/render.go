@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 
+	"github.com/vhupay/vhupay/internal/apikeys"
 	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/events"
@@ -62,6 +63,10 @@ func dto(v any) any {
 		return toWebhookDelivery(v)
 	case events.Event:
 		return toEvent(v)
+	case apikeys.Key:
+		return toAPIKey(v)
+	case sepa.Profile:
+		return toSEPAStanding(v)
 	case balances.Reconciliation:
 		return toReconciliation(v)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/scoring"
 	"github.com/vhupay/vhupay/internal/sepa"
+	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
@@ -581,7 +582,7 @@ func (s *Server) writeCeilingChanges(c *gin.Context, buyerID string) {
 //
 //	@Summary		Override a buyer's SEPA ceiling
 //	@ID			setSepaCeiling
-//	@Description	Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+//	@Description	Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
 //	@Tags			sepa
 //	@Security		BearerAuth
 //	@Accept			json
@@ -597,7 +598,8 @@ func (s *Server) setSEPACeiling(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	e, err := s.sepa.SetCeiling(c.Request.Context(), c.Param("id"), *req.Amount, req.Note)
+	ctx := txn.WithRequestID(c.Request.Context(), requestID(c))
+	e, err := s.sepa.SetCeiling(ctx, principal(c), c.Param("id"), *req.Amount, req.Note)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -609,7 +611,7 @@ func (s *Server) setSEPACeiling(c *gin.Context) {
 //
 //	@Summary		Lift a buyer's unpaid-debit suspension
 //	@ID			reinstateSepa
-//	@Description	Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
+//	@Description	Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition. Audited (sepa.reinstatement, see GET /v1/admin/audit-events).
 //	@Tags			sepa
 //	@Security		BearerAuth
 //	@Produce		json,application/problem+json
@@ -619,7 +621,8 @@ func (s *Server) setSEPACeiling(c *gin.Context) {
 //	@Failure		401,403,404,409,413,422	{object}	Problem
 //	@Router			/v1/admin/buyers/{id}/sepa-reinstatement [post]
 func (s *Server) reinstateSEPA(c *gin.Context) {
-	e, err := s.sepa.Reinstate(c.Request.Context(), c.Param("id"))
+	ctx := txn.WithRequestID(c.Request.Context(), requestID(c))
+	e, err := s.sepa.Reinstate(ctx, principal(c), c.Param("id"))
 	if err != nil {
 		s.writeError(c, err)
 		return

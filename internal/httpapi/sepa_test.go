@@ -710,6 +710,10 @@ func TestCeilingOverrideAndReinstatement(t *testing.T) {
 			t.Errorf("profile after the override = %+v", p)
 		}
 		manual := httpapi.CeilingChange{From: 25000, To: 50000, Reason: "manual", Note: "bank guarantee", CreatedAt: sepaStart.Add(time.Hour)}
+		if ae := expectAudit(t, s, "sepa.ceiling_override", e.buyer.ID, "admin", 1); !strings.Contains(string(ae.Before), `"ceiling":25000`) ||
+			!strings.Contains(string(ae.After), `"ceiling":50000`) {
+			t.Errorf("override entry: before %s after %s", ae.Before, ae.After)
+		}
 		if diff := cmp.Diff([]httpapi.CeilingChange{manual, initial}, changes(t)); diff != "" {
 			t.Errorf("changes after the override (-want +got):\n%s", diff)
 		}
@@ -741,6 +745,10 @@ func TestCeilingOverrideAndReinstatement(t *testing.T) {
 			t.Errorf("reinstated profile = %+v", p)
 		}
 		reset := httpapi.CeilingChange{From: 50000, To: 25000, Reason: "unpaid_reset", CreatedAt: reinstatedAt}
+		if ae := expectAudit(t, s, "sepa.reinstatement", e.buyer.ID, "admin", 1); !strings.Contains(string(ae.Before), `"suspended":true`) ||
+			!strings.Contains(string(ae.After), `"suspended":false`) {
+			t.Errorf("reinstatement entry: before %s after %s", ae.Before, ae.After)
+		}
 		if diff := cmp.Diff([]httpapi.CeilingChange{reset, manual, initial}, changes(t)); diff != "" {
 			t.Errorf("changes after the reinstatement (-want +got):\n%s", diff)
 		}
@@ -754,6 +762,9 @@ func TestCeilingOverrideAndReinstatement(t *testing.T) {
 		}
 		s.Do(t, apptest.Request{Method: "POST", Path: path + "/sepa-reinstatement", Token: e.admin}).ExpectProblem(t, 409, "invalid_transition")
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/buyers/byr_nope/sepa", Token: e.admin}).ExpectProblem(t, 404, "not_found")
+		// Refused acts are not audited: one override, two reinstatements.
+		expectAudit(t, s, "sepa.ceiling_override", e.buyer.ID, "admin", 1)
+		expectAudit(t, s, "sepa.reinstatement", e.buyer.ID, "admin", 2)
 	})
 }
 

@@ -16,6 +16,8 @@ import (
 	swaggerFiles "github.com/swaggo/files"
 	ginSwagger "github.com/swaggo/gin-swagger"
 
+	"github.com/vhupay/vhupay/internal/apikeys"
+	"github.com/vhupay/vhupay/internal/audit"
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/collections"
@@ -69,6 +71,9 @@ type Deps struct {
 	// Events lists events; Webhooks manages webhook endpoints.
 	Events   *events.Service
 	Webhooks *webhooks.Service
+	// APIKeys authenticates vhp_sk_ bearer secrets and manages keys; Audit lists the audit trail.
+	APIKeys *apikeys.Service
+	Audit   *audit.Service
 	// Balances are the centres' money: fees, balances, the ledger; Reconciler compares the
 	// provider's wallets with it.
 	Balances   *balances.Service
@@ -121,6 +126,8 @@ type Server struct {
 	balances     *balances.Service
 	reconciler   *balances.Reconciler
 	adjustWallet AdjustWallet
+	apiKeys      *apikeys.Service
+	audit        *audit.Service
 	clockMoved   func(ctx context.Context, settle bool) error
 
 	edge Edge
@@ -140,6 +147,7 @@ func New(d Deps) http.Handler {
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
 		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved, balances: d.Balances, reconciler: d.Reconciler, adjustWallet: d.SandboxAdjustWallet,
+		apiKeys: d.APIKeys, audit: d.Audit,
 		edge: d.Edge.withDefaults(), corsOrigins: map[string]bool{},
 	}
 	s.callers = newLimiters(s.edge.RateLimit, s.edge.RateBurst, nil)
@@ -210,6 +218,8 @@ func New(d Deps) http.Handler {
 	s.routeInvoicing(v1)
 	s.routeEvents(v1)
 	s.routeWebhooks(v1)
+	s.routeAPIKeys(v1)
+	s.routeAudit(v1)
 	s.routeBalances(v1)
 	s.routeReconciliations(v1)
 	if s.clock != nil {

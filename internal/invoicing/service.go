@@ -79,8 +79,9 @@ type Store interface {
 	Accounts(ctx context.Context, f AccountFilter, p page.Request) (page.Page[Account], error)
 	// SaveDecision writes a's status, note and decision time when the stored status is still
 	// from (a conditional update). ErrInvalidTransition when it is not any more (another decision
-	// won); ErrNotFound when the account does not exist.
-	SaveDecision(ctx context.Context, a Account, from AccountStatus) error
+	// won); ErrNotFound when the account does not exist. audit, when not nil, is written in the
+	// same transaction.
+	SaveDecision(ctx context.Context, a Account, from AccountStatus, audit *txn.AuditEntry) error
 
 	// AttachDeliveryNote stores a delivery note of centerID on an order. ErrDeliveryNoteExists
 	// when the centre already used the number.
@@ -96,8 +97,9 @@ type Store interface {
 	// earlier one).
 	IssueMonth(ctx context.Context, month string, at time.Time) (int, error)
 	// MarkStatementPaid, in one transaction, moves an issued statement to paid at at and its
-	// scheduled intents to succeeded. ErrInvalidTransition when it is not issued; ErrNotFound.
-	MarkStatementPaid(ctx context.Context, id string, at time.Time) error
+	// scheduled intents to succeeded, and writes audit there when it is not nil.
+	// ErrInvalidTransition when it is not issued; ErrNotFound.
+	MarkStatementPaid(ctx context.Context, id string, at time.Time, audit *txn.AuditEntry) error
 }
 
 // Tx is the unit of work of a vhu_invoice payment: the payment's own (payments.Tx) with the
@@ -234,7 +236,7 @@ func (s *Service) Decide(ctx context.Context, who auth.Principal, accountID stri
 	if !who.Is(auth.RoleCenter, auth.RoleAdmin) || !sees(who, a.BuyerID, a.CenterID) {
 		return Account{}, ErrNotFound
 	}
-	from := a.Status
+	from, before := a.Status, a
 	at := s.clock.Now()
 	switch d {
 	case Approve:
@@ -249,7 +251,8 @@ func (s *Service) Decide(ctx context.Context, who auth.Principal, accountID stri
 	if err != nil {
 		return Account{}, err
 	}
-	if err := s.store.SaveDecision(ctx, a, from); err != nil {
+	audit := &txn.AuditEntry{Action: "invoicing_account." + string(d), Actor: who.Actor(), TargetID: a.ID, Before: before, After: a, At: at}
+	if err := s.store.SaveDecision(ctx, a, from, audit); err != nil {
 		return Account{}, err
 	}
 	return a, nil
@@ -443,10 +446,12 @@ func (s *Service) MarkPaid(ctx context.Context, who auth.Principal, statementID 
 	if st, err = complete(st); err != nil {
 		return Statement{}, err
 	}
+	before := st
 	if err := st.MarkPaid(s.clock.Now()); err != nil {
 		return Statement{}, err
 	}
-	if err := s.store.MarkStatementPaid(ctx, st.ID, *st.PaidAt); err != nil {
+	audit := &txn.AuditEntry{Action: "statement.mark_paid", Actor: who.Actor(), TargetID: st.ID, Before: before, After: st, At: *st.PaidAt}
+	if err := s.store.MarkStatementPaid(ctx, st.ID, *st.PaidAt, audit); err != nil {
 		return Statement{}, err
 	}
 	return st, nil

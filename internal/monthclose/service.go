@@ -61,6 +61,12 @@ const (
 // Errors: a *validation.Error on field "month" for a month not written YYYY-MM;
 // ErrMonthNotEnded when month has not ended at the clock's now (Europe/Paris).
 func (s *Service) Start(ctx context.Context, month string) (MonthClose, Outcome, error) {
+	return s.StartAs(ctx, txn.System, month)
+}
+
+// StartAs is Start by an operator: a close it starts or resumes is audited (month_close.start,
+// actor who) in the unit of work that writes it.
+func (s *Service) StartAs(ctx context.Context, who txn.Actor, month string) (MonthClose, Outcome, error) {
 	ended, err := clock.MonthEnded(month, s.clock.Now())
 	if err != nil {
 		return MonthClose{}, Existing, validation.Field("month", "format", `must be a month written "YYYY-MM"`)
@@ -71,11 +77,16 @@ func (s *Service) Start(ctx context.Context, month string) (MonthClose, Outcome,
 	if err := s.inRange(ctx, month); err != nil {
 		return MonthClose{}, Existing, err
 	}
+	now := s.clock.Now()
+	fresh := MonthClose{Month: month, Status: StatusRunning, StartedAt: now}
 	err = s.store.InTx(ctx, func(tx Tx) error {
-		if err := tx.CreateClose(ctx, MonthClose{Month: month, Status: StatusRunning, StartedAt: s.clock.Now()}); err != nil {
+		if err := tx.CreateClose(ctx, fresh); err != nil {
 			return err
 		}
-		return tx.Enqueue(ctx, s.queue.Job(month))
+		if err := tx.Enqueue(ctx, s.queue.Job(month)); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, txn.AuditEntry{Action: "month_close.start", Actor: who, TargetID: month, After: fresh, At: now})
 	})
 	switch {
 	case err == nil:
@@ -96,7 +107,12 @@ func (s *Service) Start(ctx context.Context, month string) (MonthClose, Outcome,
 			if reopened = ok; err != nil || !ok {
 				return err
 			}
-			return tx.Enqueue(ctx, s.queue.Job(month))
+			if err := tx.Enqueue(ctx, s.queue.Job(month)); err != nil {
+				return err
+			}
+			after := c
+			after.Status, after.FinishedAt, after.LastError = StatusRunning, nil, ""
+			return tx.Audit(ctx, txn.AuditEntry{Action: "month_close.start", Actor: who, TargetID: month, Before: c, After: after, At: now})
 		})
 		if err != nil {
 			return MonthClose{}, Existing, fmt.Errorf("resume close %s: %w", month, err)

@@ -141,6 +141,9 @@ type NewOrderInput struct {
 	DeliveryMode      DeliveryMode
 	ExternalReference string
 	Lines             []LineInput
+	// SignedCart is a cart signed by the marketplace back end (Service.Create reads it: its lines
+	// replace Lines; CenterID must be its centre). NewOrder ignores it.
+	SignedCart string
 }
 
 // LineInput is one requested line. A nil VATRate means money.DefaultVATRate (20 %).

@@ -54,11 +54,45 @@ type Service struct {
 	store   Store
 	parties Parties
 	clock   clock.Clock
+	// carts verifies signed carts (nil: none are accepted); buyerLines lets buyers type their
+	// own lines (sandbox mode only).
+	carts      Carts
+	buyerLines bool
 }
 
-// NewService returns a Service.
-func NewService(store Store, p Parties, clk clock.Clock) *Service {
-	return &Service{store: store, parties: p, clock: clk}
+// SignedCart is what a cart signed by the marketplace back end fixes: the centre and the lines
+// with their prices (and the delivery mode when it set one).
+type SignedCart struct {
+	CenterID     string
+	DeliveryMode DeliveryMode // "" when the buyer chooses
+	Lines        []LineInput
+}
+
+// Carts verifies signed carts.
+type Carts interface {
+	// Verify returns the cart of token when it is valid and signed for buyerID; any error is the
+	// cart's fault (it becomes a validation error on "signed_cart").
+	Verify(token, buyerID string) (SignedCart, error)
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithCarts accepts carts signed by the marketplace back end, verified by c.
+func WithCarts(c Carts) Option { return func(s *Service) { s.carts = c } }
+
+// WithBuyerLines lets buyers type their own lines and prices (sandbox mode only: a buyer could
+// otherwise order an engine at 1 cent).
+func WithBuyerLines() Option { return func(s *Service) { s.buyerLines = true } }
+
+// NewService returns a Service. Without options, only admin and service callers give order lines
+// (buyers cannot order): see WithCarts and WithBuyerLines.
+func NewService(store Store, p Parties, clk clock.Clock, opts ...Option) *Service {
+	s := &Service{store: store, parties: p, clock: clk}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Create validates and stores a new payment_pending order.
@@ -73,6 +107,9 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in NewOrderInp
 		return Order{}, err
 	}
 	in.BuyerID = buyerID
+	if in, err = s.priced(who, in); err != nil {
+		return Order{}, err
+	}
 	o, err := NewOrder(in, id.New(id.Order), s.clock.Now())
 	if err != nil {
 		return Order{}, err
@@ -178,4 +215,41 @@ func (s *Service) Delete(ctx context.Context, who auth.Principal, orderID string
 		return err
 	}
 	return s.store.CancelOrder(ctx, o.ID, s.clock.Now())
+}
+
+// priced returns in with lines from a party that owns the prices: a signed cart when one is
+// given (its lines replace in's, which must be left out; in's centre, and delivery mode when the
+// cart sets one, must be the cart's); else the caller's own lines when it is admin or service, or
+// a buyer in sandbox mode. Errors: *validation.Error on "signed_cart" (required, invalid, not
+// accepted here), "lines" (given with a cart), "center_id" or "delivery_mode" (not the cart's).
+func (s *Service) priced(who auth.Principal, in NewOrderInput) (NewOrderInput, error) {
+	if in.SignedCart == "" {
+		if who.Role == auth.RoleBuyer && !s.buyerLines {
+			return in, validation.Field("signed_cart", "required",
+				"a buyer orders with a cart signed by the marketplace, which sets the lines and their prices")
+		}
+		return in, nil
+	}
+	if s.carts == nil {
+		return in, validation.Field("signed_cart", "unsupported", "this server accepts no signed cart (no cart secret configured)")
+	}
+	c, err := s.carts.Verify(in.SignedCart, in.BuyerID)
+	if err != nil {
+		return in, validation.Field("signed_cart", "invalid", "not a valid cart for this buyer: bad signature, expired, or signed for another buyer")
+	}
+	var errs validation.Collector
+	if len(in.Lines) > 0 {
+		errs.Add("lines", "forbidden", "give either lines or a signed cart")
+	}
+	if in.CenterID != c.CenterID {
+		errs.Add("center_id", "invalid", "differs from the signed cart's centre")
+	}
+	if c.DeliveryMode != "" && in.DeliveryMode != c.DeliveryMode {
+		errs.Add("delivery_mode", "invalid", "differs from the signed cart's delivery mode")
+	}
+	if err := errs.Err(); err != nil {
+		return in, err
+	}
+	in.Lines = c.Lines
+	return in, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
@@ -101,7 +102,9 @@ const MaxCeilingNote = 500
 // the note (even when the amount is the current ceiling). It returns the new standing.
 // Errors: *validation.Error on "amount" (outside 0..ManualCeilingMax) or "note" (empty or too
 // long); ErrNotFound.
-func (s *Service) SetCeiling(ctx context.Context, buyerID string, amount int64, note string) (Eligibility, error) {
+//
+// The override is audited (sepa.ceiling_override, actor who) in the same transaction.
+func (s *Service) SetCeiling(ctx context.Context, who auth.Principal, buyerID string, amount int64, note string) (Eligibility, error) {
 	var col validation.Collector
 	if amount < 0 || amount > s.cfg.ManualCeilingMax {
 		col.Add("amount", "range", fmt.Sprintf("must be from 0 to %d cents", s.cfg.ManualCeilingMax))
@@ -115,7 +118,9 @@ func (s *Service) SetCeiling(ctx context.Context, buyerID string, amount int64, 
 	if err := s.ensureProfile(ctx, buyerID); err != nil {
 		return Eligibility{}, err
 	}
-	if _, err := s.store.SetCeiling(ctx, buyerID, amount, CeilingChangeManual, note, s.clock.Now()); err != nil {
+	now := s.clock.Now()
+	audit := &txn.AuditEntry{Action: "sepa.ceiling_override", Actor: who.Actor(), TargetID: buyerID, At: now}
+	if _, err := s.store.SetCeiling(ctx, buyerID, amount, CeilingChangeManual, note, now, audit); err != nil {
 		return Eligibility{}, err
 	}
 	return s.Eligibility(ctx, buyerID)
@@ -125,11 +130,15 @@ func (s *Service) SetCeiling(ctx context.Context, buyerID string, amount int64, 
 // ceiling goes back to the initial value (a change with reason "unpaid_reset" is recorded even
 // when it already had that value) and a new probation starts now. It returns the new standing.
 // Errors: ErrInvalidTransition (not suspended), ErrNotFound.
-func (s *Service) Reinstate(ctx context.Context, buyerID string) (Eligibility, error) {
+//
+// The reinstatement is audited (sepa.reinstatement, actor who) in the same transaction.
+func (s *Service) Reinstate(ctx context.Context, who auth.Principal, buyerID string) (Eligibility, error) {
 	if err := s.ensureProfile(ctx, buyerID); err != nil {
 		return Eligibility{}, err
 	}
-	if _, err := s.store.Reinstate(ctx, buyerID, s.cfg.Ceiling.Initial, s.clock.Now()); err != nil {
+	now := s.clock.Now()
+	audit := &txn.AuditEntry{Action: "sepa.reinstatement", Actor: who.Actor(), TargetID: buyerID, At: now}
+	if _, err := s.store.Reinstate(ctx, buyerID, s.cfg.Ceiling.Initial, now, audit); err != nil {
 		return Eligibility{}, err
 	}
 	return s.Eligibility(ctx, buyerID)
@@ -180,7 +189,7 @@ func (s *Service) ReviewCeiling(ctx context.Context, buyerID string, monthlyTota
 	if !changed {
 		return f.Profile.Ceiling, false, nil
 	}
-	if _, err := s.store.SetCeiling(ctx, buyerID, next, CeilingChangeMonthlyReview, "", now); err != nil {
+	if _, err := s.store.SetCeiling(ctx, buyerID, next, CeilingChangeMonthlyReview, "", now, nil); err != nil {
 		return 0, false, err
 	}
 	return next, true, nil

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 // BankAccount is a buyer's bank account, registered at the payment provider. vhupay never keeps
@@ -149,13 +150,16 @@ type Store interface {
 	EnsureProfile(ctx context.Context, buyerID string, initial int64, now time.Time) (Profile, error)
 	// SetCeiling sets the ceiling of an existing profile and records the change (even when the
 	// value is the same), in one transaction; it returns the updated profile.
-	SetCeiling(ctx context.Context, buyerID string, to int64, reason, note string, now time.Time) (Profile, error)
+	// audit, when not nil, is written in that transaction with Before and After set to the
+	// profile before and after the change.
+	SetCeiling(ctx context.Context, buyerID string, to int64, reason, note string, now time.Time, audit *txn.AuditEntry) (Profile, error)
 	// Suspend marks an existing profile suspended with reason; it reports whether it was not
 	// suspended already.
 	Suspend(ctx context.Context, buyerID, reason string, now time.Time) (bool, error)
 	// Reinstate lifts a suspension: ceiling set to ceiling with a CeilingChangeUnpaidReset change,
 	// a new probation from now, in one transaction. ErrInvalidTransition when not suspended.
-	Reinstate(ctx context.Context, buyerID string, ceiling int64, now time.Time) (Profile, error)
+	// audit as for SetCeiling.
+	Reinstate(ctx context.Context, buyerID string, ceiling int64, now time.Time, audit *txn.AuditEntry) (Profile, error)
 	// CeilingChanges lists a buyer's ceiling changes, newest first.
 	CeilingChanges(ctx context.Context, buyerID string, p page.Request) (page.Page[CeilingChange], error)
 	// ClaimScoreRequest records a buyer's own score request at now unless it made one after

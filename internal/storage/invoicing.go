@@ -13,6 +13,7 @@ import (
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 type invoicingAccountRow struct {
@@ -57,12 +58,15 @@ type statementOrderRow struct {
 func (statementOrderRow) TableName() string { return "statement_orders" }
 
 // Invoicing implements invoicing.Store.
-type Invoicing struct{ db *gorm.DB }
+type Invoicing struct {
+	db   *gorm.DB
+	root *DB
+}
 
 var _ invoicing.Store = Invoicing{}
 
 // NewInvoicing returns the invoicing store.
-func NewInvoicing(db *DB) Invoicing { return Invoicing{db: db.gorm} }
+func NewInvoicing(db *DB) Invoicing { return Invoicing{db: db.gorm, root: db} }
 
 // CreateAccount implements invoicing.Store; the partial unique index on live accounts turns a
 // second live account for the pair (even from a concurrent request) into ErrAccountExists.
@@ -114,20 +118,26 @@ func (s Invoicing) Accounts(ctx context.Context, f invoicing.AccountFilter, p pa
 }
 
 // SaveDecision implements invoicing.Store with UPDATE ... WHERE id = ? AND status = from.
-func (s Invoicing) SaveDecision(ctx context.Context, a invoicing.Account, from invoicing.AccountStatus) error {
-	res := s.db.WithContext(ctx).Model(&invoicingAccountRow{}).Where("id = ? AND status = ?", a.ID, string(from)).
-		Updates(map[string]any{"status": string(a.Status), "note": a.Note, "decided_at": utcPtr(a.DecidedAt), "updated_at": utc(*a.DecidedAt)})
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		if _, err := s.Account(ctx, a.ID); err != nil {
-			return err
+func (s Invoicing) SaveDecision(ctx context.Context, a invoicing.Account, from invoicing.AccountStatus, audit *txn.AuditEntry) error {
+	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+		res := tx.Model(&invoicingAccountRow{}).Where("id = ? AND status = ?", a.ID, string(from)).
+			Updates(map[string]any{"status": string(a.Status), "note": a.Note, "decided_at": utcPtr(a.DecidedAt), "updated_at": utc(*a.DecidedAt)})
+		if res.Error != nil {
+			return res.Error
 		}
-		return detail.Wrap(fmt.Errorf("invoicing account %s is no longer %s: %w", a.ID, from, invoicing.ErrInvalidTransition),
-			"The invoicing account is no longer %s (another decision came first). Read it for its current status.", from)
-	}
-	return nil
+		if res.RowsAffected == 0 {
+			var n int64
+			if err := tx.Model(&invoicingAccountRow{}).Where("id = ?", a.ID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				return invoicing.ErrNotFound
+			}
+			return detail.Wrap(fmt.Errorf("invoicing account %s is no longer %s: %w", a.ID, from, invoicing.ErrInvalidTransition),
+				"The invoicing account is no longer %s (another decision came first). Read it for its current status.", from)
+		}
+		return s.root.auditIn(ctx, tx, audit)
+	})
 }
 
 // AcceptPayment implements invoicing.Tx inside the payment's unit of work.
@@ -328,7 +338,7 @@ func (s Invoicing) IssueMonth(ctx context.Context, month string, at time.Time) (
 
 // MarkStatementPaid implements invoicing.Store: the statement (issued → paid) and its intents
 // (scheduled → succeeded, set-based) in one transaction.
-func (s Invoicing) MarkStatementPaid(ctx context.Context, id string, at time.Time) error {
+func (s Invoicing) MarkStatementPaid(ctx context.Context, id string, at time.Time, audit *txn.AuditEntry) error {
 	return inTx(ctx, s.db, func(tx *gorm.DB) error {
 		res := tx.Model(&statementRow{}).Where("id = ? AND status = ?", id, string(invoicing.StatementIssued)).
 			Updates(map[string]any{"status": string(invoicing.StatementPaid), "paid_at": utc(at), "updated_at": utc(at)})
@@ -347,8 +357,11 @@ func (s Invoicing) MarkStatementPaid(ctx context.Context, id string, at time.Tim
 				"The statement is not issued (still open, or already paid): only an issued statement can be marked paid.")
 		}
 		intents := tx.Model(&statementOrderRow{}).Select("intent_id").Where("statement_id = ?", id)
-		return tx.Model(&intentRow{}).Where("id IN (?) AND status = ?", intents, string(payments.StatusScheduled)).
-			Updates(map[string]any{"status": string(payments.StatusSucceeded), "updated_at": utc(at)}).Error
+		if err := tx.Model(&intentRow{}).Where("id IN (?) AND status = ?", intents, string(payments.StatusScheduled)).
+			Updates(map[string]any{"status": string(payments.StatusSucceeded), "updated_at": utc(at)}).Error; err != nil {
+			return err
+		}
+		return s.root.auditIn(ctx, tx, audit)
 	})
 }
 

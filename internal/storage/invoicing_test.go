@@ -68,19 +68,28 @@ func TestInvoicingStoreInvariants(t *testing.T) {
 		if err := approved.Approve("ok", t0); err != nil {
 			t.Fatal(err)
 		}
-		if err := store.SaveDecision(ctx, approved, invoicing.AccountPending); err != nil {
+		// The decision and its audit entry go together: an entry that cannot be written leaves
+		// the account pending.
+		if err := store.SaveDecision(ctx, approved, invoicing.AccountPending, &brokenAudit); err == nil {
+			t.Fatal("SaveDecision with a broken audit entry succeeded")
+		}
+		if got, _ := store.Account(ctx, acct.ID); got.Status != invoicing.AccountPending {
+			t.Fatalf("account after a failed audit = %s, want pending", got.Status)
+		}
+		if err := store.SaveDecision(ctx, approved, invoicing.AccountPending, auditEntry("invoicing_account.approve", acct.ID)); err != nil {
 			t.Fatal(err)
 		}
+		expectAuditRows(t, db, "invoicing_account.approve", acct.ID, 1)
 		stale := acct // read before the approval
 		if err := stale.Reject("", t0); err != nil {
 			t.Fatal(err)
 		}
-		if err := store.SaveDecision(ctx, stale, invoicing.AccountPending); !errors.Is(err, invoicing.ErrInvalidTransition) {
+		if err := store.SaveDecision(ctx, stale, invoicing.AccountPending, nil); !errors.Is(err, invoicing.ErrInvalidTransition) {
 			t.Errorf("a decision on a stale read: %v, want ErrInvalidTransition", err)
 		}
 		unknown := invoicing.NewAccount("ina_nope", first.BuyerID, first.CenterID, t0)
 		_ = unknown.Approve("", t0)
-		if err := store.SaveDecision(ctx, unknown, invoicing.AccountPending); !errors.Is(err, invoicing.ErrNotFound) {
+		if err := store.SaveDecision(ctx, unknown, invoicing.AccountPending, nil); !errors.Is(err, invoicing.ErrNotFound) {
 			t.Errorf("a decision on an unknown account: %v, want ErrNotFound", err)
 		}
 		if got, err := store.Account(ctx, acct.ID); err != nil || got.Status != invoicing.AccountApproved || got.Note != "ok" || got.DecidedAt == nil {
@@ -125,24 +134,31 @@ func TestInvoicingStoreInvariants(t *testing.T) {
 		if err != nil || len(dec.Items) != 1 || dec.Items[0].Status != invoicing.StatementOpen || dec.Items[0].Total != second.Total || dec.Items[0].ID == st.ID {
 			t.Fatalf("December statements = %+v, %v", dec.Items, err)
 		}
-		if err := store.MarkStatementPaid(ctx, dec.Items[0].ID, t0); !errors.Is(err, invoicing.ErrInvalidTransition) {
+		if err := store.MarkStatementPaid(ctx, dec.Items[0].ID, t0, nil); !errors.Is(err, invoicing.ErrInvalidTransition) {
 			t.Errorf("mark an open statement paid: %v, want ErrInvalidTransition", err)
 		}
 
-		// Mark paid: the statement and its intents, once.
-		if err := store.MarkStatementPaid(ctx, st.ID, t0); err != nil {
+		// Mark paid: the statement and its intents, once, with the audit entry or not at all.
+		if err := store.MarkStatementPaid(ctx, st.ID, t0, &brokenAudit); err == nil {
+			t.Fatal("MarkStatementPaid with a broken audit entry succeeded")
+		}
+		if got, _ := pay.Intent(ctx, pi.ID); got.Status != payments.StatusScheduled {
+			t.Errorf("intent after a failed audit: %s, want scheduled", got.Status)
+		}
+		if err := store.MarkStatementPaid(ctx, st.ID, t0, auditEntry("statement.mark_paid", st.ID)); err != nil {
 			t.Fatal(err)
 		}
+		expectAuditRows(t, db, "statement.mark_paid", st.ID, 1)
 		if got, _ := pay.Intent(ctx, pi.ID); got.Status != payments.StatusSucceeded {
 			t.Errorf("intent after mark-paid: %s", got.Status)
 		}
-		if err := store.MarkStatementPaid(ctx, st.ID, t0); !errors.Is(err, invoicing.ErrInvalidTransition) {
+		if err := store.MarkStatementPaid(ctx, st.ID, t0, nil); !errors.Is(err, invoicing.ErrInvalidTransition) {
 			t.Errorf("mark paid twice: %v, want ErrInvalidTransition", err)
 		}
 		if n, err := store.IssueMonth(ctx, "2026-11", t0); n != 1 || err != nil {
 			t.Errorf("IssueMonth after mark-paid = %d, %v; want the paid statement counted", n, err)
 		}
-		if err := store.MarkStatementPaid(ctx, "stm_nope", t0); !errors.Is(err, invoicing.ErrNotFound) {
+		if err := store.MarkStatementPaid(ctx, "stm_nope", t0, nil); !errors.Is(err, invoicing.ErrNotFound) {
 			t.Errorf("mark an unknown statement paid: %v, want ErrNotFound", err)
 		}
 
@@ -161,7 +177,7 @@ func TestInvoicingStoreInvariants(t *testing.T) {
 		if err := revoked.Revoke("", t0); err != nil {
 			t.Fatal(err)
 		}
-		if err := store.SaveDecision(ctx, revoked, invoicing.AccountApproved); err != nil {
+		if err := store.SaveDecision(ctx, revoked, invoicing.AccountApproved, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := store.CreateAccount(ctx, invoicing.NewAccount(id.New(id.InvoicingAccount), first.BuyerID, first.CenterID, t0)); err != nil {

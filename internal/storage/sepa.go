@@ -12,6 +12,7 @@ import (
 	"github.com/vhupay/vhupay/internal/id"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/sepa"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 type sepaProfileRow struct {
@@ -52,12 +53,15 @@ func (sepaOutstandingRow) TableName() string { return "sepa_outstanding" }
 const ceilingChangePrefix = "cch"
 
 // SEPA implements sepa.Store.
-type SEPA struct{ db *gorm.DB }
+type SEPA struct {
+	db   *gorm.DB
+	root *DB
+}
 
 var _ sepa.Store = SEPA{}
 
 // NewSEPA returns the SEPA store.
-func NewSEPA(db *DB) SEPA { return SEPA{db: db.gorm} }
+func NewSEPA(db *DB) SEPA { return SEPA{db: db.gorm, root: db} }
 
 // EnsureProfile implements sepa.Store.
 func (s SEPA) EnsureProfile(ctx context.Context, buyerID string, initial int64, now time.Time) (sepa.Profile, error) {
@@ -116,7 +120,7 @@ func lockProfile(tx *gorm.DB, buyerID string, now time.Time) (sepaProfileRow, er
 }
 
 // SetCeiling implements sepa.Store.
-func (s SEPA) SetCeiling(ctx context.Context, buyerID string, to int64, reason, note string, now time.Time) (sepa.Profile, error) {
+func (s SEPA) SetCeiling(ctx context.Context, buyerID string, to int64, reason, note string, now time.Time, audit *txn.AuditEntry) (sepa.Profile, error) {
 	var out sepa.Profile
 	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
 		row, err := lockProfile(tx, buyerID, now)
@@ -129,9 +133,10 @@ func (s SEPA) SetCeiling(ctx context.Context, buyerID string, to int64, reason, 
 		if err := addCeilingChange(tx, buyerID, row.Ceiling, to, reason, note, now); err != nil {
 			return err
 		}
+		before := toProfile(row)
 		row.Ceiling = to
 		out = toProfile(row)
-		return nil
+		return s.root.auditIn(ctx, tx, withChange(audit, before, out))
 	})
 	return out, err
 }
@@ -152,7 +157,7 @@ func (s SEPA) Suspend(ctx context.Context, buyerID, reason string, now time.Time
 }
 
 // Reinstate implements sepa.Store.
-func (s SEPA) Reinstate(ctx context.Context, buyerID string, ceiling int64, now time.Time) (sepa.Profile, error) {
+func (s SEPA) Reinstate(ctx context.Context, buyerID string, ceiling int64, now time.Time, audit *txn.AuditEntry) (sepa.Profile, error) {
 	var out sepa.Profile
 	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
 		row, err := lockProfile(tx, buyerID, now)
@@ -171,8 +176,10 @@ func (s SEPA) Reinstate(ctx context.Context, buyerID string, ceiling int64, now 
 		if err := addCeilingChange(tx, buyerID, row.Ceiling, ceiling, sepa.CeilingChangeUnpaidReset, "", now); err != nil {
 			return err
 		}
-		out, err = s.profile(tx, buyerID)
-		return err
+		if out, err = s.profile(tx, buyerID); err != nil {
+			return err
+		}
+		return s.root.auditIn(ctx, tx, withChange(audit, toProfile(row), out))
 	})
 	if errors.Is(err, sepa.ErrInvalidTransition) {
 		return sepa.Profile{}, fmt.Errorf("%w: buyer %s is not suspended", err, buyerID)

@@ -77,7 +77,7 @@ func TestReserveSEPA(t *testing.T) {
 		}
 
 		// The profile's ceiling, lowered since the caller read it, wins.
-		if _, err := store.SetCeiling(ctx, "byr_a", 10000, sepa.CeilingChangeManual, "lower", now); err != nil {
+		if _, err := store.SetCeiling(ctx, "byr_a", 10000, sepa.CeilingChangeManual, "lower", now, nil); err != nil {
 			t.Fatal(err)
 		}
 		if ok, available, _ := storage.ReserveSEPAInTx(ctx, db, "byr_a", "2027-01", 15000, 25000); ok || available != 10000 {

@@ -99,7 +99,7 @@ type UpdateInput struct {
 }
 
 func actor(who auth.Principal) txn.Actor {
-	return txn.Actor{Subject: who.Subject, Role: string(who.Role), Org: who.Org}
+	return who.Actor()
 }
 
 // owner is the centre an endpoint created by who belongs to ("" for the platform).

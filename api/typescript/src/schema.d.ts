@@ -44,6 +44,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the audit trail
+         * @description Newest first. Audited: SEPA ceiling overrides and reinstatements, month close starts, invoicing decisions, statements marked paid, webhook endpoint and API key changes.
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/buyers/{id}/sepa-ceiling": {
         parameters: {
             query?: never;
@@ -54,7 +74,7 @@ export interface paths {
         get?: never;
         /**
          * Override a buyer's SEPA ceiling
-         * @description Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile.
+         * @description Admin only. Sets the ceiling (0 to 100,000,000 cents) and records a change with reason `manual` and the note. Answers the SEPA profile. Audited (sepa.ceiling_override, see GET /v1/admin/audit-events).
          */
         put: operations["setSepaCeiling"];
         post?: never;
@@ -75,7 +95,7 @@ export interface paths {
         put?: never;
         /**
          * Lift a buyer's unpaid-debit suspension
-         * @description Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition.
+         * @description Admin only, once the debt is settled. The ceiling goes back to the initial value (a change with reason `unpaid_reset` is recorded even when it already had that value) and a new probation starts. A buyer that is not suspended answers 409 invalid_transition. Audited (sepa.reinstatement, see GET /v1/admin/audit-events).
          */
         post: operations["reinstateSepa"];
         delete?: never;
@@ -155,7 +175,7 @@ export interface paths {
         put?: never;
         /**
          * Start or resume a month's close
-         * @description Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress.
+         * @description Runs once month M has ended in Europe/Paris (per the clock; the scheduler also starts it shortly after midnight on the 1st): refresh scores, SEPA collections, invoicing statements, ceiling reviews. 202 when this call started the close; 200 with the existing close when it already exists (running, completed or failed: nothing is started twice). A close that has failed (its job ran out of attempts) exists: it is re-opened and resumes after its last completed step, and the call answers 200 with it as re-opened (status running). A month that has not ended answers 409 month_not_ended. A month more than 13 months back, or before the month of the platform's first buyer or centre, answers 422 (field month, code range) unless its close exists. Poll GET /v1/admin/month-closes/{month} for its progress. Audited (month_close.start, see GET /v1/admin/audit-events).
          */
         post: operations["startMonthClose"];
         delete?: never;
@@ -243,6 +263,50 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys
+         * @description A centre's own keys; an admin sees every key. Revoked keys are listed (revoked_at); secrets never are.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description An admin creates service keys (no org) and center keys for any centre (org required); a centre creates center keys for itself. Keys are created with a JWT: a caller authenticated with an API key gets 403 forbidden (so that revoking a leaked key cuts its holder off). The answer holds the secret, shown only here (it is not kept for Idempotency-Key replays either: a retry makes another key, revoke the one you did not get): it authenticates as "Authorization: Bearer vhp_sk_…" with the key's role and org, wherever a JWT is accepted. vhupay stores only its SHA-256. Audited (api_key.create).
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description At once: the next request with its secret answers 401. Answers the key with revoked_at; revoking a revoked key changes nothing. Another centre's key answers 404. Audited (api_key.revoke).
+         */
+        delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -731,7 +795,7 @@ export interface paths {
         put?: never;
         /**
          * Approve end-of-month invoicing
-         * @description The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice.
+         * @description The account's centre or an admin: pending → approved. From any other status 409 invalid_transition (also when a concurrent decision won). The buyer may then pay this centre's orders with method vhu_invoice. Audited (invoicing_account.approve, see GET /v1/admin/audit-events).
          */
         post: operations["approveInvoicingAccount"];
         delete?: never;
@@ -751,7 +815,7 @@ export interface paths {
         put?: never;
         /**
          * Refuse end-of-month invoicing
-         * @description The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition.
+         * @description The account's centre or an admin: pending → rejected (final; the buyer may ask again). From any other status 409 invalid_transition. Audited (invoicing_account.reject, see GET /v1/admin/audit-events).
          */
         post: operations["rejectInvoicingAccount"];
         delete?: never;
@@ -771,7 +835,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke end-of-month invoicing
-         * @description The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition.
+         * @description The account's centre or an admin: approved → revoked (final; the buyer may ask again). Payments already accepted stay on their statement; new vhu_invoice payments answer 409 invoicing_not_approved. From any other status 409 invalid_transition. Audited (invoicing_account.revoke, see GET /v1/admin/audit-events).
          */
         post: operations["revokeInvoicingAccount"];
         delete?: never;
@@ -855,7 +919,7 @@ export interface paths {
         put?: never;
         /**
          * Create an order
-         * @description A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
+         * @description A buyer orders for itself (leave buyer_id out); admin and service give buyer_id. Prices come from a party that owns them: admin and service give the lines; outside sandbox mode a buyer gives signed_cart, a cart the marketplace back end signed for it (its lines make the order; center_id, and delivery_mode when the cart sets one, must be the cart's), and lines typed by a buyer answer 422 on signed_cart (sandbox mode still accepts them). A cart with a bad signature, expired, or signed for another buyer answers 422 on signed_cart. 1–100 lines, quantity 1–1000, unit price 1–100,000,000 cents, vat_rate in basis points (0, 550, 1000 or 2000; default 2000). VAT is computed per line, rounded half up. An unknown centre or buyer answers 422 on center_id or buyer_id.
          */
         post: operations["createOrder"];
         delete?: never;
@@ -1249,7 +1313,7 @@ export interface paths {
         put?: never;
         /**
          * Mark a statement paid
-         * @description The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition.
+         * @description The statement's centre or an admin records that the buyer settled it: issued → paid, and its payment intents become succeeded, in one transaction. From any other status (open, or already paid) 409 invalid_transition. Audited (statement.mark_paid, see GET /v1/admin/audit-events).
          */
         post: operations["markStatementPaid"];
         delete?: never;
@@ -1384,6 +1448,129 @@ export interface components {
             line2?: string;
             /** @example 69007 */
             postal_code: string;
+        };
+        ApiKey: {
+            /** Format: date-time */
+            created_at: string;
+            /** @example key_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /**
+             * Format: date-time
+             * @description LastUsedAt is when the key last authenticated a request (to the minute; null: never).
+             */
+            last_used_at: string | null;
+            /**
+             * @description Last4 are the secret's last four characters, to tell keys apart.
+             * @example x9Qa
+             */
+            last4: string;
+            name: string;
+            /** @description Org is the centre of a center key, null for a service key. */
+            org: string | null;
+            /**
+             * Format: date-time
+             * @description RevokedAt is when the key was revoked (null: active). A revoked key answers 401.
+             */
+            revoked_at: string | null;
+            /** @enum {string} */
+            role: "service" | "center";
+        };
+        ApiKeyList: {
+            data: components["schemas"]["ApiKey"][];
+            has_more: boolean;
+            /** @description NextCursor is absent on the last page. */
+            next_cursor?: string;
+        };
+        ApiKeyRequest: {
+            /** @example ERP of the Lyon centre */
+            name: string;
+            /**
+             * @description Org is the centre of a center key: required from an admin, left out (or the centre's own
+             *     id) from a centre; never given for a service key.
+             * @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+             */
+            org?: string;
+            /**
+             * @description Role: service (admin only) or center.
+             * @example center
+             * @enum {string}
+             */
+            role: "service" | "center";
+        };
+        ApiKeyWithSecret: {
+            /** Format: date-time */
+            created_at: string;
+            /** @example key_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /**
+             * Format: date-time
+             * @description LastUsedAt is when the key last authenticated a request (to the minute; null: never).
+             */
+            last_used_at: string | null;
+            /**
+             * @description Last4 are the secret's last four characters, to tell keys apart.
+             * @example x9Qa
+             */
+            last4: string;
+            name: string;
+            /** @description Org is the centre of a center key, null for a service key. */
+            org: string | null;
+            /**
+             * Format: date-time
+             * @description RevokedAt is when the key was revoked (null: active). A revoked key answers 401.
+             */
+            revoked_at: string | null;
+            /** @enum {string} */
+            role: "service" | "center";
+            /**
+             * @description Secret authenticates as "Authorization: Bearer vhp_sk_…". vhupay keeps only its SHA-256.
+             * @example vhp_sk_3q2-7wBc1Zk0mJd9yTQvXr6uH4nLfP8aSe5gWiKo0x9Qa
+             */
+            secret: string;
+        };
+        AuditActor: {
+            /** @description APIKeyID is the API key the caller authenticated with (null for a JWT). */
+            api_key_id: string | null;
+            /** @description Org is the buyer or centre of buyer and center callers (null otherwise). */
+            org: string | null;
+            /**
+             * @example admin
+             * @enum {string}
+             */
+            role: "buyer" | "center" | "admin" | "service" | "system";
+            /**
+             * @description Sub is the token's sub (an API key's id for a key; "vhupay" for the process's own jobs).
+             * @example admin@vhupay.fr
+             */
+            sub: string;
+        };
+        AuditEvent: {
+            /**
+             * @description Action names the act, e.g. sepa.ceiling_override, statement.mark_paid, api_key.create.
+             * @example sepa.ceiling_override
+             */
+            action: string;
+            actor: components["schemas"]["AuditActor"];
+            after: Record<string, never> | null;
+            /**
+             * @description Before and After are the resource as its GET answered before and after the act (null when
+             *     it did not exist, or does not any more).
+             */
+            before: Record<string, never> | null;
+            /** Format: date-time */
+            created_at: string;
+            /** @example aud_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /** @description RequestID is the X-Request-Id of the request that did it (null for the process's own jobs). */
+            request_id: string | null;
+            /** @example byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            target_id: string;
+        };
+        AuditEventList: {
+            data: components["schemas"]["AuditEvent"][];
+            has_more: boolean;
+            /** @description NextCursor is absent on the last page. */
+            next_cursor?: string;
         };
         Balance: {
             /**
@@ -2040,9 +2227,13 @@ export interface components {
              * @example byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
              */
             buyer_id?: string;
-            /** @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            /**
+             * @description CenterID is the selling centre; with a signed cart, the cart's.
+             * @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+             */
             center_id: string;
             /**
+             * @description DeliveryMode: with a signed cart that sets one, the cart's.
              * @example delivery
              * @enum {string}
              */
@@ -2052,7 +2243,18 @@ export interface components {
              * @example CMD-2026-0042
              */
             external_reference?: string;
-            lines: components["schemas"]["OrderLineRequest"][];
+            /**
+             * @description Lines are given by admin and service callers, and by buyers in sandbox mode only; leave them
+             *     out with a signed cart.
+             */
+            lines?: components["schemas"]["OrderLineRequest"][];
+            /**
+             * @description SignedCart is a cart signed by the marketplace back end (a compact JWS, HS256, see
+             *     docs/signed-carts.md): outside sandbox mode a buyer orders with it, and its centre and lines
+             *     (with their prices) make the order.
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJ2aHVwYXktY2FydCJ9.c2lnbmF0dXJl
+             */
+            signed_cart?: string;
         };
         PaymentIntent: {
             /** @example 14400 */
@@ -2609,6 +2811,89 @@ export interface operations {
             };
             /** @description Service Unavailable */
             503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                /** @description Only the acts of this sub or API key id */
+                actor?: string;
+                /** @description Only this action, e.g. api_key.revoke */
+                action?: string;
+                /** @description Only the acts on this resource */
+                target_id?: string;
+                /** @description Page size (1–100) */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
@@ -3670,6 +3955,296 @@ export interface operations {
                 };
             };
             /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Page size (1–100) */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a POST safe to retry: 1–255 printable ASCII characters, unique per operation you mean (a UUID). The same key and body answer the first answer again (with Idempotent-Replayed: true) for at least 24 hours; another body or path → 422 idempotency_key_reused; while the first request runs → 409 idempotency_key_in_use. Keys are per caller.
+                 * @example 3f1c2a9e-8d4b-4c1e-9a57-0b6e2d7c5f10
+                 */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The key */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "ERP of the Lyon centre",
+                 *       "org": "ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b",
+                 *       "role": "center"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyWithSecret"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type (unsupported_media_type): send application/json */
+            415: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description API key id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity (validation_failed): a query parameter that is not UTF-8 text or holds a NUL */
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -7542,7 +8117,8 @@ export interface operations {
                  *           "unit_price_excl_vat": 12000,
                  *           "vat_rate": 2000
                  *         }
-                 *       ]
+                 *       ],
+                 *       "signed_cart": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJ2aHVwYXktY2FydCJ9.c2lnbmF0dXJl"
                  *     }
                  */
                 "application/json": components["schemas"]["OrderRequest"];

@@ -27,6 +27,7 @@ import (
 	"github.com/vhupay/vhupay/api"
 	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/cart"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/config"
 	"github.com/vhupay/vhupay/internal/httpapi"
@@ -35,6 +36,9 @@ import (
 
 // Secret is the HS256 secret of test servers.
 const Secret = "test-secret-test-secret-test-secret-0123"
+
+// CartSecret is the signed carts' secret of test servers (the marketplace back end's).
+const CartSecret = "test-cart-secret-test-cart-secret-4567"
 
 // Server is a running vhupay.
 type Server struct {
@@ -79,8 +83,9 @@ func Start(t testing.TB, b storagetest.Backend, options ...Option) *Server {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		"VHUPAY_JWT_SECRET": Secret,
-		"VHUPAY_ADDR":       ln.Addr().String(),
+		"VHUPAY_JWT_SECRET":  Secret,
+		"VHUPAY_CART_SECRET": CartSecret,
+		"VHUPAY_ADDR":        ln.Addr().String(),
 		// Tests send bursts with one token; TestRateLimits sets its own limits.
 		"VHUPAY_RATE_LIMIT":      "off",
 		"VHUPAY_HOOK_RATE_LIMIT": "off",
@@ -391,4 +396,14 @@ func WithMangoPay(baseURL, clientID, apiKey string) Option {
 			env["VHUPAY_RETURN_URL_ORIGINS"] = "https://shop.example,http://localhost:5173"
 		}
 	}
+}
+
+// SignCart signs a cart for buyerID as the marketplace back end would, valid 10 minutes.
+func (s *Server) SignCart(t testing.TB, buyerID string, c cart.Claims) string {
+	t.Helper()
+	tok, err := cart.Sign(CartSecret, buyerID, c, time.Now(), 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
