@@ -23,6 +23,10 @@
 //	@tag.description	SEPA profile, ceiling, score checks and month-end collections (Gestion des prélèvements).
 //	@tag.name			invoicing
 //	@tag.description	End-of-month invoicing by the selling centre: accounts, statements, exports.
+//	@tag.name			balance
+//	@tag.description	The centres' money: fee, balance, balance transactions and the monthly sales report.
+//	@tag.name			ledger
+//	@tag.description	The double-entry ledger, its trial balance and the reconciliation with the provider (operators).
 //	@tag.name			month-close
 //	@tag.description	Month close: collections, statements, ceiling reviews (operators).
 //	@tag.name			events
