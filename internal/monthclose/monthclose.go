@@ -126,6 +126,9 @@ type Tx interface {
 	// ReopenClose turns a failed close back to running. It reports false, having written
 	// nothing, when the close is not failed; ErrNotFound.
 	ReopenClose(ctx context.Context, month string) (bool, error)
+	// LockRunning reports whether month's close is running, and keeps it from finishing (a share
+	// lock on PostgreSQL; SQLite's write transactions are serialised) until the unit ends.
+	LockRunning(ctx context.Context, month string) (bool, error)
 }
 
 // Store keeps closes and their steps. Writes of a run are fenced: they succeed only while owner

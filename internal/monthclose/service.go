@@ -123,7 +123,16 @@ func (s *Service) StartAs(ctx context.Context, who txn.Actor, month string) (Mon
 		}
 		return c, Resumed, err
 	case StatusRunning:
-		if err := s.queue.Enqueue(ctx, month); err != nil {
+		// Enqueued again in case the job was lost (a no-op while it is alive), under the close's
+		// lock: a run finishing meanwhile would otherwise leave a second, idle job behind it.
+		err := s.store.InTx(ctx, func(tx Tx) error {
+			running, err := tx.LockRunning(ctx, month)
+			if err != nil || !running {
+				return err
+			}
+			return tx.Enqueue(ctx, s.queue.Job(month))
+		})
+		if err != nil {
 			return MonthClose{}, Existing, fmt.Errorf("enqueue close %s: %w", month, err)
 		}
 	}

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -76,6 +78,24 @@ func (u monthCloseUnit) CreateClose(ctx context.Context, c monthclose.MonthClose
 		return err
 	}
 	return nil
+}
+
+// LockRunning implements monthclose.Tx: the close's row is read FOR SHARE on PostgreSQL, so the
+// run that completes it (an UPDATE of that row) waits for this unit to end.
+func (u monthCloseUnit) LockRunning(ctx context.Context, month string) (bool, error) {
+	q := "SELECT status FROM month_closes WHERE month = $1"
+	if isPostgres(u.g) {
+		q += " FOR SHARE"
+	}
+	var status string
+	err := conn(u.g.WithContext(ctx)).QueryRowContext(ctx, sqlFor(u.g, q), month).Scan(&status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, monthclose.ErrNotFound
+	case err != nil:
+		return false, translate(u.g, err)
+	}
+	return status == string(monthclose.StatusRunning), nil
 }
 
 // ReopenClose implements monthclose.Tx.
