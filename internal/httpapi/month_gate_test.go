@@ -61,8 +61,8 @@ func TestPaymentsAfterTheCloseBeganCountInTheNextMonth(t *testing.T) {
 			t.Errorf("an invoice intent shows collection_month %s", *lateInvoice.CollectionMonth)
 		}
 		for month, want := range map[string]int64{"2026-11": 1000, "2026-12": 3000} {
-			if got, err := s.App.SEPA.Outstanding(ctx, b.ID, month); err != nil || got != want {
-				t.Errorf("outstanding of %s = %d, %v; want %d", month, got, err, want)
+			if got := outstanding(t, s, b.ID, month); got != want {
+				t.Errorf("outstanding of %s = %d; want %d", month, got, want)
 			}
 		}
 

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -210,9 +209,7 @@ func TestSEPADebitNotEligible(t *testing.T) {
 			}, []string{"score_below_minimum"}},
 			{"unpaid debit", "856789011", func(t *testing.T, b debitBuyer) {
 				e.signedMandate(t, b)
-				if err := e.s.App.SEPA.Suspend(context.Background(), b.ID, "collection col_x failed: insufficient_funds"); err != nil {
-					t.Fatal(err)
-				}
+				suspend(t, e.s, b.ID, "collection col_x failed: insufficient_funds")
 			}, []string{"unpaid_debit"}},
 		}
 		for _, c := range cases {
@@ -301,10 +298,9 @@ func TestSEPADebitParisMonth(t *testing.T) {
 		if p := e.profile(t, b); p.Month != "2026-12" || p.Outstanding != 3000 || p.Available != 22000 {
 			t.Errorf("profile = %+v", p)
 		}
-		ctx := context.Background()
 		for month, want := range map[string]int64{"2026-11": 1000, "2026-12": 3000} {
-			if got, err := e.s.App.SEPA.Outstanding(ctx, b.ID, month); err != nil || got != want {
-				t.Errorf("outstanding of %s = %d, %v; want %d", month, got, err, want)
+			if got := outstanding(t, e.s, b.ID, month); got != want {
+				t.Errorf("outstanding of %s = %d; want %d", month, got, want)
 			}
 		}
 	})

@@ -729,12 +729,8 @@ func TestCeilingOverrideAndReinstatement(t *testing.T) {
 		s.Do(t, apptest.Request{Method: "POST", Path: path + "/sepa-reinstatement", Token: e.admin}).ExpectProblem(t, 409, "invalid_transition")
 
 		// An unpaid debit suspends; the operator reinstates at the initial ceiling, with a new probation.
-		if err := s.App.SEPA.Suspend(context.Background(), e.buyer.ID, "collection failed: insufficient_funds"); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.App.SEPA.Suspend(context.Background(), e.buyer.ID, "again"); err != nil {
-			t.Fatal(err)
-		}
+		suspend(t, s, e.buyer.ID, "collection failed: insufficient_funds")
+		suspend(t, s, e.buyer.ID, "again")
 		if p := e.profile(t); !p.Suspended || p.Reasons[len(p.Reasons)-1] != "unpaid_debit" {
 			t.Errorf("suspended profile = %+v", p)
 		}
@@ -753,9 +749,7 @@ func TestCeilingOverrideAndReinstatement(t *testing.T) {
 			t.Errorf("changes after the reinstatement (-want +got):\n%s", diff)
 		}
 		// Reinstated at the value it already has: the change is recorded all the same.
-		if err := s.App.SEPA.Suspend(context.Background(), e.buyer.ID, "again"); err != nil {
-			t.Fatal(err)
-		}
+		suspend(t, s, e.buyer.ID, "again")
 		s.Do(t, apptest.Request{Method: "POST", Path: path + "/sepa-reinstatement", Token: e.admin}).Expect(t, 200)
 		if got := changes(t)[0]; got.Reason != "unpaid_reset" || got.From != 25000 || got.To != 25000 {
 			t.Errorf("latest change = %+v", got)
@@ -852,31 +846,52 @@ func TestIBANNeverLogged(t *testing.T) {
 	}
 }
 
-// TestCeilingReview exercises the month close's entry point for the ceiling review.
+// TestCeilingReview exercises what the month close's ceiling review reads for a buyer
+// (CeilingReviewInput: the current ceiling, the probation, the latest score) with the ceiling
+// policy; collections' tests cover the review step that records the change.
 func TestCeilingReview(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
 		e := startSEPA(t, b)
 		ctx := context.Background()
 		svc := e.s.App.SEPA
+		policy := svc.CeilingPolicy()
+		review := func(totals []int64, unpaid bool) (int64, bool) {
+			t.Helper()
+			in, err := svc.CeilingReviewInput(ctx, e.buyer.ID, totals, unpaid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return policy.Review(in)
+		}
 		e.signedMandate(t, ibanFR)
-		if c, changed, err := svc.ReviewCeiling(ctx, e.buyer.ID, []int64{20000}, false); err != nil || changed || c != 25000 {
-			t.Errorf("review in probation = %d, %v, %v", c, changed, err)
+		if c, changed := review([]int64{20000}, false); changed || c != 25000 {
+			t.Errorf("review in probation = %d, %v", c, changed)
 		}
 		e.clock.Advance(100 * 24 * time.Hour)
 		e.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/sepa/score-checks", Token: e.admin, Body: map[string]any{"buyer_id": e.buyer.ID}}).Expect(t, 201)
-		if c, changed, err := svc.ReviewCeiling(ctx, e.buyer.ID, []int64{20000, 10000}, true); err != nil || changed || c != 25000 {
-			t.Errorf("review after an unpaid debit = %d, %v, %v", c, changed, err)
+		if c, changed := review([]int64{20000, 10000}, true); changed || c != 25000 {
+			t.Errorf("review after an unpaid debit = %d, %v", c, changed)
 		}
-		if c, changed, err := svc.ReviewCeiling(ctx, e.buyer.ID, []int64{20000, 10000}, false); err != nil || !changed || c != 30000 {
-			t.Errorf("review = %d, %v, %v; want 30000", c, changed, err)
-		}
-		var list httpapi.CeilingChangeList
-		e.s.Do(t, apptest.Request{Method: "GET", Path: "/v1/sepa/ceiling-changes", Token: e.tok}).Expect(t, 200).JSON(t, &list)
-		if got := list.Data[0]; got.Reason != "monthly_review" || got.From != 25000 || got.To != 30000 {
-			t.Errorf("latest change = %+v", got)
-		}
-		if p := e.profile(t); p.Ceiling != 30000 || p.Available != 30000 {
-			t.Errorf("profile = %+v", p)
+		if c, changed := review([]int64{20000, 10000}, false); !changed || c != 30000 {
+			t.Errorf("review = %d, %v; want 30000", c, changed)
 		}
 	})
+}
+
+// suspend suspends a buyer's SEPA payments as an unpaid debit does (the month close's settlement).
+func suspend(t *testing.T, s *apptest.Server, buyerID, reason string) {
+	t.Helper()
+	if _, err := storage.NewSEPA(s.App.DB).Suspend(context.Background(), buyerID, reason, s.App.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// outstanding is the sum of a buyer's SEPA payments accepted in month, in cents.
+func outstanding(t *testing.T, s *apptest.Server, buyerID, month string) int64 {
+	t.Helper()
+	got, err := storage.NewSEPA(s.App.DB).Outstanding(context.Background(), buyerID, month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

@@ -144,57 +144,6 @@ func (s *Service) Reinstate(ctx context.Context, who auth.Principal, buyerID str
 	return s.Eligibility(ctx, buyerID)
 }
 
-// Suspend suspends a buyer's SEPA payments after an unpaid debit (the month close calls it when
-// a collection fails); reason is kept for operators (e.g. "collection col_… failed:
-// insufficient_funds"). Payments already accepted are still collected. Suspending a suspended
-// buyer keeps the first suspension. Errors: ErrNotFound.
-func (s *Service) Suspend(ctx context.Context, buyerID, reason string) error {
-	if err := s.ensureProfile(ctx, buyerID); err != nil {
-		return err
-	}
-	_, err := s.store.Suspend(ctx, buyerID, reason, s.clock.Now())
-	return err
-}
-
-// Outstanding returns the sum of the buyer's SEPA payments accepted in month ("2026-11"), in
-// cents (0 when none): what the month's collection debits.
-func (s *Service) Outstanding(ctx context.Context, buyerID, month string) (int64, error) {
-	return s.store.Outstanding(ctx, buyerID, month)
-}
-
-// ReviewCeiling applies the monthly ceiling review (CeilingPolicy.Review) to a buyer, for the
-// month close: monthlyTotals are its SEPA totals of the last closed months (see
-// CeilingPolicy.ReviewMonths; Outstanding gives them) and unpaidInWindow whether it had an unpaid
-// debit in the policy's window. The probation and the latest score are read here. A raised
-// ceiling is recorded with reason "monthly_review"; nothing is recorded when it stays.
-// It returns the ceiling after the review. Errors: ErrNotFound.
-func (s *Service) ReviewCeiling(ctx context.Context, buyerID string, monthlyTotals []int64, unpaidInWindow bool) (ceiling int64, changed bool, err error) {
-	if err := s.ensureProfile(ctx, buyerID); err != nil {
-		return 0, false, err
-	}
-	now := s.clock.Now()
-	f, err := s.store.Facts(ctx, buyerID, clock.MonthOf(now))
-	if err != nil {
-		return 0, false, err
-	}
-	in := ReviewInput{
-		Current: f.Profile.Ceiling, MonthlyTotals: monthlyTotals, UnpaidInWindow: unpaidInWindow || f.Profile.Suspended,
-		ScoreMinimum: s.cfg.Score.Minimum, InProbation: s.cfg.Ceiling.InProbation(f.Profile.ProbationStart, now),
-	}
-	// The score counts when it is fresh (or within the outage grace), as for eligibility.
-	if f.Score.Latest != nil && len(s.cfg.Score.Reasons(f.Score, now)) == 0 {
-		in.HasScore, in.Score = true, f.Score.Latest.Value
-	}
-	next, changed := s.cfg.Ceiling.Review(in)
-	if !changed {
-		return f.Profile.Ceiling, false, nil
-	}
-	if _, err := s.store.SetCeiling(ctx, buyerID, next, CeilingChangeMonthlyReview, "", now, nil); err != nil {
-		return 0, false, err
-	}
-	return next, true, nil
-}
-
 // ensureProfile checks that the buyer exists and creates its profile when missing.
 func (s *Service) ensureProfile(ctx context.Context, buyerID string) error {
 	if _, err := s.buyer(ctx, buyerID); err != nil {

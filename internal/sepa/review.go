@@ -10,7 +10,7 @@ import (
 func (s *Service) CeilingPolicy() CeilingPolicy { return s.cfg.Ceiling }
 
 // CeilingReviewInput reads, now, what a buyer's monthly ceiling review depends on besides its
-// history, exactly as ReviewCeiling does: the current ceiling, the probation, the latest score
+// history: the current ceiling, the probation, the latest score
 // when it counts (fresh, or within the outage grace), and the suspension (counted as an unpaid
 // debit in the window). monthlyTotals and unpaidInWindow are the caller's (the month close reads
 // them from the collections). Apply the result with CeilingPolicy().Review; the caller records
