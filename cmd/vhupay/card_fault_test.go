@@ -145,7 +145,9 @@ func cardBuyer(t *testing.T, e *faultEnv, p *proc, orders int) (string, string, 
 	ids := make([]string, orders)
 	for i := range ids {
 		var order struct{ ID string }
-		if _, err := call(t, "POST", p.url+"/v1/orders", token, nil, map[string]any{"center_id": centerID, "delivery_mode": "delivery",
+		// The marketplace back end prices orders (outside sandbox mode a buyer's typed lines are
+		// refused): the admin orders for the buyer.
+		if _, err := call(t, "POST", p.url+"/v1/orders", e.admin, nil, map[string]any{"buyer_id": buyer.ID, "center_id": centerID, "delivery_mode": "delivery",
 			"lines": []any{map[string]any{"reference": "P", "label": "Pièce P", "quantity": 1, "unit_price_excl_vat": 300 + i}}}, &order); err != nil {
 			t.Fatal(err)
 		}
