@@ -141,3 +141,83 @@ func TestPaymentEventsEmitted(t *testing.T) {
 			getJSON(t, e.s, e.token, "/v1/cards/"+challenge), getJSON(t, e.s, e.token, "/v1/payment-intents/"+pi6.ID)})
 	})
 }
+
+// typedEvents lists the events of types a caller sees, oldest first.
+func typedEvents(t *testing.T, s *apptest.Server, token string, types ...string) []httpapi.Event {
+	t.Helper()
+	q := "?limit=100"
+	for _, typ := range types {
+		q += "&type=" + typ
+	}
+	var l httpapi.EventList
+	s.Do(t, apptest.Request{Method: "GET", Path: "/v1/events" + q, Token: token}).Expect(t, 200).JSON(t, &l)
+	slices.Reverse(l.Data)
+	return l.Data
+}
+
+// An invoicing flow writes its events with its changes: the account requested, approved,
+// revoked (and another rejected); the statement issued by the month close, then paid with its
+// intents succeeded; each data.object equal to the resource's GET right after the change, seen
+// by the buyer and the centre.
+func TestInvoicingEventsEmitted(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		e := startInvoicing(t, b)
+		s := e.s
+		check := func(token string, types []string, want []string, objects []json.RawMessage) {
+			t.Helper()
+			got := typedEvents(t, s, token, types...)
+			if !slices.Equal(eventTypes(got), want) {
+				t.Fatalf("events %v = %v, want %v", types, eventTypes(got), want)
+			}
+			for i, ev := range got {
+				if objects[i] != nil && !jsonEqual(ev.Data.Object, objects[i]) {
+					t.Errorf("%s data.object = %s\nwant the GET = %s", ev.Type, ev.Data.Object, objects[i])
+				}
+			}
+		}
+		accountTypes := []string{"invoicing_account.requested", "invoicing_account.approved", "invoicing_account.rejected", "invoicing_account.revoked"}
+
+		a := e.askOK(t, e.bt, e.center.ID)
+		requested := getJSON(t, s, e.bt, "/v1/invoicing-accounts/"+a.ID)
+		e.decideOK(t, e.ct, a.ID, "approve")
+		approved := getJSON(t, s, e.bt, "/v1/invoicing-accounts/"+a.ID)
+		for _, tok := range []string{e.bt, e.ct} {
+			check(tok, accountTypes, []string{"invoicing_account.requested", "invoicing_account.approved"}, []json.RawMessage{requested, approved})
+		}
+
+		o := createOrder(t, s, e.bt, orderBody(e.center.ID, line("A1", 2, 10000, 2000)))
+		var pi httpapi.PaymentIntent
+		e.payInvoice(t, e.bt, o.ID).Expect(t, 201).JSON(t, &pi)
+		check(e.bt, []string{"payment_intent.scheduled", "order.confirmed"}, []string{"payment_intent.scheduled", "order.confirmed"},
+			[]json.RawMessage{getJSON(t, s, e.bt, "/v1/payment-intents/"+pi.ID), getJSON(t, s, e.bt, "/v1/orders/"+o.ID)})
+		st := e.statements(t, e.bt, "")[0]
+
+		e.setClock(t, "2099-12-01T00:30:00+01:00")
+		for range 2 { // a re-run issues nothing more
+			if _, err := s.App.Invoicing.IssueMonth(t.Context(), "2099-11"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		issued := getJSON(t, s, e.bt, "/v1/statements/"+st.ID)
+		for _, tok := range []string{e.bt, e.ct} {
+			check(tok, []string{"statement.issued", "statement.paid"}, []string{"statement.issued"}, []json.RawMessage{issued})
+		}
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/statements/" + st.ID + "/mark-paid", Token: e.ct}).Expect(t, 200)
+		paid := getJSON(t, s, e.bt, "/v1/statements/"+st.ID)
+		for _, tok := range []string{e.bt, e.ct} {
+			check(tok, []string{"statement.issued", "statement.paid"}, []string{"statement.issued", "statement.paid"}, []json.RawMessage{issued, paid})
+			check(tok, []string{"payment_intent.succeeded"}, []string{"payment_intent.succeeded"},
+				[]json.RawMessage{getJSON(t, s, e.bt, "/v1/payment-intents/"+pi.ID)})
+		}
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/statements/" + st.ID + "/mark-paid", Token: e.ct}).ExpectProblem(t, 409, "invalid_transition")
+		check(e.ct, []string{"statement.paid"}, []string{"statement.paid"}, []json.RawMessage{nil})
+
+		e.decideOK(t, e.ct, a.ID, "revoke")
+		revoked := getJSON(t, s, e.bt, "/v1/invoicing-accounts/"+a.ID)
+		check(e.bt, []string{"invoicing_account.revoked"}, []string{"invoicing_account.revoked"}, []json.RawMessage{revoked})
+		a2 := e.askOK(t, e.bt, e.center2.ID)
+		e.decideOK(t, e.c2t, a2.ID, "reject")
+		check(e.c2t, accountTypes, []string{"invoicing_account.requested", "invoicing_account.rejected"},
+			[]json.RawMessage{nil, getJSON(t, s, e.bt, "/v1/invoicing-accounts/"+a2.ID)})
+	})
+}

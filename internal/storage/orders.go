@@ -234,11 +234,7 @@ func (s Orders) CancelOrder(ctx context.Context, id string, at time.Time) error 
 			return err
 		}
 		for _, piID := range canceled {
-			pi, err := Payments{db: u.g}.Intent(ctx, piID)
-			if err != nil {
-				return err
-			}
-			if err := u.Emit(ctx, txn.Event{Type: "payment_intent.canceled", BuyerID: pi.BuyerID, CenterID: o.CenterID, Object: pi, At: at}); err != nil {
+			if err := u.emitIntent(ctx, piID, at); err != nil {
 				return err
 			}
 		}
@@ -267,4 +263,11 @@ func cancelOpenIntents(tx *gorm.DB, orderID string, at time.Time) ([]string, err
 		}
 	}
 	return done, nil
+}
+
+// emitIntent emits the payment_intent.<status> event of an intent that has just reached its
+// status, with the intent as its GET answers it after the unit's writes (see payments.EmitIntent,
+// the same for the units of payments).
+func (u *unit) emitIntent(ctx context.Context, id string, at time.Time) error {
+	return payments.EmitIntent(ctx, paymentsUnit{u}, id, at)
 }
