@@ -250,10 +250,20 @@ func (s Collections) Succeed(ctx context.Context, id string, at time.Time) (bool
 		if err := postCollectionSettled(ctx, u, row, earned, string(collections.StatusSucceeded), row.Status, at); err != nil {
 			return err
 		}
-		if err := tx.Exec(`UPDATE mandates SET status = ?, updated_at = ?
+		activated := tx.Exec(`UPDATE mandates SET status = ?, updated_at = ?
 			WHERE id = (SELECT c.mandate_id FROM sepa_collections c WHERE c.id = ?) AND status = ?`,
-			sepa.MandateActive, utc(at), id, sepa.MandateSubmitted).Error; err != nil {
-			return err
+			sepa.MandateActive, utc(at), id, sepa.MandateSubmitted)
+		if activated.Error != nil {
+			return activated.Error
+		}
+		if activated.RowsAffected == 1 {
+			m, err := SEPA{db: u.g, root: u.db}.mandateWhere(tx, "id = (SELECT c.mandate_id FROM sepa_collections c WHERE c.id = ?)", id)
+			if err != nil {
+				return err
+			}
+			if err := emitMandate(ctx, u, m, at); err != nil {
+				return err
+			}
 		}
 		return u.emitCollection(ctx, "sepa_collection.succeeded", id, at)
 	})
