@@ -2,9 +2,11 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -230,6 +232,12 @@ func runMonthEndDebits(t *testing.T, b storagetest.Backend, pay sepaPayer) {
 		t.Errorf("the poor buyer's profile = %+v", profile)
 	}
 
+	// The close's events, each written with its change: a collection submitted, then settled,
+	// with the intents it settles; data.object as the resources' GETs answer now (nothing
+	// changed them since).
+	expectSettledEvents(t, s, goodTok, goodCol.ID, "sepa_collection.succeeded", "payment_intent.succeeded", goodIntents)
+	expectSettledEvents(t, s, poorTok, poorCol.ID, "sepa_collection.failed", "payment_intent.failed", poorIntents)
+
 	// The debt settled, an operator reinstates the buyer: the ceiling restarts at 250.00 EUR.
 	s.Do(t, apptest.Request{Method: "POST", Path: "/v1/admin/buyers/" + poor.ID + "/sepa-reinstatement", Token: admin}).Expect(t, 200)
 	s.Do(t, apptest.Request{Method: "GET", Path: "/v1/sepa", Token: poorTok}).Expect(t, 200).JSON(t, &profile)
@@ -245,4 +253,36 @@ func slicesContain(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// expectSettledEvents checks the events a SEPA buyer sees of its collection's month close:
+// sepa_collection.submitted then settled, and one intentType per intent, each data.object equal to
+// the resource's GET now.
+func expectSettledEvents(t *testing.T, s *apptest.Server, tok, collectionID, settled, intentType string, intents []string) {
+	t.Helper()
+	var l httpapi.EventList
+	s.Do(t, apptest.Request{Method: "GET", Path: "/v1/events?type=sepa_collection.submitted&type=" + settled + "&limit=100", Token: tok}).Expect(t, 200).JSON(t, &l)
+	if got := eventTypes(l.Data); !slices.Equal(got, []string{settled, "sepa_collection.submitted"}) {
+		t.Fatalf("collection events = %v", got)
+	}
+	if !jsonEqual(l.Data[0].Data.Object, getJSON(t, s, tok, "/v1/sepa/collections/"+collectionID)) {
+		t.Errorf("%s data.object = %s, want the collection's GET", settled, l.Data[0].Data.Object)
+	}
+	s.Do(t, apptest.Request{Method: "GET", Path: "/v1/events?type=" + intentType + "&limit=100", Token: tok}).Expect(t, 200).JSON(t, &l)
+	seen := map[string]int{}
+	for _, e := range l.Data {
+		var pi struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(e.Data.Object, &pi)
+		seen[pi.ID]++
+		if !jsonEqual(e.Data.Object, getJSON(t, s, tok, "/v1/payment-intents/"+pi.ID)) {
+			t.Errorf("%s data.object = %s, want the intent's GET", intentType, e.Data.Object)
+		}
+	}
+	for _, id := range intents {
+		if seen[id] != 1 {
+			t.Errorf("%s events of %s = %d, want 1 (all: %v)", intentType, id, seen[id], seen)
+		}
+	}
 }

@@ -3,11 +3,13 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -408,6 +410,7 @@ func TestMandates(t *testing.T) {
 		if got := e.mandate(t, m.ID); got.Status != "active" {
 			t.Errorf("activated mandate = %s", got.Status)
 		}
+		expectMandateEvents(t, s, e.tok, m.ID, "mandate.submitted", "mandate.active")
 		if err := s.App.SEPA.ApplyMandate(context.Background(), "mdt_unknown"); err == nil {
 			t.Error("ApplyMandate of an unknown provider id succeeded")
 		}
@@ -419,6 +422,7 @@ func TestMandates(t *testing.T) {
 			t.Errorf("refused mandate = %s", got.Status)
 		}
 		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/mandates/" + refused.ID + "/cancel", Token: e.tok}).ExpectProblem(t, 409, "invalid_transition")
+		expectMandateEvents(t, s, e.tok, refused.ID, "mandate.failed")
 
 		// Lists: the buyer's own, newest first; others see nothing of them.
 		var list httpapi.MandateList
@@ -451,6 +455,7 @@ func TestMandates(t *testing.T) {
 			t.Errorf("provider mandate is %s, want FAILED (MangoPay's cancellation)", st)
 		}
 		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/mandates/" + m.ID + "/cancel", Token: e.admin}).Expect(t, 200)
+		expectMandateEvents(t, s, e.tok, m.ID, "mandate.submitted", "mandate.active", "mandate.cancelled")
 		if p := e.profile(t); !cmp.Equal(p.Reasons, []string{"no_active_mandate"}) || p.DefaultMandateID != nil {
 			t.Errorf("profile after the cancellation = %+v", p)
 		}
@@ -894,4 +899,26 @@ func outstanding(t *testing.T, s *apptest.Server, buyerID, month string) int64 {
 		t.Fatal(err)
 	}
 	return got
+}
+
+// expectMandateEvents checks the mandate.* events a buyer sees of one mandate, oldest first: want,
+// each once, the newest's data.object equal to the mandate's GET now.
+func expectMandateEvents(t *testing.T, s *apptest.Server, tok, mandateID string, want ...string) {
+	t.Helper()
+	var mine []httpapi.Event
+	for _, ev := range typedEvents(t, s, tok, "mandate.submitted", "mandate.active", "mandate.failed", "mandate.cancelled") {
+		var obj struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(ev.Data.Object, &obj)
+		if obj.ID == mandateID {
+			mine = append(mine, ev)
+		}
+	}
+	if got := eventTypes(mine); !slices.Equal(got, want) {
+		t.Fatalf("events of mandate %s = %v, want %v", mandateID, got, want)
+	}
+	if last := mine[len(mine)-1]; !jsonEqual(last.Data.Object, getJSON(t, s, tok, "/v1/mandates/"+mandateID)) {
+		t.Errorf("%s data.object = %s, want the mandate's GET", last.Type, last.Data.Object)
+	}
 }

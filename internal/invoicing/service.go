@@ -392,6 +392,10 @@ func (s *Service) Statements(ctx context.Context, who auth.Principal, f Statemen
 	return res, nil
 }
 
+// Complete is a stored statement as its GET answers it (see complete): storage renders the
+// objects of statement.* events with it.
+func Complete(stored Statement) (Statement, error) { return complete(stored) }
+
 // complete builds the statement's orders and VAT breakdown with BuildStatement, keeping the
 // stored status and times, and checks that the stored (frozen) totals are the orders' sums.
 func complete(stored Statement) (Statement, error) {

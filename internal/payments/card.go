@@ -206,7 +206,10 @@ func (s *Service) cancelUnsent(ctx context.Context, pi Intent) Intent {
 		if err == nil && !ok {
 			err = errStale
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return EmitIntent(ctx, tx, next.ID, next.UpdatedAt)
 	})
 	if err != nil {
 		if !errors.Is(err, errStale) {
@@ -360,7 +363,18 @@ func (s *Service) applyPayIn(ctx context.Context, pi Intent, p psp.PayIn) (Inten
 			return err
 		}
 		if blockCard && next.CardID != "" {
-			return tx.BlockCard(ctx, next.CardID, at)
+			if err := blockAndEmit(ctx, tx, next.CardID, at); err != nil {
+				return err
+			}
+		}
+		if next.Status == pi.Status {
+			return nil // only the pay-in id recorded: no transition to tell
+		}
+		if err := EmitIntent(ctx, tx, next.ID, at); err != nil {
+			return err
+		}
+		if next.Status == StatusSucceeded {
+			return EmitOrder(ctx, tx, "order.confirmed", next.OrderID, at)
 		}
 		return nil
 	})

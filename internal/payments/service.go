@@ -435,7 +435,10 @@ func (s *Service) record(ctx context.Context, tx Tx, pi *Intent, blockCard bool,
 			return err
 		}
 		if done {
-			return s.earnCard(ctx, tx, *pi)
+			if err := s.earnCard(ctx, tx, *pi); err != nil {
+				return err
+			}
+			return emitRecorded(ctx, tx, *pi)
 		}
 	}
 	at := pi.UpdatedAt
@@ -446,18 +449,33 @@ func (s *Service) record(ctx context.Context, tx Tx, pi *Intent, blockCard bool,
 	} else if err := tx.HoldPayableOrder(ctx, pi.OrderID, at); err != nil {
 		return err
 	}
-	if err := tx.CancelOpenIntents(ctx, pi.OrderID, at); err != nil {
+	if err := cancelOpenIntents(ctx, tx, pi.OrderID, at); err != nil {
 		return err
 	}
 	if blockCard && pi.CardID != "" {
-		if err := tx.BlockCard(ctx, pi.CardID, at); err != nil {
+		if err := blockAndEmit(ctx, tx, pi.CardID, at); err != nil {
 			return err
 		}
 	}
 	if err := tx.InsertIntent(ctx, *pi); err != nil {
 		return err
 	}
-	return s.earnCard(ctx, tx, *pi)
+	if err := s.earnCard(ctx, tx, *pi); err != nil {
+		return err
+	}
+	return emitRecorded(ctx, tx, *pi)
+}
+
+// emitRecorded emits the events of a newly recorded intent: its status's (none while
+// processing) and order.confirmed when it confirms the order.
+func emitRecorded(ctx context.Context, tx Tx, pi Intent) error {
+	if err := EmitIntent(ctx, tx, pi.ID, pi.UpdatedAt); err != nil {
+		return err
+	}
+	if pi.ConfirmsOrder() {
+		return EmitOrder(ctx, tx, "order.confirmed", pi.OrderID, pi.UpdatedAt)
+	}
+	return nil
 }
 
 // earnCard posts a card intent's earning when it succeeded, in the transaction that records it.
@@ -598,7 +616,15 @@ func (s *Service) Cancel(ctx context.Context, who auth.Principal, intentID strin
 	if err := pi.CheckCancelable(); err != nil {
 		return Intent{}, err
 	}
-	ok, err := s.store.CancelIntent(ctx, pi.ID, s.clock.Now())
+	var ok bool
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		at := s.clock.Now()
+		var err error
+		if ok, err = tx.CancelIntent(ctx, pi.ID, at); err != nil || !ok {
+			return err
+		}
+		return EmitIntent(ctx, tx, pi.ID, at)
+	})
 	if err != nil {
 		return Intent{}, err
 	}
@@ -617,8 +643,23 @@ func (s *Service) Cancel(ctx context.Context, who auth.Principal, intentID strin
 
 // ExpireStale cancels, with last_error expired, every intent left in requires_action longer than
 // the configured expiry (by the injected clock), in one set-based update; orders stay
-// payment_pending. It returns how many intents expired.
+// payment_pending. Each expired intent's payment_intent.canceled is emitted in the same unit of
+// work. It returns how many intents expired.
 func (s *Service) ExpireStale(ctx context.Context) (int, error) {
 	now := s.clock.Now()
-	return s.store.ExpireIntents(ctx, now.Add(-s.expiry), now, "3-D Secure authentication was not completed in time")
+	n := 0
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		ids, err := tx.ExpireIntents(ctx, now.Add(-s.expiry), now, "3-D Secure authentication was not completed in time")
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := EmitIntent(ctx, tx, id, now); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
 }

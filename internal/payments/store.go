@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/txn"
 )
@@ -41,8 +42,20 @@ type Tx interface {
 	// locks its row (a conditional update of updated_at), so that a concurrent confirmation waits
 	// for this transaction. It returns orders.ErrNotPayable otherwise.
 	HoldPayableOrder(ctx context.Context, orderID string, at time.Time) error
-	// CancelOpenIntents cancels the order's requires_action intents (set-based).
-	CancelOpenIntents(ctx context.Context, orderID string, at time.Time) error
+	// CancelOpenIntents cancels the order's requires_action intents; it returns the ids of those
+	// it canceled (for their payment_intent.canceled events).
+	CancelOpenIntents(ctx context.Context, orderID string, at time.Time) ([]string, error)
+	// CancelIntent cancels a requires_action intent (conditional update); false when it was not
+	// requires_action.
+	CancelIntent(ctx context.Context, id string, at time.Time) (bool, error)
+	// ExpireIntents cancels, with last_error expired, every requires_action intent created before
+	// cutoff; it returns the ids of those it canceled.
+	ExpireIntents(ctx context.Context, cutoff, at time.Time, message string) ([]string, error)
+	// CurrentIntent, CurrentCard and CurrentOrder read, inside the unit and after its writes, the
+	// resources its events carry (each as its GET answers it).
+	CurrentIntent(ctx context.Context, id string) (Intent, error)
+	CurrentCard(ctx context.Context, id string) (Card, error)
+	CurrentOrder(ctx context.Context, id string) (orders.Order, error)
 	// ConfirmUnchanged confirms pi's order and inserts pi (an intent that confirms it) in one step,
 	// only while the order is payment_pending at version (see OrderToPay.Version): unchanged since
 	// it was read without open intents, so that none can have been opened meanwhile. It reports
@@ -55,8 +68,8 @@ type Tx interface {
 	// UpdateIntent writes pi's status, next action, last error and updated_at when the stored
 	// intent's status is one of from; it reports whether it did.
 	UpdateIntent(ctx context.Context, pi Intent, from ...Status) (bool, error)
-	// BlockCard marks a card blocked unless it is inactive.
-	BlockCard(ctx context.Context, cardID string, at time.Time) error
+	// BlockCard marks an active card blocked; it reports whether it did.
+	BlockCard(ctx context.Context, cardID string, at time.Time) (bool, error)
 }
 
 // IntentFilter narrows a listing of intents; empty fields do not filter.
@@ -77,12 +90,6 @@ type IntentStore interface {
 	Intents(ctx context.Context, f IntentFilter, p page.Request) (page.Page[Intent], error)
 	// OpenIntents returns the order's requires_action and processing intents.
 	OpenIntents(ctx context.Context, orderID string) ([]Intent, error)
-	// CancelIntent cancels a requires_action intent (conditional update); false when it was not
-	// requires_action.
-	CancelIntent(ctx context.Context, id string, at time.Time) (bool, error)
-	// ExpireIntents cancels, with last_error expired, every requires_action intent created before
-	// cutoff, in one set-based update; it returns how many.
-	ExpireIntents(ctx context.Context, cutoff, at time.Time, message string) (int, error)
 	// IntentByRequestKey returns the newest intent created by the request of that key
 	// (Intent.RequestKey) or ErrNotFound.
 	IntentByRequestKey(ctx context.Context, key string) (Intent, error)

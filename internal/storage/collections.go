@@ -12,7 +12,9 @@ import (
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/id"
 	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/sepa"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 type collectionRow struct {
@@ -172,17 +174,62 @@ func deref(s *string) string {
 }
 
 // MarkSubmitted implements collections.Store.
+// In the same unit of work it emits sepa_collection.submitted.
 func (s Collections) MarkSubmitted(ctx context.Context, id, providerPayInID, mandateID string, at time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Model(&collectionRow{}).Where("id = ? AND status IN ?", id, collections.Sources(collections.StatusSubmitted)).
-		UpdateColumns(map[string]any{"status": string(collections.StatusSubmitted), "provider_payin_id": providerPayInID,
-			"mandate_id": mandateID, "submitted_at": utc(at), "updated_at": utc(at)})
-	return res.RowsAffected == 1, res.Error
+	applied := false
+	err := s.owner.inUnit(ctx, func(u *unit) error {
+		res := u.g.WithContext(ctx).Model(&collectionRow{}).Where("id = ? AND status IN ?", id, collections.Sources(collections.StatusSubmitted)).
+			UpdateColumns(map[string]any{"status": string(collections.StatusSubmitted), "provider_payin_id": providerPayInID,
+				"mandate_id": mandateID, "submitted_at": utc(at), "updated_at": utc(at)})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		applied = true
+		return u.emitCollection(ctx, "sepa_collection.submitted", id, at)
+	})
+	return applied, err
+}
+
+// emitCollection emits a sepa_collection.* event with the collection as its GET answers it after
+// the unit's writes (the buyer's alone: a collection is the buyer's).
+func (u *unit) emitCollection(ctx context.Context, typ, id string, at time.Time) error {
+	c, err := Collections{db: u.g, dialect: u.db.dialect, owner: u.db}.Collection(ctx, id)
+	if err != nil {
+		return err
+	}
+	return u.Emit(ctx, txn.Event{Type: typ, BuyerID: c.BuyerID, Object: c, At: at})
+}
+
+// settleIntents sets the collection's scheduled intents to status (with the other columns of
+// set) and emits their payment_intent.<status> events.
+func (u *unit) settleIntents(ctx context.Context, collectionID string, status payments.Status, set map[string]any, at time.Time) error {
+	tx := u.g.WithContext(ctx)
+	var ids []string
+	if err := tx.Model(&intentRow{}).Where("collection_id = ? AND status = ?", collectionID, string(payments.StatusScheduled)).
+		Order("id").Pluck("id", &ids).Error; err != nil {
+		return err
+	}
+	set["status"], set["updated_at"] = string(status), utc(at)
+	for _, id := range ids {
+		res := tx.Model(&intentRow{}).Where("id = ? AND status = ?", id, string(payments.StatusScheduled)).UpdateColumns(set)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			continue
+		}
+		if err := u.emitIntent(ctx, id, at); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Succeed implements collections.Store.
 func (s Collections) Succeed(ctx context.Context, id string, at time.Time) (bool, error) {
 	applied := false
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err := s.owner.inUnit(ctx, func(u *unit) error {
+		tx := u.g.WithContext(ctx)
 		res := tx.Model(&collectionRow{}).Where("id = ? AND status IN ?", id, collections.Sources(collections.StatusSucceeded)).
 			UpdateColumns(map[string]any{"status": string(collections.StatusSucceeded), "settled_at": utc(at), "updated_at": utc(at)})
 		if res.Error != nil || res.RowsAffected == 0 {
@@ -197,16 +244,28 @@ func (s Collections) Succeed(ctx context.Context, id string, at time.Time) (bool
 		if err != nil {
 			return err
 		}
-		if err := tx.Exec(`UPDATE payment_intents SET status = 'succeeded', updated_at = ? WHERE collection_id = ? AND status = 'scheduled'`,
-			utc(at), id).Error; err != nil {
+		if err := u.settleIntents(ctx, id, payments.StatusSucceeded, map[string]any{}, at); err != nil {
 			return err
 		}
-		if err := postCollectionSettled(ctx, &unit{g: tx, db: s.owner}, row, earned, string(collections.StatusSucceeded), row.Status, at); err != nil {
+		if err := postCollectionSettled(ctx, u, row, earned, string(collections.StatusSucceeded), row.Status, at); err != nil {
 			return err
 		}
-		return tx.Exec(`UPDATE mandates SET status = ?, updated_at = ?
+		activated := tx.Exec(`UPDATE mandates SET status = ?, updated_at = ?
 			WHERE id = (SELECT c.mandate_id FROM sepa_collections c WHERE c.id = ?) AND status = ?`,
-			sepa.MandateActive, utc(at), id, sepa.MandateSubmitted).Error
+			sepa.MandateActive, utc(at), id, sepa.MandateSubmitted)
+		if activated.Error != nil {
+			return activated.Error
+		}
+		if activated.RowsAffected == 1 {
+			m, err := SEPA{db: u.g, root: u.db}.mandateWhere(tx, "id = (SELECT c.mandate_id FROM sepa_collections c WHERE c.id = ?)", id)
+			if err != nil {
+				return err
+			}
+			if err := emitMandate(ctx, u, m, at); err != nil {
+				return err
+			}
+		}
+		return u.emitCollection(ctx, "sepa_collection.succeeded", id, at)
 	})
 	return applied, err
 }
@@ -226,7 +285,8 @@ func (unpaidDebitRow) TableName() string { return "sepa_unpaid_debits" }
 // Fail implements collections.Store.
 func (s Collections) Fail(ctx context.Context, f collections.Failure) (bool, error) {
 	applied := false
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err := s.owner.inUnit(ctx, func(u *unit) error {
+		tx := u.g.WithContext(ctx)
 		var row collectionRow
 		// The status is read, then changed conditionally on it; a concurrent change between the
 		// two (PostgreSQL) makes the update miss, and the decision is taken again.
@@ -262,13 +322,13 @@ func (s Collections) Fail(ctx context.Context, f collections.Failure) (bool, err
 				return err
 			}
 		}
-		if err := postCollectionSettled(ctx, &unit{g: tx, db: s.owner}, row, earned, string(collections.StatusFailed), row.Status, f.At); err != nil {
+		if err := postCollectionSettled(ctx, u, row, earned, string(collections.StatusFailed), row.Status, f.At); err != nil {
 			return err
 		}
 		if !afterSuccess {
 			// Intents that succeeded stay succeeded: an intent's final status never changes.
-			if err := tx.Exec(`UPDATE payment_intents SET status = 'failed', last_error_code = ?, last_error_message = ?, updated_at = ?
-				WHERE collection_id = ? AND status = 'scheduled'`, string(f.Code), f.Message, utc(f.At), row.ID).Error; err != nil {
+			if err := u.settleIntents(ctx, row.ID, payments.StatusFailed,
+				map[string]any{"last_error_code": string(f.Code), "last_error_message": f.Message}, f.At); err != nil {
 				return err
 			}
 		}
@@ -278,9 +338,12 @@ func (s Collections) Fail(ctx context.Context, f collections.Failure) (bool, err
 			return err
 		}
 		// As sepa.Store.Suspend: a suspended buyer keeps its first suspension.
-		return tx.Model(&sepaProfileRow{}).Where("buyer_id = ? AND suspended = ?", row.BuyerID, false).
+		if err := tx.Model(&sepaProfileRow{}).Where("buyer_id = ? AND suspended = ?", row.BuyerID, false).
 			UpdateColumns(map[string]any{"suspended": true, "suspended_reason": f.SuspendReason, "suspended_at": utc(f.At),
-				"updated_at": utc(f.At)}).Error
+				"updated_at": utc(f.At)}).Error; err != nil {
+			return err
+		}
+		return u.emitCollection(ctx, "sepa_collection.failed", row.ID, f.At)
 	})
 	return applied, err
 }

@@ -73,13 +73,43 @@ func NewInvoicing(db *DB) Invoicing { return Invoicing{db: db.gorm, root: db} }
 func (s Invoicing) CreateAccount(ctx context.Context, a invoicing.Account) error {
 	row := invoicingAccountRow{ID: a.ID, BuyerID: a.BuyerID, CenterID: a.CenterID, Status: string(a.Status), Note: a.Note,
 		CreatedAt: utc(a.CreatedAt), DecidedAt: utcPtr(a.DecidedAt), UpdatedAt: utc(a.CreatedAt)}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
-		if isUnique(err) {
-			return fmt.Errorf("buyer %s, centre %s: %w", a.BuyerID, a.CenterID, invoicing.ErrAccountExists)
+	return s.root.inUnit(ctx, func(u *unit) error {
+		if err := u.g.WithContext(ctx).Create(&row).Error; err != nil {
+			if isUnique(err) {
+				return fmt.Errorf("buyer %s, centre %s: %w", a.BuyerID, a.CenterID, invoicing.ErrAccountExists)
+			}
+			return err
 		}
+		return u.emitAccount(ctx, a.ID, a.CreatedAt)
+	})
+}
+
+// emitAccount emits the invoicing_account.<status> event of an account that has just reached its
+// status, with the account as its GET answers it after the unit's writes.
+func (u *unit) emitAccount(ctx context.Context, id string, at time.Time) error {
+	a, err := Invoicing{db: u.g}.Account(ctx, id)
+	if err != nil {
 		return err
 	}
-	return nil
+	typ := "invoicing_account." + string(a.Status)
+	if a.Status == invoicing.AccountPending {
+		typ = "invoicing_account.requested"
+	}
+	return u.Emit(ctx, txn.Event{Type: typ, BuyerID: a.BuyerID, CenterID: a.CenterID, Object: a, At: at})
+}
+
+// emitStatement emits a statement.* event with the statement as its GET answers it after the
+// unit's writes.
+func (u *unit) emitStatement(ctx context.Context, typ, id string, at time.Time) error {
+	stored, err := Invoicing{db: u.g}.Statement(ctx, id)
+	if err != nil {
+		return err
+	}
+	st, err := invoicing.Complete(stored)
+	if err != nil {
+		return err
+	}
+	return u.Emit(ctx, txn.Event{Type: typ, BuyerID: st.BuyerID, CenterID: st.CenterID, Object: st, At: at})
 }
 
 // Account implements invoicing.Store.
@@ -119,7 +149,8 @@ func (s Invoicing) Accounts(ctx context.Context, f invoicing.AccountFilter, p pa
 
 // SaveDecision implements invoicing.Store with UPDATE ... WHERE id = ? AND status = from.
 func (s Invoicing) SaveDecision(ctx context.Context, a invoicing.Account, from invoicing.AccountStatus, audit *txn.AuditEntry) error {
-	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+	return s.root.inUnit(ctx, func(u *unit) error {
+		tx := u.g.WithContext(ctx)
 		res := tx.Model(&invoicingAccountRow{}).Where("id = ? AND status = ?", a.ID, string(from)).
 			Updates(map[string]any{"status": string(a.Status), "note": a.Note, "decided_at": utcPtr(a.DecidedAt), "updated_at": utc(*a.DecidedAt)})
 		if res.Error != nil {
@@ -136,7 +167,10 @@ func (s Invoicing) SaveDecision(ctx context.Context, a invoicing.Account, from i
 			return detail.Wrap(fmt.Errorf("invoicing account %s is no longer %s: %w", a.ID, from, invoicing.ErrInvalidTransition),
 				"The invoicing account is no longer %s (another decision came first). Read it for its current status.", from)
 		}
-		return s.root.auditIn(ctx, tx, audit)
+		if err := s.root.auditIn(ctx, tx, audit); err != nil {
+			return err
+		}
+		return u.emitAccount(ctx, a.ID, *a.DecidedAt)
 	})
 }
 
@@ -325,10 +359,25 @@ func toStatementOrder(o orders.Order) invoicing.StatementOrder {
 // transaction.
 func (s Invoicing) IssueMonth(ctx context.Context, month string, at time.Time) (int, error) {
 	var n int64
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err := s.root.inUnit(ctx, func(u *unit) error {
+		tx := u.g.WithContext(ctx)
+		var ids []string
 		if err := tx.Model(&statementRow{}).Where("month = ? AND status = ?", month, string(invoicing.StatementOpen)).
-			Updates(map[string]any{"status": string(invoicing.StatementIssued), "issued_at": utc(at), "updated_at": utc(at)}).Error; err != nil {
+			Order("id").Pluck("id", &ids).Error; err != nil {
 			return err
+		}
+		for _, id := range ids {
+			res := tx.Model(&statementRow{}).Where("id = ? AND status = ?", id, string(invoicing.StatementOpen)).
+				Updates(map[string]any{"status": string(invoicing.StatementIssued), "issued_at": utc(at), "updated_at": utc(at)})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				continue
+			}
+			if err := u.emitStatement(ctx, "statement.issued", id, at); err != nil {
+				return err
+			}
 		}
 		return tx.Model(&statementRow{}).Where("month = ? AND status IN ?", month,
 			[]string{string(invoicing.StatementIssued), string(invoicing.StatementPaid)}).Count(&n).Error
@@ -339,7 +388,8 @@ func (s Invoicing) IssueMonth(ctx context.Context, month string, at time.Time) (
 // MarkStatementPaid implements invoicing.Store: the statement (issued → paid) and its intents
 // (scheduled → succeeded, set-based) in one transaction.
 func (s Invoicing) MarkStatementPaid(ctx context.Context, id string, at time.Time, audit *txn.AuditEntry) error {
-	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+	return s.root.inUnit(ctx, func(u *unit) error {
+		tx := u.g.WithContext(ctx)
 		res := tx.Model(&statementRow{}).Where("id = ? AND status = ?", id, string(invoicing.StatementIssued)).
 			Updates(map[string]any{"status": string(invoicing.StatementPaid), "paid_at": utc(at), "updated_at": utc(at)})
 		if res.Error != nil {
@@ -356,12 +406,27 @@ func (s Invoicing) MarkStatementPaid(ctx context.Context, id string, at time.Tim
 			return detail.Wrap(fmt.Errorf("statement %s is not issued: %w", id, invoicing.ErrInvalidTransition),
 				"The statement is not issued (still open, or already paid): only an issued statement can be marked paid.")
 		}
-		intents := tx.Model(&statementOrderRow{}).Select("intent_id").Where("statement_id = ?", id)
-		if err := tx.Model(&intentRow{}).Where("id IN (?) AND status = ?", intents, string(payments.StatusScheduled)).
-			Updates(map[string]any{"status": string(payments.StatusSucceeded), "updated_at": utc(at)}).Error; err != nil {
+		var ids []string
+		if err := tx.Model(&statementOrderRow{}).Where("statement_id = ?", id).Order("intent_id").Pluck("intent_id", &ids).Error; err != nil {
 			return err
 		}
-		return s.root.auditIn(ctx, tx, audit)
+		for _, piID := range ids {
+			res := tx.Model(&intentRow{}).Where("id = ? AND status = ?", piID, string(payments.StatusScheduled)).
+				Updates(map[string]any{"status": string(payments.StatusSucceeded), "updated_at": utc(at)})
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				continue
+			}
+			if err := u.emitIntent(ctx, piID, at); err != nil {
+				return err
+			}
+		}
+		if err := s.root.auditIn(ctx, tx, audit); err != nil {
+			return err
+		}
+		return u.emitStatement(ctx, "statement.paid", id, at)
 	})
 }
 

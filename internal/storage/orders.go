@@ -10,6 +10,7 @@ import (
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 type orderRow struct {
@@ -55,12 +56,15 @@ type deliveryNoteRow struct {
 func (deliveryNoteRow) TableName() string { return "delivery_notes" }
 
 // Orders implements orders.Store.
-type Orders struct{ db *gorm.DB }
+type Orders struct {
+	db    *gorm.DB
+	units *DB // nil inside a unit (reads only)
+}
 
 var _ orders.Store = Orders{}
 
 // NewOrders returns the orders store.
-func NewOrders(db *DB) Orders { return Orders{db: db.gorm} }
+func NewOrders(db *DB) Orders { return Orders{db: db.gorm, units: db} }
 
 // CreateOrder implements orders.Store: the order and its lines in one transaction.
 func (s Orders) CreateOrder(ctx context.Context, o orders.Order) error {
@@ -193,8 +197,11 @@ func toOrder(r orderRow) orders.Order {
 }
 
 // CancelOrder implements orders.Store.
+// In the same unit of work it emits order.cancelled and payment_intent.canceled for each intent
+// it canceled, with the objects as their GETs answer after the change.
 func (s Orders) CancelOrder(ctx context.Context, id string, at time.Time) error {
-	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+	return s.units.inUnit(ctx, func(u *unit) error {
+		tx := u.g.WithContext(ctx)
 		res := tx.Model(&orderRow{}).Where("id = ? AND status = ?", id, string(orders.StatusPaymentPending)).
 			Updates(map[string]any{"status": string(orders.StatusCancelled), "updated_at": utc(at)})
 		if res.Error != nil {
@@ -218,13 +225,49 @@ func (s Orders) CancelOrder(ctx context.Context, id string, at time.Time) error 
 		if processing > 0 {
 			return fmt.Errorf("order %s has a payment in flight: %w", id, orders.ErrNotDeletable)
 		}
-		return cancelOpenIntents(tx, id, at)
+		canceled, err := cancelOpenIntents(tx, id, at)
+		if err != nil {
+			return err
+		}
+		o, err := u.CurrentOrder(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, piID := range canceled {
+			if err := u.emitIntent(ctx, piID, at); err != nil {
+				return err
+			}
+		}
+		return u.Emit(ctx, txn.Event{Type: "order.cancelled", BuyerID: o.BuyerID, CenterID: o.CenterID, Object: o, At: at})
 	})
 }
 
-// cancelOpenIntents cancels the order's requires_action intents (a conditional, set-based update).
-func cancelOpenIntents(tx *gorm.DB, orderID string, at time.Time) error {
-	return tx.Model(&intentRow{}).Where("order_id = ? AND status = ?", orderID, string(payments.StatusRequiresAction)).
-		Updates(map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "",
-			"updated_at": utc(at)}).Error
+// cancelOpenIntents cancels the order's requires_action intents (each by a conditional update)
+// and returns the ids of those it canceled.
+func cancelOpenIntents(tx *gorm.DB, orderID string, at time.Time) ([]string, error) {
+	var ids []string
+	if err := tx.Model(&intentRow{}).Where("order_id = ? AND status = ?", orderID, string(payments.StatusRequiresAction)).
+		Order("id").Pluck("id", &ids).Error; err != nil {
+		return nil, err
+	}
+	var done []string
+	for _, id := range ids {
+		res := tx.Model(&intentRow{}).Where("id = ? AND status = ?", id, string(payments.StatusRequiresAction)).
+			Updates(map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "",
+				"updated_at": utc(at)})
+		if res.Error != nil {
+			return nil, res.Error
+		}
+		if res.RowsAffected == 1 {
+			done = append(done, id)
+		}
+	}
+	return done, nil
+}
+
+// emitIntent emits the payment_intent.<status> event of an intent that has just reached its
+// status, with the intent as its GET answers it after the unit's writes (see payments.EmitIntent,
+// the same for the units of payments).
+func (u *unit) emitIntent(ctx context.Context, id string, at time.Time) error {
+	return payments.EmitIntent(ctx, paymentsUnit{u}, id, at)
 }

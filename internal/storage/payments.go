@@ -111,8 +111,46 @@ func (t paymentsUnit) pendingOrder(ctx context.Context, orderID string, set map[
 }
 
 // CancelOpenIntents implements payments.Tx.
-func (t paymentsUnit) CancelOpenIntents(ctx context.Context, orderID string, at time.Time) error {
+func (t paymentsUnit) CancelOpenIntents(ctx context.Context, orderID string, at time.Time) ([]string, error) {
 	return cancelOpenIntents(t.g.WithContext(ctx), orderID, at)
+}
+
+// CurrentIntent implements payments.Tx: the intent as this unit wrote it.
+func (t paymentsUnit) CurrentIntent(ctx context.Context, id string) (payments.Intent, error) {
+	return Payments{db: t.g}.Intent(ctx, id)
+}
+
+// CurrentCard implements payments.Tx: the card as this unit wrote it.
+func (t paymentsUnit) CurrentCard(ctx context.Context, id string) (payments.Card, error) {
+	return Payments{db: t.g}.Card(ctx, id)
+}
+
+// CancelIntent implements payments.Tx.
+func (t paymentsUnit) CancelIntent(ctx context.Context, id string, at time.Time) (bool, error) {
+	return cancelIntent(t.g.WithContext(ctx), id, at)
+}
+
+// ExpireIntents implements payments.Tx: the stale intents are read, then each canceled by a
+// conditional update; it returns the ids of those it canceled.
+func (t paymentsUnit) ExpireIntents(ctx context.Context, cutoff, at time.Time, message string) ([]string, error) {
+	var ids []string
+	if err := t.g.WithContext(ctx).Model(&intentRow{}).Where("status = ? AND created_at < ?", string(payments.StatusRequiresAction), utc(cutoff)).
+		Order("id").Pluck("id", &ids).Error; err != nil {
+		return nil, err
+	}
+	var done []string
+	for _, id := range ids {
+		res := t.g.WithContext(ctx).Model(&intentRow{}).Where("id = ? AND status = ?", id, string(payments.StatusRequiresAction)).
+			Updates(map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "",
+				"last_error_code": string(payments.CodeExpired), "last_error_message": message, "updated_at": utc(at)})
+		if res.Error != nil {
+			return nil, res.Error
+		}
+		if res.RowsAffected == 1 {
+			done = append(done, id)
+		}
+	}
+	return done, nil
 }
 
 // confirmUnchangedSQL confirms an order still at the version read (its xmin: a transaction that
@@ -189,9 +227,10 @@ func (t paymentsUnit) UpdateIntent(ctx context.Context, pi payments.Intent, from
 }
 
 // BlockCard implements payments.Tx.
-func (t paymentsUnit) BlockCard(ctx context.Context, cardID string, at time.Time) error {
-	return t.g.WithContext(ctx).Model(&cardRow{}).Where("id = ? AND status = ?", cardID, string(payments.CardActive)).
-		Updates(map[string]any{"status": string(payments.CardBlocked), "updated_at": utc(at)}).Error
+func (t paymentsUnit) BlockCard(ctx context.Context, cardID string, at time.Time) (bool, error) {
+	res := t.g.WithContext(ctx).Model(&cardRow{}).Where("id = ? AND status = ?", cardID, string(payments.CardActive)).
+		Updates(map[string]any{"status": string(payments.CardBlocked), "updated_at": utc(at)})
+	return res.RowsAffected == 1, res.Error
 }
 
 func fromIntent(pi payments.Intent) intentRow {
@@ -350,19 +389,11 @@ func (s Payments) OpenIntents(ctx context.Context, orderID string) ([]payments.I
 	return out, nil
 }
 
-// CancelIntent implements payments.IntentStore.
-func (s Payments) CancelIntent(ctx context.Context, id string, at time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Model(&intentRow{}).Where("id = ? AND status = ?", id, string(payments.StatusRequiresAction)).
+// cancelIntent cancels a requires_action intent (conditional update).
+func cancelIntent(g *gorm.DB, id string, at time.Time) (bool, error) {
+	res := g.Model(&intentRow{}).Where("id = ? AND status = ?", id, string(payments.StatusRequiresAction)).
 		Updates(map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "", "updated_at": utc(at)})
 	return res.RowsAffected == 1, res.Error
-}
-
-// ExpireIntents implements payments.IntentStore.
-func (s Payments) ExpireIntents(ctx context.Context, cutoff, at time.Time, message string) (int, error) {
-	res := s.db.WithContext(ctx).Model(&intentRow{}).Where("status = ? AND created_at < ?", string(payments.StatusRequiresAction), utc(cutoff)).
-		Updates(map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "",
-			"last_error_code": string(payments.CodeExpired), "last_error_message": message, "updated_at": utc(at)})
-	return int(res.RowsAffected), res.Error
 }
 
 // RecordRefund implements payments.IntentStore.

@@ -125,9 +125,17 @@ func TestExpireIntents(t *testing.T) {
 				fresh = pi
 			}
 		}
-		n, err := store.ExpireIntents(ctx, t0.Add(10*time.Minute), t0.Add(40*time.Minute), "too late")
-		if err != nil || n != 1 {
-			t.Fatalf("ExpireIntents = %d, %v", n, err)
+		expire := func() ([]string, error) {
+			var ids []string
+			err := store.InTx(ctx, func(tx payments.Tx) (err error) {
+				ids, err = tx.ExpireIntents(ctx, t0.Add(10*time.Minute), t0.Add(40*time.Minute), "too late")
+				return err
+			})
+			return ids, err
+		}
+		ids, err := expire()
+		if err != nil || len(ids) != 1 || ids[0] != stale.ID {
+			t.Fatalf("ExpireIntents = %v, %v", ids, err)
 		}
 		got, _ := store.Intent(ctx, stale.ID)
 		if got.Status != payments.StatusCanceled || got.LastError == nil || got.LastError.Code != payments.CodeExpired {
@@ -136,8 +144,8 @@ func TestExpireIntents(t *testing.T) {
 		if got, _ := store.Intent(ctx, fresh.ID); got.Status != payments.StatusRequiresAction {
 			t.Errorf("fresh = %+v", got)
 		}
-		if n, _ := store.ExpireIntents(ctx, t0.Add(10*time.Minute), t0.Add(40*time.Minute), "too late"); n != 0 {
-			t.Errorf("second run expired %d", n)
+		if ids, _ := expire(); len(ids) != 0 {
+			t.Errorf("second run expired %v", ids)
 		}
 	})
 }
@@ -296,7 +304,8 @@ func TestCardResumeQueries(t *testing.T) {
 		if err := insert(dup); err == nil {
 			t.Fatal("a second open intent with the same request key was accepted")
 		}
-		if ok, err := store.CancelIntent(ctx, open.ID, t0); err != nil || !ok {
+		var ok bool
+		if err := store.InTx(ctx, func(tx payments.Tx) (err error) { ok, err = tx.CancelIntent(ctx, open.ID, t0); return err }); err != nil || !ok {
 			t.Fatalf("CancelIntent = %v, %v", ok, err)
 		}
 		canceled := intentFor(o2, payments.StatusCanceled)

@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/vhupay/vhupay/internal/auth"
@@ -105,16 +106,83 @@ func TestPaymentSeamCommitsTheThreeTogether(t *testing.T) {
 			t.Errorf("order status %s after the rollback, want payment_pending", got.Status)
 		}
 
-		// Acceptance: the four commit together.
+		// Acceptance: the four commit together. The events are the method's own and the
+		// payment's (payment_intent.scheduled, order.confirmed), written by the service in the
+		// same unit.
 		pi, err := service(method(nil)).Create(ctx, buyer, in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := written(); got != [4]int{1, 1, 1, 2} {
-			t.Errorf("after acceptance (row, intents, events, postings) = %v, want [1 1 1 2]", got)
+		if got := written(); got != [4]int{1, 1, 3, 2} {
+			t.Errorf("after acceptance (row, intents, events, postings) = %v, want [1 1 3 2]", got)
+		}
+		if n := count("SELECT count(*) FROM events WHERE type = 'order.confirmed' AND buyer_id = '" + o.BuyerID + "' AND center_id = '" + o.CenterID + "'"); n != 1 {
+			t.Errorf("order.confirmed events = %d, want 1", n)
 		}
 		if n := count("SELECT count(*) FROM ledger_transactions WHERE source_id = '" + pi.ID + "'"); n != 1 {
 			t.Errorf("ledger transactions of %s = %d, want 1", pi.ID, n)
+		}
+	})
+}
+
+// TestIntentEventRollsBackWithItsChange: a payment intent's event is written in the unit of the
+// transition it reports, so a unit that fails after the transition and its event leaves neither;
+// one that commits leaves both. The order's delete, refused because a payment is in flight,
+// leaves no order.cancelled either. Both databases.
+func TestIntentEventRollsBackWithItsChange(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		db := storagetest.Open(t, b)
+		store := storage.NewPayments(db)
+		events := func() int {
+			t.Helper()
+			var n int
+			if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM events").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		o := newOrder(t, db)
+		pi := intentFor(o, payments.StatusRequiresAction)
+		if err := store.InTx(ctx, func(tx payments.Tx) error { return tx.InsertIntent(ctx, pi) }); err != nil {
+			t.Fatal(err)
+		}
+		cancel := func(fail error) error {
+			return store.InTx(ctx, func(tx payments.Tx) error {
+				if ok, err := tx.CancelIntent(ctx, pi.ID, t0); err != nil || !ok {
+					return fmt.Errorf("cancel: %v, %w", ok, err)
+				}
+				if err := payments.EmitIntent(ctx, tx, pi.ID, t0); err != nil {
+					return err
+				}
+				return fail
+			})
+		}
+		if err := cancel(errRefused); !errors.Is(err, errRefused) {
+			t.Fatalf("failed unit: err = %v", err)
+		}
+		if got, _ := store.Intent(ctx, pi.ID); got.Status != payments.StatusRequiresAction || events() != 0 {
+			t.Errorf("after the rollback: intent %s, %d events; want requires_action, none", got.Status, events())
+		}
+		if err := cancel(nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := store.Intent(ctx, pi.ID); got.Status != payments.StatusCanceled || events() != 1 {
+			t.Errorf("after the commit: intent %s, %d events; want canceled, 1", got.Status, events())
+		}
+
+		// A delete refused (a payment processing at the provider) writes no event.
+		o2 := newOrderN(t, db, 1)
+		if err := store.InTx(ctx, func(tx payments.Tx) error {
+			return tx.InsertIntent(ctx, intentFor(o2, payments.StatusProcessing))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := storage.NewOrders(db).CancelOrder(ctx, o2.ID, t0); !errors.Is(err, orders.ErrNotDeletable) {
+			t.Fatalf("CancelOrder = %v, want ErrNotDeletable", err)
+		}
+		if n := events(); n != 1 {
+			t.Errorf("events after the refused delete = %d, want 1", n)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/sepa"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 type bankAccountRow struct {
@@ -249,7 +250,8 @@ func (s SEPA) ChangeMandate(ctx context.Context, c sepa.MandateChange) (m sepa.M
 	for i, st := range c.From {
 		from[i] = string(st)
 	}
-	err = inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err = s.root.inUnit(ctx, func(u *unit) error {
+		tx := u.g.WithContext(ctx)
 		set := map[string]any{"status": string(c.To), "updated_at": utc(c.At)}
 		if c.Reference != "" {
 			set["reference"] = c.Reference
@@ -281,7 +283,10 @@ func (s SEPA) ChangeMandate(ctx context.Context, c sepa.MandateChange) (m sepa.M
 			}
 		}
 		m, err = s.mandateWhere(tx, "id = ?", c.MandateID)
-		return err
+		if err != nil || !applied {
+			return err
+		}
+		return emitMandate(ctx, u, m, c.At)
 	})
 	if err != nil {
 		return sepa.Mandate{}, false, false, err
@@ -320,4 +325,15 @@ func toMandate(r mandateRow) sepa.Mandate {
 	return sepa.Mandate{ID: r.ID, BuyerID: r.BuyerID, BankAccountID: r.BankAccountID, ProviderID: r.ProviderID,
 		Status: sepa.MandateStatus(r.Status), Reference: r.Reference, SignatureURL: r.SignatureURL, ReturnURL: r.ReturnURL,
 		FailureCode: r.FailureCode, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), SignedAt: derefTime(r.SignedAt)}
+}
+
+// emitMandate emits the mandate.<status> event of a mandate that has just reached its status (m,
+// read inside the unit after its writes, as its GET answers it); statuses outside the catalogue
+// (pending_signature, expired) are not told.
+func emitMandate(ctx context.Context, u *unit, m sepa.Mandate, at time.Time) error {
+	switch m.Status {
+	case sepa.MandateSubmitted, sepa.MandateActive, sepa.MandateFailed, sepa.MandateCancelled:
+		return u.Emit(ctx, txn.Event{Type: "mandate." + string(m.Status), BuyerID: m.BuyerID, Object: m, At: at})
+	}
+	return nil
 }
