@@ -33,6 +33,7 @@ type chaosOutcome struct {
 	attempts int
 	status   int // the last answer's status (0: none)
 	code     string
+	detail   string // the last problem's detail and reasons, for the log
 	// waitedForKey: an attempt found the key held by a request that died with its process.
 	waitedForKey bool
 }
@@ -66,7 +67,10 @@ func payWithRetries(client *http.Client, procs []*process, first int, token stri
 		resp.Body.Close()
 		var p httpapi.Problem
 		_ = json.Unmarshal(raw, &p)
-		out.status, out.code = resp.StatusCode, p.Code
+		out.status, out.code, out.detail = resp.StatusCode, p.Code, p.Detail
+		if resp.StatusCode >= 400 {
+			out.detail = string(raw)
+		}
 		switch {
 		case p.Code == "idempotency_key_in_use":
 			out.waitedForKey = true
@@ -264,7 +268,7 @@ func TestChaosRun(t *testing.T) {
 		case r.status == 409 && r.code == "order_not_payable": // an earlier attempt paid it; its answer was lost
 			answered++
 		default:
-			t.Errorf("order %s (%s): last answer %d %s after %d attempts", r.order.ID, r.method, r.status, r.code, r.attempts)
+			t.Errorf("order %s (%s): last answer %d %s after %d attempts: %s", r.order.ID, r.method, r.status, r.code, r.attempts, r.detail)
 		}
 		var status string
 		var live int
