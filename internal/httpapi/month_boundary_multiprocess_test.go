@@ -108,6 +108,22 @@ func acrossMonthEnd(t *testing.T, c apiClient, procs []*process, admin string, s
 		!c.must(201, procs[0].url, "POST", "/v1/centers", admin, centerBody("81234567600017"), &e.center) {
 		t.FailNow()
 	}
+	// Every process follows the test clock within about a second: wait until each reads the move,
+	// or a buyer set up on a late one gets its score dated today (real time), which is stale at
+	// the month's end when that is more than 31 days away.
+	for _, p := range procs {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			var st httpapi.ClockState
+			if code := c.do(p.url, "GET", "/v1/sandbox/clock", admin, nil, &st); code == 200 && !st.Now.Before(midnight.Add(-2*time.Minute)) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("process %s does not follow the test clock", p.url)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	centerTok := tokenFor(t, auth.RoleCenter, e.center.ID)
 	e.buyers, e.orders = make([]*mpBuyer, len(sirens)), make([][]httpapi.Order, len(sirens))
 	var wg sync.WaitGroup
