@@ -164,11 +164,21 @@ func (e *env) textOf(sel string) string {
 	return strings.Join(strings.Fields(got), " ")
 }
 
-// expectText fails unless the element's text contains want.
+// expectText waits (up to 10 s) for sel's text to contain want: parts of a page load after it
+// shows (a bank account's mandate, the SEPA box), so one read may come too early.
 func (e *env) expectText(sel, want string) {
 	e.t.Helper()
-	if got := e.textOf(sel); !strings.Contains(got, want) {
-		e.t.Errorf("%s says %q, want %q", sel, got, want)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := e.textOf(sel)
+		if strings.Contains(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Errorf("%s says %q, want %q", sel, got, want)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
