@@ -343,6 +343,8 @@ func (e CollectionFailureCode) Valid() bool {
 const (
 	CollectionStatusFailed    CollectionStatus = "failed"
 	CollectionStatusPending   CollectionStatus = "pending"
+	CollectionStatusRecovered CollectionStatus = "recovered"
+	CollectionStatusRetrying  CollectionStatus = "retrying"
 	CollectionStatusSubmitted CollectionStatus = "submitted"
 	CollectionStatusSucceeded CollectionStatus = "succeeded"
 )
@@ -353,6 +355,10 @@ func (e CollectionStatus) Valid() bool {
 	case CollectionStatusFailed:
 		return true
 	case CollectionStatusPending:
+		return true
+	case CollectionStatusRecovered:
+		return true
+	case CollectionStatusRetrying:
 		return true
 	case CollectionStatusSubmitted:
 		return true
@@ -1049,17 +1055,20 @@ func (e ReconciliationStatus) Valid() bool {
 
 // Defines values for SEPAProfileReasons.
 const (
-	SEPAProfileReasonsNoActiveMandate   SEPAProfileReasons = "no_active_mandate"
-	SEPAProfileReasonsNoBankAccount     SEPAProfileReasons = "no_bank_account"
-	SEPAProfileReasonsNoScore           SEPAProfileReasons = "no_score"
-	SEPAProfileReasonsScoreBelowMinimum SEPAProfileReasons = "score_below_minimum"
-	SEPAProfileReasonsScoreUnavailable  SEPAProfileReasons = "score_unavailable"
-	SEPAProfileReasonsUnpaidDebit       SEPAProfileReasons = "unpaid_debit"
+	SEPAProfileReasonsCollectionRetrying SEPAProfileReasons = "collection_retrying"
+	SEPAProfileReasonsNoActiveMandate    SEPAProfileReasons = "no_active_mandate"
+	SEPAProfileReasonsNoBankAccount      SEPAProfileReasons = "no_bank_account"
+	SEPAProfileReasonsNoScore            SEPAProfileReasons = "no_score"
+	SEPAProfileReasonsScoreBelowMinimum  SEPAProfileReasons = "score_below_minimum"
+	SEPAProfileReasonsScoreUnavailable   SEPAProfileReasons = "score_unavailable"
+	SEPAProfileReasonsUnpaidDebit        SEPAProfileReasons = "unpaid_debit"
 )
 
 // Valid indicates whether the value is a known member of the SEPAProfileReasons enum.
 func (e SEPAProfileReasons) Valid() bool {
 	switch e {
+	case SEPAProfileReasonsCollectionRetrying:
+		return true
 	case SEPAProfileReasonsNoActiveMandate:
 		return true
 	case SEPAProfileReasonsNoBankAccount:
@@ -1966,9 +1975,26 @@ type ClockState struct {
 // Collection defines model for Collection.
 type Collection struct {
 	// Amount Example: 48000
-	Amount    int                `json:"amount"`
-	CreatedAt time.Time          `json:"created_at"`
-	Currency  CollectionCurrency `json:"currency"`
+	Amount int `json:"amount"`
+
+	// Attempts Attempts counts the debit's submissions to the bank: 0 while pending, 2 after a
+	// re-presentation.
+	//
+	// Example: 1
+	Attempts  int       `json:"attempts"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// CreditorId CreditorID is the platform's SEPA creditor identifier; null until pre-notified.
+	//
+	// Example: FR72ZZZ123456
+	CreditorId *string            `json:"creditor_id"`
+	Currency   CollectionCurrency `json:"currency"`
+
+	// DueDate DueDate is the day the debit is due: the second TARGET2 business day after the month
+	// close; null until the collection is pre-notified.
+	//
+	// Example: 2026-12-03
+	DueDate *openapi_types.Date `json:"due_date"`
 
 	// FailureCode FailureCode is set when the collection failed.
 	FailureCode *CollectionFailureCode `json:"failure_code"`
@@ -1979,17 +2005,30 @@ type Collection struct {
 	// MandateId MandateID is the mandate debited; null while pending, or when the buyer had no usable mandate.
 	MandateId *string `json:"mandate_id"`
 
+	// MandateReference MandateReference is the unique mandate reference (UMR) the pre-notification gives; null
+	// when the buyer had no usable mandate.
+	MandateReference *string `json:"mandate_reference"`
+
 	// Month Example: 2026-11
 	Month string `json:"month"`
 
 	// PaymentIntentIds PaymentIntentIDs are the SEPA payments the collection debits, oldest first.
 	PaymentIntentIds []string `json:"payment_intent_ids"`
 
+	// PrenotifiedAt PrenotifiedAt is when the buyer was told the amount and due date (the pre-notification
+	// PDF); null before.
+	PrenotifiedAt *time.Time `json:"prenotified_at"`
+
+	// RetryAt RetryAt is when a retrying collection is presented again; null otherwise.
+	RetryAt *time.Time `json:"retry_at"`
+
 	// SettledAt SettledAt is when the collection reached its latest outcome (a late failure moves it).
 	SettledAt *time.Time `json:"settled_at"`
 
-	// Status Status: pending (created at month close), submitted (sent to the bank), succeeded, or
-	// failed (before or after a success: an unpaid debit, the buyer's SEPA is suspended).
+	// Status Status: pending (created at month close), submitted (sent to the bank), succeeded,
+	// retrying (the first debit failed for insufficient funds: it is presented again at
+	// retry_at, the buyer's SEPA is disabled meanwhile), failed (before or after a success: an
+	// unpaid debit, the buyer's SEPA is suspended), or recovered (the buyer paid it by card).
 	Status      CollectionStatus `json:"status"`
 	SubmittedAt *time.Time       `json:"submitted_at"`
 }
@@ -2000,8 +2039,10 @@ type CollectionCurrency string
 // CollectionFailureCode FailureCode is set when the collection failed.
 type CollectionFailureCode string
 
-// CollectionStatus Status: pending (created at month close), submitted (sent to the bank), succeeded, or
-// failed (before or after a success: an unpaid debit, the buyer's SEPA is suspended).
+// CollectionStatus Status: pending (created at month close), submitted (sent to the bank), succeeded,
+// retrying (the first debit failed for insufficient funds: it is presented again at
+// retry_at, the buyer's SEPA is disabled meanwhile), failed (before or after a success: an
+// unpaid debit, the buyer's SEPA is suspended), or recovered (the buyer paid it by card).
 type CollectionStatus string
 
 // CollectionList defines model for CollectionList.
@@ -2683,7 +2724,7 @@ type SEPAProfile struct {
 	ProbationUntil *time.Time `json:"probation_until"`
 
 	// Reasons Reasons why SEPA is refused, in this order: no_bank_account, no_active_mandate, no_score,
-	// score_below_minimum, score_unavailable, unpaid_debit.
+	// score_below_minimum, score_unavailable, unpaid_debit, collection_retrying.
 	Reasons   []SEPAProfileReasons `json:"reasons"`
 	Score     *SEPAScore           `json:"score"`
 	Suspended bool                 `json:"suspended"`
@@ -4351,6 +4392,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/sepa/collections/{id} (the `GetSepaCollection` operationId).
 	GetSepaCollection(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSepaCollectionPrenotification A SEPA collection's pre-notification
+	//
+	// The pre-notification ("avis de prélèvement", in French) the month close makes before it submits the debit: the creditor's name and identifier, the mandate reference, the amount, the due date and every payment the debit collects (order, date, amount). A buyer sees its own (another buyer's answers 404); an admin any. A collection not pre-notified yet (the close is under way) answers 409 invalid_transition.
+	//
+	// Corresponds with GET /v1/sepa/collections/{id}/prenotification.pdf (the `GetSepaCollectionPrenotification` operationId).
+	GetSepaCollectionPrenotification(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateScoreCheckWithBody Run a score check now
 	//
@@ -6147,6 +6195,23 @@ func (c *Client) ListSepaCollections(ctx context.Context, params *ListSepaCollec
 // Corresponds with GET /v1/sepa/collections/{id} (the `GetSepaCollection` operationId).
 func (c *Client) GetSepaCollection(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSepaCollectionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSepaCollectionPrenotification A SEPA collection's pre-notification
+//
+// The pre-notification ("avis de prélèvement", in French) the month close makes before it submits the debit: the creditor's name and identifier, the mandate reference, the amount, the due date and every payment the debit collects (order, date, amount). A buyer sees its own (another buyer's answers 404); an admin any. A collection not pre-notified yet (the close is under way) answers 409 invalid_transition.
+//
+// Corresponds with GET /v1/sepa/collections/{id}/prenotification.pdf (the `GetSepaCollectionPrenotification` operationId).
+func (c *Client) GetSepaCollectionPrenotification(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSepaCollectionPrenotificationRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -10237,6 +10302,40 @@ func NewGetSepaCollectionRequest(server string, id string) (*http.Request, error
 	return req, nil
 }
 
+// NewGetSepaCollectionPrenotificationRequest constructs an http.Request for the GetSepaCollectionPrenotification method
+func NewGetSepaCollectionPrenotificationRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sepa/collections/%s/prenotification.pdf", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreateScoreCheckRequest calls the generic CreateScoreCheck builder with application/json body
 func NewCreateScoreCheckRequest(server string, params *CreateScoreCheckParams, body CreateScoreCheckJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -11855,6 +11954,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/sepa/collections/{id} (the `GetSepaCollection` operationId).
 	GetSepaCollectionWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetSepaCollectionResponse, error)
+
+	// GetSepaCollectionPrenotificationWithResponse A SEPA collection's pre-notification
+	//
+	// The pre-notification ("avis de prélèvement", in French) the month close makes before it submits the debit: the creditor's name and identifier, the mandate reference, the amount, the due date and every payment the debit collects (order, date, amount). A buyer sees its own (another buyer's answers 404); an admin any. A collection not pre-notified yet (the close is under way) answers 409 invalid_transition.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sepa/collections/{id}/prenotification.pdf (the `GetSepaCollectionPrenotification` operationId).
+	GetSepaCollectionPrenotificationWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetSepaCollectionPrenotificationResponse, error)
 
 	// CreateScoreCheckWithBodyWithResponse Run a score check now
 	//
@@ -22142,6 +22250,146 @@ func (r GetSepaCollectionResponse) ContentType() string {
 	return ""
 }
 
+// GetSepaCollectionPrenotificationResponse200Headers the declared response headers of an HTTP 200 response for GetSepaCollectionPrenotification
+type GetSepaCollectionPrenotificationResponse200Headers struct {
+	XRequestId string
+}
+
+// GetSepaCollectionPrenotificationResponse401Headers the declared response headers of an HTTP 401 response for GetSepaCollectionPrenotification
+type GetSepaCollectionPrenotificationResponse401Headers struct {
+	XRequestId string
+}
+
+// GetSepaCollectionPrenotificationResponse403Headers the declared response headers of an HTTP 403 response for GetSepaCollectionPrenotification
+type GetSepaCollectionPrenotificationResponse403Headers struct {
+	XRequestId string
+}
+
+// GetSepaCollectionPrenotificationResponse404Headers the declared response headers of an HTTP 404 response for GetSepaCollectionPrenotification
+type GetSepaCollectionPrenotificationResponse404Headers struct {
+	XRequestId string
+}
+
+// GetSepaCollectionPrenotificationResponse409Headers the declared response headers of an HTTP 409 response for GetSepaCollectionPrenotification
+type GetSepaCollectionPrenotificationResponse409Headers struct {
+	XRequestId string
+}
+
+// GetSepaCollectionPrenotificationResponse422Headers the declared response headers of an HTTP 422 response for GetSepaCollectionPrenotification
+type GetSepaCollectionPrenotificationResponse422Headers struct {
+	XRequestId string
+}
+
+// GetSepaCollectionPrenotificationResponse429Headers the declared response headers of an HTTP 429 response for GetSepaCollectionPrenotification
+type GetSepaCollectionPrenotificationResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// GetSepaCollectionPrenotificationResponse431Headers the declared response headers of an HTTP 431 response for GetSepaCollectionPrenotification
+type GetSepaCollectionPrenotificationResponse431Headers struct {
+	XRequestId string
+}
+
+type GetSepaCollectionPrenotificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSepaCollectionPrenotificationResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSepaCollectionPrenotificationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetSepaCollectionPrenotificationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetSepaCollectionPrenotificationResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetSepaCollectionPrenotificationResponse409Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetSepaCollectionPrenotificationResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetSepaCollectionPrenotificationResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetSepaCollectionPrenotificationResponse431Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSepaCollectionPrenotificationResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSepaCollectionPrenotificationResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSepaCollectionPrenotificationResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetSepaCollectionPrenotificationResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSepaCollectionPrenotificationResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetSepaCollectionPrenotificationResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetSepaCollectionPrenotificationResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSepaCollectionPrenotificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSepaCollectionPrenotificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSepaCollectionPrenotificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSepaCollectionPrenotificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateScoreCheckResponse201Headers the declared response headers of an HTTP 201 response for CreateScoreCheck
 type CreateScoreCheckResponse201Headers struct {
 	IdempotentReplayed *string
@@ -25544,6 +25792,21 @@ func (c *ClientWithResponses) GetSepaCollectionWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetSepaCollectionResponse(rsp)
+}
+
+// GetSepaCollectionPrenotificationWithResponse A SEPA collection's pre-notification
+//
+// The pre-notification ("avis de prélèvement", in French) the month close makes before it submits the debit: the creditor's name and identifier, the mandate reference, the amount, the due date and every payment the debit collects (order, date, amount). A buyer sees its own (another buyer's answers 404); an admin any. A collection not pre-notified yet (the close is under way) answers 409 invalid_transition.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sepa/collections/{id}/prenotification.pdf (the `GetSepaCollectionPrenotification` operationId).
+func (c *ClientWithResponses) GetSepaCollectionPrenotificationWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetSepaCollectionPrenotificationResponse, error) {
+	rsp, err := c.GetSepaCollectionPrenotification(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSepaCollectionPrenotificationResponse(rsp)
 }
 
 // CreateScoreCheckWithBodyWithResponse Run a score check now
@@ -38158,6 +38421,176 @@ func ParseGetSepaCollectionResponse(rsp *http.Response) (*GetSepaCollectionRespo
 		response.Headers429 = &headers
 	case rsp.StatusCode == 431:
 		var headers GetSepaCollectionResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSepaCollectionPrenotificationResponse parses an HTTP response from a GetSepaCollectionPrenotificationWithResponse call
+func ParseGetSepaCollectionPrenotificationResponse(rsp *http.Response) (*GetSepaCollectionPrenotificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSepaCollectionPrenotificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case rsp.StatusCode == 401:
+	// Content-type (application/pdf) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (application/pdf) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (application/pdf) unsupported
+
+	case rsp.StatusCode == 409:
+		// Content-type (application/pdf) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSepaCollectionPrenotificationResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetSepaCollectionPrenotificationResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetSepaCollectionPrenotificationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetSepaCollectionPrenotificationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetSepaCollectionPrenotificationResponse409Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetSepaCollectionPrenotificationResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetSepaCollectionPrenotificationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetSepaCollectionPrenotificationResponse431Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

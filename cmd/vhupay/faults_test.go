@@ -248,7 +248,7 @@ func (e *faultEnv) launch(extra ...string) *proc {
 	}
 	p.cmd = exec.Command(e.bin, "serve")
 	p.cmd.Env = append(os.Environ(), "VHUPAY_DATABASE_URL="+e.dbURL, "VHUPAY_JWT_SECRET="+faultSecret, "VHUPAY_ADDR="+addr,
-		"VHUPAY_PSP=mangopay", "VHUPAY_MANGOPAY_BASE_URL="+e.fake.URL, "VHUPAY_MANGOPAY_CLIENT_ID="+e.fake.ClientID,
+		"VHUPAY_PSP=mangopay", "VHUPAY_SEPA_CREDITOR_ID=FR72ZZZ123456", "VHUPAY_MANGOPAY_BASE_URL="+e.fake.URL, "VHUPAY_MANGOPAY_CLIENT_ID="+e.fake.ClientID,
 		"VHUPAY_MANGOPAY_API_KEY="+e.fake.APIKey, "VHUPAY_SCORING=sandbox", "VHUPAY_RETURN_URL_ORIGINS=https://shop.example", "VHUPAY_RATE_LIMIT=off",
 		"VHUPAY_MANGOPAY_CALLS_PER_15MIN=0") // the fake's limit is lifted too, but for TestMonthCloseRateLimited
 	p.cmd.Env = append(p.cmd.Env, extra...)

@@ -229,7 +229,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		collectionsProvider = pacedCollectionsProvider{Provider: a.Provider, pacer: budget}
 	}
 	a.Collections = collections.NewService(collections.Config{Store: storage.NewCollections(db), Buyers: storage.NewParties(db), SEPA: a.SEPA, Payers: a.Payers,
-		Provider: collectionsProvider, Clock: a.Clock, Log: log})
+		Provider: collectionsProvider, Clock: a.Clock, Log: log, CreditorID: cfg.SEPACreditorID, RetryAfter: cfg.SEPARetryAfter})
 	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: mandateHandler{a.SEPA},
 		DirectDebits: a.Collections, Repudiations: a.Collections}, storage.NewNotifications(db), log)
 	a.Events = events.NewService(storage.NewEvents(db), a.Clock)
@@ -314,6 +314,7 @@ func (a *App) wireSEPA(cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	a.SEPA = svc
+	a.DB.SetSEPAStanding(svc.Standing) // the sepa.* events of the units that change a standing
 	return nil
 }
 

@@ -44,6 +44,11 @@ func (a *App) periodicWork() []jobs.Periodic {
 			_, err := a.Collections.Reconcile(pacing.Paced(ctx))
 			return err
 		}},
+		// The re-presentations whose day has come by the clock (the test clock in sandbox).
+		{Name: "sepa_collection_representation", Every: 5 * time.Second, Run: func(ctx context.Context) error {
+			_, err := a.Collections.RepresentDue(pacing.Paced(ctx))
+			return err
+		}},
 		// The centres' earnings recorded since the last round, moved at the provider.
 		{Name: "center_transfers", Every: 5 * time.Second, Run: func(ctx context.Context) error {
 			_, err := a.Transfers.Run(ctx)
@@ -100,7 +105,7 @@ func (r lateRefunds) ScheduleRefund(ctx context.Context, intentID string) error 
 
 // clockMoved runs, in the request that moved the sandbox test clock, the work the move made due:
 // intents past their expiry are canceled, the previous month's close starts when the clock
-// entered a new month, submitted debits settle (all of them with settle, once the close the move
+// entered a new month, due re-presentations are submitted, submitted debits settle (all of them with settle, once the close the move
 // started, if any, has ended: its debits are submitted then).
 func (a *App) clockMoved(ctx context.Context, settle bool) error {
 	if _, err := a.Payments.ExpireStale(ctx); err != nil {
@@ -113,6 +118,11 @@ func (a *App) clockMoved(ctx context.Context, settle bool) error {
 		if err := a.awaitPreviousClose(ctx); err != nil {
 			return err
 		}
+	}
+	// Re-presentations due at the new time are submitted at once (the periodic job would within
+	// seconds), so that a settling move settles them too.
+	if _, err := a.Collections.RepresentDue(ctx); err != nil {
+		return err
 	}
 	_, err := a.sandbox.Settle(ctx, settle)
 	return err

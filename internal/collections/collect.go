@@ -5,16 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
+	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/psp"
 )
 
-// checkpointCreated is the collections step's checkpoint once the month's collections exist.
-const checkpointCreated = "created"
+// The collections step's checkpoints: the month's collections exist; they are pre-notified.
+const (
+	checkpointCreated     = "created"
+	checkpointPrenotified = "prenotified"
+)
 
 // CollectMonth is the month close's "collections" step for month: it creates one collection per
 // buyer with SEPA payments in month and submits each as one direct-debit pay-in. It returns the
 // number of collections of month.
+//
+// Before any submission every collection is pre-notified (see prenotify), and checkpointed.
 //
 // Creation is set-based (Store.CreateMonth: one INSERT … SELECT … GROUP BY under
 // UNIQUE(buyer_id, month), one UPDATE linking the intents, one UPDATE of the amounts), in one
@@ -29,11 +36,19 @@ const checkpointCreated = "created"
 // step goes on; so does one whose debit the provider refuses (provider_error). A provider
 // outage returns the error: the job queue retries the step later.
 func (s *Service) CollectMonth(ctx context.Context, month string, progress Progress) (int, error) {
-	if progress.Checkpoint() != checkpointCreated {
+	if progress.Checkpoint() == "" {
 		if _, err := s.store.CreateMonth(ctx, month, s.clock.Now()); err != nil {
 			return 0, fmt.Errorf("create the collections of %s: %w", month, err)
 		}
 		if err := progress.Save(ctx, checkpointCreated); err != nil {
+			return 0, err
+		}
+	}
+	if progress.Checkpoint() != checkpointPrenotified {
+		if err := s.prenotify(ctx, month); err != nil {
+			return 0, err
+		}
+		if err := progress.Save(ctx, checkpointPrenotified); err != nil {
 			return 0, err
 		}
 	}
@@ -70,8 +85,37 @@ func (s *Service) CollectMonth(ctx context.Context, month string, progress Progr
 	return total, nil
 }
 
+// prenotify pre-notifies every pending collection of month not pre-notified yet (DOMAIN-2.md):
+// due date the second TARGET2 business day after today (Europe/Paris), the creditor id, the
+// mandate's reference, and the sepa_collection.prenotified event, batch by batch. A resumed run
+// finds the collections already pre-notified and leaves them as they are.
+func (s *Service) prenotify(ctx context.Context, month string) error {
+	now := s.clock.Now()
+	n := Prenotice{DueDate: DueDate(now.In(clock.Paris())), CreditorID: s.cfg.CreditorID, At: now}
+	for {
+		done, err := s.store.Prenotify(ctx, month, n, s.cfg.Batch)
+		if err != nil {
+			return fmt.Errorf("pre-notify the collections of %s: %w", month, err)
+		}
+		if done == 0 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
 // submit submits one pending collection and applies the pay-in's state when it is already final.
 func (s *Service) submit(ctx context.Context, sub Submission) error {
+	return s.debit(ctx, sub, sub.Collection.ID, s.store.MarkSubmitted)
+}
+
+// debit asks the provider for the collection's direct debit with idempotency key key, records
+// the pay-in with mark, and applies the pay-in's state when it is already final. No usable
+// mandate, or a refusal, fails the collection.
+func (s *Service) debit(ctx context.Context, sub Submission, key string,
+	mark func(ctx context.Context, id, providerPayInID, mandateID string, at time.Time) (bool, error)) error {
 	c := sub.Collection
 	log := s.log.With(slog.String("collection_id", c.ID), slog.String("buyer_id", c.BuyerID), slog.String("month", c.Month))
 	if sub.ProviderMandateID == "" {
@@ -90,7 +134,7 @@ func (s *Service) submit(ctx context.Context, sub Submission) error {
 		userID, walletID = p.UserID, p.WalletID
 	}
 	payIn, err := s.provider.CreateDirectDebitPayIn(ctx, psp.DirectDebitPayInRequest{
-		IdempotencyKey: c.ID, AuthorID: userID, CreditedWalletID: walletID, MandateID: sub.ProviderMandateID,
+		IdempotencyKey: key, AuthorID: userID, CreditedWalletID: walletID, MandateID: sub.ProviderMandateID,
 		Amount: c.Amount, StatementDescriptor: "vhupay " + c.Month, Tag: c.ID,
 	})
 	var rejected *psp.RejectedError
@@ -104,7 +148,7 @@ func (s *Service) submit(ctx context.Context, sub Submission) error {
 	if err != nil {
 		return fmt.Errorf("submit collection %s: %w", c.ID, err)
 	}
-	if _, err := s.store.MarkSubmitted(ctx, c.ID, payIn.ID, sub.MandateID, s.clock.Now()); err != nil {
+	if _, err := mark(ctx, c.ID, payIn.ID, sub.MandateID, s.clock.Now()); err != nil {
 		return err
 	}
 	if payIn.Status != psp.PayInCreated {

@@ -33,6 +33,10 @@ var (
 //	pending → submitted → succeeded → failed (a late failure or a repudiation)
 //	pending → failed (no usable mandate; the provider refused the debit)
 //	submitted → failed
+//	submitted → retrying → submitted (the re-presentation of a debit that failed for
+//	                                  insufficient funds) → succeeded | failed
+//	retrying → failed (the re-presentation could not be submitted)
+//	failed → recovered (the buyer paid it by card)
 type Status string
 
 // Collection statuses.
@@ -41,6 +45,11 @@ const (
 	StatusSubmitted Status = "submitted"
 	StatusSucceeded Status = "succeeded"
 	StatusFailed    Status = "failed"
+	// StatusRetrying: the first debit failed for insufficient funds; it is presented once more
+	// at RetryAt.
+	StatusRetrying Status = "retrying"
+	// StatusRecovered: the buyer paid the failed collection by card.
+	StatusRecovered Status = "recovered"
 )
 
 // CanBecome reports whether a collection may move from s to next (the graph above). Storage
@@ -48,19 +57,33 @@ const (
 func (s Status) CanBecome(next Status) bool {
 	switch next {
 	case StatusSubmitted:
-		return s == StatusPending
+		return s == StatusPending || s == StatusRetrying
 	case StatusSucceeded:
 		return s == StatusSubmitted
 	case StatusFailed:
-		return s == StatusPending || s == StatusSubmitted || s == StatusSucceeded
+		return s == StatusPending || s == StatusSubmitted || s == StatusSucceeded || s == StatusRetrying
+	case StatusRetrying:
+		return s == StatusSubmitted
+	case StatusRecovered:
+		return s == StatusFailed
 	}
 	return false
+}
+
+// MaxAttempts is how many times a collection is submitted at most: once, and once more after a
+// failure for insufficient funds (the re-presentation).
+const MaxAttempts = 2
+
+// Retries reports whether a collection that failed with code after attempts submissions is
+// presented once more rather than recorded as an unpaid debit.
+func Retries(code FailureCode, attempts int) bool {
+	return code == FailureInsufficientFunds && attempts < MaxAttempts
 }
 
 // Sources returns the statuses a collection may move to next from.
 func Sources(next Status) []Status {
 	var from []Status
-	for _, s := range []Status{StatusPending, StatusSubmitted, StatusSucceeded, StatusFailed} {
+	for _, s := range []Status{StatusPending, StatusSubmitted, StatusSucceeded, StatusFailed, StatusRetrying, StatusRecovered} {
 		if s.CanBecome(next) {
 			from = append(from, s)
 		}
@@ -122,6 +145,20 @@ type Collection struct {
 	// SettledAt is when the collection reached its latest outcome: its success, or its failure
 	// (a late failure moves it); zero before.
 	SettledAt time.Time
+	// DueDate is the day the debit is due (midnight UTC of that date): the second TARGET2
+	// business day after the close; zero until pre-notified.
+	DueDate time.Time
+	// PrenotifiedAt is when the buyer was told the amount and due date; zero before.
+	PrenotifiedAt time.Time
+	// MandateReference is the mandate's unique reference (UMR) given in the pre-notification;
+	// CreditorID the creditor identifier (SCI) of the platform.
+	MandateReference, CreditorID string
+	// Attempts counts the debit's submissions (0 while pending; 2 after a re-presentation).
+	Attempts int
+	// RetryAt is when a retrying collection is presented again (zero otherwise).
+	RetryAt time.Time
+	// RecoveredBy is the card payment intent that paid a recovered collection ("" otherwise).
+	RecoveredBy string
 }
 
 // Submission is a pending collection with what its debit needs, read in one query.
@@ -145,6 +182,13 @@ type Failure struct {
 	// SuspendReason is kept on the buyer's SEPA profile for operators.
 	SuspendReason string
 	At            time.Time
+}
+
+// Prenotice is what the month close's pre-notification gives each collection.
+type Prenotice struct {
+	DueDate    time.Time // midnight UTC of the due day
+	CreditorID string
+	At         time.Time
 }
 
 // Review is the outcome of one buyer's ceiling review for a closed month.
@@ -177,12 +221,28 @@ type Store interface {
 	CountMonth(ctx context.Context, month string) (int, error)
 	// CountPending returns the number of collections of month not submitted yet.
 	CountPending(ctx context.Context, month string) (int, error)
-	// PendingSubmissions lists up to limit pending collections of month with an id above after,
-	// in id order, each with its buyer's default mandate and payer.
+	// Prenotify pre-notifies up to limit pending collections of month that are not pre-notified
+	// yet, in id order: each gets n's due date, creditor id and time, and the reference of its
+	// buyer's default mandate at that moment, with its sepa_collection.prenotified event, in one
+	// unit of work. It returns how many it pre-notified (0: none is left).
+	Prenotify(ctx context.Context, month string, n Prenotice, limit int) (int, error)
+	// PendingSubmissions lists up to limit pending and pre-notified collections of month with an
+	// id above after, in id order, each with its buyer's default mandate and payer.
 	PendingSubmissions(ctx context.Context, month, after string, limit int) ([]Submission, error)
-	// MarkSubmitted records a pending collection's pay-in and mandate: pending → submitted. It
-	// reports whether it did (false: not pending any more).
+	// MarkSubmitted records a pending collection's pay-in and mandate: pending → submitted, its
+	// first attempt. It reports whether it did (false: not pending any more).
 	MarkSubmitted(ctx context.Context, id, providerPayInID, mandateID string, at time.Time) (bool, error)
+	// Retry, in one unit of work: a submitted collection on its first attempt → retrying with
+	// retryAt (its intents stay scheduled, nothing is recorded unpaid; the buyer's SEPA is
+	// disabled while it waits). It reports whether it did.
+	Retry(ctx context.Context, id string, retryAt, at time.Time) (bool, error)
+	// DueRetries lists up to limit retrying collections whose retry_at is at or before now, in
+	// retry order, each with its buyer's default mandate and payer.
+	DueRetries(ctx context.Context, now time.Time, limit int) ([]Submission, error)
+	// MarkResubmitted records a retrying collection's second pay-in: retrying → submitted, its
+	// second attempt (the first pay-in is kept aside: its late news change nothing). It reports
+	// whether it did.
+	MarkResubmitted(ctx context.Context, id, providerPayInID, mandateID string, at time.Time) (bool, error)
 	// Succeed, in one transaction: submitted → succeeded with settled_at; its scheduled intents
 	// succeeded; its mandate submitted → active. It reports whether it did.
 	Succeed(ctx context.Context, id string, at time.Time) (bool, error)
@@ -192,6 +252,8 @@ type Store interface {
 	// recorded; the buyer's SEPA suspended unless it already is. It reports whether it did
 	// (false: already failed).
 	Fail(ctx context.Context, f Failure) (bool, error)
+	// Lines lists the payments a collection debits, in id order, with their orders.
+	Lines(ctx context.Context, id string) ([]Line, error)
 	// Collection returns a collection with its intents.
 	Collection(ctx context.Context, id string) (Collection, error)
 	// CollectionByPayIn returns the collection of a provider pay-in.

@@ -69,7 +69,9 @@ func TestCollectMonth(t *testing.T) {
 		}
 		colA := colsA[0]
 		want := httpapi.Collection{ID: colA.ID, Month: "2026-11", Amount: 3500, Currency: "EUR", Status: "submitted",
-			MandateID: &a.Mandate.ID, PaymentIntentIDs: []string{a1, a2}, CreatedAt: colA.CreatedAt, SubmittedAt: colA.SubmittedAt}
+			MandateID: &a.Mandate.ID, PaymentIntentIDs: []string{a1, a2}, CreatedAt: colA.CreatedAt, SubmittedAt: colA.SubmittedAt,
+			DueDate: ptr("2026-12-03"), PrenotifiedAt: colA.PrenotifiedAt, MandateReference: e.mandate(t, a).Reference,
+			CreditorID: ptr("FR72ZZZ123456"), Attempts: 1}
 		if diff := cmp.Diff(want, colA); diff != "" {
 			t.Errorf("A's November collection (-want +got):\n%s", diff)
 		}
@@ -129,17 +131,18 @@ func TestCollectMonth(t *testing.T) {
 			t.Errorf("A's mandate after its first debit = %s", m.Status)
 		}
 
-		// B's debit bounces: insufficient funds.
+		// B's debit bounces: account closed (insufficient funds is presented again: see
+		// TestRepresentation).
 		payB := e.payInOf(t, colB.ID)
-		if err := e.fake.SettleDirectDebit(payB, "001830"); err != nil {
+		if err := e.fake.SettleDirectDebit(payB, "001801"); err != nil {
 			t.Fatal(err)
 		}
 		e.notify(t, psp.ResourcePayIn, payB)
 		colB = e.only(t, bb.ID)
-		if colB.Status != "failed" || *colB.FailureCode != "insufficient_funds" {
+		if colB.Status != "failed" || *colB.FailureCode != "account_closed" {
 			t.Errorf("B after failure = %+v", colB)
 		}
-		if pi := e.intentStatus(t, b1); pi.Status != "failed" || pi.LastError == nil || pi.LastError.Code != "insufficient_funds" {
+		if pi := e.intentStatus(t, b1); pi.Status != "failed" || pi.LastError == nil || pi.LastError.Code != "account_closed" {
 			t.Errorf("B's intent = %+v", pi)
 		}
 		if p := e.profile(t, bb.ID); !p.Suspended || !contains(p.Reasons, "unpaid_debit") {

@@ -246,3 +246,5 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -71,7 +71,18 @@ type Config struct {
 	PollAfter time.Duration
 	// PollEvery: the safety net reads the same pay-in at most this often (1 hour by default).
 	PollEvery time.Duration
+	// CreditorID is the platform's SEPA creditor identifier (SCI) given in pre-notifications
+	// (VHUPAY_SEPA_CREDITOR_ID).
+	CreditorID string
+	// CreditorName is the creditor's name in pre-notifications ("vhupay" by default).
+	CreditorName string
+	// RetryAfter is how long after its failure for insufficient funds a debit is presented
+	// again (VHUPAY_SEPA_RETRY_AFTER, 7 days by default).
+	RetryAfter time.Duration
 }
+
+// DefaultRetryAfter is DOMAIN-2.md's delay before a re-presentation.
+const DefaultRetryAfter = 7 * 24 * time.Hour
 
 // Service creates, submits and settles collections, refreshes the SEPA buyers' scores and
 // reviews their ceilings at month close.
@@ -102,6 +113,12 @@ func NewService(cfg Config) *Service {
 	}
 	if cfg.PollEvery <= 0 {
 		cfg.PollEvery = time.Hour
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = DefaultRetryAfter
+	}
+	if cfg.CreditorName == "" {
+		cfg.CreditorName = "vhupay"
 	}
 	return &Service{store: cfg.Store, buyers: cfg.Buyers, sepa: cfg.SEPA, payers: cfg.Payers, provider: cfg.Provider, clock: cfg.Clock,
 		log: cfg.Log, cfg: cfg}

@@ -15,7 +15,9 @@ import (
 //
 //   - succeeded: a submitted collection succeeds (settled_at), its intents succeed and its
 //     mandate becomes active when it was submitted;
-//   - failed: a pending or submitted collection fails with the pay-in's failure code, its
+//   - failed for insufficient funds on a first attempt: the collection is retrying, presented
+//     once more RetryAfter later (see RepresentDue); nothing is recorded unpaid meanwhile;
+//   - failed otherwise: a pending or submitted collection fails with the pay-in's failure code, its
 //     intents fail, an unpaid debit is recorded and the buyer's SEPA is suspended; a succeeded
 //     collection whose pay-in is now reported failed (a late failure) fails the same way, but its
 //     intents stay succeeded (see docs/collections.md);
@@ -45,6 +47,21 @@ func (s *Service) ApplyDirectDebit(ctx context.Context, payIn psp.PayIn) error {
 		return nil
 	case psp.PayInFailed:
 		code := failureOf(payIn.Failure)
+		if c.Status == StatusRetrying {
+			return nil // news of the first debit, whose failure is already applied
+		}
+		if c.Status == StatusSubmitted && Retries(code, c.Attempts) {
+			now := s.clock.Now()
+			applied, err := s.store.Retry(ctx, c.ID, now.Add(s.cfg.RetryAfter), now)
+			if err != nil {
+				return fmt.Errorf("retry collection %s: %w", c.ID, err)
+			}
+			if applied {
+				s.log.InfoContext(ctx, "SEPA collection failed for insufficient funds: presented again later",
+					slog.String("collection_id", c.ID), slog.String("buyer_id", c.BuyerID), slog.Time("retry_at", now.Add(s.cfg.RetryAfter)))
+			}
+			return nil
+		}
 		message := fmt.Sprintf("the SEPA collection %s of %s failed: %s", c.ID, c.Month, code)
 		if c.Status == StatusSucceeded {
 			message = fmt.Sprintf("the SEPA collection %s of %s failed after it had succeeded: %s", c.ID, c.Month, code)
@@ -130,4 +147,30 @@ func (s *Service) Reconcile(ctx context.Context) (int, error) {
 		}
 	}
 	return read, nil
+}
+
+// RepresentationKey is the provider idempotency key of a collection's second debit: a new key,
+// derived from the collection, so that a re-presentation interrupted between the provider's
+// answer and its record gets the same pay-in back.
+func RepresentationKey(collectionID string) string { return collectionID + "-representation" }
+
+// RepresentDue presents again the retrying collections whose retry_at has come by the clock
+// (the sandbox test clock in sandbox mode): one direct-debit pay-in each, with
+// RepresentationKey, recorded retrying → submitted (second attempt). The job queue runs it
+// periodically, once across processes; a run interrupted anywhere is safe to run again (the key
+// gives the same pay-in back, the record is conditional). It returns how many it submitted or
+// failed. A provider outage stops the round with its error; the next round goes on.
+func (s *Service) RepresentDue(ctx context.Context) (int, error) {
+	due, err := s.store.DueRetries(ctx, s.clock.Now(), pollLimit)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, sub := range due {
+		if err := s.debit(ctx, sub, RepresentationKey(sub.Collection.ID), s.store.MarkResubmitted); err != nil {
+			return done, err
+		}
+		done++
+	}
+	return done, nil
 }

@@ -105,7 +105,7 @@ func TestReviewCeilings(t *testing.T) {
 		for _, c := range e.collectionsOf(t, unpaid.ID) {
 			if c.Month == "2026-10" {
 				pay := e.payInOf(t, c.ID)
-				if err := e.fake.SettleDirectDebit(pay, "001830"); err != nil {
+				if err := e.fake.SettleDirectDebit(pay, "001801"); err != nil {
 					t.Fatal(err)
 				}
 				e.notify(t, psp.ResourcePayIn, pay)

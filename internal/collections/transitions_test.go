@@ -5,13 +5,17 @@ import "testing"
 // TestCollectionTransitions lists every move between a collection's statuses (and an unknown
 // one), allowed or refused.
 func TestCollectionTransitions(t *testing.T) {
-	all := []Status{StatusPending, StatusSubmitted, StatusSucceeded, StatusFailed, "", "refunded"}
+	all := []Status{StatusPending, StatusSubmitted, StatusSucceeded, StatusFailed, StatusRetrying, StatusRecovered, "", "refunded"}
 	allowed := map[[2]Status]bool{
 		{StatusPending, StatusSubmitted}:   true,
 		{StatusSubmitted, StatusSucceeded}: true,
 		{StatusPending, StatusFailed}:      true,
 		{StatusSubmitted, StatusFailed}:    true,
 		{StatusSucceeded, StatusFailed}:    true, // a late failure or a repudiation
+		{StatusSubmitted, StatusRetrying}:  true, // insufficient funds: presented again later
+		{StatusRetrying, StatusSubmitted}:  true, // the re-presentation
+		{StatusRetrying, StatusFailed}:     true, // the re-presentation could not be made
+		{StatusFailed, StatusRecovered}:    true, // paid by card
 	}
 	for _, from := range all {
 		for _, to := range all {
@@ -21,8 +25,9 @@ func TestCollectionTransitions(t *testing.T) {
 		}
 	}
 	for to, want := range map[Status][]Status{
-		StatusSubmitted: {StatusPending}, StatusSucceeded: {StatusSubmitted},
-		StatusFailed: {StatusPending, StatusSubmitted, StatusSucceeded}, StatusPending: nil,
+		StatusSubmitted: {StatusPending, StatusRetrying}, StatusSucceeded: {StatusSubmitted},
+		StatusFailed: {StatusPending, StatusSubmitted, StatusSucceeded, StatusRetrying}, StatusPending: nil,
+		StatusRetrying: {StatusSubmitted}, StatusRecovered: {StatusFailed},
 	} {
 		got := Sources(to)
 		if len(got) != len(want) {

@@ -66,7 +66,19 @@ type Config struct {
 
 	// PlatformFeeBPS is the fee rate new centres start with, in basis points (0–10000).
 	PlatformFeeBPS int
+
+	// SEPACreditorID is the platform's SEPA creditor identifier (SCI), given in every collection's
+	// pre-notification (VHUPAY_SEPA_CREDITOR_ID): required with a real provider; the sandbox uses
+	// SandboxCreditorID when it is not set.
+	SEPACreditorID string
+	// SEPARetryAfter is how long after a failure for insufficient funds a debit is presented
+	// again (VHUPAY_SEPA_RETRY_AFTER, default 7 days).
+	SEPARetryAfter time.Duration
 }
+
+// SandboxCreditorID is the creditor identifier of sandbox pre-notifications (a well-formed
+// French SCI that names no real creditor).
+const SandboxCreditorID = "FR72ZZZ123456"
 
 // MangoPay holds the MangoPay client's settings.
 type MangoPay struct {
@@ -214,6 +226,16 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.PlatformFeeBPS = n
 	}
+	c.SEPACreditorID = strings.TrimSpace(getenv("VHUPAY_SEPA_CREDITOR_ID"))
+	switch {
+	case c.SEPACreditorID == "" && c.PSP == "sandbox":
+		c.SEPACreditorID = SandboxCreditorID
+	case c.SEPACreditorID == "":
+		errs = append(errs, errors.New("VHUPAY_SEPA_CREDITOR_ID must be set with a real payment provider: it is the SEPA creditor identifier (SCI) every pre-notification gives"))
+	case !validCreditorID(c.SEPACreditorID):
+		errs = append(errs, fmt.Errorf("VHUPAY_SEPA_CREDITOR_ID %q is not a SEPA creditor identifier (country, 2 check digits, business code, national identifier)", c.SEPACreditorID))
+	}
+	c.SEPARetryAfter = duration(getenv, "VHUPAY_SEPA_RETRY_AFTER", 7*24*time.Hour, time.Second, &errs)
 	c.CORSOrigins = origins(getenv("VHUPAY_CORS_ORIGINS"), "VHUPAY_CORS_ORIGINS", &errs)
 	c.ReturnURLOrigins = origins(getenv("VHUPAY_RETURN_URL_ORIGINS"), "VHUPAY_RETURN_URL_ORIGINS", &errs)
 	if len(c.ReturnURLOrigins) == 0 {
@@ -291,4 +313,20 @@ func origins(raw, name string, errs *[]error) []string {
 		out = append(out, u.Scheme+"://"+u.Host)
 	}
 	return out
+}
+
+// validCreditorID checks a SEPA creditor identifier's shape: 2 letters (country), 2 check digits,
+// a 3-character business code, then 1 to 28 letters or digits (the national identifier).
+func validCreditorID(id string) bool {
+	if len(id) < 8 || len(id) > 35 {
+		return false
+	}
+	for i, r := range id {
+		letter, digit := r >= 'A' && r <= 'Z', r >= '0' && r <= '9'
+		switch {
+		case i < 2 && !letter, i >= 2 && i < 4 && !digit, i >= 4 && !letter && !digit:
+			return false
+		}
+	}
+	return true
 }

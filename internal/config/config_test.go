@@ -23,7 +23,7 @@ func TestLoadDefaults(t *testing.T) {
 // provider's not at all, unless VHUPAY_MANGOPAY_CALLS_PER_15MIN says otherwise (0: unlimited).
 func TestCallBudget(t *testing.T) {
 	mango := map[string]string{"VHUPAY_PSP": "mangopay", "VHUPAY_MANGOPAY_CLIENT_ID": "c", "VHUPAY_MANGOPAY_API_KEY": "k",
-		"VHUPAY_RETURN_URL_ORIGINS": "https://app.example"}
+		"VHUPAY_RETURN_URL_ORIGINS": "https://app.example", "VHUPAY_SEPA_CREDITOR_ID": "FR72ZZZ123456"}
 	with := func(extra ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range mango {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"net/http"
 	"time"
 
@@ -12,12 +13,14 @@ import (
 
 var collectionErrors = []errorMapping{
 	{collections.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
+	{collections.ErrNotPrenotified, http.StatusConflict, "invalid_transition", "Invalid transition"},
 }
 
 // routeCollections registers the SEPA collections (the month-end debits).
 func (s *Server) routeCollections(v1 *gin.RouterGroup) {
 	v1.GET("/sepa/collections", s.allow(auth.RoleBuyer), s.listOwnCollections)
 	v1.GET("/sepa/collections/:id", s.allow(auth.RoleBuyer, auth.RoleAdmin), s.getCollection)
+	v1.GET("/sepa/collections/:id/prenotification.pdf", s.allow(auth.RoleBuyer, auth.RoleAdmin), s.getPrenotificationPDF)
 	v1.GET("/buyers/:id/sepa/collections", s.allow(auth.RoleAdmin), s.listCollections)
 }
 
@@ -28,9 +31,11 @@ type Collection struct {
 	Month    string `json:"month" binding:"required" example:"2026-11"`
 	Amount   int64  `json:"amount" binding:"required" example:"48000"`
 	Currency string `json:"currency" binding:"required" enums:"EUR"`
-	// Status: pending (created at month close), submitted (sent to the bank), succeeded, or
-	// failed (before or after a success: an unpaid debit, the buyer's SEPA is suspended).
-	Status string `json:"status" binding:"required" enums:"pending,submitted,succeeded,failed"`
+	// Status: pending (created at month close), submitted (sent to the bank), succeeded,
+	// retrying (the first debit failed for insufficient funds: it is presented again at
+	// retry_at, the buyer's SEPA is disabled meanwhile), failed (before or after a success: an
+	// unpaid debit, the buyer's SEPA is suspended), or recovered (the buyer paid it by card).
+	Status string `json:"status" binding:"required" enums:"pending,submitted,succeeded,failed,retrying,recovered"`
 	// FailureCode is set when the collection failed.
 	FailureCode *string `json:"failure_code" binding:"required" extensions:"x-nullable" enums:"insufficient_funds,account_closed,mandate_cancelled,payment_disputed,provider_error"`
 	// MandateID is the mandate debited; null while pending, or when the buyer had no usable mandate.
@@ -41,6 +46,22 @@ type Collection struct {
 	SubmittedAt      *time.Time `json:"submitted_at" binding:"required" extensions:"x-nullable" format:"date-time"`
 	// SettledAt is when the collection reached its latest outcome (a late failure moves it).
 	SettledAt *time.Time `json:"settled_at" binding:"required" extensions:"x-nullable" format:"date-time"`
+	// DueDate is the day the debit is due: the second TARGET2 business day after the month
+	// close; null until the collection is pre-notified.
+	DueDate *string `json:"due_date" binding:"required" extensions:"x-nullable" format:"date" example:"2026-12-03"`
+	// PrenotifiedAt is when the buyer was told the amount and due date (the pre-notification
+	// PDF); null before.
+	PrenotifiedAt *time.Time `json:"prenotified_at" binding:"required" extensions:"x-nullable" format:"date-time"`
+	// MandateReference is the unique mandate reference (UMR) the pre-notification gives; null
+	// when the buyer had no usable mandate.
+	MandateReference *string `json:"mandate_reference" binding:"required" extensions:"x-nullable"`
+	// CreditorID is the platform's SEPA creditor identifier; null until pre-notified.
+	CreditorID *string `json:"creditor_id" binding:"required" extensions:"x-nullable" example:"FR72ZZZ123456"`
+	// Attempts counts the debit's submissions to the bank: 0 while pending, 2 after a
+	// re-presentation.
+	Attempts int `json:"attempts" binding:"required" example:"1"`
+	// RetryAt is when a retrying collection is presented again; null otherwise.
+	RetryAt *time.Time `json:"retry_at" binding:"required" extensions:"x-nullable" format:"date-time"`
 } //	@name	Collection
 
 // CollectionList is a page of collections, newest first.
@@ -52,7 +73,13 @@ type CollectionList struct {
 func toCollection(c collections.Collection) Collection {
 	out := Collection{ID: c.ID, Month: c.Month, Amount: c.Amount, Currency: c.Currency, Status: string(c.Status),
 		FailureCode: optional(string(c.FailureCode)), MandateID: optional(c.MandateID), PaymentIntentIDs: c.PaymentIntentIDs,
-		CreatedAt: c.CreatedAt, SubmittedAt: optionalTime(c.SubmittedAt), SettledAt: optionalTime(c.SettledAt)}
+		CreatedAt: c.CreatedAt, SubmittedAt: optionalTime(c.SubmittedAt), SettledAt: optionalTime(c.SettledAt),
+		PrenotifiedAt: optionalTime(c.PrenotifiedAt), MandateReference: optional(c.MandateReference), CreditorID: optional(c.CreditorID),
+		Attempts: c.Attempts, RetryAt: optionalTime(c.RetryAt)}
+	if !c.DueDate.IsZero() {
+		d := c.DueDate.Format(time.DateOnly)
+		out.DueDate = &d
+	}
 	if out.PaymentIntentIDs == nil {
 		out.PaymentIntentIDs = []string{}
 	}
@@ -138,4 +165,31 @@ func (s *Server) getCollection(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, toCollection(col))
+}
+
+// getPrenotificationPDF godoc
+//
+//	@Summary		A SEPA collection's pre-notification
+//	@ID			getSepaCollectionPrenotification
+//	@Description	The pre-notification ("avis de prélèvement", in French) the month close makes before it submits the debit: the creditor's name and identifier, the mandate reference, the amount, the due date and every payment the debit collects (order, date, amount). A buyer sees its own (another buyer's answers 404); an admin any. A collection not pre-notified yet (the close is under way) answers 409 invalid_transition.
+//	@Tags			sepa
+//	@Security		BearerAuth
+//	@Produce		application/pdf,application/problem+json
+//	@Param			id	path		string	true	"Collection id"
+//	@Success		200	{file}		file	"The pre-notification as PDF"
+//	@Failure		401,403,404,409	{object}	Problem
+//	@Router			/v1/sepa/collections/{id}/prenotification.pdf [get]
+func (s *Server) getPrenotificationPDF(c *gin.Context) {
+	p, err := s.collections.Prenotification(c.Request.Context(), principal(c), c.Param("id"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := p.WritePDF(&buf); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="avis-de-prelevement-`+p.Collection.Month+"-"+p.Collection.ID+`.pdf"`)
+	c.Data(http.StatusOK, "application/pdf", buf.Bytes())
 }

@@ -422,7 +422,7 @@ func TestSandboxClock(t *testing.T) {
 func TestSandboxRoutesOnlyInSandbox(t *testing.T) {
 	s := apptest.Start(t, storagetest.SQLite, apptest.WithEnv("VHUPAY_PSP", "mangopay"),
 		apptest.WithEnv("VHUPAY_MANGOPAY_CLIENT_ID", "id"), apptest.WithEnv("VHUPAY_MANGOPAY_API_KEY", "key"),
-		apptest.WithEnv("VHUPAY_MANGOPAY_BASE_URL", "http://127.0.0.1:1"), apptest.WithEnv("VHUPAY_RETURN_URL_ORIGINS", "https://shop.example"))
+		apptest.WithEnv("VHUPAY_MANGOPAY_BASE_URL", "http://127.0.0.1:1"), apptest.WithEnv("VHUPAY_RETURN_URL_ORIGINS", "https://shop.example"), apptest.WithEnv("VHUPAY_SEPA_CREDITOR_ID", "FR72ZZZ123456"))
 	s.Do(t, apptest.Request{Method: "GET", Path: "/v1/sandbox/clock", Token: s.Token(t, auth.RoleAdmin, "")}).ExpectProblem(t, 404, "not_found")
 	s.Do(t, apptest.Request{Method: "GET", Path: "/sandbox/psp/3ds/sbx_payin_x"}).ExpectProblem(t, 404, "not_found")
 

@@ -135,8 +135,8 @@ type SEPAProfile struct {
 	// Enabled is true exactly when reasons is empty.
 	Enabled bool `json:"enabled" binding:"required"`
 	// Reasons why SEPA is refused, in this order: no_bank_account, no_active_mandate, no_score,
-	// score_below_minimum, score_unavailable, unpaid_debit.
-	Reasons []string `json:"reasons" binding:"required" enums:"no_bank_account,no_active_mandate,no_score,score_below_minimum,score_unavailable,unpaid_debit"`
+	// score_below_minimum, score_unavailable, unpaid_debit, collection_retrying.
+	Reasons []string `json:"reasons" binding:"required" enums:"no_bank_account,no_active_mandate,no_score,score_below_minimum,score_unavailable,unpaid_debit,collection_retrying"`
 	// Ceiling of the SEPA payments of a month, in cents.
 	Ceiling int64 `json:"ceiling" binding:"required" example:"25000"`
 	// Outstanding is the sum of the SEPA payments accepted this month (the "encours"), in cents.

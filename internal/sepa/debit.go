@@ -122,7 +122,7 @@ func (m *DebitMethod) decide(ctx context.Context, tx Tx, pi *payments.Intent, mo
 		return "", fmt.Errorf("read the SEPA standing of buyer %s: %w", pi.BuyerID, err)
 	}
 	snap := Snapshot{HasBankAccount: f.HasBankAccount, HasActiveMandate: f.DefaultMandateID != "", Score: f.Score,
-		Suspended: f.Profile.Suspended, Now: now}
+		Suspended: f.Profile.Suspended, Retrying: f.Retrying, Now: now}
 	if err := CheckEligible(m.policy, snap); err != nil {
 		return "", err
 	}

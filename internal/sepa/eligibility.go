@@ -16,6 +16,9 @@ const (
 	ReasonScoreBelowMinimum = "score_below_minimum"
 	ReasonScoreUnavailable  = "score_unavailable"
 	ReasonUnpaidDebit       = "unpaid_debit"
+	// ReasonCollectionRetrying: a collection of the buyer failed for insufficient funds and
+	// waits for its re-presentation.
+	ReasonCollectionRetrying = "collection_retrying"
 )
 
 // Snapshot is what eligibility depends on, read at one instant.
@@ -29,6 +32,8 @@ type Snapshot struct {
 	Score ScoreState
 	// Suspended: SEPA is suspended after an unpaid debit and no operator has reinstated the buyer.
 	Suspended bool
+	// Retrying: a collection of the buyer waits for its re-presentation.
+	Retrying bool
 	// Now is the clock's time.
 	Now time.Time
 }
@@ -51,6 +56,9 @@ func Reasons(p ScorePolicy, s Snapshot) []string {
 	reasons = append(reasons, p.Reasons(s.Score, s.Now)...)
 	if s.Suspended {
 		reasons = append(reasons, ReasonUnpaidDebit)
+	}
+	if s.Retrying {
+		reasons = append(reasons, ReasonCollectionRetrying)
 	}
 	return reasons
 }

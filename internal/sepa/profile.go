@@ -55,9 +55,16 @@ func (s *Service) Eligibility(ctx context.Context, buyerID string) (Eligibility,
 	if err != nil {
 		return Eligibility{}, err
 	}
+	return s.Standing(buyerID, month, f, now), nil
+}
+
+// Standing is the buyer's SEPA standing from the facts read of it at now (of month): what
+// Eligibility answers, and what storage renders in the sepa.* events of a unit of work that
+// changed those facts.
+func (s *Service) Standing(buyerID, month string, f Facts, now time.Time) Eligibility {
 	snap := Snapshot{
 		HasBankAccount: f.HasBankAccount, HasActiveMandate: f.DefaultMandateID != "", Score: f.Score,
-		Suspended: f.Profile.Suspended, Now: now,
+		Suspended: f.Profile.Suspended, Retrying: f.Retrying, Now: now,
 	}
 	e := Eligibility{
 		BuyerID: buyerID, Month: month, Snapshot: snap, Reasons: Reasons(s.cfg.Score, snap),
@@ -67,7 +74,7 @@ func (s *Service) Eligibility(ctx context.Context, buyerID string) (Eligibility,
 	if !f.Profile.ProbationStart.IsZero() {
 		e.ProbationUntil = s.cfg.Ceiling.ProbationUntil(f.Profile.ProbationStart)
 	}
-	return e, nil
+	return e
 }
 
 // Profile returns the SEPA standing of a buyer the caller may see: a buyer its own (buyerID ""

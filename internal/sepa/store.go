@@ -130,6 +130,7 @@ type Facts struct {
 	DefaultMandateID string // the newest usable mandate of the default account, "" when none
 	Score            ScoreState
 	Outstanding      int64 // the month's outstanding
+	Retrying         bool  // a collection of the buyer waits for its re-presentation
 }
 
 // MandateChange is a conditional status change of a mandate, applied by Store.ChangeMandate.

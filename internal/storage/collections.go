@@ -18,20 +18,28 @@ import (
 )
 
 type collectionRow struct {
-	ID              string
-	BuyerID         string
-	Month           string
-	Amount          int64
-	Currency        string
-	Status          string
-	FailureCode     string
-	MandateID       string
-	ProviderPayinID *string `gorm:"column:provider_payin_id"`
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-	SubmittedAt     *time.Time
-	SettledAt       *time.Time
-	PolledAt        *time.Time
+	ID               string
+	BuyerID          string
+	Month            string
+	Amount           int64
+	Currency         string
+	Status           string
+	FailureCode      string
+	MandateID        string
+	ProviderPayinID  *string `gorm:"column:provider_payin_id"`
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	SubmittedAt      *time.Time
+	SettledAt        *time.Time
+	PolledAt         *time.Time
+	DueDate          *string
+	PrenotifiedAt    *time.Time
+	MandateReference string
+	CreditorID       string
+	Attempts         int
+	RetryAt          *time.Time
+	FirstPayinID     string `gorm:"column:first_payin_id"`
+	RecoveredBy      string
 }
 
 func (collectionRow) TableName() string { return "sepa_collections" }
@@ -135,6 +143,7 @@ type submissionRow struct {
 	ProviderMandateID *string
 	PayerUserID       *string
 	PayerWalletID     *string
+	Attempts          int
 }
 
 // PendingSubmissions implements collections.Store in one query: the default account's newest
@@ -149,21 +158,25 @@ func (s Collections) PendingSubmissions(ctx context.Context, month, after string
 			WHERE a.buyer_id = c.buyer_id AND a.is_default = ? AND a.status = 'active' AND m2.status IN ?
 			ORDER BY m2.id DESC LIMIT 1)
 		LEFT JOIN payers p ON p.buyer_id = c.buyer_id
-		WHERE c.month = ? AND c.status = 'pending' AND c.id > ?
+		WHERE c.month = ? AND c.status = 'pending' AND c.prenotified_at IS NOT NULL AND c.id > ?
 		ORDER BY c.id LIMIT ?`,
 		true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)}, month, after, limit).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
+	return toSubmissions(rows, collections.StatusPending), nil
+}
+
+func toSubmissions(rows []submissionRow, status collections.Status) []collections.Submission {
 	out := make([]collections.Submission, len(rows))
 	for i, r := range rows {
 		out[i] = collections.Submission{
 			Collection: collections.Collection{ID: r.ID, BuyerID: r.BuyerID, Month: r.Month, Amount: r.Amount, Currency: r.Currency,
-				Status: collections.StatusPending, PaymentIntentIDs: []string{}, CreatedAt: r.CreatedAt.UTC()},
+				Status: status, Attempts: r.Attempts, PaymentIntentIDs: []string{}, CreatedAt: r.CreatedAt.UTC()},
 			MandateID: deref(r.DefaultMandateID), ProviderMandateID: deref(r.ProviderMandateID),
 			PayerUserID: deref(r.PayerUserID), PayerWalletID: deref(r.PayerWalletID)}
 	}
-	return out, nil
+	return out
 }
 
 func deref(s *string) string {
@@ -179,13 +192,123 @@ func (s Collections) MarkSubmitted(ctx context.Context, id, providerPayInID, man
 	applied := false
 	err := s.owner.inUnit(ctx, func(u *unit) error {
 		res := u.g.WithContext(ctx).Model(&collectionRow{}).Where("id = ? AND status IN ?", id, collections.Sources(collections.StatusSubmitted)).
+			Where("status = ?", collections.StatusPending).
 			UpdateColumns(map[string]any{"status": string(collections.StatusSubmitted), "provider_payin_id": providerPayInID,
-				"mandate_id": mandateID, "submitted_at": utc(at), "updated_at": utc(at)})
+				"mandate_id": mandateID, "submitted_at": utc(at), "updated_at": utc(at), "attempts": 1})
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
 		applied = true
 		return u.emitCollection(ctx, "sepa_collection.submitted", id, at)
+	})
+	return applied, err
+}
+
+// Prenotify implements collections.Store: one unit of work for the batch, one event per
+// collection.
+func (s Collections) Prenotify(ctx context.Context, month string, n collections.Prenotice, limit int) (int, error) {
+	done := 0
+	err := s.owner.inUnit(ctx, func(u *unit) error {
+		done = 0
+		tx := u.g.WithContext(ctx)
+		var ids []string
+		if err := tx.Model(&collectionRow{}).Where("month = ? AND status = ? AND prenotified_at IS NULL", month, collections.StatusPending).
+			Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		due := n.DueDate.UTC().Format(time.DateOnly)
+		for _, id := range ids {
+			res := tx.Exec(`UPDATE sepa_collections SET due_date = ?, prenotified_at = ?, creditor_id = ?, updated_at = ?,
+				mandate_reference = COALESCE((SELECT m.reference FROM bank_accounts a JOIN mandates m ON m.bank_account_id = a.id
+					WHERE a.buyer_id = sepa_collections.buyer_id AND a.is_default = ? AND a.status = 'active' AND m.status IN ?
+					ORDER BY m.id DESC LIMIT 1), '')
+				WHERE id = ? AND status = 'pending' AND prenotified_at IS NULL`,
+				due, utc(n.At), n.CreditorID, utc(n.At), true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)}, id)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				continue
+			}
+			done++
+			if err := u.emitCollection(ctx, "sepa_collection.prenotified", id, n.At); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return done, err
+}
+
+// Retry implements collections.Store.
+func (s Collections) Retry(ctx context.Context, id string, retryAt, at time.Time) (bool, error) {
+	applied := false
+	err := s.owner.inUnit(ctx, func(u *unit) error {
+		var buyerID string
+		if err := u.g.WithContext(ctx).Model(&collectionRow{}).Where("id = ?", id).Pluck("buyer_id", &buyerID).Error; err != nil {
+			return err
+		}
+		return u.withSEPAEvents(ctx, buyerID, at, func() error {
+			res := u.g.WithContext(ctx).Model(&collectionRow{}).
+				Where("id = ? AND status IN ? AND attempts < ?", id, collections.Sources(collections.StatusRetrying), collections.MaxAttempts).
+				UpdateColumns(map[string]any{"status": string(collections.StatusRetrying), "retry_at": utc(retryAt), "updated_at": utc(at)})
+			if res.Error != nil || res.RowsAffected == 0 {
+				return res.Error
+			}
+			applied = true
+			return u.emitCollection(ctx, "sepa_collection.retrying", id, at)
+		})
+	})
+	return applied, err
+}
+
+// DueRetries implements collections.Store.
+func (s Collections) DueRetries(ctx context.Context, now time.Time, limit int) ([]collections.Submission, error) {
+	var rows []submissionRow
+	err := s.db.WithContext(ctx).Raw(`SELECT c.id, c.buyer_id, c.month, c.amount, c.currency, c.created_at, c.attempts,
+			m.id AS default_mandate_id, m.provider_id AS provider_mandate_id,
+			p.user_id AS payer_user_id, p.wallet_id AS payer_wallet_id
+		FROM sepa_collections c
+		LEFT JOIN mandates m ON m.id = (SELECT m2.id FROM bank_accounts a JOIN mandates m2 ON m2.bank_account_id = a.id
+			WHERE a.buyer_id = c.buyer_id AND a.is_default = ? AND a.status = 'active' AND m2.status IN ?
+			ORDER BY m2.id DESC LIMIT 1)
+		LEFT JOIN payers p ON p.buyer_id = c.buyer_id
+		WHERE c.status = 'retrying' AND c.retry_at <= ?
+		ORDER BY c.retry_at, c.id LIMIT ?`,
+		true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)}, utc(now), limit).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	return toSubmissions(rows, collections.StatusRetrying), nil
+}
+
+// MarkResubmitted implements collections.Store; the buyer's SEPA comes back in the same unit
+// (sepa.enabled) unless something else holds it.
+func (s Collections) MarkResubmitted(ctx context.Context, id, providerPayInID, mandateID string, at time.Time) (bool, error) {
+	applied := false
+	err := s.owner.inUnit(ctx, func(u *unit) error {
+		tx := u.g.WithContext(ctx)
+		var row collectionRow
+		if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
+			if isNotFound(err) {
+				return collections.ErrNotFound
+			}
+			return err
+		}
+		if row.Status != string(collections.StatusRetrying) {
+			return nil
+		}
+		return u.withSEPAEvents(ctx, row.BuyerID, at, func() error {
+			res := tx.Model(&collectionRow{}).Where("id = ? AND status = ?", id, collections.StatusRetrying).
+				UpdateColumns(map[string]any{"status": string(collections.StatusSubmitted), "first_payin_id": deref(row.ProviderPayinID),
+					"provider_payin_id": providerPayInID, "mandate_id": mandateID, "submitted_at": utc(at), "updated_at": utc(at),
+					"attempts": row.Attempts + 1, "polled_at": nil})
+			if res.Error != nil || res.RowsAffected == 0 {
+				return res.Error
+			}
+			applied = true
+			return u.emitCollection(ctx, "sepa_collection.submitted", id, at)
+		})
 	})
 	return applied, err
 }
@@ -287,6 +410,22 @@ func (s Collections) Fail(ctx context.Context, f collections.Failure) (bool, err
 	applied := false
 	err := s.owner.inUnit(ctx, func(u *unit) error {
 		tx := u.g.WithContext(ctx)
+		var buyers []string
+		if err := tx.Model(&collectionRow{}).Where("id = ?", f.CollectionID).Pluck("buyer_id", &buyers).Error; err != nil {
+			return err
+		}
+		if len(buyers) == 0 {
+			return collections.ErrNotFound
+		}
+		// The suspension disables the buyer's SEPA: sepa.disabled in the same unit.
+		return u.withSEPAEvents(ctx, buyers[0], f.At, func() error { return s.fail(ctx, u, f, &applied) })
+	})
+	return applied, err
+}
+
+func (s Collections) fail(ctx context.Context, u *unit, f collections.Failure, applied *bool) error {
+	{
+		tx := u.g.WithContext(ctx)
 		var row collectionRow
 		// The status is read, then changed conditionally on it; a concurrent change between the
 		// two (PostgreSQL) makes the update miss, and the decision is taken again.
@@ -307,11 +446,11 @@ func (s Collections) Fail(ctx context.Context, f collections.Failure) (bool, err
 				return res.Error
 			}
 			if res.RowsAffected == 1 {
-				applied = true
+				*applied = true
 				break
 			}
 		}
-		if !applied {
+		if !*applied {
 			return nil
 		}
 		afterSuccess := row.Status == string(collections.StatusSucceeded)
@@ -344,8 +483,7 @@ func (s Collections) Fail(ctx context.Context, f collections.Failure) (bool, err
 			return err
 		}
 		return u.emitCollection(ctx, "sepa_collection.failed", row.ID, f.At)
-	})
-	return applied, err
+	}
 }
 
 // Collection implements collections.Store.
@@ -553,5 +691,39 @@ func toCollection(r collectionRow, intents []string) collections.Collection {
 		Status: collections.Status(r.Status), FailureCode: collections.FailureCode(r.FailureCode), MandateID: r.MandateID,
 		ProviderPayInID: deref(r.ProviderPayinID), PaymentIntentIDs: intents, CreatedAt: r.CreatedAt.UTC(),
 		SubmittedAt: derefTime(r.SubmittedAt), SettledAt: derefTime(r.SettledAt),
+		PrenotifiedAt: derefTime(r.PrenotifiedAt), MandateReference: r.MandateReference, CreditorID: r.CreditorID,
+		Attempts: r.Attempts, RetryAt: derefTime(r.RetryAt), RecoveredBy: r.RecoveredBy, DueDate: parseDate(r.DueDate),
 	}
+}
+
+// parseDate reads a stored "YYYY-MM-DD" as midnight UTC; zero for NULL.
+func parseDate(s *string) time.Time {
+	if s == nil {
+		return time.Time{}
+	}
+	d, err := time.Parse(time.DateOnly, *s)
+	if err != nil {
+		return time.Time{}
+	}
+	return d
+}
+
+// Lines implements collections.Store.
+func (s Collections) Lines(ctx context.Context, id string) ([]collections.Line, error) {
+	var rows []struct {
+		ID        string
+		OrderID   *string
+		CreatedAt time.Time
+		Amount    int64
+	}
+	err := s.db.WithContext(ctx).Table("payment_intents").Select("id, order_id, created_at, amount").
+		Where("collection_id = ?", id).Order("id").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]collections.Line, len(rows))
+	for i, r := range rows {
+		out[i] = collections.Line{PaymentIntentID: r.ID, OrderID: deref(r.OrderID), At: r.CreatedAt.UTC(), Amount: r.Amount}
+	}
+	return out, nil
 }

@@ -157,6 +157,7 @@ type sandboxBankAccountRow struct {
 	Last4      string `gorm:"column:last4"`
 	BIC        string `gorm:"column:bic"`
 	Outcome    string
+	FailsOnce  bool
 	Active     bool
 	Tag        string
 	CreatedAt  time.Time
@@ -508,6 +509,15 @@ func (s SandboxPSP) PendingDirectDebits(ctx context.Context, createdBefore time.
 	return out, nil
 }
 
+// CountFailedDirectDebits implements sandbox.Store.
+func (s SandboxPSP) CountFailedDirectDebits(ctx context.Context, mandateID, tag string) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&sandboxPayInRow{}).
+		Where("method = ? AND status = ? AND mandate_id = ? AND tag = ?", string(psp.PayInDirectDebit), string(psp.PayInFailed), mandateID, tag).
+		Count(&n).Error
+	return int(n), err
+}
+
 // AddRefunded implements sandbox.Store.
 func (s SandboxPSP) AddRefunded(ctx context.Context, payInID string, amount int64) (bool, error) {
 	return changed(s.db.WithContext(ctx).Model(&sandboxPayInRow{}).
@@ -545,7 +555,7 @@ func (s SandboxPSP) RefundedSince(ctx context.Context, payInID string, amount in
 func (s SandboxPSP) CreateBankAccount(ctx context.Context, b sandbox.BankAccount) error {
 	return s.db.WithContext(ctx).Create(&sandboxBankAccountRow{ID: b.ID, UserID: b.UserID, OwnerName: b.OwnerName,
 		MaskedIBAN: b.MaskedIBAN, Country: b.Country, Last4: b.Last4, BIC: b.BIC, Outcome: string(b.Outcome),
-		Active: b.Active, Tag: b.Tag, CreatedAt: utc(b.CreatedAt)}).Error
+		FailsOnce: b.FailsOnce, Active: b.Active, Tag: b.Tag, CreatedAt: utc(b.CreatedAt)}).Error
 }
 
 // BankAccount implements sandbox.Store.
@@ -555,7 +565,7 @@ func (s SandboxPSP) BankAccount(ctx context.Context, id string) (sandbox.BankAcc
 		return sandbox.BankAccount{}, err
 	}
 	return sandbox.BankAccount{ID: r.ID, UserID: r.UserID, OwnerName: r.OwnerName, MaskedIBAN: r.MaskedIBAN,
-		Country: r.Country, Last4: r.Last4, BIC: r.BIC, Outcome: sandbox.DebitOutcome(r.Outcome), Active: r.Active,
+		Country: r.Country, Last4: r.Last4, BIC: r.BIC, Outcome: sandbox.DebitOutcome(r.Outcome), FailsOnce: r.FailsOnce, Active: r.Active,
 		Tag: r.Tag, CreatedAt: r.CreatedAt.UTC()}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/id"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/sepa"
@@ -282,7 +283,72 @@ func (s SEPA) Facts(ctx context.Context, buyerID, month string) (sepa.Facts, err
 	if len(out) == 1 {
 		f.Outstanding = out[0].Outstanding
 	}
+	var retrying int64
+	if err := q.Model(&collectionRow{}).Where("buyer_id = ? AND status = ?", buyerID, "retrying").Count(&retrying).Error; err != nil {
+		return sepa.Facts{}, err
+	}
+	f.Retrying = retrying > 0
 	return f, nil
+}
+
+// SEPAStanding computes a buyer's SEPA standing (the GET /v1/sepa profile) from the facts read
+// of it: sepa.Service.Standing.
+type SEPAStanding func(buyerID, month string, f sepa.Facts, now time.Time) sepa.Eligibility
+
+// SetSEPAStanding sets how units of work compute the SEPA standing they emit in sepa.enabled,
+// sepa.disabled and sepa.ceiling_changed events. Call it once, before units run; without it
+// those events are not emitted.
+func (db *DB) SetSEPAStanding(f SEPAStanding) { db.standing = f }
+
+// sepaStanding reads the buyer's standing at at inside the unit; ok is false without a profile
+// or without SetSEPAStanding.
+func (u *unit) sepaStanding(ctx context.Context, buyerID string, at time.Time) (sepa.Eligibility, bool, error) {
+	if u.db.standing == nil || buyerID == "" {
+		return sepa.Eligibility{}, false, nil
+	}
+	month := clock.MonthOf(at)
+	f, err := SEPA{db: u.g, root: u.db}.Facts(ctx, buyerID, month)
+	if errors.Is(err, sepa.ErrNotFound) {
+		return sepa.Eligibility{}, false, nil
+	}
+	if err != nil {
+		return sepa.Eligibility{}, false, err
+	}
+	return u.db.standing(buyerID, month, f, at), true, nil
+}
+
+// withSEPAEvents runs fn, which changes what the buyer's SEPA standing depends on, and emits in
+// the same unit the events of the change: sepa.enabled or sepa.disabled when whether the buyer
+// may pay by SEPA changed, sepa.ceiling_changed when its ceiling did, each with the profile as
+// GET /v1/sepa answers it after fn.
+func (u *unit) withSEPAEvents(ctx context.Context, buyerID string, at time.Time, fn func() error) error {
+	before, had, err := u.sepaStanding(ctx, buyerID, at)
+	if err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		return err
+	}
+	after, has, err := u.sepaStanding(ctx, buyerID, at)
+	if err != nil || !has {
+		return err
+	}
+	if !had { // the profile was created by fn: as if it were disabled at the initial ceiling
+		before = sepa.Eligibility{Reasons: []string{"none"}, Ceiling: after.Ceiling}
+	}
+	emit := func(typ string) error {
+		return u.Emit(ctx, txn.Event{Type: typ, BuyerID: buyerID, Object: after, At: at})
+	}
+	switch {
+	case !before.Enabled() && after.Enabled():
+		err = emit("sepa.enabled")
+	case before.Enabled() && !after.Enabled():
+		err = emit("sepa.disabled")
+	}
+	if err == nil && before.Ceiling != after.Ceiling {
+		err = emit("sepa.ceiling_changed")
+	}
+	return err
 }
 
 // reserveSEPA reserves amount (cents, > 0) of the buyer's SEPA ceiling for month ("2026-11",

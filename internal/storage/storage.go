@@ -42,6 +42,7 @@ type DB struct {
 	eventJob func(eventID string) txn.Job // see SetEventJob
 	gates    *MonthGates                  // see NewMonthGates
 	earnings bool                         // see NewEarnings
+	standing SEPAStanding                 // see SetSEPAStanding
 }
 
 // Open connects to a database named by a vhupay URL: sqlite://<path> or postgres://... .

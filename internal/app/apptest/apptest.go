@@ -392,6 +392,9 @@ func WithMangoPay(baseURL, clientID, apiKey string) Option {
 		env["VHUPAY_MANGOPAY_CLIENT_ID"] = clientID
 		env["VHUPAY_MANGOPAY_API_KEY"] = apiKey
 		env["VHUPAY_PSP_TIMEOUT"] = "2s"
+		if env["VHUPAY_SEPA_CREDITOR_ID"] == "" {
+			env["VHUPAY_SEPA_CREDITOR_ID"] = "FR72ZZZ123456"
+		}
 		if env["VHUPAY_RETURN_URL_ORIGINS"] == "" {
 			env["VHUPAY_RETURN_URL_ORIGINS"] = "https://shop.example,http://localhost:5173"
 		}

@@ -18,9 +18,16 @@ var ibanOutcomes = map[string]DebitOutcome{
 	"FR1130006000011234567890389": DebitAccountClosed,
 }
 
+// representationIBAN is the re-presentation test IBAN (SANDBOX.md part 2): the first debit of a
+// collection fails for insufficient funds, its re-presentation succeeds.
+const representationIBAN = "FR5930006000011234567890689"
+
 // debitOutcome is the outcome class of an account: its IBAN's, or insufficient funds for an owner
 // whose name starts with "Penniless" (MangoPay's sandbox mock name).
 func debitOutcome(compactIBAN, ownerName string) DebitOutcome {
+	if compactIBAN == representationIBAN {
+		return DebitInsufficientFunds
+	}
 	if o, ok := ibanOutcomes[compactIBAN]; ok {
 		return o
 	}
@@ -63,7 +70,7 @@ func (p *Provider) CreateBankAccount(ctx context.Context, req psp.BankAccountReq
 		}
 		return tx.CreateBankAccount(ctx, BankAccount{ID: id, UserID: req.UserID, OwnerName: req.OwnerName,
 			MaskedIBAN: psp.MaskIBAN(iban), Country: iban[:2], Last4: iban[len(iban)-4:], BIC: req.BIC,
-			Outcome: debitOutcome(iban, req.OwnerName), Active: true, Tag: req.Tag, CreatedAt: p.clock.Now()})
+			Outcome: debitOutcome(iban, req.OwnerName), FailsOnce: iban == representationIBAN, Active: true, Tag: req.Tag, CreatedAt: p.clock.Now()})
 	})
 	if err != nil {
 		return psp.BankAccount{}, err

@@ -317,12 +317,22 @@ func (p *Provider) settleOne(ctx context.Context, pi PayIn, now time.Time) ([]ps
 			return err
 		}
 		code, message := codeSuccess, "Success"
+		outcome := account.Outcome
+		if account.FailsOnce && outcome != DebitSucceeds {
+			failed, err := tx.CountFailedDirectDebits(ctx, m.ID, pi.Tag)
+			if err != nil {
+				return err
+			}
+			if failed > 0 { // a re-presentation
+				outcome = DebitSucceeds
+			}
+		}
 		switch {
 		case m.Status != psp.MandateSubmitted && m.Status != psp.MandateActive:
 			code, message = codeMandateStatus, "The Status of this Mandate does not allow for payments"
-		case account.Outcome == DebitInsufficientFunds:
+		case outcome == DebitInsufficientFunds:
 			code, message = codeInsufficientFunds, "Insufficient funds"
-		case account.Outcome == DebitAccountClosed:
+		case outcome == DebitAccountClosed:
 			code, message = codeAccountClosed, "Account closed"
 		}
 		status, err := p.finishPayIn(ctx, tx, pi, code, message, now)

@@ -73,6 +73,8 @@ type Store interface {
 	// PendingDirectDebits lists the created direct-debit pay-ins created at or before
 	// createdBefore, oldest first.
 	PendingDirectDebits(ctx context.Context, createdBefore time.Time) ([]PayIn, error)
+	// CountFailedDirectDebits counts the failed direct-debit pay-ins of a mandate with tag.
+	CountFailedDirectDebits(ctx context.Context, mandateID, tag string) (int, error)
 	// AddRefunded adds amount to a pay-in's refunded total when the total stays within its amount
 	// (conditional).
 	AddRefunded(ctx context.Context, payInID string, amount int64) (bool, error)
@@ -242,9 +244,12 @@ type BankAccount struct {
 	Last4      string
 	BIC        string
 	Outcome    DebitOutcome
-	Active     bool
-	Tag        string
-	CreatedAt  time.Time
+	// FailsOnce (the re-presentation IBAN): Outcome applies to the first debit of each tag only;
+	// a later debit of the same tag (a collection presented again) succeeds.
+	FailsOnce bool
+	Active    bool
+	Tag       string
+	CreatedAt time.Time
 }
 
 // Mandate is a SEPA direct-debit mandate.
