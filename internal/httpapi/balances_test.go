@@ -271,7 +271,7 @@ func TestSEPAMonthEarnsTheCentre(t *testing.T) {
 		s.Do(t, apptest.Request{Method: "PUT", Path: "/v1/admin/centers/" + center.ID + "/fee", Token: m.admin,
 			Body: map[string]any{"fee_rate_bps": 500}}).Expect(t, 200)
 		good, goodTok, goodMandate := sandboxSEPABuyer(t, s, "812345676", ibanFR)
-		poor, poorTok, poorMandate := sandboxSEPABuyer(t, s, "823456785", ibanPenniless)
+		poor, poorTok, poorMandate := sandboxSEPABuyer(t, s, "823456785", ibanClosed)
 		goodIntent := payOverHTTP(t, s, center.ID, good, goodTok, goodMandate, 10000) // 120.00 EUR
 		poorIntent := payOverHTTP(t, s, center.ID, poor, poorTok, poorMandate, 5000)  // 60.00 EUR
 		if bal := m.balance(t, centerTok); bal.Available != 0 {

@@ -20,8 +20,14 @@ import (
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
-// ibanPenniless is SANDBOX.md's IBAN whose debits fail with insufficient_funds.
-const ibanPenniless = "FR9230006000011234567890289"
+// ibanPenniless is SANDBOX.md's IBAN whose debits fail with insufficient_funds (presented
+// twice: see TestSandboxSEPARecovery); ibanClosed the one whose debits fail with account_closed
+// (an unpaid debit at once).
+const (
+	ibanPenniless      = "FR9230006000011234567890289"
+	ibanClosed         = "FR1130006000011234567890389"
+	ibanRepresentation = "FR5930006000011234567890689"
+)
 
 // sandboxSEPABuyer creates a buyer with a bank account and a mandate signed on the sandbox's
 // signature page, and returns it with its token and mandate.
@@ -109,7 +115,7 @@ func dollars(db *storage.DB, q string) string {
 // TestSandboxMonthEndDebits is the SEPA month end in sandbox mode, over the API: two buyers pay
 // by SEPA in November 2026; moving the test clock past midnight on 1 December runs November's
 // close by itself; its collections are submitted; settling them makes one succeed (intents
-// succeeded, mandate active) and the penniless one fail (insufficient_funds, the buyer
+// succeeded, mandate active) and the closed account's fail (account_closed, the buyer
 // suspended for an unpaid debit), and the reinstatement restores the initial ceiling.
 func TestSandboxMonthEndDebits(t *testing.T) {
 	for _, tc := range []struct {
@@ -133,7 +139,7 @@ func runMonthEndDebits(t *testing.T, b storagetest.Backend, pay sepaPayer) {
 	admin := s.Token(t, auth.RoleAdmin, "")
 	center := createCenter(t, s, "81234567600017")
 	good, goodTok, goodMandate := sandboxSEPABuyer(t, s, "812345676", ibanFR)
-	poor, poorTok, poorMandate := sandboxSEPABuyer(t, s, "823456785", ibanPenniless)
+	poor, poorTok, poorMandate := sandboxSEPABuyer(t, s, "823456785", ibanClosed)
 
 	goodIntents := []string{
 		pay(t, s, center.ID, good, goodTok, goodMandate, 10000), // 120.00 EUR with VAT
@@ -218,11 +224,11 @@ func runMonthEndDebits(t *testing.T, b storagetest.Backend, pay sepaPayer) {
 		t.Errorf("the good buyer's profile in December = %+v", goodProfile)
 	}
 
-	if poorCol.Status != "failed" || poorCol.FailureCode == nil || *poorCol.FailureCode != "insufficient_funds" {
+	if poorCol.Status != "failed" || poorCol.FailureCode == nil || *poorCol.FailureCode != "account_closed" {
 		t.Errorf("the poor buyer's collection = %+v", poorCol)
 	}
 	for _, id := range poorIntents {
-		if pi := intentStatus(id); pi.Status != "failed" || pi.LastError == nil || pi.LastError.Code != "insufficient_funds" {
+		if pi := intentStatus(id); pi.Status != "failed" || pi.LastError == nil || pi.LastError.Code != "account_closed" {
 			t.Errorf("poor intent %s = %+v", id, pi)
 		}
 	}

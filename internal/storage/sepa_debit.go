@@ -23,6 +23,7 @@ type debitFactsRow struct {
 	ScoreAt        *time.Time
 	LastOutcome    *string
 	LastAt         *time.Time
+	Retrying       bool
 }
 
 // debitFactsSQL reads a buyer's SEPA standing in one statement; every lookup is an index probe:
@@ -36,7 +37,8 @@ const debitFactsSQL = `SELECT p.ceiling AS ceiling, p.suspended AS suspended,
 		ORDER BY m.id DESC LIMIT 1) AS mandate_id,
 	o.outstanding AS outstanding,
 	sc.value AS score_value, sc.checked_at AS score_at,
-	la.outcome AS last_outcome, la.checked_at AS last_at
+	la.outcome AS last_outcome, la.checked_at AS last_at,
+	EXISTS (SELECT 1 FROM sepa_collections c WHERE c.buyer_id = @buyer AND c.status = 'retrying') AS retrying
 FROM (SELECT 1 AS one) AS one
 LEFT JOIN sepa_profiles p ON p.buyer_id = @buyer
 LEFT JOIN sepa_outstanding o ON o.buyer_id = @buyer AND o.month = @month
@@ -54,7 +56,7 @@ func (u sepaUnit) DebitFacts(ctx context.Context, buyerID, month string) (sepa.F
 		Scan(&row).Error; err != nil {
 		return sepa.Facts{}, err
 	}
-	f := sepa.Facts{Profile: sepa.Profile{BuyerID: buyerID}, HasBankAccount: row.HasBankAccount}
+	f := sepa.Facts{Profile: sepa.Profile{BuyerID: buyerID}, HasBankAccount: row.HasBankAccount, Retrying: row.Retrying}
 	if row.Ceiling != nil {
 		f.Profile.Ceiling = *row.Ceiling
 	}
@@ -80,7 +82,7 @@ func (u sepaUnit) DebitFacts(ctx context.Context, buyerID, month string) (sepa.F
 // by SEPA at the rule's instant and amount ($2) alone fits in the ceiling: the default (hence
 // active) bank account's newest submitted or active mandate, the latest successful score at least
 // the minimum ($3) and checked after $4 — or after $5 when the latest attempt, after it, was
-// unavailable —, not suspended. The same index probes as debitFactsSQL. Placeholders are
+// unavailable —, not suspended, no collection retrying. The same index probes as debitFactsSQL. Placeholders are
 // PostgreSQL's; SQLite reads them as ?NNN.
 const eligibleSQL = `SELECT m.id AS mandate_id, p.ceiling AS ceiling FROM sepa_profiles p
 JOIN mandates m ON m.id = (SELECT m2.id FROM bank_accounts a JOIN mandates m2 ON m2.bank_account_id = a.id
@@ -91,6 +93,7 @@ JOIN score_checks sc ON sc.id = (SELECT s.id FROM score_checks s WHERE s.buyer_i
 LEFT JOIN score_checks la ON la.id = (SELECT s.id FROM score_checks s WHERE s.buyer_id = $1
 	ORDER BY s.checked_at DESC, s.id DESC LIMIT 1)
 WHERE p.buyer_id = $1 AND p.suspended = false AND p.ceiling >= $2 AND sc.value >= $3
+	AND NOT EXISTS (SELECT 1 FROM sepa_collections c WHERE c.buyer_id = $1 AND c.status = 'retrying')
 	AND (sc.checked_at > $4 OR (la.outcome = 'unavailable' AND la.checked_at > sc.checked_at AND sc.checked_at > $5))`
 
 // reserveEligibleSQL is eligibleSQL and reserveSEPA's conditional upsert in one statement
