@@ -86,7 +86,7 @@ func TestSandboxSEPARecovery(t *testing.T) {
 		s := e.s
 		rep, repTok, repMandate := sandboxSEPABuyer(t, s, "812345676", ibanRepresentation)
 		poor, poorTok, poorMandate := sandboxSEPABuyer(t, s, "823456785", ibanPenniless)
-		repIntent := payOverHTTP(t, s, e.center.ID, rep, repTok, repMandate, 10000) // 120.00 EUR
+		repIntent := payOverHTTP(t, s, e.center.ID, rep, repTok, repMandate, 10000)    // 120.00 EUR
 		poorIntent := payOverHTTP(t, s, e.center.ID, poor, poorTok, poorMandate, 5000) // 60.00 EUR
 		e.closeNovember(t)
 
