@@ -278,6 +278,7 @@ const (
 	Initial       CeilingChangeReason = "initial"
 	Manual        CeilingChangeReason = "manual"
 	MonthlyReview CeilingChangeReason = "monthly_review"
+	Reinstated    CeilingChangeReason = "reinstated"
 	UnpaidReset   CeilingChangeReason = "unpaid_reset"
 )
 
@@ -289,6 +290,8 @@ func (e CeilingChangeReason) Valid() bool {
 	case Manual:
 		return true
 	case MonthlyReview:
+		return true
+	case Reinstated:
 		return true
 	case UnpaidReset:
 		return true
@@ -923,6 +926,7 @@ const (
 	ProblemCodeCardInactive                ProblemCode = "card_inactive"
 	ProblemCodeCardRegistrationFailed      ProblemCode = "card_registration_failed"
 	ProblemCodeCenterExists                ProblemCode = "center_exists"
+	ProblemCodeCollectionNotPayable        ProblemCode = "collection_not_payable"
 	ProblemCodeDeliveryNoteExists          ProblemCode = "delivery_note_exists"
 	ProblemCodeForbidden                   ProblemCode = "forbidden"
 	ProblemCodeHeadersTooLarge             ProblemCode = "headers_too_large"
@@ -968,6 +972,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeCardRegistrationFailed:
 		return true
 	case ProblemCodeCenterExists:
+		return true
+	case ProblemCodeCollectionNotPayable:
 		return true
 	case ProblemCodeDeliveryNoteExists:
 		return true
@@ -2515,6 +2521,9 @@ type PaymentIntent struct {
 	BuyerId string  `json:"buyer_id"`
 	CardId  *string `json:"card_id"`
 
+	// CollectionId CollectionID is the failed SEPA collection a card payment pays; null otherwise.
+	CollectionId *string `json:"collection_id"`
+
 	// CollectionMonth Example: 2026-11
 	CollectionMonth *string               `json:"collection_month"`
 	CreatedAt       time.Time             `json:"created_at"`
@@ -2530,10 +2539,12 @@ type PaymentIntent struct {
 	Method    PaymentIntentMethod `json:"method"`
 
 	// NextAction NextAction is set in requires_action only.
-	NextAction *NextAction         `json:"next_action"`
-	OrderId    string              `json:"order_id"`
-	Status     PaymentIntentStatus `json:"status"`
-	UpdatedAt  time.Time           `json:"updated_at"`
+	NextAction *NextAction `json:"next_action"`
+
+	// OrderId OrderID is the order paid; null for a card payment of a failed SEPA collection.
+	OrderId   *string             `json:"order_id"`
+	Status    PaymentIntentStatus `json:"status"`
+	UpdatedAt time.Time           `json:"updated_at"`
 }
 
 // PaymentIntentCurrency defines model for PaymentIntent.Currency.
@@ -2570,6 +2581,12 @@ type PaymentIntentRequest struct {
 	// Example: card_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
 	CardId *string `json:"card_id,omitempty"`
 
+	// CollectionId CollectionID (method card, no order_id): a failed SEPA collection of the buyer to pay by
+	// card; its success makes the collection recovered and gives the buyer its SEPA back.
+	//
+	// Example: col_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	CollectionId *string `json:"collection_id,omitempty"`
+
 	// IpAddress IPAddress (method card) is the buyer's IP address; default: the request's client address.
 	//
 	// Example: 203.0.113.7
@@ -2578,8 +2595,10 @@ type PaymentIntentRequest struct {
 	// Method Example: card
 	Method PaymentIntentRequestMethod `json:"method"`
 
-	// OrderId Example: ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
-	OrderId string `json:"order_id"`
+	// OrderId OrderID is the order to pay; required unless collection_id is given.
+	//
+	// Example: ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	OrderId *string `json:"order_id,omitempty"`
 
 	// ReturnUrl ReturnURL (method card): where the bank sends the browser back after 3-D Secure, with
 	// ?payment_intent=<id> added. https, or http on localhost/127.0.0.1; no fragment.
@@ -4266,6 +4285,7 @@ type ClientInterface interface {
 	// The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
 	// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 	// sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
+	// Recovery by card: {method: card, collection_id, card_id, return_url} and no order_id pays a failed SEPA collection of the buyer (its amount) with 3-D Secure like any card payment; the intent has collection_id and order_id null. Its success makes the collection recovered, settles the buyer's debt and gives its SEPA back at once (ceiling 250.00 EUR, a new probation, ceiling change reason reinstated). A collection that is not failed → 409 collection_not_payable; an unknown one, or another buyer's → 422 on collection_id.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4277,6 +4297,7 @@ type ClientInterface interface {
 	// The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
 	// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 	// sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
+	// Recovery by card: {method: card, collection_id, card_id, return_url} and no order_id pays a failed SEPA collection of the buyer (its amount) with 3-D Secure like any card payment; the intent has collection_id and order_id null. Its success makes the collection recovered, settles the buyer's debt and gives its SEPA back at once (ceiling 250.00 EUR, a new probation, ceiling change reason reinstated). A collection that is not failed → 409 collection_not_payable; an unknown one, or another buyer's → 422 on collection_id.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5918,6 +5939,7 @@ func (c *Client) ListPaymentIntents(ctx context.Context, params *ListPaymentInte
 // The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
 // card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 // sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
+// Recovery by card: {method: card, collection_id, card_id, return_url} and no order_id pays a failed SEPA collection of the buyer (its amount) with 3-D Secure like any card payment; the intent has collection_id and order_id null. Its success makes the collection recovered, settles the buyer's debt and gives its SEPA back at once (ceiling 250.00 EUR, a new probation, ceiling change reason reinstated). A collection that is not failed → 409 collection_not_payable; an unknown one, or another buyer's → 422 on collection_id.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5939,6 +5961,7 @@ func (c *Client) CreatePaymentIntentWithBody(ctx context.Context, params *Create
 // The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
 // card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 // sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
+// Recovery by card: {method: card, collection_id, card_id, return_url} and no order_id pays a failed SEPA collection of the buyer (its amount) with 3-D Secure like any card payment; the intent has collection_id and order_id null. Its success makes the collection recovered, settles the buyer's debt and gives its SEPA back at once (ceiling 250.00 EUR, a new probation, ceiling change reason reinstated). A collection that is not failed → 409 collection_not_payable; an unknown one, or another buyer's → 422 on collection_id.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -11812,6 +11835,7 @@ type ClientWithResponsesInterface interface {
 	// The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
 	// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 	// sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
+	// Recovery by card: {method: card, collection_id, card_id, return_url} and no order_id pays a failed SEPA collection of the buyer (its amount) with 3-D Secure like any card payment; the intent has collection_id and order_id null. Its success makes the collection recovered, settles the buyer's debt and gives its SEPA back at once (ceiling 250.00 EUR, a new probation, ceiling change reason reinstated). A collection that is not failed → 409 collection_not_payable; an unknown one, or another buyer's → 422 on collection_id.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11823,6 +11847,7 @@ type ClientWithResponsesInterface interface {
 	// The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
 	// card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 	// sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
+	// Recovery by card: {method: card, collection_id, card_id, return_url} and no order_id pays a failed SEPA collection of the buyer (its amount) with 3-D Secure like any card payment; the intent has collection_id and order_id null. Its success makes the collection recovered, settles the buyer's debt and gives its SEPA back at once (ceiling 250.00 EUR, a new probation, ceiling change reason reinstated). A collection that is not failed → 409 collection_not_payable; an unknown one, or another buyer's → 422 on collection_id.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -25555,6 +25580,7 @@ func (c *ClientWithResponses) ListPaymentIntentsWithResponse(ctx context.Context
 // The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
 // card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 // sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
+// Recovery by card: {method: card, collection_id, card_id, return_url} and no order_id pays a failed SEPA collection of the buyer (its amount) with 3-D Secure like any card payment; the intent has collection_id and order_id null. Its success makes the collection recovered, settles the buyer's debt and gives its SEPA back at once (ceiling 250.00 EUR, a new probation, ceiling change reason reinstated). A collection that is not failed → 409 collection_not_payable; an unknown one, or another buyer's → 422 on collection_id.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -25572,6 +25598,7 @@ func (c *ClientWithResponses) CreatePaymentIntentWithBodyWithResponse(ctx contex
 // The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
 // card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 // sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
+// Recovery by card: {method: card, collection_id, card_id, return_url} and no order_id pays a failed SEPA collection of the buyer (its amount) with 3-D Secure like any card payment; the intent has collection_id and order_id null. Its success makes the collection recovered, settles the buyer's debt and gives its SEPA back at once (ceiling 250.00 EUR, a new probation, ceiling change reason reinstated). A collection that is not failed → 409 collection_not_payable; an unknown one, or another buyer's → 422 on collection_id.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -314,7 +314,7 @@ func (a *App) wireSEPA(cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	a.SEPA = svc
-	a.DB.SetSEPAStanding(svc.Standing) // the sepa.* events of the units that change a standing
+	a.DB.SetSEPAStanding(svc.Standing, svc.CeilingPolicy().Initial) // the sepa.* events of the units that change a standing
 	return nil
 }
 

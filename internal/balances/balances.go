@@ -10,6 +10,7 @@
 //	  each payment:     buyer:<id>     → center:<id> + platform:fees     (payment)
 //	SEPA debit unpaid:  platform:guarantee → center:<id> + platform:fees (sepa_guarantee, per payment)
 //	late failure:       platform:guarantee → external:sepa               (sepa_unpaid, per collection)
+//	paid by card later: external:card  → buyer:<id> → platform:guarantee (card_payin, sepa_recovered)
 //
 // A centre's available balance is its account's balance: the sum of its postings, which are its
 // balance transactions.
@@ -66,6 +67,8 @@ const (
 	KindCardPayIn  = "card_payin"
 	KindSEPAPayIn  = "sepa_payin"
 	KindSEPAUnpaid = "sepa_unpaid"
+	// KindSEPARecovered: a failed collection paid by card repays the platform's guarantee.
+	KindSEPARecovered = "sepa_recovered"
 )
 
 // Fee is the platform's fee on amount at rate bps (basis points), rounded half up to the cent.
@@ -137,6 +140,18 @@ func SEPAGuaranteed(earned []Earning, at time.Time) []ledger.Transaction {
 func SEPAUnpaidAfterSuccess(collectionID string, total int64, at time.Time) []ledger.Transaction {
 	return []ledger.Transaction{{Kind: KindSEPAUnpaid, SourceID: collectionID, At: at, Postings: []ledger.Posting{
 		{Account: ledger.PlatformGuarantee, Amount: -total}, {Account: ledger.ExternalSEPA, Amount: total}}}}
+}
+
+// SEPARecovered is what a failed collection paid by card posts: the card pay-in into the buyer's
+// funds, then those funds repaying the platform's guarantee, which carried the buyer's debt (its
+// centres were paid when the collection failed).
+func SEPARecovered(collectionID, intentID, buyerID string, amount int64, at time.Time) []ledger.Transaction {
+	return []ledger.Transaction{
+		{Kind: KindCardPayIn, SourceID: intentID, At: at, Postings: []ledger.Posting{
+			{Account: ledger.ExternalCard, Amount: -amount}, {Account: ledger.Buyer(buyerID), Amount: amount}}},
+		{Kind: KindSEPARecovered, SourceID: collectionID, At: at, Postings: []ledger.Posting{
+			{Account: ledger.Buyer(buyerID), Amount: -amount}, {Account: ledger.PlatformGuarantee, Amount: amount}}},
+	}
 }
 
 // Transaction is a balance transaction: one change of a centre's balance. Net = Gross − Fee is

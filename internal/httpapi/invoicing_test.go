@@ -384,8 +384,8 @@ func TestInvoicingEndToEnd(t *testing.T) {
 			if got := e.intent(t, e.bt, pi.ID); got.Status != "succeeded" {
 				t.Errorf("intent %s after mark-paid: %s", pi.ID, got.Status)
 			}
-			if o := getOrder(t, s, e.bt, pi.OrderID); o.Payment == nil || o.Payment.Status != "succeeded" {
-				t.Errorf("order %s payment after mark-paid: %+v", pi.OrderID, o.Payment)
+			if o := getOrder(t, s, e.bt, *pi.OrderID); o.Payment == nil || o.Payment.Status != "succeeded" {
+				t.Errorf("order %s payment after mark-paid: %+v", *pi.OrderID, o.Payment)
 			}
 		}
 		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/statements/" + st.ID + "/mark-paid", Token: e.ct}).ExpectProblem(t, 409, "invalid_transition")

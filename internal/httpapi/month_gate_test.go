@@ -103,7 +103,7 @@ func TestPaymentsAfterTheCloseBeganCountInTheNextMonth(t *testing.T) {
 		}
 		st := getStranded(t, s, "2026-11")
 		if st.PaymentIntentCount != 1 || len(st.PaymentIntents) != 1 || st.PaymentIntents[0].ID != late.ID ||
-			st.PaymentIntents[0].Amount != 3000 || st.PaymentIntents[0].OrderID != late.OrderID {
+			st.PaymentIntents[0].Amount != 3000 || late.OrderID == nil || st.PaymentIntents[0].OrderID != *late.OrderID {
 			t.Errorf("stranded = %+v", st)
 		}
 		if got := metric(); !strings.Contains(got, `vhupay_month_close_stranded{kind="payment_intent"} 1`) {

@@ -28,6 +28,7 @@ var paymentErrors = []errorMapping{
 	{payments.ErrCardBlocked, http.StatusConflict, "card_blocked", "Card blocked"},
 	{payments.ErrCardInactive, http.StatusConflict, "card_inactive", "Card inactive"},
 	{payments.ErrCardNotFound, http.StatusNotFound, "not_found", "Not found"},
+	{payments.ErrCollectionNotPayable, http.StatusConflict, "collection_not_payable", "Collection not payable"},
 	{payments.ErrRegistrationNotFound, http.StatusNotFound, "not_found", "Not found"},
 	{payments.ErrCardRegistrationFailed, http.StatusUnprocessableEntity, "card_registration_failed", "Card registration failed"},
 }
@@ -36,8 +37,12 @@ var paymentErrors = []errorMapping{
 type PaymentIntentRequest struct {
 	// BuyerID is required for admin and service callers; a buyer leaves it out (or gives its own id).
 	BuyerID string `json:"buyer_id,omitempty" example:"byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
-	OrderID string `json:"order_id" binding:"required" example:"ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
-	Method  string `json:"method" binding:"required" enums:"card,sepa_debit,vhu_invoice" example:"card"`
+	// OrderID is the order to pay; required unless collection_id is given.
+	OrderID string `json:"order_id,omitempty" example:"ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	// CollectionID (method card, no order_id): a failed SEPA collection of the buyer to pay by
+	// card; its success makes the collection recovered and gives the buyer its SEPA back.
+	CollectionID string `json:"collection_id,omitempty" example:"col_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	Method       string `json:"method" binding:"required" enums:"card,sepa_debit,vhu_invoice" example:"card"`
 	// CardID (method card): an active card of the buyer.
 	CardID string `json:"card_id,omitempty" example:"card_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
 	// ReturnURL (method card): where the bank sends the browser back after 3-D Secure, with
@@ -66,13 +71,16 @@ type BrowserInfo struct {
 
 // PaymentIntent is one attempt to pay an order. Amounts are euro cents.
 type PaymentIntent struct {
-	ID       string `json:"id" binding:"required" example:"pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
-	OrderID  string `json:"order_id" binding:"required"`
-	BuyerID  string `json:"buyer_id" binding:"required"`
-	Amount   int64  `json:"amount" binding:"required" example:"14400"`
-	Currency string `json:"currency" binding:"required" enums:"EUR"`
-	Method   string `json:"method" binding:"required" enums:"card,sepa_debit,vhu_invoice"`
-	Status   string `json:"status" binding:"required" enums:"requires_action,processing,scheduled,succeeded,failed,canceled"`
+	ID string `json:"id" binding:"required" example:"pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	// OrderID is the order paid; null for a card payment of a failed SEPA collection.
+	OrderID *string `json:"order_id" binding:"required" extensions:"x-nullable"`
+	// CollectionID is the failed SEPA collection a card payment pays; null otherwise.
+	CollectionID *string `json:"collection_id" binding:"required" extensions:"x-nullable"`
+	BuyerID      string  `json:"buyer_id" binding:"required"`
+	Amount       int64   `json:"amount" binding:"required" example:"14400"`
+	Currency     string  `json:"currency" binding:"required" enums:"EUR"`
+	Method       string  `json:"method" binding:"required" enums:"card,sepa_debit,vhu_invoice"`
+	Status       string  `json:"status" binding:"required" enums:"requires_action,processing,scheduled,succeeded,failed,canceled"`
 	// NextAction is set in requires_action only.
 	NextAction *NextAction `json:"next_action" binding:"required" extensions:"x-nullable"`
 	// LastError is set when the intent failed, or was canceled because it expired.
@@ -118,7 +126,7 @@ func optional(s string) *string {
 }
 
 func toPaymentIntent(pi payments.Intent) PaymentIntent {
-	out := PaymentIntent{ID: pi.ID, OrderID: pi.OrderID, BuyerID: pi.BuyerID, Amount: pi.Amount, Currency: pi.Currency,
+	out := PaymentIntent{ID: pi.ID, OrderID: optional(pi.OrderID), CollectionID: optional(pi.CollectionID), BuyerID: pi.BuyerID, Amount: pi.Amount, Currency: pi.Currency,
 		Method: string(pi.Method), Status: string(pi.Status), CardID: optional(pi.CardID), MandateID: optional(pi.MandateID),
 		CollectionMonth: optional(pi.CollectionMonth), InvoicingAccountID: optional(pi.InvoicingAccountID),
 		CreatedAt: pi.CreatedAt, UpdatedAt: pi.UpdatedAt}
@@ -139,6 +147,7 @@ func toPaymentIntent(pi payments.Intent) PaymentIntent {
 //	@Description	The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
 //	@Description	card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
 //	@Description	sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
+//	@Description	Recovery by card: {method: card, collection_id, card_id, return_url} and no order_id pays a failed SEPA collection of the buyer (its amount) with 3-D Secure like any card payment; the intent has collection_id and order_id null. Its success makes the collection recovered, settles the buyer's debt and gives its SEPA back at once (ceiling 250.00 EUR, a new probation, ceiling change reason reinstated). A collection that is not failed → 409 collection_not_payable; an unknown one, or another buyer's → 422 on collection_id.
 //	@Tags			payment-intents
 //	@Security		BearerAuth
 //	@Accept			json
@@ -161,7 +170,7 @@ func (s *Server) createPaymentIntent(c *gin.Context) {
 			return
 		}
 	}
-	in := payments.CreateInput{BuyerID: req.BuyerID, OrderID: req.OrderID, Method: payments.Method(req.Method),
+	in := payments.CreateInput{BuyerID: req.BuyerID, OrderID: req.OrderID, CollectionID: req.CollectionID, Method: payments.Method(req.Method),
 		Card: payments.CardInput{CardID: req.CardID, ReturnURL: req.ReturnURL, IPAddress: req.IPAddress,
 			RequestIP: c.ClientIP(), RequestUserAgent: c.GetHeader("User-Agent")}}
 	if key := c.GetHeader("Idempotency-Key"); key != "" {

@@ -143,7 +143,7 @@ func TestCardPayments(t *testing.T) {
 		t.Run("3-D Secure challenge then success", func(t *testing.T) {
 			o := e.order(t, 12000)
 			pi := decodeIntent(t, e.pay(t, e.token, o.ID, challenge).Expect(t, 201))
-			if pi.Status != "requires_action" || pi.Amount != 14400 || pi.Currency != "EUR" || pi.Method != "card" || pi.OrderID != o.ID ||
+			if pi.Status != "requires_action" || pi.Amount != 14400 || pi.Currency != "EUR" || pi.Method != "card" || pi.OrderID == nil || *pi.OrderID != o.ID ||
 				pi.BuyerID != e.buyer.ID || pi.CardID == nil || *pi.CardID != challenge || pi.LastError != nil || pi.MandateID != nil ||
 				pi.NextAction == nil || pi.NextAction.Type != "redirect_to_url" || pi.NextAction.RedirectToURL.ReturnURL != returnURL ||
 				!strings.HasPrefix(pi.NextAction.RedirectToURL.URL, e.fake.URL) {

@@ -160,7 +160,7 @@ type SEPAProfile struct {
 type CeilingChange struct {
 	From      int64     `json:"from" binding:"required" example:"0"`
 	To        int64     `json:"to" binding:"required" example:"25000"`
-	Reason    string    `json:"reason" binding:"required" enums:"initial,monthly_review,unpaid_reset,manual"`
+	Reason    string    `json:"reason" binding:"required" enums:"initial,monthly_review,unpaid_reset,manual,reinstated"`
 	Note      string    `json:"note" binding:"required"`
 	CreatedAt time.Time `json:"created_at" binding:"required" format:"date-time"`
 } //	@name	CeilingChange

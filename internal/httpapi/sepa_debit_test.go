@@ -154,7 +154,7 @@ func TestSEPADebitAccepted(t *testing.T) {
 		o := e.order(t, b, 12345)
 		r := e.payBySEPA(t, b, o.ID).Expect(t, 201)
 		pi := decodeIntent(t, r)
-		if pi.Status != "scheduled" || pi.Method != "sepa_debit" || pi.Amount != 12345 || pi.OrderID != o.ID || pi.BuyerID != b.ID ||
+		if pi.Status != "scheduled" || pi.Method != "sepa_debit" || pi.Amount != 12345 || pi.OrderID == nil || *pi.OrderID != o.ID || pi.BuyerID != b.ID ||
 			pi.MandateID == nil || *pi.MandateID != m.ID || pi.CollectionMonth == nil || *pi.CollectionMonth != "2026-11" ||
 			pi.NextAction != nil || pi.LastError != nil || pi.CardID != nil {
 			t.Fatalf("intent = %+v", pi)

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -110,7 +111,7 @@ func TestSandboxSEPARecovery(t *testing.T) {
 			}
 			text := pdfToText(t, r.Body)
 			for _, want := range []string{"Avis de prélèvement SEPA", "FR72ZZZ123456", *tc.mandate.Reference, "03/12/2026",
-				tc.amount, pi.OrderID, tc.intent, col.ID} {
+				tc.amount, *pi.OrderID, tc.intent, col.ID} {
 				if !strings.Contains(text, strings.ReplaceAll(want, "\u00a0", " ")) {
 					t.Errorf("the pre-notification lacks %q:\n%s", want, text)
 				}
@@ -174,6 +175,64 @@ func TestSandboxSEPARecovery(t *testing.T) {
 		if p := e.profile(t, poorTok); !p.Suspended || !slicesContain(p.Reasons, "unpaid_debit") {
 			t.Errorf("the insufficient-funds buyer = %+v", p)
 		}
+		// The insufficient-funds buyer pays its collection by card through the 3-D Secure page.
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payment-intents", Token: repTok, Body: map[string]any{
+			"method": "card", "collection_id": repCol.ID, "card_id": "card_none", "return_url": returnURL}}).ExpectProblem(t, 409, "collection_not_payable")
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payment-intents", Token: repTok, Body: map[string]any{
+			"method": "card", "collection_id": poorCol.ID, "card_id": "card_none", "return_url": returnURL}}).ExpectProblem(t, 422, "validation_failed")
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payment-intents", Token: poorTok, Body: map[string]any{
+			"method": "sepa_debit", "collection_id": poorCol.ID}}).ExpectProblem(t, 422, "validation_failed")
+		pe := payEnv{s: s, buyer: poor, center: e.center, token: poorTok}
+		card := pe.registerCard(t, poorTok, "4970105181818183")
+		pi := decodeIntent(t, s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payment-intents", Token: poorTok, Body: map[string]any{
+			"method": "card", "collection_id": poorCol.ID, "card_id": card, "return_url": returnURL}}).Expect(t, 201))
+		if pi.Status != "requires_action" || pi.OrderID != nil || pi.CollectionID == nil || *pi.CollectionID != poorCol.ID ||
+			pi.Amount != poorCol.Amount || pi.NextAction == nil {
+			t.Fatalf("recovery intent = %+v", pi)
+		}
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noFollow.PostForm(pi.NextAction.RedirectToURL.URL, url.Values{"code": {"123456"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("3-D Secure page answered %d", resp.StatusCode)
+		}
+		waitFor(t, func() bool {
+			return pe.intent(t, pi.ID).Status == "succeeded" && e.collection(t, poorTok).Status == "recovered"
+		})
+		prof := e.profile(t, poorTok)
+		if !prof.Enabled || prof.Suspended || prof.Ceiling != 25000 || prof.ProbationUntil == nil {
+			t.Errorf("the recovered buyer's profile = %+v", prof)
+		}
+		var changes httpapi.CeilingChangeList
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/sepa/ceiling-changes", Token: poorTok}).Expect(t, 200).JSON(t, &changes)
+		if len(changes.Data) == 0 || changes.Data[0].Reason != "reinstated" || changes.Data[0].To != 25000 {
+			t.Errorf("ceiling changes = %+v", changes.Data)
+		}
+		// Paid once: the collection is not payable any more; the guarantee is repaid.
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payment-intents", Token: poorTok, Body: map[string]any{
+			"method": "card", "collection_id": poorCol.ID, "card_id": card, "return_url": returnURL}}).ExpectProblem(t, 409, "collection_not_payable")
+		var guarantee int64
+		db := s.App.DB
+		if err := db.SQL().QueryRow(`SELECT COALESCE(SUM(amount), 0) FROM ledger_postings WHERE account = 'platform:guarantee'`).Scan(&guarantee); err != nil {
+			t.Fatal(err)
+		}
+		if guarantee != 0 {
+			t.Errorf("the platform's guarantee = %d after the recovery, want 0", guarantee)
+		}
+		// And it pays by SEPA again, at 250.00 EUR.
+		o2 := createOrder(t, s, poorTok, orderBody(e.center.ID, line("REF-3", 1, 20000, nil)))
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payment-intents", Token: poorTok,
+			Body: map[string]any{"order_id": o2.ID, "method": "sepa_debit"}}).Expect(t, 201)
+		var pl httpapi.EventList
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/events?type=sepa_collection.recovered&type=sepa.enabled&type=sepa.ceiling_changed&limit=100",
+			Token: poorTok}).Expect(t, 200).JSON(t, &pl)
+		if got := eventTypes(pl.Data); len(got) < 2 || got[0] != "sepa_collection.recovered" && got[1] != "sepa_collection.recovered" || !slicesContain(got, "sepa.enabled") {
+			t.Errorf("recovery events = %v", got)
+		}
+
 		// The events the buyers saw, in order.
 		var l httpapi.EventList
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/events?type=sepa_collection.prenotified&type=sepa_collection.submitted&type=sepa_collection.retrying&type=sepa_collection.succeeded&limit=100",

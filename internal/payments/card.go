@@ -145,7 +145,7 @@ func (s *Service) resumeRequest(ctx context.Context, buyerID string, in CreateIn
 	if (pi.Status == StatusCanceled && pi.ProviderPayInID == "") || s.clock.Now().Sub(pi.CreatedAt) > idempotency.Retention {
 		return Intent{}, false, nil // never charged, or a key forgotten since: the request pays anew
 	}
-	if pi.BuyerID != buyerID || pi.OrderID != in.OrderID || pi.Method != MethodCard || pi.CardID != in.Card.CardID {
+	if pi.BuyerID != buyerID || pi.OrderID != in.OrderID || pi.CollectionID != in.CollectionID || pi.Method != MethodCard || pi.CardID != in.Card.CardID {
 		return Intent{}, true, fmt.Errorf("payment intent %s was created with this key: %w", pi.ID, idempotency.ErrReused)
 	}
 	if pi.Status != StatusProcessing || pi.ProviderPayInID != "" {
@@ -340,7 +340,18 @@ func (s *Service) applyPayIn(ctx context.Context, pi Intent, p psp.PayIn) (Inten
 	settled := next
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		orphan, next = false, settled
-		if next.Status == StatusSucceeded {
+		if next.Status == StatusSucceeded && next.CollectionID != "" {
+			ok, err := tx.RecoverCollection(ctx, next.CollectionID, next.ID, at)
+			if err != nil {
+				return err
+			}
+			if !ok { // recovered by another payment meanwhile: this one is refunded
+				orphan = true
+				if err := next.Orphan(); err != nil {
+					return err
+				}
+			}
+		} else if next.Status == StatusSucceeded {
 			err := tx.ConfirmOrder(ctx, next.OrderID, at)
 			switch {
 			case errors.Is(err, orders.ErrNotPayable):
@@ -373,7 +384,7 @@ func (s *Service) applyPayIn(ctx context.Context, pi Intent, p psp.PayIn) (Inten
 		if err := EmitIntent(ctx, tx, next.ID, at); err != nil {
 			return err
 		}
-		if next.Status == StatusSucceeded {
+		if next.Status == StatusSucceeded && next.OrderID != "" {
 			return EmitOrder(ctx, tx, "order.confirmed", next.OrderID, at)
 		}
 		return nil

@@ -37,6 +37,9 @@ func EmitIntent(ctx context.Context, tx Tx, intentID string, at time.Time) error
 	if typ == "" {
 		return nil
 	}
+	if pi.OrderID == "" { // a recovery payment: the buyer's alone
+		return tx.Emit(ctx, txn.Event{Type: typ, BuyerID: pi.BuyerID, Object: pi, At: at})
+	}
 	o, err := tx.CurrentOrder(ctx, pi.OrderID)
 	if err != nil {
 		return err

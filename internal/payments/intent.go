@@ -105,8 +105,10 @@ type LastError struct {
 // CollectionMonth ("2026-11"), or InvoicingAccountID is set depends on Method. ProviderPayInID is
 // the provider's pay-in for a card intent; it is never shown to clients.
 type Intent struct {
-	ID                 string
-	OrderID            string
+	ID      string
+	OrderID string // "" for a recovery payment
+	// CollectionID is the failed SEPA collection a recovery card payment pays ("" otherwise).
+	CollectionID       string
 	BuyerID            string
 	Amount             int64
 	Currency           string

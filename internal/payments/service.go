@@ -34,6 +34,8 @@ var (
 	// ErrProviderRefused: the provider refused a request vhupay built; wraps psp.ErrUnavailable,
 	// since the caller can do nothing about it (psp_unavailable).
 	ErrProviderRefused = fmt.Errorf("the payment provider refused the request: %w", psp.ErrUnavailable)
+	// ErrCollectionNotPayable: the collection to pay by card is not failed (collection_not_payable).
+	ErrCollectionNotPayable = errors.New("the collection is not payable: only a failed collection may be paid by card")
 )
 
 // Orders reads the orders to pay.
@@ -142,6 +144,8 @@ func NewService(cfg Config) *Service {
 type CreateInput struct {
 	BuyerID string // admin and service: the buyer acted for; a buyer: empty or itself
 	OrderID string
+	// CollectionID (method card, no OrderID): the buyer's failed SEPA collection to pay by card.
+	CollectionID string
 	Method  Method
 	Card    CardInput // method card only
 	// RequestKey fingerprints the request's Idempotency-Key with its caller (see RequestKey);
@@ -301,7 +305,12 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 		return Intent{}, err
 	}
 	var errs validation.Collector
-	if strings.TrimSpace(in.OrderID) == "" {
+	switch {
+	case in.CollectionID != "" && in.OrderID != "":
+		errs.Add("collection_id", "excluded", "pays a collection: leave order_id out")
+	case in.CollectionID != "" && in.Method != MethodCard && in.Method != "":
+		errs.Add("method", "oneof", "a collection is paid by card")
+	case in.CollectionID == "" && strings.TrimSpace(in.OrderID) == "":
 		errs.Add("order_id", "required", "is required")
 	}
 	var browser psp.BrowserInfo
@@ -323,6 +332,9 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 		if pi, ok, err := s.resumeRequest(ctx, buyerID, in, browser, ip); ok || err != nil {
 			return pi, err
 		}
+	}
+	if in.CollectionID != "" {
+		return s.payCollection(ctx, buyerID, in, browser, ip)
 	}
 	read, err := s.orders.OrderToPay(ctx, in.OrderID)
 	order := read.Order
@@ -429,6 +441,9 @@ func (s *Service) write(ctx context.Context, pi *Intent, blockCard bool, version
 // while the order is unchanged, so that no intent can have been opened meanwhile and none needs
 // cancelling; when it does not hold, the general steps run in the same transaction.
 func (s *Service) record(ctx context.Context, tx Tx, pi *Intent, blockCard bool, version string) error {
+	if pi.CollectionID != "" {
+		return s.recordRecovery(ctx, tx, pi)
+	}
 	if version != "" && pi.ConfirmsOrder() && !blockCard {
 		done, err := tx.ConfirmUnchanged(ctx, *pi, version)
 		if err != nil {
@@ -480,8 +495,8 @@ func emitRecorded(ctx context.Context, tx Tx, pi Intent) error {
 
 // earnCard posts a card intent's earning when it succeeded, in the transaction that records it.
 func (s *Service) earnCard(ctx context.Context, tx Tx, pi Intent) error {
-	if pi.Method != MethodCard || pi.Status != StatusSucceeded {
-		return nil
+	if pi.Method != MethodCard || pi.Status != StatusSucceeded || pi.CollectionID != "" {
+		return nil // a recovery payment earns nothing: its centres were paid from the guarantee
 	}
 	return tx.EarnCard(ctx, pi)
 }

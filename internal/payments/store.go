@@ -70,6 +70,22 @@ type Tx interface {
 	UpdateIntent(ctx context.Context, pi Intent, from ...Status) (bool, error)
 	// BlockCard marks an active card blocked; it reports whether it did.
 	BlockCard(ctx context.Context, cardID string, at time.Time) (bool, error)
+	// HoldFailedCollection checks, inside the unit, that the buyer's collection is failed and
+	// locks it (a recovery payment is recorded only then); ErrCollectionNotPayable otherwise.
+	HoldFailedCollection(ctx context.Context, collectionID, buyerID string, at time.Time) error
+	// RecoverCollection, in the unit that makes the recovery payment intentID succeeded: the
+	// failed collection → recovered, the buyer's debt settled in the ledger (the platform's
+	// guarantee repaid), its SEPA reinstated at once (the initial ceiling, a new probation, change
+	// reason reinstated), with their events. It reports false when the collection is not failed
+	// any more (recovered by another payment).
+	RecoverCollection(ctx context.Context, collectionID, intentID string, at time.Time) (bool, error)
+}
+
+// RecoverableCollection is what a recovery payment reads of the collection it pays.
+type RecoverableCollection struct {
+	BuyerID string
+	Amount  int64
+	Failed  bool
 }
 
 // IntentFilter narrows a listing of intents; empty fields do not filter.
@@ -105,6 +121,9 @@ type IntentStore interface {
 	RecordRefund(ctx context.Context, intentID, refundID string, at time.Time) error
 	// RefundOf returns the provider refund id kept for an intent ("" when none).
 	RefundOf(ctx context.Context, intentID string) (string, error)
+	// RecoverableCollection reads a SEPA collection a recovery payment would pay; ErrNotFound
+	// when there is none.
+	RecoverableCollection(ctx context.Context, collectionID string) (RecoverableCollection, error)
 }
 
 // CardStore keeps card registrations and cards.

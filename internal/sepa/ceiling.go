@@ -15,6 +15,8 @@ const (
 	CeilingChangeMonthlyReview = "monthly_review"
 	CeilingChangeUnpaidReset   = "unpaid_reset"
 	CeilingChangeManual        = "manual"
+	// CeilingChangeReinstated: a suspended buyer paid its failed collection by card.
+	CeilingChangeReinstated = "reinstated"
 )
 
 // CeilingPolicy holds the ceiling rules (DOMAIN.md, "The ceiling"); DefaultCeilingPolicy gives

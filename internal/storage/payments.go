@@ -16,27 +16,28 @@ import (
 )
 
 type intentRow struct {
-	ID                  string
-	OrderID             string
-	BuyerID             string
-	Amount              int64
-	Currency            string
-	Method              string
-	Status              string
-	NextActionURL       string `gorm:"column:next_action_url"`
-	NextActionReturnURL string `gorm:"column:next_action_return_url"`
-	LastErrorCode       string
-	LastErrorMessage    string
-	CardID              *string
-	MandateID           string
-	CollectionMonth     string
-	InvoicingAccountID  string
-	ProviderPayinID     *string `gorm:"column:provider_payin_id"`
-	ProviderRefundID    string
-	RequestKey          *string
-	CardReturnURL       string `gorm:"column:card_return_url"`
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	ID                   string
+	OrderID              *string
+	RecoversCollectionID *string
+	BuyerID              string
+	Amount               int64
+	Currency             string
+	Method               string
+	Status               string
+	NextActionURL        string `gorm:"column:next_action_url"`
+	NextActionReturnURL  string `gorm:"column:next_action_return_url"`
+	LastErrorCode        string
+	LastErrorMessage     string
+	CardID               *string
+	MandateID            string
+	CollectionMonth      string
+	InvoicingAccountID   string
+	ProviderPayinID      *string `gorm:"column:provider_payin_id"`
+	ProviderRefundID     string
+	RequestKey           *string
+	CardReturnURL        string `gorm:"column:card_return_url"`
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
 func (intentRow) TableName() string { return "payment_intents" }
@@ -234,7 +235,7 @@ func (t paymentsUnit) BlockCard(ctx context.Context, cardID string, at time.Time
 }
 
 func fromIntent(pi payments.Intent) intentRow {
-	row := intentRow{ID: pi.ID, OrderID: pi.OrderID, BuyerID: pi.BuyerID, Amount: pi.Amount, Currency: pi.Currency,
+	row := intentRow{ID: pi.ID, OrderID: nullable(pi.OrderID), RecoversCollectionID: nullable(pi.CollectionID), BuyerID: pi.BuyerID, Amount: pi.Amount, Currency: pi.Currency,
 		Method: string(pi.Method), Status: string(pi.Status), MandateID: pi.MandateID, CollectionMonth: pi.CollectionMonth,
 		InvoicingAccountID: pi.InvoicingAccountID, CreatedAt: utc(pi.CreatedAt), UpdatedAt: utc(pi.UpdatedAt)}
 	if pi.NextAction != nil {
@@ -257,7 +258,7 @@ func fromIntent(pi payments.Intent) intentRow {
 }
 
 func toIntent(r intentRow) payments.Intent {
-	pi := payments.Intent{ID: r.ID, OrderID: r.OrderID, BuyerID: r.BuyerID, Amount: r.Amount, Currency: r.Currency,
+	pi := payments.Intent{ID: r.ID, OrderID: deref(r.OrderID), CollectionID: deref(r.RecoversCollectionID), BuyerID: r.BuyerID, Amount: r.Amount, Currency: r.Currency,
 		Method: payments.Method(r.Method), Status: payments.Status(r.Status), MandateID: r.MandateID,
 		CollectionMonth: r.CollectionMonth, InvoicingAccountID: r.InvoicingAccountID,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}

@@ -43,6 +43,7 @@ type DB struct {
 	gates    *MonthGates                  // see NewMonthGates
 	earnings bool                         // see NewEarnings
 	standing SEPAStanding                 // see SetSEPAStanding
+	initial  int64                        // the SEPA ceiling of a reinstated buyer (SetSEPAStanding)
 }
 
 // Open connects to a database named by a vhupay URL: sqlite://<path> or postgres://... .
