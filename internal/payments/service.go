@@ -146,8 +146,8 @@ type CreateInput struct {
 	OrderID string
 	// CollectionID (method card, no OrderID): the buyer's failed SEPA collection to pay by card.
 	CollectionID string
-	Method  Method
-	Card    CardInput // method card only
+	Method       Method
+	Card         CardInput // method card only
 	// RequestKey fingerprints the request's Idempotency-Key with its caller (see RequestKey);
 	// empty without one. A card request retried with the same key resumes the intent the first
 	// run created instead of charging again.

@@ -299,7 +299,9 @@ type SEPAStanding func(buyerID, month string, f sepa.Facts, now time.Time) sepa.
 // sepa.disabled and sepa.ceiling_changed events, and the initial ceiling a buyer is reinstated
 // at when it pays its failed collection by card. Call it once, before units run; without it
 // those events are not emitted.
-func (db *DB) SetSEPAStanding(f SEPAStanding, initialCeiling int64) { db.standing, db.initial = f, initialCeiling }
+func (db *DB) SetSEPAStanding(f SEPAStanding, initialCeiling int64) {
+	db.standing, db.initial = f, initialCeiling
+}
 
 // sepaStanding reads the buyer's standing at at inside the unit; ok is false without a profile
 // or without SetSEPAStanding.
