@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -241,5 +242,59 @@ func TestSandboxSEPARecovery(t *testing.T) {
 		if got := eventTypes(l.Data); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("events = %v, want %v", got, want)
 		}
+	})
+}
+
+// TestSEPAProfileEventsEmitted: every change of a buyer's SEPA standing writes its sepa.enabled,
+// sepa.disabled or sepa.ceiling_changed event in the unit that changes it, data.object equal to
+// GET /v1/sepa right after: a mandate signed (with a fresh score), an operator's ceiling, a score
+// below the minimum then a good one, a cancelled mandate. (A collection's failure, retrying and
+// the recovery by card: TestRepresentation and TestSandboxSEPARecovery.)
+func TestSEPAProfileEventsEmitted(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		e := startRecovery(t, b)
+		s := e.s
+		buyer, tok, mandate := sandboxSEPABuyer(t, s, "812345676", ibanFR)
+		profile := func() json.RawMessage { return getJSON(t, s, tok, "/v1/sepa") }
+		seen := 0
+		expect := func(want ...string) {
+			t.Helper()
+			got := typedEvents(t, s, tok, "sepa.enabled", "sepa.disabled", "sepa.ceiling_changed")
+			if len(got) < seen+len(want) {
+				t.Fatalf("sepa events = %v, want %v after the first %d", eventTypes(got), want, seen)
+			}
+			fresh := got[seen:]
+			if strings.Join(eventTypes(fresh), ",") != strings.Join(want, ",") {
+				t.Fatalf("new sepa events = %v, want %v", eventTypes(fresh), want)
+			}
+			for _, ev := range fresh {
+				if ev.BuyerID == nil || *ev.BuyerID != buyer.ID || !jsonEqual(ev.Data.Object, profile()) {
+					t.Errorf("%s = %s, want the profile's GET %s", ev.Type, ev.Data.Object, profile())
+				}
+			}
+			seen += len(want)
+		}
+		if !e.profile(t, tok).Enabled {
+			t.Fatalf("profile = %+v", e.profile(t, tok))
+		}
+		expect("sepa.enabled")
+
+		s.Do(t, apptest.Request{Method: "PUT", Path: "/v1/admin/buyers/" + buyer.ID + "/sepa-ceiling", Token: e.admin,
+			Body: map[string]any{"amount": 40000, "note": "good customer"}}).Expect(t, 200)
+		expect("sepa.ceiling_changed")
+
+		s.Do(t, apptest.Request{Method: "PUT", Path: "/v1/sandbox/scores/" + buyer.SIREN, Token: e.admin, Body: map[string]any{"value": 6}}).Expect(t, 200)
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/sepa/score-checks", Token: e.admin, Body: map[string]any{"buyer_id": buyer.ID}}).Expect(t, 201)
+		expect("sepa.disabled")
+		s.Do(t, apptest.Request{Method: "PUT", Path: "/v1/sandbox/scores/" + buyer.SIREN, Token: e.admin, Body: map[string]any{"value": 15}}).Expect(t, 200)
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/sepa/score-checks", Token: e.admin, Body: map[string]any{"buyer_id": buyer.ID}}).Expect(t, 201)
+		expect("sepa.enabled")
+
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/mandates/" + mandate.ID + "/cancel", Token: tok}).Expect(t, 200)
+		expect("sepa.disabled")
+		// A change that moves nothing of the standing emits nothing.
+		s.Do(t, apptest.Request{Method: "PUT", Path: "/v1/admin/buyers/" + buyer.ID + "/sepa-ceiling", Token: e.admin,
+			Body: map[string]any{"amount": 40000, "note": "same again"}}).Expect(t, 200)
+		expect()
 	})
 }

@@ -649,13 +649,24 @@ func (s Collections) Histories(ctx context.Context, buyerIDs, months []string, u
 // RecordReview implements collections.Store.
 func (s Collections) RecordReview(ctx context.Context, r collections.Review) (bool, error) {
 	recorded := false
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+	// A raise emits sepa.ceiling_changed in the same unit.
+	err := s.owner.inUnit(ctx, func(u *unit) error {
+		return u.withSEPAEvents(ctx, r.BuyerID, r.At, func() error { return s.recordReview(u.g.WithContext(ctx), r, &recorded) })
+	})
+	if err != nil {
+		return false, err
+	}
+	return recorded, nil
+}
+
+func (s Collections) recordReview(tx *gorm.DB, r collections.Review, recorded *bool) error {
+	{
 		res := tx.Exec(`INSERT INTO sepa_ceiling_reviews (buyer_id, month, from_amount, to_amount, reviewed_at)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT (buyer_id, month) DO NOTHING`, r.BuyerID, r.Month, r.From, r.To, utc(r.At))
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
-		recorded = true
+		*recorded = true
 		if r.To == r.From {
 			return nil
 		}
@@ -668,11 +679,7 @@ func (s Collections) RecordReview(ctx context.Context, r collections.Review) (bo
 			return collections.ErrCeilingMoved
 		}
 		return addCeilingChange(tx, r.BuyerID, r.From, r.To, sepa.CeilingChangeMonthlyReview, r.Note, r.At)
-	})
-	if err != nil {
-		return false, err
 	}
-	return recorded, nil
 }
 
 // CountReviews implements collections.Store.

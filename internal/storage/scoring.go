@@ -29,7 +29,8 @@ func (s SEPA) AddScoreCheck(ctx context.Context, c sepa.ScoreCheck) error {
 		v := c.Value
 		row.Value = &v
 	}
-	return s.db.WithContext(ctx).Create(&row).Error
+	// A check can enable or disable the buyer's SEPA (its score's freshness and value).
+	return s.inSEPAUnit(ctx, c.BuyerID, c.CheckedAt, func(tx *gorm.DB) error { return tx.Create(&row).Error })
 }
 
 // ScoreState implements sepa.Store: the latest successful check, and the time of the latest

@@ -120,10 +120,18 @@ func lockProfile(tx *gorm.DB, buyerID string, now time.Time) (sepaProfileRow, er
 	return row, err
 }
 
+// inSEPAUnit runs fn in one unit of work that emits the sepa.enabled, sepa.disabled and
+// sepa.ceiling_changed events fn's writes cause to the buyer's standing (withSEPAEvents).
+func (s SEPA) inSEPAUnit(ctx context.Context, buyerID string, at time.Time, fn func(tx *gorm.DB) error) error {
+	return s.root.inUnit(ctx, func(u *unit) error {
+		return u.withSEPAEvents(ctx, buyerID, at, func() error { return fn(u.g.WithContext(ctx)) })
+	})
+}
+
 // SetCeiling implements sepa.Store.
 func (s SEPA) SetCeiling(ctx context.Context, buyerID string, to int64, reason, note string, now time.Time, audit *txn.AuditEntry) (sepa.Profile, error) {
 	var out sepa.Profile
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err := s.inSEPAUnit(ctx, buyerID, now, func(tx *gorm.DB) error {
 		row, err := lockProfile(tx, buyerID, now)
 		if err != nil {
 			return err
@@ -144,10 +152,14 @@ func (s SEPA) SetCeiling(ctx context.Context, buyerID string, to int64, reason, 
 
 // Suspend implements sepa.Store.
 func (s SEPA) Suspend(ctx context.Context, buyerID, reason string, now time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Model(&sepaProfileRow{}).Where("buyer_id = ? AND suspended = ?", buyerID, false).
-		UpdateColumns(map[string]any{"suspended": true, "suspended_reason": reason, "suspended_at": utc(now), "updated_at": utc(now)})
-	if res.Error != nil {
-		return false, res.Error
+	var res *gorm.DB
+	err := s.inSEPAUnit(ctx, buyerID, now, func(tx *gorm.DB) error {
+		res = tx.Model(&sepaProfileRow{}).Where("buyer_id = ? AND suspended = ?", buyerID, false).
+			UpdateColumns(map[string]any{"suspended": true, "suspended_reason": reason, "suspended_at": utc(now), "updated_at": utc(now)})
+		return res.Error
+	})
+	if err != nil {
+		return false, err
 	}
 	if res.RowsAffected == 0 {
 		if _, err := s.profile(s.db.WithContext(ctx), buyerID); err != nil {
@@ -160,7 +172,7 @@ func (s SEPA) Suspend(ctx context.Context, buyerID, reason string, now time.Time
 // Reinstate implements sepa.Store.
 func (s SEPA) Reinstate(ctx context.Context, buyerID string, ceiling int64, now time.Time, audit *txn.AuditEntry) (sepa.Profile, error) {
 	var out sepa.Profile
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err := s.inSEPAUnit(ctx, buyerID, now, func(tx *gorm.DB) error {
 		row, err := lockProfile(tx, buyerID, now)
 		if err != nil {
 			return err

@@ -70,7 +70,7 @@ func (s SEPA) FingerprintUses(ctx context.Context, buyerID, fingerprint string) 
 // exactly one first account becomes the default; the partial unique indexes hold the invariants
 // (one active account per fingerprint, one default) whatever happens.
 func (s SEPA) AddBankAccount(ctx context.Context, a sepa.BankAccount) (sepa.BankAccount, error) {
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err := s.inSEPAUnit(ctx, a.BuyerID, a.CreatedAt, func(tx *gorm.DB) error {
 		if _, err := lockProfile(tx, a.BuyerID, a.CreatedAt); err != nil {
 			return err
 		}
@@ -127,7 +127,7 @@ func (s SEPA) BankAccounts(ctx context.Context, buyerID string, p page.Request) 
 // cleared and the account, if still active, becomes the default.
 func (s SEPA) SetDefaultBankAccount(ctx context.Context, id string, now time.Time) (sepa.BankAccount, error) {
 	var out sepa.BankAccount
-	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+	err := s.inSEPAUnit(ctx, s.accountBuyer(ctx, id), now, func(tx *gorm.DB) error {
 		a, err := s.bankAccount(tx, id)
 		if err != nil {
 			return err
@@ -157,7 +157,7 @@ func (s SEPA) SetDefaultBankAccount(ctx context.Context, id string, now time.Tim
 
 // DeactivateBankAccount implements sepa.Store.
 func (s SEPA) DeactivateBankAccount(ctx context.Context, id string, now time.Time) error {
-	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+	return s.inSEPAUnit(ctx, s.accountBuyer(ctx, id), now, func(tx *gorm.DB) error {
 		a, err := s.bankAccount(tx, id)
 		if err != nil {
 			return err
@@ -250,7 +250,26 @@ func (s SEPA) ChangeMandate(ctx context.Context, c sepa.MandateChange) (m sepa.M
 	for i, st := range c.From {
 		from[i] = string(st)
 	}
+	var buyers []string
+	if err := s.db.WithContext(ctx).Model(&mandateRow{}).Where("id = ?", c.MandateID).Pluck("buyer_id", &buyers).Error; err != nil {
+		return sepa.Mandate{}, false, false, err
+	}
+	buyerID := ""
+	if len(buyers) == 1 {
+		buyerID = buyers[0]
+	}
+	// A signature or a cancellation can enable or disable the buyer's SEPA.
 	err = s.root.inUnit(ctx, func(u *unit) error {
+		return u.withSEPAEvents(ctx, buyerID, c.At, func() error { return s.changeMandate(ctx, u, c, from, &m, &applied, &firstSigned) })
+	})
+	if err != nil {
+		return sepa.Mandate{}, false, false, err
+	}
+	return m, applied, firstSigned, nil
+}
+
+func (s SEPA) changeMandate(ctx context.Context, u *unit, c sepa.MandateChange, from []string, m *sepa.Mandate, applied, firstSigned *bool) error {
+	{
 		tx := u.g.WithContext(ctx)
 		set := map[string]any{"status": string(c.To), "updated_at": utc(c.At)}
 		if c.Reference != "" {
@@ -263,8 +282,8 @@ func (s SEPA) ChangeMandate(ctx context.Context, c sepa.MandateChange) (m sepa.M
 		if res.Error != nil {
 			return res.Error
 		}
-		applied = res.RowsAffected == 1
-		if applied && c.To.Usable() {
+		*applied = res.RowsAffected == 1
+		if *applied && c.To.Usable() {
 			res := tx.Model(&mandateRow{}).Where("id = ? AND signed_at IS NULL", c.MandateID).UpdateColumn("signed_at", utc(c.At))
 			if res.Error != nil {
 				return res.Error
@@ -279,19 +298,19 @@ func (s SEPA) ChangeMandate(ctx context.Context, c sepa.MandateChange) (m sepa.M
 				if res.Error != nil {
 					return res.Error
 				}
-				firstSigned = res.RowsAffected == 1
+				*firstSigned = res.RowsAffected == 1
 			}
 		}
-		m, err = s.mandateWhere(tx, "id = ?", c.MandateID)
-		if err != nil || !applied {
+		got, err := s.mandateWhere(tx, "id = ?", c.MandateID)
+		if err != nil {
 			return err
 		}
-		return emitMandate(ctx, u, m, c.At)
-	})
-	if err != nil {
-		return sepa.Mandate{}, false, false, err
+		*m = got
+		if !*applied {
+			return nil
+		}
+		return emitMandate(ctx, u, got, c.At)
 	}
-	return m, applied, firstSigned, nil
 }
 
 func fromBankAccount(a sepa.BankAccount) *bankAccountRow {
@@ -336,4 +355,14 @@ func emitMandate(ctx context.Context, u *unit, m sepa.Mandate, at time.Time) err
 		return u.Emit(ctx, txn.Event{Type: "mandate." + string(m.Status), BuyerID: m.BuyerID, Object: m, At: at})
 	}
 	return nil
+}
+
+// accountBuyer returns the buyer of a bank account ("" when there is none: the unit then emits
+// no sepa.* event and the write reports the missing account).
+func (s SEPA) accountBuyer(ctx context.Context, id string) string {
+	var buyers []string
+	if err := s.db.WithContext(ctx).Model(&bankAccountRow{}).Where("id = ?", id).Pluck("buyer_id", &buyers).Error; err != nil || len(buyers) == 0 {
+		return ""
+	}
+	return buyers[0]
 }
