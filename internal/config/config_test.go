@@ -83,3 +83,30 @@ func TestLoadFailsFast(t *testing.T) {
 		})
 	}
 }
+
+// TestSEPACreditor: the creditor identifier is required with a real provider and checked for
+// its shape; the sandbox has its own; the re-presentation delay defaults to 7 days.
+func TestSEPACreditor(t *testing.T) {
+	mango := map[string]string{"VHUPAY_PSP": "mangopay", "VHUPAY_MANGOPAY_CLIENT_ID": "c", "VHUPAY_MANGOPAY_API_KEY": "k",
+		"VHUPAY_RETURN_URL_ORIGINS": "https://app.example"}
+	get := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	if _, err := Load(get(mango)); err == nil || !strings.Contains(err.Error(), "VHUPAY_SEPA_CREDITOR_ID") {
+		t.Errorf("mangopay without a creditor id: %v", err)
+	}
+	mango["VHUPAY_SEPA_CREDITOR_ID"] = "FR-not-an-id"
+	if _, err := Load(get(mango)); err == nil || !strings.Contains(err.Error(), "VHUPAY_SEPA_CREDITOR_ID") {
+		t.Errorf("a malformed creditor id: %v", err)
+	}
+	mango["VHUPAY_SEPA_CREDITOR_ID"] = "FR12ZZZ654321"
+	c, err := Load(get(mango))
+	if err != nil || c.SEPACreditorID != "FR12ZZZ654321" || c.SEPARetryAfter != 7*24*time.Hour {
+		t.Errorf("config = %q %s, %v", c.SEPACreditorID, c.SEPARetryAfter, err)
+	}
+	c, err = Load(get(map[string]string{"VHUPAY_SEPA_RETRY_AFTER": "72h"}))
+	if err != nil || c.SEPACreditorID != SandboxCreditorID || c.SEPARetryAfter != 72*time.Hour {
+		t.Errorf("sandbox config = %q %s, %v", c.SEPACreditorID, c.SEPARetryAfter, err)
+	}
+	if _, err := Load(get(map[string]string{"VHUPAY_SEPA_RETRY_AFTER": "soon"})); err == nil {
+		t.Error("a bad retry delay was accepted")
+	}
+}
