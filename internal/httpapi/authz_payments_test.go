@@ -18,6 +18,7 @@ var orderRoutes = []authzRoute{
 
 var paymentIntentRoutes = []authzRoute{
 	{"POST", "/v1/payment-intents", map[string]any{"order_id": "ord_x", "method": "card", "card_id": "card_x", "return_url": "https://shop.example/r"}, owners},
+	{"POST", "/v1/payment-intents", map[string]any{"collection_id": "col_x", "method": "card", "card_id": "card_x", "return_url": "https://shop.example/r"}, owners},
 	{"GET", "/v1/payment-intents", nil, owners},
 	{"GET", "/v1/payment-intents/pi_x", nil, owners},
 	{"POST", "/v1/payment-intents/pi_x/cancel", nil, owners},
