@@ -990,6 +990,7 @@ export interface paths {
          * @description The order must be payment_pending (else 409 order_not_payable); an earlier open intent of the order is canceled first. A buyer pays its own orders (leave buyer_id out); admin and service give buyer_id.
          *     card: needs card_id (an active card of the buyer: blocked → 409 card_blocked, inactive → 409 card_inactive, unknown → 422 on card_id) and return_url. 3-D Secure needed → requires_action with next_action.redirect_to_url; frictionless → succeeded (the order confirmed) or failed with last_error at once. The intent is recorded (processing) before the card is charged: the provider unreachable or refusing → 502 psp_unavailable (a refused charge cancels the intent; an unanswered one stays processing until it is resolved); the same request retried with its Idempotency-Key resumes that intent and never charges twice.
          *     sepa_debit → scheduled with mandate_id and collection_month; vhu_invoice → scheduled with invoicing_account_id; both confirm the order. A method this server does not offer yet answers 422 on method.
+         *     Recovery by card: {method: card, collection_id, card_id, return_url} and no order_id pays a failed SEPA collection of the buyer (its amount) with 3-D Secure like any card payment; the intent has collection_id and order_id null. Its success makes the collection recovered, settles the buyer's debt and gives its SEPA back at once (ceiling 250.00 EUR, a new probation, ceiling change reason reinstated). A collection that is not failed → 409 collection_not_payable; an unknown one, or another buyer's → 422 on collection_id.
          */
         post: operations["createPaymentIntent"];
         delete?: never;
@@ -1194,6 +1195,26 @@ export interface paths {
          * @description A buyer sees its own collections (another buyer's answers 404); an admin any.
          */
         get: operations["getSepaCollection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sepa/collections/{id}/prenotification.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A SEPA collection's pre-notification
+         * @description The pre-notification ("avis de prélèvement", in French) the month close makes before it submits the debit: the creditor's name and identifier, the mandate reference, the amount, the due date and every payment the debit collects (order, date, amount). A buyer sees its own (another buyer's answers 404); an admin any. A collection not pre-notified yet (the close is under way) answers 409 invalid_transition.
+         */
+        get: operations["getSepaCollectionPrenotification"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1772,7 +1793,7 @@ export interface components {
             from: number;
             note: string;
             /** @enum {string} */
-            reason: "initial" | "monthly_review" | "unpaid_reset" | "manual";
+            reason: "initial" | "monthly_review" | "unpaid_reset" | "manual" | "reinstated";
             /** @example 25000 */
             to: number;
         };
@@ -1862,10 +1883,28 @@ export interface components {
         Collection: {
             /** @example 48000 */
             amount: number;
+            /**
+             * @description Attempts counts the debit's submissions to the bank: 0 while pending, 2 after a
+             *     re-presentation.
+             * @example 1
+             */
+            attempts: number;
             /** Format: date-time */
             created_at: string;
+            /**
+             * @description CreditorID is the platform's SEPA creditor identifier; null until pre-notified.
+             * @example FR72ZZZ123456
+             */
+            creditor_id: string | null;
             /** @enum {string} */
             currency: "EUR";
+            /**
+             * Format: date
+             * @description DueDate is the day the debit is due: the second TARGET2 business day after the month
+             *     close; null until the collection is pre-notified.
+             * @example 2026-12-03
+             */
+            due_date: string | null;
             /**
              * @description FailureCode is set when the collection failed.
              * @enum {string|null}
@@ -1875,21 +1914,39 @@ export interface components {
             id: string;
             /** @description MandateID is the mandate debited; null while pending, or when the buyer had no usable mandate. */
             mandate_id: string | null;
+            /**
+             * @description MandateReference is the unique mandate reference (UMR) the pre-notification gives; null
+             *     when the buyer had no usable mandate.
+             */
+            mandate_reference: string | null;
             /** @example 2026-11 */
             month: string;
             /** @description PaymentIntentIDs are the SEPA payments the collection debits, oldest first. */
             payment_intent_ids: string[];
             /**
              * Format: date-time
+             * @description PrenotifiedAt is when the buyer was told the amount and due date (the pre-notification
+             *     PDF); null before.
+             */
+            prenotified_at: string | null;
+            /**
+             * Format: date-time
+             * @description RetryAt is when a retrying collection is presented again; null otherwise.
+             */
+            retry_at: string | null;
+            /**
+             * Format: date-time
              * @description SettledAt is when the collection reached its latest outcome (a late failure moves it).
              */
             settled_at: string | null;
             /**
-             * @description Status: pending (created at month close), submitted (sent to the bank), succeeded, or
-             *     failed (before or after a success: an unpaid debit, the buyer's SEPA is suspended).
+             * @description Status: pending (created at month close), submitted (sent to the bank), succeeded,
+             *     retrying (the first debit failed for insufficient funds: it is presented again at
+             *     retry_at, the buyer's SEPA is disabled meanwhile), failed (before or after a success: an
+             *     unpaid debit, the buyer's SEPA is suspended), or recovered (the buyer paid it by card).
              * @enum {string}
              */
-            status: "pending" | "submitted" | "succeeded" | "failed";
+            status: "pending" | "submitted" | "succeeded" | "failed" | "retrying" | "recovered";
             /** Format: date-time */
             submitted_at: string | null;
         };
@@ -2261,6 +2318,8 @@ export interface components {
             amount: number;
             buyer_id: string;
             card_id: string | null;
+            /** @description CollectionID is the failed SEPA collection a card payment pays; null otherwise. */
+            collection_id: string | null;
             /** @example 2026-11 */
             collection_month: string | null;
             /** Format: date-time */
@@ -2277,7 +2336,8 @@ export interface components {
             method: "card" | "sepa_debit" | "vhu_invoice";
             /** @description NextAction is set in requires_action only. */
             next_action: components["schemas"]["NextAction"] | null;
-            order_id: string;
+            /** @description OrderID is the order paid; null for a card payment of a failed SEPA collection. */
+            order_id: string | null;
             /** @enum {string} */
             status: "requires_action" | "processing" | "scheduled" | "succeeded" | "failed" | "canceled";
             /** Format: date-time */
@@ -2306,6 +2366,12 @@ export interface components {
              */
             card_id?: string;
             /**
+             * @description CollectionID (method card, no order_id): a failed SEPA collection of the buyer to pay by
+             *     card; its success makes the collection recovered and gives the buyer its SEPA back.
+             * @example col_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+             */
+            collection_id?: string;
+            /**
              * @description IPAddress (method card) is the buyer's IP address; default: the request's client address.
              * @example 203.0.113.7
              */
@@ -2315,8 +2381,11 @@ export interface components {
              * @enum {string}
              */
             method: "card" | "sepa_debit" | "vhu_invoice";
-            /** @example ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
-            order_id: string;
+            /**
+             * @description OrderID is the order to pay; required unless collection_id is given.
+             * @example ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+             */
+            order_id?: string;
             /**
              * @description ReturnURL (method card): where the bank sends the browser back after 3-D Secure, with
              *     ?payment_intent=<id> added. https, or http on localhost/127.0.0.1; no fragment.
@@ -2339,7 +2408,7 @@ export interface components {
              * @example validation_failed
              * @enum {string}
              */
-            code: "bank_account_exists" | "buyer_exists" | "card_blocked" | "card_inactive" | "card_registration_failed" | "center_exists" | "delivery_note_exists" | "forbidden" | "headers_too_large" | "idempotency_key_in_use" | "idempotency_key_reused" | "intent_not_cancelable" | "internal" | "invalid_transition" | "invoicing_account_exists" | "invoicing_not_approved" | "legal_representative_required" | "method_not_allowed" | "month_not_ended" | "not_found" | "order_not_confirmed" | "order_not_deletable" | "order_not_payable" | "origin_not_allowed" | "payload_too_large" | "provider_action_required" | "psp_unavailable" | "rate_limited" | "score_unavailable" | "sepa_ceiling_exceeded" | "sepa_not_eligible" | "unauthenticated" | "unavailable" | "unsupported_media_type" | "validation_failed";
+            code: "bank_account_exists" | "buyer_exists" | "card_blocked" | "card_inactive" | "card_registration_failed" | "center_exists" | "collection_not_payable" | "delivery_note_exists" | "forbidden" | "headers_too_large" | "idempotency_key_in_use" | "idempotency_key_reused" | "intent_not_cancelable" | "internal" | "invalid_transition" | "invoicing_account_exists" | "invoicing_not_approved" | "legal_representative_required" | "method_not_allowed" | "month_not_ended" | "not_found" | "order_not_confirmed" | "order_not_deletable" | "order_not_payable" | "origin_not_allowed" | "payload_too_large" | "provider_action_required" | "psp_unavailable" | "rate_limited" | "score_unavailable" | "sepa_ceiling_exceeded" | "sepa_not_eligible" | "unauthenticated" | "unavailable" | "unsupported_media_type" | "validation_failed";
             /** @example The request has invalid fields. */
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
@@ -2437,9 +2506,9 @@ export interface components {
             probation_until: string | null;
             /**
              * @description Reasons why SEPA is refused, in this order: no_bank_account, no_active_mandate, no_score,
-             *     score_below_minimum, score_unavailable, unpaid_debit.
+             *     score_below_minimum, score_unavailable, unpaid_debit, collection_retrying.
              */
-            reasons: ("no_bank_account" | "no_active_mandate" | "no_score" | "score_below_minimum" | "score_unavailable" | "unpaid_debit")[];
+            reasons: ("no_bank_account" | "no_active_mandate" | "no_score" | "score_below_minimum" | "score_unavailable" | "unpaid_debit" | "collection_retrying")[];
             score: components["schemas"]["SEPAScore"] | null;
             suspended: boolean;
         };
@@ -8648,6 +8717,7 @@ export interface operations {
                  *       },
                  *       "buyer_id": "byr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b",
                  *       "card_id": "card_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b",
+                 *       "collection_id": "col_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b",
                  *       "ip_address": "203.0.113.7",
                  *       "method": "card",
                  *       "order_id": "ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b",
@@ -9748,6 +9818,105 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity (validation_failed): a query parameter that is not UTF-8 text or holds a NUL */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSepaCollectionPrenotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Collection id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pre-notification as PDF */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
