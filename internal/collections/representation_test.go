@@ -2,6 +2,7 @@ package collections_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -152,6 +153,44 @@ func TestRepresentation(t *testing.T) {
 		}
 		if n, err := svc.RepresentDue(ctx); err != nil || n != 0 {
 			t.Errorf("a third presentation: %d, %v", n, err)
+		}
+	})
+}
+
+// TestRepresentationLostAnswer: the re-presentation's answer is lost after the provider made the
+// debit (a crash between the call and the record): the collection stays retrying, and the next
+// round gets the same pay-in back (same derived key), so the buyer is debited once.
+func TestRepresentationLostAnswer(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		e := start(t, b, time.Date(2026, 11, 5, 9, 0, 0, 0, time.UTC))
+		by := e.sepaBuyer(t, "812345676", ibanFR)
+		e.sepa(t, by, 1000, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+		e.clock.Set(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+		if _, err := e.s.App.Collections.CollectMonth(ctx, "2026-11", &progress{}); err != nil {
+			t.Fatal(err)
+		}
+		first := e.payInOf(t, e.only(t, by.ID).ID)
+		if err := e.fake.SettleDirectDebit(first, "001830"); err != nil {
+			t.Fatal(err)
+		}
+		e.notify(t, psp.ResourcePayIn, first)
+		e.clock.Set(time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC))
+		provider := &faultyProvider{Provider: e.s.App.Provider, fake: e.fake, loseAnswer: 1}
+		svc := e.newService(provider, 1)
+		created := e.fake.Created("payins")
+		if _, err := svc.RepresentDue(ctx); !errors.Is(err, psp.ErrUnavailable) {
+			t.Fatalf("lost answer: %v", err)
+		}
+		if col := e.only(t, by.ID); col.Status != "retrying" || e.fake.Created("payins") != created+1 {
+			t.Fatalf("after the lost answer: %s, %d pay-ins made", col.Status, e.fake.Created("payins")-created)
+		}
+		if n, err := svc.RepresentDue(ctx); err != nil || n != 1 {
+			t.Fatalf("next round: %d, %v", n, err)
+		}
+		col := e.only(t, by.ID)
+		if col.Status != "submitted" || col.Attempts != 2 || e.fake.Created("payins") != created+1 {
+			t.Errorf("after the next round: %+v, %d pay-ins made", col, e.fake.Created("payins")-created)
 		}
 	})
 }
