@@ -111,6 +111,10 @@ func TestCollectMonth(t *testing.T) {
 		if e.fake.Created("payins") != 4 || e.fake.Calls(routeDirectDebit) != calls {
 			t.Errorf("the step again called the provider: %d created, %d calls (was %d)", e.fake.Created("payins"), e.fake.Calls(routeDirectDebit), calls)
 		}
+		// Pre-notified once each (October's and November's), never again by a re-run.
+		if got := e.count(t, `SELECT COUNT(*) FROM events WHERE type = 'sepa_collection.prenotified'`); got != 5 {
+			t.Errorf("sepa_collection.prenotified events = %d, want 5", got)
+		}
 
 		// A's debit succeeds: collection, intents, mandate.
 		payA := e.payInOf(t, colA.ID)
