@@ -192,14 +192,33 @@ func TestSandboxSEPARecovery(t *testing.T) {
 			t.Fatalf("recovery intent = %+v", pi)
 		}
 		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		resp, err := noFollow.PostForm(pi.NextAction.RedirectToURL.URL, url.Values{"code": {"123456"}})
-		if err != nil {
-			t.Fatal(err)
+		bank := func(page string, form url.Values) {
+			t.Helper()
+			resp, err := noFollow.PostForm(page, form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("3-D Secure page answered %d", resp.StatusCode)
+			}
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusSeeOther {
-			t.Fatalf("3-D Secure page answered %d", resp.StatusCode)
+		// The garage gives up on the bank's page: the payment fails, the collection stays failed.
+		bank(pi.NextAction.RedirectToURL.URL, url.Values{"action": {"cancel"}})
+		waitFor(t, func() bool { return pe.intent(t, pi.ID).Status == "failed" })
+		if col := e.collection(t, poorTok); col.Status != "failed" {
+			t.Fatalf("collection after a cancelled card payment = %s", col.Status)
 		}
+		// It tries again, twice at once (two tabs): the first to succeed recovers the collection,
+		// the other is refunded (canceled), never counted twice.
+		pay := func() httpapi.PaymentIntent {
+			return decodeIntent(t, s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payment-intents", Token: poorTok, Body: map[string]any{
+				"method": "card", "collection_id": poorCol.ID, "card_id": card, "return_url": returnURL}}).Expect(t, 201))
+		}
+		pi, other := pay(), pay()
+		bank(pi.NextAction.RedirectToURL.URL, url.Values{"code": {"123456"}})
+		bank(other.NextAction.RedirectToURL.URL, url.Values{"code": {"123456"}})
+		waitFor(t, func() bool { return pe.intent(t, other.ID).Status == "canceled" })
 		waitFor(t, func() bool {
 			return pe.intent(t, pi.ID).Status == "succeeded" && e.collection(t, poorTok).Status == "recovered"
 		})
