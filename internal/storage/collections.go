@@ -424,66 +424,64 @@ func (s Collections) Fail(ctx context.Context, f collections.Failure) (bool, err
 }
 
 func (s Collections) fail(ctx context.Context, u *unit, f collections.Failure, applied *bool) error {
-	{
-		tx := u.g.WithContext(ctx)
-		var row collectionRow
-		// The status is read, then changed conditionally on it; a concurrent change between the
-		// two (PostgreSQL) makes the update miss, and the decision is taken again.
-		for range 3 {
-			if err := tx.Where("id = ?", f.CollectionID).Take(&row).Error; err != nil {
-				if isNotFound(err) {
-					return collections.ErrNotFound
-				}
-				return err
+	tx := u.g.WithContext(ctx)
+	var row collectionRow
+	// The status is read, then changed conditionally on it; a concurrent change between the
+	// two (PostgreSQL) makes the update miss, and the decision is taken again.
+	for range 3 {
+		if err := tx.Where("id = ?", f.CollectionID).Take(&row).Error; err != nil {
+			if isNotFound(err) {
+				return collections.ErrNotFound
 			}
-			if !collections.Status(row.Status).CanBecome(collections.StatusFailed) {
-				return nil
-			}
-			res := tx.Model(&collectionRow{}).Where("id = ? AND status = ?", row.ID, row.Status).
-				UpdateColumns(map[string]any{"status": string(collections.StatusFailed), "failure_code": string(f.Code),
-					"settled_at": utc(f.At), "updated_at": utc(f.At)})
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 1 {
-				*applied = true
-				break
-			}
+			return err
 		}
-		if !*applied {
+		if !collections.Status(row.Status).CanBecome(collections.StatusFailed) {
 			return nil
 		}
-		afterSuccess := row.Status == string(collections.StatusSucceeded)
-		var earned []balances.Earning
-		if !afterSuccess {
-			var err error
-			if earned, err = collectionEarnings(ctx, tx, row.ID); err != nil {
-				return err
-			}
+		res := tx.Model(&collectionRow{}).Where("id = ? AND status = ?", row.ID, row.Status).
+			UpdateColumns(map[string]any{"status": string(collections.StatusFailed), "failure_code": string(f.Code),
+				"settled_at": utc(f.At), "updated_at": utc(f.At)})
+		if res.Error != nil {
+			return res.Error
 		}
-		if err := postCollectionSettled(ctx, u, row, earned, string(collections.StatusFailed), row.Status, f.At); err != nil {
-			return err
+		if res.RowsAffected == 1 {
+			*applied = true
+			break
 		}
-		if !afterSuccess {
-			// Intents that succeeded stay succeeded: an intent's final status never changes.
-			if err := u.settleIntents(ctx, row.ID, payments.StatusFailed,
-				map[string]any{"last_error_code": string(f.Code), "last_error_message": f.Message}, f.At); err != nil {
-				return err
-			}
-		}
-		if err := tx.Exec(`INSERT INTO sepa_unpaid_debits (collection_id, buyer_id, amount, failure_code, after_success, reference, occurred_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection_id) DO NOTHING`,
-			row.ID, row.BuyerID, row.Amount, string(f.Code), afterSuccess, f.Reference, utc(f.At)).Error; err != nil {
-			return err
-		}
-		// As sepa.Store.Suspend: a suspended buyer keeps its first suspension.
-		if err := tx.Model(&sepaProfileRow{}).Where("buyer_id = ? AND suspended = ?", row.BuyerID, false).
-			UpdateColumns(map[string]any{"suspended": true, "suspended_reason": f.SuspendReason, "suspended_at": utc(f.At),
-				"updated_at": utc(f.At)}).Error; err != nil {
-			return err
-		}
-		return u.emitCollection(ctx, "sepa_collection.failed", row.ID, f.At)
 	}
+	if !*applied {
+		return nil
+	}
+	afterSuccess := row.Status == string(collections.StatusSucceeded)
+	var earned []balances.Earning
+	if !afterSuccess {
+		var err error
+		if earned, err = collectionEarnings(ctx, tx, row.ID); err != nil {
+			return err
+		}
+	}
+	if err := postCollectionSettled(ctx, u, row, earned, string(collections.StatusFailed), row.Status, f.At); err != nil {
+		return err
+	}
+	if !afterSuccess {
+		// Intents that succeeded stay succeeded: an intent's final status never changes.
+		if err := u.settleIntents(ctx, row.ID, payments.StatusFailed,
+			map[string]any{"last_error_code": string(f.Code), "last_error_message": f.Message}, f.At); err != nil {
+			return err
+		}
+	}
+	if err := tx.Exec(`INSERT INTO sepa_unpaid_debits (collection_id, buyer_id, amount, failure_code, after_success, reference, occurred_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collection_id) DO NOTHING`,
+		row.ID, row.BuyerID, row.Amount, string(f.Code), afterSuccess, f.Reference, utc(f.At)).Error; err != nil {
+		return err
+	}
+	// As sepa.Store.Suspend: a suspended buyer keeps its first suspension.
+	if err := tx.Model(&sepaProfileRow{}).Where("buyer_id = ? AND suspended = ?", row.BuyerID, false).
+		UpdateColumns(map[string]any{"suspended": true, "suspended_reason": f.SuspendReason, "suspended_at": utc(f.At),
+			"updated_at": utc(f.At)}).Error; err != nil {
+		return err
+	}
+	return u.emitCollection(ctx, "sepa_collection.failed", row.ID, f.At)
 }
 
 // Collection implements collections.Store.
@@ -660,26 +658,24 @@ func (s Collections) RecordReview(ctx context.Context, r collections.Review) (bo
 }
 
 func (s Collections) recordReview(tx *gorm.DB, r collections.Review, recorded *bool) error {
-	{
-		res := tx.Exec(`INSERT INTO sepa_ceiling_reviews (buyer_id, month, from_amount, to_amount, reviewed_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (buyer_id, month) DO NOTHING`, r.BuyerID, r.Month, r.From, r.To, utc(r.At))
-		if res.Error != nil || res.RowsAffected == 0 {
-			return res.Error
-		}
-		*recorded = true
-		if r.To == r.From {
-			return nil
-		}
-		res = tx.Model(&sepaProfileRow{}).Where("buyer_id = ? AND ceiling = ? AND suspended = ?", r.BuyerID, r.From, false).
-			UpdateColumns(map[string]any{"ceiling": r.To, "updated_at": utc(r.At)})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return collections.ErrCeilingMoved
-		}
-		return addCeilingChange(tx, r.BuyerID, r.From, r.To, sepa.CeilingChangeMonthlyReview, r.Note, r.At)
+	res := tx.Exec(`INSERT INTO sepa_ceiling_reviews (buyer_id, month, from_amount, to_amount, reviewed_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (buyer_id, month) DO NOTHING`, r.BuyerID, r.Month, r.From, r.To, utc(r.At))
+	if res.Error != nil || res.RowsAffected == 0 {
+		return res.Error
 	}
+	*recorded = true
+	if r.To == r.From {
+		return nil
+	}
+	res = tx.Model(&sepaProfileRow{}).Where("buyer_id = ? AND ceiling = ? AND suspended = ?", r.BuyerID, r.From, false).
+		UpdateColumns(map[string]any{"ceiling": r.To, "updated_at": utc(r.At)})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return collections.ErrCeilingMoved
+	}
+	return addCeilingChange(tx, r.BuyerID, r.From, r.To, sepa.CeilingChangeMonthlyReview, r.Note, r.At)
 }
 
 // CountReviews implements collections.Store.

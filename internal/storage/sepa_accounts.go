@@ -269,48 +269,46 @@ func (s SEPA) ChangeMandate(ctx context.Context, c sepa.MandateChange) (m sepa.M
 }
 
 func (s SEPA) changeMandate(ctx context.Context, u *unit, c sepa.MandateChange, from []string, m *sepa.Mandate, applied, firstSigned *bool) error {
-	{
-		tx := u.g.WithContext(ctx)
-		set := map[string]any{"status": string(c.To), "updated_at": utc(c.At)}
-		if c.Reference != "" {
-			set["reference"] = c.Reference
-		}
-		if c.To.Final() {
-			set["failure_code"] = c.Failure
-		}
-		res := tx.Model(&mandateRow{}).Where("id = ? AND status IN ?", c.MandateID, from).UpdateColumns(set)
+	tx := u.g.WithContext(ctx)
+	set := map[string]any{"status": string(c.To), "updated_at": utc(c.At)}
+	if c.Reference != "" {
+		set["reference"] = c.Reference
+	}
+	if c.To.Final() {
+		set["failure_code"] = c.Failure
+	}
+	res := tx.Model(&mandateRow{}).Where("id = ? AND status IN ?", c.MandateID, from).UpdateColumns(set)
+	if res.Error != nil {
+		return res.Error
+	}
+	*applied = res.RowsAffected == 1
+	if *applied && c.To.Usable() {
+		res := tx.Model(&mandateRow{}).Where("id = ? AND signed_at IS NULL", c.MandateID).UpdateColumn("signed_at", utc(c.At))
 		if res.Error != nil {
 			return res.Error
 		}
-		*applied = res.RowsAffected == 1
-		if *applied && c.To.Usable() {
-			res := tx.Model(&mandateRow{}).Where("id = ? AND signed_at IS NULL", c.MandateID).UpdateColumn("signed_at", utc(c.At))
+		if res.RowsAffected == 1 {
+			current, err := s.mandateWhere(tx, "id = ?", c.MandateID)
+			if err != nil {
+				return err
+			}
+			res := tx.Model(&sepaProfileRow{}).Where("buyer_id = ? AND probation_start IS NULL", current.BuyerID).
+				UpdateColumns(map[string]any{"probation_start": utc(c.At), "updated_at": utc(c.At)})
 			if res.Error != nil {
 				return res.Error
 			}
-			if res.RowsAffected == 1 {
-				current, err := s.mandateWhere(tx, "id = ?", c.MandateID)
-				if err != nil {
-					return err
-				}
-				res := tx.Model(&sepaProfileRow{}).Where("buyer_id = ? AND probation_start IS NULL", current.BuyerID).
-					UpdateColumns(map[string]any{"probation_start": utc(c.At), "updated_at": utc(c.At)})
-				if res.Error != nil {
-					return res.Error
-				}
-				*firstSigned = res.RowsAffected == 1
-			}
+			*firstSigned = res.RowsAffected == 1
 		}
-		got, err := s.mandateWhere(tx, "id = ?", c.MandateID)
-		if err != nil {
-			return err
-		}
-		*m = got
-		if !*applied {
-			return nil
-		}
-		return emitMandate(ctx, u, got, c.At)
 	}
+	got, err := s.mandateWhere(tx, "id = ?", c.MandateID)
+	if err != nil {
+		return err
+	}
+	*m = got
+	if !*applied {
+		return nil
+	}
+	return emitMandate(ctx, u, got, c.At)
 }
 
 func fromBankAccount(a sepa.BankAccount) *bankAccountRow {
