@@ -169,9 +169,20 @@ func (s Reconciliations) InFlight(ctx context.Context) (map[ledger.Account]int64
 	}
 	out := map[ledger.Account]int64{}
 	for _, t := range rows {
-		out[ledger.Buyer(t.BuyerID)] += t.Amount
+		if t.BuyerID != "" { // a guarantee's funding comes from the platform's bank
+			out[ledger.Buyer(t.BuyerID)] += t.Amount
+		}
 		out[ledger.Center(t.CenterID)] -= t.Amount - t.Fees
 		out[ledger.PlatformFees] -= t.Fees
+	}
+	// A payout recorded (the centre's balance debited) and not made at the provider yet: the
+	// centre's wallet still holds it.
+	var pending []payoutRow
+	if err := s.db.WithContext(ctx).Where("status = ? AND provider_payout_id = ''", "pending").Find(&pending).Error; err != nil {
+		return nil, err
+	}
+	for _, p := range pending {
+		out[ledger.Center(p.CenterID)] += p.Amount
 	}
 	return out, nil
 }

@@ -1,0 +1,330 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/app/apptest"
+	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/httpapi"
+	"github.com/vhupay/vhupay/internal/psp/sandbox"
+	"github.com/vhupay/vhupay/internal/storage/storagetest"
+)
+
+// ibanPayout is a payout account whose payouts are paid.
+const ibanPayout = "FR7630004000031234567890143"
+
+func payoutAccountBody(iban string) map[string]any {
+	return map[string]any{
+		"owner_name": "Recyclage Dupont SAS", "iban": iban,
+		"owner_address": map[string]any{"line1": "3 chemin des Épaves", "postal_code": "38000", "city": "Grenoble", "country": "FR"},
+	}
+}
+
+func (m money) payout(t *testing.T, tok string, body map[string]any) *apptest.Response {
+	t.Helper()
+	return m.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payouts", Token: tok, Body: body})
+}
+
+func (m money) getPayout(t *testing.T, tok, id string) httpapi.Payout {
+	t.Helper()
+	var p httpapi.Payout
+	m.s.Do(t, apptest.Request{Method: "GET", Path: "/v1/payouts/" + id, Token: tok}).Expect(t, 200).JSON(t, &p)
+	return p
+}
+
+func (m money) moveClock(t *testing.T, now string, settle bool) {
+	t.Helper()
+	m.s.Do(t, apptest.Request{Method: "PUT", Path: "/v1/sandbox/clock", Token: m.admin,
+		Body: map[string]any{"now": now, "settle": settle}}).Expect(t, 200)
+}
+
+// runTransfers makes the recorded transfers at the provider until the centre's wallet holds want.
+func runTransfers(t *testing.T, s *apptest.Server, buyerID, centerID string, want int64) {
+	t.Helper()
+	waitFor(t, func() bool {
+		if _, err := s.App.Transfers.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return walletBalances(t, s, buyerID, centerID)[1] == want
+	})
+}
+
+// eventObjectIs checks that the one event of that type about the payout carries the payout as
+// its GET answers it.
+func eventObjectIs(t *testing.T, m money, typ string, p httpapi.Payout) {
+	t.Helper()
+	var evs httpapi.EventList
+	m.s.Do(t, apptest.Request{Method: "GET", Path: "/v1/events?type=" + typ, Token: m.admin}).Expect(t, 200).JSON(t, &evs)
+	want, _ := json.Marshal(p)
+	found := 0
+	for _, e := range evs.Data {
+		var obj httpapi.Payout
+		if err := json.Unmarshal(e.Data.Object, &obj); err != nil {
+			t.Fatal(err)
+		}
+		if obj.ID != p.ID {
+			continue
+		}
+		found++
+		got, _ := json.Marshal(obj)
+		var compact bytes.Buffer
+		_ = json.Compact(&compact, e.Data.Object)
+		if !bytes.Equal(got, want) || e.CenterID == nil || *e.CenterID != p.CenterID {
+			t.Errorf("%s: data.object = %s, GET = %s", typ, compact.String(), want)
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d %s events of %s", found, typ, p.ID)
+	}
+}
+
+// TestPayoutsEndToEnd is the "done when", over the API alone, in sandbox, on both
+// databases: a card payment of 120.00 EUR at a 5 % fee gives the centre 114.00 available and the
+// platform 6.00; a month with one succeeded and one failed SEPA debit credits the centre for both
+// (one from the guarantee, funded at the provider); a payout empties available and is paid the
+// next day; a payout to the failing IBAN returns the money; the Monday run pays out once; the
+// trial balance is 0 after each step; reconciliation is matched, and mismatched by the exact
+// difference after a sandbox adjustment.
+func TestPayoutsEndToEnd(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		base := clock.NewManual(time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC)) // a Tuesday
+		s := apptest.Start(t, b, apptest.WithBaseClock(base), fastJobs(nil))
+		m := money{s: s, admin: s.Token(t, auth.RoleAdmin, "")}
+		center := createCenter(t, s, "81234567600017")
+		other := createCenter(t, s, "82345678500018")
+		centerTok, otherTok := s.Token(t, auth.RoleCenter, center.ID), s.Token(t, auth.RoleCenter, other.ID)
+		s.Do(t, apptest.Request{Method: "PUT", Path: "/v1/admin/centers/" + center.ID + "/fee", Token: m.admin,
+			Body: map[string]any{"fee_rate_bps": 500}}).Expect(t, 200)
+		reconciled := func(step string) {
+			t.Helper()
+			m.trialBalanceIsZero(t)
+			if rec := m.reconcile(t); rec.Status != "matched" {
+				t.Fatalf("%s: reconciliation = %+v", step, rec)
+			}
+		}
+
+		// 1. A card payment of 120.00 EUR (frictionless card): 114.00 to the centre, 6.00 fee.
+		cardBuyer := createBuyer(t, s, "834567893")
+		e := payEnv{s: s, buyer: cardBuyer, center: center, token: s.Token(t, auth.RoleBuyer, cardBuyer.ID)}
+		card := e.registerCard(t, e.token, sandbox.FrictionlessCard)
+		cardPay := func() {
+			t.Helper()
+			pi := decodeIntent(t, e.pay(t, e.token, e.order(t, 10000).ID, card).Expect(t, 201))
+			if pi.Status != "succeeded" || pi.Amount != 12000 {
+				t.Fatalf("card intent = %+v", pi)
+			}
+		}
+		cardPay()
+		if bal := m.balance(t, centerTok); bal.Available != 11400 || bal.InTransit != 0 || bal.PayoutsEnabled {
+			t.Fatalf("balance after the card payment = %+v", bal)
+		}
+		if acc := m.accounts(t); acc["platform:fees"] != 600 {
+			t.Fatalf("ledger accounts = %v", acc)
+		}
+		reconciled("card payment")
+
+		// 2. A SEPA month: one debit succeeds (120.00), one fails (60.00): both credit the centre.
+		good, goodTok, goodMandate := sandboxSEPABuyer(t, s, "812345676", ibanFR)
+		poor, poorTok, poorMandate := sandboxSEPABuyer(t, s, "823456785", ibanPenniless)
+		payOverHTTP(t, s, center.ID, good, goodTok, goodMandate, 10000)
+		payOverHTTP(t, s, center.ID, poor, poorTok, poorMandate, 5000)
+		m.moveClock(t, "2026-12-01T00:40:00+01:00", false)
+		waitFor(t, func() bool {
+			var mc httpapi.MonthClose
+			r := s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/month-closes/2026-11", Token: m.admin})
+			if r.Status != http.StatusOK {
+				return false
+			}
+			r.JSON(t, &mc)
+			return mc.Status == "completed"
+		})
+		m.moveClock(t, "2026-12-01T00:41:00+01:00", true)
+		waitFor(t, func() bool { return len(m.transactions(t, centerTok, "")) == 3 })
+		if bal := m.balance(t, centerTok); bal.Available != 11400+11400+5700 {
+			t.Fatalf("balance after the SEPA month = %+v", bal)
+		}
+		if g := m.transactions(t, centerTok, "?type=sepa_guarantee"); len(g) != 1 || g[0].Net != 5700 {
+			t.Fatalf("guaranteed = %+v", g)
+		}
+		if acc := m.accounts(t); acc["platform:guarantee"] != -6000 || acc["platform:fees"] != 1500 {
+			t.Fatalf("ledger accounts = %v", acc)
+		}
+		reconciled("SEPA month, transfers not made yet")
+		// At the provider: both earnings move to the centre's wallet, the guaranteed one funded by
+		// the platform.
+		runTransfers(t, s, good.ID, center.ID, 28500)
+		reconciled("SEPA month, transfers made")
+
+		// 3. No payout account yet: 409 no_payout_account. Then the centre adds one: payouts are
+		// enabled (sandbox), the IBAN is masked.
+		m.payout(t, centerTok, map[string]any{}).ExpectProblem(t, 409, "no_payout_account")
+		var account httpapi.BankAccount
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/bank-accounts", Token: centerTok, Body: payoutAccountBody(ibanPayout)}).
+			Expect(t, 201).JSON(t, &account)
+		if account.Status != "active" || !account.IsDefault || account.IBANLast4 != "0143" || account.MaskedIBAN == ibanPayout {
+			t.Fatalf("payout account = %+v", account)
+		}
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/bank-accounts", Token: centerTok, Body: payoutAccountBody(ibanPayout)}).
+			ExpectProblem(t, 409, "bank_account_exists")
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/bank-accounts", Token: centerTok, Body: payoutAccountBody("FR7630004000031234567890144")}).
+			ExpectProblem(t, 422, "validation_failed")
+		if bal := m.balance(t, centerTok); !bal.PayoutsEnabled {
+			t.Fatalf("payouts not enabled: %+v", bal)
+		}
+		var ct httpapi.Center
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/centers/" + center.ID, Token: centerTok}).Expect(t, 200).JSON(t, &ct)
+		if !ct.PayoutsEnabled {
+			t.Fatalf("centre = %+v", ct)
+		}
+		var accounts httpapi.BankAccountList
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/bank-accounts", Token: centerTok}).Expect(t, 200).JSON(t, &accounts)
+		if len(accounts.Data) != 1 || accounts.Data[0].ID != account.ID {
+			t.Fatalf("centre's accounts = %+v", accounts)
+		}
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/bank-accounts/" + account.ID, Token: otherTok}).ExpectProblem(t, 404, "not_found")
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/bank-accounts/" + account.ID, Token: m.admin}).Expect(t, 200)
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/bank-accounts?center_id=" + center.ID, Token: m.admin}).Expect(t, 200).JSON(t, &accounts)
+		if len(accounts.Data) != 1 {
+			t.Fatalf("centre's accounts read by admin = %+v", accounts)
+		}
+
+		// 4. A payout empties available; it is paid the next day.
+		m.payout(t, centerTok, map[string]any{"amount": 28501}).ExpectProblem(t, 409, "insufficient_balance")
+		m.payout(t, centerTok, map[string]any{"amount": 0}).ExpectProblem(t, 422, "validation_failed")
+		m.payout(t, centerTok, map[string]any{"center_id": other.ID}).ExpectProblem(t, 404, "not_found")
+		m.payout(t, m.admin, map[string]any{}).ExpectProblem(t, 422, "validation_failed")
+		m.payout(t, e.token, map[string]any{}).ExpectProblem(t, 403, "forbidden")
+		m.payout(t, otherTok, map[string]any{}).ExpectProblem(t, 409, "no_payout_account")
+		var po httpapi.Payout
+		m.payout(t, centerTok, map[string]any{}).Expect(t, 201).JSON(t, &po)
+		if po.Amount != 28500 || po.Status != "pending" || po.BankAccountID != account.ID || po.Automatic || po.FailureCode != nil ||
+			po.CenterID != center.ID || po.ArrivalDate != "2026-12-02" {
+			t.Fatalf("payout = %+v", po)
+		}
+		if bal := m.balance(t, centerTok); bal.Available != 0 || bal.InTransit != 28500 {
+			t.Fatalf("balance with the payout pending = %+v", bal)
+		}
+		m.payout(t, centerTok, map[string]any{}).ExpectProblem(t, 409, "insufficient_balance")
+		if txs := m.transactions(t, centerTok, "?type=payout"); len(txs) != 1 || txs[0].Net != -28500 || txs[0].SourceID != po.ID {
+			t.Fatalf("payout transactions = %+v", txs)
+		}
+		if acc := m.accounts(t); acc["external:bank"] != 28500 {
+			t.Fatalf("ledger accounts = %v", acc)
+		}
+		reconciled("payout pending")
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/payouts/" + po.ID, Token: otherTok}).ExpectProblem(t, 404, "not_found")
+		if got := m.getPayout(t, m.admin, po.ID); got.ID != po.ID {
+			t.Fatalf("payout read by admin = %+v", got)
+		}
+		m.moveClock(t, "2026-12-01T12:00:00+01:00", false)
+		if got := m.getPayout(t, centerTok, po.ID); got.Status != "pending" {
+			t.Fatalf("payout before a day = %+v", got)
+		}
+		m.moveClock(t, "2026-12-02T01:00:00+01:00", false)
+		waitFor(t, func() bool { return m.getPayout(t, centerTok, po.ID).Status == "paid" })
+		paid := m.getPayout(t, centerTok, po.ID)
+		if bal := m.balance(t, centerTok); bal.Available != 0 || bal.InTransit != 0 {
+			t.Fatalf("balance after the payout was paid = %+v", bal)
+		}
+		eventObjectIs(t, m, "payout.paid", paid)
+		reconciled("payout paid")
+
+		// 5. A payout to the failing IBAN: failed (account_closed), the money is back.
+		var failing httpapi.BankAccount
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/bank-accounts", Token: centerTok, Body: payoutAccountBody(sandbox.FailingPayoutIBAN)}).
+			Expect(t, 201).JSON(t, &failing)
+		var old httpapi.BankAccount
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/bank-accounts/" + account.ID, Token: centerTok}).Expect(t, 200).JSON(t, &old)
+		if old.Status != "inactive" || old.IsDefault {
+			t.Fatalf("the previous payout account = %+v", old)
+		}
+		cardPay()
+		runTransfers(t, s, cardBuyer.ID, center.ID, 11400)
+		var back httpapi.Payout
+		m.payout(t, centerTok, map[string]any{"amount": 10000}).Expect(t, 201).JSON(t, &back)
+		if back.BankAccountID != failing.ID {
+			t.Fatalf("payout to the failing account = %+v", back)
+		}
+		if bal := m.balance(t, centerTok); bal.Available != 1400 || bal.InTransit != 10000 {
+			t.Fatalf("balance with the failing payout pending = %+v", bal)
+		}
+		m.moveClock(t, "2026-12-02T02:00:00+01:00", true)
+		waitFor(t, func() bool { return m.getPayout(t, centerTok, back.ID).Status == "failed" })
+		back = m.getPayout(t, centerTok, back.ID)
+		if back.FailureCode == nil || *back.FailureCode != "account_closed" {
+			t.Fatalf("failed payout = %+v", back)
+		}
+		if bal := m.balance(t, centerTok); bal.Available != 11400 || bal.InTransit != 0 {
+			t.Fatalf("balance after the failed payout = %+v", bal)
+		}
+		if txs := m.transactions(t, centerTok, "?type=payout_failed"); len(txs) != 1 || txs[0].Net != 10000 || txs[0].SourceID != back.ID {
+			t.Fatalf("payout_failed transactions = %+v", txs)
+		}
+		eventObjectIs(t, m, "payout.failed", back)
+		reconciled("payout failed")
+		var list httpapi.PayoutList
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/payouts", Token: centerTok}).Expect(t, 200).JSON(t, &list)
+		if len(list.Data) != 2 || list.Data[0].ID != back.ID || list.Data[1].ID != po.ID {
+			t.Fatalf("payouts = %+v", list)
+		}
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/payouts?status=paid&center_id=" + center.ID, Token: m.admin}).Expect(t, 200).JSON(t, &list)
+		if len(list.Data) != 1 || list.Data[0].ID != po.ID {
+			t.Fatalf("paid payouts = %+v", list)
+		}
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/payouts", Token: otherTok}).Expect(t, 200).JSON(t, &list)
+		if len(list.Data) != 0 {
+			t.Fatalf("the other centre's payouts = %+v", list)
+		}
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/payouts?status=lost", Token: centerTok}).ExpectProblem(t, 422, "validation_failed")
+
+		// 6. The Monday run: back to the good account; at Monday 06:00 Paris one automatic payout,
+		// however many processes run it.
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/bank-accounts", Token: centerTok, Body: payoutAccountBody(ibanPayout)}).Expect(t, 201)
+		m.moveClock(t, "2026-12-07T05:59:00+01:00", false)
+		if bal := m.balance(t, centerTok); bal.Available != 11400 {
+			t.Fatalf("paid out before Monday 06:00: %+v", bal)
+		}
+		m.moveClock(t, "2026-12-07T06:00:30+01:00", false)
+		var ran atomic.Int32
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				n, err := s.App.Payouts.RunWeekly(context.Background())
+				if err != nil {
+					t.Error(err)
+				}
+				ran.Add(int32(n))
+			})
+		}
+		wg.Wait()
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/payouts?center_id=" + center.ID, Token: m.admin}).Expect(t, 200).JSON(t, &list)
+		if len(list.Data) != 3 || !list.Data[0].Automatic || list.Data[0].Amount != 11400 || ran.Load() != 0 {
+			t.Fatalf("after the Monday run (%d more made by hand): %+v", ran.Load(), list.Data)
+		}
+		if bal := m.balance(t, centerTok); bal.Available != 0 {
+			t.Fatalf("balance after the Monday run = %+v", bal)
+		}
+		m.moveClock(t, "2026-12-07T07:00:00+01:00", true)
+		waitFor(t, func() bool { return m.getPayout(t, centerTok, list.Data[0].ID).Status == "paid" })
+		reconciled("Monday payout paid")
+
+		// 7. A sandbox adjustment the ledger does not know: mismatched by exactly that much.
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/sandbox/wallets/adjust", Token: m.admin,
+			Body: map[string]any{"account": "center:" + center.ID, "amount": 250}}).Expect(t, 204)
+		rec := m.reconcile(t)
+		want := []httpapi.ReconciliationMismatch{{Account: "center:" + center.ID, LedgerBalance: 0, ProviderBalance: 250, Difference: 250}}
+		if rec.Status != "mismatched" || fmt.Sprint(rec.Mismatches) != fmt.Sprint(want) {
+			t.Fatalf("reconciliation after the adjustment = %+v", rec)
+		}
+		m.trialBalanceIsZero(t)
+	})
+}
