@@ -105,8 +105,8 @@ type App struct {
 	// Reconciler compares the provider's wallets with the ledger.
 	Reconciler *balances.Reconciler
 	// Payouts pays centres out: on demand, every Monday, and their outcome.
-	Payouts *payouts.Service
-	Webhooks   *webhooks.Service
+	Payouts  *payouts.Service
+	Webhooks *webhooks.Service
 	// APIKeys manages and authenticates API keys; Audit reads the audit trail.
 	APIKeys *apikeys.Service
 	Audit   *audit.Service
