@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/app/apptest"
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/httpapi"
+	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
@@ -324,6 +326,152 @@ func TestPayoutsEndToEnd(t *testing.T) {
 		want := []httpapi.ReconciliationMismatch{{Account: "center:" + center.ID, LedgerBalance: 0, ProviderBalance: 250, Difference: 250}}
 		if rec.Status != "mismatched" || fmt.Sprint(rec.Mismatches) != fmt.Sprint(want) {
 			t.Fatalf("reconciliation after the adjustment = %+v", rec)
+		}
+		m.trialBalanceIsZero(t)
+	})
+}
+
+// payoutFaults wraps the sandbox provider: CreatePayout fails without reaching the provider
+// (down), or reaches it and loses the answer (lost), as a crash or a network cut between the
+// provider's write and vhupay's would.
+type payoutFaults struct {
+	*sandbox.Provider
+	down, lost atomic.Bool
+	calls      atomic.Int32
+}
+
+func (f *payoutFaults) CreatePayout(ctx context.Context, req psp.PayoutRequest) (psp.Payout, error) {
+	f.calls.Add(1)
+	if f.down.Load() {
+		return psp.Payout{}, fmt.Errorf("payout: %w", psp.ErrUnavailable)
+	}
+	p, err := f.Provider.CreatePayout(ctx, req)
+	if err == nil && f.lost.Load() {
+		return psp.Payout{}, fmt.Errorf("payout answer lost: %w", psp.ErrUnavailable)
+	}
+	return p, err
+}
+
+// centerWithMoney sets up a centre (fee 0) with a payout account and amount available, moved to
+// its wallet at the provider; it returns the centre's token.
+func centerWithMoney(t *testing.T, s *apptest.Server, m money, siret, siren string, unitPrice int64) (httpapi.Center, string) {
+	t.Helper()
+	center := createCenter(t, s, siret)
+	tok := s.Token(t, auth.RoleCenter, center.ID)
+	buyer := createBuyer(t, s, siren)
+	e := payEnv{s: s, buyer: buyer, center: center, token: s.Token(t, auth.RoleBuyer, buyer.ID)}
+	card := e.registerCard(t, e.token, sandbox.FrictionlessCard)
+	if pi := decodeIntent(t, e.pay(t, e.token, e.order(t, unitPrice).ID, card).Expect(t, 201)); pi.Status != "succeeded" {
+		t.Fatalf("card intent = %+v", pi)
+	}
+	runTransfers(t, s, buyer.ID, center.ID, unitPrice*12/10)
+	s.Do(t, apptest.Request{Method: "POST", Path: "/v1/bank-accounts", Token: tok, Body: payoutAccountBody(ibanPayout)}).Expect(t, 201)
+	return center, tok
+}
+
+// TestPayoutsResumeAfterAProviderFault: a payout is recorded, and the balance debited, before the
+// provider is asked; when the provider does not answer (down, or its answer lost after it made
+// the payout) the payout stays pending and the submit round makes it with the same idempotency
+// key: one payout at the provider, paid, and the books match.
+func TestPayoutsResumeAfterAProviderFault(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		faults := &payoutFaults{}
+		s := apptest.Start(t, b, apptest.WithOptions(func(o *app.Options) {
+			o.WrapProvider = func(p psp.Provider) psp.Provider {
+				faults.Provider = p.(*sandbox.Provider)
+				return faults
+			}
+		}))
+		m := money{s: s, admin: s.Token(t, auth.RoleAdmin, "")}
+		center, tok := centerWithMoney(t, s, m, "81234567600017", "812345676", 10000) // 120.00 available
+
+		for _, fault := range []string{"down", "lost"} {
+			faults.down.Store(fault == "down")
+			faults.lost.Store(fault == "lost")
+			var po httpapi.Payout
+			m.payout(t, tok, map[string]any{"amount": 5000}).Expect(t, 201).JSON(t, &po)
+			if po.Status != "pending" {
+				t.Fatalf("%s: payout = %+v", fault, po)
+			}
+			m.trialBalanceIsZero(t)
+			if fault == "down" {
+				// The provider has not made it: the centre's wallet still holds the money, which
+				// reconciliation knows.
+				if rec := m.reconcile(t); rec.Status != "matched" {
+					t.Errorf("%s: reconciliation with the payout not made = %+v", fault, rec)
+				}
+			}
+			faults.down.Store(false)
+			faults.lost.Store(false)
+			before := faults.calls.Load()
+			for range 2 {
+				if _, err := s.App.Payouts.Resume(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := faults.calls.Load() - before; got != 1 {
+				t.Errorf("%s: the resume asked the provider %d times, want 1", fault, got)
+			}
+			if _, err := faults.Provider.Settle(context.Background(), true); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, func() bool { return m.getPayout(t, tok, po.ID).Status == "paid" })
+		}
+		// Two payouts of 50.00 made once each: the wallet holds 20.00, as the ledger says.
+		if w := walletBalances(t, s, "", center.ID)[1]; w != 2000 {
+			t.Errorf("centre's wallet = %d, want 2000", w)
+		}
+		if bal := m.balance(t, tok); bal.Available != 2000 || bal.InTransit != 0 {
+			t.Errorf("balance = %+v", bal)
+		}
+		if rec := m.reconcile(t); rec.Status != "matched" {
+			t.Errorf("reconciliation = %+v", rec)
+		}
+		m.trialBalanceIsZero(t)
+	})
+}
+
+// TestConcurrentPayoutsNeverTakeMoreThanAvailable: 12 payouts of 30.00 asked at once of a centre
+// with 120.00 available: exactly 4 are made, the others answer 409 insufficient_balance, and the
+// balance never goes below 0.
+func TestConcurrentPayoutsNeverTakeMoreThanAvailable(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		s := apptest.Start(t, b)
+		m := money{s: s, admin: s.Token(t, auth.RoleAdmin, "")}
+		center, tok := centerWithMoney(t, s, m, "81234567600017", "812345676", 10000) // 120.00 available
+		var made, refused atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range 12 {
+			wg.Go(func() {
+				<-start
+				who := tok
+				body := map[string]any{"amount": 3000}
+				if i%3 == 0 { // the platform pays the centre out too
+					who, body["center_id"] = m.admin, center.ID
+				}
+				r := s.Do(t, apptest.Request{Method: "POST", Path: "/v1/payouts", Token: who, Body: body})
+				switch r.Status {
+				case 201:
+					made.Add(1)
+				case 409:
+					r.ExpectProblem(t, 409, "insufficient_balance")
+					refused.Add(1)
+				default:
+					t.Errorf("payout answered %d: %s", r.Status, r.Body)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if made.Load() != 4 || refused.Load() != 8 {
+			t.Errorf("made %d, refused %d; want 4 and 8", made.Load(), refused.Load())
+		}
+		if bal := m.balance(t, tok); bal.Available != 0 || bal.InTransit != 12000 {
+			t.Errorf("balance = %+v", bal)
+		}
+		if w := walletBalances(t, s, "", center.ID)[1]; w != 0 {
+			t.Errorf("centre's wallet = %d, want 0", w)
 		}
 		m.trialBalanceIsZero(t)
 	})
