@@ -18,6 +18,7 @@ import (
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
+	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
@@ -338,6 +339,15 @@ type payoutFaults struct {
 	*sandbox.Provider
 	down, lost atomic.Bool
 	calls      atomic.Int32
+	// returned is a provider payout the bank sent back: GetRefund("rf_return") is its refund.
+	returned atomic.Value
+}
+
+func (f *payoutFaults) GetRefund(ctx context.Context, refundID string) (psp.Refund, error) {
+	if payoutID, _ := f.returned.Load().(string); refundID == "rf_return" && payoutID != "" {
+		return psp.Refund{ID: refundID, InitialKind: psp.RefundOfPayout, InitialID: payoutID, Status: psp.RefundSucceeded}, nil
+	}
+	return f.Provider.GetRefund(ctx, refundID)
 }
 
 func (f *payoutFaults) CreatePayout(ctx context.Context, req psp.PayoutRequest) (psp.Payout, error) {
@@ -474,5 +484,63 @@ func TestConcurrentPayoutsNeverTakeMoreThanAvailable(t *testing.T) {
 			t.Errorf("centre's wallet = %d, want 0", w)
 		}
 		m.trialBalanceIsZero(t)
+	})
+}
+
+// TestPayoutReturnedByTheBank: a paid payout the bank sends back (MangoPay: a refund of the
+// payout, notified as PAYOUT_REFUND_SUCCEEDED) is returned, the money back in available
+// (payout_failed), with the event payout.returned; notified twice, it is applied once.
+func TestPayoutReturnedByTheBank(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		faults := &payoutFaults{}
+		s := apptest.Start(t, b, apptest.WithOptions(func(o *app.Options) {
+			o.WrapProvider = func(p psp.Provider) psp.Provider {
+				faults.Provider = p.(*sandbox.Provider)
+				return faults
+			}
+		}))
+		m := money{s: s, admin: s.Token(t, auth.RoleAdmin, "")}
+		center, tok := centerWithMoney(t, s, m, "81234567600017", "812345676", 10000)
+		var po httpapi.Payout
+		m.payout(t, tok, map[string]any{}).Expect(t, 201).JSON(t, &po)
+		ctx := context.Background()
+		if _, err := faults.Provider.Settle(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, func() bool { return m.getPayout(t, tok, po.ID).Status == "paid" })
+		stored, err := storage.NewPayouts(s.App.DB).Payout(ctx, po.ID)
+		if err != nil || stored.ProviderPayoutID == "" {
+			t.Fatalf("stored payout = %+v, %v", stored, err)
+		}
+		// The bank sends it back: the provider credits the wallet and tells of a refund.
+		payee, err := storage.NewCenterTransfers(s.App.DB).Payee(ctx, center.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := faults.Provider.AdjustWallet(ctx, payee.WalletID, po.Amount); err != nil {
+			t.Fatal(err)
+		}
+		faults.returned.Store(stored.ProviderPayoutID)
+		for range 2 {
+			if err := s.App.Notifications.Apply(ctx, psp.Notification{Kind: psp.ResourceRefund, ResourceID: "rf_return",
+				Event: "PAYOUT_REFUND_SUCCEEDED"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := m.getPayout(t, tok, po.ID)
+		if got.Status != "returned" || got.FailureCode == nil || *got.FailureCode != "account_closed" {
+			t.Fatalf("returned payout = %+v", got)
+		}
+		if bal := m.balance(t, tok); bal.Available != 12000 || bal.InTransit != 0 {
+			t.Errorf("balance = %+v", bal)
+		}
+		if txs := m.transactions(t, tok, "?type=payout_failed"); len(txs) != 1 || txs[0].Net != 12000 {
+			t.Errorf("payout_failed transactions = %+v", txs)
+		}
+		eventObjectIs(t, m, "payout.returned", got)
+		m.trialBalanceIsZero(t)
+		if rec := m.reconcile(t); rec.Status != "matched" {
+			t.Errorf("reconciliation = %+v", rec)
+		}
 	})
 }
