@@ -337,10 +337,19 @@ func TestPayoutsEndToEnd(t *testing.T) {
 // provider's write and vhupay's would.
 type payoutFaults struct {
 	*sandbox.Provider
-	down, lost atomic.Bool
-	calls      atomic.Int32
+	down, lost  atomic.Bool
+	walletsDown atomic.Bool
+	calls       atomic.Int32
 	// returned is a provider payout the bank sent back: GetRefund("rf_return") is its refund.
 	returned atomic.Value
+}
+
+// GetFeesWallet fails while walletsDown is set.
+func (f *payoutFaults) GetFeesWallet(ctx context.Context) (psp.Wallet, error) {
+	if f.walletsDown.Load() {
+		return psp.Wallet{}, fmt.Errorf("fees wallet: %w", psp.ErrUnavailable)
+	}
+	return f.Provider.GetFeesWallet(ctx)
 }
 
 func (f *payoutFaults) GetRefund(ctx context.Context, refundID string) (psp.Refund, error) {
@@ -541,6 +550,44 @@ func TestPayoutReturnedByTheBank(t *testing.T) {
 		m.trialBalanceIsZero(t)
 		if rec := m.reconcile(t); rec.Status != "matched" {
 			t.Errorf("reconciliation = %+v", rec)
+		}
+	})
+}
+
+// TestFailedReconciliationIsNotLeftRunning: when the provider does not answer, a reconciliation
+// asked for answers 502 and a daily one fails, neither is left running, and the day's run is made
+// at the next check once the provider answers.
+func TestFailedReconciliationIsNotLeftRunning(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		faults := &payoutFaults{}
+		s := apptest.Start(t, b, apptest.WithOptions(func(o *app.Options) {
+			o.WrapProvider = func(p psp.Provider) psp.Provider {
+				faults.Provider = p.(*sandbox.Provider)
+				return faults
+			}
+		}))
+		m := money{s: s, admin: s.Token(t, auth.RoleAdmin, "")}
+		ctx := context.Background()
+		faults.walletsDown.Store(true)
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/admin/reconciliations", Token: m.admin}).ExpectProblem(t, 502, "psp_unavailable")
+		if ran, err := s.App.Reconciler.RunDaily(ctx); err == nil || ran {
+			t.Fatalf("daily run with the provider down: %v, %v", ran, err)
+		}
+		var recs httpapi.ReconciliationList
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/reconciliations", Token: m.admin}).Expect(t, 200).JSON(t, &recs)
+		if len(recs.Data) != 0 {
+			t.Fatalf("reconciliations left = %+v", recs.Data)
+		}
+		faults.walletsDown.Store(false)
+		if ran, err := s.App.Reconciler.RunDaily(ctx); err != nil || !ran {
+			t.Fatalf("daily run once the provider answers: %v, %v", ran, err)
+		}
+		if ran, err := s.App.Reconciler.RunDaily(ctx); err != nil || ran {
+			t.Fatalf("a second daily run the same day: %v, %v", ran, err)
+		}
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/reconciliations", Token: m.admin}).Expect(t, 200).JSON(t, &recs)
+		if len(recs.Data) != 1 || recs.Data[0].Status != "matched" {
+			t.Fatalf("reconciliations = %+v", recs.Data)
 		}
 	})
 }

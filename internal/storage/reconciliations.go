@@ -65,6 +65,18 @@ func (s Reconciliations) InsertReconciliation(ctx context.Context, r balances.Re
 	return res.RowsAffected == 1, res.Error
 }
 
+// DiscardReconciliation implements balances.ReconcileStore.
+func (s Reconciliations) DiscardReconciliation(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Where("id = ? AND status = ?", id, string(balances.ReconciliationRunning)).
+		Delete(&reconciliationRow{}).Error
+}
+
+// DiscardStaleDaily implements balances.ReconcileStore.
+func (s Reconciliations) DiscardStaleDaily(ctx context.Context, day string, startedBefore time.Time) (bool, error) {
+	return changed(s.db.WithContext(ctx).Where("scheduled_day = ? AND status = ? AND created_at < ?", day,
+		string(balances.ReconciliationRunning), utc(startedBefore)).Delete(&reconciliationRow{}))
+}
+
 // FinishReconciliation implements balances.ReconcileTx.
 func (u *unit) FinishReconciliation(ctx context.Context, r balances.Reconciliation) error {
 	ms, err := mismatchesJSON(r.Mismatches)
