@@ -231,6 +231,16 @@ func (r *Reconciler) compare(ctx context.Context, rec Reconciliation) (Reconcili
 			} else {
 				got, err = r.provider.GetWallet(ctx, w.WalletID)
 			}
+			var rejected *psp.RejectedError
+			if w.Owner && (errors.Is(err, psp.ErrPendingAction) || errors.As(err, &rejected)) {
+				// The provider reads a centre's wallet without the centre on session only under
+				// its standing consent (MangoPay: proxy consent): that wallet is not checked
+				// (checked_accounts does not count it), and operators are told.
+				r.log.WarnContext(ctx, "a centre's wallet cannot be read without its consent at the provider: not reconciled",
+					slog.String("account", string(w.Account)), slog.String("err", err.Error()))
+				after = string(w.Account)
+				continue
+			}
 			if err != nil {
 				return rec, fmt.Errorf("reconcile: read the wallet of %s: %w", w.Account, err)
 			}

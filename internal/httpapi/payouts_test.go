@@ -17,6 +17,7 @@ import (
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/psp/mangopay/mangopaytest"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
 	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
@@ -589,5 +590,56 @@ func TestFailedReconciliationIsNotLeftRunning(t *testing.T) {
 		if len(recs.Data) != 1 || recs.Data[0].Status != "matched" {
 			t.Fatalf("reconciliations = %+v", recs.Data)
 		}
+	})
+}
+
+// TestMangoPayBalancesEndToEnd: against the MangoPay fake, a card payment earns the centre
+// (its owner user and wallet created once, the transfer with the fee made), and reconciliation
+// reads the wallets (the centre's as USER_NOT_PRESENT, under the owner's consent) and matches.
+func TestMangoPayBalancesEndToEnd(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		e := startPayments(t, b)
+		s := e.s
+		m := money{s: s, admin: s.Token(t, auth.RoleAdmin, "")}
+		s.Do(t, apptest.Request{Method: "PATCH", Path: "/v1/centers/" + e.center.ID, Token: m.admin, Body: representativeBody()}).Expect(t, 200)
+		s.Do(t, apptest.Request{Method: "PATCH", Path: "/v1/buyers/" + e.buyer.ID, Token: m.admin, Body: representativeBody()}).Expect(t, 200)
+		s.Do(t, apptest.Request{Method: "PUT", Path: "/v1/admin/centers/" + e.center.ID + "/fee", Token: m.admin,
+			Body: map[string]any{"fee_rate_bps": 500}}).Expect(t, 200)
+		card := e.registerCard(t, e.token, mangopaytest.FrictionlessCard)
+		if pi := decodeIntent(t, e.pay(t, e.token, e.order(t, 10000).ID, card).Expect(t, 201)); pi.Status != "succeeded" {
+			t.Fatalf("intent = %+v", pi)
+		}
+		centerTok := s.Token(t, auth.RoleCenter, e.center.ID)
+		if bal := m.balance(t, centerTok); bal.Available != 11400 {
+			t.Fatalf("balance = %+v", bal)
+		}
+		ctx := context.Background()
+		for range 2 {
+			if _, err := s.App.Transfers.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		payee, err := storage.NewCenterTransfers(s.App.DB).Payee(ctx, e.center.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := e.fake.WalletBalance(payee.WalletID); got != 11400 {
+			t.Fatalf("centre's wallet at MangoPay = %d", got)
+		}
+		if n := e.fake.Created("transfers"); n != 1 {
+			t.Errorf("%d transfers made at MangoPay", n)
+		}
+		// Without the owner's consent MangoPay refuses to read its wallet when it is not on session:
+		// that wallet is left out (not counted as checked), the others are reconciled.
+		if rec := m.reconcile(t); rec.Status != "matched" || rec.CheckedAccounts != 2 {
+			t.Errorf("reconciliation without the centre's consent = %+v", rec)
+		}
+		if err := e.fake.GrantProxyConsent(payee.UserID); err != nil {
+			t.Fatal(err)
+		}
+		if rec := m.reconcile(t); rec.Status != "matched" || rec.CheckedAccounts != 3 {
+			t.Errorf("reconciliation = %+v", rec)
+		}
+		m.trialBalanceIsZero(t)
 	})
 }
