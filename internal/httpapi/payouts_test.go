@@ -641,5 +641,71 @@ func TestMangoPayBalancesEndToEnd(t *testing.T) {
 			t.Errorf("reconciliation = %+v", rec)
 		}
 		m.trialBalanceIsZero(t)
+
+		// The payout account is a MangoPay recipient the representative confirms on MangoPay's
+		// page: 409 provider_action_required with the page, then the same request succeeds.
+		add := func() *apptest.Response {
+			return s.Do(t, apptest.Request{Method: "POST", Path: "/v1/bank-accounts", Token: centerTok, Body: payoutAccountBody(ibanPayout)})
+		}
+		p := add().ExpectProblem(t, 409, "provider_action_required")
+		if p.ActionURL == "" {
+			t.Fatalf("problem = %+v", p)
+		}
+		if err := e.fake.Authenticate(p.ActionURL); err != nil {
+			t.Fatal(err)
+		}
+		var account httpapi.BankAccount
+		add().Expect(t, 201).JSON(t, &account)
+		if n := e.fake.Created("recipients"); n != 1 {
+			t.Errorf("%d recipients created", n)
+		}
+		// Payouts are enabled once MangoPay validated the company (KYB), as its hook tells.
+		if bal := m.balance(t, centerTok); bal.PayoutsEnabled {
+			t.Errorf("payouts enabled before the KYB: %+v", bal)
+		}
+		// (The representative's enrolment in MangoPay's strong authentication, which an owner needs
+		// to be active, is made here on the provider's side: vhupay has no route for it yet.)
+		enrol, err := s.App.Provider.(psp.Owners).EnrolOwner(ctx, payee.UserID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.fake.Authenticate(enrol.URL); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.fake.ValidateKYB(payee.UserID); err != nil {
+			t.Fatal(err)
+		}
+		e.hook(t, "USER_KYC_REGULAR", payee.UserID)
+		if bal := m.balance(t, centerTok); !bal.PayoutsEnabled {
+			t.Errorf("payouts not enabled after the KYB: %+v", bal)
+		}
+		var po httpapi.Payout
+		m.payout(t, centerTok, map[string]any{}).Expect(t, 201).JSON(t, &po)
+		stored, err := storage.NewPayouts(s.App.DB).Payout(ctx, po.ID)
+		if err != nil || stored.ProviderPayoutID == "" || po.Status != "pending" || po.Amount != 11400 {
+			t.Fatalf("payout = %+v, stored %+v, %v", po, stored, err)
+		}
+		if err := e.fake.SettlePayout(stored.ProviderPayoutID, ""); err != nil {
+			t.Fatal(err)
+		}
+		e.hook(t, "PAYOUT_NORMAL_SUCCEEDED", stored.ProviderPayoutID)
+		if got := m.getPayout(t, centerTok, po.ID); got.Status != "paid" {
+			t.Fatalf("payout after MangoPay's success = %+v", got)
+		}
+		refundID, err := e.fake.ReturnPayout(stored.ProviderPayoutID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.hook(t, "PAYOUT_REFUND_SUCCEEDED", refundID)
+		if got := m.getPayout(t, centerTok, po.ID); got.Status != "returned" {
+			t.Fatalf("payout after MangoPay's return = %+v", got)
+		}
+		if bal := m.balance(t, centerTok); bal.Available != 11400 {
+			t.Errorf("balance after the return = %+v", bal)
+		}
+		if rec := m.reconcile(t); rec.Status != "matched" {
+			t.Errorf("reconciliation after the return = %+v", rec)
+		}
+		m.trialBalanceIsZero(t)
 	})
 }

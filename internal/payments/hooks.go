@@ -40,6 +40,8 @@ type PayoutHandler interface {
 	ApplyPayout(ctx context.Context, providerPayoutID string) error
 	// ApplyReturn applies a payout the bank sent back (a refund of the payout), idempotently.
 	ApplyReturn(ctx context.Context, providerPayoutID string, failure psp.FailureCode) error
+	// ApplyOwner applies an owner user's state (payouts enabled once its KYB is validated).
+	ApplyOwner(ctx context.Context, userID string) error
 }
 
 // NotificationHandlers are the other capabilities' shares of provider notifications. Nil fields
@@ -169,6 +171,12 @@ func (ns *Notifications) Apply(ctx context.Context, n psp.Notification) error {
 		return ns.handlers.Payouts.ApplyPayout(ctx, n.ResourceID)
 	case psp.ResourceRefund:
 		return ns.applyRefund(ctx, log, n.ResourceID)
+	case psp.ResourceOwner:
+		if ns.handlers.Payouts == nil {
+			log.Info("provider notification ignored: no owner handler")
+			return nil
+		}
+		return ns.handlers.Payouts.ApplyOwner(ctx, n.ResourceID)
 	default:
 		log.Info("provider notification ignored: kind not handled")
 		return nil

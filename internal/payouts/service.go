@@ -57,6 +57,9 @@ type Store interface {
 	PayoutAccountUses(ctx context.Context, centerID, fingerprint string) (uses int, active bool, err error)
 	// PendingPayouts lists up to limit pending payouts, oldest first.
 	PendingPayouts(ctx context.Context, limit int) ([]Payout, error)
+	// SetPayoutsEnabled sets payouts_enabled of the centre whose provider owner user is userID
+	// (none: nothing).
+	SetPayoutsEnabled(ctx context.Context, userID string, enabled bool) error
 	// PayoutCandidates lists the centres with an active payout account whose available balance
 	// is at least minimum.
 	PayoutCandidates(ctx context.Context, minimum int64) ([]string, error)
@@ -81,6 +84,7 @@ type Payees interface {
 type Provider interface {
 	GetOwner(ctx context.Context, userID string) (psp.Owner, error)
 	CreatePayoutAccount(ctx context.Context, req psp.PayoutAccountRequest) (psp.PayoutAccount, error)
+	GetPayoutAccount(ctx context.Context, userID, accountID string) (psp.PayoutAccount, error)
 	DeactivatePayoutAccount(ctx context.Context, userID, accountID string) (psp.PayoutAccount, error)
 	CreatePayout(ctx context.Context, req psp.PayoutRequest) (psp.Payout, error)
 	GetPayout(ctx context.Context, payoutID string) (psp.Payout, error)
@@ -179,6 +183,26 @@ func (s *Service) AddAccount(ctx context.Context, who auth.Principal, in NewAcco
 	if err != nil {
 		return Account{}, fmt.Errorf("register payout account of %s: %w", centerID, err)
 	}
+	if registered.Status == psp.PayoutAccountPending {
+		// The provider answers a repeated key with its first answer: read the account's state now
+		// (confirmed since, or still waiting).
+		current, err := s.cfg.Provider.GetPayoutAccount(ctx, payee.UserID, registered.ID)
+		if err != nil {
+			return Account{}, fmt.Errorf("read payout account of %s: %w", centerID, err)
+		}
+		registered.Status = current.Status
+		if current.PendingAction != nil {
+			registered.PendingAction = current.PendingAction
+		}
+	}
+	switch {
+	case registered.Status == psp.PayoutAccountPending && registered.PendingAction != nil:
+		// MangoPay: the centre's representative must confirm the recipient on the provider's
+		// page. Asked again with the same key once confirmed, the provider answers it active.
+		return Account{}, &psp.PendingActionError{Action: *registered.PendingAction}
+	case registered.Status == psp.PayoutAccountInactive:
+		return Account{}, validation.Field("iban", "refused", "the payment provider refused this bank account")
+	}
 	owner, err := s.cfg.Provider.GetOwner(ctx, payee.UserID)
 	if err != nil {
 		return Account{}, fmt.Errorf("read owner of %s: %w", centerID, err)
@@ -217,6 +241,23 @@ func ibanCode(err error) string {
 	default:
 		return "iban_format"
 	}
+}
+
+// ApplyOwner applies a provider owner's current state (a notification: KYB validated, category
+// changed): the centre it belongs to gets its payouts_enabled. An owner vhupay does not know is
+// not an error.
+func (s *Service) ApplyOwner(ctx context.Context, userID string) error {
+	if s.cfg.Provider == nil {
+		return nil
+	}
+	owner, err := s.cfg.Provider.GetOwner(ctx, userID)
+	if errors.Is(err, psp.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.cfg.Store.SetPayoutsEnabled(ctx, userID, owner.PayoutsEnabled)
 }
 
 // Account returns a payout account the caller may see (a centre its own, admin and service any).

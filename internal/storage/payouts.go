@@ -282,6 +282,12 @@ func (s Payouts) PendingPayouts(ctx context.Context, limit int) ([]payouts.Payou
 	return out, nil
 }
 
+// SetPayoutsEnabled implements payouts.Store.
+func (s Payouts) SetPayoutsEnabled(ctx context.Context, userID string, enabled bool) error {
+	return s.db.WithContext(ctx).Model(&centerRow{}).
+		Where("id IN (SELECT center_id FROM payees WHERE user_id = ?)", userID).UpdateColumn("payouts_enabled", enabled).Error
+}
+
 // PayoutCandidates implements payouts.Store.
 func (s Payouts) PayoutCandidates(ctx context.Context, minimum int64) ([]string, error) {
 	var ids []string
