@@ -3267,6 +3267,15 @@ type ExportSalesReportCsvParams struct {
 	CenterId *string `form:"center_id,omitempty" json:"center_id,omitempty"`
 }
 
+// ExportSalesReportPdfParams defines parameters for ExportSalesReportPdf.
+type ExportSalesReportPdfParams struct {
+	// Month The month, YYYY-MM
+	Month string `form:"month" json:"month"`
+
+	// CenterId The centre (required for admin and service)
+	CenterId *string `form:"center_id,omitempty" json:"center_id,omitempty"`
+}
+
 // ListBankAccountsParams defines parameters for ListBankAccounts.
 type ListBankAccountsParams struct {
 	// BuyerId Operators: the buyer whose accounts to list
@@ -3968,6 +3977,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/balance-transactions/export.csv (the `ExportSalesReportCsv` operationId).
 	ExportSalesReportCsv(ctx context.Context, params *ExportSalesReportCsvParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportSalesReportPdf Export a centre's monthly sales report as PDF
+	//
+	// The same report as export.csv, as an A4 PDF in French ("Rapport mensuel des ventes"): the centre (name, SIRET), the month, one row per balance transaction with its gross, fee and net, and the totals. A centre exports its own; admin and service name the centre with center_id.
+	//
+	// Corresponds with GET /v1/balance-transactions/export.pdf (the `ExportSalesReportPdf` operationId).
+	ExportSalesReportPdf(ctx context.Context, params *ExportSalesReportPdfParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListBankAccounts List bank accounts
 	//
@@ -5106,6 +5122,23 @@ func (c *Client) ListBalanceTransactions(ctx context.Context, params *ListBalanc
 // Corresponds with GET /v1/balance-transactions/export.csv (the `ExportSalesReportCsv` operationId).
 func (c *Client) ExportSalesReportCsv(ctx context.Context, params *ExportSalesReportCsvParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExportSalesReportCsvRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportSalesReportPdf Export a centre's monthly sales report as PDF
+//
+// The same report as export.csv, as an A4 PDF in French ("Rapport mensuel des ventes"): the centre (name, SIRET), the month, one row per balance transaction with its gross, fee and net, and the totals. A centre exports its own; admin and service name the centre with center_id.
+//
+// Corresponds with GET /v1/balance-transactions/export.pdf (the `ExportSalesReportPdf` operationId).
+func (c *Client) ExportSalesReportPdf(ctx context.Context, params *ExportSalesReportPdfParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportSalesReportPdfRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7716,6 +7749,68 @@ func NewExportSalesReportCsvRequest(server string, params *ExportSalesReportCsvP
 	}
 
 	operationPath := fmt.Sprintf("/v1/balance-transactions/export.csv")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "month", params.Month, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.CenterId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "center_id", *params.CenterId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportSalesReportPdfRequest constructs an http.Request for the ExportSalesReportPdf method
+func NewExportSalesReportPdfRequest(server string, params *ExportSalesReportPdfParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/balance-transactions/export.pdf")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -11702,6 +11797,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/balance-transactions/export.csv (the `ExportSalesReportCsv` operationId).
 	ExportSalesReportCsvWithResponse(ctx context.Context, params *ExportSalesReportCsvParams, reqEditors ...RequestEditorFn) (*ExportSalesReportCsvResponse, error)
 
+	// ExportSalesReportPdfWithResponse Export a centre's monthly sales report as PDF
+	//
+	// The same report as export.csv, as an A4 PDF in French ("Rapport mensuel des ventes"): the centre (name, SIRET), the month, one row per balance transaction with its gross, fee and net, and the totals. A centre exports its own; admin and service name the centre with center_id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/balance-transactions/export.pdf (the `ExportSalesReportPdf` operationId).
+	ExportSalesReportPdfWithResponse(ctx context.Context, params *ExportSalesReportPdfParams, reqEditors ...RequestEditorFn) (*ExportSalesReportPdfResponse, error)
+
 	// ListBankAccountsWithResponse List bank accounts
 	//
 	// Newest first, deleted (inactive) ones included. A buyer sees its own, a centre its payout accounts; an admin those of `buyer_id`, the payout accounts of `center_id`, or every buyer's without either.
@@ -15208,6 +15312,132 @@ func (r ExportSalesReportCsvResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ExportSalesReportCsvResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportSalesReportPdfResponse200Headers the declared response headers of an HTTP 200 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse200Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportPdfResponse401Headers the declared response headers of an HTTP 401 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse401Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportPdfResponse403Headers the declared response headers of an HTTP 403 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse403Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportPdfResponse404Headers the declared response headers of an HTTP 404 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse404Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportPdfResponse422Headers the declared response headers of an HTTP 422 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse422Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportPdfResponse429Headers the declared response headers of an HTTP 429 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// ExportSalesReportPdfResponse431Headers the declared response headers of an HTTP 431 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse431Headers struct {
+	XRequestId string
+}
+
+type ExportSalesReportPdfResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportSalesReportPdfResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportSalesReportPdfResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportSalesReportPdfResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportSalesReportPdfResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ExportSalesReportPdfResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportSalesReportPdfResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ExportSalesReportPdfResponse431Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportSalesReportPdfResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportSalesReportPdfResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ExportSalesReportPdfResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ExportSalesReportPdfResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ExportSalesReportPdfResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ExportSalesReportPdfResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportSalesReportPdfResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportSalesReportPdfResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportSalesReportPdfResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportSalesReportPdfResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -25451,6 +25681,21 @@ func (c *ClientWithResponses) ExportSalesReportCsvWithResponse(ctx context.Conte
 	return ParseExportSalesReportCsvResponse(rsp)
 }
 
+// ExportSalesReportPdfWithResponse Export a centre's monthly sales report as PDF
+//
+// The same report as export.csv, as an A4 PDF in French ("Rapport mensuel des ventes"): the centre (name, SIRET), the month, one row per balance transaction with its gross, fee and net, and the totals. A centre exports its own; admin and service name the centre with center_id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/balance-transactions/export.pdf (the `ExportSalesReportPdf` operationId).
+func (c *ClientWithResponses) ExportSalesReportPdfWithResponse(ctx context.Context, params *ExportSalesReportPdfParams, reqEditors ...RequestEditorFn) (*ExportSalesReportPdfResponse, error) {
+	rsp, err := c.ExportSalesReportPdf(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportSalesReportPdfResponse(rsp)
+}
+
 // ListBankAccountsWithResponse List bank accounts
 //
 // Newest first, deleted (inactive) ones included. A buyer sees its own, a centre its payout accounts; an admin those of `buyer_id`, the payout accounts of `center_id`, or every buyer's without either.
@@ -29984,6 +30229,159 @@ func ParseExportSalesReportCsvResponse(rsp *http.Response) (*ExportSalesReportCs
 		response.Headers429 = &headers
 	case rsp.StatusCode == 431:
 		var headers ExportSalesReportCsvResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportSalesReportPdfResponse parses an HTTP response from a ExportSalesReportPdfWithResponse call
+func ParseExportSalesReportPdfResponse(rsp *http.Response) (*ExportSalesReportPdfResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportSalesReportPdfResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case rsp.StatusCode == 401:
+	// Content-type (application/pdf) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (application/pdf) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (application/pdf) unsupported
+
+	case rsp.StatusCode == 422:
+		// Content-type (application/pdf) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportSalesReportPdfResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportSalesReportPdfResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportSalesReportPdfResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportSalesReportPdfResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers ExportSalesReportPdfResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportSalesReportPdfResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers ExportSalesReportPdfResponse431Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

@@ -11,6 +11,7 @@ var moneyRoutes = []authzRoute{
 	{"GET", "/v1/balance", nil, centerOrPlatform},
 	{"GET", "/v1/balance-transactions", nil, centerOrPlatform},
 	{"GET", "/v1/balance-transactions/export.csv?month=2026-11", nil, centerOrPlatform},
+	{"GET", "/v1/balance-transactions/export.pdf?month=2026-11", nil, centerOrPlatform},
 	{"GET", "/v1/admin/ledger/accounts", nil, []auth.Role{auth.RoleAdmin}},
 	{"GET", "/v1/admin/ledger/trial-balance", nil, []auth.Role{auth.RoleAdmin}},
 	{"POST", "/v1/admin/reconciliations", nil, []auth.Role{auth.RoleAdmin}},

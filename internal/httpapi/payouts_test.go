@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -330,6 +331,16 @@ func TestPayoutsEndToEnd(t *testing.T) {
 			t.Fatalf("reconciliation after the adjustment = %+v", rec)
 		}
 		m.trialBalanceIsZero(t)
+
+		// 8. December's sales report as PDF, in French, with the payouts.
+		pdf := s.Do(t, apptest.Request{Method: "GET", Path: "/v1/balance-transactions/export.pdf?month=2026-12", Token: centerTok}).Expect(t, 200)
+		if text := pdfToText(t, pdf.Body); !strings.Contains(text, "Rapport mensuel des ventes") || !strings.Contains(text, "décembre 2026") ||
+			!strings.Contains(text, "Virement échoué "+back.ID) || !strings.Contains(text, "Virement "+po.ID) {
+			t.Errorf("the month's PDF report:\n%s", text)
+		}
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/balance-transactions/export.pdf?month=2026-12", Token: otherTok}).Expect(t, 200)
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/balance-transactions/export.pdf?month=2026-12&center_id=" + center.ID,
+			Token: otherTok}).ExpectProblem(t, 404, "not_found")
 	})
 }
 
