@@ -457,8 +457,14 @@ func (s *Service) finish(ctx context.Context, payoutID string, got psp.Payout) (
 			p.UpdatedAt = now
 		}
 		ok, err := tx.UpdatePayout(ctx, p, from)
-		if err != nil || !ok || event == "" {
+		if err != nil {
 			return err
+		}
+		if !ok { // changed meanwhile (the row is locked: not expected): nothing of this is written
+			return ErrInvalidTransition
+		}
+		if event == "" {
+			return nil
 		}
 		changed = true
 		return tx.Emit(ctx, txn.Event{Type: event, CenterID: p.CenterID, Object: p, At: now})
@@ -518,13 +524,13 @@ func (s *Service) ApplyReturn(ctx context.Context, providerPayoutID string, fail
 		if err != nil {
 			return err
 		}
+		from := p.Status
+		now := s.cfg.Clock.Now()
 		if p.Status == StatusPending { // the paid answer was missed: it was paid first
-			if err := p.Move(StatusPaid, "", s.cfg.Clock.Now()); err != nil {
+			if err := p.Move(StatusPaid, "", now); err != nil {
 				return err
 			}
 		}
-		from := p.Status
-		now := s.cfg.Clock.Now()
 		if err := p.Move(StatusReturned, string(failure), now); err != nil {
 			return nil // failed or returned already
 		}
@@ -532,8 +538,11 @@ func (s *Service) ApplyReturn(ctx context.Context, providerPayoutID string, fail
 			return err
 		}
 		ok, err := tx.UpdatePayout(ctx, p, from)
-		if err != nil || !ok {
+		if err != nil {
 			return err
+		}
+		if !ok { // changed meanwhile (the row is locked: not expected): nothing of this is written
+			return ErrInvalidTransition
 		}
 		return tx.Emit(ctx, txn.Event{Type: "payout.returned", CenterID: p.CenterID, Object: p, At: now})
 	})
