@@ -60,8 +60,8 @@ type Store interface {
 	// SetPayoutsEnabled sets payouts_enabled of the centre whose provider owner user is userID
 	// (none: nothing).
 	SetPayoutsEnabled(ctx context.Context, userID string, enabled bool) error
-	// PayoutCandidates lists the centres with an active payout account whose available balance
-	// is at least minimum.
+	// PayoutCandidates lists the centres with an active payout account and payouts enabled whose
+	// available balance is at least minimum.
 	PayoutCandidates(ctx context.Context, minimum int64) ([]string, error)
 	// ClaimRun records the weekly run of slot unless it is recorded; it reports whether the run is
 	// to be made (new, or left running by a process that stopped).

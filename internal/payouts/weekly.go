@@ -12,8 +12,8 @@ import (
 )
 
 // The automatic payouts: every Monday at 06:00 Paris time by the clock (the sandbox's test clock
-// when it moves), one payout per centre whose available balance is at least the minimum and which
-// has an active payout account.
+// when it moves), one payout per centre whose available balance is at least the minimum, which
+// has an active payout account and whose payouts the provider enabled.
 const (
 	WeeklyDay  = time.Monday
 	WeeklyHour = 6

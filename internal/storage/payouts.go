@@ -292,9 +292,10 @@ func (s Payouts) SetPayoutsEnabled(ctx context.Context, userID string, enabled b
 func (s Payouts) PayoutCandidates(ctx context.Context, minimum int64) ([]string, error) {
 	var ids []string
 	err := s.db.WithContext(ctx).Raw(`SELECT a.center_id FROM payout_accounts a
+		JOIN centers c ON c.id = a.center_id
 		JOIN ledger_postings p ON p.account = 'center:' || a.center_id
-		WHERE a.active = ? GROUP BY a.center_id HAVING SUM(p.amount) >= ? ORDER BY a.center_id`, true, minimum).
-		Scan(&ids).Error
+		WHERE a.active = ? AND c.payouts_enabled = ? GROUP BY a.center_id HAVING SUM(p.amount) >= ? ORDER BY a.center_id`,
+		true, true, minimum).Scan(&ids).Error
 	return ids, err
 }
 
