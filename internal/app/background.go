@@ -44,9 +44,10 @@ func (a *App) periodicWork() []jobs.Periodic {
 			_, err := a.Collections.Reconcile(pacing.Paced(ctx))
 			return err
 		}},
-		// The centres' earnings recorded since the last round, moved at the provider.
+		// The centres' earnings recorded since the last round, moved at the provider (paced under
+		// the provider's call budget, as every background round).
 		{Name: "center_transfers", Every: 5 * time.Second, Run: func(ctx context.Context) error {
-			_, err := a.Transfers.Run(ctx)
+			_, err := a.Transfers.Run(pacing.Paced(ctx))
 			return err
 		}},
 		// Payouts recorded and not made at the provider yet (a crash, an outage) are made with
@@ -57,7 +58,7 @@ func (a *App) periodicWork() []jobs.Periodic {
 		}},
 		// The Monday payouts, due at 06:00 Paris by the clock (checked every 30 seconds).
 		{Name: "weekly_payouts", Every: 30 * time.Second, Run: func(ctx context.Context) error {
-			_, err := a.Payouts.RunWeekly(ctx)
+			_, err := a.Payouts.RunWeekly(pacing.Paced(ctx))
 			return err
 		}},
 		// The daily reconciliation, due at 04:00 Paris by the clock (checked every minute).
