@@ -332,6 +332,25 @@ func TestPayoutsEndToEnd(t *testing.T) {
 		}
 		m.trialBalanceIsZero(t)
 
+		// Neither payout IBAN is in the logs or the database (masked, last 4 and fingerprint only).
+		logs := strings.ReplaceAll(strings.Join(s.LogLines("DEBUG"), "\n"), " ", "")
+		for _, iban := range []string{ibanPayout, sandbox.FailingPayoutIBAN} {
+			if strings.Contains(logs, iban) {
+				t.Errorf("the log holds the IBAN %s", iban)
+			}
+			for _, table := range []string{"payout_accounts", "sandbox_bank_accounts"} {
+				var n int
+				q := "SELECT COUNT(*) FROM " + table + " WHERE " + map[string]string{
+					"payout_accounts":       "masked_iban LIKE ? OR fingerprint LIKE ? OR owner_name LIKE ? OR last4 LIKE ?",
+					"sandbox_bank_accounts": "masked_iban LIKE ? OR owner_name LIKE ? OR last4 LIKE ? OR tag LIKE ?",
+				}[table]
+				like := "%" + iban[4:] + "%"
+				if err := s.App.DB.SQL().QueryRow(dollars(s.App.DB, q), like, like, like, like).Scan(&n); err != nil || n != 0 {
+					t.Errorf("%s holds the IBAN %s: %d rows, %v", table, iban, n, err)
+				}
+			}
+		}
+
 		// 8. December's sales report as PDF, in French, with the payouts.
 		pdf := s.Do(t, apptest.Request{Method: "GET", Path: "/v1/balance-transactions/export.pdf?month=2026-12", Token: centerTok}).Expect(t, 200)
 		if text := pdfToText(t, pdf.Body); !strings.Contains(text, "Rapport mensuel des ventes") || !strings.Contains(text, "décembre 2026") ||
