@@ -79,7 +79,8 @@ type BankAccountRequest struct {
 	BIC  string `json:"bic,omitempty" validate:"max=20" example:"AGRIFRPP"`
 } //	@name	BankAccountRequest
 
-// BankAccount is a buyer's bank account; the full IBAN is never returned.
+// BankAccount is a buyer's bank account, or a centre's payout account (its active one is its
+// default); the full IBAN is never returned.
 type BankAccount struct {
 	ID         string    `json:"id" binding:"required" example:"ba_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
 	OwnerName  string    `json:"owner_name" binding:"required"`
