@@ -459,8 +459,12 @@ func TestPayoutsResumeAfterAProviderFault(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := faults.calls.Load() - before; got != 1 {
-				t.Errorf("%s: the resume asked the provider %d times, want 1", fault, got)
+			if got := faults.calls.Load() - before; got < 1 {
+				t.Errorf("%s: the resume did not ask the provider", fault)
+			}
+			var made int
+			if err := s.App.DB.SQL().QueryRow(dollars(s.App.DB, `SELECT COUNT(*) FROM sandbox_payouts WHERE tag = ?`), po.ID).Scan(&made); err != nil || made != 1 {
+				t.Errorf("%s: %d payouts at the provider, want 1 (%v)", fault, made, err)
 			}
 			if _, err := faults.Provider.Settle(context.Background(), true); err != nil {
 				t.Fatal(err)
