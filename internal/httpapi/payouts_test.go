@@ -15,8 +15,10 @@ import (
 	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/app/apptest"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/httpapi"
+	"github.com/vhupay/vhupay/internal/id"
 	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/psp/mangopay/mangopaytest"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
@@ -612,6 +614,17 @@ func TestFailedReconciliationIsNotLeftRunning(t *testing.T) {
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/admin/reconciliations", Token: m.admin}).Expect(t, 200).JSON(t, &recs)
 		if len(recs.Data) != 0 {
 			t.Fatalf("reconciliations left = %+v", recs.Data)
+		}
+		// A process stopped in the middle of the day's run: an hour on, another takes it over.
+		now := s.App.Clock.Now()
+		day := now.In(clock.Paris())
+		if day.Hour() < 4 {
+			day = day.AddDate(0, 0, -1)
+		}
+		if ok, err := storage.NewReconciliations(s.App.DB).InsertReconciliation(ctx, balances.Reconciliation{ID: id.New(id.Reconciliation),
+			Status: balances.ReconciliationRunning, Mismatches: []balances.Mismatch{}, CreatedAt: now.Add(-2 * time.Hour),
+			ScheduledDay: day.Format(time.DateOnly)}); err != nil || !ok {
+			t.Fatalf("stale run: %v, %v", ok, err)
 		}
 		faults.walletsDown.Store(false)
 		if ran, err := s.App.Reconciler.RunDaily(ctx); err != nil || !ran {
