@@ -74,6 +74,8 @@ type Config struct {
 	// SEPARetryAfter is how long after a failure for insufficient funds a debit is presented
 	// again (VHUPAY_SEPA_RETRY_AFTER, default 7 days).
 	SEPARetryAfter time.Duration
+	// PayoutMinimum is the smallest available balance the Monday payouts pay out (cents).
+	PayoutMinimum int64
 }
 
 // SandboxCreditorID is the creditor identifier of sandbox pre-notifications (a well-formed
@@ -236,6 +238,14 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("VHUPAY_SEPA_CREDITOR_ID %q is not a SEPA creditor identifier (country, 2 check digits, business code, national identifier)", c.SEPACreditorID))
 	}
 	c.SEPARetryAfter = duration(getenv, "VHUPAY_SEPA_RETRY_AFTER", 7*24*time.Hour, time.Second, &errs)
+	c.PayoutMinimum = 1000
+	if v := getenv("VHUPAY_PAYOUT_MINIMUM"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("VHUPAY_PAYOUT_MINIMUM %q must be a positive number of cents", v))
+		}
+		c.PayoutMinimum = n
+	}
 	c.CORSOrigins = origins(getenv("VHUPAY_CORS_ORIGINS"), "VHUPAY_CORS_ORIGINS", &errs)
 	c.ReturnURLOrigins = origins(getenv("VHUPAY_RETURN_URL_ORIGINS"), "VHUPAY_RETURN_URL_ORIGINS", &errs)
 	if len(c.ReturnURLOrigins) == 0 {
