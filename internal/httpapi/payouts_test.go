@@ -141,7 +141,7 @@ func TestPayoutsEndToEnd(t *testing.T) {
 
 		// 2. A SEPA month: one debit succeeds (120.00), one fails (60.00): both credit the centre.
 		good, goodTok, goodMandate := sandboxSEPABuyer(t, s, "812345676", ibanFR)
-		poor, poorTok, poorMandate := sandboxSEPABuyer(t, s, "823456785", ibanPenniless)
+		poor, poorTok, poorMandate := sandboxSEPABuyer(t, s, "823456785", ibanClosed)
 		payOverHTTP(t, s, center.ID, good, goodTok, goodMandate, 10000)
 		payOverHTTP(t, s, center.ID, poor, poorTok, poorMandate, 5000)
 		m.moveClock(t, "2026-12-01T00:40:00+01:00", false)
