@@ -29,6 +29,7 @@ import (
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/refunds"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/webhooks"
 )
@@ -78,6 +79,8 @@ type Deps struct {
 	// provider's wallets with it.
 	Balances   *balances.Service
 	Reconciler *balances.Reconciler
+	// Refunds gives payments back.
+	Refunds *refunds.Service
 
 	// ParseHook reads a provider notification's query (the provider adapter's parser; nil: every
 	// notification is ignored).
@@ -124,6 +127,7 @@ type Server struct {
 	events       *events.Service
 	webhooks     *webhooks.Service
 	balances     *balances.Service
+	refunds      *refunds.Service
 	reconciler   *balances.Reconciler
 	adjustWallet AdjustWallet
 	apiKeys      *apikeys.Service
@@ -146,7 +150,7 @@ func New(d Deps) http.Handler {
 		orders: d.Orders, payments: d.Payments, notifications: d.Notifications, parseHook: d.ParseHook,
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
-		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved, balances: d.Balances, reconciler: d.Reconciler, adjustWallet: d.SandboxAdjustWallet,
+		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved, balances: d.Balances, refunds: d.Refunds, reconciler: d.Reconciler, adjustWallet: d.SandboxAdjustWallet,
 		apiKeys: d.APIKeys, audit: d.Audit,
 		edge: d.Edge.withDefaults(), corsOrigins: map[string]bool{},
 	}
@@ -213,6 +217,7 @@ func New(d Deps) http.Handler {
 	s.routeCollections(v1)
 	s.routeOrders(v1)
 	s.routePaymentIntents(v1)
+	s.routeRefunds(v1)
 	s.routeCards(v1)
 	s.routeMonthClose(v1)
 	s.routeInvoicing(v1)

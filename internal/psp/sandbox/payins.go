@@ -372,7 +372,7 @@ func (p *Provider) RefundPayIn(ctx context.Context, req psp.RefundRequest) (psp.
 		if amount == 0 {
 			amount = pi.Amount - pi.Refunded
 		}
-		r := Refund{ID: id, PayInID: pi.ID, AuthorID: req.AuthorID, Amount: amount, Tag: req.Tag, CreatedAt: now,
+		r := Refund{ID: id, InitialKind: psp.RefundOfPayIn, PayInID: pi.ID, AuthorID: req.AuthorID, Amount: amount, Tag: req.Tag, CreatedAt: now,
 			Status: psp.RefundFailed}
 		recent, err := tx.RefundedSince(ctx, pi.ID, amount, now.Add(-24*time.Hour))
 		if err != nil {
@@ -421,7 +421,12 @@ func (p *Provider) GetRefund(ctx context.Context, refundID string) (psp.Refund, 
 	if err != nil {
 		return psp.Refund{}, unavailable("read refund", err)
 	}
-	out := psp.Refund{ID: r.ID, PayInID: r.PayInID, Status: r.Status, Amount: r.Amount, ResultCode: r.ResultCode}
+	out := psp.Refund{ID: r.ID, InitialKind: psp.RefundOfPayIn, InitialID: r.PayInID, PayInID: r.PayInID, Status: r.Status,
+		Amount: r.Amount, ResultCode: r.ResultCode}
+	if r.InitialKind == psp.RefundOfTransfer {
+		out.PayInID = ""
+		out.InitialKind = psp.RefundOfTransfer
+	}
 	if r.Status == psp.RefundFailed {
 		out.Failure = psp.FailureProviderError // as the MangoPay client reports a failed refund
 	}
