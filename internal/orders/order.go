@@ -133,9 +133,9 @@ type Order struct {
 	Payment           *PaymentSummary // nil until a payment intent exists; set by the service layer
 	// AmountRefunded is what the refunds of its payment hold (pending or succeeded), in cents.
 	AmountRefunded int64
-	DeliveryNotes     []DeliveryNote  // nil when none
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	DeliveryNotes  []DeliveryNote // nil when none
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // NewOrderInput is what a buyer (or a service acting for it) asks for.
