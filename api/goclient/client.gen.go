@@ -4519,6 +4519,8 @@ type ClientInterface interface {
 
 	// GetRefund Get a refund
 	//
+	// Its buyer, the order's centre, admin and service; another organisation's refund answers 404.
+	//
 	// Corresponds with GET /v1/refunds/{id} (the `GetRefund` operationId).
 	GetRefund(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -6275,6 +6277,8 @@ func (c *Client) CreateRefund(ctx context.Context, params *CreateRefundParams, b
 }
 
 // GetRefund Get a refund
+//
+// Its buyer, the order's centre, admin and service; another organisation's refund answers 404.
 //
 // Corresponds with GET /v1/refunds/{id} (the `GetRefund` operationId).
 func (c *Client) GetRefund(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -12285,6 +12289,8 @@ type ClientWithResponsesInterface interface {
 	CreateRefundWithResponse(ctx context.Context, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error)
 
 	// GetRefundWithResponse Get a refund
+	//
+	// Its buyer, the order's centre, admin and service; another organisation's refund answers 404.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -26400,6 +26406,8 @@ func (c *ClientWithResponses) CreateRefundWithResponse(ctx context.Context, para
 }
 
 // GetRefundWithResponse Get a refund
+//
+// Its buyer, the order's centre, admin and service; another organisation's refund answers 404.
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -133,6 +133,7 @@ func (s *Server) listRefunds(c *gin.Context) {
 //
 //	@Summary		Get a refund
 //	@ID				getRefund
+//	@Description	Its buyer, the order's centre, admin and service; another organisation's refund answers 404.
 //	@Tags			refunds
 //	@Security		BearerAuth
 //	@Produce		json,application/problem+json
