@@ -125,7 +125,6 @@ func BuildStatement(id string, account Account, month string, orders []Statement
 		Month:              month,
 		Status:             StatementOpen,
 		Orders:             make([]StatementOrder, 0, len(orders)),
-		Credits:            []StatementCredit{},
 		VATBreakdown:       []VATLine{},
 		Currency:           Currency,
 	}
