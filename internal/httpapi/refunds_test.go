@@ -2,16 +2,20 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/app/apptest"
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/httpapi"
+	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
@@ -314,6 +318,106 @@ func TestInvoiceRefund(t *testing.T) {
 		if !strings.Contains(text, "Avoirs (remboursements)") || !strings.Contains(text, "-25,52 € -4,48 € -30,00 €") ||
 			!strings.Contains(text, "Total TTC 0,00 €") {
 			t.Errorf("PDF text = %s", text)
+		}
+	})
+}
+
+// lossyRefunds is the sandbox provider whose refund answers can be lost: the refund is made at
+// the provider, but vhupay hears psp.ErrUnavailable (a timeout, a crash before the answer was
+// written), as many times as lose says for each kind of call.
+type lossyRefunds struct {
+	fullProvider
+	mu               sync.Mutex
+	loseTransfer     int
+	losePayIn        int
+	transfers, payIn int // calls that reached the provider
+}
+
+type fullProvider interface {
+	psp.Provider
+	psp.Owners
+	psp.Transfers
+	psp.Wallets
+}
+
+func (l *lossyRefunds) RefundTransfer(ctx context.Context, req psp.TransferRefundRequest) (psp.Refund, error) {
+	r, err := l.fullProvider.RefundTransfer(ctx, req)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.transfers++
+	if err == nil && l.loseTransfer > 0 {
+		l.loseTransfer--
+		return psp.Refund{}, psp.ErrUnavailable
+	}
+	return r, err
+}
+
+func (l *lossyRefunds) RefundPayIn(ctx context.Context, req psp.RefundRequest) (psp.Refund, error) {
+	r, err := l.fullProvider.RefundPayIn(ctx, req)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.payIn++
+	if err == nil && l.losePayIn > 0 {
+		l.losePayIn--
+		return psp.Refund{}, psp.ErrUnavailable
+	}
+	return r, err
+}
+
+// TestCardRefundResumes: the provider's answers to both refund calls are lost once (a crash
+// between the calls, a timeout): the refund answers pending, the centre is debited once, and the
+// periodic job finishes it with the same idempotency keys: the buyer is refunded exactly once.
+func TestCardRefundResumes(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		lossy := &lossyRefunds{loseTransfer: 1, losePayIn: 1}
+		s := apptest.Start(t, b, apptest.WithOptions(func(o *app.Options) {
+			o.WrapProvider = func(p psp.Provider) psp.Provider {
+				lossy.fullProvider = p.(fullProvider)
+				return lossy
+			}
+		}))
+		m := money{s: s, admin: s.Token(t, auth.RoleAdmin, "")}
+		buyer := createBuyer(t, s, "812345676")
+		center := createCenter(t, s, "81234567600017")
+		s.Do(t, apptest.Request{Method: "PUT", Path: "/v1/admin/centers/" + center.ID + "/fee", Token: m.admin,
+			Body: map[string]any{"fee_rate_bps": 500}}).Expect(t, 200)
+		centerTok := s.Token(t, auth.RoleCenter, center.ID)
+		e := payEnv{s: s, buyer: buyer, center: center, token: s.Token(t, auth.RoleBuyer, buyer.ID)}
+		_, pi := paidByCard(t, e)
+		// The centre's transfer is not made yet: the refund waits for it.
+		r := decodeRefund(t, refund(t, s, centerTok, map[string]any{"payment_intent_id": pi.ID, "amount": 3000, "reason": "other"}).Expect(t, 201))
+		if r.Status != "pending" {
+			t.Fatalf("refund before the centre's transfer = %+v", r)
+		}
+		if bal := m.balance(t, centerTok); bal.Available != 11400-2850 {
+			t.Errorf("the centre is debited when the refund is recorded: %+v", bal)
+		}
+		if _, err := s.App.Transfers.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for range 4 { // the transfer's answer lost, then the pay-in's, then done
+			if _, err := s.App.Refunds.ProcessDue(ctx); err != nil && !errors.Is(err, psp.ErrUnavailable) {
+				t.Fatal(err)
+			}
+		}
+		var got httpapi.Refund
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/refunds/" + r.ID, Token: centerTok}).Expect(t, 200).JSON(t, &got)
+		if got.Status != "succeeded" {
+			t.Fatalf("refund after the job = %+v", got)
+		}
+		if lossy.transfers != 2 || lossy.payIn != 2 {
+			t.Errorf("provider calls: %d transfer refunds, %d pay-in refunds; want each asked twice with one key", lossy.transfers, lossy.payIn)
+		}
+		if w := walletBalances(t, s, buyer.ID, center.ID); w != [3]int64{0, 11400 - 2850, 450} {
+			t.Errorf("wallets = %v, want the 30.00 refunded once", w)
+		}
+		if bal := m.balance(t, centerTok); bal.Available != 11400-2850 {
+			t.Errorf("centre balance = %+v", bal)
+		}
+		m.trialBalanceIsZero(t)
+		if rec := m.reconcile(t); rec.Status != "matched" {
+			t.Errorf("reconciliation = %+v", rec)
 		}
 	})
 }
