@@ -351,7 +351,7 @@ func (p *Provider) settleOne(ctx context.Context, pi PayIn, now time.Time) ([]ps
 // an author other than the pay-in's, or a pay-in that has not succeeded, is a *psp.RejectedError.
 // The refund comes back succeeded (the wallet is debited), or failed: everything refunded already
 // (001401), more than what is left (005403), the same amount refunded in the last 24 hours
-// (005407), a direct debit younger than 7 days (001405; Tag "ignore_mindate" skips the rule, as in
+// (005407), a card payment older than 11 months (001403), a direct debit younger than 7 days (001405; Tag "ignore_mindate" skips the rule, as in
 // MangoPay's sandbox).
 func (p *Provider) RefundPayIn(ctx context.Context, req psp.RefundRequest) (psp.Refund, error) {
 	var events []psp.Notification
@@ -385,6 +385,8 @@ func (p *Provider) RefundPayIn(ctx context.Context, req psp.RefundRequest) (psp.
 			r.ResultCode, r.ResultMessage = codeRefundExceeds, "The refund cannot exceed initial transaction amount"
 		case recent:
 			r.ResultCode, r.ResultMessage = codeRefundDuplicate, "Duplicated operation: you cannot reimburse the same amount more than once for a transaction during the same day."
+		case pi.Method == psp.PayInCard && now.After(pi.CreatedAt.AddDate(0, 11, 0)):
+			r.ResultCode, r.ResultMessage = codeRefundTooLate, "The transaction cannot be refunded (max 11 months)"
 		case pi.Method == psp.PayInDirectDebit && now.Sub(pi.CreatedAt) < 7*24*time.Hour && req.Tag != "ignore_mindate":
 			r.ResultCode, r.ResultMessage = codeRefundTooEarly, "The initial transaction occured less than 7 days ago"
 		default:
