@@ -312,7 +312,8 @@ func (s *Service) credit(ctx context.Context, tx Tx, t Target, r *Refund) error 
 	if err != nil {
 		return err
 	}
-	if month == "" {
+	if month == "" { // no month gates (unit tests): the Paris month of the refund
+		at = r.CreatedAt
 		month = at.In(paris()).Format("2006-01")
 	}
 	before, err := tx.SucceededTotal(ctx, pi.ID)
