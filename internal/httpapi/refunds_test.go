@@ -95,6 +95,9 @@ func TestCardRefunds(t *testing.T) {
 		refund(t, s, centerTok, map[string]any{"payment_intent_id": pi.ID, "amount": 0, "reason": "other"}).ExpectProblem(t, 422, "validation_failed")
 		refund(t, s, centerTok, map[string]any{"payment_intent_id": pi.ID}).ExpectProblem(t, 422, "validation_failed")
 		refund(t, s, centerTok, body(12001)).ExpectProblem(t, 409, "refund_exceeds_payment")
+		// A payment waiting for 3-D Secure cannot be refunded.
+		open := decodeIntent(t, e.pay(t, e.token, e.order(t, 5000).ID, e.registerCard(t, e.token, "4970105181818183")).Expect(t, 201))
+		refund(t, s, centerTok, map[string]any{"payment_intent_id": open.ID, "reason": "other"}).ExpectProblem(t, 409, "payment_not_refundable")
 
 		// 30.00: the centre gives back 28.50, the platform its 1.50 share of the fee.
 		r1 := decodeRefund(t, refund(t, s, centerTok, body(3000), "Idempotency-Key", "refund-1").Expect(t, 201))
@@ -330,6 +333,7 @@ type lossyRefunds struct {
 	mu               sync.Mutex
 	loseTransfer     int
 	losePayIn        int
+	refusePayIn      bool // answer pay-in refunds failed with 001403 (too late), without asking
 	transfers, payIn int // calls that reached the provider
 }
 
@@ -353,6 +357,12 @@ func (l *lossyRefunds) RefundTransfer(ctx context.Context, req psp.TransferRefun
 }
 
 func (l *lossyRefunds) RefundPayIn(ctx context.Context, req psp.RefundRequest) (psp.Refund, error) {
+	l.mu.Lock()
+	refuse := l.refusePayIn
+	l.mu.Unlock()
+	if refuse {
+		return psp.Refund{ID: "refused-" + req.IdempotencyKey, Status: psp.RefundFailed, ResultCode: "001403", Failure: psp.FailureProviderError}, nil
+	}
 	r, err := l.fullProvider.RefundPayIn(ctx, req)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -419,5 +429,28 @@ func TestCardRefundResumes(t *testing.T) {
 		if rec := m.reconcile(t); rec.Status != "matched" {
 			t.Errorf("reconciliation = %+v", rec)
 		}
+
+		// The provider refuses the pay-in's refund (too late): the refund fails, the centre gets
+		// its share back (adjustment), and the amount is refundable again.
+		lossy.mu.Lock()
+		lossy.refusePayIn = true
+		lossy.mu.Unlock()
+		failed := decodeRefund(t, refund(t, s, centerTok, map[string]any{"payment_intent_id": pi.ID, "amount": 2000, "reason": "other"}).Expect(t, 201))
+		if failed.Status != "failed" || failed.FailureCode == nil || *failed.FailureCode != "provider_refused" {
+			t.Fatalf("refused refund = %+v", failed)
+		}
+		if bal := m.balance(t, centerTok); bal.Available != 11400-2850 {
+			t.Errorf("centre balance after a refused refund = %+v", bal)
+		}
+		if adj := m.transactions(t, centerTok, "?type=adjustment&source_id="+failed.ID); len(adj) != 1 || adj[0].Net != 2000-100 {
+			t.Errorf("adjustments = %+v", adj)
+		}
+		if got := e.intent(t, pi.ID); got.AmountRefunded != 3000 {
+			t.Errorf("intent after a refused refund = %+v", got)
+		}
+		if evs := eventsOf(t, s, centerTok, "refund.failed"); len(evs) != 1 || !strings.Contains(string(evs[0].Data.Object), failed.ID) {
+			t.Errorf("refund.failed events = %+v", evs)
+		}
+		m.trialBalanceIsZero(t)
 	})
 }
