@@ -334,7 +334,7 @@ type lossyRefunds struct {
 	loseTransfer     int
 	losePayIn        int
 	refusePayIn      bool // answer pay-in refunds failed with 001403 (too late), without asking
-	transfers, payIn int // calls that reached the provider
+	transfers, payIn int  // calls that reached the provider
 }
 
 type fullProvider interface {
