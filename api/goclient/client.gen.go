@@ -1490,6 +1490,7 @@ const (
 	ListOrdersParamsStatusCancelled      ListOrdersParamsStatus = "cancelled"
 	ListOrdersParamsStatusConfirmed      ListOrdersParamsStatus = "confirmed"
 	ListOrdersParamsStatusPaymentPending ListOrdersParamsStatus = "payment_pending"
+	ListOrdersParamsStatusRefunded       ListOrdersParamsStatus = "refunded"
 )
 
 // Valid indicates whether the value is a known member of the ListOrdersParamsStatus enum.
@@ -1500,6 +1501,8 @@ func (e ListOrdersParamsStatus) Valid() bool {
 	case ListOrdersParamsStatusConfirmed:
 		return true
 	case ListOrdersParamsStatusPaymentPending:
+		return true
+	case ListOrdersParamsStatusRefunded:
 		return true
 	default:
 		return false

@@ -178,7 +178,7 @@ func (s *Server) createOrder(c *gin.Context) {
 //	@Tags			orders
 //	@Security		BearerAuth
 //	@Produce		json,application/problem+json
-//	@Param			status		query		string	false	"Only orders in this status"	Enums(payment_pending, confirmed, cancelled)
+//	@Param			status		query		string	false	"Only orders in this status"	Enums(payment_pending, confirmed, cancelled, refunded)
 //	@Param			buyer_id	query		string	false	"Admin and service: only this buyer's orders"
 //	@Param			limit		query		int		false	"Page size (1–100)"	default(20)
 //	@Param			cursor		query		string	false	"next_cursor of the previous page"

@@ -132,6 +132,11 @@ func TestCardRefunds(t *testing.T) {
 		if got := getOrder(t, s, e.token, o.ID); got.AmountRefunded != 12000 || got.Status != "refunded" {
 			t.Errorf("order after both refunds = %+v", got)
 		}
+		var refundedOrders httpapi.OrderList
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/orders?status=refunded", Token: e.token}).Expect(t, 200).JSON(t, &refundedOrders)
+		if len(refundedOrders.Data) != 1 || refundedOrders.Data[0].ID != o.ID {
+			t.Errorf("refunded orders = %+v", refundedOrders.Data)
+		}
 		if bal := m.balance(t, centerTok); bal.Available != 0 {
 			t.Errorf("balance after both refunds = %+v, want 0 (114.00 − 28.50 − 85.50)", bal)
 		}

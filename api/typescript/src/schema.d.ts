@@ -8152,7 +8152,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only orders in this status */
-                status?: "payment_pending" | "confirmed" | "cancelled";
+                status?: "payment_pending" | "confirmed" | "cancelled" | "refunded";
                 /** @description Admin and service: only this buyer's orders */
                 buyer_id?: string;
                 /** @description Page size (1–100) */
