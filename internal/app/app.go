@@ -241,7 +241,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Transfers = balances.NewTransfers(storage.NewCenterTransfers(db), storage.NewParties(db), a.Payers, mover, a.Clock, log)
 	refunder, _ := a.Provider.(refunds.Provider)
 	a.Refunds = refunds.NewService(refunds.Config{Store: storage.NewRefunds(db), Provider: refunder, Payers: a.Payers,
-		Clock: a.Clock, Log: log})
+		Clock: a.Clock, Log: log, Jobs: true})
 	wallets, _ := a.Provider.(balances.WalletReader)
 	a.Reconciler = balances.NewReconciler(storage.NewReconciliations(db), wallets, a.Clock, log)
 	wc := opts.Webhooks

@@ -23,6 +23,32 @@ const (
 	codeInsufficient      = "001001" // the centre's wallet cannot give its share back yet
 )
 
+// AdvanceJob carries one pending refund to its end on the job queue (River): enqueued in the
+// unit of work that records the refund, so that a refund whose request crashed, or whose provider
+// did not answer, is finished without waiting for anyone; it waits until the refund is due (the
+// 8th day of a direct debit, the same-amount window) and runs Advance. The periodic ProcessDue is
+// the net behind it.
+type AdvanceJob struct {
+	RefundID string `json:"refund_id"`
+}
+
+// Kind implements txn.Job.
+func (AdvanceJob) Kind() string { return "refund_advance" }
+
+// NextStep says when a refund's job should look at it again: done (not pending any more), or the
+// time to wait (until it is due; at least minWait, at most maxWait: a refund waiting for its
+// collection or the centre's transfer is looked at again). Errors: ErrNotFound, storage errors.
+func (s *Service) NextStep(ctx context.Context, refundID string, minWait, maxWait time.Duration) (wait time.Duration, done bool, err error) {
+	r, err := s.store.Refund(ctx, refundID)
+	if err != nil {
+		return 0, false, err
+	}
+	if r.Status != StatusPending {
+		return 0, true, nil
+	}
+	return min(max(r.NotBefore.Sub(s.clock.Now()), minWait), maxWait), false, nil
+}
+
 // retryAfterRefusal is how long a refund waits after a refusal it waits on.
 const retryAfterRefusal = 24 * time.Hour
 
@@ -68,6 +94,9 @@ func (s *Service) Advance(ctx context.Context, refundID string) error {
 func (s *Service) change(ctx context.Context, r Refund, fn func(tx Tx, r *Refund) error) (bool, error) {
 	var ok bool
 	err := s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.LockPayment(ctx, r.PaymentIntentID); err != nil {
+			return err
+		}
 		cur, err := tx.CurrentRefund(ctx, r.ID)
 		if err != nil {
 			return err

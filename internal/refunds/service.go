@@ -58,6 +58,9 @@ type Config struct {
 	// StepTimeout bounds the provider steps a request makes after its refund is recorded
 	// (default 20 s); what does not finish then is finished by the periodic job (ProcessDue).
 	StepTimeout time.Duration
+	// Jobs: a pending refund enqueues its AdvanceJob in the unit that records it (the job queue
+	// must be set on the units; false in tests without one: ProcessDue alone finishes them).
+	Jobs bool
 }
 
 // Service creates, reads and carries out refunds.
@@ -68,12 +71,13 @@ type Service struct {
 	clock       clock.Clock
 	log         *slog.Logger
 	stepTimeout time.Duration
+	jobs        bool
 }
 
 // NewService returns a Service.
 func NewService(cfg Config) *Service {
 	s := &Service{store: cfg.Store, provider: cfg.Provider, payers: cfg.Payers, clock: cfg.Clock, log: cfg.Log,
-		stepTimeout: cfg.StepTimeout}
+		stepTimeout: cfg.StepTimeout, jobs: cfg.Jobs}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -188,6 +192,11 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 		created, err := tx.CurrentRefund(ctx, r.ID)
 		if err != nil {
 			return err
+		}
+		if created.Status == StatusPending && s.jobs {
+			if err := tx.Enqueue(ctx, AdvanceJob{RefundID: r.ID}); err != nil {
+				return err
+			}
 		}
 		return tx.Audit(ctx, txn.AuditEntry{Action: "refund.create", Actor: actor(who), TargetID: r.ID, After: created, At: now})
 	})

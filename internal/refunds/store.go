@@ -28,6 +28,10 @@ type Tx interface {
 	// (conditional on collection_id being NULL) and lowers the buyer's outstanding of the month by
 	// it, in the unit. It reports whether it did (false: the collection took it, or too much).
 	LowerScheduled(ctx context.Context, intentID, buyerID, month string, amount int64, at time.Time) (bool, error)
+	// LockPayment locks the intent's row until the unit ends, so that the units that finish the
+	// refunds of one payment run one after the other and each sees what the previous wrote (the
+	// last one makes the order refunded).
+	LockPayment(ctx context.Context, intentID string) error
 	// Release gives back what a failed refund reserved.
 	Release(ctx context.Context, intentID string, amount int64, at time.Time) error
 	// RefundedBefore sums the intent's earlier refunds: those posted to the ledger and not failed

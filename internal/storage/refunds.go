@@ -230,6 +230,13 @@ func (u refundsUnit) LowerScheduled(ctx context.Context, intentID, buyerID, mont
 	return err == nil, err
 }
 
+// LockPayment implements refunds.Tx: a conditional no-op update takes the row lock on PostgreSQL
+// (the statements after it read what the transactions it waited for committed); SQLite's write
+// transactions are serialised already.
+func (u refundsUnit) LockPayment(ctx context.Context, intentID string) error {
+	return u.g.WithContext(ctx).Exec(`UPDATE payment_intents SET updated_at = updated_at WHERE id = ?`, intentID).Error
+}
+
 // Release implements refunds.Tx.
 func (u refundsUnit) Release(ctx context.Context, intentID string, amount int64, at time.Time) error {
 	g := u.g.WithContext(ctx)
