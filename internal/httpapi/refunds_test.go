@@ -15,6 +15,7 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/httpapi"
+	"github.com/vhupay/vhupay/internal/jobs"
 	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
@@ -457,5 +458,44 @@ func TestCardRefundResumes(t *testing.T) {
 			t.Errorf("refund.failed events = %+v", evs)
 		}
 		m.trialBalanceIsZero(t)
+	})
+}
+
+// TestRefundJobFinishesIt: the provider's answers are lost in the request; the refund's own job
+// on the queue (not the periodic sweep, which runs every 10 seconds) finishes it within seconds.
+func TestRefundJobFinishesIt(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		lossy := &lossyRefunds{loseTransfer: 1, losePayIn: 1}
+		s := apptest.Start(t, b, fastJobs(nil, func(c *jobs.Config) { c.RefundRetryDelay = 100 * time.Millisecond }),
+			apptest.WithOptions(func(o *app.Options) {
+				o.WrapProvider = func(p psp.Provider) psp.Provider {
+					lossy.fullProvider = p.(fullProvider)
+					return lossy
+				}
+			}))
+		buyer := createBuyer(t, s, "812345676")
+		center := createCenter(t, s, "81234567600017")
+		centerTok := s.Token(t, auth.RoleCenter, center.ID)
+		e := payEnv{s: s, buyer: buyer, center: center, token: s.Token(t, auth.RoleBuyer, buyer.ID)}
+		_, pi := paidByCard(t, e)
+		if _, err := s.App.Transfers.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		r := decodeRefund(t, refund(t, s, centerTok, map[string]any{"payment_intent_id": pi.ID, "amount": 4000, "reason": "other"}).Expect(t, 201))
+		if r.Status != "pending" {
+			t.Fatalf("refund whose answer was lost = %+v", r)
+		}
+		waitFor(t, func() bool {
+			var got httpapi.Refund
+			s.Do(t, apptest.Request{Method: "GET", Path: "/v1/refunds/" + r.ID, Token: centerTok}).Expect(t, 200).JSON(t, &got)
+			return got.Status == "succeeded"
+		})
+		if took := time.Since(start); took > 8*time.Second {
+			t.Errorf("the refund's job took %s", took)
+		}
+		if w := walletBalances(t, s, buyer.ID, center.ID); w != [3]int64{0, 12000 - 4000, 0} {
+			t.Errorf("wallets = %v, want 40.00 refunded once", w)
+		}
 	})
 }

@@ -82,7 +82,7 @@ func optsFor(kind string) *river.InsertOpts {
 }
 
 // register adds w's workers and periodic jobs to River's configuration.
-func register(workers *river.Workers, rc *river.Config, w Work, log *slog.Logger) {
+func register(workers *river.Workers, rc *river.Config, w Work, refundFirstWait time.Duration, log *slog.Logger) {
 	rc.Queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: 10, FetchPollInterval: fastPoll, FetchCooldown: 50 * time.Millisecond}
 	rc.Queues[QueueNotifications] = river.QueueConfig{MaxWorkers: 8, FetchPollInterval: fastPoll, FetchCooldown: 50 * time.Millisecond}
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[payments.NotificationJob]) error {
@@ -116,9 +116,9 @@ func register(workers *river.Workers, rc *river.Config, w Work, log *slog.Logger
 		if w.RefundSteps == nil {
 			return river.JobCancel(fmt.Errorf("no refund handler"))
 		}
-		if job.Attempt == 1 && time.Since(job.CreatedAt) < refundJobFirstWait {
+		if job.Attempt == 1 && time.Since(job.CreatedAt) < refundFirstWait {
 			// The request that recorded the refund makes its steps first.
-			return river.JobSnooze(refundJobFirstWait)
+			return river.JobSnooze(refundFirstWait)
 		}
 		if err := w.RefundSteps.Advance(ctx, job.Args.RefundID); err != nil {
 			log.Warn("refund not advanced yet", "refund_id", job.Args.RefundID, "attempt", job.Attempt, "err", err)
@@ -177,9 +177,6 @@ func (d *deliveryWorker) Work(ctx context.Context, job *river.Job[webhooks.Deliv
 	}
 	return nil
 }
-
-// refundJobFirstWait is how long a refund's job leaves it to the request that recorded it.
-const refundJobFirstWait = 30 * time.Second
 
 // ScheduleRefund implements payments.RefundQueue: the job first runs Config.RefundRetryDelay
 // later (the refund is tried at once by the caller; the job only finds it recorded, unless it
