@@ -17,6 +17,7 @@ import (
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/jobs"
 	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/psp/sandbox"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
@@ -497,5 +498,54 @@ func TestRefundJobFinishesIt(t *testing.T) {
 		if w := walletBalances(t, s, buyer.ID, center.ID); w != [3]int64{0, 12000 - 4000, 0} {
 			t.Errorf("wallets = %v, want 40.00 refunded once", w)
 		}
+	})
+}
+
+// TestRefundAfterPayout: a refund after the centre was paid out makes its balance negative at
+// once; at the provider the centre's empty wallet cannot give its part back (MangoPay wallets
+// never go negative), so the refund waits, and is made once the centre's next earning is in
+// its wallet (the test clock moved past the retry).
+func TestRefundAfterPayout(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		base := clock.NewManual(time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC)) // a Tuesday
+		s := apptest.Start(t, b, apptest.WithBaseClock(base), fastJobs(nil))
+		m := money{s: s, admin: s.Token(t, auth.RoleAdmin, "")}
+		center, centerTok := centerWithMoney(t, s, m, "81234567600017", "812345676", 10000) // 120.00, fee 0
+		var intents httpapi.PaymentIntentList
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/payment-intents", Token: m.admin}).Expect(t, 200).JSON(t, &intents)
+		if len(intents.Data) != 1 {
+			t.Fatalf("intents = %+v", intents.Data)
+		}
+		pi := intents.Data[0]
+		m.payout(t, centerTok, map[string]any{}).Expect(t, 201)
+		if bal := m.balance(t, centerTok); bal.Available != 0 {
+			t.Fatalf("balance after the payout = %+v", bal)
+		}
+
+		r := decodeRefund(t, refund(t, s, centerTok, map[string]any{"payment_intent_id": pi.ID, "reason": "part_missing"}).Expect(t, 201))
+		if r.Status != "pending" || r.Amount != 12000 {
+			t.Fatalf("refund after the payout = %+v", r)
+		}
+		if bal := m.balance(t, centerTok); bal.Available != -12000 {
+			t.Errorf("balance after the refund = %+v, want −120.00", bal)
+		}
+		m.trialBalanceIsZero(t)
+
+		// The centre's next earning reaches its wallet; an hour later the refund is made.
+		buyer := createBuyer(t, s, "823456785")
+		e := payEnv{s: s, buyer: buyer, center: center, token: s.Token(t, auth.RoleBuyer, buyer.ID)}
+		card := e.registerCard(t, e.token, sandbox.FrictionlessCard)
+		decodeIntent(t, e.pay(t, e.token, e.order(t, 10000).ID, card).Expect(t, 201))
+		runTransfers(t, s, buyer.ID, center.ID, 12000)
+		m.moveClock(t, "2026-11-10T11:00:00Z", false)
+		waitFor(t, func() bool {
+			var got httpapi.Refund
+			s.Do(t, apptest.Request{Method: "GET", Path: "/v1/refunds/" + r.ID, Token: centerTok}).Expect(t, 200).JSON(t, &got)
+			return got.Status == "succeeded"
+		})
+		if bal := m.balance(t, centerTok); bal.Available != 0 {
+			t.Errorf("balance after the next earning = %+v, want 0", bal)
+		}
+		m.trialBalanceIsZero(t)
 	})
 }

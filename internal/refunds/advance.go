@@ -185,7 +185,7 @@ func (s *Service) refundTransfer(ctx context.Context, r Refund, t Target) (bool,
 	if err != nil {
 		return false, err
 	}
-	got, err := s.provider.RefundTransfer(ctx, psp.TransferRefundRequest{IdempotencyKey: "refund-transfer-" + r.ID,
+	got, err := s.provider.RefundTransfer(ctx, psp.TransferRefundRequest{IdempotencyKey: fmt.Sprintf("refund-transfer-%s-%d", r.ID, r.Attempts),
 		TransferID: t.ProviderTransferID, AuthorID: payer.UserID, Amount: r.Amount, Fees: r.Fee, Tag: r.ID})
 	var rejected *psp.RejectedError
 	switch {
@@ -203,7 +203,12 @@ func (s *Service) refundTransfer(ctx context.Context, r Refund, t Target) (bool,
 	case got.Status == psp.RefundFailed && got.ResultCode == codeInsufficient:
 		// The centre's wallet lacks its share (paid out): the refund waits for its next earnings.
 		s.log.WarnContext(ctx, "a refund waits for the centre's wallet", slog.String("refund_id", r.ID), slog.String("center_id", r.CenterID))
-		_, err := s.change(ctx, r, func(tx Tx, cur *Refund) error { cur.NotBefore = cur.UpdatedAt.Add(time.Hour); return nil })
+		// Asked again with a new key: the provider answers a key's first outcome again.
+		_, err := s.change(ctx, r, func(tx Tx, cur *Refund) error {
+			cur.Attempts++
+			cur.NotBefore = cur.UpdatedAt.Add(time.Hour)
+			return nil
+		})
 		return false, err
 	case got.Status == psp.RefundFailed:
 		_, err = s.change(ctx, r, func(tx Tx, cur *Refund) error { return s.fail(ctx, tx, cur, FailureProviderRefused) })

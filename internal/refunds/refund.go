@@ -104,7 +104,8 @@ type Refund struct {
 	Stage           Stage
 	// Posted: the refund's ledger transaction is written (the centre's balance debited).
 	Posted bool
-	// Attempts counts the pay-in refunds asked of the provider (each with its own key).
+	// Attempts counts the provider's refusals the refund waited on: each new try of a step is
+	// asked with a new idempotency key (the provider answers a key's first outcome again).
 	Attempts                 int
 	ProviderTransferRefundID string
 	ProviderRefundID         string
