@@ -78,9 +78,11 @@ type PaymentIntent struct {
 	CollectionID *string `json:"collection_id" binding:"required" extensions:"x-nullable"`
 	BuyerID      string  `json:"buyer_id" binding:"required"`
 	Amount       int64   `json:"amount" binding:"required" example:"14400"`
-	Currency     string  `json:"currency" binding:"required" enums:"EUR"`
-	Method       string  `json:"method" binding:"required" enums:"card,sepa_debit,vhu_invoice"`
-	Status       string  `json:"status" binding:"required" enums:"requires_action,processing,scheduled,succeeded,failed,canceled"`
+	// AmountRefunded is what the intent's refunds hold, pending or succeeded (cents).
+	AmountRefunded int64  `json:"amount_refunded" binding:"required" example:"0"`
+	Currency       string `json:"currency" binding:"required" enums:"EUR"`
+	Method         string `json:"method" binding:"required" enums:"card,sepa_debit,vhu_invoice"`
+	Status         string `json:"status" binding:"required" enums:"requires_action,processing,scheduled,succeeded,failed,canceled"`
 	// NextAction is set in requires_action only.
 	NextAction *NextAction `json:"next_action" binding:"required" extensions:"x-nullable"`
 	// LastError is set when the intent failed, or was canceled because it expired.
@@ -126,7 +128,7 @@ func optional(s string) *string {
 }
 
 func toPaymentIntent(pi payments.Intent) PaymentIntent {
-	out := PaymentIntent{ID: pi.ID, OrderID: optional(pi.OrderID), CollectionID: optional(pi.CollectionID), BuyerID: pi.BuyerID, Amount: pi.Amount, Currency: pi.Currency,
+	out := PaymentIntent{ID: pi.ID, OrderID: optional(pi.OrderID), CollectionID: optional(pi.CollectionID), BuyerID: pi.BuyerID, Amount: pi.Amount, AmountRefunded: pi.AmountRefunded, Currency: pi.Currency,
 		Method: string(pi.Method), Status: string(pi.Status), CardID: optional(pi.CardID), MandateID: optional(pi.MandateID),
 		CollectionMonth: optional(pi.CollectionMonth), InvoicingAccountID: optional(pi.InvoicingAccountID),
 		CreatedAt: pi.CreatedAt, UpdatedAt: pi.UpdatedAt}
