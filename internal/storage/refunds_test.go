@@ -224,6 +224,9 @@ func TestRefundRacingTheMonthClose(t *testing.T) {
 
 			// The collections are debited (round 1: they fail); the refunds that waited are made
 			// from the 8th day after the debit (or fail with the collection).
+			if _, err := cols.Prenotify(ctx, month, collections.Prenotice{DueDate: clk.Now(), CreditorID: "FR72ZZZ123456", At: clk.Now()}, 10); err != nil {
+				t.Fatal(err)
+			}
 			subs, err := cols.PendingSubmissions(ctx, month, "", 10)
 			if err != nil {
 				t.Fatal(err)
