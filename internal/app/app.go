@@ -26,6 +26,7 @@ import (
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/config"
+	"github.com/vhupay/vhupay/internal/disputes"
 	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
@@ -99,6 +100,8 @@ type App struct {
 	Events *events.Service
 	// Balances are the centres' money: fees, balances, the ledger.
 	Balances *balances.Service
+	// Disputes records card chargebacks and the centres' answers.
+	Disputes *disputes.Service
 	// Transfers moves the centres' earnings between wallets at the provider.
 	Transfers *balances.Transfers
 	// Reconciler compares the provider's wallets with the ledger.
@@ -230,8 +233,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a.Collections = collections.NewService(collections.Config{Store: storage.NewCollections(db), Buyers: storage.NewParties(db), SEPA: a.SEPA, Payers: a.Payers,
 		Provider: collectionsProvider, Clock: a.Clock, Log: log})
+	disputeProvider, _ := a.Provider.(disputes.Provider)
+	a.Disputes = disputes.NewService(disputes.Config{Store: storage.NewDisputes(db), Provider: disputeProvider,
+		Intents: storage.NewPayments(db), Orders: storage.NewOrders(db), Clock: a.Clock, Log: log})
 	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: mandateHandler{a.SEPA},
-		DirectDebits: a.Collections, Repudiations: a.Collections}, storage.NewNotifications(db), log)
+		DirectDebits: a.Collections, Repudiations: a.Collections, Disputes: a.Disputes}, storage.NewNotifications(db), log)
 	a.Events = events.NewService(storage.NewEvents(db), a.Clock)
 	a.Balances = balances.NewService(storage.NewBalances(db), storage.NewParties(db), a.Clock)
 	mover, _ := a.Provider.(balances.MoneyMover)
@@ -257,7 +263,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, ParseHook: mangopay.ParseHook, MonthCloses: a.MonthCloses,
 		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, Balances: a.Balances, Reconciler: a.Reconciler,
-		APIKeys: a.APIKeys, Audit: a.Audit,
+		APIKeys: a.APIKeys, Audit: a.Audit, Disputes: a.Disputes,
 		Edge: httpapi.Edge{MaxHeaderBytes: cfg.MaxHeaderBytes, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 			HookRateLimit: cfg.HookRateLimit, HookRateBurst: cfg.HookRateBurst, ReturnURLOrigins: cfg.ReturnURLOrigins, Sandbox: cfg.Sandbox()},
 	}
@@ -332,10 +338,14 @@ func (a *App) Run(ctx context.Context) {
 		wg.Go(func() { a.testClock.Follow(ctx, time.Second, a.Log) })
 	}
 	if a.sandbox != nil {
-		// Submitted debits settle once the (test) clock is 2 days past their submission.
+		// Submitted debits settle once the (test) clock is 2 days past their submission; the
+		// dispute card's payments are disputed a day after, and answered disputes decided.
 		wg.Go(func() {
 			a.every(ctx, 2*time.Second, "sandbox settlement", func(ctx context.Context) error {
-				_, err := a.sandbox.Settle(ctx, false)
+				if _, err := a.sandbox.Settle(ctx, false); err != nil {
+					return err
+				}
+				_, err := a.sandbox.SettleDisputes(ctx, false)
 				return err
 			})
 		})

@@ -54,6 +54,16 @@ func (a *App) periodicWork() []jobs.Periodic {
 			_, err := a.Reconciler.RunDaily(ctx)
 			return err
 		}},
+		// Disputes nobody answered by their due date are lost (on the clock); decisions recorded
+		// and not told to the provider yet are told.
+		{Name: "dispute_expiry", Every: 30 * time.Second, Run: func(ctx context.Context) error {
+			_, err := a.Disputes.ExpireDue(ctx)
+			return err
+		}},
+		{Name: "dispute_provider_sync", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Disputes.SyncProvider(ctx)
+			return err
+		}},
 		{Name: "idempotency_purge", Every: time.Hour, Run: func(ctx context.Context) error {
 			_, err := a.idem.Purge(ctx)
 			return err
@@ -101,7 +111,8 @@ func (r lateRefunds) ScheduleRefund(ctx context.Context, intentID string) error 
 // clockMoved runs, in the request that moved the sandbox test clock, the work the move made due:
 // intents past their expiry are canceled, the previous month's close starts when the clock
 // entered a new month, submitted debits settle (all of them with settle, once the close the move
-// started, if any, has ended: its debits are submitted then).
+// started, if any, has ended: its debits are submitted then), the dispute card's disputes open
+// and answered disputes are decided, and disputes past their due date are lost.
 func (a *App) clockMoved(ctx context.Context, settle bool) error {
 	if _, err := a.Payments.ExpireStale(ctx); err != nil {
 		return err
@@ -114,7 +125,13 @@ func (a *App) clockMoved(ctx context.Context, settle bool) error {
 			return err
 		}
 	}
-	_, err := a.sandbox.Settle(ctx, settle)
+	if _, err := a.sandbox.Settle(ctx, settle); err != nil {
+		return err
+	}
+	if _, err := a.sandbox.SettleDisputes(ctx, settle); err != nil {
+		return err
+	}
+	_, err := a.Disputes.ExpireDue(ctx)
 	return err
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/collections"
+	"github.com/vhupay/vhupay/internal/disputes"
 	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/invoicing"
@@ -78,6 +79,8 @@ type Deps struct {
 	// provider's wallets with it.
 	Balances   *balances.Service
 	Reconciler *balances.Reconciler
+	// Disputes are the card chargebacks and the centres' answers.
+	Disputes *disputes.Service
 
 	// ParseHook reads a provider notification's query (the provider adapter's parser; nil: every
 	// notification is ignored).
@@ -128,6 +131,7 @@ type Server struct {
 	adjustWallet AdjustWallet
 	apiKeys      *apikeys.Service
 	audit        *audit.Service
+	disputes     *disputes.Service
 	clockMoved   func(ctx context.Context, settle bool) error
 
 	edge Edge
@@ -147,7 +151,7 @@ func New(d Deps) http.Handler {
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
 		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved, balances: d.Balances, reconciler: d.Reconciler, adjustWallet: d.SandboxAdjustWallet,
-		apiKeys: d.APIKeys, audit: d.Audit,
+		apiKeys: d.APIKeys, audit: d.Audit, disputes: d.Disputes,
 		edge: d.Edge.withDefaults(), corsOrigins: map[string]bool{},
 	}
 	s.callers = newLimiters(s.edge.RateLimit, s.edge.RateBurst, nil)
@@ -222,6 +226,7 @@ func New(d Deps) http.Handler {
 	s.routeAudit(v1)
 	s.routeBalances(v1)
 	s.routeReconciliations(v1)
+	s.routeDisputes(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}
