@@ -9,6 +9,7 @@ import (
 	"github.com/vhupay/vhupay/internal/app/apptest"
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/httpapi"
+	"github.com/vhupay/vhupay/internal/psp/mangopay/mangopaytest"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
@@ -258,6 +259,122 @@ func TestDisputeAcceptedOrUnanswered(t *testing.T) {
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/events?type=dispute.closed", Token: e.m.admin}).Expect(t, 200).JSON(t, &l)
 		if len(l.Data) != 2 {
 			t.Fatalf("dispute.closed events = %d, want 2 (each closed once)", len(l.Data))
+		}
+	})
+}
+
+// TestDisputesWithMangoPay: the same flow against the MangoPay fake, driven by its hooks. A
+// dispute (DISPUTE_CREATED, applied once however often it is notified) debits the centre; the
+// evidence goes to MangoPay as a DELIVERY_PROOF document (created, its page uploaded, submitted)
+// then PUT /disputes/{id}/submit, even when MangoPay is down at the answer (recorded first, told
+// by the retry); the bank's decision (DISPUTE_CLOSED) credits the centre back; an acceptance is
+// PUT /disputes/{id}/close.
+func TestDisputesWithMangoPay(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		e := startPayments(t, b)
+		s := e.s
+		m := money{s: s, admin: s.Token(t, auth.RoleAdmin, "")}
+		centerTok := s.Token(t, auth.RoleCenter, e.center.ID)
+		card := e.registerCard(t, e.token, mangopaytest.FrictionlessCard)
+		payInOfIntent := func(id string) string {
+			var payIn string
+			if err := s.App.DB.SQL().QueryRow(dollars(s.App.DB, `SELECT provider_payin_id FROM payment_intents WHERE id = ?`), id).Scan(&payIn); err != nil {
+				t.Fatal(err)
+			}
+			return payIn
+		}
+		paid := func() (httpapi.Order, string) {
+			o := e.order(t, 10000)
+			pi := decodeIntent(t, e.pay(t, e.token, o.ID, card).Expect(t, 201))
+			if pi.Status != "succeeded" {
+				t.Fatalf("intent = %+v", pi)
+			}
+			return o, pi.ID
+		}
+		o, piID := paid()
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/orders/" + o.ID + "/delivery-notes", Token: centerTok,
+			Body: map[string]any{"kind": "BR", "number": "BR-77"}}).Expect(t, 201)
+		mpDispute, err := e.fake.OpenDispute(payInOfIntent(piID), "PRODUCT_NOT_PROVIDED", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			e.hook(t, "DISPUTE_CREATED", mpDispute)
+		}
+		var l httpapi.DisputeList
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/disputes", Token: centerTok}).Expect(t, 200).JSON(t, &l)
+		if len(l.Data) != 1 || l.Data[0].PaymentIntentID != piID || l.Data[0].Reason != "product_not_provided" || l.Data[0].Status != "needs_response" {
+			t.Fatalf("disputes after the hooks = %+v", l.Data)
+		}
+		d := l.Data[0]
+		m.trialBalanceIsZero(t)
+		if bal := m.balance(t, centerTok); bal.Available != 0 {
+			t.Fatalf("available after the dispute = %d, want 0", bal.Available)
+		}
+
+		// MangoPay down when the centre answers: the answer is recorded, told later.
+		e.fake.InjectFault(mangopaytest.Fault{Route: "PUT /disputes/{id}/submit", Status: 503, Times: 100})
+		var answered httpapi.Dispute
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/disputes/" + d.ID + "/evidence", Token: centerTok,
+			Body: map[string]any{"text": "Retirée au centre le 02/11.", "delivery_note_id": "BR-77"}}).Expect(t, 200).JSON(t, &answered)
+		if answered.Status != "under_review" {
+			t.Fatalf("answered = %+v", answered)
+		}
+		e.fake.ClearFaults()
+		if n, err := s.App.Disputes.SyncProvider(t.Context()); err != nil || n != 1 {
+			t.Fatalf("provider sync = %d, %v", n, err)
+		}
+		if n, err := s.App.Disputes.SyncProvider(t.Context()); err != nil || n != 0 {
+			t.Fatalf("second provider sync = %d, %v", n, err)
+		}
+		docs := e.fake.DisputeDocuments(mpDispute)
+		if len(docs) != 1 || docs[0].Type != "DELIVERY_PROOF" || docs[0].Status != "VALIDATION_ASKED" || len(docs[0].Pages) != 1 ||
+			!strings.HasPrefix(string(docs[0].Pages[0]), "%PDF") {
+			t.Fatalf("documents at MangoPay = %+v", docs)
+		}
+		if got := e.fake.Calls("POST /disputes/{id}/documents/{id}/pages"); got != 1 {
+			t.Fatalf("pages uploaded = %d, want 1", got)
+		}
+		e.hook(t, "DISPUTE_SUBMITTED", mpDispute)
+		if err := e.fake.DecideDispute(mpDispute, true); err != nil {
+			t.Fatal(err)
+		}
+		e.hook(t, "DISPUTE_CLOSED", mpDispute)
+		e.hook(t, "DISPUTE_CLOSED", mpDispute)
+		var won httpapi.Dispute
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/disputes/" + d.ID, Token: centerTok}).Expect(t, 200).JSON(t, &won)
+		if won.Status != "won" {
+			t.Fatalf("dispute after MangoPay's decision = %+v", won)
+		}
+		m.trialBalanceIsZero(t)
+		if bal := m.balance(t, centerTok); bal.Available != 12000 {
+			t.Fatalf("available after the won dispute = %d, want 12000", bal.Available)
+		}
+
+		// Accepted: MangoPay's dispute is closed.
+		_, pi2 := paid()
+		mp2, err := e.fake.OpenDispute(payInOfIntent(pi2), "FRAUD", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.hook(t, "DISPUTE_CREATED", mp2)
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/disputes", Token: centerTok}).Expect(t, 200).JSON(t, &l)
+		if len(l.Data) != 2 || l.Data[0].PaymentIntentID != pi2 {
+			t.Fatalf("disputes = %+v", l.Data)
+		}
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/disputes/" + l.Data[0].ID + "/accept", Token: centerTok}).Expect(t, 200)
+		if got := e.fake.Calls("PUT /disputes/{id}/close"); got != 1 {
+			t.Fatalf("MangoPay closes = %d, want 1", got)
+		}
+		e.hook(t, "DISPUTE_CLOSED", mp2)
+		var events httpapi.EventList
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/events?type=dispute.closed", Token: m.admin}).Expect(t, 200).JSON(t, &events)
+		if len(events.Data) != 2 {
+			t.Fatalf("dispute.closed events = %d, want 2", len(events.Data))
+		}
+		m.trialBalanceIsZero(t)
+		if bal := m.balance(t, centerTok); bal.Available != 12000 {
+			t.Fatalf("available after the accepted dispute = %d, want 12000", bal.Available)
 		}
 	})
 }
