@@ -237,7 +237,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Disputes = disputes.NewService(disputes.Config{Store: storage.NewDisputes(db), Provider: disputeProvider,
 		Intents: storage.NewPayments(db), Orders: storage.NewOrders(db), Clock: a.Clock, Log: log})
 	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: mandateHandler{a.SEPA},
-		DirectDebits: a.Collections, Repudiations: a.Collections, Disputes: a.Disputes}, storage.NewNotifications(db), log)
+		DirectDebits: a.Collections, Repudiations: repudiations{collections: a.Collections, disputes: a.Disputes},
+		Disputes: a.Disputes}, storage.NewNotifications(db), log)
 	a.Events = events.NewService(storage.NewEvents(db), a.Clock)
 	a.Balances = balances.NewService(storage.NewBalances(db), storage.NewParties(db), a.Clock)
 	mover, _ := a.Provider.(balances.MoneyMover)

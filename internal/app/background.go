@@ -12,6 +12,7 @@ import (
 	"github.com/vhupay/vhupay/internal/jobs"
 	"github.com/vhupay/vhupay/internal/ledger"
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/psp/pacing"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
 	"github.com/vhupay/vhupay/internal/sepa"
@@ -95,6 +96,21 @@ func (h mandateHandler) ApplyMandate(ctx context.Context, providerMandateID stri
 		return err
 	}
 	return nil
+}
+
+// repudiations applies repudiation notifications to both capabilities that own some: SEPA
+// collections (late failures, disputed debits) and card disputes (chargebacks); each ignores the
+// others'.
+type repudiations struct {
+	collections payments.RepudiationHandler
+	disputes    payments.RepudiationHandler
+}
+
+func (r repudiations) ApplyRepudiation(ctx context.Context, repudiationID string) error {
+	if err := r.collections.ApplyRepudiation(ctx, repudiationID); err != nil {
+		return err
+	}
+	return r.disputes.ApplyRepudiation(ctx, repudiationID)
 }
 
 // lateRefunds schedules refund retries on the app's job queue, which is built after the payments

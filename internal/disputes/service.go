@@ -58,6 +58,8 @@ type Store interface {
 // Provider is what disputes need of the payment provider (psp.Disputes' share).
 type Provider interface {
 	GetDispute(ctx context.Context, disputeID string) (psp.Dispute, error)
+	PayInDisputes(ctx context.Context, payInID string) ([]psp.Dispute, error)
+	GetRepudiation(ctx context.Context, repudiationID string) (psp.Repudiation, error)
 	SubmitDisputeEvidence(ctx context.Context, disputeID string, amount int64, docs []psp.DisputeDocument) (psp.Dispute, error)
 	CloseDispute(ctx context.Context, disputeID string) (psp.Dispute, error)
 }
@@ -405,6 +407,43 @@ func (s *Service) ApplyDispute(ctx context.Context, providerDisputeID string) er
 		return err
 	}
 	return s.decide(ctx, d, pd)
+}
+
+// ApplyRepudiation applies a repudiation (money taken back after a pay-in succeeded): for a card
+// payment it is a chargeback, whose disputes are read from the provider and applied as
+// ApplyDispute does (a repudiation can arrive before its dispute's own notification). A
+// repudiation of another payment, or unknown, is ignored (SEPA collections apply theirs).
+func (s *Service) ApplyRepudiation(ctx context.Context, repudiationID string) error {
+	if s.cfg.Provider == nil {
+		return errors.New("disputes: no payment provider")
+	}
+	r, err := s.cfg.Provider.GetRepudiation(ctx, repudiationID)
+	if errors.Is(err, psp.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	pi, err := s.cfg.Intents.IntentByPayIn(ctx, r.PayInID)
+	if errors.Is(err, payments.ErrNotFound) {
+		return nil
+	}
+	if err != nil || pi.Method != payments.MethodCard {
+		return err
+	}
+	ds, err := s.cfg.Provider.PayInDisputes(ctx, r.PayInID)
+	if errors.Is(err, psp.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, pd := range ds {
+		if err := s.ApplyDispute(ctx, pd.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // open records a new dispute of a card payment (returns the zero Dispute when pd disputes no

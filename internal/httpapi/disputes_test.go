@@ -267,7 +267,7 @@ func TestDisputeAcceptedOrUnanswered(t *testing.T) {
 // dispute (DISPUTE_CREATED, applied once however often it is notified) debits the centre; the
 // evidence goes to MangoPay as a DELIVERY_PROOF document (created, its page uploaded, submitted)
 // then PUT /disputes/{id}/submit, even when MangoPay is down at the answer (recorded first, told
-// by the retry); the bank's decision (DISPUTE_CLOSED) credits the centre back; an acceptance is
+// by the retry); a dispute may also arrive by its repudiation's notification; the bank's decision (DISPUTE_CLOSED) credits the centre back; an acceptance is
 // PUT /disputes/{id}/close.
 func TestDisputesWithMangoPay(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
@@ -356,6 +356,22 @@ func TestDisputesWithMangoPay(t *testing.T) {
 		mp2, err := e.fake.OpenDispute(payInOfIntent(pi2), "FRAUD", true)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// This one arrives by its repudiation's notification (PAYIN_REPUDIATION_CREATED names
+		// the repudiation; its pay-in's disputes are read: GET /payins/{id}/disputes).
+		repudiation := ""
+		for _, ev := range e.fake.Events() {
+			if ev.Type == "PAYIN_REPUDIATION_CREATED" {
+				repudiation = ev.ResourceID
+			}
+		}
+		e.hook(t, "PAYIN_REPUDIATION_CREATED", repudiation)
+		if got := e.fake.Calls("GET /payins/{id}/disputes"); got != 1 {
+			t.Fatalf("pay-in disputes read %d times, want 1", got)
+		}
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/disputes", Token: centerTok}).Expect(t, 200).JSON(t, &l)
+		if len(l.Data) != 2 {
+			t.Fatalf("disputes after the repudiation's hook = %+v", l.Data)
 		}
 		e.hook(t, "DISPUTE_CREATED", mp2)
 		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/disputes", Token: centerTok}).Expect(t, 200).JSON(t, &l)

@@ -102,6 +102,22 @@ func toDispute(d Dispute) psp.Dispute {
 		Amount: d.Amount, EvidenceDueBy: d.ContestDeadline, ClosedAt: d.ClosedAt}
 }
 
+// PayInDisputes implements psp.Disputes' listing of a pay-in's disputes (at most one in the
+// sandbox).
+func (p *Provider) PayInDisputes(ctx context.Context, payInID string) ([]psp.Dispute, error) {
+	if _, err := p.store.PayIn(ctx, payInID); err != nil {
+		return nil, unavailable("read pay-in", err)
+	}
+	d, err := p.store.DisputeOfPayIn(ctx, payInID)
+	if errors.Is(err, psp.ErrNotFound) {
+		return []psp.Dispute{}, nil
+	}
+	if err != nil {
+		return nil, unavailable("read dispute", err)
+	}
+	return []psp.Dispute{toDispute(d)}, nil
+}
+
 // SubmitDisputeEvidence implements psp.Disputes' submission, as MangoPay's documents and submit:
 // a dispute that no longer waits for evidence comes back as it is; past its deadline, with no
 // document or an empty page, or contesting outside 1 to the disputed amount, it is refused.

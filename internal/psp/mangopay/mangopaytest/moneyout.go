@@ -603,6 +603,29 @@ func (s *Server) listDisputes(_ params, q url.Values) reply {
 	return paged(lq, all)
 }
 
+// listPayInDisputes serves GET /payins/{id}/disputes (api-reference/disputes/
+// list-disputes-payin.mdx: the disputes of a pay-in; AfterDate, BeforeDate, Status, DisputeType
+// and the pagination as for GET /disputes),
+// oldest first; an unknown pay-in is a 404.
+func (s *Server) listPayInDisputes(p params, q url.Values) reply {
+	if _, found := s.payIns[p[0]]; !found {
+		return s.notFound()
+	}
+	lq, refused, bad := s.listQuery(q)
+	if bad {
+		return refused
+	}
+	var all []*dispute
+	for _, d := range s.disputes {
+		if d.InitialTransactionID == p[0] && lq.within(d.CreationDate) && (q.Get("Status") == "" || q.Get("Status") == d.Status) &&
+			(q.Get("DisputeType") == "" || q.Get("DisputeType") == d.DisputeType) {
+			all = append(all, d)
+		}
+	}
+	sortByID(all, func(d *dispute) string { return d.ID })
+	return paged(lq, all)
+}
+
 // listQuery is a list's page and date window (overview/pagination.mdx: page from 1, per_page at
 // most 100; AfterDate and BeforeDate in Unix seconds, exclusive; -1 when absent).
 type listQuery struct {
