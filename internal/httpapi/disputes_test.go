@@ -3,11 +3,13 @@ package httpapi_test
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/app/apptest"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/psp/mangopay/mangopaytest"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
@@ -392,5 +394,88 @@ func TestDisputesWithMangoPay(t *testing.T) {
 		if bal := m.balance(t, centerTok); bal.Available != 12000 {
 			t.Fatalf("available after the accepted dispute = %d, want 12000", bal.Available)
 		}
+	})
+}
+
+// TestDisputeRaces (MangoPay fake, -race, both databases): the same provider dispute applied by
+// several workers at once is recorded once (one debit, one dispute.created); at the due date,
+// several expiry rounds (processes) racing the centre's acceptance close the dispute once (one
+// dispute.closed), lost either way.
+func TestDisputeRaces(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		clk := clock.NewManual(time.Now())
+		e := startPayments(t, b, apptest.WithBaseClock(clk))
+		s := e.s
+		m := money{s: s, admin: s.Token(t, auth.RoleAdmin, "")}
+		centerTok := s.Token(t, auth.RoleCenter, e.center.ID)
+		card := e.registerCard(t, e.token, mangopaytest.FrictionlessCard)
+		o := e.order(t, 10000)
+		pi := decodeIntent(t, e.pay(t, e.token, o.ID, card).Expect(t, 201))
+		var payIn string
+		if err := s.App.DB.SQL().QueryRow(dollars(s.App.DB, `SELECT provider_payin_id FROM payment_intents WHERE id = ?`), pi.ID).Scan(&payIn); err != nil {
+			t.Fatal(err)
+		}
+		mpDispute, err := e.fake.OpenDispute(payIn, "FRAUD", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Go(func() { errs <- s.App.Disputes.ApplyDispute(t.Context(), mpDispute) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent apply: %v", err)
+			}
+		}
+		count := func(q string, args ...any) int {
+			var n int
+			if err := s.App.DB.SQL().QueryRow(dollars(s.App.DB, q), args...).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := count(`SELECT COUNT(*) FROM disputes`); n != 1 {
+			t.Fatalf("disputes = %d, want 1", n)
+		}
+		if n := count(`SELECT COUNT(*) FROM events WHERE type = 'dispute.created'`); n != 1 {
+			t.Fatalf("dispute.created events = %d, want 1", n)
+		}
+		m.trialBalanceIsZero(t)
+		if bal := m.balance(t, centerTok); bal.Available != 0 {
+			t.Fatalf("available = %d, want 0 (debited once)", bal.Available)
+		}
+
+		var l httpapi.DisputeList
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/disputes", Token: centerTok}).Expect(t, 200).JSON(t, &l)
+		d := l.Data[0]
+		clk.Advance(8 * 24 * time.Hour)
+		statuses := make(chan int, 1)
+		for range 6 {
+			wg.Go(func() {
+				if _, err := s.App.Disputes.ExpireDue(t.Context()); err != nil {
+					t.Errorf("expire: %v", err)
+				}
+			})
+		}
+		wg.Go(func() {
+			statuses <- s.Do(t, apptest.Request{Method: "POST", Path: "/v1/disputes/" + d.ID + "/accept", Token: centerTok}).Status
+		})
+		wg.Wait()
+		if st := <-statuses; st != 200 && st != 409 {
+			t.Fatalf("acceptance racing the due date answered %d", st)
+		}
+		if n := count(`SELECT COUNT(*) FROM events WHERE type = 'dispute.closed'`); n != 1 {
+			t.Fatalf("dispute.closed events = %d, want 1", n)
+		}
+		var got httpapi.Dispute
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/disputes/" + d.ID, Token: centerTok}).Expect(t, 200).JSON(t, &got)
+		if got.Status != "lost" {
+			t.Fatalf("dispute = %+v, want lost", got)
+		}
+		m.trialBalanceIsZero(t)
 	})
 }
