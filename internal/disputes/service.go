@@ -23,6 +23,9 @@ import (
 // Tx is the unit of work of a dispute's change: the txn.Tx hooks and the dispute's writes.
 type Tx interface {
 	txn.Tx
+	// HoldPayment locks the disputed payment intent's row until the unit ends (a refund of it
+	// waits, then sees the dispute) and returns what was refunded of it so far.
+	HoldPayment(ctx context.Context, intentID string) (refunded int64, err error)
 	// InsertDispute inserts d; ErrExists when its provider dispute is stored already.
 	InsertDispute(ctx context.Context, d Dispute) error
 	// SaveDispute writes d's status, evidence, provider action and times when the stored status
@@ -74,18 +77,13 @@ type Orders interface {
 	Order(ctx context.Context, id string) (orders.Order, error)
 }
 
-// Refunded tells how much of a payment intent was refunded so far (the refunds capability): a
-// dispute then debits the centre only what it still holds of the payment (Dispute.Debited).
-type Refunded func(ctx context.Context, intentID string) (int64, error)
-
 // Config holds the service's dependencies. Provider may be nil (no provider: notifications
-// cannot be read, decisions are told later); Refunded may be nil (nothing refunded).
+// cannot be read, decisions are told later).
 type Config struct {
 	Store    Store
 	Provider Provider
 	Intents  Intents
 	Orders   Orders
-	Refunded Refunded
 	Clock    clock.Clock
 	Log      *slog.Logger
 }
@@ -466,12 +464,6 @@ func (s *Service) open(ctx context.Context, pd psp.Dispute) (Dispute, error) {
 	if err != nil {
 		return Dispute{}, fmt.Errorf("order of disputed payment %s: %w", pi.ID, err)
 	}
-	var refunded int64
-	if s.cfg.Refunded != nil {
-		if refunded, err = s.cfg.Refunded(ctx, pi.ID); err != nil {
-			return Dispute{}, err
-		}
-	}
 	now := s.cfg.Clock.Now()
 	due := now.Add(ResponseWindow)
 	if !pd.EvidenceDueBy.IsZero() && pd.EvidenceDueBy.Before(due) {
@@ -487,8 +479,15 @@ func (s *Service) open(ctx context.Context, pd psp.Dispute) (Dispute, error) {
 	}
 	d := Dispute{ID: id.New(id.Dispute), ProviderDisputeID: pd.ID, PaymentIntentID: pi.ID, OrderID: o.ID, BuyerID: pi.BuyerID,
 		CenterID: o.CenterID, Amount: amount, Currency: pi.Currency, Reason: reason, Status: StatusNeedsResponse,
-		EvidenceDueBy: due, ProviderAction: ActionNone, Debited: DebitFor(amount, pi.Amount, refunded), CreatedAt: now, UpdatedAt: now}
+		EvidenceDueBy: due, ProviderAction: ActionNone, CreatedAt: now, UpdatedAt: now}
 	err = s.cfg.Store.InTx(ctx, func(tx Tx) error {
+		// What the centre still holds of the payment: the refunds made before the dispute were
+		// taken from it already (a dispute on a refunded payment is recorded as such).
+		refunded, err := tx.HoldPayment(ctx, pi.ID)
+		if err != nil {
+			return err
+		}
+		d.Debited = DebitFor(amount, pi.Amount, refunded)
 		if err := tx.InsertDispute(ctx, d); err != nil {
 			return err
 		}
