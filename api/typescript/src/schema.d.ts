@@ -1928,7 +1928,8 @@ export interface components {
             now: string;
             /**
              * @description Settle settles every submitted SEPA collection at once (otherwise they settle when the
-             *     clock is 2 or more days past their submission).
+             *     clock is 2 or more days past their submission), opens the dispute test card's disputes and
+             *     decides the answered disputes at once (otherwise 1 and 2 days later).
              */
             settle?: boolean;
         };
