@@ -65,6 +65,11 @@ func (a *App) periodicWork() []jobs.Periodic {
 			_, err := a.Disputes.SyncProvider(ctx)
 			return err
 		}},
+		// The safety net behind the dispute notifications, at the provider's pace.
+		{Name: "dispute_polling", Every: 15 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Disputes.Poll(pacing.Paced(ctx))
+			return err
+		}},
 		{Name: "idempotency_purge", Every: time.Hour, Run: func(ctx context.Context) error {
 			_, err := a.idem.Purge(ctx)
 			return err

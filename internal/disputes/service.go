@@ -394,6 +394,11 @@ func (s *Service) ApplyDispute(ctx context.Context, providerDisputeID string) er
 	if err != nil {
 		return err
 	}
+	return s.apply(ctx, pd)
+}
+
+// apply applies a provider dispute just read.
+func (s *Service) apply(ctx context.Context, pd psp.Dispute) error {
 	d, err := s.cfg.Store.DisputeByProvider(ctx, pd.ID)
 	if errors.Is(err, ErrNotFound) {
 		d, err = s.open(ctx, pd)
@@ -442,6 +447,54 @@ func (s *Service) ApplyRepudiation(ctx context.Context, repudiationID string) er
 		}
 	}
 	return nil
+}
+
+// Lister lists the provider's disputes (MangoPay's GET /disputes; the sandbox, whose disputes
+// are applied as they happen, has none).
+type Lister interface {
+	ListDisputes(ctx context.Context, q psp.DisputeQuery) (psp.DisputePage, error)
+}
+
+// PollWindow is how far back the polling safety net reads disputes.
+const PollWindow = 45 * 24 * time.Hour
+
+// maxPollPages bounds one round of Poll.
+const maxPollPages = 20
+
+// Poll is the safety net behind the dispute notifications (a hook MangoPay gave up on, a
+// notification lost before it was kept): it lists the provider's disputes created in the last
+// PollWindow and applies those vhupay does not hold final yet. It returns how many it applied. A
+// provider without a listing polls nothing.
+func (s *Service) Poll(ctx context.Context) (int, error) {
+	lister, ok := s.cfg.Provider.(Lister)
+	if !ok || s.cfg.Provider == nil {
+		return 0, nil
+	}
+	q := psp.DisputeQuery{CreatedAfter: s.cfg.Clock.Now().Add(-PollWindow), Page: 1, PerPage: 100}
+	applied := 0
+	for ; q.Page <= maxPollPages; q.Page++ {
+		page, err := lister.ListDisputes(ctx, q)
+		if err != nil {
+			return applied, err
+		}
+		for _, pd := range page.Disputes {
+			d, err := s.cfg.Store.DisputeByProvider(ctx, pd.ID)
+			if err == nil && (d.Status.Final() || pd.Status != psp.DisputeClosed) {
+				continue // nothing new: recorded, and not decided since
+			}
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return applied, err
+			}
+			if err := s.apply(ctx, pd); err != nil {
+				return applied, err
+			}
+			applied++
+		}
+		if !page.HasMore {
+			break
+		}
+	}
+	return applied, nil
 }
 
 // open records a new dispute of a card payment (returns the zero Dispute when pd disputes no

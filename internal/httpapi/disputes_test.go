@@ -394,6 +394,27 @@ func TestDisputesWithMangoPay(t *testing.T) {
 		if bal := m.balance(t, centerTok); bal.Available != 12000 {
 			t.Fatalf("available after the accepted dispute = %d, want 12000", bal.Available)
 		}
+
+		// A dispute whose notifications never came is found by the polling safety net (GET
+		// /disputes), once.
+		_, pi3 := paid()
+		if _, err := e.fake.OpenDispute(payInOfIntent(pi3), "DUPLICATE", true); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.App.Disputes.Poll(t.Context()); err != nil || n != 1 {
+			t.Fatalf("poll = %d, %v; want 1 applied", n, err)
+		}
+		if n, err := s.App.Disputes.Poll(t.Context()); err != nil || n != 0 {
+			t.Fatalf("second poll = %d, %v; want 0", n, err)
+		}
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/disputes", Token: centerTok}).Expect(t, 200).JSON(t, &l)
+		if len(l.Data) != 3 || l.Data[0].PaymentIntentID != pi3 || l.Data[0].Reason != "duplicate" {
+			t.Fatalf("disputes after the poll = %+v", l.Data)
+		}
+		m.trialBalanceIsZero(t)
+		if bal := m.balance(t, centerTok); bal.Available != 12000 {
+			t.Fatalf("available after the polled dispute = %d, want 12000 (24000 earned, 12000 disputed)", bal.Available)
+		}
 	})
 }
 
