@@ -134,6 +134,17 @@ func (d *Dispute) Expire(at time.Time) error {
 	return nil
 }
 
+// Reopen applies the bank's request for more evidence (MangoPay: REOPENED_PENDING_CLIENT_ACTION):
+// under_review → needs_response until the provider's new deadline; the earlier evidence stays
+// shown until the centre answers again.
+func (d *Dispute) Reopen(due, at time.Time) error {
+	if d.Status != StatusUnderReview || d.ProviderAction != ActionNone {
+		return ErrInvalidTransition
+	}
+	d.Status, d.EvidenceDueBy, d.UpdatedAt = StatusNeedsResponse, due, at
+	return nil
+}
+
 // Decide applies the provider's final decision: needs_response or under_review → won or lost.
 func (d *Dispute) Decide(won bool, at time.Time) error {
 	if d.Status.Final() {

@@ -28,6 +28,15 @@ func TestTransitions(t *testing.T) {
 			t.Errorf("%s while under review: %v", name, err)
 		}
 	}
+	if err := d.Reopen(at.Add(9*24*time.Hour), at.Add(time.Hour)); !errors.Is(err, ErrInvalidTransition) {
+		t.Fatalf("reopen before the answer was told: %v", err)
+	}
+	told := d
+	told.ProviderAction = ActionNone
+	if err := told.Reopen(at.Add(9*24*time.Hour), at.Add(time.Hour)); err != nil || told.Status != StatusNeedsResponse ||
+		!told.EvidenceDueBy.Equal(at.Add(9*24*time.Hour)) || told.Evidence == nil {
+		t.Fatalf("reopen: %v, %+v", err, told)
+	}
 	if err := d.Decide(true, at.Add(48*time.Hour)); err != nil || d.Status != StatusWon || d.ClosedAt.IsZero() || d.ProviderAction != ActionNone {
 		t.Fatalf("decide: %v, %+v", err, d)
 	}

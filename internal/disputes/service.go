@@ -362,7 +362,9 @@ func (s *Service) documents(ctx context.Context, d Dispute) ([]psp.DisputeDocume
 	if hasNote {
 		kind = "delivery_proof"
 	}
-	return []psp.DisputeDocument{{IdempotencyKey: "evidence-" + d.ID, Kind: kind, Pages: [][]byte{pdf}, Tag: d.ID}}, nil
+	// One key per answer: a reopened dispute's new answer is a new document.
+	key := fmt.Sprintf("evidence-%s-%d", d.ID, d.Evidence.SubmittedAt.UnixMicro())
+	return []psp.DisputeDocument{{IdempotencyKey: key, Kind: kind, Pages: [][]byte{pdf}, Tag: d.ID}}, nil
 }
 
 func noteOf(o orders.Order, number string) (orders.DeliveryNote, bool) {
@@ -559,8 +561,11 @@ func (s *Service) open(ctx context.Context, pd psp.Dispute) (Dispute, error) {
 	return d, nil
 }
 
-// decide applies the provider's final decision to d, once.
+// decide applies the provider's final decision to d, once; or its request for more evidence.
 func (s *Service) decide(ctx context.Context, d Dispute, pd psp.Dispute) error {
+	if pd.Status == psp.DisputeNeedsResponse && d.Status == StatusUnderReview && d.ProviderAction == ActionNone {
+		return s.reopen(ctx, d, pd)
+	}
 	if pd.Status != psp.DisputeClosed || d.Status.Final() {
 		if pd.Status == psp.DisputeClosed && d.Status == StatusLost && pd.Outcome != psp.DisputeLost {
 			s.cfg.Log.ErrorContext(ctx, "the provider closed a dispute vhupay holds lost with another outcome",
@@ -586,4 +591,26 @@ func (s *Service) decide(ctx context.Context, d Dispute, pd psp.Dispute) error {
 		}
 		return emit(ctx, tx, "dispute.closed", d)
 	})
+}
+
+// reopen makes an under_review dispute needs_response again: the provider asks for more
+// evidence (its answer was told: a dispute whose answer is not told yet still waits for it there).
+func (s *Service) reopen(ctx context.Context, d Dispute, pd psp.Dispute) error {
+	now := s.cfg.Clock.Now()
+	due := now.Add(ResponseWindow)
+	if !pd.EvidenceDueBy.IsZero() && pd.EvidenceDueBy.Before(due) {
+		due = pd.EvidenceDueBy
+	}
+	if err := d.Reopen(due, now); err != nil {
+		return nil
+	}
+	err := s.cfg.Store.InTx(ctx, func(tx Tx) error {
+		_, err := tx.SaveDispute(ctx, d, StatusUnderReview)
+		return err
+	})
+	if err == nil {
+		s.cfg.Log.InfoContext(ctx, "dispute reopened: the bank asks for more evidence", slog.String("dispute_id", d.ID),
+			slog.Time("evidence_due_by", due))
+	}
+	return err
 }

@@ -269,7 +269,8 @@ func TestDisputeAcceptedOrUnanswered(t *testing.T) {
 // dispute (DISPUTE_CREATED, applied once however often it is notified) debits the centre; the
 // evidence goes to MangoPay as a DELIVERY_PROOF document (created, its page uploaded, submitted)
 // then PUT /disputes/{id}/submit, even when MangoPay is down at the answer (recorded first, told
-// by the retry); a dispute may also arrive by its repudiation's notification; the bank's decision (DISPUTE_CLOSED) credits the centre back; an acceptance is
+// by the retry); the bank may ask for more (reopened: answered again); a dispute may also arrive
+// by its repudiation's notification; the bank's decision (DISPUTE_CLOSED) credits the centre back; an acceptance is
 // PUT /disputes/{id}/close.
 func TestDisputesWithMangoPay(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
@@ -338,6 +339,26 @@ func TestDisputesWithMangoPay(t *testing.T) {
 			t.Fatalf("pages uploaded = %d, want 1", got)
 		}
 		e.hook(t, "DISPUTE_SUBMITTED", mpDispute)
+
+		// The bank asks for more: needs_response again until MangoPay's new deadline; the second
+		// answer is a second document.
+		if err := e.fake.ReopenDispute(mpDispute); err != nil {
+			t.Fatal(err)
+		}
+		e.hook(t, "DISPUTE_FURTHER_ACTION_REQUIRED", mpDispute)
+		var reopened httpapi.Dispute
+		s.Do(t, apptest.Request{Method: "GET", Path: "/v1/disputes/" + d.ID, Token: centerTok}).Expect(t, 200).JSON(t, &reopened)
+		if reopened.Status != "needs_response" || reopened.Evidence == nil || !reopened.EvidenceDueBy.After(d.EvidenceDueBy.Add(-time.Minute)) {
+			t.Fatalf("reopened dispute = %+v", reopened)
+		}
+		s.Do(t, apptest.Request{Method: "POST", Path: "/v1/disputes/" + d.ID + "/evidence", Token: centerTok,
+			Body: map[string]any{"text": "Bon de retrait signé par le client.", "delivery_note_id": "BR-77"}}).Expect(t, 200).JSON(t, &answered)
+		if answered.Status != "under_review" || answered.Evidence.Text != "Bon de retrait signé par le client." {
+			t.Fatalf("second answer = %+v", answered)
+		}
+		if docs := e.fake.DisputeDocuments(mpDispute); len(docs) != 2 || docs[1].Type != "DELIVERY_PROOF" || docs[1].Status != "VALIDATION_ASKED" {
+			t.Fatalf("documents after the second answer = %+v", docs)
+		}
 		if err := e.fake.DecideDispute(mpDispute, true); err != nil {
 			t.Fatal(err)
 		}

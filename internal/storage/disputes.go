@@ -112,7 +112,7 @@ func (u disputesUnit) SaveDispute(ctx context.Context, d disputes.Dispute, from 
 		statuses[i] = string(s)
 	}
 	return changed(u.g.WithContext(ctx).Model(&disputeRow{}).Where("id = ? AND status IN ?", d.ID, statuses).
-		Updates(map[string]any{"status": r.Status, "evidence_delivery_note": r.EvidenceDeliveryNote, "evidence_text": r.EvidenceText,
+		Updates(map[string]any{"status": r.Status, "evidence_due_by": r.EvidenceDueBy, "evidence_delivery_note": r.EvidenceDeliveryNote, "evidence_text": r.EvidenceText,
 			"evidence_submitted_at": r.EvidenceSubmittedAt, "provider_action": r.ProviderAction, "updated_at": r.UpdatedAt,
 			"closed_at": r.ClosedAt}))
 }

@@ -559,6 +559,20 @@ func (s *Server) DecideDispute(disputeID string, won bool) error {
 	return nil
 }
 
+// ReopenDispute is the bank asking for more evidence on a SUBMITTED dispute:
+// REOPENED_PENDING_CLIENT_ACTION with a new ContestDeadlineDate (DISPUTE_FURTHER_ACTION_REQUIRED).
+func (s *Server) ReopenDispute(disputeID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, found := s.disputes[disputeID]
+	if !found || d.Status != "SUBMITTED" {
+		return fmt.Errorf("mangopaytest: dispute %s is not submitted", disputeID)
+	}
+	d.Status, d.ContestDeadlineDate = "REOPENED_PENDING_CLIENT_ACTION", ptr(s.clock.Now().Add(contestDays*24*time.Hour).Unix())
+	s.event("DISPUTE_FURTHER_ACTION_REQUIRED", d.ID)
+	return nil
+}
+
 // closeDisputeAs closes a dispute with a result; callers hold mu.
 func (s *Server) closeDisputeAs(d *dispute, result string) {
 	d.Status, d.ResultCode, d.ClosedDate = "CLOSED", ptr(result), ptr(s.now())
