@@ -2118,8 +2118,9 @@ type Dispute struct {
 	Reason string `json:"reason"`
 
 	// Status Status: needs_response (the centre must answer before evidence_due_by), under_review
-	// (evidence submitted, the bank decides), won (the centre is credited back) or lost (accepted,
-	// decided by the bank, or unanswered by evidence_due_by).
+	// (evidence submitted, the bank decides; back to needs_response when it asks for more), won
+	// (the centre is credited back) or lost (accepted, decided by the bank, or unanswered by
+	// evidence_due_by).
 	Status DisputeStatus `json:"status"`
 }
 
@@ -2127,8 +2128,9 @@ type Dispute struct {
 type DisputeCurrency string
 
 // DisputeStatus Status: needs_response (the centre must answer before evidence_due_by), under_review
-// (evidence submitted, the bank decides), won (the centre is credited back) or lost (accepted,
-// decided by the bank, or unanswered by evidence_due_by).
+// (evidence submitted, the bank decides; back to needs_response when it asks for more), won
+// (the centre is credited back) or lost (accepted, decided by the bank, or unanswered by
+// evidence_due_by).
 type DisputeStatus string
 
 // DisputeEvidence defines model for DisputeEvidence.

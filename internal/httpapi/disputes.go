@@ -48,8 +48,9 @@ type Dispute struct {
 	// unknown...
 	Reason string `json:"reason" binding:"required" example:"fraud"`
 	// Status: needs_response (the centre must answer before evidence_due_by), under_review
-	// (evidence submitted, the bank decides), won (the centre is credited back) or lost (accepted,
-	// decided by the bank, or unanswered by evidence_due_by).
+	// (evidence submitted, the bank decides; back to needs_response when it asks for more), won
+	// (the centre is credited back) or lost (accepted, decided by the bank, or unanswered by
+	// evidence_due_by).
 	Status        string           `json:"status" binding:"required" enums:"needs_response,under_review,won,lost"`
 	EvidenceDueBy time.Time        `json:"evidence_due_by" binding:"required" format:"date-time"`
 	Evidence      *DisputeEvidence `json:"evidence" binding:"required" extensions:"x-nullable"`

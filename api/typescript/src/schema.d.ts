@@ -2040,8 +2040,9 @@ export interface components {
             reason: string;
             /**
              * @description Status: needs_response (the centre must answer before evidence_due_by), under_review
-             *     (evidence submitted, the bank decides), won (the centre is credited back) or lost (accepted,
-             *     decided by the bank, or unanswered by evidence_due_by).
+             *     (evidence submitted, the bank decides; back to needs_response when it asks for more), won
+             *     (the centre is credited back) or lost (accepted, decided by the bank, or unanswered by
+             *     evidence_due_by).
              * @enum {string}
              */
             status: "needs_response" | "under_review" | "won" | "lost";
