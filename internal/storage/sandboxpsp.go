@@ -376,17 +376,14 @@ func (s SandboxPSP) CompleteCardRegistration(ctx context.Context, id string, sta
 
 // CreateCard implements sandbox.Store.
 func (s SandboxPSP) CreateCard(ctx context.Context, c sandbox.Card) error {
-	if c.Class == sandbox.CardDispute {
-		c.Class = sandbox.CardFrictionless // the column's classes; Disputed keeps the difference
-		return s.db.WithContext(ctx).Create(&sandboxCardRow{ID: c.ID, UserID: c.UserID, RegistrationID: c.RegistrationID,
-			Alias: c.Alias, ExpirationDate: c.ExpirationDate, Brand: c.Brand, CardType: c.CardType, Country: c.Country,
-			Class: string(c.Class), Fingerprint: c.Fingerprint, Active: c.Active, Validity: string(c.Validity),
-			CreatedAt: utc(c.CreatedAt), Disputed: true}).Error
+	disputed := c.Class == sandbox.CardDispute
+	if disputed {
+		c.Class = sandbox.CardFrictionless // the column's classes; disputed keeps the difference
 	}
 	return s.db.WithContext(ctx).Create(&sandboxCardRow{ID: c.ID, UserID: c.UserID, RegistrationID: c.RegistrationID,
 		Alias: c.Alias, ExpirationDate: c.ExpirationDate, Brand: c.Brand, CardType: c.CardType, Country: c.Country,
 		Class: string(c.Class), Fingerprint: c.Fingerprint, Active: c.Active, Validity: string(c.Validity),
-		CreatedAt: utc(c.CreatedAt)}).Error
+		CreatedAt: utc(c.CreatedAt), Disputed: disputed}).Error
 }
 
 // Card implements sandbox.Store.
