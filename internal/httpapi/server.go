@@ -29,6 +29,7 @@ import (
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/payouts"
 	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/webhooks"
@@ -79,6 +80,8 @@ type Deps struct {
 	// provider's wallets with it.
 	Balances   *balances.Service
 	Reconciler *balances.Reconciler
+	// Payouts pays centres out (and keeps their payout accounts).
+	Payouts *payouts.Service
 	// Disputes are the card chargebacks and the centres' answers.
 	Disputes *disputes.Service
 
@@ -128,6 +131,7 @@ type Server struct {
 	webhooks     *webhooks.Service
 	balances     *balances.Service
 	reconciler   *balances.Reconciler
+	payouts      *payouts.Service
 	adjustWallet AdjustWallet
 	apiKeys      *apikeys.Service
 	audit        *audit.Service
@@ -151,6 +155,7 @@ func New(d Deps) http.Handler {
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
 		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved, balances: d.Balances, reconciler: d.Reconciler, adjustWallet: d.SandboxAdjustWallet,
+		payouts: d.Payouts,
 		apiKeys: d.APIKeys, audit: d.Audit, disputes: d.Disputes,
 		edge: d.Edge.withDefaults(), corsOrigins: map[string]bool{},
 	}
@@ -225,6 +230,7 @@ func New(d Deps) http.Handler {
 	s.routeAPIKeys(v1)
 	s.routeAudit(v1)
 	s.routeBalances(v1)
+	s.routePayouts(v1)
 	s.routeReconciliations(v1)
 	s.routeDisputes(v1)
 	if s.clock != nil {
