@@ -386,7 +386,8 @@ func noteOf(o orders.Order, number string) (orders.DeliveryNote, bool) {
 // Errors: psp.ErrUnavailable, storage errors.
 func (s *Service) ApplyDispute(ctx context.Context, providerDisputeID string) error {
 	if s.cfg.Provider == nil {
-		return errors.New("disputes: no payment provider")
+		s.cfg.Log.WarnContext(ctx, "dispute notification ignored: the payment provider reads no disputes")
+		return nil
 	}
 	pd, err := s.cfg.Provider.GetDispute(ctx, providerDisputeID)
 	if errors.Is(err, psp.ErrNotFound) {
@@ -420,7 +421,8 @@ func (s *Service) apply(ctx context.Context, pd psp.Dispute) error {
 // repudiation of another payment, or unknown, is ignored (SEPA collections apply theirs).
 func (s *Service) ApplyRepudiation(ctx context.Context, repudiationID string) error {
 	if s.cfg.Provider == nil {
-		return errors.New("disputes: no payment provider")
+		s.cfg.Log.WarnContext(ctx, "dispute notification ignored: the payment provider reads no disputes")
+		return nil
 	}
 	r, err := s.cfg.Provider.GetRepudiation(ctx, repudiationID)
 	if errors.Is(err, psp.ErrNotFound) {
