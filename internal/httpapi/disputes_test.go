@@ -521,3 +521,39 @@ func TestDisputeRaces(t *testing.T) {
 		m.trialBalanceIsZero(t)
 	})
 }
+
+// TestDisputedPaymentsAndRefunds (issue #12 item 5): a dispute on a partly refunded payment is
+// recorded as such — the centre is debited only what it still held of the payment — and a
+// disputed payment cannot be refunded (409 payment_not_refundable), trial balance 0 throughout.
+func TestDisputedPaymentsAndRefunds(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		e := startDisputes(t, b)
+		s := e.s
+		_, pi := e.paid(t)
+		var r httpapi.Refund
+		refund(t, s, e.centerTok, map[string]any{"payment_intent_id": pi.ID, "amount": 3000, "reason": "part_damaged"}).Expect(t, 201).JSON(t, &r)
+		waitFor(t, func() bool {
+			var got httpapi.Refund
+			s.Do(t, apptest.Request{Method: "GET", Path: "/v1/refunds/" + r.ID, Token: e.centerTok}).Expect(t, 200).JSON(t, &got)
+			return got.Status == "succeeded"
+		})
+		before := e.available(t) // 11400 less the refund net of its fee share (3000 − 150)
+		if before != 11400-2850 {
+			t.Fatalf("available after the partial refund = %d", before)
+		}
+		e.moveClock(t, time.Minute, true)
+		d := e.openedOn(t, pi.ID)
+		if d.Amount != 9000 || d.Status != "needs_response" {
+			t.Fatalf("dispute on a partly refunded payment = %+v, want 90.00 disputed", d)
+		}
+		if got := e.available(t); got != before-9000 {
+			t.Fatalf("available after the dispute = %d, want %d (only what the centre still held)", got, before-9000)
+		}
+		refund(t, s, e.centerTok, map[string]any{"payment_intent_id": pi.ID, "amount": 1000, "reason": "other"}).
+			ExpectProblem(t, 409, "payment_not_refundable")
+		refund(t, s, e.m.admin, map[string]any{"payment_intent_id": pi.ID, "reason": "other"}).ExpectProblem(t, 409, "payment_not_refundable")
+		if got := e.available(t); got != before-9000 {
+			t.Fatalf("available after the refused refunds = %d", got)
+		}
+	})
+}

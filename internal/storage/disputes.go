@@ -79,13 +79,16 @@ type disputesUnit struct{ *unit }
 
 var _ disputes.Tx = disputesUnit{}
 
-// HoldPayment implements disputes.Tx: a conditional update of the intent's row locks it until
-// the unit ends. Nothing is refunded until refunds exist.
+// HoldPayment implements disputes.Tx: an update of the intent's row locks it until the unit ends;
+// then its amount_refunded (refunds recorded so far, pending ones included: the centre was
+// debited when they were recorded) is read.
 func (u disputesUnit) HoldPayment(ctx context.Context, intentID string) (int64, error) {
 	if err := holdIntent(ctx, u.g, intentID); err != nil {
 		return 0, err
 	}
-	return 0, nil
+	var refunded int64
+	err := u.g.WithContext(ctx).Raw(`SELECT amount_refunded FROM payment_intents WHERE id = ?`, intentID).Scan(&refunded).Error
+	return refunded, err
 }
 
 // holdIntent locks a payment intent's row until the transaction of g ends, so that a refund and
