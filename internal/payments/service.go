@@ -13,6 +13,7 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/id"
+	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/money"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
@@ -148,6 +149,20 @@ type CreateInput struct {
 	// empty without one. A card request retried with the same key resumes the intent the first
 	// run created instead of charging again.
 	RequestKey string
+	// Answer, when set, keeps the request's Idempotency-Key record with its answer in the payment's
+	// own unit of work (sepa_debit and vhu_invoice; a card payment ignores it): one commit for the
+	// payment and the answer its retries replay. When the key already holds a record, nothing is
+	// written and Create returns idempotency.ErrTaken.
+	Answer *Answer
+}
+
+// Answer is the Idempotency-Key record of a payment request, written with the payment.
+type Answer struct {
+	// Record is the key's record (scope, key, request hash, created_at, locked_until,
+	// expires_at); its Response is Render's.
+	Record idempotency.Record
+	// Render gives the answer to the request as it will be sent, from the accepted intent.
+	Render func(pi Intent) (idempotency.Response, error)
 }
 
 // CardInput is what a card payment needs beyond the order.
@@ -362,12 +377,36 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 		if pi.Status != StatusScheduled && pi.Status != StatusSucceeded {
 			return fmt.Errorf("%s handler accepted intent %s with status %q", pi.Method, pi.ID, pi.Status)
 		}
-		return s.record(ctx, tx, &pi, false, version)
+		if err := s.record(ctx, tx, &pi, false, version); err != nil {
+			return err
+		}
+		return keepAnswer(ctx, tx, in.Answer, pi)
 	})
 	if err != nil {
 		return Intent{}, err
 	}
 	return pi, nil
+}
+
+// keepAnswer writes the request's idempotency record with its answer, when it has one.
+func keepAnswer(ctx context.Context, tx Tx, a *Answer, pi Intent) error {
+	if a == nil {
+		return nil
+	}
+	r, err := a.Render(pi)
+	if err != nil {
+		return fmt.Errorf("render the answer of intent %s: %w", pi.ID, err)
+	}
+	rec := a.Record
+	rec.Done, rec.Response = true, r
+	kept, err := tx.KeepAnswer(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("keep the answer of intent %s: %w", pi.ID, err)
+	}
+	if !kept {
+		return idempotency.ErrTaken
+	}
+	return nil
 }
 
 // pickMonth gives a deferred payment, inside its unit of work, its instant and the month it

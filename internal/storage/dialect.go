@@ -39,7 +39,11 @@ func sqlFor(g *gorm.DB, q string) string {
 // sqlTx returns the *sql.Tx under a gorm transaction, for work that must commit with it (a job
 // enqueued by the job queue's InsertTx in the same transaction as the rows it works on).
 func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
-	t, ok := tx.Statement.ConnPool.(*sql.Tx)
+	pool := tx.Statement.ConnPool
+	if h, ok := pool.(hookedPool); ok {
+		pool = h.tx
+	}
+	t, ok := pool.(*sql.Tx)
 	if !ok {
 		return nil, errors.New("storage: not inside a transaction")
 	}

@@ -27,7 +27,16 @@ var _ txn.Tx = (*unit)(nil)
 // inUnit runs fn in one database transaction: committed when fn returns nil, rolled back (and
 // fn's error returned) otherwise.
 func (db *DB) inUnit(ctx context.Context, fn func(u *unit) error) error {
-	return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error { return fn(&unit{g: g, db: db}) })
+	err := db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		if err := fn(&unit{g: db.hooked(ctx, g), db: db}); err != nil {
+			return err
+		}
+		return db.callHook(ctx, "COMMIT")
+	})
+	if err != nil {
+		return err
+	}
+	return db.callHook(ctx, "COMMITTED")
 }
 
 // runner is a txn.Runner of a capability's unit type T; bind is a static conversion of the unit
@@ -71,6 +80,9 @@ func (db *DB) SetEnqueuer(e Enqueuer) { db.enqueuer = e }
 func (u *unit) Enqueue(ctx context.Context, job txn.Job) error {
 	if u.db.enqueuer == nil {
 		return fmt.Errorf("enqueue %s: no job queue is set", job.Kind())
+	}
+	if err := u.db.callHook(ctx, "ENQUEUE "+job.Kind()); err != nil {
+		return err
 	}
 	return withSQLTx(u.g, func(tx *sql.Tx) error { return u.db.enqueuer.EnqueueTx(ctx, tx, job) })
 }
