@@ -242,27 +242,12 @@ func (s Orders) CancelOrder(ctx context.Context, id string, at time.Time) error 
 	})
 }
 
-// cancelOpenIntents cancels the order's requires_action intents (each by a conditional update)
-// and returns the ids of those it canceled.
+// cancelOpenIntents cancels the order's requires_action intents in one statement and returns
+// the ids of those it canceled.
 func cancelOpenIntents(tx *gorm.DB, orderID string, at time.Time) ([]string, error) {
-	var ids []string
-	if err := tx.Model(&intentRow{}).Where("order_id = ? AND status = ?", orderID, string(payments.StatusRequiresAction)).
-		Order("id").Pluck("id", &ids).Error; err != nil {
-		return nil, err
-	}
-	var done []string
-	for _, id := range ids {
-		res := tx.Model(&intentRow{}).Where("id = ? AND status = ?", id, string(payments.StatusRequiresAction)).
-			Updates(map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "",
-				"updated_at": utc(at)})
-		if res.Error != nil {
-			return nil, res.Error
-		}
-		if res.RowsAffected == 1 {
-			done = append(done, id)
-		}
-	}
-	return done, nil
+	return updateReturning(tx, "payment_intents",
+		map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "", "updated_at": utc(at)},
+		"order_id = ? AND status = ?", orderID, string(payments.StatusRequiresAction))
 }
 
 // emitIntent emits the payment_intent.<status> event of an intent that has just reached its
