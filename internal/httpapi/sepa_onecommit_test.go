@@ -223,6 +223,39 @@ func TestSEPADebitOneCommitKeyRules(t *testing.T) {
 		if got := rowsOf(t, e.s, o1.ID, "k1"); got != (paymentRows{1, 1, 2, 1}) || pi.OrderID != o1.ID {
 			t.Fatalf("o1: %+v, %+v", got, pi)
 		}
+
+		// Concurrent requests with one key: one payment; every answer is its 201 (replayed but
+		// one) or 409 idempotency_key_in_use.
+		for round := range 5 {
+			o := e.order(t, b, int64(500+round))
+			key := fmt.Sprintf("k-concurrent-%d", round)
+			var wg sync.WaitGroup
+			answers := make([]*apptest.Response, 4)
+			for i := range answers {
+				wg.Go(func() { answers[i] = pay(o.ID, key) })
+			}
+			wg.Wait()
+			fresh, ids := 0, map[string]bool{}
+			for _, a := range answers {
+				switch a.Status {
+				case 201:
+					if a.Header.Get("Idempotent-Replayed") != "true" {
+						fresh++
+					}
+					ids[decodeIntent(t, a).ID] = true
+				case 409:
+					a.ExpectProblem(t, 409, "idempotency_key_in_use")
+				default:
+					t.Fatalf("concurrent request answered %d: %s", a.Status, a.Body)
+				}
+			}
+			if fresh != 1 || len(ids) != 1 {
+				t.Fatalf("round %d: %d fresh answers, intents %v", round, fresh, ids)
+			}
+			if got := rowsOf(t, e.s, o.ID, key); got != (paymentRows{1, 1, 2, 1}) {
+				t.Fatalf("round %d: %+v", round, got)
+			}
+		}
 	})
 }
 
