@@ -19,6 +19,7 @@ import (
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/payers"
 	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
@@ -506,13 +507,25 @@ func (s *Service) record(ctx context.Context, tx Tx, pi *Intent, blockCard bool,
 }
 
 // emitRecorded emits the events of a newly recorded intent: its status's (none while
-// processing) and order.confirmed when it confirms the order.
+// processing) and order.confirmed when it confirms the order. The intent is pi as it was just
+// inserted (its GET answers exactly that: the clock's instants are stored at their precision);
+// the order is read once, after the unit's writes, for both events.
 func emitRecorded(ctx context.Context, tx Tx, pi Intent) error {
-	if err := EmitIntent(ctx, tx, pi.ID, pi.UpdatedAt); err != nil {
+	typ := intentEventType(pi.Status)
+	if typ == "" && !pi.ConfirmsOrder() {
+		return nil
+	}
+	o, err := tx.CurrentOrder(ctx, pi.OrderID)
+	if err != nil {
 		return err
 	}
+	if typ != "" {
+		if err := tx.Emit(ctx, txn.Event{Type: typ, BuyerID: pi.BuyerID, CenterID: o.CenterID, Object: pi, At: pi.UpdatedAt}); err != nil {
+			return err
+		}
+	}
 	if pi.ConfirmsOrder() {
-		return EmitOrder(ctx, tx, "order.confirmed", pi.OrderID, pi.UpdatedAt)
+		return tx.Emit(ctx, txn.Event{Type: "order.confirmed", BuyerID: o.BuyerID, CenterID: o.CenterID, Object: o, At: pi.UpdatedAt})
 	}
 	return nil
 }
