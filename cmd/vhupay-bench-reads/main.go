@@ -152,6 +152,8 @@ type read struct {
 	name string
 	path func(i int) string // the i-th call's path
 	tok  func(i int) string // its token
+	// clients, when not 0, replaces -clients (the export alone).
+	clients int
 }
 
 func run() error {
@@ -220,13 +222,17 @@ func run() error {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.clients * 2, MaxIdleConnsPerHost: o.clients * 2,
 		IdleConnTimeout: time.Minute}, Timeout: time.Minute}
-	fmt.Printf("\n%-34s %9s %9s %9s %7s\n", "read ("+fmt.Sprint(o.clients)+" clients, "+o.duration.String()+")", "req/s", "p50 ms", "p99 ms", "errors")
+	fmt.Printf("\n%-44s %9s %9s %9s %7s\n", "read ("+fmt.Sprint(o.clients)+" clients, "+o.duration.String()+")", "req/s", "p50 ms", "p99 ms", "errors")
 	for _, r := range reads {
 		if o.only != "" && !strings.Contains(r.name, o.only) {
 			continue
 		}
-		res := drive(client, base, r, o.clients, o.duration)
-		fmt.Printf("%-34s %9.0f %9.2f %9.2f %7d %s\n", r.name, res.rate(), ms(res.p50), ms(res.p99), res.errors, res.errorSummary())
+		clients, label := o.clients, r.name
+		if r.clients > 0 {
+			clients, label = r.clients, fmt.Sprintf("%s, %d client", r.name, r.clients)
+		}
+		res := drive(client, base, r, clients, o.duration)
+		fmt.Printf("%-44s %9.0f %9.2f %9.2f %7d %s\n", label, res.rate(), ms(res.p50), ms(res.p99), res.errors, res.errorSummary())
 	}
 	if o.explain {
 		return explain(ctx, admin, a.DB.SQL(), name, client, base, reads, o.only)
@@ -271,16 +277,18 @@ func reads(ctx context.Context, db *sql.DB, o options, secret string) ([]read, e
 	pick := func(i int) int { return i % len(buyerTok) }
 	statement := "stm_" + md5hex("s")
 	return []read{
-		{"GET /v1/orders (buyer, first page)", func(int) string { return "/v1/orders" }, func(i int) string { return buyerTok[pick(i)] }},
-		{"GET /v1/orders (admin, first page)", func(int) string { return "/v1/orders" }, func(int) string { return adminTok }},
-		{"GET /v1/orders (admin, deep cursor)", func(int) string { return "/v1/orders?cursor=" + deep }, func(int) string { return adminTok }},
-		{"GET /v1/orders (centre, first page)", func(int) string { return "/v1/orders" }, func(int) string { return centerTok }},
-		{"GET /v1/sepa (buyer)", func(int) string { return "/v1/sepa" }, func(i int) string { return buyerTok[pick(i)] }},
+		{"GET /v1/orders (buyer, first page)", func(int) string { return "/v1/orders" }, func(i int) string { return buyerTok[pick(i)] }, 0},
+		{"GET /v1/orders (admin, first page)", func(int) string { return "/v1/orders" }, func(int) string { return adminTok }, 0},
+		{"GET /v1/orders (admin, deep cursor)", func(int) string { return "/v1/orders?cursor=" + deep }, func(int) string { return adminTok }, 0},
+		{"GET /v1/orders (centre, first page)", func(int) string { return "/v1/orders" }, func(int) string { return centerTok }, 0},
+		{"GET /v1/sepa (buyer)", func(int) string { return "/v1/sepa" }, func(i int) string { return buyerTok[pick(i)] }, 0},
 		{"GET /v1/payment-intents?order_id=", func(i int) string { return "/v1/payment-intents?order_id=" + orderOf[pick(i)] },
-			func(i int) string { return buyerTok[pick(i)] }},
-		{"GET /v1/balance-transactions", func(int) string { return "/v1/balance-transactions" }, func(int) string { return centerTok }},
+			func(i int) string { return buyerTok[pick(i)] }, 0},
+		{"GET /v1/balance-transactions", func(int) string { return "/v1/balance-transactions" }, func(int) string { return centerTok }, 0},
 		{"GET /v1/statements/{id}/export.csv", func(int) string { return "/v1/statements/" + statement + "/export.csv" },
-			func(int) string { return centerTok }},
+			func(int) string { return centerTok }, 0},
+		{"GET /v1/statements/{id}/export.csv", func(int) string { return "/v1/statements/" + statement + "/export.csv" },
+			func(int) string { return centerTok }, 1},
 	}, nil
 }
 
@@ -371,7 +379,7 @@ func explain(ctx context.Context, admin *storage.DB, pool *sql.DB, dbName string
 	fmt.Printf("\nPlans (auto_explain: EXPLAIN (ANALYZE, BUFFERS) of every statement of each read, from PostgreSQL's log)\n")
 	var sorts []string
 	for _, r := range reads {
-		if only != "" && !strings.Contains(r.name, only) {
+		if (only != "" && !strings.Contains(r.name, only)) || r.clients > 0 {
 			continue
 		}
 		var offset int64
