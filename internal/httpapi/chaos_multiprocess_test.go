@@ -67,9 +67,9 @@ func payWithRetries(client *http.Client, procs []*process, first int, token stri
 		resp.Body.Close()
 		var p httpapi.Problem
 		_ = json.Unmarshal(raw, &p)
-		out.status, out.code, out.detail = resp.StatusCode, p.Code, p.Detail
+		out.status, out.code, out.detail = resp.StatusCode, p.Code, ""
 		if resp.StatusCode >= 400 {
-			out.detail = string(raw)
+			out.detail = string(raw) // the whole problem: its detail and reasons
 		}
 		switch {
 		case p.Code == "idempotency_key_in_use":

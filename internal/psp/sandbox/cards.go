@@ -18,28 +18,35 @@ import (
 // CreateLegalUser implements psp.Users. Like MangoPay it refuses an empty name or an e-mail
 // without "@" (*psp.RejectedError).
 func (p *Provider) CreateLegalUser(ctx context.Context, req psp.LegalUserRequest) (psp.User, error) {
-	id, _, err := p.create(ctx, "user", req.IdempotencyKey, func(tx Store, id string) error {
+	id, err := p.createUser(ctx, req.IdempotencyKey, User{Name: req.Name, Email: req.Email,
+		CompanyNumber: req.CompanyNumber, Kind: req.Kind, Tag: req.Tag})
+	if err != nil {
+		return psp.User{}, err
+	}
+	return psp.User{ID: id}, nil
+}
+
+// createUser creates a legal user (a payer, or an owner by u.Category) once per idempotency key.
+// Like MangoPay it refuses an empty name or an e-mail without "@" (*psp.RejectedError).
+func (p *Provider) createUser(ctx context.Context, idempotencyKey string, u User) (string, error) {
+	id, _, err := p.create(ctx, "user", idempotencyKey, func(tx Store, id string) error {
 		fields := map[string]string{}
-		if strings.TrimSpace(req.Name) == "" {
+		if strings.TrimSpace(u.Name) == "" {
 			fields["Name"] = "The Name field is required."
 		}
-		if !strings.Contains(req.Email, "@") {
+		if !strings.Contains(u.Email, "@") {
 			fields["Email"] = "The Email field is not a valid e-mail address."
 		}
 		if len(fields) > 0 {
 			return paramError(fields)
 		}
-		kind := req.Kind
-		if kind == "" {
-			kind = psp.CompanyBusiness
+		if u.Kind == "" {
+			u.Kind = psp.CompanyBusiness
 		}
-		return tx.CreateUser(ctx, User{ID: id, Name: req.Name, Email: req.Email, CompanyNumber: req.CompanyNumber,
-			Kind: kind, Tag: req.Tag, CreatedAt: p.clock.Now()})
+		u.ID, u.CreatedAt = id, p.clock.Now()
+		return tx.CreateUser(ctx, u)
 	})
-	if err != nil {
-		return psp.User{}, err
-	}
-	return psp.User{ID: id}, nil
+	return id, err
 }
 
 // CreateWallet implements psp.Users. An unknown owner is a *psp.RejectedError.

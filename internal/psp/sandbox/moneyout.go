@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/vhupay/vhupay/internal/psp"
 )
@@ -42,24 +41,8 @@ const (
 // CreateOwner implements psp.Owners: an owner user, active at once; payouts are enabled when its
 // payout account is added. The sandbox never requires the legal representative.
 func (p *Provider) CreateOwner(ctx context.Context, req psp.OwnerRequest) (psp.Owner, error) {
-	id, _, err := p.create(ctx, "user", req.IdempotencyKey, func(tx Store, id string) error {
-		fields := map[string]string{}
-		if strings.TrimSpace(req.Name) == "" {
-			fields["Name"] = "The Name field is required."
-		}
-		if !strings.Contains(req.Email, "@") {
-			fields["Email"] = "The Email field is not a valid e-mail address."
-		}
-		if len(fields) > 0 {
-			return paramError(fields)
-		}
-		kind := req.Kind
-		if kind == "" {
-			kind = psp.CompanyBusiness
-		}
-		return tx.CreateUser(ctx, User{ID: id, Name: req.Name, Email: req.Email, CompanyNumber: req.CompanyNumber,
-			Kind: kind, Tag: req.Tag, Category: psp.CategoryOwner, CreatedAt: p.clock.Now()})
-	})
+	id, err := p.createUser(ctx, req.IdempotencyKey, User{Name: req.Name, Email: req.Email,
+		CompanyNumber: req.CompanyNumber, Kind: req.Kind, Tag: req.Tag, Category: psp.CategoryOwner})
 	if err != nil {
 		return psp.Owner{}, err
 	}
