@@ -22,6 +22,20 @@ type statementCount struct {
 	commits    int
 	perStmt    map[string]int // statement kind (first words) → count
 	pings      int
+	// readsOutside are the reads run outside a transaction (each its own read-only transaction,
+	// which flushes nothing).
+	readsOutside int
+}
+
+// writes reports whether an upper-cased statement writes (INSERT, UPDATE, DELETE, or a WITH
+// that does).
+func writes(up string) bool {
+	for _, w := range []string{"INSERT ", "UPDATE ", "DELETE ", "MERGE "} {
+		if strings.HasPrefix(up, w) || (strings.HasPrefix(up, "WITH ") && strings.Contains(up, w)) {
+			return true
+		}
+	}
+	return false
 }
 
 // countStatements turns log_statement=all on for every connection of vhupay's pool, drives
@@ -126,7 +140,11 @@ func parseStatements(text, db string) statementCount {
 			inTx[pid] = false
 		default:
 			if !inTx[pid] {
-				c.commits++
+				if writes(up) {
+					c.commits++ // a write outside a transaction commits on its own
+				} else {
+					c.readsOutside++ // a read on its own: no commit to flush
+				}
 			}
 		}
 	}
