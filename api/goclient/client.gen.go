@@ -909,6 +909,45 @@ func (e PaymentIntentRequestMethod) Valid() bool {
 	}
 }
 
+// Defines values for PayoutCurrency.
+const (
+	PayoutCurrencyEUR PayoutCurrency = "EUR"
+)
+
+// Valid indicates whether the value is a known member of the PayoutCurrency enum.
+func (e PayoutCurrency) Valid() bool {
+	switch e {
+	case PayoutCurrencyEUR:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PayoutStatus.
+const (
+	PayoutStatusFailed   PayoutStatus = "failed"
+	PayoutStatusPaid     PayoutStatus = "paid"
+	PayoutStatusPending  PayoutStatus = "pending"
+	PayoutStatusReturned PayoutStatus = "returned"
+)
+
+// Valid indicates whether the value is a known member of the PayoutStatus enum.
+func (e PayoutStatus) Valid() bool {
+	switch e {
+	case PayoutStatusFailed:
+		return true
+	case PayoutStatusPaid:
+		return true
+	case PayoutStatusPending:
+		return true
+	case PayoutStatusReturned:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProblemCode.
 const (
 	ProblemCodeBankAccountExists           ProblemCode = "bank_account_exists"
@@ -922,6 +961,7 @@ const (
 	ProblemCodeHeadersTooLarge             ProblemCode = "headers_too_large"
 	ProblemCodeIdempotencyKeyInUse         ProblemCode = "idempotency_key_in_use"
 	ProblemCodeIdempotencyKeyReused        ProblemCode = "idempotency_key_reused"
+	ProblemCodeInsufficientBalance         ProblemCode = "insufficient_balance"
 	ProblemCodeIntentNotCancelable         ProblemCode = "intent_not_cancelable"
 	ProblemCodeInternal                    ProblemCode = "internal"
 	ProblemCodeInvalidTransition           ProblemCode = "invalid_transition"
@@ -930,6 +970,7 @@ const (
 	ProblemCodeLegalRepresentativeRequired ProblemCode = "legal_representative_required"
 	ProblemCodeMethodNotAllowed            ProblemCode = "method_not_allowed"
 	ProblemCodeMonthNotEnded               ProblemCode = "month_not_ended"
+	ProblemCodeNoPayoutAccount             ProblemCode = "no_payout_account"
 	ProblemCodeNotFound                    ProblemCode = "not_found"
 	ProblemCodeOrderNotConfirmed           ProblemCode = "order_not_confirmed"
 	ProblemCodeOrderNotDeletable           ProblemCode = "order_not_deletable"
@@ -973,6 +1014,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeIdempotencyKeyReused:
 		return true
+	case ProblemCodeInsufficientBalance:
+		return true
 	case ProblemCodeIntentNotCancelable:
 		return true
 	case ProblemCodeInternal:
@@ -988,6 +1031,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeMethodNotAllowed:
 		return true
 	case ProblemCodeMonthNotEnded:
+		return true
+	case ProblemCodeNoPayoutAccount:
 		return true
 	case ProblemCodeNotFound:
 		return true
@@ -1401,6 +1446,30 @@ func (e ListOrdersParamsStatus) Valid() bool {
 	case ListOrdersParamsStatusConfirmed:
 		return true
 	case ListOrdersParamsStatusPaymentPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPayoutsParamsStatus.
+const (
+	ListPayoutsParamsStatusFailed   ListPayoutsParamsStatus = "failed"
+	ListPayoutsParamsStatusPaid     ListPayoutsParamsStatus = "paid"
+	ListPayoutsParamsStatusPending  ListPayoutsParamsStatus = "pending"
+	ListPayoutsParamsStatusReturned ListPayoutsParamsStatus = "returned"
+)
+
+// Valid indicates whether the value is a known member of the ListPayoutsParamsStatus enum.
+func (e ListPayoutsParamsStatus) Valid() bool {
+	switch e {
+	case ListPayoutsParamsStatusFailed:
+		return true
+	case ListPayoutsParamsStatusPaid:
+		return true
+	case ListPayoutsParamsStatusPending:
+		return true
+	case ListPayoutsParamsStatusReturned:
 		return true
 	default:
 		return false
@@ -2550,6 +2619,83 @@ type PaymentIntentRequest struct {
 // PaymentIntentRequestMethod Example: card
 type PaymentIntentRequestMethod string
 
+// Payout defines model for Payout.
+type Payout struct {
+	// Amount Amount in cents.
+	//
+	// Example: 11400
+	Amount int `json:"amount"`
+
+	// ArrivalDate ArrivalDate is the day (Paris) the money is expected in the bank, or arrived once paid.
+	//
+	// Example: 2026-12-08
+	ArrivalDate openapi_types.Date `json:"arrival_date"`
+
+	// Automatic Automatic is true for the Monday payouts vhupay makes on its own.
+	Automatic bool `json:"automatic"`
+
+	// BankAccountId BankAccountID is the centre's payout account the money goes to.
+	//
+	// Example: ba_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	BankAccountId string `json:"bank_account_id"`
+
+	// CenterId Example: ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	CenterId  string    `json:"center_id"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Currency Example: EUR
+	Currency PayoutCurrency `json:"currency"`
+
+	// FailureCode FailureCode says why a payout failed or was returned: account_closed, provider_error.
+	//
+	// Example: account_closed
+	FailureCode *string `json:"failure_code"`
+
+	// Id Example: po_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	Id string `json:"id"`
+
+	// Status Status: pending (the balance is debited, the money is on its way), paid (the bank
+	// confirmed), failed (the bank refused it: the money is back in available), returned (the bank
+	// sent it back after it was paid: the money is back in available).
+	//
+	// Example: pending
+	Status    PayoutStatus `json:"status"`
+	UpdatedAt time.Time    `json:"updated_at"`
+}
+
+// PayoutCurrency Example: EUR
+type PayoutCurrency string
+
+// PayoutStatus Status: pending (the balance is debited, the money is on its way), paid (the bank
+// confirmed), failed (the bank refused it: the money is back in available), returned (the bank
+// sent it back after it was paid: the money is back in available).
+//
+// Example: pending
+type PayoutStatus string
+
+// PayoutList defines model for PayoutList.
+type PayoutList struct {
+	Data    []Payout `json:"data"`
+	HasMore bool     `json:"has_more"`
+
+	// NextCursor NextCursor is absent on the last page.
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// PayoutRequest defines model for PayoutRequest.
+type PayoutRequest struct {
+	// Amount Amount in cents; default: all of the centre's available balance.
+	//
+	// Example: 11400
+	Amount *int `json:"amount,omitempty"`
+
+	// CenterId CenterID is the centre to pay out: required for admin and service, the caller itself for a
+	// centre (another centre's answers 404).
+	//
+	// Example: ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	CenterId *string `json:"center_id,omitempty"`
+}
+
 // Problem defines model for Problem.
 type Problem struct {
 	// ActionUrl ActionURL (provider_action_required) is the payment provider's page where the company's
@@ -3121,10 +3267,22 @@ type ExportSalesReportCsvParams struct {
 	CenterId *string `form:"center_id,omitempty" json:"center_id,omitempty"`
 }
 
+// ExportSalesReportPdfParams defines parameters for ExportSalesReportPdf.
+type ExportSalesReportPdfParams struct {
+	// Month The month, YYYY-MM
+	Month string `form:"month" json:"month"`
+
+	// CenterId The centre (required for admin and service)
+	CenterId *string `form:"center_id,omitempty" json:"center_id,omitempty"`
+}
+
 // ListBankAccountsParams defines parameters for ListBankAccounts.
 type ListBankAccountsParams struct {
 	// BuyerId Operators: the buyer whose accounts to list
 	BuyerId *string `form:"buyer_id,omitempty" json:"buyer_id,omitempty"`
+
+	// CenterId Operators: the centre whose payout accounts to list
+	CenterId *string `form:"center_id,omitempty" json:"center_id,omitempty"`
 
 	// Limit Page size (1–100)
 	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -3352,6 +3510,30 @@ type CancelPaymentIntentParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListPayoutsParams defines parameters for ListPayouts.
+type ListPayoutsParams struct {
+	// CenterId Admin and service: the centre whose payouts to list
+	CenterId *string `form:"center_id,omitempty" json:"center_id,omitempty"`
+
+	// Status Only payouts in this status
+	Status *ListPayoutsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListPayoutsParamsStatus defines parameters for ListPayouts.
+type ListPayoutsParamsStatus string
+
+// CreatePayoutParams defines parameters for CreatePayout.
+type CreatePayoutParams struct {
+	// IdempotencyKey Makes a POST safe to retry: 1–255 printable ASCII characters, unique per operation you mean (a UUID). The same key and body answer the first answer again (with Idempotent-Replayed: true) for at least 24 hours; another body or path → 422 idempotency_key_reused; while the first request runs → 409 idempotency_key_in_use. Keys are per caller.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ReceiveMangopayHookParams defines parameters for ReceiveMangopayHook.
 type ReceiveMangopayHookParams struct {
 	// EventType MangoPay event type, e.g. PAYIN_NORMAL_SUCCEEDED
@@ -3516,6 +3698,9 @@ type CreateDeliveryNoteJSONRequestBody = DeliveryNoteRequest
 
 // CreatePaymentIntentJSONRequestBody defines body for CreatePaymentIntent for application/json ContentType.
 type CreatePaymentIntentJSONRequestBody = PaymentIntentRequest
+
+// CreatePayoutJSONRequestBody defines body for CreatePayout for application/json ContentType.
+type CreatePayoutJSONRequestBody = PayoutRequest
 
 // MoveSandboxClockJSONRequestBody defines body for MoveSandboxClock for application/json ContentType.
 type MoveSandboxClockJSONRequestBody = ClockRequest
@@ -3793,16 +3978,23 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/balance-transactions/export.csv (the `ExportSalesReportCsv` operationId).
 	ExportSalesReportCsv(ctx context.Context, params *ExportSalesReportCsvParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ExportSalesReportPdf Export a centre's monthly sales report as PDF
+	//
+	// The same report as export.csv, as an A4 PDF in French ("Rapport mensuel des ventes"): the centre (name, SIRET), the month, one row per balance transaction with its gross, fee and net, and the totals. A centre exports its own; admin and service name the centre with center_id.
+	//
+	// Corresponds with GET /v1/balance-transactions/export.pdf (the `ExportSalesReportPdf` operationId).
+	ExportSalesReportPdf(ctx context.Context, params *ExportSalesReportPdfParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListBankAccounts List bank accounts
 	//
-	// Newest first, deleted (inactive) ones included. A buyer sees its own; an operator those of `buyer_id`, or every buyer's without it.
+	// Newest first, deleted (inactive) ones included. A buyer sees its own, a centre its payout accounts; an admin those of `buyer_id`, the payout accounts of `center_id`, or every buyer's without either.
 	//
 	// Corresponds with GET /v1/bank-accounts (the `ListBankAccounts` operationId).
 	ListBankAccounts(ctx context.Context, params *ListBankAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateBankAccountWithBody Add a bank account
 	//
-	// Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it. With the MangoPay provider the buyer's legal representative must be set first (PATCH /v1/buyers/{id}): 409 legal_representative_required otherwise.
+	// Buyer or centre. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. A buyer's account: the same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again); the buyer's first active account becomes its default; a mandate must then be signed on it. A centre's account is its payout account, with no mandate: a centre has at most one active account, and adding another makes the previous one inactive (the same IBAN as the active one answers 409 bank_account_exists); the sandbox enables the centre's payouts (payouts_enabled) with it. With the MangoPay provider the legal representative must be set first (PATCH /v1/buyers/{id} or /v1/centers/{id}): 409 legal_representative_required otherwise.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3811,7 +4003,7 @@ type ClientInterface interface {
 
 	// CreateBankAccount Add a bank account
 	//
-	// Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it. With the MangoPay provider the buyer's legal representative must be set first (PATCH /v1/buyers/{id}): 409 legal_representative_required otherwise.
+	// Buyer or centre. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. A buyer's account: the same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again); the buyer's first active account becomes its default; a mandate must then be signed on it. A centre's account is its payout account, with no mandate: a centre has at most one active account, and adding another makes the previous one inactive (the same IBAN as the active one answers 409 bank_account_exists); the sandbox enables the centre's payouts (payouts_enabled) with it. With the MangoPay provider the legal representative must be set first (PATCH /v1/buyers/{id} or /v1/centers/{id}): 409 legal_representative_required otherwise.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3827,7 +4019,7 @@ type ClientInterface interface {
 
 	// GetBankAccount Get a bank account
 	//
-	// The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts (another buyer's answers 404); an admin any.
+	// The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts, a centre its payout accounts (another's answers 404); an admin any.
 	//
 	// Corresponds with GET /v1/bank-accounts/{id} (the `GetBankAccount` operationId).
 	GetBankAccount(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4255,6 +4447,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/payment-intents/{id}/cancel (the `CancelPaymentIntent` operationId).
 	CancelPaymentIntent(ctx context.Context, id string, params *CancelPaymentIntentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPayouts List payouts
+	//
+	// Newest first. A centre lists its own; admin and service every centre's, or those of `center_id`.
+	//
+	// Corresponds with GET /v1/payouts (the `ListPayouts` operationId).
+	ListPayouts(ctx context.Context, params *ListPayoutsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePayoutWithBody Pay a centre out
+	//
+	// Moves `amount` (default: all of `available`) from the centre's balance to its active payout account (POST /v1/bank-accounts as the centre). The balance is debited at once (the payout is `pending`, shown in `in_transit`), then the provider wires it; the payout becomes `paid` when the bank confirms, or `failed` (later `returned`) with the money back in `available`, each told by the event payout.paid|failed|returned. A centre pays itself out; admin and service name the centre with `center_id`. `amount` above `available` (or nothing available) answers 409 insufficient_balance; no active payout account 409 no_payout_account. Concurrent payouts of one centre never take more than `available`. Audited (payout.create). Payouts are also made automatically every Monday at 06:00 Paris time for centres with at least VHUPAY_PAYOUT_MINIMUM available.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/payouts (the `CreatePayout` operationId).
+	CreatePayoutWithBody(ctx context.Context, params *CreatePayoutParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePayout Pay a centre out
+	//
+	// Moves `amount` (default: all of `available`) from the centre's balance to its active payout account (POST /v1/bank-accounts as the centre). The balance is debited at once (the payout is `pending`, shown in `in_transit`), then the provider wires it; the payout becomes `paid` when the bank confirms, or `failed` (later `returned`) with the money back in `available`, each told by the event payout.paid|failed|returned. A centre pays itself out; admin and service name the centre with `center_id`. `amount` above `available` (or nothing available) answers 409 insufficient_balance; no active payout account 409 no_payout_account. Concurrent payouts of one centre never take more than `available`. Audited (payout.create). Payouts are also made automatically every Monday at 06:00 Paris time for centres with at least VHUPAY_PAYOUT_MINIMUM available.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/payouts (the `CreatePayout` operationId).
+	CreatePayout(ctx context.Context, params *CreatePayoutParams, body CreatePayoutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPayout Get a payout
+	//
+	// A centre reads its own (another centre's answers 404); admin and service any.
+	//
+	// Corresponds with GET /v1/payouts/{id} (the `GetPayout` operationId).
+	GetPayout(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReceiveMangopayHook MangoPay notification
 	//
@@ -4908,9 +5132,26 @@ func (c *Client) ExportSalesReportCsv(ctx context.Context, params *ExportSalesRe
 	return c.Client.Do(req)
 }
 
+// ExportSalesReportPdf Export a centre's monthly sales report as PDF
+//
+// The same report as export.csv, as an A4 PDF in French ("Rapport mensuel des ventes"): the centre (name, SIRET), the month, one row per balance transaction with its gross, fee and net, and the totals. A centre exports its own; admin and service name the centre with center_id.
+//
+// Corresponds with GET /v1/balance-transactions/export.pdf (the `ExportSalesReportPdf` operationId).
+func (c *Client) ExportSalesReportPdf(ctx context.Context, params *ExportSalesReportPdfParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportSalesReportPdfRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListBankAccounts List bank accounts
 //
-// Newest first, deleted (inactive) ones included. A buyer sees its own; an operator those of `buyer_id`, or every buyer's without it.
+// Newest first, deleted (inactive) ones included. A buyer sees its own, a centre its payout accounts; an admin those of `buyer_id`, the payout accounts of `center_id`, or every buyer's without either.
 //
 // Corresponds with GET /v1/bank-accounts (the `ListBankAccounts` operationId).
 func (c *Client) ListBankAccounts(ctx context.Context, params *ListBankAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4927,7 +5168,7 @@ func (c *Client) ListBankAccounts(ctx context.Context, params *ListBankAccountsP
 
 // CreateBankAccountWithBody Add a bank account
 //
-// Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it. With the MangoPay provider the buyer's legal representative must be set first (PATCH /v1/buyers/{id}): 409 legal_representative_required otherwise.
+// Buyer or centre. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. A buyer's account: the same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again); the buyer's first active account becomes its default; a mandate must then be signed on it. A centre's account is its payout account, with no mandate: a centre has at most one active account, and adding another makes the previous one inactive (the same IBAN as the active one answers 409 bank_account_exists); the sandbox enables the centre's payouts (payouts_enabled) with it. With the MangoPay provider the legal representative must be set first (PATCH /v1/buyers/{id} or /v1/centers/{id}): 409 legal_representative_required otherwise.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4946,7 +5187,7 @@ func (c *Client) CreateBankAccountWithBody(ctx context.Context, params *CreateBa
 
 // CreateBankAccount Add a bank account
 //
-// Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it. With the MangoPay provider the buyer's legal representative must be set first (PATCH /v1/buyers/{id}): 409 legal_representative_required otherwise.
+// Buyer or centre. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. A buyer's account: the same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again); the buyer's first active account becomes its default; a mandate must then be signed on it. A centre's account is its payout account, with no mandate: a centre has at most one active account, and adding another makes the previous one inactive (the same IBAN as the active one answers 409 bank_account_exists); the sandbox enables the centre's payouts (payouts_enabled) with it. With the MangoPay provider the legal representative must be set first (PATCH /v1/buyers/{id} or /v1/centers/{id}): 409 legal_representative_required otherwise.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4982,7 +5223,7 @@ func (c *Client) DeleteBankAccount(ctx context.Context, id string, reqEditors ..
 
 // GetBankAccount Get a bank account
 //
-// The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts (another buyer's answers 404); an admin any.
+// The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts, a centre its payout accounts (another's answers 404); an admin any.
 //
 // Corresponds with GET /v1/bank-accounts/{id} (the `GetBankAccount` operationId).
 func (c *Client) GetBankAccount(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5931,6 +6172,78 @@ func (c *Client) GetPaymentIntent(ctx context.Context, id string, reqEditors ...
 // Corresponds with POST /v1/payment-intents/{id}/cancel (the `CancelPaymentIntent` operationId).
 func (c *Client) CancelPaymentIntent(ctx context.Context, id string, params *CancelPaymentIntentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCancelPaymentIntentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPayouts List payouts
+//
+// Newest first. A centre lists its own; admin and service every centre's, or those of `center_id`.
+//
+// Corresponds with GET /v1/payouts (the `ListPayouts` operationId).
+func (c *Client) ListPayouts(ctx context.Context, params *ListPayoutsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPayoutsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePayoutWithBody Pay a centre out
+//
+// Moves `amount` (default: all of `available`) from the centre's balance to its active payout account (POST /v1/bank-accounts as the centre). The balance is debited at once (the payout is `pending`, shown in `in_transit`), then the provider wires it; the payout becomes `paid` when the bank confirms, or `failed` (later `returned`) with the money back in `available`, each told by the event payout.paid|failed|returned. A centre pays itself out; admin and service name the centre with `center_id`. `amount` above `available` (or nothing available) answers 409 insufficient_balance; no active payout account 409 no_payout_account. Concurrent payouts of one centre never take more than `available`. Audited (payout.create). Payouts are also made automatically every Monday at 06:00 Paris time for centres with at least VHUPAY_PAYOUT_MINIMUM available.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/payouts (the `CreatePayout` operationId).
+func (c *Client) CreatePayoutWithBody(ctx context.Context, params *CreatePayoutParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePayoutRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePayout Pay a centre out
+//
+// Moves `amount` (default: all of `available`) from the centre's balance to its active payout account (POST /v1/bank-accounts as the centre). The balance is debited at once (the payout is `pending`, shown in `in_transit`), then the provider wires it; the payout becomes `paid` when the bank confirms, or `failed` (later `returned`) with the money back in `available`, each told by the event payout.paid|failed|returned. A centre pays itself out; admin and service name the centre with `center_id`. `amount` above `available` (or nothing available) answers 409 insufficient_balance; no active payout account 409 no_payout_account. Concurrent payouts of one centre never take more than `available`. Audited (payout.create). Payouts are also made automatically every Monday at 06:00 Paris time for centres with at least VHUPAY_PAYOUT_MINIMUM available.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/payouts (the `CreatePayout` operationId).
+func (c *Client) CreatePayout(ctx context.Context, params *CreatePayoutParams, body CreatePayoutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePayoutRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPayout Get a payout
+//
+// A centre reads its own (another centre's answers 404); admin and service any.
+//
+// Corresponds with GET /v1/payouts/{id} (the `GetPayout` operationId).
+func (c *Client) GetPayout(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPayoutRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -7488,6 +7801,68 @@ func NewExportSalesReportCsvRequest(server string, params *ExportSalesReportCsvP
 	return req, nil
 }
 
+// NewExportSalesReportPdfRequest constructs an http.Request for the ExportSalesReportPdf method
+func NewExportSalesReportPdfRequest(server string, params *ExportSalesReportPdfParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/balance-transactions/export.pdf")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "month", params.Month, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.CenterId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "center_id", *params.CenterId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListBankAccountsRequest constructs an http.Request for the ListBankAccounts method
 func NewListBankAccountsRequest(server string, params *ListBankAccountsParams) (*http.Request, error) {
 	var err error
@@ -7519,6 +7894,18 @@ func NewListBankAccountsRequest(server string, params *ListBankAccountsParams) (
 		if params.BuyerId != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "buyer_id", *params.BuyerId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CenterId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "center_id", *params.CenterId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -9797,6 +10184,185 @@ func NewCancelPaymentIntentRequest(server string, id string, params *CancelPayme
 	return req, nil
 }
 
+// NewListPayoutsRequest constructs an http.Request for the ListPayouts method
+func NewListPayoutsRequest(server string, params *ListPayoutsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payouts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CenterId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "center_id", *params.CenterId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePayoutRequest calls the generic CreatePayout builder with application/json body
+func NewCreatePayoutRequest(server string, params *CreatePayoutParams, body CreatePayoutJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePayoutRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreatePayoutRequestWithBody constructs an http.Request for the CreatePayout method, with any body, and a specified content type
+func NewCreatePayoutRequestWithBody(server string, params *CreatePayoutParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payouts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetPayoutRequest constructs an http.Request for the GetPayout method
+func NewGetPayoutRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/payouts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewReceiveMangopayHookRequest constructs an http.Request for the ReceiveMangopayHook method
 func NewReceiveMangopayHookRequest(server string, params *ReceiveMangopayHookParams) (*http.Request, error) {
 	var err error
@@ -11231,9 +11797,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/balance-transactions/export.csv (the `ExportSalesReportCsv` operationId).
 	ExportSalesReportCsvWithResponse(ctx context.Context, params *ExportSalesReportCsvParams, reqEditors ...RequestEditorFn) (*ExportSalesReportCsvResponse, error)
 
+	// ExportSalesReportPdfWithResponse Export a centre's monthly sales report as PDF
+	//
+	// The same report as export.csv, as an A4 PDF in French ("Rapport mensuel des ventes"): the centre (name, SIRET), the month, one row per balance transaction with its gross, fee and net, and the totals. A centre exports its own; admin and service name the centre with center_id.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/balance-transactions/export.pdf (the `ExportSalesReportPdf` operationId).
+	ExportSalesReportPdfWithResponse(ctx context.Context, params *ExportSalesReportPdfParams, reqEditors ...RequestEditorFn) (*ExportSalesReportPdfResponse, error)
+
 	// ListBankAccountsWithResponse List bank accounts
 	//
-	// Newest first, deleted (inactive) ones included. A buyer sees its own; an operator those of `buyer_id`, or every buyer's without it.
+	// Newest first, deleted (inactive) ones included. A buyer sees its own, a centre its payout accounts; an admin those of `buyer_id`, the payout accounts of `center_id`, or every buyer's without either.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11242,7 +11817,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateBankAccountWithBodyWithResponse Add a bank account
 	//
-	// Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it. With the MangoPay provider the buyer's legal representative must be set first (PATCH /v1/buyers/{id}): 409 legal_representative_required otherwise.
+	// Buyer or centre. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. A buyer's account: the same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again); the buyer's first active account becomes its default; a mandate must then be signed on it. A centre's account is its payout account, with no mandate: a centre has at most one active account, and adding another makes the previous one inactive (the same IBAN as the active one answers 409 bank_account_exists); the sandbox enables the centre's payouts (payouts_enabled) with it. With the MangoPay provider the legal representative must be set first (PATCH /v1/buyers/{id} or /v1/centers/{id}): 409 legal_representative_required otherwise.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11251,7 +11826,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateBankAccountWithResponse Add a bank account
 	//
-	// Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it. With the MangoPay provider the buyer's legal representative must be set first (PATCH /v1/buyers/{id}): 409 legal_representative_required otherwise.
+	// Buyer or centre. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. A buyer's account: the same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again); the buyer's first active account becomes its default; a mandate must then be signed on it. A centre's account is its payout account, with no mandate: a centre has at most one active account, and adding another makes the previous one inactive (the same IBAN as the active one answers 409 bank_account_exists); the sandbox enables the centre's payouts (payouts_enabled) with it. With the MangoPay provider the legal representative must be set first (PATCH /v1/buyers/{id} or /v1/centers/{id}): 409 legal_representative_required otherwise.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11269,7 +11844,7 @@ type ClientWithResponsesInterface interface {
 
 	// GetBankAccountWithResponse Get a bank account
 	//
-	// The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts (another buyer's answers 404); an admin any.
+	// The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts, a centre its payout accounts (another's answers 404); an admin any.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -11747,6 +12322,42 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/payment-intents/{id}/cancel (the `CancelPaymentIntent` operationId).
 	CancelPaymentIntentWithResponse(ctx context.Context, id string, params *CancelPaymentIntentParams, reqEditors ...RequestEditorFn) (*CancelPaymentIntentResponse, error)
+
+	// ListPayoutsWithResponse List payouts
+	//
+	// Newest first. A centre lists its own; admin and service every centre's, or those of `center_id`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/payouts (the `ListPayouts` operationId).
+	ListPayoutsWithResponse(ctx context.Context, params *ListPayoutsParams, reqEditors ...RequestEditorFn) (*ListPayoutsResponse, error)
+
+	// CreatePayoutWithBodyWithResponse Pay a centre out
+	//
+	// Moves `amount` (default: all of `available`) from the centre's balance to its active payout account (POST /v1/bank-accounts as the centre). The balance is debited at once (the payout is `pending`, shown in `in_transit`), then the provider wires it; the payout becomes `paid` when the bank confirms, or `failed` (later `returned`) with the money back in `available`, each told by the event payout.paid|failed|returned. A centre pays itself out; admin and service name the centre with `center_id`. `amount` above `available` (or nothing available) answers 409 insufficient_balance; no active payout account 409 no_payout_account. Concurrent payouts of one centre never take more than `available`. Audited (payout.create). Payouts are also made automatically every Monday at 06:00 Paris time for centres with at least VHUPAY_PAYOUT_MINIMUM available.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payouts (the `CreatePayout` operationId).
+	CreatePayoutWithBodyWithResponse(ctx context.Context, params *CreatePayoutParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePayoutResponse, error)
+
+	// CreatePayoutWithResponse Pay a centre out
+	//
+	// Moves `amount` (default: all of `available`) from the centre's balance to its active payout account (POST /v1/bank-accounts as the centre). The balance is debited at once (the payout is `pending`, shown in `in_transit`), then the provider wires it; the payout becomes `paid` when the bank confirms, or `failed` (later `returned`) with the money back in `available`, each told by the event payout.paid|failed|returned. A centre pays itself out; admin and service name the centre with `center_id`. `amount` above `available` (or nothing available) answers 409 insufficient_balance; no active payout account 409 no_payout_account. Concurrent payouts of one centre never take more than `available`. Audited (payout.create). Payouts are also made automatically every Monday at 06:00 Paris time for centres with at least VHUPAY_PAYOUT_MINIMUM available.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/payouts (the `CreatePayout` operationId).
+	CreatePayoutWithResponse(ctx context.Context, params *CreatePayoutParams, body CreatePayoutJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePayoutResponse, error)
+
+	// GetPayoutWithResponse Get a payout
+	//
+	// A centre reads its own (another centre's answers 404); admin and service any.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/payouts/{id} (the `GetPayout` operationId).
+	GetPayoutWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPayoutResponse, error)
 
 	// ReceiveMangopayHookWithResponse MangoPay notification
 	//
@@ -14701,6 +15312,132 @@ func (r ExportSalesReportCsvResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ExportSalesReportCsvResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportSalesReportPdfResponse200Headers the declared response headers of an HTTP 200 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse200Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportPdfResponse401Headers the declared response headers of an HTTP 401 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse401Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportPdfResponse403Headers the declared response headers of an HTTP 403 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse403Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportPdfResponse404Headers the declared response headers of an HTTP 404 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse404Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportPdfResponse422Headers the declared response headers of an HTTP 422 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse422Headers struct {
+	XRequestId string
+}
+
+// ExportSalesReportPdfResponse429Headers the declared response headers of an HTTP 429 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// ExportSalesReportPdfResponse431Headers the declared response headers of an HTTP 431 response for ExportSalesReportPdf
+type ExportSalesReportPdfResponse431Headers struct {
+	XRequestId string
+}
+
+type ExportSalesReportPdfResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportSalesReportPdfResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportSalesReportPdfResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportSalesReportPdfResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportSalesReportPdfResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ExportSalesReportPdfResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportSalesReportPdfResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ExportSalesReportPdfResponse431Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportSalesReportPdfResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportSalesReportPdfResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ExportSalesReportPdfResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ExportSalesReportPdfResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ExportSalesReportPdfResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ExportSalesReportPdfResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportSalesReportPdfResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportSalesReportPdfResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportSalesReportPdfResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportSalesReportPdfResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -20924,6 +21661,443 @@ func (r CancelPaymentIntentResponse) ContentType() string {
 	return ""
 }
 
+// ListPayoutsResponse200Headers the declared response headers of an HTTP 200 response for ListPayouts
+type ListPayoutsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListPayoutsResponse401Headers the declared response headers of an HTTP 401 response for ListPayouts
+type ListPayoutsResponse401Headers struct {
+	XRequestId string
+}
+
+// ListPayoutsResponse403Headers the declared response headers of an HTTP 403 response for ListPayouts
+type ListPayoutsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListPayoutsResponse422Headers the declared response headers of an HTTP 422 response for ListPayouts
+type ListPayoutsResponse422Headers struct {
+	XRequestId string
+}
+
+// ListPayoutsResponse429Headers the declared response headers of an HTTP 429 response for ListPayouts
+type ListPayoutsResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// ListPayoutsResponse431Headers the declared response headers of an HTTP 431 response for ListPayouts
+type ListPayoutsResponse431Headers struct {
+	XRequestId string
+}
+
+type ListPayoutsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PayoutList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListPayoutsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPayoutsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPayoutsResponse403Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListPayoutsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListPayoutsResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ListPayoutsResponse431Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPayoutsResponse) GetJSON200() *PayoutList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPayoutsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPayoutsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListPayoutsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListPayoutsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListPayoutsResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPayoutsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPayoutsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPayoutsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPayoutsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePayoutResponse201Headers the declared response headers of an HTTP 201 response for CreatePayout
+type CreatePayoutResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           string
+	XRequestId         string
+}
+
+// CreatePayoutResponse401Headers the declared response headers of an HTTP 401 response for CreatePayout
+type CreatePayoutResponse401Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreatePayoutResponse403Headers the declared response headers of an HTTP 403 response for CreatePayout
+type CreatePayoutResponse403Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreatePayoutResponse404Headers the declared response headers of an HTTP 404 response for CreatePayout
+type CreatePayoutResponse404Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreatePayoutResponse409Headers the declared response headers of an HTTP 409 response for CreatePayout
+type CreatePayoutResponse409Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreatePayoutResponse413Headers the declared response headers of an HTTP 413 response for CreatePayout
+type CreatePayoutResponse413Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreatePayoutResponse415Headers the declared response headers of an HTTP 415 response for CreatePayout
+type CreatePayoutResponse415Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreatePayoutResponse422Headers the declared response headers of an HTTP 422 response for CreatePayout
+type CreatePayoutResponse422Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreatePayoutResponse429Headers the declared response headers of an HTTP 429 response for CreatePayout
+type CreatePayoutResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// CreatePayoutResponse431Headers the declared response headers of an HTTP 431 response for CreatePayout
+type CreatePayoutResponse431Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+type CreatePayoutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Payout
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePayoutResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreatePayoutResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreatePayoutResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreatePayoutResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePayoutResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreatePayoutResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreatePayoutResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreatePayoutResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreatePayoutResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *CreatePayoutResponse431Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePayoutResponse) GetJSON201() *Payout {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePayoutResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePayoutResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePayoutResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePayoutResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePayoutResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePayoutResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePayoutResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreatePayoutResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r CreatePayoutResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePayoutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePayoutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePayoutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePayoutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPayoutResponse200Headers the declared response headers of an HTTP 200 response for GetPayout
+type GetPayoutResponse200Headers struct {
+	XRequestId string
+}
+
+// GetPayoutResponse401Headers the declared response headers of an HTTP 401 response for GetPayout
+type GetPayoutResponse401Headers struct {
+	XRequestId string
+}
+
+// GetPayoutResponse403Headers the declared response headers of an HTTP 403 response for GetPayout
+type GetPayoutResponse403Headers struct {
+	XRequestId string
+}
+
+// GetPayoutResponse404Headers the declared response headers of an HTTP 404 response for GetPayout
+type GetPayoutResponse404Headers struct {
+	XRequestId string
+}
+
+// GetPayoutResponse422Headers the declared response headers of an HTTP 422 response for GetPayout
+type GetPayoutResponse422Headers struct {
+	XRequestId string
+}
+
+// GetPayoutResponse429Headers the declared response headers of an HTTP 429 response for GetPayout
+type GetPayoutResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// GetPayoutResponse431Headers the declared response headers of an HTTP 431 response for GetPayout
+type GetPayoutResponse431Headers struct {
+	XRequestId string
+}
+
+type GetPayoutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Payout
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPayoutResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPayoutResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPayoutResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPayoutResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetPayoutResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPayoutResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetPayoutResponse431Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPayoutResponse) GetJSON200() *Payout {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPayoutResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPayoutResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPayoutResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetPayoutResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPayoutResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetPayoutResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPayoutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPayoutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPayoutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPayoutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ReceiveMangopayHookResponse200Headers the declared response headers of an HTTP 200 response for ReceiveMangopayHook
 type ReceiveMangopayHookResponse200Headers struct {
 	XRequestId string
@@ -24507,9 +25681,24 @@ func (c *ClientWithResponses) ExportSalesReportCsvWithResponse(ctx context.Conte
 	return ParseExportSalesReportCsvResponse(rsp)
 }
 
+// ExportSalesReportPdfWithResponse Export a centre's monthly sales report as PDF
+//
+// The same report as export.csv, as an A4 PDF in French ("Rapport mensuel des ventes"): the centre (name, SIRET), the month, one row per balance transaction with its gross, fee and net, and the totals. A centre exports its own; admin and service name the centre with center_id.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/balance-transactions/export.pdf (the `ExportSalesReportPdf` operationId).
+func (c *ClientWithResponses) ExportSalesReportPdfWithResponse(ctx context.Context, params *ExportSalesReportPdfParams, reqEditors ...RequestEditorFn) (*ExportSalesReportPdfResponse, error) {
+	rsp, err := c.ExportSalesReportPdf(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportSalesReportPdfResponse(rsp)
+}
+
 // ListBankAccountsWithResponse List bank accounts
 //
-// Newest first, deleted (inactive) ones included. A buyer sees its own; an operator those of `buyer_id`, or every buyer's without it.
+// Newest first, deleted (inactive) ones included. A buyer sees its own, a centre its payout accounts; an admin those of `buyer_id`, the payout accounts of `center_id`, or every buyer's without either.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -24524,7 +25713,7 @@ func (c *ClientWithResponses) ListBankAccountsWithResponse(ctx context.Context, 
 
 // CreateBankAccountWithBodyWithResponse Add a bank account
 //
-// Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it. With the MangoPay provider the buyer's legal representative must be set first (PATCH /v1/buyers/{id}): 409 legal_representative_required otherwise.
+// Buyer or centre. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. A buyer's account: the same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again); the buyer's first active account becomes its default; a mandate must then be signed on it. A centre's account is its payout account, with no mandate: a centre has at most one active account, and adding another makes the previous one inactive (the same IBAN as the active one answers 409 bank_account_exists); the sandbox enables the centre's payouts (payouts_enabled) with it. With the MangoPay provider the legal representative must be set first (PATCH /v1/buyers/{id} or /v1/centers/{id}): 409 legal_representative_required otherwise.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24539,7 +25728,7 @@ func (c *ClientWithResponses) CreateBankAccountWithBodyWithResponse(ctx context.
 
 // CreateBankAccountWithResponse Add a bank account
 //
-// Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it. With the MangoPay provider the buyer's legal representative must be set first (PATCH /v1/buyers/{id}): 409 legal_representative_required otherwise.
+// Buyer or centre. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. A buyer's account: the same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again); the buyer's first active account becomes its default; a mandate must then be signed on it. A centre's account is its payout account, with no mandate: a centre has at most one active account, and adding another makes the previous one inactive (the same IBAN as the active one answers 409 bank_account_exists); the sandbox enables the centre's payouts (payouts_enabled) with it. With the MangoPay provider the legal representative must be set first (PATCH /v1/buyers/{id} or /v1/centers/{id}): 409 legal_representative_required otherwise.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24569,7 +25758,7 @@ func (c *ClientWithResponses) DeleteBankAccountWithResponse(ctx context.Context,
 
 // GetBankAccountWithResponse Get a bank account
 //
-// The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts (another buyer's answers 404); an admin any.
+// The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts, a centre its payout accounts (another's answers 404); an admin any.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -25364,6 +26553,66 @@ func (c *ClientWithResponses) CancelPaymentIntentWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseCancelPaymentIntentResponse(rsp)
+}
+
+// ListPayoutsWithResponse List payouts
+//
+// Newest first. A centre lists its own; admin and service every centre's, or those of `center_id`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/payouts (the `ListPayouts` operationId).
+func (c *ClientWithResponses) ListPayoutsWithResponse(ctx context.Context, params *ListPayoutsParams, reqEditors ...RequestEditorFn) (*ListPayoutsResponse, error) {
+	rsp, err := c.ListPayouts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPayoutsResponse(rsp)
+}
+
+// CreatePayoutWithBodyWithResponse Pay a centre out
+//
+// Moves `amount` (default: all of `available`) from the centre's balance to its active payout account (POST /v1/bank-accounts as the centre). The balance is debited at once (the payout is `pending`, shown in `in_transit`), then the provider wires it; the payout becomes `paid` when the bank confirms, or `failed` (later `returned`) with the money back in `available`, each told by the event payout.paid|failed|returned. A centre pays itself out; admin and service name the centre with `center_id`. `amount` above `available` (or nothing available) answers 409 insufficient_balance; no active payout account 409 no_payout_account. Concurrent payouts of one centre never take more than `available`. Audited (payout.create). Payouts are also made automatically every Monday at 06:00 Paris time for centres with at least VHUPAY_PAYOUT_MINIMUM available.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payouts (the `CreatePayout` operationId).
+func (c *ClientWithResponses) CreatePayoutWithBodyWithResponse(ctx context.Context, params *CreatePayoutParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePayoutResponse, error) {
+	rsp, err := c.CreatePayoutWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePayoutResponse(rsp)
+}
+
+// CreatePayoutWithResponse Pay a centre out
+//
+// Moves `amount` (default: all of `available`) from the centre's balance to its active payout account (POST /v1/bank-accounts as the centre). The balance is debited at once (the payout is `pending`, shown in `in_transit`), then the provider wires it; the payout becomes `paid` when the bank confirms, or `failed` (later `returned`) with the money back in `available`, each told by the event payout.paid|failed|returned. A centre pays itself out; admin and service name the centre with `center_id`. `amount` above `available` (or nothing available) answers 409 insufficient_balance; no active payout account 409 no_payout_account. Concurrent payouts of one centre never take more than `available`. Audited (payout.create). Payouts are also made automatically every Monday at 06:00 Paris time for centres with at least VHUPAY_PAYOUT_MINIMUM available.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/payouts (the `CreatePayout` operationId).
+func (c *ClientWithResponses) CreatePayoutWithResponse(ctx context.Context, params *CreatePayoutParams, body CreatePayoutJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePayoutResponse, error) {
+	rsp, err := c.CreatePayout(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePayoutResponse(rsp)
+}
+
+// GetPayoutWithResponse Get a payout
+//
+// A centre reads its own (another centre's answers 404); admin and service any.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/payouts/{id} (the `GetPayout` operationId).
+func (c *ClientWithResponses) GetPayoutWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetPayoutResponse, error) {
+	rsp, err := c.GetPayout(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPayoutResponse(rsp)
 }
 
 // ReceiveMangopayHookWithResponse MangoPay notification
@@ -28980,6 +30229,159 @@ func ParseExportSalesReportCsvResponse(rsp *http.Response) (*ExportSalesReportCs
 		response.Headers429 = &headers
 	case rsp.StatusCode == 431:
 		var headers ExportSalesReportCsvResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportSalesReportPdfResponse parses an HTTP response from a ExportSalesReportPdfWithResponse call
+func ParseExportSalesReportPdfResponse(rsp *http.Response) (*ExportSalesReportPdfResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportSalesReportPdfResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case rsp.StatusCode == 401:
+	// Content-type (application/pdf) unsupported
+
+	case rsp.StatusCode == 403:
+	// Content-type (application/pdf) unsupported
+
+	case rsp.StatusCode == 404:
+	// Content-type (application/pdf) unsupported
+
+	case rsp.StatusCode == 422:
+		// Content-type (application/pdf) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportSalesReportPdfResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportSalesReportPdfResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportSalesReportPdfResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportSalesReportPdfResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers ExportSalesReportPdfResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportSalesReportPdfResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers ExportSalesReportPdfResponse431Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -36751,6 +38153,554 @@ func ParseCancelPaymentIntentResponse(rsp *http.Response) (*CancelPaymentIntentR
 			}
 			headers.IdempotentReplayed = &value
 		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListPayoutsResponse parses an HTTP response from a ListPayoutsWithResponse call
+func ParseListPayoutsResponse(rsp *http.Response) (*ListPayoutsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPayoutsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PayoutList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListPayoutsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListPayoutsResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPayoutsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListPayoutsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListPayoutsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers ListPayoutsResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreatePayoutResponse parses an HTTP response from a CreatePayoutWithResponse call
+func ParseCreatePayoutResponse(rsp *http.Response) (*CreatePayoutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePayoutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Payout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePayoutResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreatePayoutResponse401Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreatePayoutResponse403Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreatePayoutResponse404Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePayoutResponse409Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreatePayoutResponse413Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreatePayoutResponse415Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreatePayoutResponse422Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreatePayoutResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers CreatePayoutResponse431Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPayoutResponse parses an HTTP response from a GetPayoutWithResponse call
+func ParseGetPayoutResponse(rsp *http.Response) (*GetPayoutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPayoutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Payout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPayoutResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPayoutResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPayoutResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPayoutResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetPayoutResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPayoutResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetPayoutResponse431Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {

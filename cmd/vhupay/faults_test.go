@@ -641,7 +641,10 @@ func TestMonthCloseProviderOutage(t *testing.T) {
 
 // TestMonthCloseRateLimited: a close of 3,000 buyers against a fake MangoPay limited to 300 calls
 // per window, the window fast-forwarded from 15 minutes to 5 seconds (VHUPAY_MANGOPAY_RATE_WINDOW
-// shortens the processes' budget alike: 250 calls per 5 s). The close goes at the budget's pace,
+// shortens the processes' budget alike: 220 calls per 5 s, a burst of 22). The budget's margin
+// under the limit (58 calls, 1.3 s of calls) absorbs calls that a loaded machine delays after their
+// slot and that then bunch with later ones: compressed 180 times, a 1.3 s delay here is a
+// 4-minute one at MangoPay's real window. The close goes at the budget's pace,
 // its progress visible over the API; the process is killed (SIGKILL) halfway and another one
 // resumes the close. It completes with one pay-in per collection and at most a handful of 429s.
 func TestMonthCloseRateLimited(t *testing.T) {
@@ -652,7 +655,8 @@ func TestMonthCloseRateLimited(t *testing.T) {
 	e := startFaultEnv(t, buyers)
 	const window = 5 * time.Second
 	e.fake.SetRateLimits([]mangopaytest.RateLimit{{Period: window, Calls: 300}})
-	settings := []string{"VHUPAY_MANGOPAY_CALLS_PER_15MIN=250", "VHUPAY_MANGOPAY_RATE_WINDOW=" + window.String(),
+	const budget = 220
+	settings := []string{"VHUPAY_MANGOPAY_CALLS_PER_15MIN=" + fmt.Sprint(budget), "VHUPAY_MANGOPAY_RATE_WINDOW=" + window.String(),
 		"VHUPAY_MONTH_CLOSE_TIMEOUT=8s", "VHUPAY_JOB_RESCUE_AFTER=10s"}
 	first := e.start(settings...)
 	began := time.Now()
@@ -678,12 +682,12 @@ func TestMonthCloseRateLimited(t *testing.T) {
 		return e.submitted() >= e.buyers/3
 	})
 	pace := float64(e.submitted()) / time.Since(began).Seconds()
-	t.Logf("progress seen: %s of %d; %.0f collections/s before the kill (budget: %.0f calls/s)", strings.Join(seen, ", "), e.buyers, pace, 250/window.Seconds())
+	t.Logf("progress seen: %s of %d; %.0f collections/s before the kill (budget: %.0f calls/s)", strings.Join(seen, ", "), e.buyers, pace, budget/window.Seconds())
 	if len(seen) < 2 {
 		t.Errorf("progress seen %v, want the collections step's done count growing", seen)
 	}
-	if pace > 1.2*250/window.Seconds() {
-		t.Errorf("%.0f submissions/s, faster than the budget's %.0f calls/s", pace, 250/window.Seconds())
+	if pace > 1.2*budget/window.Seconds() {
+		t.Errorf("%.0f submissions/s, faster than the budget's %.0f calls/s", pace, budget/window.Seconds())
 	}
 	first.kill(t)
 	killedAt := e.submitted()

@@ -36,6 +36,7 @@ import (
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payers"
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/payouts"
 	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/psp/mangopay"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
@@ -106,7 +107,9 @@ type App struct {
 	Transfers *balances.Transfers
 	// Reconciler compares the provider's wallets with the ledger.
 	Reconciler *balances.Reconciler
-	Webhooks   *webhooks.Service
+	// Payouts pays centres out: on demand, every Monday, and their outcome.
+	Payouts  *payouts.Service
+	Webhooks *webhooks.Service
 	// APIKeys manages and authenticates API keys; Audit reads the audit trail.
 	APIKeys *apikeys.Service
 	Audit   *audit.Service
@@ -237,12 +240,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a.Collections = collections.NewService(collections.Config{Store: storage.NewCollections(db), Buyers: storage.NewParties(db), SEPA: a.SEPA, Payers: a.Payers,
 		Provider: collectionsProvider, Clock: a.Clock, Log: log})
-	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: mandateHandler{a.SEPA},
-		DirectDebits: a.Collections, Repudiations: a.Collections}, storage.NewNotifications(db), log)
 	a.Events = events.NewService(storage.NewEvents(db), a.Clock)
 	a.Balances = balances.NewService(storage.NewBalances(db), storage.NewParties(db), a.Clock)
 	mover, _ := a.Provider.(balances.MoneyMover)
 	a.Transfers = balances.NewTransfers(storage.NewCenterTransfers(db), storage.NewParties(db), a.Payers, mover, a.Clock, log)
+	pc := payouts.Config{Store: storage.NewPayouts(db), Centers: storage.NewParties(db), Payees: a.Transfers, Clock: a.Clock,
+		Log: log, FingerprintKey: []byte(secrets.FingerprintKey), Minimum: cfg.PayoutMinimum}
+	if p, ok := a.Provider.(payouts.Provider); ok {
+		pc.Provider = p
+	}
+	a.Payouts = payouts.NewService(pc)
+	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: mandateHandler{a.SEPA},
+		DirectDebits: a.Collections, Repudiations: a.Collections, Payouts: a.Payouts}, storage.NewNotifications(db), log)
 	wallets, _ := a.Provider.(balances.WalletReader)
 	a.Reconciler = balances.NewReconciler(storage.NewReconciliations(db), wallets, a.Clock, log)
 	wc := opts.Webhooks
@@ -263,7 +272,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Log: log, Registerer: reg, Gatherer: reg, Verifier: verifier, Idempotency: a.idem,
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, ParseHook: mangopay.ParseHook, MonthCloses: a.MonthCloses,
-		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, Balances: a.Balances, Reconciler: a.Reconciler,
+		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, Balances: a.Balances, Reconciler: a.Reconciler, Payouts: a.Payouts,
 		APIKeys: a.APIKeys, Audit: a.Audit,
 		Edge: httpapi.Edge{MaxHeaderBytes: cfg.MaxHeaderBytes, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 			HookRateLimit: cfg.HookRateLimit, HookRateBurst: cfg.HookRateBurst, ReturnURLOrigins: cfg.ReturnURLOrigins, Sandbox: cfg.Sandbox()},

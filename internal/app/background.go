@@ -44,9 +44,21 @@ func (a *App) periodicWork() []jobs.Periodic {
 			_, err := a.Collections.Reconcile(pacing.Paced(ctx))
 			return err
 		}},
-		// The centres' earnings recorded since the last round, moved at the provider.
+		// The centres' earnings recorded since the last round, moved at the provider (paced under
+		// the provider's call budget, as every background round).
 		{Name: "center_transfers", Every: 5 * time.Second, Run: func(ctx context.Context) error {
-			_, err := a.Transfers.Run(ctx)
+			_, err := a.Transfers.Run(pacing.Paced(ctx))
+			return err
+		}},
+		// Payouts recorded and not made at the provider yet (a crash, an outage) are made with
+		// the same idempotency key; pending ones are read again (missed notifications).
+		{Name: "payouts", Every: 10 * time.Second, Run: func(ctx context.Context) error {
+			_, err := a.Payouts.Resume(pacing.Paced(ctx))
+			return err
+		}},
+		// The Monday payouts, due at 06:00 Paris by the clock (checked every 30 seconds).
+		{Name: "weekly_payouts", Every: 30 * time.Second, Run: func(ctx context.Context) error {
+			_, err := a.Payouts.RunWeekly(pacing.Paced(ctx))
 			return err
 		}},
 		// The daily reconciliation, due at 04:00 Paris by the clock (checked every minute).
@@ -100,7 +112,8 @@ func (r lateRefunds) ScheduleRefund(ctx context.Context, intentID string) error 
 
 // clockMoved runs, in the request that moved the sandbox test clock, the work the move made due:
 // intents past their expiry are canceled, the previous month's close starts when the clock
-// entered a new month, submitted debits settle (all of them with settle, once the close the move
+// entered a new month, the Monday payouts are made when the clock passed Monday 06:00 Paris,
+// submitted debits and payouts settle (all of them with settle, once the close the move
 // started, if any, has ended: its debits are submitted then).
 func (a *App) clockMoved(ctx context.Context, settle bool) error {
 	if _, err := a.Payments.ExpireStale(ctx); err != nil {
@@ -113,6 +126,10 @@ func (a *App) clockMoved(ctx context.Context, settle bool) error {
 		if err := a.awaitPreviousClose(ctx); err != nil {
 			return err
 		}
+	}
+	// The Monday payouts the move made due, before the bank pays what is a day old.
+	if _, err := a.Payouts.RunWeekly(ctx); err != nil {
+		return err
 	}
 	_, err := a.sandbox.Settle(ctx, settle)
 	return err

@@ -19,6 +19,7 @@ var aggregates = []struct{ pkg, name string }{
 	{"sepa", "Mandate"},
 	{"collections", "Collection"},
 	{"invoicing", "Statement"},
+	{"payouts", "Payout"},
 }
 
 // TestStatusOnlyThroughTransitions fails when a Status field of an intent, order, mandate,

@@ -12,6 +12,7 @@ import (
 	"github.com/vhupay/vhupay/internal/ledger"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/psp/pacing"
 	"github.com/vhupay/vhupay/internal/txn"
 )
 
@@ -70,6 +71,12 @@ type ReconcileStore interface {
 	// InsertReconciliation inserts r; it reports false, inserting nothing, when r is the daily
 	// run of a day that has one already.
 	InsertReconciliation(ctx context.Context, r Reconciliation) (bool, error)
+	// DiscardReconciliation deletes a reconciliation that is still running (one that could not
+	// finish), so that it is not left running and its day's run may be claimed again.
+	DiscardReconciliation(ctx context.Context, id string) error
+	// DiscardStaleDaily deletes the day's daily run when it is still running and was created
+	// before startedBefore (its process stopped mid-way); it reports whether it did.
+	DiscardStaleDaily(ctx context.Context, day string, startedBefore time.Time) (bool, error)
 	// Reconciliation returns one or ErrReconciliationNotFound.
 	Reconciliation(ctx context.Context, id string) (Reconciliation, error)
 	// Reconciliations lists them newest first.
@@ -116,7 +123,7 @@ const walletBatch = 100
 // buyer:<id>, the centres' with center:<id>, the fee wallet with platform:fees. A wallet whose
 // difference is exactly what recorded transfers not made yet explain is matched. The outcome is
 // written with a reconciliation.mismatch event when anything differs. Errors: psp.ErrUnavailable
-// (the reconciliation stays running), storage errors.
+// (the reconciliation is discarded, not left running), storage errors.
 func (r *Reconciler) Run(ctx context.Context) (Reconciliation, error) {
 	if r.provider == nil {
 		return Reconciliation{}, fmt.Errorf("reconcile: no payment provider: %w", psp.ErrUnavailable)
@@ -143,12 +150,25 @@ func (r *Reconciler) RunDaily(ctx context.Context) (bool, error) {
 	rec := Reconciliation{ID: id.New(id.Reconciliation), Status: ReconciliationRunning, Mismatches: []Mismatch{}, CreatedAt: now,
 		ScheduledDay: day}
 	claimed, err := r.store.InsertReconciliation(ctx, rec)
-	if err != nil || !claimed {
+	if err != nil {
 		return false, err
+	}
+	if !claimed {
+		// A run left running by a process that stopped mid-way is taken over.
+		stale, err := r.store.DiscardStaleDaily(ctx, day, now.Add(-staleAfter))
+		if err != nil || !stale {
+			return false, err
+		}
+		if claimed, err = r.store.InsertReconciliation(ctx, rec); err != nil || !claimed {
+			return false, err
+		}
 	}
 	_, err = r.run(ctx, rec)
 	return err == nil, err
 }
+
+// staleAfter is how long a daily run may stay running before another process takes it over.
+const staleAfter = time.Hour
 
 // dailyRunDay is the Paris day whose daily run is the latest due at now: today from 04:00 Paris,
 // yesterday before (04:00 is a wall-clock time: daylight saving changes do not move it).
@@ -160,7 +180,24 @@ func dailyRunDay(now time.Time) string {
 	return local.Format(time.DateOnly)
 }
 
+// run compares and finishes rec. A reconciliation that cannot finish (the provider does not
+// answer, a read fails) is discarded rather than left running: a daily run is then claimed again
+// at the next check, a run asked for answers the error.
 func (r *Reconciler) run(ctx context.Context, rec Reconciliation) (Reconciliation, error) {
+	out, err := r.compare(pacing.Paced(ctx), rec)
+	if err != nil {
+		if derr := r.store.DiscardReconciliation(context.WithoutCancel(ctx), rec.ID); derr != nil {
+			r.log.ErrorContext(ctx, "a failed reconciliation not discarded", slog.String("reconciliation_id", rec.ID),
+				slog.String("err", derr.Error()))
+		}
+		r.log.WarnContext(ctx, "reconciliation failed", slog.String("reconciliation_id", rec.ID), slog.String("err", err.Error()))
+	}
+	return out, err
+}
+
+// compare reads every wallet (paced: it is background work under the provider's call budget)
+// and writes the outcome.
+func (r *Reconciler) compare(ctx context.Context, rec Reconciliation) (Reconciliation, error) {
 	balances, err := r.store.LedgerBalances(ctx)
 	if err != nil {
 		return rec, err
@@ -193,6 +230,16 @@ func (r *Reconciler) run(ctx context.Context, rec Reconciliation) (Reconciliatio
 				got, err = r.provider.GetOwnerWallet(ctx, w.WalletID, psp.OwnerNotPresent)
 			} else {
 				got, err = r.provider.GetWallet(ctx, w.WalletID)
+			}
+			var rejected *psp.RejectedError
+			if w.Owner && (errors.Is(err, psp.ErrPendingAction) || errors.As(err, &rejected)) {
+				// The provider reads a centre's wallet without the centre on session only under
+				// its standing consent (MangoPay: proxy consent): that wallet is not checked
+				// (checked_accounts does not count it), and operators are told.
+				r.log.WarnContext(ctx, "a centre's wallet cannot be read without its consent at the provider: not reconciled",
+					slog.String("account", string(w.Account)), slog.String("err", err.Error()))
+				after = string(w.Account)
+				continue
 			}
 			if err != nil {
 				return rec, fmt.Errorf("reconcile: read the wallet of %s: %w", w.Account, err)

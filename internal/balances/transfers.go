@@ -50,6 +50,22 @@ func TransferFor(e Earning, at time.Time) Transfer {
 		CreatedAt: at, UpdatedAt: at}
 }
 
+// GuaranteeTransferFor is the funding, at the provider, of a payment the platform's guarantee paid
+// the centre (a failed SEPA debit): no buyer's wallet is debited; the platform wires the amount
+// from its own bank, the fee part to its fee wallet and the rest to the centre's wallet.
+func GuaranteeTransferFor(e Earning, at time.Time) Transfer {
+	t := TransferFor(e, at)
+	t.Kind, t.BuyerID = string(TypeSEPAGuarantee), ""
+	return t
+}
+
+// GuaranteeFunder funds the centres' guaranteed earnings at the provider: money the platform
+// brings from its bank (the sandbox credits it at once; a real provider needs the platform's
+// bank wire, which vhupay does not make yet).
+type GuaranteeFunder interface {
+	FundGuarantee(ctx context.Context, req psp.GuaranteeFunding) (psp.Transfer, error)
+}
+
 // Payee is a centre at the provider: an owner user and its wallet.
 type Payee struct {
 	CenterID string
@@ -175,6 +191,9 @@ func (s *Transfers) Run(ctx context.Context) (int, error) {
 }
 
 func (s *Transfers) make(ctx context.Context, t Transfer) (bool, error) {
+	if t.BuyerID == "" {
+		return s.fund(ctx, t)
+	}
 	payer, err := s.payers.Ensure(ctx, t.BuyerID)
 	if err != nil {
 		return false, err
@@ -186,6 +205,28 @@ func (s *Transfers) make(ctx context.Context, t Transfer) (bool, error) {
 	got, err := s.provider.CreateTransfer(ctx, psp.TransferRequest{IdempotencyKey: t.ID, AuthorID: payer.UserID,
 		DebitedWalletID: payer.WalletID, CreditedWalletID: payee.WalletID, CreditedUserID: payee.UserID,
 		Amount: t.Amount, Fees: t.Fees, Tag: t.SourceID})
+	return s.finish(ctx, t, got, err)
+}
+
+// errNoFunder: the provider cannot be funded by vhupay (the guarantee's transfer waits).
+var errNoFunder = errors.New("the provider offers no funding of the guarantee: the platform must wire it")
+
+// fund makes a guaranteed earning's funding (GuaranteeTransferFor).
+func (s *Transfers) fund(ctx context.Context, t Transfer) (bool, error) {
+	funder, ok := s.provider.(GuaranteeFunder)
+	if !ok {
+		return false, errNoFunder
+	}
+	payee, err := s.EnsurePayee(ctx, t.CenterID)
+	if err != nil {
+		return false, err
+	}
+	got, err := funder.FundGuarantee(ctx, psp.GuaranteeFunding{IdempotencyKey: t.ID, CreditedWalletID: payee.WalletID,
+		CreditedUserID: payee.UserID, Amount: t.Amount, Fees: t.Fees, Tag: t.SourceID})
+	return s.finish(ctx, t, got, err)
+}
+
+func (s *Transfers) finish(ctx context.Context, t Transfer, got psp.Transfer, err error) (bool, error) {
 	var rejected *psp.RejectedError
 	switch {
 	case errors.As(err, &rejected):

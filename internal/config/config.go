@@ -66,6 +66,8 @@ type Config struct {
 
 	// PlatformFeeBPS is the fee rate new centres start with, in basis points (0–10000).
 	PlatformFeeBPS int
+	// PayoutMinimum is the smallest available balance the Monday payouts pay out (cents).
+	PayoutMinimum int64
 }
 
 // MangoPay holds the MangoPay client's settings.
@@ -213,6 +215,14 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("VHUPAY_PLATFORM_FEE_BPS %q must be an integer from 0 to 10000 (basis points)", v))
 		}
 		c.PlatformFeeBPS = n
+	}
+	c.PayoutMinimum = 1000
+	if v := getenv("VHUPAY_PAYOUT_MINIMUM"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("VHUPAY_PAYOUT_MINIMUM %q must be a positive number of cents", v))
+		}
+		c.PayoutMinimum = n
 	}
 	c.CORSOrigins = origins(getenv("VHUPAY_CORS_ORIGINS"), "VHUPAY_CORS_ORIGINS", &errs)
 	c.ReturnURLOrigins = origins(getenv("VHUPAY_RETURN_URL_ORIGINS"), "VHUPAY_RETURN_URL_ORIGINS", &errs)

@@ -9,9 +9,10 @@ var (
 )
 
 var sepaRoutes = []authzRoute{
-	{"POST", "/v1/bank-accounts", bankAccountBody("FR7630006000011234567890189"), buyerOnly},
-	{"GET", "/v1/bank-accounts", nil, buyerOrAdmin},
-	{"GET", "/v1/bank-accounts/ba_x", nil, buyerOrAdmin},
+	// A centre's bank account is its payout account.
+	{"POST", "/v1/bank-accounts", bankAccountBody("FR7630006000011234567890189"), []auth.Role{auth.RoleBuyer, auth.RoleCenter}},
+	{"GET", "/v1/bank-accounts", nil, []auth.Role{auth.RoleBuyer, auth.RoleCenter, auth.RoleAdmin}},
+	{"GET", "/v1/bank-accounts/ba_x", nil, []auth.Role{auth.RoleBuyer, auth.RoleCenter, auth.RoleAdmin}},
 	{"POST", "/v1/bank-accounts/ba_x/default", nil, buyerOnly},
 	{"DELETE", "/v1/bank-accounts/ba_x", nil, buyerOnly},
 	{"POST", "/v1/bank-accounts/ba_x/mandates", map[string]any{"return_url": "https://shop.example/back"}, buyerOnly},

@@ -19,6 +19,7 @@ func (s *Server) routeBalances(v1 *gin.RouterGroup) {
 	v1.GET("/balance", money, s.getBalance)
 	v1.GET("/balance-transactions", money, s.listBalanceTransactions)
 	v1.GET("/balance-transactions/export.csv", money, s.exportSalesReportCSV)
+	v1.GET("/balance-transactions/export.pdf", money, s.exportSalesReportPDF)
 	v1.GET("/admin/ledger/accounts", admin, s.listLedgerAccounts)
 	v1.GET("/admin/ledger/trial-balance", admin, s.getTrialBalance)
 }
@@ -257,4 +258,28 @@ func (s *Server) exportSalesReportCSV(c *gin.Context) {
 	}
 	c.Header("Content-Disposition", `attachment; filename="ventes-`+r.Month+"-"+r.CenterID+`.csv"`)
 	c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+}
+
+// exportSalesReportPDF godoc
+//
+//	@Summary		Export a centre's monthly sales report as PDF
+//	@ID				exportSalesReportPdf
+//	@Description	The same report as export.csv, as an A4 PDF in French ("Rapport mensuel des ventes"): the centre (name, SIRET), the month, one row per balance transaction with its gross, fee and net, and the totals. A centre exports its own; admin and service name the centre with center_id.
+//	@Tags			balance
+//	@Security		BearerAuth
+//	@Produce		application/pdf,application/problem+json
+//	@Param			month		query		string	true	"The month, YYYY-MM"
+//	@Param			center_id	query		string	false	"The centre (required for admin and service)"
+//	@Success		200			{file}		file	"The report as PDF"
+//	@Failure		401,403,404,422	{object}	Problem
+//	@Router			/v1/balance-transactions/export.pdf [get]
+func (s *Server) exportSalesReportPDF(c *gin.Context) {
+	var buf bytes.Buffer
+	r, err := s.balances.WriteSalesReportPDF(c.Request.Context(), principal(c), c.Query("center_id"), c.Query("month"), &buf)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="ventes-`+r.Month+"-"+r.CenterID+`.pdf"`)
+	c.Data(http.StatusOK, "application/pdf", buf.Bytes())
 }

@@ -25,6 +25,8 @@
 //	@tag.description	End-of-month invoicing by the selling centre: accounts, statements, exports.
 //	@tag.name			balance
 //	@tag.description	The centres' money: fee, balance, balance transactions and the monthly sales report.
+//	@tag.name			payouts
+//	@tag.description	Payouts of the centres' balances to their payout bank accounts: on demand and every Monday.
 //	@tag.name			ledger
 //	@tag.description	The double-entry ledger, its trial balance and the reconciliation with the provider (operators).
 //	@tag.name			month-close

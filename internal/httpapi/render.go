@@ -12,6 +12,7 @@ import (
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/payouts"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/webhooks"
@@ -69,6 +70,10 @@ func dto(v any) any {
 		return toSEPAStanding(v)
 	case balances.Reconciliation:
 		return toReconciliation(v)
+	case payouts.Payout:
+		return toPayout(v)
+	case payouts.Account:
+		return toPayoutAccount(v)
 	}
 	return v
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/parties"
+	"github.com/vhupay/vhupay/internal/payouts"
 	"github.com/vhupay/vhupay/internal/scoring"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/txn"
@@ -45,9 +46,11 @@ func (s *Server) routeSEPA(v1 *gin.RouterGroup) {
 	buyer := s.allow(auth.RoleBuyer)
 	buyerOrAdmin := s.allow(auth.RoleBuyer, auth.RoleAdmin)
 	admin := s.allow(auth.RoleAdmin)
-	v1.POST("/bank-accounts", buyer, s.createBankAccount)
-	v1.GET("/bank-accounts", buyerOrAdmin, s.listBankAccounts)
-	v1.GET("/bank-accounts/:id", buyerOrAdmin, s.getBankAccount)
+	// A centre's bank account is its payout account (payouts.go).
+	accountHolder := s.allow(auth.RoleBuyer, auth.RoleCenter)
+	v1.POST("/bank-accounts", accountHolder, s.createBankAccount)
+	v1.GET("/bank-accounts", s.allow(auth.RoleBuyer, auth.RoleCenter, auth.RoleAdmin), s.listBankAccounts)
+	v1.GET("/bank-accounts/:id", s.allow(auth.RoleBuyer, auth.RoleCenter, auth.RoleAdmin), s.getBankAccount)
 	v1.POST("/bank-accounts/:id/default", buyer, s.setDefaultBankAccount)
 	v1.DELETE("/bank-accounts/:id", buyer, s.deleteBankAccount)
 	v1.POST("/bank-accounts/:id/mandates", buyer, s.createMandate)
@@ -76,7 +79,8 @@ type BankAccountRequest struct {
 	BIC  string `json:"bic,omitempty" validate:"max=20" example:"AGRIFRPP"`
 } //	@name	BankAccountRequest
 
-// BankAccount is a buyer's bank account; the full IBAN is never returned.
+// BankAccount is a buyer's bank account, or a centre's payout account (its active one is its
+// default); the full IBAN is never returned.
 type BankAccount struct {
 	ID         string    `json:"id" binding:"required" example:"ba_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
 	OwnerName  string    `json:"owner_name" binding:"required"`
@@ -254,7 +258,7 @@ func toSEPAProfile(e sepa.Eligibility) SEPAProfile {
 //
 //	@Summary		Add a bank account
 //	@ID			createBankAccount
-//	@Description	Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it. With the MangoPay provider the buyer's legal representative must be set first (PATCH /v1/buyers/{id}): 409 legal_representative_required otherwise.
+//	@Description	Buyer or centre. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. A buyer's account: the same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again); the buyer's first active account becomes its default; a mandate must then be signed on it. A centre's account is its payout account, with no mandate: a centre has at most one active account, and adding another makes the previous one inactive (the same IBAN as the active one answers 409 bank_account_exists); the sandbox enables the centre's payouts (payouts_enabled) with it. With the MangoPay provider the legal representative must be set first (PATCH /v1/buyers/{id} or /v1/centers/{id}): 409 legal_representative_required otherwise.
 //	@Tags			bank accounts
 //	@Security		BearerAuth
 //	@Accept			json
@@ -271,6 +275,17 @@ func (s *Server) createBankAccount(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	if principal(c).Role == auth.RoleCenter {
+		a, err := s.payouts.AddAccount(c.Request.Context(), principal(c), payouts.NewAccount{
+			OwnerName: req.OwnerName, OwnerAddress: fromAddress(req.OwnerAddress), IBAN: req.IBAN, BIC: req.BIC,
+		})
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		created(c, "/v1/bank-accounts/"+a.ID, toPayoutAccount(a))
+		return
+	}
 	a, err := s.sepa.AddBankAccount(c.Request.Context(), principal(c), sepa.NewBankAccount{
 		OwnerName: req.OwnerName, OwnerAddress: fromAddress(req.OwnerAddress), IBAN: req.IBAN, BIC: req.BIC,
 	})
@@ -285,11 +300,12 @@ func (s *Server) createBankAccount(c *gin.Context) {
 //
 //	@Summary		List bank accounts
 //	@ID			listBankAccounts
-//	@Description	Newest first, deleted (inactive) ones included. A buyer sees its own; an operator those of `buyer_id`, or every buyer's without it.
+//	@Description	Newest first, deleted (inactive) ones included. A buyer sees its own, a centre its payout accounts; an admin those of `buyer_id`, the payout accounts of `center_id`, or every buyer's without either.
 //	@Tags			bank accounts
 //	@Security		BearerAuth
 //	@Produce		json,application/problem+json
 //	@Param			buyer_id	query		string	false	"Operators: the buyer whose accounts to list"
+//	@Param			center_id	query		string	false	"Operators: the centre whose payout accounts to list"
 //	@Param			limit		query		int		false	"Page size (1–100)"	default(20)
 //	@Param			cursor		query		string	false	"next_cursor of the previous page"
 //	@Success		200			{object}	BankAccountList
@@ -299,6 +315,19 @@ func (s *Server) listBankAccounts(c *gin.Context) {
 	p, err := pageRequest(c)
 	if err != nil {
 		s.writeError(c, err)
+		return
+	}
+	if who := principal(c); who.Role == auth.RoleCenter || (who.Privileged() && c.Query("center_id") != "") {
+		res, err := s.payouts.Accounts(c.Request.Context(), who, c.Query("center_id"), p)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		out := BankAccountList{Data: make([]BankAccount, len(res.Items)), listMeta: metaOf(res)}
+		for i, a := range res.Items {
+			out.Data[i] = toPayoutAccount(a)
+		}
+		c.JSON(http.StatusOK, out)
 		return
 	}
 	res, err := s.sepa.BankAccounts(c.Request.Context(), principal(c), c.Query("buyer_id"), p)
@@ -317,7 +346,7 @@ func (s *Server) listBankAccounts(c *gin.Context) {
 //
 //	@Summary	Get a bank account
 //	@ID		getBankAccount
-//	@Description	The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts (another buyer's answers 404); an admin any.
+//	@Description	The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts, a centre its payout accounts (another's answers 404); an admin any.
 //	@Tags		bank accounts
 //	@Security	BearerAuth
 //	@Produce	json,application/problem+json
@@ -326,7 +355,19 @@ func (s *Server) listBankAccounts(c *gin.Context) {
 //	@Failure	401,403,404	{object}	Problem
 //	@Router		/v1/bank-accounts/{id} [get]
 func (s *Server) getBankAccount(c *gin.Context) {
-	a, err := s.sepa.BankAccount(c.Request.Context(), principal(c), c.Param("id"))
+	who := principal(c)
+	if who.Role != auth.RoleBuyer {
+		pa, err := s.payouts.Account(c.Request.Context(), who, c.Param("id"))
+		if err == nil {
+			c.JSON(http.StatusOK, toPayoutAccount(pa))
+			return
+		}
+		if who.Role == auth.RoleCenter || !errors.Is(err, payouts.ErrNotFound) {
+			s.writeError(c, err)
+			return
+		}
+	}
+	a, err := s.sepa.BankAccount(c.Request.Context(), who, c.Param("id"))
 	if err != nil {
 		s.writeError(c, err)
 		return

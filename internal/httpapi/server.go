@@ -28,6 +28,7 @@ import (
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/payouts"
 	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/webhooks"
@@ -78,6 +79,8 @@ type Deps struct {
 	// provider's wallets with it.
 	Balances   *balances.Service
 	Reconciler *balances.Reconciler
+	// Payouts pays centres out (and keeps their payout accounts).
+	Payouts *payouts.Service
 
 	// ParseHook reads a provider notification's query (the provider adapter's parser; nil: every
 	// notification is ignored).
@@ -128,6 +131,7 @@ type Server struct {
 	webhooks     *webhooks.Service
 	balances     *balances.Service
 	reconciler   *balances.Reconciler
+	payouts      *payouts.Service
 	adjustWallet AdjustWallet
 	apiKeys      *apikeys.Service
 	audit        *audit.Service
@@ -150,6 +154,7 @@ func New(d Deps) http.Handler {
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
 		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved, balances: d.Balances, reconciler: d.Reconciler, adjustWallet: d.SandboxAdjustWallet,
+		payouts: d.Payouts,
 		apiKeys: d.APIKeys, audit: d.Audit,
 		edge: d.Edge.withDefaults(), corsOrigins: map[string]bool{},
 	}
@@ -224,6 +229,7 @@ func New(d Deps) http.Handler {
 	s.routeAPIKeys(v1)
 	s.routeAudit(v1)
 	s.routeBalances(v1)
+	s.routePayouts(v1)
 	s.routeReconciliations(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)

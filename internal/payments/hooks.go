@@ -33,12 +33,24 @@ type RepudiationHandler interface {
 	ApplyRepudiation(ctx context.Context, repudiationID string) error
 }
 
+// PayoutHandler applies a payout's current state (the payouts capability implements it).
+type PayoutHandler interface {
+	// ApplyPayout re-reads the provider payout and applies it, idempotently. An unknown payout is
+	// not an error.
+	ApplyPayout(ctx context.Context, providerPayoutID string) error
+	// ApplyReturn applies a payout the bank sent back (a refund of the payout), idempotently.
+	ApplyReturn(ctx context.Context, providerPayoutID string, failure psp.FailureCode) error
+	// ApplyOwner applies an owner user's state (payouts enabled once its KYB is validated).
+	ApplyOwner(ctx context.Context, userID string) error
+}
+
 // NotificationHandlers are the other capabilities' shares of provider notifications. Nil fields
 // are allowed: those notifications are then ignored (logged).
 type NotificationHandlers struct {
 	Mandates     MandateHandler
 	DirectDebits DirectDebitHandler
 	Repudiations RepudiationHandler
+	Payouts      PayoutHandler
 }
 
 // NotificationQueue keeps provider notifications durably until the job queue has applied them
@@ -151,10 +163,46 @@ func (ns *Notifications) Apply(ctx context.Context, n psp.Notification) error {
 			return nil
 		}
 		return ns.handlers.Repudiations.ApplyRepudiation(ctx, n.ResourceID)
+	case psp.ResourcePayout:
+		if ns.handlers.Payouts == nil {
+			log.Info("provider notification ignored: no payout handler")
+			return nil
+		}
+		return ns.handlers.Payouts.ApplyPayout(ctx, n.ResourceID)
+	case psp.ResourceRefund:
+		return ns.applyRefund(ctx, log, n.ResourceID)
+	case psp.ResourceOwner:
+		if ns.handlers.Payouts == nil {
+			log.Info("provider notification ignored: no owner handler")
+			return nil
+		}
+		return ns.handlers.Payouts.ApplyOwner(ctx, n.ResourceID)
 	default:
 		log.Info("provider notification ignored: kind not handled")
 		return nil
 	}
+}
+
+// applyRefund applies a refund notification: a returned payout (a refund of a payout) to the
+// payouts' handler; other refunds are answered where they are made.
+func (ns *Notifications) applyRefund(ctx context.Context, log *slog.Logger, refundID string) error {
+	if ns.handlers.Payouts == nil || ns.payments.provider == nil {
+		log.Info("provider notification ignored: refund not handled")
+		return nil
+	}
+	r, err := ns.payments.provider.GetRefund(ctx, refundID)
+	if errors.Is(err, psp.ErrNotFound) {
+		log.Info("provider notification ignored: unknown refund")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r.InitialKind != psp.RefundOfPayout || r.Status != psp.RefundSucceeded {
+		log.Info("provider notification ignored: refund not handled")
+		return nil
+	}
+	return ns.handlers.Payouts.ApplyReturn(ctx, r.InitialID, r.Failure)
 }
 
 func (ns *Notifications) applyPayIn(ctx context.Context, log *slog.Logger, payInID string) error {

@@ -125,6 +125,19 @@ type TransferRequest struct {
 	Tag              string
 }
 
+// GuaranteeFunding is money the platform brings from its own bank into the provider for a
+// centre (a failed SEPA debit it guarantees): Amount − Fees into the credited wallet, Fees into
+// the platform's fee wallet. Only the sandbox offers it (a real provider needs the platform's
+// bank wire).
+type GuaranteeFunding struct {
+	IdempotencyKey   string
+	CreditedWalletID string
+	CreditedUserID   string
+	Amount           int64
+	Fees             int64
+	Tag              string
+}
+
 // TransferStatus is where a transfer stands.
 type TransferStatus string
 

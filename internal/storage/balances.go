@@ -75,12 +75,17 @@ func (s Balances) TrialBalance(ctx context.Context) (balances.TrialBalance, erro
 	return balances.TrialBalance{Total: r.Total, Accounts: r.Accounts, Entries: r.Entries}, err
 }
 
-// CenterBalance implements balances.Store (nothing is in transit until payouts exist).
+// CenterBalance implements balances.Store: in transit is what the centre's pending payouts hold.
 func (s Balances) CenterBalance(ctx context.Context, centerID string) (balances.Balance, error) {
-	var available int64
+	var available, inTransit int64
 	err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(SUM(amount), 0) FROM ledger_postings WHERE account = ?`,
 		string(ledger.Center(centerID))).Scan(&available).Error
-	return balances.Balance{CenterID: centerID, Available: available}, err
+	if err != nil {
+		return balances.Balance{}, err
+	}
+	err = s.db.WithContext(ctx).Raw(`SELECT COALESCE(SUM(amount), 0) FROM payouts WHERE center_id = ? AND status = 'pending'`,
+		centerID).Scan(&inTransit).Error
+	return balances.Balance{CenterID: centerID, Available: available, InTransit: inTransit}, err
 }
 
 // balanceTxPrefix turns a ledger transaction id into its balance transaction's id and back: a
@@ -210,7 +215,10 @@ func collectionEarnings(ctx context.Context, tx *gorm.DB, collectionID string) (
 // taken back, carried by the guarantee.
 func postCollectionSettled(ctx context.Context, u *unit, c collectionRow, earned []balances.Earning, status, previous string, at time.Time) error {
 	if c.Amount <= 0 { // nothing was debited: nothing moved
-		return postAll(ctx, u, balances.SEPAGuaranteed(earned, at))
+		if err := postAll(ctx, u, balances.SEPAGuaranteed(earned, at)); err != nil {
+			return err
+		}
+		return recordGuaranteeFundings(ctx, u.g, earned, at)
 	}
 	switch {
 	case status == "succeeded":
@@ -221,7 +229,10 @@ func postCollectionSettled(ctx context.Context, u *unit, c collectionRow, earned
 	case previous == "succeeded":
 		return postAll(ctx, u, balances.SEPAUnpaidAfterSuccess(c.ID, c.Amount, at))
 	default:
-		return postAll(ctx, u, balances.SEPAGuaranteed(earned, at))
+		if err := postAll(ctx, u, balances.SEPAGuaranteed(earned, at)); err != nil {
+			return err
+		}
+		return recordGuaranteeFundings(ctx, u.g, earned, at)
 	}
 }
 
@@ -305,8 +316,18 @@ func (s CenterTransfers) FinishTransfer(ctx context.Context, t balances.Transfer
 // recordTransfers inserts, in the earning's transaction, the transfers that move its payments at
 // the provider.
 func recordTransfers(ctx context.Context, g *gorm.DB, earned []balances.Earning, at time.Time) error {
+	return insertTransfers(ctx, g, earned, at, balances.TransferFor)
+}
+
+// recordGuaranteeFundings inserts, in the settling transaction, the fundings of the payments the
+// guarantee paid.
+func recordGuaranteeFundings(ctx context.Context, g *gorm.DB, earned []balances.Earning, at time.Time) error {
+	return insertTransfers(ctx, g, earned, at, balances.GuaranteeTransferFor)
+}
+
+func insertTransfers(ctx context.Context, g *gorm.DB, earned []balances.Earning, at time.Time, of func(balances.Earning, time.Time) balances.Transfer) error {
 	for _, e := range earned {
-		t := balances.TransferFor(e, at)
+		t := of(e, at)
 		if err := g.WithContext(ctx).Create(&centerTransferRow{ID: t.ID, Kind: t.Kind, SourceID: t.SourceID, BuyerID: t.BuyerID,
 			CenterID: t.CenterID, Amount: t.Amount, Fees: t.Fees, Status: string(t.Status), CreatedAt: utc(at), UpdatedAt: utc(at)}).Error; err != nil {
 			return err

@@ -2,12 +2,15 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/balances"
+	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/id"
 	"github.com/vhupay/vhupay/internal/ledger"
@@ -15,6 +18,8 @@ import (
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/payouts"
+	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 	"github.com/vhupay/vhupay/internal/txn"
@@ -31,6 +36,8 @@ type ledgerWorld struct {
 	expected map[string]int64 // centre → available
 	orders   int
 	months   int
+	payouts  *payouts.Service
+	made     []string // payouts made
 }
 
 func newLedgerWorld(t *testing.T, db *storage.DB) *ledgerWorld {
@@ -138,8 +145,9 @@ func (w *ledgerWorld) check(step string) {
 			}
 			p.After, _ = page.Decode(res.Next)
 		}
-		if b.Available != sum || b.Available != w.expected[c] {
-			w.t.Fatalf("%s: centre %s available %d, sum of its balance transactions %d, want %d", step, c, b.Available, sum, w.expected[c])
+		if want := w.available(c); b.Available != sum || b.Available != want || b.InTransit < 0 {
+			res, _ := storage.NewPayouts(w.db).Payouts(ctx, payouts.Filter{CenterID: c}, page.Request{Limit: 100})
+			w.t.Fatalf("%s: centre %s available %d, sum of its balance transactions %d, want %d (earned %d, payouts %+v)", step, c, b.Available, sum, want, w.expected[c], res.Items)
 		}
 	}
 }
@@ -215,8 +223,10 @@ func TestLedgerProperty(t *testing.T) {
 		w := newLedgerWorld(t, storagetest.Open(t, b))
 		cols := storage.NewCollections(w.db)
 		var cards []payments.Intent
-		for step := range 30 {
-			switch op := rng.IntN(4); op {
+		w.withPayouts(rng)
+		for step := range 40 {
+			op := rng.IntN(5)
+			switch op {
 			case 0: // card payment
 				c := w.centers[rng.IntN(3)]
 				o := w.order(w.buyers[rng.IntN(3)], c, 100+rng.Int64N(50000))
@@ -254,15 +264,18 @@ func TestLedgerProperty(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-			case 2: // payout (stub): part of a centre's positive balance to its bank
+			case 2: // payout through the payouts service: sometimes more than available
 				c := w.centers[rng.IntN(3)]
-				if w.expected[c] <= 0 {
-					continue
+				available := w.available(c)
+				amount := 1 + rng.Int64N(max(available, 0)+2000)
+				p, err := w.payouts.Create(ctx, auth.Principal{Subject: "s", Role: auth.RoleCenter, Org: c}, "", &amount)
+				switch {
+				case amount > available && errors.Is(err, payouts.ErrInsufficientBalance):
+				case err != nil:
+					t.Fatalf("payout of %d: %v", amount, err)
+				default:
+					w.made = append(w.made, p.ID)
 				}
-				amount := 1 + rng.Int64N(w.expected[c])
-				post(t, w.db, ledger.Transaction{Kind: string(balances.TypePayout), SourceID: id.New(id.Payout), At: t0,
-					Postings: []ledger.Posting{{Account: ledger.Center(c), Amount: -amount}, {Account: ledger.ExternalBank, Amount: amount}}})
-				w.expected[c] -= amount
 			case 3: // refund (stub) of a card payment: the centre and the platform give back their shares
 				if len(cards) == 0 {
 					continue
@@ -284,10 +297,116 @@ func TestLedgerProperty(t *testing.T) {
 				if err == nil {
 					w.expected[o.CenterID] -= pi.Amount - fee
 				}
+			case 4: // the provider answers pending payouts (polling), or the bank returns a paid one
+				if rng.IntN(2) == 0 {
+					if _, err := w.payouts.Resume(ctx); err != nil {
+						t.Fatal(err)
+					}
+				} else if len(w.made) > 0 {
+					p, err := storage.NewPayouts(w.db).Payout(ctx, w.made[rng.IntN(len(w.made))])
+					if err != nil {
+						t.Fatal(err)
+					}
+					if p.ProviderPayoutID != "" {
+						if err := w.payouts.ApplyReturn(ctx, p.ProviderPayoutID, ""); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
 			}
-			w.check(fmt.Sprintf("step %d", step))
+			w.check(fmt.Sprintf("step %d (op %d)", step, op))
 		}
 	})
+}
+
+// held is what the centre's payouts take from its balance: those pending or paid.
+func (w *ledgerWorld) held(center string) int64 {
+	w.t.Helper()
+	var out int64
+	res, err := storage.NewPayouts(w.db).Payouts(context.Background(), payouts.Filter{CenterID: center}, page.Request{Limit: 100})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, p := range res.Items {
+		if p.Status == payouts.StatusPending || p.Status == payouts.StatusPaid {
+			out += p.Amount
+		}
+	}
+	return out
+}
+
+// available is what the test expects of the centre's balance.
+func (w *ledgerWorld) available(center string) int64 { return w.expected[center] - w.held(center) }
+
+// fakeBank is a payout provider whose payouts end at random: created, succeeded or failed at
+// once, and created ones settle when read again.
+type fakeBank struct {
+	rng     *rand.Rand
+	payouts map[string]psp.Payout
+}
+
+func (b *fakeBank) outcome() psp.PayoutStatus {
+	return []psp.PayoutStatus{psp.PayoutCreated, psp.PayoutSucceeded, psp.PayoutFailed}[b.rng.IntN(3)]
+}
+
+func (b *fakeBank) CreatePayout(_ context.Context, req psp.PayoutRequest) (psp.Payout, error) {
+	id := "bank_" + req.IdempotencyKey
+	if p, ok := b.payouts[id]; ok {
+		return p, nil
+	}
+	p := psp.Payout{ID: id, Status: b.outcome(), Amount: req.Amount, Tag: req.Tag, Failure: psp.FailureAccountClosed}
+	b.payouts[id] = p
+	return p, nil
+}
+
+func (b *fakeBank) GetPayout(_ context.Context, id string) (psp.Payout, error) {
+	p, ok := b.payouts[id]
+	if !ok {
+		return psp.Payout{}, psp.ErrNotFound
+	}
+	if p.Status == psp.PayoutCreated {
+		p.Status = b.outcome()
+		b.payouts[id] = p
+	}
+	return p, nil
+}
+
+func (b *fakeBank) GetOwner(context.Context, string) (psp.Owner, error) {
+	return psp.Owner{PayoutsEnabled: true}, nil
+}
+func (b *fakeBank) CreatePayoutAccount(context.Context, psp.PayoutAccountRequest) (psp.PayoutAccount, error) {
+	return psp.PayoutAccount{}, psp.ErrUnavailable
+}
+func (b *fakeBank) GetPayoutAccount(context.Context, string, string) (psp.PayoutAccount, error) {
+	return psp.PayoutAccount{}, psp.ErrUnavailable
+}
+func (b *fakeBank) DeactivatePayoutAccount(context.Context, string, string) (psp.PayoutAccount, error) {
+	return psp.PayoutAccount{}, psp.ErrUnavailable
+}
+
+type fakePayees struct{}
+
+func (fakePayees) EnsurePayee(_ context.Context, centerID string) (balances.Payee, error) {
+	return balances.Payee{CenterID: centerID, UserID: "owner_" + centerID, WalletID: "wallet_" + centerID}, nil
+}
+
+// withPayouts gives each centre a payout account and the world a payouts service on a fake bank.
+func (w *ledgerWorld) withPayouts(rng *rand.Rand) {
+	w.t.Helper()
+	ctx := context.Background()
+	for _, c := range w.centers {
+		err := w.db.PayoutUnits().InTx(ctx, func(tx payouts.Tx) error {
+			_, err := tx.AddPayoutAccount(ctx, payouts.Account{ID: id.New(id.BankAccount), CenterID: c, ProviderID: "rcp_" + c,
+				OwnerName: "CVHU", Country: "FR", Last4: "0143", MaskedIBAN: "FR76 **** 0143", Fingerprint: "fp_" + c, Active: true,
+				CreatedAt: t0, UpdatedAt: t0}, true)
+			return err
+		})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	w.payouts = payouts.NewService(payouts.Config{Store: storage.NewPayouts(w.db), Centers: storage.NewParties(w.db),
+		Payees: fakePayees{}, Provider: &fakeBank{rng: rng, payouts: map[string]psp.Payout{}}, Clock: clock.NewManual(t0)})
 }
 
 func post(t *testing.T, db *storage.DB, lt ledger.Transaction) {

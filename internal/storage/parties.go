@@ -37,6 +37,7 @@ type centerRow struct {
 	City           string
 	Country        string
 	FeeRateBPS     int `gorm:"column:fee_rate_bps"`
+	PayoutsEnabled bool
 	CreatedAt      time.Time
 	Representative representativeColumns `gorm:"embedded"`
 }
@@ -199,7 +200,7 @@ func (s Parties) Centers(ctx context.Context, p page.Request) (page.Page[parties
 }
 
 func toCenter(r centerRow) parties.Center {
-	return parties.Center{ID: r.ID, Name: r.Name, SIRET: r.SIRET, Email: r.Email, FeeRateBPS: r.FeeRateBPS, CreatedAt: r.CreatedAt.UTC(),
+	return parties.Center{ID: r.ID, Name: r.Name, SIRET: r.SIRET, Email: r.Email, FeeRateBPS: r.FeeRateBPS, PayoutsEnabled: r.PayoutsEnabled, CreatedAt: r.CreatedAt.UTC(),
 		Address:             parties.Address{Line1: r.AddressLine1, Line2: r.AddressLine2, PostalCode: r.PostalCode, City: r.City, Country: r.Country},
 		LegalRepresentative: r.Representative.toParties()}
 }

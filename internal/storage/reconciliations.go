@@ -65,6 +65,18 @@ func (s Reconciliations) InsertReconciliation(ctx context.Context, r balances.Re
 	return res.RowsAffected == 1, res.Error
 }
 
+// DiscardReconciliation implements balances.ReconcileStore.
+func (s Reconciliations) DiscardReconciliation(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Where("id = ? AND status = ?", id, string(balances.ReconciliationRunning)).
+		Delete(&reconciliationRow{}).Error
+}
+
+// DiscardStaleDaily implements balances.ReconcileStore.
+func (s Reconciliations) DiscardStaleDaily(ctx context.Context, day string, startedBefore time.Time) (bool, error) {
+	return changed(s.db.WithContext(ctx).Where("scheduled_day = ? AND status = ? AND created_at < ?", day,
+		string(balances.ReconciliationRunning), utc(startedBefore)).Delete(&reconciliationRow{}))
+}
+
 // FinishReconciliation implements balances.ReconcileTx.
 func (u *unit) FinishReconciliation(ctx context.Context, r balances.Reconciliation) error {
 	ms, err := mismatchesJSON(r.Mismatches)
@@ -169,9 +181,20 @@ func (s Reconciliations) InFlight(ctx context.Context) (map[ledger.Account]int64
 	}
 	out := map[ledger.Account]int64{}
 	for _, t := range rows {
-		out[ledger.Buyer(t.BuyerID)] += t.Amount
+		if t.BuyerID != "" { // a guarantee's funding comes from the platform's bank
+			out[ledger.Buyer(t.BuyerID)] += t.Amount
+		}
 		out[ledger.Center(t.CenterID)] -= t.Amount - t.Fees
 		out[ledger.PlatformFees] -= t.Fees
+	}
+	// A payout recorded (the centre's balance debited) and not made at the provider yet: the
+	// centre's wallet still holds it.
+	var pending []payoutRow
+	if err := s.db.WithContext(ctx).Where("status = ? AND provider_payout_id = ''", "pending").Find(&pending).Error; err != nil {
+		return nil, err
+	}
+	for _, p := range pending {
+		out[ledger.Center(p.CenterID)] += p.Amount
 	}
 	return out, nil
 }

@@ -59,6 +59,77 @@ type sandboxTransferRow struct {
 
 func (sandboxTransferRow) TableName() string { return "sandbox_transfers" }
 
+type sandboxPayoutRow struct {
+	ID              string
+	Status          string
+	AuthorID        string
+	DebitedWalletID string
+	BankAccountID   string
+	Amount          int64
+	ResultCode      string
+	ResultMessage   string
+	Tag             string
+	CreatedAt       time.Time
+	ExecutedAt      *time.Time
+}
+
+func (sandboxPayoutRow) TableName() string { return "sandbox_payouts" }
+
+func (r sandboxPayoutRow) payout() sandbox.Payout {
+	p := sandbox.Payout{ID: r.ID, Status: psp.PayoutStatus(r.Status), AuthorID: r.AuthorID, DebitedWalletID: r.DebitedWalletID,
+		BankAccountID: r.BankAccountID, Amount: r.Amount, ResultCode: r.ResultCode, ResultMessage: r.ResultMessage, Tag: r.Tag,
+		CreatedAt: r.CreatedAt.UTC()}
+	if r.ExecutedAt != nil {
+		p.ExecutedAt = r.ExecutedAt.UTC()
+	}
+	return p
+}
+
+// CreatePayout implements sandbox.Store.
+func (s SandboxPSP) CreatePayout(ctx context.Context, p sandbox.Payout) error {
+	var executed *time.Time
+	if !p.ExecutedAt.IsZero() {
+		at := utc(p.ExecutedAt)
+		executed = &at
+	}
+	return s.db.WithContext(ctx).Create(&sandboxPayoutRow{ID: p.ID, Status: string(p.Status), AuthorID: p.AuthorID,
+		DebitedWalletID: p.DebitedWalletID, BankAccountID: p.BankAccountID, Amount: p.Amount, ResultCode: p.ResultCode,
+		ResultMessage: p.ResultMessage, Tag: p.Tag, CreatedAt: utc(p.CreatedAt), ExecutedAt: executed}).Error
+}
+
+// Payout implements sandbox.Store.
+func (s SandboxPSP) Payout(ctx context.Context, id string) (sandbox.Payout, error) {
+	var r sandboxPayoutRow
+	if err := s.take(ctx, &r, id); err != nil {
+		return sandbox.Payout{}, err
+	}
+	return r.payout(), nil
+}
+
+// PendingPayouts implements sandbox.Store.
+func (s SandboxPSP) PendingPayouts(ctx context.Context, createdBefore time.Time) ([]sandbox.Payout, error) {
+	var rows []sandboxPayoutRow
+	if err := s.db.WithContext(ctx).Where("status = ? AND created_at <= ?", string(psp.PayoutCreated), utc(createdBefore)).
+		Order("created_at, id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]sandbox.Payout, len(rows))
+	for i, r := range rows {
+		out[i] = r.payout()
+	}
+	return out, nil
+}
+
+// FinishPayout implements sandbox.Store.
+func (s SandboxPSP) FinishPayout(ctx context.Context, id string, status psp.PayoutStatus, resultCode, resultMessage string, at time.Time) (bool, error) {
+	updates := map[string]any{"status": string(status), "result_code": resultCode, "result_message": resultMessage}
+	if status == psp.PayoutSucceeded {
+		updates["executed_at"] = utc(at)
+	}
+	return changed(s.db.WithContext(ctx).Model(&sandboxPayoutRow{}).
+		Where("id = ? AND status = ?", id, string(psp.PayoutCreated)).Updates(updates))
+}
+
 type sandboxWalletRow struct {
 	ID          string
 	OwnerID     string

@@ -372,6 +372,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/balance-transactions/export.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export a centre's monthly sales report as PDF
+         * @description The same report as export.csv, as an A4 PDF in French ("Rapport mensuel des ventes"): the centre (name, SIRET), the month, one row per balance transaction with its gross, fee and net, and the totals. A centre exports its own; admin and service name the centre with center_id.
+         */
+        get: operations["exportSalesReportPdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/bank-accounts": {
         parameters: {
             query?: never;
@@ -381,13 +401,13 @@ export interface paths {
         };
         /**
          * List bank accounts
-         * @description Newest first, deleted (inactive) ones included. A buyer sees its own; an operator those of `buyer_id`, or every buyer's without it.
+         * @description Newest first, deleted (inactive) ones included. A buyer sees its own, a centre its payout accounts; an admin those of `buyer_id`, the payout accounts of `center_id`, or every buyer's without either.
          */
         get: operations["listBankAccounts"];
         put?: never;
         /**
          * Add a bank account
-         * @description Buyer only. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. The same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again). The buyer's first active account becomes its default. A mandate must then be signed on it. With the MangoPay provider the buyer's legal representative must be set first (PATCH /v1/buyers/{id}): 409 legal_representative_required otherwise.
+         * @description Buyer or centre. The IBAN is checked (SEPA country, length per country, mod 97: 422 on `iban` with the reason; a BIC, when given, on `bic`), registered at the payment provider and never stored, logged or returned. A buyer's account: the same IBAN as one of the buyer's active accounts answers 409 bank_account_exists (a deleted account's IBAN may be added again); the buyer's first active account becomes its default; a mandate must then be signed on it. A centre's account is its payout account, with no mandate: a centre has at most one active account, and adding another makes the previous one inactive (the same IBAN as the active one answers 409 bank_account_exists); the sandbox enables the centre's payouts (payouts_enabled) with it. With the MangoPay provider the legal representative must be set first (PATCH /v1/buyers/{id} or /v1/centers/{id}): 409 legal_representative_required otherwise.
          */
         post: operations["createBankAccount"];
         delete?: never;
@@ -405,7 +425,7 @@ export interface paths {
         };
         /**
          * Get a bank account
-         * @description The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts (another buyer's answers 404); an admin any.
+         * @description The full IBAN is never returned: masked_iban and iban_last4 only. A buyer reads its own accounts, a centre its payout accounts (another's answers 404); an admin any.
          */
         get: operations["getBankAccount"];
         put?: never;
@@ -1032,6 +1052,50 @@ export interface paths {
          * @description Only from requires_action (after a refresh from the provider) → 200 canceled; otherwise 409 intent_not_cancelable. The order stays payment_pending.
          */
         post: operations["cancelPaymentIntent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List payouts
+         * @description Newest first. A centre lists its own; admin and service every centre's, or those of `center_id`.
+         */
+        get: operations["listPayouts"];
+        put?: never;
+        /**
+         * Pay a centre out
+         * @description Moves `amount` (default: all of `available`) from the centre's balance to its active payout account (POST /v1/bank-accounts as the centre). The balance is debited at once (the payout is `pending`, shown in `in_transit`), then the provider wires it; the payout becomes `paid` when the bank confirms, or `failed` (later `returned`) with the money back in `available`, each told by the event payout.paid|failed|returned. A centre pays itself out; admin and service name the centre with `center_id`. `amount` above `available` (or nothing available) answers 409 insufficient_balance; no active payout account 409 no_payout_account. Concurrent payouts of one centre never take more than `available`. Audited (payout.create). Payouts are also made automatically every Monday at 06:00 Paris time for centres with at least VHUPAY_PAYOUT_MINIMUM available.
+         */
+        post: operations["createPayout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a payout
+         * @description A centre reads its own (another centre's answers 404); admin and service any.
+         */
+        get: operations["getPayout"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2324,6 +2388,71 @@ export interface components {
              */
             return_url?: string;
         };
+        Payout: {
+            /**
+             * @description Amount in cents.
+             * @example 11400
+             */
+            amount: number;
+            /**
+             * Format: date
+             * @description ArrivalDate is the day (Paris) the money is expected in the bank, or arrived once paid.
+             * @example 2026-12-08
+             */
+            arrival_date: string;
+            /** @description Automatic is true for the Monday payouts vhupay makes on its own. */
+            automatic: boolean;
+            /**
+             * @description BankAccountID is the centre's payout account the money goes to.
+             * @example ba_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+             */
+            bank_account_id: string;
+            /** @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            center_id: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * @example EUR
+             * @enum {string}
+             */
+            currency: "EUR";
+            /**
+             * @description FailureCode says why a payout failed or was returned: account_closed, provider_error.
+             * @example account_closed
+             */
+            failure_code: string | null;
+            /** @example po_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /**
+             * @description Status: pending (the balance is debited, the money is on its way), paid (the bank
+             *     confirmed), failed (the bank refused it: the money is back in available), returned (the bank
+             *     sent it back after it was paid: the money is back in available).
+             * @example pending
+             * @enum {string}
+             */
+            status: "pending" | "paid" | "failed" | "returned";
+            /** Format: date-time */
+            updated_at: string;
+        };
+        PayoutList: {
+            data: components["schemas"]["Payout"][];
+            has_more: boolean;
+            /** @description NextCursor is absent on the last page. */
+            next_cursor?: string;
+        };
+        PayoutRequest: {
+            /**
+             * @description Amount in cents; default: all of the centre's available balance.
+             * @example 11400
+             */
+            amount?: number;
+            /**
+             * @description CenterID is the centre to pay out: required for admin and service, the caller itself for a
+             *     centre (another centre's answers 404).
+             * @example ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+             */
+            center_id?: string;
+        };
         Problem: {
             /**
              * @description ActionURL (provider_action_required) is the payment provider's page where the company's
@@ -2339,7 +2468,7 @@ export interface components {
              * @example validation_failed
              * @enum {string}
              */
-            code: "bank_account_exists" | "buyer_exists" | "card_blocked" | "card_inactive" | "card_registration_failed" | "center_exists" | "delivery_note_exists" | "forbidden" | "headers_too_large" | "idempotency_key_in_use" | "idempotency_key_reused" | "intent_not_cancelable" | "internal" | "invalid_transition" | "invoicing_account_exists" | "invoicing_not_approved" | "legal_representative_required" | "method_not_allowed" | "month_not_ended" | "not_found" | "order_not_confirmed" | "order_not_deletable" | "order_not_payable" | "origin_not_allowed" | "payload_too_large" | "provider_action_required" | "psp_unavailable" | "rate_limited" | "score_unavailable" | "sepa_ceiling_exceeded" | "sepa_not_eligible" | "unauthenticated" | "unavailable" | "unsupported_media_type" | "validation_failed";
+            code: "bank_account_exists" | "buyer_exists" | "card_blocked" | "card_inactive" | "card_registration_failed" | "center_exists" | "delivery_note_exists" | "forbidden" | "headers_too_large" | "idempotency_key_in_use" | "idempotency_key_reused" | "insufficient_balance" | "intent_not_cancelable" | "internal" | "invalid_transition" | "invoicing_account_exists" | "invoicing_not_approved" | "legal_representative_required" | "method_not_allowed" | "month_not_ended" | "no_payout_account" | "not_found" | "order_not_confirmed" | "order_not_deletable" | "order_not_payable" | "origin_not_allowed" | "payload_too_large" | "provider_action_required" | "psp_unavailable" | "rate_limited" | "score_unavailable" | "sepa_ceiling_exceeded" | "sepa_not_eligible" | "unauthenticated" | "unavailable" | "unsupported_media_type" | "validation_failed";
             /** @example The request has invalid fields. */
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
@@ -4546,11 +4675,104 @@ export interface operations {
             };
         };
     };
+    exportSalesReportPdf: {
+        parameters: {
+            query: {
+                /** @description The month, YYYY-MM */
+                month: string;
+                /** @description The centre (required for admin and service) */
+                center_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report as PDF */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listBankAccounts: {
         parameters: {
             query?: {
                 /** @description Operators: the buyer whose accounts to list */
                 buyer_id?: string;
+                /** @description Operators: the centre whose payout accounts to list */
+                center_id?: string;
                 /** @description Page size (1–100) */
                 limit?: number;
                 /** @description next_cursor of the previous page */
@@ -8954,6 +9176,311 @@ export interface operations {
             431: {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPayouts: {
+        parameters: {
+            query?: {
+                /** @description Admin and service: the centre whose payouts to list */
+                center_id?: string;
+                /** @description Only payouts in this status */
+                status?: "pending" | "paid" | "failed" | "returned";
+                /** @description Page size (1–100) */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createPayout: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a POST safe to retry: 1–255 printable ASCII characters, unique per operation you mean (a UUID). The same key and body answer the first answer again (with Idempotent-Replayed: true) for at least 24 hours; another body or path → 422 idempotency_key_reused; while the first request runs → 409 idempotency_key_in_use. Keys are per caller.
+                 * @example 3f1c2a9e-8d4b-4c1e-9a57-0b6e2d7c5f10
+                 */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The payout */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": 11400,
+                 *       "center_id": "ctr_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PayoutRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payout"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type (unsupported_media_type): send application/json */
+            415: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPayout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Payout id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payout"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity (validation_failed): a query parameter that is not UTF-8 text or holds a NUL */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
+                headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };

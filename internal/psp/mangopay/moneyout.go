@@ -321,11 +321,23 @@ func (p payout) toPSP() psp.Payout {
 	case "SUCCEEDED":
 		out.Status = psp.PayoutSucceeded
 	case "FAILED":
-		out.Status, out.Failure = psp.PayoutFailed, psp.FailureProviderError
+		out.Status, out.Failure = psp.PayoutFailed, payoutFailure(p.ResultCode)
 	default:
 		out.Status = psp.PayoutCreated
 	}
 	return out
+}
+
+// payoutFailure names a failed payout's result code (errors/codes/121*.mdx): the bank refused
+// the wire (121001) or the account's name and IBAN do not match (121030, verification of payee)
+// are the account's; every other refusal (balance, KYC, inactive or foreign account, fraud,
+// expiry) is vhupay's to look at.
+func payoutFailure(resultCode string) psp.FailureCode {
+	switch resultCode {
+	case "121001", "121030":
+		return psp.FailureAccountClosed
+	}
+	return psp.FailureProviderError
 }
 
 // CreatePayout implements psp.Payouts: POST /payouts/bankwire (api-reference/payouts/

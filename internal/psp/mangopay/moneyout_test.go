@@ -226,7 +226,7 @@ func TestPayouts(t *testing.T) {
 	if err := e.fake.Authenticate(account.PendingAction.URL); err != nil {
 		t.Fatal(err)
 	}
-	if p := payout("po-no-kyb", 1000); p.Status != psp.PayoutFailed || p.ResultCode != "002999" {
+	if p := payout("po-no-kyb", 1000); p.Status != psp.PayoutFailed || p.ResultCode != "002999" || p.Failure != psp.FailureProviderError {
 		t.Fatalf("payout before KYB: %+v", p)
 	}
 	if err := e.fake.ValidateKYB(centre.ID); err != nil {
@@ -259,7 +259,7 @@ func TestPayouts(t *testing.T) {
 	if err := e.fake.SettlePayout(failed.ID, "121001"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := e.client.GetPayout(ctx, failed.ID); got.Status != psp.PayoutFailed || got.ResultCode != "121001" {
+	if got, _ := e.client.GetPayout(ctx, failed.ID); got.Status != psp.PayoutFailed || got.ResultCode != "121001" || got.Failure != psp.FailureAccountClosed {
 		t.Fatalf("refused by the bank: %+v", got)
 	}
 	if balance, _ := e.fake.WalletBalance(centreWallet.ID); balance != 10000 {

@@ -12,10 +12,12 @@ import (
 	"github.com/vhupay/vhupay/internal/psp"
 )
 
-// Test IBANs whose debits fail (SANDBOX.md); any other valid IBAN succeeds.
+// Test IBANs whose debits fail (SANDBOX.md); any other valid IBAN succeeds. An account of class
+// account_closed also refuses payouts (the failing payout IBAN is one).
 var ibanOutcomes = map[string]DebitOutcome{
 	"FR9230006000011234567890289": DebitInsufficientFunds,
 	"FR1130006000011234567890389": DebitAccountClosed,
+	FailingPayoutIBAN:             DebitAccountClosed,
 }
 
 // debitOutcome is the outcome class of an account: its IBAN's, or insufficient funds for an owner

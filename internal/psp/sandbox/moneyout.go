@@ -201,3 +201,41 @@ func (p *Provider) GetFeesWallet(ctx context.Context) (psp.Wallet, error) {
 func (p *Provider) AdjustWallet(ctx context.Context, walletID string, amount int64) error {
 	return unavailable("adjust wallet", p.store.CreditWallet(ctx, walletID, amount))
 }
+
+// FundGuarantee brings the platform's own money into the sandbox provider for a centre (what the
+// platform's guarantee paid the centre for a failed debit): Amount − Fees into the credited
+// wallet and Fees into the platform's fee wallet, at once, as if the platform's bank wire had
+// arrived. It is recorded as a transfer authored by the platform with no debited wallet, made
+// once per idempotency key. Errors: psp.ErrUnavailable, *psp.RejectedError.
+func (p *Provider) FundGuarantee(ctx context.Context, req psp.GuaranteeFunding) (psp.Transfer, error) {
+	id, _, err := p.create(ctx, "transfer", req.IdempotencyKey, func(tx Store, id string) error {
+		credited, err := tx.Wallet(ctx, req.CreditedWalletID)
+		if errors.Is(err, psp.ErrNotFound) {
+			return paramError(map[string]string{"CreditedWalletId": "The wallet does not exist."})
+		}
+		if err != nil {
+			return err
+		}
+		if req.Amount <= 0 || req.Fees < 0 || req.Fees > req.Amount {
+			return paramError(map[string]string{"DebitedFunds": "The amount must be positive and cover the fees."})
+		}
+		if net := req.Amount - req.Fees; net > 0 {
+			if err := tx.CreditWallet(ctx, credited.ID, net); err != nil {
+				return err
+			}
+		}
+		if req.Fees > 0 {
+			if err := tx.CreditWallet(ctx, FeesWalletID, req.Fees); err != nil {
+				return err
+			}
+		}
+		now := p.clock.Now()
+		return tx.CreateTransfer(ctx, Transfer{ID: id, Status: psp.TransferSucceeded, AuthorID: PlatformUserID,
+			CreditedWalletID: credited.ID, Amount: req.Amount, Fees: req.Fees, ResultCode: codeSuccess, ResultMessage: "Success",
+			Tag: req.Tag, CreatedAt: now, ExecutedAt: now})
+	})
+	if err != nil {
+		return psp.Transfer{}, err
+	}
+	return p.GetTransfer(ctx, id)
+}

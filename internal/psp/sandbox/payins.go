@@ -274,7 +274,8 @@ func (p *Provider) toPayIn(pi PayIn) psp.PayIn {
 }
 
 // Settle settles the created direct-debit pay-ins submitted 2 or more days ago (by the clock), or
-// all of them when force is set, by their bank account's outcome class: succeeded (the wallet is
+// all of them when force is set, and the payouts made 1 or more days ago (all with force; see
+// settlePayouts), by their bank account's outcome class: succeeded (the wallet is
 // credited and a submitted mandate becomes active), or failed with 001830 insufficient_funds or
 // 001801 account_closed. A debit whose mandate was cancelled meanwhile fails with 001833
 // (mandate_cancelled). It returns how many pay-ins this call settled; a pay-in settled by a
@@ -301,7 +302,8 @@ func (p *Provider) Settle(ctx context.Context, force bool) (int, error) {
 		settled++
 		p.emit(ctx, events...)
 	}
-	return settled, nil
+	paid, err := p.settlePayouts(ctx, force)
+	return settled + paid, err
 }
 
 func (p *Provider) settleOne(ctx context.Context, pi PayIn, now time.Time) ([]psp.Notification, error) {

@@ -43,6 +43,14 @@ type Store interface {
 	CreateTransfer(ctx context.Context, t Transfer) error
 	Transfer(ctx context.Context, id string) (Transfer, error)
 
+	CreatePayout(ctx context.Context, p Payout) error
+	Payout(ctx context.Context, id string) (Payout, error)
+	// PendingPayouts lists the created payouts created at or before createdBefore, oldest first.
+	PendingPayouts(ctx context.Context, createdBefore time.Time) ([]Payout, error)
+	// FinishPayout moves a created payout to status (succeeded or failed) with resultCode
+	// (conditional: status created).
+	FinishPayout(ctx context.Context, id string, status psp.PayoutStatus, resultCode, resultMessage string, at time.Time) (bool, error)
+
 	CreateCardRegistration(ctx context.Context, r CardRegistration) error
 	CardRegistration(ctx context.Context, id string) (CardRegistration, error)
 	// TokeniseCard stores the tokenised card on a created registration (conditional: status
@@ -122,6 +130,21 @@ type Transfer struct {
 	Tag              string
 	CreatedAt        time.Time
 	ExecutedAt       time.Time // zero until it succeeded
+}
+
+// Payout is a bank wire from an owner's wallet to its payout account (a bank account).
+type Payout struct {
+	ID              string
+	Status          psp.PayoutStatus
+	AuthorID        string
+	DebitedWalletID string
+	BankAccountID   string
+	Amount          int64
+	ResultCode      string
+	ResultMessage   string
+	Tag             string
+	CreatedAt       time.Time
+	ExecutedAt      time.Time // zero until it succeeded
 }
 
 // Wallet is an EUR wallet.
