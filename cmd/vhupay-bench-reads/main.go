@@ -21,7 +21,6 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"flag"
@@ -216,7 +215,7 @@ func run() error {
 		"a statement of %d orders in %s (set-based SQL)\n", o.orders, o.buyers, o.centers, o.ledgerLines, o.statementLines,
 		time.Since(began).Round(time.Second))
 
-	reads, err := reads(ctx, a.DB.SQL(), o, secret)
+	reads, err := reads(ctx, a.DB, o, secret)
 	if err != nil {
 		return err
 	}
@@ -235,13 +234,14 @@ func run() error {
 		fmt.Printf("%-44s %9.0f %9.2f %9.2f %7d %s\n", label, res.rate(), ms(res.p50), ms(res.p99), res.errors, res.errorSummary())
 	}
 	if o.explain {
-		return explain(ctx, admin, a.DB.SQL(), name, client, base, reads, o.only)
+		return explain(ctx, admin, a.DB, name, client, base, reads, o.only)
 	}
 	return nil
 }
 
 // reads are the GETs measured, with the data they need.
-func reads(ctx context.Context, db *sql.DB, o options, secret string) ([]read, error) {
+func reads(ctx context.Context, store *storage.DB, o options, secret string) ([]read, error) {
+	db := store.SQL()
 	buyerTok := make([]string, min(o.buyers, 1000))
 	for i := range buyerTok {
 		t, err := auth.Sign(secret, "vhupay", "vhupay-api", auth.Principal{Subject: "bench", Role: auth.RoleBuyer,
@@ -366,8 +366,8 @@ func drive(client *http.Client, base string, r read, clients int, d time.Duratio
 
 // explain loads auto_explain on every connection of vhupay's pool, makes each read once and
 // prints the plans PostgreSQL logged for it.
-func explain(ctx context.Context, admin *storage.DB, pool *sql.DB, dbName string, client *http.Client, base string, reads []read, only string) error {
-	logFile, err := serverLog(ctx, admin.SQL())
+func explain(ctx context.Context, admin, pool *storage.DB, dbName string, client *http.Client, base string, reads []read, only string) error {
+	logFile, err := serverLog(ctx, admin)
 	if err != nil {
 		return err
 	}
@@ -489,7 +489,8 @@ func shorten(plan string) string {
 	return strings.Join(lines, "\n")
 }
 
-func serverLog(ctx context.Context, db *sql.DB) (string, error) {
+func serverLog(ctx context.Context, store *storage.DB) (string, error) {
+	db := store.SQL()
 	var logFile string
 	if err := db.QueryRowContext(ctx, `SELECT COALESCE(pg_current_logfile(), '')`).Scan(&logFile); err != nil {
 		return "", err
@@ -505,12 +506,13 @@ func serverLog(ctx context.Context, db *sql.DB) (string, error) {
 }
 
 // onPool runs the statements on every connection the pool may open (all held at once).
-func onPool(ctx context.Context, db *sql.DB, stmts ...string) error {
+func onPool(ctx context.Context, store *storage.DB, stmts ...string) error {
+	db := store.SQL()
 	n := db.Stats().MaxOpenConnections
 	if n <= 0 || n > 100 {
 		n = 100
 	}
-	conns := make([]*sql.Conn, 0, n)
+	conns := make([]io.Closer, 0, n)
 	defer func() {
 		for _, c := range conns {
 			_ = c.Close()

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -61,11 +61,11 @@ func countStatements(ctx context.Context, admin, app *storage.DB, appDB string, 
 	if err := admin.SQL().QueryRowContext(ctx, `SELECT size FROM pg_stat_file($1)`, logFile).Scan(&offset); err != nil {
 		return statementCount{}, fmt.Errorf("read the size of %s: %w", logFile, err)
 	}
-	if err := setOnPool(ctx, app.SQL(), "SET log_statement = 'all'"); err != nil {
+	if err := setOnPool(ctx, app, "SET log_statement = 'all'"); err != nil {
 		return statementCount{}, err
 	}
 	r := drive(client, base, orders, next, 1, d, idemKey)
-	if err := setOnPool(ctx, app.SQL(), "SET log_statement = 'none'"); err != nil {
+	if err := setOnPool(ctx, app, "SET log_statement = 'none'"); err != nil {
 		return statementCount{}, err
 	}
 	time.Sleep(200 * time.Millisecond) // let the server flush its log
@@ -84,12 +84,13 @@ func countStatements(ctx context.Context, admin, app *storage.DB, appDB string, 
 
 // setOnPool runs a SET on as many connections of the pool as it holds (all of them at once, so
 // that each is a different one).
-func setOnPool(ctx context.Context, db *sql.DB, set string) error {
+func setOnPool(ctx context.Context, store *storage.DB, set string) error {
+	db := store.SQL()
 	n := db.Stats().MaxOpenConnections
 	if n <= 0 || n > 100 {
 		n = 100
 	}
-	conns := make([]*sql.Conn, 0, n)
+	conns := make([]io.Closer, 0, n)
 	defer func() {
 		for _, c := range conns {
 			_ = c.Close()
