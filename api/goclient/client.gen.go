@@ -689,6 +689,7 @@ const (
 	OrderStatusCancelled      OrderStatus = "cancelled"
 	OrderStatusConfirmed      OrderStatus = "confirmed"
 	OrderStatusPaymentPending OrderStatus = "payment_pending"
+	OrderStatusRefunded       OrderStatus = "refunded"
 )
 
 // Valid indicates whether the value is a known member of the OrderStatus enum.
@@ -699,6 +700,8 @@ func (e OrderStatus) Valid() bool {
 	case OrderStatusConfirmed:
 		return true
 	case OrderStatusPaymentPending:
+		return true
+	case OrderStatusRefunded:
 		return true
 	default:
 		return false
@@ -977,9 +980,11 @@ const (
 	ProblemCodeOrderNotPayable             ProblemCode = "order_not_payable"
 	ProblemCodeOriginNotAllowed            ProblemCode = "origin_not_allowed"
 	ProblemCodePayloadTooLarge             ProblemCode = "payload_too_large"
+	ProblemCodePaymentNotRefundable        ProblemCode = "payment_not_refundable"
 	ProblemCodeProviderActionRequired      ProblemCode = "provider_action_required"
 	ProblemCodePspUnavailable              ProblemCode = "psp_unavailable"
 	ProblemCodeRateLimited                 ProblemCode = "rate_limited"
+	ProblemCodeRefundExceedsPayment        ProblemCode = "refund_exceeds_payment"
 	ProblemCodeScoreUnavailable            ProblemCode = "score_unavailable"
 	ProblemCodeSepaCeilingExceeded         ProblemCode = "sepa_ceiling_exceeded"
 	ProblemCodeSepaNotEligible             ProblemCode = "sepa_not_eligible"
@@ -1046,11 +1051,15 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodePayloadTooLarge:
 		return true
+	case ProblemCodePaymentNotRefundable:
+		return true
 	case ProblemCodeProviderActionRequired:
 		return true
 	case ProblemCodePspUnavailable:
 		return true
 	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeRefundExceedsPayment:
 		return true
 	case ProblemCodeScoreUnavailable:
 		return true
@@ -1086,6 +1095,96 @@ func (e ReconciliationStatus) Valid() bool {
 	case ReconciliationStatusMismatched:
 		return true
 	case ReconciliationStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RefundCurrency.
+const (
+	RefundCurrencyEUR RefundCurrency = "EUR"
+)
+
+// Valid indicates whether the value is a known member of the RefundCurrency enum.
+func (e RefundCurrency) Valid() bool {
+	switch e {
+	case RefundCurrencyEUR:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RefundReason.
+const (
+	RefundReasonDuplicate        RefundReason = "duplicate"
+	RefundReasonOther            RefundReason = "other"
+	RefundReasonPartDamaged      RefundReason = "part_damaged"
+	RefundReasonPartMissing      RefundReason = "part_missing"
+	RefundReasonRequestedByBuyer RefundReason = "requested_by_buyer"
+)
+
+// Valid indicates whether the value is a known member of the RefundReason enum.
+func (e RefundReason) Valid() bool {
+	switch e {
+	case RefundReasonDuplicate:
+		return true
+	case RefundReasonOther:
+		return true
+	case RefundReasonPartDamaged:
+		return true
+	case RefundReasonPartMissing:
+		return true
+	case RefundReasonRequestedByBuyer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RefundStatus.
+const (
+	RefundStatusFailed    RefundStatus = "failed"
+	RefundStatusPending   RefundStatus = "pending"
+	RefundStatusSucceeded RefundStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the RefundStatus enum.
+func (e RefundStatus) Valid() bool {
+	switch e {
+	case RefundStatusFailed:
+		return true
+	case RefundStatusPending:
+		return true
+	case RefundStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RefundRequestReason.
+const (
+	RefundRequestReasonDuplicate        RefundRequestReason = "duplicate"
+	RefundRequestReasonOther            RefundRequestReason = "other"
+	RefundRequestReasonPartDamaged      RefundRequestReason = "part_damaged"
+	RefundRequestReasonPartMissing      RefundRequestReason = "part_missing"
+	RefundRequestReasonRequestedByBuyer RefundRequestReason = "requested_by_buyer"
+)
+
+// Valid indicates whether the value is a known member of the RefundRequestReason enum.
+func (e RefundRequestReason) Valid() bool {
+	switch e {
+	case RefundRequestReasonDuplicate:
+		return true
+	case RefundRequestReasonOther:
+		return true
+	case RefundRequestReasonPartDamaged:
+		return true
+	case RefundRequestReasonPartMissing:
+		return true
+	case RefundRequestReasonRequestedByBuyer:
 		return true
 	default:
 		return false
@@ -1436,6 +1535,7 @@ const (
 	ListOrdersParamsStatusCancelled      ListOrdersParamsStatus = "cancelled"
 	ListOrdersParamsStatusConfirmed      ListOrdersParamsStatus = "confirmed"
 	ListOrdersParamsStatusPaymentPending ListOrdersParamsStatus = "payment_pending"
+	ListOrdersParamsStatusRefunded       ListOrdersParamsStatus = "refunded"
 )
 
 // Valid indicates whether the value is a known member of the ListOrdersParamsStatus enum.
@@ -1446,6 +1546,8 @@ func (e ListOrdersParamsStatus) Valid() bool {
 	case ListOrdersParamsStatusConfirmed:
 		return true
 	case ListOrdersParamsStatusPaymentPending:
+		return true
+	case ListOrdersParamsStatusRefunded:
 		return true
 	default:
 		return false
@@ -2396,11 +2498,16 @@ type NextActionType string
 
 // Order defines model for Order.
 type Order struct {
-	BuyerId      string            `json:"buyer_id"`
-	CenterId     string            `json:"center_id"`
-	CreatedAt    time.Time         `json:"created_at"`
-	Currency     OrderCurrency     `json:"currency"`
-	DeliveryMode OrderDeliveryMode `json:"delivery_mode"`
+	// AmountRefunded AmountRefunded is what the refunds of the order's payment hold, pending or succeeded
+	// (cents); the order is refunded once refunds of its whole total succeeded.
+	//
+	// Example: 0
+	AmountRefunded int               `json:"amount_refunded"`
+	BuyerId        string            `json:"buyer_id"`
+	CenterId       string            `json:"center_id"`
+	CreatedAt      time.Time         `json:"created_at"`
+	Currency       OrderCurrency     `json:"currency"`
+	DeliveryMode   OrderDeliveryMode `json:"delivery_mode"`
 
 	// DeliveryNotes DeliveryNotes are the BL/BR numbers the centre attached, oldest first (always an array).
 	DeliveryNotes     []DeliveryNote `json:"delivery_notes"`
@@ -2539,9 +2646,14 @@ type OrderRequestDeliveryMode string
 // PaymentIntent defines model for PaymentIntent.
 type PaymentIntent struct {
 	// Amount Example: 14400
-	Amount  int     `json:"amount"`
-	BuyerId string  `json:"buyer_id"`
-	CardId  *string `json:"card_id"`
+	Amount int `json:"amount"`
+
+	// AmountRefunded AmountRefunded is what the intent's refunds hold, pending or succeeded (cents).
+	//
+	// Example: 0
+	AmountRefunded int     `json:"amount_refunded"`
+	BuyerId        string  `json:"buyer_id"`
+	CardId         *string `json:"card_id"`
 
 	// CollectionMonth Example: 2026-11
 	CollectionMonth *string               `json:"collection_month"`
@@ -2792,6 +2904,78 @@ type RedirectToURL struct {
 	Url       string `json:"url"`
 }
 
+// Refund defines model for Refund.
+type Refund struct {
+	// Amount Example: 3000
+	Amount    int            `json:"amount"`
+	CreatedAt time.Time      `json:"created_at"`
+	Currency  RefundCurrency `json:"currency"`
+
+	// FailureCode FailureCode says why a refund failed (null otherwise): collection_failed, provider_refused.
+	//
+	// Example: provider_refused
+	FailureCode *string `json:"failure_code"`
+
+	// Id Example: re_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	Id string `json:"id"`
+
+	// Note Note is null when none was given.
+	Note *string `json:"note"`
+
+	// OrderId Example: ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	OrderId string `json:"order_id"`
+
+	// PaymentIntentId Example: pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	PaymentIntentId string       `json:"payment_intent_id"`
+	Reason          RefundReason `json:"reason"`
+
+	// Status Status: pending while the provider has not given the money back (a SEPA debit is refunded
+	// from the 8th day after it), succeeded, or failed.
+	Status    RefundStatus `json:"status"`
+	UpdatedAt time.Time    `json:"updated_at"`
+}
+
+// RefundCurrency defines model for Refund.Currency.
+type RefundCurrency string
+
+// RefundReason defines model for Refund.Reason.
+type RefundReason string
+
+// RefundStatus Status: pending while the provider has not given the money back (a SEPA debit is refunded
+// from the 8th day after it), succeeded, or failed.
+type RefundStatus string
+
+// RefundList defines model for RefundList.
+type RefundList struct {
+	Data    []Refund `json:"data"`
+	HasMore bool     `json:"has_more"`
+
+	// NextCursor NextCursor is absent on the last page.
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// RefundRequest defines model for RefundRequest.
+type RefundRequest struct {
+	// Amount Amount in cents; default: what remains refundable.
+	//
+	// Example: 3000
+	Amount *int `json:"amount,omitempty"`
+
+	// Note Note is free text for the parties (at most 500 characters).
+	//
+	// Example: Phare arrière fendu à la livraison
+	Note *string `json:"note,omitempty"`
+
+	// PaymentIntentId Example: pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	PaymentIntentId string `json:"payment_intent_id"`
+
+	// Reason Example: part_damaged
+	Reason RefundRequestReason `json:"reason"`
+}
+
+// RefundRequestReason Example: part_damaged
+type RefundRequestReason string
+
 // SEPAProfile defines model for SEPAProfile.
 type SEPAProfile struct {
 	// Available Available is ceiling − outstanding, never below 0 (the "solde"), in cents.
@@ -2891,8 +3075,12 @@ type ScoreCheckRequest struct {
 
 // Statement defines model for Statement.
 type Statement struct {
-	BuyerId  string            `json:"buyer_id"`
-	CenterId string            `json:"center_id"`
+	BuyerId  string `json:"buyer_id"`
+	CenterId string `json:"center_id"`
+
+	// Credits Credits are the credit lines of the refunds of invoice payments made in the month
+	// (negative amounts), oldest first; the totals and the VAT breakdown include them.
+	Credits  []StatementCredit `json:"credits"`
 	Currency StatementCurrency `json:"currency"`
 
 	// Id Example: stm_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
@@ -2928,6 +3116,27 @@ type StatementCurrency string
 
 // StatementStatus defines model for Statement.Status.
 type StatementStatus string
+
+// StatementCredit defines model for StatementCredit.
+type StatementCredit struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// OrderId Example: ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	OrderId string `json:"order_id"`
+
+	// RefundId Example: re_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b
+	RefundId string `json:"refund_id"`
+
+	// Total Example: -3000
+	Total int `json:"total"`
+
+	// TotalExclVat Example: -2500
+	TotalExclVat int `json:"total_excl_vat"`
+
+	// TotalVat Example: -500
+	TotalVat int       `json:"total_vat"`
+	VatLines []VATLine `json:"vat_lines"`
+}
 
 // StatementList defines model for StatementList.
 type StatementList struct {
@@ -3546,6 +3755,24 @@ type ReceiveMangopayHookParams struct {
 	Date *string `form:"Date,omitempty" json:"Date,omitempty"`
 }
 
+// ListRefundsParams defines parameters for ListRefunds.
+type ListRefundsParams struct {
+	// PaymentIntentId Only this payment's refunds
+	PaymentIntentId *string `form:"payment_intent_id,omitempty" json:"payment_intent_id,omitempty"`
+
+	// Limit Page size (1–100)
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateRefundParams defines parameters for CreateRefund.
+type CreateRefundParams struct {
+	// IdempotencyKey Makes a POST safe to retry: 1–255 printable ASCII characters, unique per operation you mean (a UUID). The same key and body answer the first answer again (with Idempotent-Replayed: true) for at least 24 hours; another body or path → 422 idempotency_key_reused; while the first request runs → 409 idempotency_key_in_use. Keys are per caller.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // AdjustSandboxWalletParams defines parameters for AdjustSandboxWallet.
 type AdjustSandboxWalletParams struct {
 	// IdempotencyKey Makes a POST safe to retry: 1–255 printable ASCII characters, unique per operation you mean (a UUID). The same key and body answer the first answer again (with Idempotent-Replayed: true) for at least 24 hours; another body or path → 422 idempotency_key_reused; while the first request runs → 409 idempotency_key_in_use. Keys are per caller.
@@ -3701,6 +3928,9 @@ type CreatePaymentIntentJSONRequestBody = PaymentIntentRequest
 
 // CreatePayoutJSONRequestBody defines body for CreatePayout for application/json ContentType.
 type CreatePayoutJSONRequestBody = PayoutRequest
+
+// CreateRefundJSONRequestBody defines body for CreateRefund for application/json ContentType.
+type CreateRefundJSONRequestBody = RefundRequest
 
 // MoveSandboxClockJSONRequestBody defines body for MoveSandboxClock for application/json ContentType.
 type MoveSandboxClockJSONRequestBody = ClockRequest
@@ -4486,6 +4716,40 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/psp/mangopay/hooks (the `ReceiveMangopayHook` operationId).
 	ReceiveMangopayHook(ctx context.Context, params *ReceiveMangopayHookParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRefunds List refunds
+	//
+	// Newest first. A buyer sees the refunds of its payments, a centre those of its orders; admin and service all.
+	//
+	// Corresponds with GET /v1/refunds (the `ListRefunds` operationId).
+	ListRefunds(ctx context.Context, params *ListRefundsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRefundWithBody Refund a payment
+	//
+	// Full (amount left out: what remains refundable) or partial; any number of refunds, never more than the payment together (concurrent requests included): above what remains → 409 refund_exceeds_payment. The payment must be succeeded (or a scheduled sepa_debit or vhu_invoice payment) and not disputed, else 409 payment_not_refundable. The order's centre, admin and service may refund; a buyer asks the centre. Audited (refund.create).
+	// card: the centre's balance is debited the amount less its share of the fee at once, then the provider refunds (the centre's transfer first, then the card pay-in): succeeded when it answers in time, else pending and finished in the background (never refunded twice). sepa_debit not collected yet: succeeded at once, the month's collection debits that much less and the buyer's available SEPA amount grows at once. sepa_debit collected: pending until the provider refunds it, from the 8th day after the debit. vhu_invoice: succeeded at once, a credit line on the statement of the refund's month. A full refund makes the order refunded (order.refunded).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/refunds (the `CreateRefund` operationId).
+	CreateRefundWithBody(ctx context.Context, params *CreateRefundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRefund Refund a payment
+	//
+	// Full (amount left out: what remains refundable) or partial; any number of refunds, never more than the payment together (concurrent requests included): above what remains → 409 refund_exceeds_payment. The payment must be succeeded (or a scheduled sepa_debit or vhu_invoice payment) and not disputed, else 409 payment_not_refundable. The order's centre, admin and service may refund; a buyer asks the centre. Audited (refund.create).
+	// card: the centre's balance is debited the amount less its share of the fee at once, then the provider refunds (the centre's transfer first, then the card pay-in): succeeded when it answers in time, else pending and finished in the background (never refunded twice). sepa_debit not collected yet: succeeded at once, the month's collection debits that much less and the buyer's available SEPA amount grows at once. sepa_debit collected: pending until the provider refunds it, from the 8th day after the debit. vhu_invoice: succeeded at once, a credit line on the statement of the refund's month. A full refund makes the order refunded (order.refunded).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/refunds (the `CreateRefund` operationId).
+	CreateRefund(ctx context.Context, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRefund Get a refund
+	//
+	// Its buyer, the order's centre, admin and service; another organisation's refund answers 404.
+	//
+	// Corresponds with GET /v1/refunds/{id} (the `GetRefund` operationId).
+	GetRefund(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetSandboxClock Read the sandbox test clock
 	//
@@ -6261,6 +6525,80 @@ func (c *Client) GetPayout(ctx context.Context, id string, reqEditors ...Request
 // Corresponds with GET /v1/psp/mangopay/hooks (the `ReceiveMangopayHook` operationId).
 func (c *Client) ReceiveMangopayHook(ctx context.Context, params *ReceiveMangopayHookParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReceiveMangopayHookRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRefunds List refunds
+//
+// Newest first. A buyer sees the refunds of its payments, a centre those of its orders; admin and service all.
+//
+// Corresponds with GET /v1/refunds (the `ListRefunds` operationId).
+func (c *Client) ListRefunds(ctx context.Context, params *ListRefundsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRefundsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRefundWithBody Refund a payment
+//
+// Full (amount left out: what remains refundable) or partial; any number of refunds, never more than the payment together (concurrent requests included): above what remains → 409 refund_exceeds_payment. The payment must be succeeded (or a scheduled sepa_debit or vhu_invoice payment) and not disputed, else 409 payment_not_refundable. The order's centre, admin and service may refund; a buyer asks the centre. Audited (refund.create).
+// card: the centre's balance is debited the amount less its share of the fee at once, then the provider refunds (the centre's transfer first, then the card pay-in): succeeded when it answers in time, else pending and finished in the background (never refunded twice). sepa_debit not collected yet: succeeded at once, the month's collection debits that much less and the buyer's available SEPA amount grows at once. sepa_debit collected: pending until the provider refunds it, from the 8th day after the debit. vhu_invoice: succeeded at once, a credit line on the statement of the refund's month. A full refund makes the order refunded (order.refunded).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/refunds (the `CreateRefund` operationId).
+func (c *Client) CreateRefundWithBody(ctx context.Context, params *CreateRefundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRefundRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRefund Refund a payment
+//
+// Full (amount left out: what remains refundable) or partial; any number of refunds, never more than the payment together (concurrent requests included): above what remains → 409 refund_exceeds_payment. The payment must be succeeded (or a scheduled sepa_debit or vhu_invoice payment) and not disputed, else 409 payment_not_refundable. The order's centre, admin and service may refund; a buyer asks the centre. Audited (refund.create).
+// card: the centre's balance is debited the amount less its share of the fee at once, then the provider refunds (the centre's transfer first, then the card pay-in): succeeded when it answers in time, else pending and finished in the background (never refunded twice). sepa_debit not collected yet: succeeded at once, the month's collection debits that much less and the buyer's available SEPA amount grows at once. sepa_debit collected: pending until the provider refunds it, from the 8th day after the debit. vhu_invoice: succeeded at once, a credit line on the statement of the refund's month. A full refund makes the order refunded (order.refunded).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/refunds (the `CreateRefund` operationId).
+func (c *Client) CreateRefund(ctx context.Context, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRefundRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRefund Get a refund
+//
+// Its buyer, the order's centre, admin and service; another organisation's refund answers 404.
+//
+// Corresponds with GET /v1/refunds/{id} (the `GetRefund` operationId).
+func (c *Client) GetRefund(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRefundRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -10441,6 +10779,173 @@ func NewReceiveMangopayHookRequest(server string, params *ReceiveMangopayHookPar
 	return req, nil
 }
 
+// NewListRefundsRequest constructs an http.Request for the ListRefunds method
+func NewListRefundsRequest(server string, params *ListRefundsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/refunds")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.PaymentIntentId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "payment_intent_id", *params.PaymentIntentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateRefundRequest calls the generic CreateRefund builder with application/json body
+func NewCreateRefundRequest(server string, params *CreateRefundParams, body CreateRefundJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRefundRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateRefundRequestWithBody constructs an http.Request for the CreateRefund method, with any body, and a specified content type
+func NewCreateRefundRequestWithBody(server string, params *CreateRefundParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/refunds")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetRefundRequest constructs an http.Request for the GetRefund method
+func NewGetRefundRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/refunds/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetSandboxClockRequest constructs an http.Request for the GetSandboxClock method
 func NewGetSandboxClockRequest(server string) (*http.Request, error) {
 	var err error
@@ -12367,6 +12872,44 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/psp/mangopay/hooks (the `ReceiveMangopayHook` operationId).
 	ReceiveMangopayHookWithResponse(ctx context.Context, params *ReceiveMangopayHookParams, reqEditors ...RequestEditorFn) (*ReceiveMangopayHookResponse, error)
+
+	// ListRefundsWithResponse List refunds
+	//
+	// Newest first. A buyer sees the refunds of its payments, a centre those of its orders; admin and service all.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/refunds (the `ListRefunds` operationId).
+	ListRefundsWithResponse(ctx context.Context, params *ListRefundsParams, reqEditors ...RequestEditorFn) (*ListRefundsResponse, error)
+
+	// CreateRefundWithBodyWithResponse Refund a payment
+	//
+	// Full (amount left out: what remains refundable) or partial; any number of refunds, never more than the payment together (concurrent requests included): above what remains → 409 refund_exceeds_payment. The payment must be succeeded (or a scheduled sepa_debit or vhu_invoice payment) and not disputed, else 409 payment_not_refundable. The order's centre, admin and service may refund; a buyer asks the centre. Audited (refund.create).
+	// card: the centre's balance is debited the amount less its share of the fee at once, then the provider refunds (the centre's transfer first, then the card pay-in): succeeded when it answers in time, else pending and finished in the background (never refunded twice). sepa_debit not collected yet: succeeded at once, the month's collection debits that much less and the buyer's available SEPA amount grows at once. sepa_debit collected: pending until the provider refunds it, from the 8th day after the debit. vhu_invoice: succeeded at once, a credit line on the statement of the refund's month. A full refund makes the order refunded (order.refunded).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/refunds (the `CreateRefund` operationId).
+	CreateRefundWithBodyWithResponse(ctx context.Context, params *CreateRefundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error)
+
+	// CreateRefundWithResponse Refund a payment
+	//
+	// Full (amount left out: what remains refundable) or partial; any number of refunds, never more than the payment together (concurrent requests included): above what remains → 409 refund_exceeds_payment. The payment must be succeeded (or a scheduled sepa_debit or vhu_invoice payment) and not disputed, else 409 payment_not_refundable. The order's centre, admin and service may refund; a buyer asks the centre. Audited (refund.create).
+	// card: the centre's balance is debited the amount less its share of the fee at once, then the provider refunds (the centre's transfer first, then the card pay-in): succeeded when it answers in time, else pending and finished in the background (never refunded twice). sepa_debit not collected yet: succeeded at once, the month's collection debits that much less and the buyer's available SEPA amount grows at once. sepa_debit collected: pending until the provider refunds it, from the 8th day after the debit. vhu_invoice: succeeded at once, a credit line on the statement of the refund's month. A full refund makes the order refunded (order.refunded).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/refunds (the `CreateRefund` operationId).
+	CreateRefundWithResponse(ctx context.Context, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error)
+
+	// GetRefundWithResponse Get a refund
+	//
+	// Its buyer, the order's centre, admin and service; another organisation's refund answers 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/refunds/{id} (the `GetRefund` operationId).
+	GetRefundWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetRefundResponse, error)
 
 	// GetSandboxClockWithResponse Read the sandbox test clock
 	//
@@ -22196,6 +22739,443 @@ func (r ReceiveMangopayHookResponse) ContentType() string {
 	return ""
 }
 
+// ListRefundsResponse200Headers the declared response headers of an HTTP 200 response for ListRefunds
+type ListRefundsResponse200Headers struct {
+	XRequestId string
+}
+
+// ListRefundsResponse401Headers the declared response headers of an HTTP 401 response for ListRefunds
+type ListRefundsResponse401Headers struct {
+	XRequestId string
+}
+
+// ListRefundsResponse403Headers the declared response headers of an HTTP 403 response for ListRefunds
+type ListRefundsResponse403Headers struct {
+	XRequestId string
+}
+
+// ListRefundsResponse422Headers the declared response headers of an HTTP 422 response for ListRefunds
+type ListRefundsResponse422Headers struct {
+	XRequestId string
+}
+
+// ListRefundsResponse429Headers the declared response headers of an HTTP 429 response for ListRefunds
+type ListRefundsResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// ListRefundsResponse431Headers the declared response headers of an HTTP 431 response for ListRefunds
+type ListRefundsResponse431Headers struct {
+	XRequestId string
+}
+
+type ListRefundsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RefundList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListRefundsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListRefundsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListRefundsResponse403Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ListRefundsResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListRefundsResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *ListRefundsResponse431Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRefundsResponse) GetJSON200() *RefundList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListRefundsResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRefundsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRefundsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRefundsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRefundsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateRefundResponse201Headers the declared response headers of an HTTP 201 response for CreateRefund
+type CreateRefundResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           string
+	XRequestId         string
+}
+
+// CreateRefundResponse401Headers the declared response headers of an HTTP 401 response for CreateRefund
+type CreateRefundResponse401Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateRefundResponse403Headers the declared response headers of an HTTP 403 response for CreateRefund
+type CreateRefundResponse403Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateRefundResponse404Headers the declared response headers of an HTTP 404 response for CreateRefund
+type CreateRefundResponse404Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateRefundResponse409Headers the declared response headers of an HTTP 409 response for CreateRefund
+type CreateRefundResponse409Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateRefundResponse413Headers the declared response headers of an HTTP 413 response for CreateRefund
+type CreateRefundResponse413Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateRefundResponse415Headers the declared response headers of an HTTP 415 response for CreateRefund
+type CreateRefundResponse415Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateRefundResponse422Headers the declared response headers of an HTTP 422 response for CreateRefund
+type CreateRefundResponse422Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+// CreateRefundResponse429Headers the declared response headers of an HTTP 429 response for CreateRefund
+type CreateRefundResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// CreateRefundResponse431Headers the declared response headers of an HTTP 431 response for CreateRefund
+type CreateRefundResponse431Headers struct {
+	IdempotentReplayed *string
+	XRequestId         string
+}
+
+type CreateRefundResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Refund
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRefundResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateRefundResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateRefundResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateRefundResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateRefundResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateRefundResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateRefundResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateRefundResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateRefundResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *CreateRefundResponse431Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRefundResponse) GetJSON201() *Refund {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r CreateRefundResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRefundResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRefundResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRefundResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRefundResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetRefundResponse200Headers the declared response headers of an HTTP 200 response for GetRefund
+type GetRefundResponse200Headers struct {
+	XRequestId string
+}
+
+// GetRefundResponse401Headers the declared response headers of an HTTP 401 response for GetRefund
+type GetRefundResponse401Headers struct {
+	XRequestId string
+}
+
+// GetRefundResponse403Headers the declared response headers of an HTTP 403 response for GetRefund
+type GetRefundResponse403Headers struct {
+	XRequestId string
+}
+
+// GetRefundResponse404Headers the declared response headers of an HTTP 404 response for GetRefund
+type GetRefundResponse404Headers struct {
+	XRequestId string
+}
+
+// GetRefundResponse422Headers the declared response headers of an HTTP 422 response for GetRefund
+type GetRefundResponse422Headers struct {
+	XRequestId string
+}
+
+// GetRefundResponse429Headers the declared response headers of an HTTP 429 response for GetRefund
+type GetRefundResponse429Headers struct {
+	RetryAfter *int
+	XRequestId string
+}
+
+// GetRefundResponse431Headers the declared response headers of an HTTP 431 response for GetRefund
+type GetRefundResponse431Headers struct {
+	XRequestId string
+}
+
+type GetRefundResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Refund
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetRefundResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetRefundResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetRefundResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetRefundResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetRefundResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetRefundResponse429Headers
+	// Headers431 the parsed response headers for an HTTP 431 response
+	Headers431 *GetRefundResponse431Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRefundResponse) GetJSON200() *Refund {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRefundResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetRefundResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRefundResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetRefundResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetRefundResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetRefundResponse) GetApplicationproblemJSON431() *Problem {
+	return r.ApplicationproblemJSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRefundResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRefundResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRefundResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRefundResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetSandboxClockResponse200Headers the declared response headers of an HTTP 200 response for GetSandboxClock
 type GetSandboxClockResponse200Headers struct {
 	XRequestId string
@@ -26628,6 +27608,68 @@ func (c *ClientWithResponses) ReceiveMangopayHookWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseReceiveMangopayHookResponse(rsp)
+}
+
+// ListRefundsWithResponse List refunds
+//
+// Newest first. A buyer sees the refunds of its payments, a centre those of its orders; admin and service all.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/refunds (the `ListRefunds` operationId).
+func (c *ClientWithResponses) ListRefundsWithResponse(ctx context.Context, params *ListRefundsParams, reqEditors ...RequestEditorFn) (*ListRefundsResponse, error) {
+	rsp, err := c.ListRefunds(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRefundsResponse(rsp)
+}
+
+// CreateRefundWithBodyWithResponse Refund a payment
+//
+// Full (amount left out: what remains refundable) or partial; any number of refunds, never more than the payment together (concurrent requests included): above what remains → 409 refund_exceeds_payment. The payment must be succeeded (or a scheduled sepa_debit or vhu_invoice payment) and not disputed, else 409 payment_not_refundable. The order's centre, admin and service may refund; a buyer asks the centre. Audited (refund.create).
+// card: the centre's balance is debited the amount less its share of the fee at once, then the provider refunds (the centre's transfer first, then the card pay-in): succeeded when it answers in time, else pending and finished in the background (never refunded twice). sepa_debit not collected yet: succeeded at once, the month's collection debits that much less and the buyer's available SEPA amount grows at once. sepa_debit collected: pending until the provider refunds it, from the 8th day after the debit. vhu_invoice: succeeded at once, a credit line on the statement of the refund's month. A full refund makes the order refunded (order.refunded).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/refunds (the `CreateRefund` operationId).
+func (c *ClientWithResponses) CreateRefundWithBodyWithResponse(ctx context.Context, params *CreateRefundParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error) {
+	rsp, err := c.CreateRefundWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRefundResponse(rsp)
+}
+
+// CreateRefundWithResponse Refund a payment
+//
+// Full (amount left out: what remains refundable) or partial; any number of refunds, never more than the payment together (concurrent requests included): above what remains → 409 refund_exceeds_payment. The payment must be succeeded (or a scheduled sepa_debit or vhu_invoice payment) and not disputed, else 409 payment_not_refundable. The order's centre, admin and service may refund; a buyer asks the centre. Audited (refund.create).
+// card: the centre's balance is debited the amount less its share of the fee at once, then the provider refunds (the centre's transfer first, then the card pay-in): succeeded when it answers in time, else pending and finished in the background (never refunded twice). sepa_debit not collected yet: succeeded at once, the month's collection debits that much less and the buyer's available SEPA amount grows at once. sepa_debit collected: pending until the provider refunds it, from the 8th day after the debit. vhu_invoice: succeeded at once, a credit line on the statement of the refund's month. A full refund makes the order refunded (order.refunded).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/refunds (the `CreateRefund` operationId).
+func (c *ClientWithResponses) CreateRefundWithResponse(ctx context.Context, params *CreateRefundParams, body CreateRefundJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRefundResponse, error) {
+	rsp, err := c.CreateRefund(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRefundResponse(rsp)
+}
+
+// GetRefundWithResponse Get a refund
+//
+// Its buyer, the order's centre, admin and service; another organisation's refund answers 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/refunds/{id} (the `GetRefund` operationId).
+func (c *ClientWithResponses) GetRefundWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetRefundResponse, error) {
+	rsp, err := c.GetRefund(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRefundResponse(rsp)
 }
 
 // GetSandboxClockWithResponse Read the sandbox test clock
@@ -38819,6 +39861,554 @@ func ParseReceiveMangopayHookResponse(rsp *http.Response) (*ReceiveMangopayHookR
 			headers.XRequestId = value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListRefundsResponse parses an HTTP response from a ListRefundsWithResponse call
+func ParseListRefundsResponse(rsp *http.Response) (*ListRefundsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRefundsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RefundList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListRefundsResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListRefundsResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListRefundsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 422:
+		var headers ListRefundsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListRefundsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers ListRefundsResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateRefundResponse parses an HTTP response from a CreateRefundWithResponse call
+func ParseCreateRefundResponse(rsp *http.Response) (*CreateRefundResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRefundResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Refund
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRefundResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateRefundResponse401Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateRefundResponse403Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateRefundResponse404Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateRefundResponse409Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateRefundResponse413Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateRefundResponse415Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateRefundResponse422Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateRefundResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers CreateRefundResponse431Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetRefundResponse parses an HTTP response from a GetRefundWithResponse call
+func ParseGetRefundResponse(rsp *http.Response) (*GetRefundResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRefundResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Refund
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetRefundResponse200Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetRefundResponse401Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetRefundResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetRefundResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetRefundResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetRefundResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 431:
+		var headers GetRefundResponse431Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = value
+		}
+		response.Headers431 = &headers
 	}
 
 	return response, nil

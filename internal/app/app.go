@@ -40,6 +40,7 @@ import (
 	"github.com/vhupay/vhupay/internal/psp"
 	"github.com/vhupay/vhupay/internal/psp/mangopay"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
+	"github.com/vhupay/vhupay/internal/refunds"
 	"github.com/vhupay/vhupay/internal/scoring"
 	"github.com/vhupay/vhupay/internal/scoring/infolegale"
 	scoringsandbox "github.com/vhupay/vhupay/internal/scoring/sandbox"
@@ -105,6 +106,8 @@ type App struct {
 	Balances *balances.Service
 	// Transfers moves the centres' earnings between wallets at the provider.
 	Transfers *balances.Transfers
+	// Refunds gives payments back.
+	Refunds *refunds.Service
 	// Reconciler compares the provider's wallets with the ledger.
 	Reconciler *balances.Reconciler
 	// Payouts pays centres out: on demand, every Monday, and their outcome.
@@ -244,6 +247,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	a.Balances = balances.NewService(storage.NewBalances(db), storage.NewParties(db), a.Clock)
 	mover, _ := a.Provider.(balances.MoneyMover)
 	a.Transfers = balances.NewTransfers(storage.NewCenterTransfers(db), storage.NewParties(db), a.Payers, mover, a.Clock, log)
+	refunder, _ := a.Provider.(refunds.Provider)
+	a.Refunds = refunds.NewService(refunds.Config{Store: storage.NewRefunds(db), Provider: refunder, Payers: a.Payers,
+		Clock: a.Clock, Log: log, Jobs: true})
 	pc := payouts.Config{Store: storage.NewPayouts(db), Centers: storage.NewParties(db), Payees: a.Transfers, Clock: a.Clock,
 		Log: log, FingerprintKey: []byte(secrets.FingerprintKey), Minimum: cfg.PayoutMinimum}
 	if p, ok := a.Provider.(payouts.Provider); ok {
@@ -273,7 +279,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, ParseHook: mangopay.ParseHook, MonthCloses: a.MonthCloses,
 		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, Balances: a.Balances, Reconciler: a.Reconciler, Payouts: a.Payouts,
-		APIKeys: a.APIKeys, Audit: a.Audit,
+		Refunds: a.Refunds, APIKeys: a.APIKeys, Audit: a.Audit,
 		Edge: httpapi.Edge{MaxHeaderBytes: cfg.MaxHeaderBytes, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 			HookRateLimit: cfg.HookRateLimit, HookRateBurst: cfg.HookRateBurst, ReturnURLOrigins: cfg.ReturnURLOrigins, Sandbox: cfg.Sandbox()},
 	}

@@ -61,6 +61,12 @@ func (a *App) periodicWork() []jobs.Periodic {
 			_, err := a.Payouts.RunWeekly(pacing.Paced(ctx))
 			return err
 		}},
+		// The refunds' provider steps left to do: the safety net behind the requests, SEPA refunds
+		// waiting for their collection or their 8th day, refunds waiting for the provider's window.
+		{Name: "refunds_due", Every: 10 * time.Second, Run: func(ctx context.Context) error {
+			_, err := a.Refunds.ProcessDue(ctx)
+			return err
+		}},
 		// The daily reconciliation, due at 04:00 Paris by the clock (checked every minute).
 		{Name: "daily_reconciliation", Every: time.Minute, Run: func(ctx context.Context) error {
 			_, err := a.Reconciler.RunDaily(ctx)
@@ -131,7 +137,14 @@ func (a *App) clockMoved(ctx context.Context, settle bool) error {
 	if _, err := a.Payouts.RunWeekly(ctx); err != nil {
 		return err
 	}
-	_, err := a.sandbox.Settle(ctx, settle)
+	if _, err := a.sandbox.Settle(ctx, settle); err != nil {
+		return err
+	}
+	// Refunds the move made due (a SEPA debit's 8th day): their centres' transfers first.
+	if _, err := a.Transfers.Run(ctx); err != nil {
+		return err
+	}
+	_, err := a.Refunds.ProcessDue(ctx)
 	return err
 }
 

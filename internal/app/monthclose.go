@@ -52,7 +52,7 @@ func (a *App) buildMonthClose(cfg config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	work := jobs.Work{Notifications: a.Notifications, Webhooks: a.Webhooks, Refunds: a.Payments, Periodic: a.periodicWork()}
+	work := jobs.Work{Notifications: a.Notifications, Webhooks: a.Webhooks, Refunds: a.Payments, RefundSteps: a.Refunds, Periodic: a.periodicWork()}
 	if a.Jobs, err = jobs.New(a.DB, cfg.DatabaseURL, jc, engine, work, a.Log); err != nil {
 		return err
 	}

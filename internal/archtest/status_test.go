@@ -20,9 +20,10 @@ var aggregates = []struct{ pkg, name string }{
 	{"collections", "Collection"},
 	{"invoicing", "Statement"},
 	{"payouts", "Payout"},
+	{"refunds", "Refund"},
 }
 
-// TestStatusOnlyThroughTransitions fails when a Status field of an intent, order, mandate,
+// TestStatusOnlyThroughTransitions fails when a Status field of an intent, order, mandate, refund,
 // collection or statement is assigned (x.Status = ..., x.Status, y = ..., x.Status++) outside
 // the methods of its own type, anywhere in the repository's non-test code. Building values
 // (composite literals) and reading rows back are not assignments.

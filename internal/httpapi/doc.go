@@ -17,6 +17,8 @@
 //	@tag.description	Cards tokenised at the payment provider.
 //	@tag.name			payment-intents
 //	@tag.description	Paying an order: card (3-D Secure), sepa_debit, vhu_invoice.
+//	@tag.name			refunds
+//	@tag.description	Refunds of payments (card, SEPA, invoice): full or partial, any number, never more than the payment.
 //	@tag.name			bank accounts
 //	@tag.description	Bank accounts and their e-signed SEPA mandates.
 //	@tag.name			sepa

@@ -90,9 +90,12 @@ type Statement struct {
 	Month              string           `json:"month" binding:"required" example:"2026-11"`
 	Status             string           `json:"status" binding:"required" enums:"open,issued,paid"`
 	Orders             []StatementOrder `json:"orders" binding:"required"`
-	TotalExclVAT       int64            `json:"total_excl_vat" binding:"required" example:"12000"`
-	TotalVAT           int64            `json:"total_vat" binding:"required" example:"2400"`
-	Total              int64            `json:"total" binding:"required" example:"14400"`
+	// Credits are the credit lines of the refunds of invoice payments made in the month
+	// (negative amounts), oldest first; the totals and the VAT breakdown include them.
+	Credits      []StatementCredit `json:"credits" binding:"required"`
+	TotalExclVAT int64             `json:"total_excl_vat" binding:"required" example:"12000"`
+	TotalVAT     int64             `json:"total_vat" binding:"required" example:"2400"`
+	Total        int64             `json:"total" binding:"required" example:"14400"`
 	// VATBreakdown has one line per VAT rate present, by rate; it adds up to total_excl_vat and total_vat.
 	VATBreakdown []VATLine `json:"vat_breakdown" binding:"required"`
 	Currency     string    `json:"currency" binding:"required" enums:"EUR"`
@@ -110,6 +113,17 @@ type StatementOrder struct {
 	TotalVAT      int64          `json:"total_vat" binding:"required"`
 	Total         int64          `json:"total" binding:"required"`
 } //	@name	StatementOrder
+
+// StatementCredit is a credit line of a statement: a refund of an invoice payment.
+type StatementCredit struct {
+	RefundID     string    `json:"refund_id" binding:"required" example:"re_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	OrderID      string    `json:"order_id" binding:"required" example:"ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	TotalExclVAT int64     `json:"total_excl_vat" binding:"required" example:"-2500"`
+	TotalVAT     int64     `json:"total_vat" binding:"required" example:"-500"`
+	Total        int64     `json:"total" binding:"required" example:"-3000"`
+	VATLines     []VATLine `json:"vat_lines" binding:"required"`
+	CreatedAt    time.Time `json:"created_at" binding:"required" format:"date-time"`
+} //	@name	StatementCredit
 
 // VATLine is the part of a statement taxed at one rate.
 type VATLine struct {
@@ -151,6 +165,15 @@ func toStatement(st invoicing.Statement) Statement {
 	}
 	for i, v := range st.VATBreakdown {
 		out.VATBreakdown[i] = VATLine{Rate: v.Rate, Base: v.Base, VAT: v.VAT}
+	}
+	out.Credits = make([]StatementCredit, len(st.Credits))
+	for i, c := range st.Credits {
+		sc := StatementCredit{RefundID: c.RefundID, OrderID: c.OrderID, TotalExclVAT: c.TotalExclVAT, TotalVAT: c.TotalVAT,
+			Total: c.Total, VATLines: make([]VATLine, len(c.VATLines)), CreatedAt: c.CreatedAt}
+		for j, v := range c.VATLines {
+			sc.VATLines[j] = VATLine{Rate: v.Rate, Base: v.Base, VAT: v.VAT}
+		}
+		out.Credits[i] = sc
 	}
 	return out
 }

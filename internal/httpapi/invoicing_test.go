@@ -230,7 +230,7 @@ func TestInvoicingEndToEnd(t *testing.T) {
 		}
 		st := open[0]
 		want := httpapi.Statement{ID: st.ID, InvoicingAccountID: acct.ID, BuyerID: e.buyer.ID, CenterID: e.center.ID, Month: "2099-11",
-			Status: "open", Orders: wantOrders, TotalExclVAT: 37178, TotalVAT: 5418, Total: 42596, VATBreakdown: wantVAT, Currency: "EUR"}
+			Status: "open", Orders: wantOrders, Credits: []httpapi.StatementCredit{}, TotalExclVAT: 37178, TotalVAT: 5418, Total: 42596, VATBreakdown: wantVAT, Currency: "EUR"}
 		if diff := cmp.Diff(want, st); diff != "" {
 			t.Fatalf("open statement (-want +got):\n%s", diff)
 		}

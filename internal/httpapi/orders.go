@@ -57,18 +57,21 @@ type OrderLineRequest struct {
 
 // Order is a buyer's order of parts from one centre. Amounts are euro cents.
 type Order struct {
-	ID                string        `json:"id" binding:"required" example:"ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
-	BuyerID           string        `json:"buyer_id" binding:"required"`
-	CenterID          string        `json:"center_id" binding:"required"`
-	Status            string        `json:"status" binding:"required" enums:"payment_pending,confirmed,cancelled"`
-	DeliveryMode      string        `json:"delivery_mode" binding:"required" enums:"delivery,pickup"`
-	ExternalReference *string       `json:"external_reference" binding:"required" extensions:"x-nullable"`
-	Lines             []OrderLine   `json:"lines" binding:"required"`
-	TotalExclVAT      int64         `json:"total_excl_vat" binding:"required" example:"12000"`
-	TotalVAT          int64         `json:"total_vat" binding:"required" example:"2400"`
-	Total             int64         `json:"total" binding:"required" example:"14400"`
-	Currency          string        `json:"currency" binding:"required" enums:"EUR"`
-	Payment           *OrderPayment `json:"payment" binding:"required" extensions:"x-nullable"`
+	ID                string      `json:"id" binding:"required" example:"ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	BuyerID           string      `json:"buyer_id" binding:"required"`
+	CenterID          string      `json:"center_id" binding:"required"`
+	Status            string      `json:"status" binding:"required" enums:"payment_pending,confirmed,cancelled,refunded"`
+	DeliveryMode      string      `json:"delivery_mode" binding:"required" enums:"delivery,pickup"`
+	ExternalReference *string     `json:"external_reference" binding:"required" extensions:"x-nullable"`
+	Lines             []OrderLine `json:"lines" binding:"required"`
+	TotalExclVAT      int64       `json:"total_excl_vat" binding:"required" example:"12000"`
+	TotalVAT          int64       `json:"total_vat" binding:"required" example:"2400"`
+	Total             int64       `json:"total" binding:"required" example:"14400"`
+	// AmountRefunded is what the refunds of the order's payment hold, pending or succeeded
+	// (cents); the order is refunded once refunds of its whole total succeeded.
+	AmountRefunded int64         `json:"amount_refunded" binding:"required" example:"0"`
+	Currency       string        `json:"currency" binding:"required" enums:"EUR"`
+	Payment        *OrderPayment `json:"payment" binding:"required" extensions:"x-nullable"`
 	// DeliveryNotes are the BL/BR numbers the centre attached, oldest first (always an array).
 	DeliveryNotes []DeliveryNote `json:"delivery_notes" binding:"required"`
 	CreatedAt     time.Time      `json:"created_at" binding:"required" format:"date-time"`
@@ -111,7 +114,7 @@ type OrderList struct {
 func toOrder(o orders.Order) Order {
 	out := Order{ID: o.ID, BuyerID: o.BuyerID, CenterID: o.CenterID, Status: string(o.Status), DeliveryMode: string(o.DeliveryMode),
 		Lines: make([]OrderLine, len(o.Lines)), TotalExclVAT: o.TotalExclVAT, TotalVAT: o.TotalVAT, Total: o.Total,
-		Currency: o.Currency, DeliveryNotes: make([]DeliveryNote, len(o.DeliveryNotes)), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+		AmountRefunded: o.AmountRefunded, Currency: o.Currency, DeliveryNotes: make([]DeliveryNote, len(o.DeliveryNotes)), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 	if o.ExternalReference != "" {
 		ref := o.ExternalReference
 		out.ExternalReference = &ref
@@ -175,7 +178,7 @@ func (s *Server) createOrder(c *gin.Context) {
 //	@Tags			orders
 //	@Security		BearerAuth
 //	@Produce		json,application/problem+json
-//	@Param			status		query		string	false	"Only orders in this status"	Enums(payment_pending, confirmed, cancelled)
+//	@Param			status		query		string	false	"Only orders in this status"	Enums(payment_pending, confirmed, cancelled, refunded)
 //	@Param			buyer_id	query		string	false	"Admin and service: only this buyer's orders"
 //	@Param			limit		query		int		false	"Page size (1–100)"	default(20)
 //	@Param			cursor		query		string	false	"next_cursor of the previous page"

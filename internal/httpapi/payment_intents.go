@@ -73,13 +73,15 @@ type BrowserInfo struct {
 
 // PaymentIntent is one attempt to pay an order. Amounts are euro cents.
 type PaymentIntent struct {
-	ID       string `json:"id" binding:"required" example:"pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
-	OrderID  string `json:"order_id" binding:"required"`
-	BuyerID  string `json:"buyer_id" binding:"required"`
-	Amount   int64  `json:"amount" binding:"required" example:"14400"`
-	Currency string `json:"currency" binding:"required" enums:"EUR"`
-	Method   string `json:"method" binding:"required" enums:"card,sepa_debit,vhu_invoice"`
-	Status   string `json:"status" binding:"required" enums:"requires_action,processing,scheduled,succeeded,failed,canceled"`
+	ID      string `json:"id" binding:"required" example:"pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b"`
+	OrderID string `json:"order_id" binding:"required"`
+	BuyerID string `json:"buyer_id" binding:"required"`
+	Amount  int64  `json:"amount" binding:"required" example:"14400"`
+	// AmountRefunded is what the intent's refunds hold, pending or succeeded (cents).
+	AmountRefunded int64  `json:"amount_refunded" binding:"required" example:"0"`
+	Currency       string `json:"currency" binding:"required" enums:"EUR"`
+	Method         string `json:"method" binding:"required" enums:"card,sepa_debit,vhu_invoice"`
+	Status         string `json:"status" binding:"required" enums:"requires_action,processing,scheduled,succeeded,failed,canceled"`
 	// NextAction is set in requires_action only.
 	NextAction *NextAction `json:"next_action" binding:"required" extensions:"x-nullable"`
 	// LastError is set when the intent failed, or was canceled because it expired.
@@ -125,7 +127,7 @@ func optional(s string) *string {
 }
 
 func toPaymentIntent(pi payments.Intent) PaymentIntent {
-	out := PaymentIntent{ID: pi.ID, OrderID: pi.OrderID, BuyerID: pi.BuyerID, Amount: pi.Amount, Currency: pi.Currency,
+	out := PaymentIntent{ID: pi.ID, OrderID: pi.OrderID, BuyerID: pi.BuyerID, Amount: pi.Amount, AmountRefunded: pi.AmountRefunded, Currency: pi.Currency,
 		Method: string(pi.Method), Status: string(pi.Status), CardID: optional(pi.CardID), MandateID: optional(pi.MandateID),
 		CollectionMonth: optional(pi.CollectionMonth), InvoicingAccountID: optional(pi.InvoicingAccountID),
 		CreatedAt: pi.CreatedAt, UpdatedAt: pi.UpdatedAt}

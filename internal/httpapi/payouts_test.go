@@ -710,6 +710,13 @@ func TestMangoPayBalancesEndToEnd(t *testing.T) {
 		if bal := m.balance(t, centerTok); bal.PayoutsEnabled {
 			t.Errorf("payouts enabled before the KYB: %+v", bal)
 		}
+		// Until then a payout is refused before anything is recorded or asked of MangoPay.
+		if p := m.payout(t, centerTok, map[string]any{}).ExpectProblem(t, 409, "no_payout_account"); !strings.Contains(p.Detail, "not enabled") {
+			t.Errorf("payout before the KYB: %+v", p)
+		}
+		if bal := m.balance(t, centerTok); bal.Available != 11400 {
+			t.Errorf("balance after the refused payout = %+v", bal)
+		}
 		// (The representative's enrolment in MangoPay's strong authentication, which an owner needs
 		// to be active, is made here on the provider's side: vhupay has no route for it yet.)
 		enrol, err := s.App.Provider.(psp.Owners).EnrolOwner(ctx, payee.UserID)

@@ -13,6 +13,7 @@ import (
 	"github.com/vhupay/vhupay/internal/parties"
 	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/payouts"
+	"github.com/vhupay/vhupay/internal/refunds"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/webhooks"
@@ -74,6 +75,8 @@ func dto(v any) any {
 		return toPayout(v)
 	case payouts.Account:
 		return toPayoutAccount(v)
+	case refunds.Refund:
+		return toRefund(v)
 	}
 	return v
 }

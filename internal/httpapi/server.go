@@ -30,6 +30,7 @@ import (
 	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/payouts"
 	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/refunds"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/webhooks"
 )
@@ -81,6 +82,8 @@ type Deps struct {
 	Reconciler *balances.Reconciler
 	// Payouts pays centres out (and keeps their payout accounts).
 	Payouts *payouts.Service
+	// Refunds gives payments back.
+	Refunds *refunds.Service
 
 	// ParseHook reads a provider notification's query (the provider adapter's parser; nil: every
 	// notification is ignored).
@@ -130,6 +133,7 @@ type Server struct {
 	events       *events.Service
 	webhooks     *webhooks.Service
 	balances     *balances.Service
+	refunds      *refunds.Service
 	reconciler   *balances.Reconciler
 	payouts      *payouts.Service
 	adjustWallet AdjustWallet
@@ -153,7 +157,7 @@ func New(d Deps) http.Handler {
 		orders: d.Orders, payments: d.Payments, notifications: d.Notifications, parseHook: d.ParseHook,
 		monthCloses: d.MonthCloses,
 		invoicing:   d.Invoicing,
-		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved, balances: d.Balances, reconciler: d.Reconciler, adjustWallet: d.SandboxAdjustWallet,
+		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved, balances: d.Balances, refunds: d.Refunds, reconciler: d.Reconciler, adjustWallet: d.SandboxAdjustWallet,
 		payouts: d.Payouts,
 		apiKeys: d.APIKeys, audit: d.Audit,
 		edge: d.Edge.withDefaults(), corsOrigins: map[string]bool{},
@@ -221,6 +225,7 @@ func New(d Deps) http.Handler {
 	s.routeCollections(v1)
 	s.routeOrders(v1)
 	s.routePaymentIntents(v1)
+	s.routeRefunds(v1)
 	s.routeCards(v1)
 	s.routeMonthClose(v1)
 	s.routeInvoicing(v1)

@@ -25,7 +25,9 @@ import (
 //
 // Layout: a header block (statement id, month, status, currency, seller with
 // its SIRET, buyer with its SIREN), an empty line, then a table with the
-// columns below and one row per order line, in statement order; then a
+// columns below and one row per order line, in statement order; then one row per
+// credit line (a refund: "Avoir (remboursement)", the refund id as reference, negative amounts)
+// and VAT rate; then a
 // "Total" row with the statement totals in the last three columns, then one
 // "TVA" row per VAT rate with its rate, base, VAT and base + VAT.
 //
@@ -73,6 +75,16 @@ func WriteCSV(w io.Writer, st Statement, seller, buyer Party) error {
 				safeCell(l.Reference), safeCell(l.Label), strconv.Itoa(l.Quantity),
 				formatCents(l.UnitPriceExclVAT, ""), formatRate(l.VATRate),
 				formatCents(l.TotalExclVAT, ""), formatCents(l.TotalVAT, ""), formatCents(l.Total, ""),
+			})
+		}
+	}
+	// Credit lines (refunds), one row per VAT rate, negative amounts.
+	for _, c := range st.Credits {
+		date := c.CreatedAt.In(paris).Format("2006-01-02")
+		for _, v := range c.VATLines {
+			rows = append(rows, []string{
+				safeCell(c.OrderID), date, "", "", safeCell(c.RefundID), "Avoir (remboursement)", "", "",
+				formatRate(v.Rate), formatCents(v.Base, ""), formatCents(v.VAT, ""), formatCents(v.Base+v.VAT, ""),
 			})
 		}
 	}

@@ -68,6 +68,7 @@ func WritePDF(w io.Writer, st Statement, seller, buyer Party, now time.Time) err
 
 	r.header(st, seller, buyer, month, now)
 	r.orders(st.Orders)
+	r.credits(st.Credits)
 	r.totals(st)
 
 	if err := pdf.Output(w); err != nil {
@@ -203,6 +204,28 @@ func (r pdfRenderer) orders(orders []StatementOrder) {
 			r.day(o.OrderedAt), o.OrderID, o.ExternalReference, notesLabel(o.DeliveryNotes),
 			euros(o.TotalExclVAT), euros(o.TotalVAT), euros(o.Total),
 		}
+		r.tableRow(t, cells, i%2 == 1)
+	}
+	pdf.Ln(6)
+}
+
+// credits draws the statement's credit lines (refunds), when it has any.
+func (r pdfRenderer) credits(credits []StatementCredit) {
+	if len(credits) == 0 {
+		return
+	}
+	pdf := r.pdf
+	r.font("B", 12)
+	r.cell(0, 7, "Avoirs (remboursements)", "L")
+	t := pdfTable{
+		titles: []string{"Date", "Avoir", "Commande", "Total HT", "TVA", "Total TTC"},
+		widths: []float64{18, 48, 48, 22, 22, 22},
+		aligns: []string{"L", "L", "L", "R", "R", "R"},
+	}
+	r.tableHeader(t)
+	r.font("", 8)
+	for i, c := range credits {
+		cells := []string{r.day(c.CreatedAt), c.RefundID, c.OrderID, euros(c.TotalExclVAT), euros(c.TotalVAT), euros(c.Total)}
 		r.tableRow(t, cells, i%2 == 1)
 	}
 	pdf.Ln(6)

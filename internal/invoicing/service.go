@@ -404,8 +404,9 @@ func complete(stored Statement) (Statement, error) {
 	if err != nil {
 		return Statement{}, err
 	}
+	st.applyCredits(stored.Credits)
 	if st.TotalExclVAT != stored.TotalExclVAT || st.TotalVAT != stored.TotalVAT || st.Total != stored.Total {
-		return Statement{}, fmt.Errorf("statement %s: stored totals %d/%d/%d, orders sum to %d/%d/%d: %w", stored.ID,
+		return Statement{}, fmt.Errorf("statement %s: stored totals %d/%d/%d, orders and credits sum to %d/%d/%d: %w", stored.ID,
 			stored.TotalExclVAT, stored.TotalVAT, stored.Total, st.TotalExclVAT, st.TotalVAT, st.Total, ErrInconsistentTotals)
 	}
 	st.keepState(stored)

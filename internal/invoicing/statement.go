@@ -49,13 +49,16 @@ type Statement struct {
 	Month              string // YYYY-MM, Europe/Paris
 	Status             StatementStatus
 	Orders             []StatementOrder // by OrderedAt, then OrderID
-	TotalExclVAT       int64
-	TotalVAT           int64
-	Total              int64
-	VATBreakdown       []VATLine // one per VAT rate present, by rate
-	Currency           string
-	IssuedAt           *time.Time
-	PaidAt             *time.Time
+	// Credits are the refunds of invoice payments made in the statement's month (negative
+	// amounts), by creation; the totals and VAT breakdown include them.
+	Credits      []StatementCredit
+	TotalExclVAT int64
+	TotalVAT     int64
+	Total        int64
+	VATBreakdown []VATLine // one per VAT rate present, by rate
+	Currency     string
+	IssuedAt     *time.Time
+	PaidAt       *time.Time
 }
 
 // VATLine is the part of a statement taxed at one rate: the sum of the line

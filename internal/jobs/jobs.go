@@ -62,8 +62,9 @@ type Config struct {
 	// SoftStopTimeout is how long a stopping process lets running jobs finish before it cancels
 	// them (they are then handed back to the queue).
 	SoftStopTimeout time.Duration
-	// RefundRetryDelay is how long after a refund is decided its retry job first runs (default a
-	// minute: the refund is tried at once, the job is the safety net).
+	// RefundRetryDelay is how long after a refund is decided its retry job first runs, and how
+	// long a refund's AdvanceJob leaves it to the request that recorded it (default a minute: the
+	// refund is tried at once, the job is the safety net).
 	RefundRetryDelay time.Duration
 }
 
@@ -134,7 +135,7 @@ func New(db *storage.DB, databaseURL string, cfg Config, engine *monthclose.Engi
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
 		Workers:              workers,
 	}
-	register(workers, rc, w, log)
+	register(workers, rc, w, cfg.RefundRetryDelay, log)
 	if cfg.RetryDelay != nil {
 		rc.RetryPolicy = retryPolicy{delay: cfg.RetryDelay}
 	}

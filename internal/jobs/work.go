@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/vhupay/vhupay/internal/payments"
+	"github.com/vhupay/vhupay/internal/refunds"
 	"github.com/vhupay/vhupay/internal/webhooks"
 )
 
@@ -42,6 +43,11 @@ type Work struct {
 	Refunds interface {
 		RetryRefund(ctx context.Context, intentID string) error
 	}
+	// RefundSteps carries pending refunds to their end (refunds.AdvanceJob).
+	RefundSteps interface {
+		Advance(ctx context.Context, refundID string) error
+		NextStep(ctx context.Context, refundID string, minWait, maxWait time.Duration) (time.Duration, bool, error)
+	}
 	// Periodic is the work run every so often, once across processes (by the process that leads
 	// River's maintenance), e.g. expiring intents, purging events.
 	Periodic []Periodic
@@ -68,6 +74,7 @@ var insertOpts = map[string]*river.InsertOpts{
 	webhooks.DeliverJob{}.Kind():      {Queue: QueueWebhooks, MaxAttempts: 1000}, // a failed attempt snoozes; only storage errors count
 	payments.NotificationJob{}.Kind(): {Queue: QueueNotifications, MaxAttempts: 25},
 	payments.RefundJob{}.Kind():       {MaxAttempts: 25, UniqueOpts: uniqueWhileAlive},
+	refunds.AdvanceJob{}.Kind():       {MaxAttempts: 25, UniqueOpts: uniqueWhileAlive},
 	PeriodicArgs{}.Kind():             {MaxAttempts: 3, UniqueOpts: uniqueWhileAlive},
 }
 
@@ -80,7 +87,7 @@ func optsFor(kind string) *river.InsertOpts {
 }
 
 // register adds w's workers and periodic jobs to River's configuration.
-func register(workers *river.Workers, rc *river.Config, w Work, log *slog.Logger) {
+func register(workers *river.Workers, rc *river.Config, w Work, refundFirstWait time.Duration, log *slog.Logger) {
 	rc.Queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: webhookWorkers, FetchPollInterval: fastPoll, FetchCooldown: 50 * time.Millisecond}
 	rc.Queues[QueueNotifications] = river.QueueConfig{MaxWorkers: 8, FetchPollInterval: fastPoll, FetchCooldown: 50 * time.Millisecond}
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[payments.NotificationJob]) error {
@@ -109,6 +116,24 @@ func register(workers *river.Workers, rc *river.Config, w Work, log *slog.Logger
 			log.Warn("refund not made yet", "intent_id", job.Args.IntentID, "attempt", job.Attempt, "err", err)
 		}
 		return err
+	}))
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[refunds.AdvanceJob]) error {
+		if w.RefundSteps == nil {
+			return river.JobCancel(fmt.Errorf("no refund handler"))
+		}
+		if job.Attempt == 1 && time.Since(job.CreatedAt) < refundFirstWait {
+			// The request that recorded the refund makes its steps first.
+			return river.JobSnooze(refundFirstWait)
+		}
+		if err := w.RefundSteps.Advance(ctx, job.Args.RefundID); err != nil {
+			log.Warn("refund not advanced yet", "refund_id", job.Args.RefundID, "attempt", job.Attempt, "err", err)
+			return err
+		}
+		wait, done, err := w.RefundSteps.NextStep(ctx, job.Args.RefundID, 10*time.Second, time.Hour)
+		if err != nil || done {
+			return err
+		}
+		return river.JobSnooze(wait)
 	}))
 	byName := map[string]Periodic{}
 	for _, p := range w.Periodic {

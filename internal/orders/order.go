@@ -24,12 +24,14 @@ const (
 	StatusPaymentPending Status = "payment_pending"
 	StatusConfirmed      Status = "confirmed"
 	StatusCancelled      Status = "cancelled"
+	// StatusRefunded: the whole amount was refunded (a partly refunded order stays confirmed).
+	StatusRefunded Status = "refunded"
 )
 
 // Valid reports whether s is one of the three statuses.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusPaymentPending, StatusConfirmed, StatusCancelled:
+	case StatusPaymentPending, StatusConfirmed, StatusCancelled, StatusRefunded:
 		return true
 	}
 	return false
@@ -129,9 +131,11 @@ type Order struct {
 	Total             int64
 	Currency          string          // always money.EUR
 	Payment           *PaymentSummary // nil until a payment intent exists; set by the service layer
-	DeliveryNotes     []DeliveryNote  // nil when none
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// AmountRefunded is what the refunds of its payment hold (pending or succeeded), in cents.
+	AmountRefunded int64
+	DeliveryNotes  []DeliveryNote // nil when none
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // NewOrderInput is what a buyer (or a service acting for it) asks for.
@@ -310,11 +314,23 @@ func (o *Order) AddDeliveryNote(kind DeliveryNoteKind, number string, at time.Ti
 	return n, nil
 }
 
+// MarkRefunded records that refunds gave back the whole amount: confirmed → refunded at at. From
+// any other status it returns ErrInvalidTransition and leaves the order unchanged. (Storage makes
+// the same move with a conditional update; this is the rule it follows.)
+func (o *Order) MarkRefunded(at time.Time) error {
+	if o.Status != StatusConfirmed {
+		return fmt.Errorf("order %s in status %q: %w", o.ID, o.Status, ErrInvalidTransition)
+	}
+	o.Status = StatusRefunded
+	o.UpdatedAt = at
+	return nil
+}
+
 func (o *Order) requirePending(refusal error) error {
 	switch o.Status {
 	case StatusPaymentPending:
 		return nil
-	case StatusConfirmed, StatusCancelled:
+	case StatusConfirmed, StatusCancelled, StatusRefunded:
 		if errors.Is(refusal, ErrNotPayable) {
 			return detail.Wrap(refusal, "The order is %s, not payment_pending: it cannot be paid. Read it (GET /v1/orders/{id}) and show its status and payment.", o.Status)
 		}

@@ -281,7 +281,7 @@ func TestNewOrderDefaultsVATRate(t *testing.T) {
 }
 
 func TestOrderTransitions(t *testing.T) {
-	statuses := []Status{StatusPaymentPending, StatusConfirmed, StatusCancelled, "", "refunded"}
+	statuses := []Status{StatusPaymentPending, StatusConfirmed, StatusCancelled, StatusRefunded, "", "archived"}
 	type outcome struct {
 		err    error // nil: allowed
 		status Status
@@ -295,29 +295,41 @@ func TestOrderTransitions(t *testing.T) {
 			StatusPaymentPending: {nil, StatusCancelled},
 			StatusConfirmed:      {ErrNotDeletable, StatusConfirmed},
 			StatusCancelled:      {ErrNotDeletable, StatusCancelled},
+			StatusRefunded:       {ErrNotDeletable, StatusRefunded},
 			"":                   {ErrInvalidTransition, ""},
-			"refunded":           {ErrInvalidTransition, "refunded"},
+			"archived":           {ErrInvalidTransition, "archived"},
 		}},
 		{"Confirm", func(o *Order) error { return o.Confirm(t1) }, map[Status]outcome{
 			StatusPaymentPending: {nil, StatusConfirmed},
 			StatusConfirmed:      {ErrNotPayable, StatusConfirmed},
 			StatusCancelled:      {ErrNotPayable, StatusCancelled},
+			StatusRefunded:       {ErrNotPayable, StatusRefunded},
 			"":                   {ErrInvalidTransition, ""},
-			"refunded":           {ErrInvalidTransition, "refunded"},
+			"archived":           {ErrInvalidTransition, "archived"},
 		}},
 		{"CheckPayable", func(o *Order) error { return o.CheckPayable() }, map[Status]outcome{
 			StatusPaymentPending: {nil, StatusPaymentPending},
 			StatusConfirmed:      {ErrNotPayable, StatusConfirmed},
 			StatusCancelled:      {ErrNotPayable, StatusCancelled},
+			StatusRefunded:       {ErrNotPayable, StatusRefunded},
 			"":                   {ErrInvalidTransition, ""},
-			"refunded":           {ErrInvalidTransition, "refunded"},
+			"archived":           {ErrInvalidTransition, "archived"},
 		}},
 		{"CheckDeletable", func(o *Order) error { return o.CheckDeletable() }, map[Status]outcome{
 			StatusPaymentPending: {nil, StatusPaymentPending},
 			StatusConfirmed:      {ErrNotDeletable, StatusConfirmed},
 			StatusCancelled:      {ErrNotDeletable, StatusCancelled},
+			StatusRefunded:       {ErrNotDeletable, StatusRefunded},
 			"":                   {ErrInvalidTransition, ""},
-			"refunded":           {ErrInvalidTransition, "refunded"},
+			"archived":           {ErrInvalidTransition, "archived"},
+		}},
+		{"MarkRefunded", func(o *Order) error { return o.MarkRefunded(t1) }, map[Status]outcome{
+			StatusPaymentPending: {ErrInvalidTransition, StatusPaymentPending},
+			StatusConfirmed:      {nil, StatusRefunded},
+			StatusCancelled:      {ErrInvalidTransition, StatusCancelled},
+			StatusRefunded:       {ErrInvalidTransition, StatusRefunded},
+			"":                   {ErrInvalidTransition, ""},
+			"archived":           {ErrInvalidTransition, "archived"},
 		}},
 	}
 	for _, tt := range tests {

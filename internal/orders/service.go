@@ -185,7 +185,7 @@ func Visible(who auth.Principal, o Order) bool {
 // f.Status leaves cancelled orders out. Errors: *validation.Error on "status".
 func (s *Service) Orders(ctx context.Context, who auth.Principal, f Filter, p page.Request) (page.Page[Order], error) {
 	if f.Status != "" && !f.Status.Valid() {
-		return page.Page[Order]{}, validation.Field("status", "oneof", "must be one of: payment_pending, confirmed, cancelled")
+		return page.Page[Order]{}, validation.Field("status", "oneof", "must be one of: payment_pending, confirmed, cancelled, refunded")
 	}
 	f.CenterID = ""
 	switch who.Role {

@@ -123,6 +123,9 @@ type Intent struct {
 	CollectionMonth    string
 	InvoicingAccountID string
 	ProviderPayInID    string
+	// AmountRefunded is what the intent's refunds hold (pending or succeeded), in cents; a
+	// scheduled sepa_debit intent collects Amount − AmountRefunded.
+	AmountRefunded int64
 	// RequestKey fingerprints the Idempotency-Key of the request that created a card intent
 	// (empty without one): the same request retried resumes this intent (see Service.Create).
 	RequestKey string

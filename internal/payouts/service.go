@@ -11,6 +11,7 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/clock"
+	"github.com/vhupay/vhupay/internal/detail"
 	"github.com/vhupay/vhupay/internal/id"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/parties"
@@ -322,7 +323,13 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, centerID strin
 	if err != nil {
 		return Payout{}, err
 	}
-	p, _, err := s.record(ctx, center, amount, "", who.Actor())
+	c, err := s.cfg.Centers.Center(ctx, center)
+	if errors.Is(err, parties.ErrNotFound) {
+		return Payout{}, ErrNotFound
+	} else if err != nil {
+		return Payout{}, err
+	}
+	p, _, err := s.record(ctx, center, c.PayoutsEnabled, amount, "", who.Actor())
 	if err != nil {
 		return Payout{}, err
 	}
@@ -336,7 +343,10 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, centerID strin
 // record writes a pending payout and its ledger transaction under the centre's balance lock.
 // runSlot names an automatic payout's run; then a balance below the minimum is no payout
 // (recorded false, no error), and so is a run that paid the centre already.
-func (s *Service) record(ctx context.Context, centerID string, amount *int64, runSlot string, actor txn.Actor) (Payout, bool, error) {
+// enabled is the centre's payouts_enabled: a centre with a payout account that the provider has
+// not verified yet (KYB) is refused before anything is recorded, as the provider would refuse the
+// payout.
+func (s *Service) record(ctx context.Context, centerID string, enabled bool, amount *int64, runSlot string, actor txn.Actor) (Payout, bool, error) {
 	now := s.cfg.Clock.Now()
 	var p Payout
 	recorded := false
@@ -348,6 +358,9 @@ func (s *Service) record(ctx context.Context, centerID string, amount *int64, ru
 		account, err := tx.ActivePayoutAccount(ctx, centerID)
 		if err != nil {
 			return err
+		}
+		if !enabled {
+			return detail.Wrap(ErrNoPayoutAccount, "payouts are not enabled for this centre yet: the provider has not verified the company (KYB); its payout account receives payouts once it has (payouts_enabled on GET /v1/balance)")
 		}
 		want := available
 		if amount != nil {

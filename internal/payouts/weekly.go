@@ -49,7 +49,7 @@ func (s *Service) RunWeekly(ctx context.Context) (int, error) {
 	}
 	var made []Payout
 	for _, c := range centers {
-		p, recorded, err := s.record(ctx, c, nil, slot, txn.System)
+		p, recorded, err := s.record(ctx, c, true, nil, slot, txn.System) // candidates have payouts enabled
 		switch {
 		case errors.Is(err, ErrInsufficientBalance) || errors.Is(err, ErrNoPayoutAccount):
 			continue // changed since the candidates were read

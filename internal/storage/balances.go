@@ -155,7 +155,12 @@ func (r earningRow) earning() balances.Earning {
 	return balances.Earning{IntentID: r.ID, BuyerID: r.BuyerID, CenterID: r.CenterID, Amount: r.Amount, FeeRateBPS: r.FeeRateBPS}
 }
 
-const earningsSQL = `SELECT pi.id, pi.buyer_id, o.center_id, pi.amount, c.fee_rate_bps
+// earningsSQL: a SEPA payment earns what was collected of it: its amount less what was refunded
+// of it before its collection (the refunds that lowered it); card payments are earned before any
+// refund.
+const earningsSQL = `SELECT pi.id, pi.buyer_id, o.center_id,
+	pi.amount - COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.payment_intent_id = pi.id AND r.stage = 'lowered'), 0) AS amount,
+	c.fee_rate_bps
 	FROM payment_intents pi JOIN orders o ON o.id = pi.order_id JOIN centers c ON c.id = o.center_id `
 
 // postAll posts ts in u, in order.

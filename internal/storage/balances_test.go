@@ -20,6 +20,7 @@ import (
 	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/payouts"
 	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/refunds"
 	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 	"github.com/vhupay/vhupay/internal/txn"
@@ -211,9 +212,11 @@ func TestLedgerCardEarning(t *testing.T) {
 }
 
 // TestLedgerProperty runs random sequences of card payments, SEPA collections (succeeded, failed,
-// failed after success, notifications repeated), payouts and refunds (stubbed as the ledger
-// transactions they will post) and checks after each step that the trial balance is 0 and that
-// each centre's available is the sum of its balance transactions.
+// failed after success, notifications repeated; payments partly or fully refunded before their
+// collection), payouts (the payouts service: pending, paid, failed, returned) and card refunds
+// (partial or the rest, made or refused at the provider: the refunds service), and checks after
+// each step that the trial balance is 0 and that each centre's available is the sum of its
+// balance transactions.
 func TestLedgerProperty(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -222,6 +225,8 @@ func TestLedgerProperty(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 11))
 		w := newLedgerWorld(t, storagetest.Open(t, b))
 		cols := storage.NewCollections(w.db)
+		provider := &fakeRefunder{}
+		refunder := refundService(w.db, provider)
 		var cards []payments.Intent
 		w.withPayouts(rng)
 		for step := range 40 {
@@ -239,8 +244,19 @@ func TestLedgerProperty(t *testing.T) {
 				for range 1 + rng.IntN(3) {
 					c := w.centers[rng.IntN(3)]
 					o := w.order(buyer, c, 100+rng.Int64N(20000))
-					w.pay(o, payments.MethodSEPADebit, month)
-					w.earn(c, o.Total) // earned whether the debit succeeds or fails
+					pi := w.pay(o, payments.MethodSEPADebit, month)
+					collected := o.Total
+					if rng.IntN(2) == 0 { // refunded before the collection: the collection debits less
+						amount := 1 + rng.Int64N(o.Total)
+						r, err := refunder.Create(ctx, admin, refunds.CreateInput{PaymentIntentID: pi.ID, Amount: &amount, Reason: refunds.ReasonOther})
+						if err != nil || r.Status != refunds.StatusSucceeded {
+							t.Fatalf("refund of a scheduled SEPA payment: %+v, %v", r, err)
+						}
+						collected -= amount
+					}
+					if collected > 0 {
+						w.earn(c, collected) // earned whether the debit succeeds or fails
+					}
 				}
 				if _, err := cols.CreateMonth(ctx, month, t0); err != nil {
 					t.Fatal(err)
@@ -276,26 +292,41 @@ func TestLedgerProperty(t *testing.T) {
 				default:
 					w.made = append(w.made, p.ID)
 				}
-			case 3: // refund (stub) of a card payment: the centre and the platform give back their shares
+			case 3: // refund of a card payment: part or all of what remains, refused at the provider or not
 				if len(cards) == 0 {
 					continue
 				}
 				pi := cards[rng.IntN(len(cards))]
+				cur, err := storage.NewPayments(w.db).Intent(ctx, pi.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cur.AmountRefunded == cur.Amount {
+					continue
+				}
+				amount := 1 + rng.Int64N(cur.Amount-cur.AmountRefunded)
+				if rng.IntN(4) == 0 {
+					amount = cur.Amount - cur.AmountRefunded // the last refund: the rest of the fee
+				}
+				refuse := rng.IntN(4) == 0
+				provider.mu.Lock()
+				provider.refuse = map[int64]bool{amount: refuse}
+				provider.mu.Unlock()
+				finishTransfers(t, w.db)
+				r, err := refunder.Create(ctx, admin, refunds.CreateInput{PaymentIntentID: pi.ID, Amount: &amount, Reason: refunds.ReasonOther})
+				if err != nil {
+					t.Fatal(err)
+				}
 				o, err := storage.NewOrders(w.db).Order(ctx, pi.OrderID)
 				if err != nil {
 					t.Fatal(err)
 				}
-				fee := balances.Fee(pi.Amount, w.fees[o.CenterID])
-				postings := []ledger.Posting{{Account: ledger.Center(o.CenterID), Amount: -(pi.Amount - fee)},
-					{Account: ledger.ExternalCard, Amount: pi.Amount}}
-				if fee != 0 {
-					postings = append(postings, ledger.Posting{Account: ledger.PlatformFees, Amount: -fee})
-				}
-				err = w.db.Units().InTx(ctx, func(tx txn.Tx) error {
-					return tx.Post(ctx, ledger.Transaction{Kind: string(balances.TypeRefund), SourceID: pi.ID, At: t0, Postings: postings})
-				})
-				if err == nil {
-					w.expected[o.CenterID] -= pi.Amount - fee
+				switch {
+				case r.Status == refunds.StatusSucceeded && !refuse:
+					w.expected[o.CenterID] -= r.Amount - r.Fee
+				case r.Status == refunds.StatusFailed && refuse: // given back by an adjustment
+				default:
+					t.Fatalf("refund %+v (refused %v)", r, refuse)
 				}
 			case 4: // the provider answers pending payouts (polling), or the bank returns a paid one
 				if rng.IntN(2) == 0 {

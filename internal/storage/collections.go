@@ -76,31 +76,41 @@ func collectionIDPrefix() string {
 	return id.Collection + "_" + u[:13]
 }
 
+// collectableSQL is what a SEPA intent i collects: its amount less the refunds that lowered it
+// before its collection (refunds' stage lowered).
+const collectableSQL = `i.amount - COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.payment_intent_id = i.id AND r.stage = 'lowered'), 0)`
+
 // CreateMonth implements collections.Store with three set-based statements in one transaction.
 func (s Collections) CreateMonth(ctx context.Context, month string, at time.Time) (int, error) {
 	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
 		// One pending collection per buyer with intents to collect; an existing one is kept.
 		err := tx.Exec(`INSERT INTO sepa_collections (id, buyer_id, month, amount, currency, status, created_at, updated_at)
-			SELECT CAST(? AS text) || `+s.randomHex19()+`, i.buyer_id, CAST(? AS text), SUM(i.amount), CAST(? AS text), 'pending', ?, ?
+			SELECT CAST(? AS text) || `+s.randomHex19()+`, i.buyer_id, CAST(? AS text), SUM(i.amount - i.amount_refunded), CAST(? AS text), 'pending', ?, ?
 			FROM payment_intents i
 			WHERE i.method = 'sepa_debit' AND i.status = 'scheduled' AND i.collection_id IS NULL AND i.collection_month = ?
+			AND i.amount_refunded < i.amount
 			GROUP BY i.buyer_id
 			ON CONFLICT (buyer_id, month) DO NOTHING`,
 			collectionIDPrefix(), month, collections.Currency, utc(at), utc(at), month).Error
 		if err != nil {
 			return err
 		}
-		// Link the intents to their buyer's pending collection.
+		// Link the intents to their buyer's pending collection (a fully refunded one is not
+		// collected; a refund racing this statement either lowered the intent before it, or finds
+		// it linked and waits for the collection: see refunds.Tx.LowerScheduled).
 		err = tx.Exec(`UPDATE payment_intents SET collection_id = c.id
 			FROM sepa_collections c
 			WHERE c.buyer_id = payment_intents.buyer_id AND c.month = ? AND c.status = 'pending'
 			AND payment_intents.method = 'sepa_debit' AND payment_intents.status = 'scheduled'
-			AND payment_intents.collection_id IS NULL AND payment_intents.collection_month = ?`, month, month).Error
+			AND payment_intents.collection_id IS NULL AND payment_intents.collection_month = ?
+			AND payment_intents.amount_refunded < payment_intents.amount`, month, month).Error
 		if err != nil {
 			return err
 		}
-		// A pending collection debits exactly its intents.
-		return tx.Exec(`UPDATE sepa_collections SET amount = (SELECT COALESCE(SUM(i.amount), 0) FROM payment_intents i `+s.byCollection()+`
+		// A pending collection debits exactly its intents, less what was refunded of them before.
+		// (Only the refunds that lowered an intent before the collection took it count: a refund
+		// made afterwards is refunded after the collection, so a resumed close does not lower it.)
+		return tx.Exec(`UPDATE sepa_collections SET amount = (SELECT COALESCE(SUM(`+collectableSQL+`), 0) FROM payment_intents i `+s.byCollection()+`
 				WHERE i.collection_id = sepa_collections.id), updated_at = ?
 			WHERE month = ? AND status = 'pending'`, utc(at), month).Error
 	})

@@ -332,9 +332,13 @@ func (s Invoicing) completeStatements(ctx context.Context, rows []statementRow) 
 		sid := statementOf[o.ID]
 		ordersOf[sid] = append(ordersOf[sid], toStatementOrder(o))
 	}
+	credits, err := statementCredits(ctx, s.db, ids)
+	if err != nil {
+		return nil, err
+	}
 	for i, r := range rows {
 		out[i] = invoicing.Statement{ID: r.ID, InvoicingAccountID: r.InvoicingAccountID, BuyerID: r.BuyerID, CenterID: r.CenterID,
-			Month: r.Month, Status: invoicing.StatementStatus(r.Status), Orders: ordersOf[r.ID], TotalExclVAT: r.TotalExclVAT,
+			Month: r.Month, Status: invoicing.StatementStatus(r.Status), Orders: ordersOf[r.ID], Credits: credits[r.ID], TotalExclVAT: r.TotalExclVAT,
 			TotalVAT: r.TotalVAT, Total: r.Total, Currency: r.Currency, IssuedAt: utcPtr(r.IssuedAt), PaidAt: utcPtr(r.PaidAt)}
 	}
 	return out, nil

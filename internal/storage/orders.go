@@ -25,6 +25,7 @@ type orderRow struct {
 	TotalVAT          int64 `gorm:"column:total_vat"`
 	Total             int64
 	Currency          string
+	AmountRefunded    int64
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 }
@@ -209,7 +210,7 @@ func toOrder(r orderRow) orders.Order {
 	return orders.Order{ID: r.ID, BuyerID: r.BuyerID, CenterID: r.CenterID, Status: orders.Status(r.Status),
 		DeliveryMode: orders.DeliveryMode(r.DeliveryMode), ExternalReference: r.ExternalReference,
 		TotalExclVAT: r.TotalExclVAT, TotalVAT: r.TotalVAT, Total: r.Total, Currency: r.Currency,
-		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
+		AmountRefunded: r.AmountRefunded, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 // CancelOrder implements orders.Store.

@@ -33,6 +33,7 @@ type intentRow struct {
 	InvoicingAccountID  string
 	ProviderPayinID     *string `gorm:"column:provider_payin_id"`
 	ProviderRefundID    string
+	AmountRefunded      int64
 	RequestKey          *string
 	CardReturnURL       string `gorm:"column:card_return_url"`
 	CreatedAt           time.Time
@@ -245,7 +246,7 @@ func fromIntent(pi payments.Intent) intentRow {
 func toIntent(r intentRow) payments.Intent {
 	pi := payments.Intent{ID: r.ID, OrderID: r.OrderID, BuyerID: r.BuyerID, Amount: r.Amount, Currency: r.Currency,
 		Method: payments.Method(r.Method), Status: payments.Status(r.Status), MandateID: r.MandateID,
-		CollectionMonth: r.CollectionMonth, InvoicingAccountID: r.InvoicingAccountID,
+		CollectionMonth: r.CollectionMonth, InvoicingAccountID: r.InvoicingAccountID, AmountRefunded: r.AmountRefunded,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 	if r.NextActionURL != "" {
 		pi.NextAction = &payments.NextAction{Type: payments.NextActionRedirectToURL,

@@ -219,6 +219,28 @@ type sandboxRefundRow struct {
 
 func (sandboxRefundRow) TableName() string { return "sandbox_refunds" }
 
+type sandboxTransferRefundRow struct {
+	ID            string
+	TransferID    string
+	AuthorID      string
+	Status        string
+	Amount        int64
+	Fees          int64
+	ResultCode    string
+	ResultMessage string
+	Tag           string
+	CreatedAt     time.Time
+}
+
+func (sandboxTransferRefundRow) TableName() string { return "sandbox_transfer_refunds" }
+
+// AddTransferRefunded implements sandbox.Store.
+func (s SandboxPSP) AddTransferRefunded(ctx context.Context, transferID string, amount, fees int64) (bool, error) {
+	return changed(s.db.WithContext(ctx).Model(&sandboxTransferRow{}).
+		Where("id = ? AND refunded + ? <= amount AND refunded_fees + ? <= fees", transferID, amount, fees).
+		Updates(map[string]any{"refunded": gorm.Expr("refunded + ?", amount), "refunded_fees": gorm.Expr("refunded_fees + ?", fees)}))
+}
+
 type sandboxBankAccountRow struct {
 	ID         string
 	UserID     string
@@ -588,6 +610,11 @@ func (s SandboxPSP) AddRefunded(ctx context.Context, payInID string, amount int6
 
 // CreateRefund implements sandbox.Store.
 func (s SandboxPSP) CreateRefund(ctx context.Context, r sandbox.Refund) error {
+	if r.InitialKind == psp.RefundOfTransfer {
+		return s.db.WithContext(ctx).Create(&sandboxTransferRefundRow{ID: r.ID, TransferID: r.PayInID, AuthorID: r.AuthorID,
+			Status: string(r.Status), Amount: r.Amount, Fees: r.Fees, ResultCode: r.ResultCode, ResultMessage: r.ResultMessage,
+			Tag: r.Tag, CreatedAt: utc(r.CreatedAt)}).Error
+	}
 	return s.db.WithContext(ctx).Create(&sandboxRefundRow{ID: r.ID, PayInID: r.PayInID, AuthorID: r.AuthorID,
 		Status: string(r.Status), Amount: r.Amount, ResultCode: r.ResultCode, ResultMessage: r.ResultMessage, Tag: r.Tag,
 		CreatedAt: utc(r.CreatedAt)}).Error
@@ -595,11 +622,21 @@ func (s SandboxPSP) CreateRefund(ctx context.Context, r sandbox.Refund) error {
 
 // Refund implements sandbox.Store.
 func (s SandboxPSP) Refund(ctx context.Context, id string) (sandbox.Refund, error) {
+	var tr []sandboxTransferRefundRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Limit(1).Find(&tr).Error; err != nil {
+		return sandbox.Refund{}, err
+	}
+	if len(tr) > 0 {
+		r := tr[0]
+		return sandbox.Refund{ID: r.ID, InitialKind: psp.RefundOfTransfer, PayInID: r.TransferID, AuthorID: r.AuthorID,
+			Status: psp.RefundStatus(r.Status), Amount: r.Amount, Fees: r.Fees, ResultCode: r.ResultCode,
+			ResultMessage: r.ResultMessage, Tag: r.Tag, CreatedAt: r.CreatedAt.UTC()}, nil
+	}
 	var r sandboxRefundRow
 	if err := s.take(ctx, &r, id); err != nil {
 		return sandbox.Refund{}, err
 	}
-	return sandbox.Refund{ID: r.ID, PayInID: r.PayInID, AuthorID: r.AuthorID, Status: psp.RefundStatus(r.Status),
+	return sandbox.Refund{ID: r.ID, InitialKind: psp.RefundOfPayIn, PayInID: r.PayInID, AuthorID: r.AuthorID, Status: psp.RefundStatus(r.Status),
 		Amount: r.Amount, ResultCode: r.ResultCode, ResultMessage: r.ResultMessage, Tag: r.Tag, CreatedAt: r.CreatedAt.UTC()}, nil
 }
 

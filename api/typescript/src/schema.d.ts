@@ -1122,6 +1122,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List refunds
+         * @description Newest first. A buyer sees the refunds of its payments, a centre those of its orders; admin and service all.
+         */
+        get: operations["listRefunds"];
+        put?: never;
+        /**
+         * Refund a payment
+         * @description Full (amount left out: what remains refundable) or partial; any number of refunds, never more than the payment together (concurrent requests included): above what remains → 409 refund_exceeds_payment. The payment must be succeeded (or a scheduled sepa_debit or vhu_invoice payment) and not disputed, else 409 payment_not_refundable. The order's centre, admin and service may refund; a buyer asks the centre. Audited (refund.create).
+         *     card: the centre's balance is debited the amount less its share of the fee at once, then the provider refunds (the centre's transfer first, then the card pay-in): succeeded when it answers in time, else pending and finished in the background (never refunded twice). sepa_debit not collected yet: succeeded at once, the month's collection debits that much less and the buyer's available SEPA amount grows at once. sepa_debit collected: pending until the provider refunds it, from the 8th day after the debit. vhu_invoice: succeeded at once, a credit line on the statement of the refund's month. A full refund makes the order refunded (order.refunded).
+         */
+        post: operations["createRefund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/refunds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a refund
+         * @description Its buyer, the order's centre, admin and service; another organisation's refund answers 404.
+         */
+        get: operations["getRefund"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sandbox/clock": {
         parameters: {
             query?: never;
@@ -2215,6 +2260,12 @@ export interface components {
             type: "redirect_to_url";
         };
         Order: {
+            /**
+             * @description AmountRefunded is what the refunds of the order's payment hold, pending or succeeded
+             *     (cents); the order is refunded once refunds of its whole total succeeded.
+             * @example 0
+             */
+            amount_refunded: number;
             buyer_id: string;
             center_id: string;
             /** Format: date-time */
@@ -2231,7 +2282,7 @@ export interface components {
             lines: components["schemas"]["OrderLine"][];
             payment: components["schemas"]["OrderPayment"] | null;
             /** @enum {string} */
-            status: "payment_pending" | "confirmed" | "cancelled";
+            status: "payment_pending" | "confirmed" | "cancelled" | "refunded";
             /** @example 14400 */
             total: number;
             /** @example 12000 */
@@ -2323,6 +2374,11 @@ export interface components {
         PaymentIntent: {
             /** @example 14400 */
             amount: number;
+            /**
+             * @description AmountRefunded is what the intent's refunds hold, pending or succeeded (cents).
+             * @example 0
+             */
+            amount_refunded: number;
             buyer_id: string;
             card_id: string | null;
             /** @example 2026-11 */
@@ -2468,7 +2524,7 @@ export interface components {
              * @example validation_failed
              * @enum {string}
              */
-            code: "bank_account_exists" | "buyer_exists" | "card_blocked" | "card_inactive" | "card_registration_failed" | "center_exists" | "delivery_note_exists" | "forbidden" | "headers_too_large" | "idempotency_key_in_use" | "idempotency_key_reused" | "insufficient_balance" | "intent_not_cancelable" | "internal" | "invalid_transition" | "invoicing_account_exists" | "invoicing_not_approved" | "legal_representative_required" | "method_not_allowed" | "month_not_ended" | "no_payout_account" | "not_found" | "order_not_confirmed" | "order_not_deletable" | "order_not_payable" | "origin_not_allowed" | "payload_too_large" | "provider_action_required" | "psp_unavailable" | "rate_limited" | "score_unavailable" | "sepa_ceiling_exceeded" | "sepa_not_eligible" | "unauthenticated" | "unavailable" | "unsupported_media_type" | "validation_failed";
+            code: "bank_account_exists" | "buyer_exists" | "card_blocked" | "card_inactive" | "card_registration_failed" | "center_exists" | "delivery_note_exists" | "forbidden" | "headers_too_large" | "idempotency_key_in_use" | "idempotency_key_reused" | "insufficient_balance" | "intent_not_cancelable" | "internal" | "invalid_transition" | "invoicing_account_exists" | "invoicing_not_approved" | "legal_representative_required" | "method_not_allowed" | "month_not_ended" | "no_payout_account" | "not_found" | "order_not_confirmed" | "order_not_deletable" | "order_not_payable" | "origin_not_allowed" | "payload_too_large" | "payment_not_refundable" | "provider_action_required" | "psp_unavailable" | "rate_limited" | "refund_exceeds_payment" | "score_unavailable" | "sepa_ceiling_exceeded" | "sepa_not_eligible" | "unauthenticated" | "unavailable" | "unsupported_media_type" | "validation_failed";
             /** @example The request has invalid fields. */
             detail?: string;
             errors?: components["schemas"]["FieldError"][];
@@ -2527,6 +2583,62 @@ export interface components {
         RedirectToURL: {
             return_url: string;
             url: string;
+        };
+        Refund: {
+            /** @example 3000 */
+            amount: number;
+            /** Format: date-time */
+            created_at: string;
+            /** @enum {string} */
+            currency: "EUR";
+            /**
+             * @description FailureCode says why a refund failed (null otherwise): collection_failed, provider_refused.
+             * @example provider_refused
+             */
+            failure_code: string | null;
+            /** @example re_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            id: string;
+            /** @description Note is null when none was given. */
+            note: string | null;
+            /** @example ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            order_id: string;
+            /** @example pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            payment_intent_id: string;
+            /** @enum {string} */
+            reason: "requested_by_buyer" | "part_missing" | "part_damaged" | "duplicate" | "other";
+            /**
+             * @description Status: pending while the provider has not given the money back (a SEPA debit is refunded
+             *     from the 8th day after it), succeeded, or failed.
+             * @enum {string}
+             */
+            status: "pending" | "succeeded" | "failed";
+            /** Format: date-time */
+            updated_at: string;
+        };
+        RefundList: {
+            data: components["schemas"]["Refund"][];
+            has_more: boolean;
+            /** @description NextCursor is absent on the last page. */
+            next_cursor?: string;
+        };
+        RefundRequest: {
+            /**
+             * @description Amount in cents; default: what remains refundable.
+             * @example 3000
+             */
+            amount?: number;
+            /**
+             * @description Note is free text for the parties (at most 500 characters).
+             * @example Phare arrière fendu à la livraison
+             */
+            note?: string;
+            /** @example pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            payment_intent_id: string;
+            /**
+             * @example part_damaged
+             * @enum {string}
+             */
+            reason: "requested_by_buyer" | "part_missing" | "part_damaged" | "duplicate" | "other";
         };
         SEPAProfile: {
             /**
@@ -2612,6 +2724,11 @@ export interface components {
         Statement: {
             buyer_id: string;
             center_id: string;
+            /**
+             * @description Credits are the credit lines of the refunds of invoice payments made in the month
+             *     (negative amounts), oldest first; the totals and the VAT breakdown include them.
+             */
+            credits: components["schemas"]["StatementCredit"][];
             /** @enum {string} */
             currency: "EUR";
             /** @example stm_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
@@ -2640,6 +2757,21 @@ export interface components {
             total_vat: number;
             /** @description VATBreakdown has one line per VAT rate present, by rate; it adds up to total_excl_vat and total_vat. */
             vat_breakdown: components["schemas"]["VATLine"][];
+        };
+        StatementCredit: {
+            /** Format: date-time */
+            created_at: string;
+            /** @example ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            order_id: string;
+            /** @example re_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b */
+            refund_id: string;
+            /** @example -3000 */
+            total: number;
+            /** @example -2500 */
+            total_excl_vat: number;
+            /** @example -500 */
+            total_vat: number;
+            vat_lines: components["schemas"]["VATLine"][];
         };
         StatementList: {
             data: components["schemas"]["Statement"][];
@@ -8242,7 +8374,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only orders in this status */
-                status?: "payment_pending" | "confirmed" | "cancelled";
+                status?: "payment_pending" | "confirmed" | "cancelled" | "refunded";
                 /** @description Admin and service: only this buyer's orders */
                 buyer_id?: string;
                 /** @description Page size (1–100) */
@@ -9547,6 +9679,311 @@ export interface operations {
             };
             /** @description Service Unavailable */
             503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRefunds: {
+        parameters: {
+            query?: {
+                /** @description Only this payment's refunds */
+                payment_intent_id?: string;
+                /** @description Page size (1–100) */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createRefund: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a POST safe to retry: 1–255 printable ASCII characters, unique per operation you mean (a UUID). The same key and body answer the first answer again (with Idempotent-Replayed: true) for at least 24 hours; another body or path → 422 idempotency_key_reused; while the first request runs → 409 idempotency_key_in_use. Keys are per caller.
+                 * @example 3f1c2a9e-8d4b-4c1e-9a57-0b6e2d7c5f10
+                 */
+                "Idempotency-Key"?: components["parameters"]["Idempotency-Key"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The refund */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": 3000,
+                 *       "note": "Phare arrière fendu à la livraison",
+                 *       "payment_intent_id": "pi_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b",
+                 *       "reason": "part_damaged"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RefundRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    Location: components["headers"]["Location"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type (unsupported_media_type): send application/json */
+            415: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRefund: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Refund id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity (validation_failed): a query parameter that is not UTF-8 text or holds a NUL */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests (rate_limited): wait Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Header Fields Too Large (headers_too_large) */
+            431: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;

@@ -445,4 +445,11 @@ func TestRefunds(t *testing.T) {
 	if _, err := e.client.RefundPayIn(ctx, psp.RefundRequest{IdempotencyKey: "r4", PayInID: "payin_nope", AuthorID: user.ID}); !errors.Is(err, psp.ErrNotFound) {
 		t.Fatalf("refund of an unknown pay-in: %v", err)
 	}
+	// A card pay-in is refundable for 11 months (001403).
+	old := e.cardPayIn(t, "refunded-late-0123456789", user, wallet, cardID, 5000)
+	e.clock.Advance(time.Until(time.Now().AddDate(0, 11, 1)))
+	r, err := e.client.RefundPayIn(ctx, psp.RefundRequest{IdempotencyKey: "r5", PayInID: old.ID, AuthorID: user.ID, Amount: 1000})
+	if err != nil || r.Status != psp.RefundFailed || r.ResultCode != "001403" {
+		t.Fatalf("refund after 11 months: %+v, %v", r, err)
+	}
 }

@@ -172,9 +172,72 @@ func (p *Provider) GetTransfer(ctx context.Context, transferID string) (psp.Tran
 	return out, nil
 }
 
-// RefundTransfer implements psp.Transfers: not simulated yet (a *psp.RejectedError).
+// RefundTransfer implements psp.Transfers, as MangoPay refunds a transfer: Amount goes back to
+// the debited wallet, Fees of it from the platform's fee wallet and the rest from the credited
+// wallet (Amount 0: the whole transfer and its whole fee). The refund comes back succeeded, or
+// failed: more than what is left of the transfer or its fee (005403), the credited wallet cannot
+// give its part back (001001, a wallet never goes negative). An unknown transfer is
+// psp.ErrNotFound; an author other than the transfer's, or a transfer that did not succeed, a
+// *psp.RejectedError.
 func (p *Provider) RefundTransfer(ctx context.Context, req psp.TransferRefundRequest) (psp.Refund, error) {
-	return psp.Refund{}, paramError(map[string]string{"TransferId": "The sandbox does not refund transfers yet."})
+	var events []psp.Notification
+	id, _, err := p.create(ctx, "refund", req.IdempotencyKey, func(tx Store, id string) error {
+		events = nil
+		t, err := tx.Transfer(ctx, req.TransferID)
+		if err != nil {
+			return err
+		}
+		if req.AuthorID != t.AuthorID {
+			return paramError(map[string]string{"AuthorId": "The AuthorId must be the author of the initial transaction."})
+		}
+		if t.Status != psp.TransferSucceeded {
+			return paramError(map[string]string{"TransferId": "The initial transaction has not succeeded."})
+		}
+		if req.Amount < 0 || req.Fees < 0 || req.Fees > req.Amount {
+			return paramError(map[string]string{"DebitedFunds": "The amount and the fees must be positive, the fees at most the amount."})
+		}
+		amount, fees := req.Amount, req.Fees
+		if amount == 0 {
+			amount, fees = t.Amount, t.Fees
+		}
+		r := Refund{ID: id, InitialKind: psp.RefundOfTransfer, PayInID: t.ID, AuthorID: req.AuthorID, Amount: amount, Fees: fees,
+			Tag: req.Tag, CreatedAt: p.clock.Now(), Status: psp.RefundFailed}
+		ok, err := tx.AddTransferRefunded(ctx, t.ID, amount, fees)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			r.ResultCode, r.ResultMessage = codeRefundExceeds, "The refund cannot exceed initial transaction amount"
+		} else if debited, err := tx.DebitWallet(ctx, t.CreditedWalletID, amount-fees); err != nil {
+			return err
+		} else if !debited {
+			r.ResultCode, r.ResultMessage = codeInsufficientBalance, "Unsufficient wallet balance"
+			if _, err := tx.AddTransferRefunded(ctx, t.ID, -amount, -fees); err != nil {
+				return err
+			}
+		} else {
+			if fees > 0 {
+				if err := tx.CreditWallet(ctx, FeesWalletID, -fees); err != nil {
+					return err
+				}
+			}
+			if err := tx.CreditWallet(ctx, t.DebitedWalletID, amount); err != nil {
+				return err
+			}
+			r.Status, r.ResultCode, r.ResultMessage = psp.RefundSucceeded, codeSuccess, "Success"
+		}
+		event := "TRANSFER_REFUND_FAILED"
+		if r.Status == psp.RefundSucceeded {
+			event = "TRANSFER_REFUND_SUCCEEDED"
+		}
+		events = append(events, psp.Notification{Kind: psp.ResourceRefund, ResourceID: id, Event: event})
+		return tx.CreateRefund(ctx, r)
+	})
+	if err != nil {
+		return psp.Refund{}, err
+	}
+	p.emit(ctx, events...)
+	return p.GetRefund(ctx, id)
 }
 
 // GetWallet implements psp.Wallets.

@@ -145,3 +145,77 @@ func TestSandboxOwnersAndTransfers(t *testing.T) {
 		}
 	})
 }
+
+// TestSandboxTransferRefunds: a transfer is given back as MangoPay does: the amount to the debited
+// wallet, the fee part from the platform's fee wallet, the rest from the credited wallet; never
+// more than the transfer or its fee, never from a wallet that cannot pay; once per key.
+func TestSandboxTransferRefunds(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		f := newFixture(t, b, "https://pay.example")
+		buyer, centre := f.buyer(t), f.owner(t)
+		if err := f.store.CreditWallet(ctx, buyer.walletID, 12000); err != nil {
+			t.Fatal(err)
+		}
+		tr, err := f.p.CreateTransfer(ctx, psp.TransferRequest{IdempotencyKey: key("transfer"), AuthorID: buyer.userID,
+			DebitedWalletID: buyer.walletID, CreditedWalletID: centre.walletID, CreditedUserID: centre.userID, Amount: 12000, Fees: 600})
+		if err != nil || tr.Status != psp.TransferSucceeded {
+			t.Fatalf("transfer = %+v, %v", tr, err)
+		}
+		f.events.take()
+		balances := func() []int64 {
+			fees, err := f.p.GetFeesWallet(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return []int64{f.balance(t, buyer.walletID), f.balance(t, centre.walletID), fees.Balance}
+		}
+		req := psp.TransferRefundRequest{IdempotencyKey: key("trr"), TransferID: tr.ID, AuthorID: buyer.userID, Amount: 3000, Fees: 150, Tag: "re_1"}
+		r, err := f.p.RefundTransfer(ctx, req)
+		if err != nil || r.Status != psp.RefundSucceeded || r.InitialKind != psp.RefundOfTransfer || r.InitialID != tr.ID || r.Amount != 3000 {
+			t.Fatalf("refund = %+v, %v", r, err)
+		}
+		if got := balances(); !cmp.Equal(got, []int64{3000, 11400 - 2850, 450}) {
+			t.Errorf("balances buyer, centre, fees = %v", got)
+		}
+		again, err := f.p.RefundTransfer(ctx, req)
+		if err != nil || again.ID != r.ID || !cmp.Equal(balances(), []int64{3000, 8550, 450}) {
+			t.Errorf("replay = %+v, %v; balances %v", again, err, balances())
+		}
+		if diff := cmp.Diff([]psp.Notification{{Kind: psp.ResourceRefund, ResourceID: r.ID, Event: "TRANSFER_REFUND_SUCCEEDED"}}, f.events.take()); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
+		got, err := f.p.GetRefund(ctx, r.ID)
+		if err != nil || !cmp.Equal(got, r) {
+			t.Errorf("GetRefund = %+v, %v; want %+v", got, err, r)
+		}
+		// More than what is left of the transfer, or of its fee: failed, nothing moves.
+		for name, tc := range map[string]psp.TransferRefundRequest{
+			"amount": {TransferID: tr.ID, AuthorID: buyer.userID, Amount: 9001, Fees: 0},
+			"fees":   {TransferID: tr.ID, AuthorID: buyer.userID, Amount: 1000, Fees: 451},
+			"whole":  {TransferID: tr.ID, AuthorID: buyer.userID},
+		} {
+			tc.IdempotencyKey = key("trr")
+			r, err := f.p.RefundTransfer(ctx, tc)
+			if err != nil || r.Status != psp.RefundFailed || r.ResultCode != "005403" {
+				t.Errorf("%s: %+v, %v; want failed 005403", name, r, err)
+			}
+		}
+		// The centre's wallet paid out: it cannot give its part back (a wallet never goes negative).
+		if err := f.store.CreditWallet(ctx, centre.walletID, -8550); err != nil {
+			t.Fatal(err)
+		}
+		r, err = f.p.RefundTransfer(ctx, psp.TransferRefundRequest{IdempotencyKey: key("trr"), TransferID: tr.ID, AuthorID: buyer.userID, Amount: 9000, Fees: 450})
+		if err != nil || r.Status != psp.RefundFailed || r.ResultCode != "001001" {
+			t.Errorf("refund from an empty wallet = %+v, %v", r, err)
+		}
+		if got := balances(); !cmp.Equal(got, []int64{3000, 0, 450}) {
+			t.Errorf("balances after refusals = %v", got)
+		}
+		_, err = f.p.RefundTransfer(ctx, psp.TransferRefundRequest{IdempotencyKey: key("trr"), TransferID: tr.ID, AuthorID: centre.userID, Amount: 1})
+		wantRejected(t, err, "param_error", "AuthorId")
+		if _, err := f.p.RefundTransfer(ctx, psp.TransferRefundRequest{IdempotencyKey: key("trr"), TransferID: "sbx_transfer_missing", AuthorID: buyer.userID}); !errors.Is(err, psp.ErrNotFound) {
+			t.Errorf("refund of no transfer: %v", err)
+		}
+	})
+}

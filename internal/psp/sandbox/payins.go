@@ -353,7 +353,7 @@ func (p *Provider) settleOne(ctx context.Context, pi PayIn, now time.Time) ([]ps
 // an author other than the pay-in's, or a pay-in that has not succeeded, is a *psp.RejectedError.
 // The refund comes back succeeded (the wallet is debited), or failed: everything refunded already
 // (001401), more than what is left (005403), the same amount refunded in the last 24 hours
-// (005407), a direct debit younger than 7 days (001405; Tag "ignore_mindate" skips the rule, as in
+// (005407), a card payment older than 11 months (001403), a direct debit younger than 7 days (001405; Tag "ignore_mindate" skips the rule, as in
 // MangoPay's sandbox).
 func (p *Provider) RefundPayIn(ctx context.Context, req psp.RefundRequest) (psp.Refund, error) {
 	var events []psp.Notification
@@ -374,7 +374,7 @@ func (p *Provider) RefundPayIn(ctx context.Context, req psp.RefundRequest) (psp.
 		if amount == 0 {
 			amount = pi.Amount - pi.Refunded
 		}
-		r := Refund{ID: id, PayInID: pi.ID, AuthorID: req.AuthorID, Amount: amount, Tag: req.Tag, CreatedAt: now,
+		r := Refund{ID: id, InitialKind: psp.RefundOfPayIn, PayInID: pi.ID, AuthorID: req.AuthorID, Amount: amount, Tag: req.Tag, CreatedAt: now,
 			Status: psp.RefundFailed}
 		recent, err := tx.RefundedSince(ctx, pi.ID, amount, now.Add(-24*time.Hour))
 		if err != nil {
@@ -387,6 +387,8 @@ func (p *Provider) RefundPayIn(ctx context.Context, req psp.RefundRequest) (psp.
 			r.ResultCode, r.ResultMessage = codeRefundExceeds, "The refund cannot exceed initial transaction amount"
 		case recent:
 			r.ResultCode, r.ResultMessage = codeRefundDuplicate, "Duplicated operation: you cannot reimburse the same amount more than once for a transaction during the same day."
+		case pi.Method == psp.PayInCard && now.After(pi.CreatedAt.AddDate(0, 11, 0)):
+			r.ResultCode, r.ResultMessage = codeRefundTooLate, "The transaction cannot be refunded (max 11 months)"
 		case pi.Method == psp.PayInDirectDebit && now.Sub(pi.CreatedAt) < 7*24*time.Hour && req.Tag != "ignore_mindate":
 			r.ResultCode, r.ResultMessage = codeRefundTooEarly, "The initial transaction occured less than 7 days ago"
 		default:
@@ -423,7 +425,12 @@ func (p *Provider) GetRefund(ctx context.Context, refundID string) (psp.Refund, 
 	if err != nil {
 		return psp.Refund{}, unavailable("read refund", err)
 	}
-	out := psp.Refund{ID: r.ID, PayInID: r.PayInID, Status: r.Status, Amount: r.Amount, ResultCode: r.ResultCode}
+	out := psp.Refund{ID: r.ID, InitialKind: psp.RefundOfPayIn, InitialID: r.PayInID, PayInID: r.PayInID, Status: r.Status,
+		Amount: r.Amount, ResultCode: r.ResultCode}
+	if r.InitialKind == psp.RefundOfTransfer {
+		out.PayInID = ""
+		out.InitialKind = psp.RefundOfTransfer
+	}
 	if r.Status == psp.RefundFailed {
 		out.Failure = psp.FailureProviderError // as the MangoPay client reports a failed refund
 	}

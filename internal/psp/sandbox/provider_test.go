@@ -789,6 +789,13 @@ func TestRefunds(t *testing.T) {
 		if r, _ := refund2(f, dd.ID, by.userID, "ignore_mindate"); r.Status != psp.RefundSucceeded {
 			t.Errorf("refund tagged ignore_mindate = %+v", r)
 		}
+
+		// A card payment is refundable for 11 months (001403).
+		late := f.cardPayIn(t, by, f.card(t, by, sandbox.FrictionlessCard), 5000, "https://shop.test/back")
+		f.clock.Advance(time.Until(time.Now().AddDate(0, 11, 1)))
+		if r, _ := refund2(f, late.ID, by.userID, ""); r.Status != psp.RefundFailed || r.ResultCode != "001403" {
+			t.Errorf("refund after 11 months = %+v", r)
+		}
 	})
 }
 

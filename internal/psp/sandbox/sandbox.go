@@ -124,6 +124,7 @@ const (
 	codeBadRegistrationData = "105206"
 	codeAlreadyRefunded     = "001401"
 	codeRefundTooEarly      = "001405"
+	codeRefundTooLate       = "001403"
 	codeRefundExceeds       = "005403"
 	codeRefundDuplicate     = "005407"
 )

@@ -85,6 +85,10 @@ type Store interface {
 	// (conditional).
 	AddRefunded(ctx context.Context, payInID string, amount int64) (bool, error)
 
+	// AddTransferRefunded adds amount and fees to a transfer's refunded totals when they stay
+	// within its amount and fees (conditional).
+	AddTransferRefunded(ctx context.Context, transferID string, amount, fees int64) (bool, error)
+	// CreateRefund stores a refund of a pay-in or (InitialKind psp.RefundOfTransfer) of a transfer.
 	CreateRefund(ctx context.Context, r Refund) error
 	Refund(ctx context.Context, id string) (Refund, error)
 	// RefundedSince reports whether a succeeded refund of that amount was made on the pay-in at
@@ -233,10 +237,13 @@ type PayIn struct {
 	ChargeDate          time.Time // direct debits
 }
 
-// Refund is a refund of a pay-in.
+// Refund is a refund of a pay-in or, when InitialKind is psp.RefundOfTransfer, of a transfer
+// (PayInID is then the transfer's id and Fees the part of its fee given back).
 type Refund struct {
 	ID            string
+	InitialKind   psp.RefundKind
 	PayInID       string
+	Fees          int64
 	AuthorID      string
 	Status        psp.RefundStatus
 	Amount        int64

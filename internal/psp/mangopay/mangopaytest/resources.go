@@ -846,7 +846,8 @@ func (s *Server) refundAmounts(in refundRequest, initialCredited, initialFees mo
 }
 
 // createPayInRefund serves POST /payins/{id}/refunds (Mangopay/docs api-reference/refunds/
-// create-refund-payin.mdx; result codes errors/codes/0014xx, 0054xx, 001001).
+// create-refund-payin.mdx; result codes errors/codes/0014xx, 0054xx, 001001; a card pay-in is
+// refundable for 11 months, 001403).
 func (s *Server) createPayInRefund(p params, body []byte) reply {
 	pi, found := s.payIns[p[0]]
 	if !found {
@@ -885,6 +886,8 @@ func (s *Server) createPayInRefund(p params, body []byte) reply {
 		r.fail("005408", "Due to repudiations against this transaction, you can not refund this amount.")
 	case refundedBefore && now.Sub(last) < 24*time.Hour:
 		r.fail("005407", "Duplicated operation: you cannot reimburse the same amount more than once for a transaction during the same day.")
+	case pi.PaymentType == "CARD" && now.After(time.Unix(pi.CreationDate, 0).AddDate(0, 11, 0)):
+		r.fail("001403", "The transaction cannot be refunded (max 11 months)")
 	case pi.PaymentType == "DIRECT_DEBIT" && now.Sub(time.Unix(pi.CreationDate, 0)) < 7*24*time.Hour && in.Tag != "ignore_mindate":
 		r.fail("001405", "The initial transaction occured less than 7 days ago")
 	case s.balance(pi.CreditedWalletID) < debited.Amount:
