@@ -69,6 +69,9 @@ type Options struct {
 	// Webhooks overrides the delivery settings (tests: short retry delays, a resolver, a clock);
 	// its zero fields keep the defaults. Store, Clock, Guard.Sandbox and Render are always the app's.
 	Webhooks webhooks.Config
+	// StatementHook is called between the statements of every unit of work (fault-injection
+	// tests: a crash at any point of a payment; see storage.StatementHook). Production: nil.
+	StatementHook storage.StatementHook
 }
 
 // App is a built vhupay process.
@@ -131,7 +134,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if err != nil {
 		return nil, err
 	}
-	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	var dbOpts []storage.Option
+	if opts.StatementHook != nil {
+		dbOpts = append(dbOpts, storage.WithStatementHook(opts.StatementHook))
+	}
+	db, err := storage.Open(ctx, cfg.DatabaseURL, dbOpts...)
 	if err != nil {
 		return nil, err
 	}

@@ -111,13 +111,16 @@ type Server struct {
 	metrics  *metrics
 	verifier Verifier
 	idem     *idempotency.Service
-	parties  *parties.Service
-	ready    func(ctx context.Context) error
-	openapi  []byte
-	validate *validator.Validate
-	clock    TestClock
-	settle   func(ctx context.Context, force bool) (int, error)
-	sepa     *sepa.Service
+	// ownIdempotency are the routes (full paths) whose handlers apply the Idempotency-Key rules
+	// themselves (see idempotent).
+	ownIdempotency map[string]bool
+	parties        *parties.Service
+	ready          func(ctx context.Context) error
+	openapi        []byte
+	validate       *validator.Validate
+	clock          TestClock
+	settle         func(ctx context.Context, force bool) (int, error)
+	sepa           *sepa.Service
 	// collections are the SEPA month-end debits.
 	collections *collections.Service
 	// sandboxScores is nil outside sandbox mode.
