@@ -146,6 +146,8 @@ func run() error {
 	fmt.Printf("\nclose of %s: %s from its start to its last step's end, %s until the operator's command saw it completed\n"+
 		"(%d score checks, %d collections, %d statements, %d ceiling reviews)\n",
 		month, steps.total().Round(time.Millisecond), observed.Round(time.Millisecond), c.ScoreChecks, c.Collections, c.Statements, c.CeilingReviews)
+	fmt.Printf("cost per payment: %.1f µs (%d payments, %d buyers)\n",
+		float64(steps.total().Microseconds())/float64(o.payments), o.payments, o.buyers)
 	for _, s := range steps.list() {
 		fmt.Printf("  %-16s %9s\n", s.name, s.took.Round(time.Millisecond))
 		if s.name == monthclose.StepCollections {

@@ -66,6 +66,7 @@ type options struct {
 	cpuProfile string
 	keep       bool
 	noIdemKey  bool
+	count      time.Duration
 }
 
 func parseFlags() (options, error) {
@@ -84,6 +85,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (server and load generator) during the last HTTP run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases")
 	flag.BoolVar(&o.noIdemKey, "no-idempotency-key", false, "diagnosis only: send no Idempotency-Key (the contract's clients send one)")
+	flag.DurationVar(&o.count, "count", 3*time.Second, "before the runs, count the statements and commits per payment from PostgreSQL's log over a run of one connection this long (0: skip)")
 	flag.Parse()
 	for _, c := range strings.Split(conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
@@ -159,6 +161,26 @@ func run() error {
 
 	client := newClient(slices.Max(o.conns))
 	next := &atomic.Int64{}
+	if o.count > 0 {
+		c, err := countStatements(ctx, admin, a.DB, appDB, client, "http://"+srv.Addr, orders, next, o.count, !o.noIdemKey)
+		if err != nil {
+			return err
+		}
+		if c.payments == 0 {
+			return errors.New("statement count: no payment accepted")
+		}
+		fmt.Printf("PostgreSQL's log (log_statement=all, 1 connection, %s): %d payments, %.2f statements and %.2f commits that write per payment (%.2f reads outside a transaction, %.2f pool pings)\n",
+			o.count, c.payments, float64(c.statements)/float64(c.payments), float64(c.commits)/float64(c.payments),
+			float64(c.readsOutside)/float64(c.payments), float64(c.pings)/float64(c.payments))
+		kinds := make([]string, 0, len(c.perStmt))
+		for k := range c.perStmt {
+			kinds = append(kinds, k)
+		}
+		slices.Sort(kinds)
+		for _, k := range kinds {
+			fmt.Printf("  %6.2f  %s\n", float64(c.perStmt[k])/float64(c.payments), k)
+		}
+	}
 	type figure struct {
 		conns int
 		r     result

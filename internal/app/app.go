@@ -26,6 +26,7 @@ import (
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/collections"
 	"github.com/vhupay/vhupay/internal/config"
+	"github.com/vhupay/vhupay/internal/disputes"
 	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/idempotency"
@@ -68,6 +69,9 @@ type Options struct {
 	// Webhooks overrides the delivery settings (tests: short retry delays, a resolver, a clock);
 	// its zero fields keep the defaults. Store, Clock, Guard.Sandbox and Render are always the app's.
 	Webhooks webhooks.Config
+	// StatementHook is called between the statements of every unit of work (fault-injection
+	// tests: a crash at any point of a payment; see storage.StatementHook). Production: nil.
+	StatementHook storage.StatementHook
 }
 
 // App is a built vhupay process.
@@ -101,6 +105,8 @@ type App struct {
 	Events *events.Service
 	// Balances are the centres' money: fees, balances, the ledger.
 	Balances *balances.Service
+	// Disputes records card chargebacks and the centres' answers.
+	Disputes *disputes.Service
 	// Transfers moves the centres' earnings between wallets at the provider.
 	Transfers *balances.Transfers
 	// Refunds gives payments back.
@@ -128,7 +134,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if err != nil {
 		return nil, err
 	}
-	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	var dbOpts []storage.Option
+	if opts.StatementHook != nil {
+		dbOpts = append(dbOpts, storage.WithStatementHook(opts.StatementHook))
+	}
+	db, err := storage.Open(ctx, cfg.DatabaseURL, dbOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -236,6 +246,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a.Collections = collections.NewService(collections.Config{Store: storage.NewCollections(db), Buyers: storage.NewParties(db), SEPA: a.SEPA, Payers: a.Payers,
 		Provider: collectionsProvider, Clock: a.Clock, Log: log, CreditorID: cfg.SEPACreditorID, RetryAfter: cfg.SEPARetryAfter})
+	disputeProvider, _ := a.Provider.(disputes.Provider)
+	a.Disputes = disputes.NewService(disputes.Config{Store: storage.NewDisputes(db), Provider: disputeProvider,
+		Intents: storage.NewPayments(db), Orders: storage.NewOrders(db), Clock: a.Clock, Log: log})
 	a.Events = events.NewService(storage.NewEvents(db), a.Clock)
 	a.Balances = balances.NewService(storage.NewBalances(db), storage.NewParties(db), a.Clock)
 	mover, _ := a.Provider.(balances.MoneyMover)
@@ -250,7 +263,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a.Payouts = payouts.NewService(pc)
 	a.Notifications = payments.NewNotifications(a.Payments, payments.NotificationHandlers{Mandates: mandateHandler{a.SEPA},
-		DirectDebits: a.Collections, Repudiations: a.Collections, Payouts: a.Payouts}, storage.NewNotifications(db), log)
+		DirectDebits: a.Collections, Repudiations: repudiations{collections: a.Collections, disputes: a.Disputes},
+		Payouts: a.Payouts, Disputes: a.Disputes}, storage.NewNotifications(db), log)
 	wallets, _ := a.Provider.(balances.WalletReader)
 	a.Reconciler = balances.NewReconciler(storage.NewReconciliations(db), wallets, a.Clock, log)
 	wc := opts.Webhooks
@@ -272,7 +286,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Parties: a.Parties, Ready: db.Ping, OpenAPIJSON: api.OpenAPIJSON, CORSOrigins: cfg.CORSOrigins,
 		SEPA: a.SEPA, Collections: a.Collections, Orders: a.Orders, Payments: a.Payments, Notifications: a.Notifications, ParseHook: mangopay.ParseHook, MonthCloses: a.MonthCloses,
 		Invoicing: a.Invoicing, Events: a.Events, Webhooks: a.Webhooks, Balances: a.Balances, Reconciler: a.Reconciler, Payouts: a.Payouts,
-		Refunds: a.Refunds, APIKeys: a.APIKeys, Audit: a.Audit,
+		Refunds: a.Refunds, APIKeys: a.APIKeys, Audit: a.Audit, Disputes: a.Disputes,
 		Edge: httpapi.Edge{MaxHeaderBytes: cfg.MaxHeaderBytes, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 			HookRateLimit: cfg.HookRateLimit, HookRateBurst: cfg.HookRateBurst, ReturnURLOrigins: cfg.ReturnURLOrigins, Sandbox: cfg.Sandbox()},
 	}
@@ -348,10 +362,14 @@ func (a *App) Run(ctx context.Context) {
 		wg.Go(func() { a.testClock.Follow(ctx, time.Second, a.Log) })
 	}
 	if a.sandbox != nil {
-		// Submitted debits settle once the (test) clock is 2 days past their submission.
+		// Submitted debits settle once the (test) clock is 2 days past their submission; the
+		// dispute card's payments are disputed a day after, and answered disputes decided.
 		wg.Go(func() {
 			a.every(ctx, 2*time.Second, "sandbox settlement", func(ctx context.Context) error {
-				_, err := a.sandbox.Settle(ctx, false)
+				if _, err := a.sandbox.Settle(ctx, false); err != nil {
+					return err
+				}
+				_, err := a.sandbox.SettleDisputes(ctx, false)
 				return err
 			})
 		})

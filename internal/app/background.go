@@ -12,6 +12,7 @@ import (
 	"github.com/vhupay/vhupay/internal/jobs"
 	"github.com/vhupay/vhupay/internal/ledger"
 	"github.com/vhupay/vhupay/internal/monthclose"
+	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/psp/pacing"
 	"github.com/vhupay/vhupay/internal/psp/sandbox"
 	"github.com/vhupay/vhupay/internal/sepa"
@@ -77,6 +78,21 @@ func (a *App) periodicWork() []jobs.Periodic {
 			_, err := a.Reconciler.RunDaily(ctx)
 			return err
 		}},
+		// Disputes nobody answered by their due date are lost (on the clock); decisions recorded
+		// and not told to the provider yet are told.
+		{Name: "dispute_expiry", Every: 30 * time.Second, Run: func(ctx context.Context) error {
+			_, err := a.Disputes.ExpireDue(ctx)
+			return err
+		}},
+		{Name: "dispute_provider_sync", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Disputes.SyncProvider(ctx)
+			return err
+		}},
+		// The safety net behind the dispute notifications, at the provider's pace.
+		{Name: "dispute_polling", Every: 15 * time.Minute, Run: func(ctx context.Context) error {
+			_, err := a.Disputes.Poll(pacing.Paced(ctx))
+			return err
+		}},
 		{Name: "idempotency_purge", Every: time.Hour, Run: func(ctx context.Context) error {
 			_, err := a.idem.Purge(ctx)
 			return err
@@ -110,6 +126,21 @@ func (h mandateHandler) ApplyMandate(ctx context.Context, providerMandateID stri
 	return nil
 }
 
+// repudiations applies repudiation notifications to both capabilities that own some: SEPA
+// collections (late failures, disputed debits) and card disputes (chargebacks); each ignores the
+// others'.
+type repudiations struct {
+	collections payments.RepudiationHandler
+	disputes    payments.RepudiationHandler
+}
+
+func (r repudiations) ApplyRepudiation(ctx context.Context, repudiationID string) error {
+	if err := r.collections.ApplyRepudiation(ctx, repudiationID); err != nil {
+		return err
+	}
+	return r.disputes.ApplyRepudiation(ctx, repudiationID)
+}
+
 // lateRefunds schedules refund retries on the app's job queue, which is built after the payments
 // service.
 type lateRefunds struct{ a *App }
@@ -125,7 +156,8 @@ func (r lateRefunds) ScheduleRefund(ctx context.Context, intentID string) error 
 // intents past their expiry are canceled, the previous month's close starts when the clock
 // entered a new month, the Monday payouts are made when the clock passed Monday 06:00 Paris,
 // due re-presentations are submitted, submitted debits and payouts settle (all of them with settle, once the close the move
-// started, if any, has ended: its debits are submitted then).
+// started, if any, has ended: its debits are submitted then), the dispute card's disputes open
+// and answered disputes are decided, and disputes past their due date are lost.
 func (a *App) clockMoved(ctx context.Context, settle bool) error {
 	if _, err := a.Payments.ExpireStale(ctx); err != nil {
 		return err
@@ -148,6 +180,12 @@ func (a *App) clockMoved(ctx context.Context, settle bool) error {
 		return err
 	}
 	if _, err := a.sandbox.Settle(ctx, settle); err != nil {
+		return err
+	}
+	if _, err := a.sandbox.SettleDisputes(ctx, settle); err != nil {
+		return err
+	}
+	if _, err := a.Disputes.ExpireDue(ctx); err != nil {
 		return err
 	}
 	// Refunds the move made due (a SEPA debit's 8th day): their centres' transfers first.

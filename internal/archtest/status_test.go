@@ -21,6 +21,7 @@ var aggregates = []struct{ pkg, name string }{
 	{"invoicing", "Statement"},
 	{"payouts", "Payout"},
 	{"refunds", "Refund"},
+	{"disputes", "Dispute"},
 }
 
 // TestStatusOnlyThroughTransitions fails when a Status field of an intent, order, mandate, refund,

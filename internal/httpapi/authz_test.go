@@ -38,7 +38,7 @@ var foundationRoutes = []authzRoute{
 
 // allRoutes is every /v1 route; each capability adds its own list.
 func allRoutes() []authzRoute {
-	return slices.Concat(foundationRoutes, sepaRoutes, collectionRoutes, orderRoutes, paymentIntentRoutes, cardRoutes, monthCloseRoutes, invoicingRoutes, eventRoutes, webhookRoutes, apiKeyRoutes, moneyRoutes, refundRoutes)
+	return slices.Concat(foundationRoutes, sepaRoutes, collectionRoutes, orderRoutes, paymentIntentRoutes, cardRoutes, monthCloseRoutes, invoicingRoutes, eventRoutes, webhookRoutes, apiKeyRoutes, moneyRoutes, refundRoutes, disputeRoutes)
 }
 
 func TestAuthorizationMatrix(t *testing.T) {

@@ -27,6 +27,8 @@
 //	@tag.description	End-of-month invoicing by the selling centre: accounts, statements, exports.
 //	@tag.name			balance
 //	@tag.description	The centres' money: fee, balance, balance transactions and the monthly sales report.
+//	@tag.name			disputes
+//	@tag.description	Card chargebacks: the centre is debited at once, answers with evidence (text, the order's delivery note) or accepts, before evidence_due_by.
 //	@tag.name			payouts
 //	@tag.description	Payouts of the centres' balances to their payout bank accounts: on demand and every Monday.
 //	@tag.name			ledger

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/idempotency"
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 const (
@@ -40,6 +41,7 @@ func (s *Server) requestIDs(c *gin.Context) {
 		rid = uuid.NewString()
 	}
 	c.Set(ctxRequestID, rid)
+	c.Request = c.Request.WithContext(txn.WithRequestID(c.Request.Context(), rid))
 	c.Set(ctxLogger, s.log.With(slog.String("request_id", rid)))
 	c.Header("X-Request-Id", rid)
 	c.Next()
@@ -222,16 +224,26 @@ func validIdempotencyKey(k string) bool {
 	return true
 }
 
-// idempotent applies the Idempotency-Key rules to a POST: replay, reuse, in use. Answers of 5xx
-// and 429 are not kept, so that a retry with the same key runs again.
+// idempotent applies the Idempotency-Key rules to a POST (see idempotently), except on the routes
+// that apply them themselves (ownIdempotency).
 func (s *Server) idempotent(c *gin.Context) {
-	key := c.GetHeader("Idempotency-Key")
-	if c.Request.Method != http.MethodPost || key == "" {
+	if s.ownIdempotency[c.FullPath()] {
 		c.Next()
 		return
 	}
+	s.idempotently(c, c.Next)
+}
+
+// idempotently runs a POST's handling, run, under the Idempotency-Key rules: replay, reuse, in
+// use. Answers of 5xx and 429 are not kept, so that a retry with the same key runs again.
+func (s *Server) idempotently(c *gin.Context, run func()) {
+	key := c.GetHeader("Idempotency-Key")
+	if c.Request.Method != http.MethodPost || key == "" {
+		run()
+		return
+	}
 	if !validIdempotencyKey(key) {
-		s.writeError(c, &validationProblem{field: "Idempotency-Key", code: "format", message: "must be 1 to 255 printable ASCII characters"})
+		s.writeError(c, errIdempotencyKeyFormat)
 		return
 	}
 	scope := principal(c).Scope()
@@ -242,12 +254,7 @@ func (s *Server) idempotent(c *gin.Context) {
 		return
 	}
 	if replay != nil {
-		c.Header("Idempotent-Replayed", "true")
-		if replay.Location != "" {
-			c.Header("Location", replay.Location)
-		}
-		c.Data(replay.Status, replay.ContentType, replay.Body)
-		c.Abort()
+		writeReplay(c, replay)
 		return
 	}
 	w := &capture{ResponseWriter: c.Writer}
@@ -272,6 +279,19 @@ func (s *Server) idempotent(c *gin.Context) {
 			logger(c).Error("idempotency record not saved", slog.String("err", err.Error()))
 		}
 	}()
-	c.Next()
+	run()
 	completed = true
+}
+
+// errIdempotencyKeyFormat: an Idempotency-Key that is not 1–255 printable ASCII characters.
+var errIdempotencyKeyFormat = &validationProblem{field: "Idempotency-Key", code: "format", message: "must be 1 to 255 printable ASCII characters"}
+
+// writeReplay answers a request with the kept answer of its Idempotency-Key.
+func writeReplay(c *gin.Context, r *idempotency.Response) {
+	c.Header("Idempotent-Replayed", "true")
+	if r.Location != "" {
+		c.Header("Location", r.Location)
+	}
+	c.Data(r.Status, r.ContentType, r.Body)
+	c.Abort()
 }

@@ -1,18 +1,25 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/payments"
 )
 
 // routes of the payment intents capability.
 func (s *Server) routePaymentIntents(v1 *gin.RouterGroup) {
 	owners := s.allow(auth.RoleBuyer, auth.RoleAdmin, auth.RoleService)
+	if s.ownIdempotency == nil {
+		s.ownIdempotency = map[string]bool{}
+	}
+	s.ownIdempotency[v1.BasePath()+"/payment-intents"] = true // see createPaymentIntent
 	v1.POST("/payment-intents", owners, s.createPaymentIntent)
 	v1.GET("/payment-intents", owners, s.listPaymentIntents)
 	v1.GET("/payment-intents/:id", owners, s.getPaymentIntent)
@@ -160,18 +167,65 @@ func toPaymentIntent(pi payments.Intent) PaymentIntent {
 //	@Header		201				{string}	Location	"The created resource"
 //	@Failure		401,403,409,413,422,502	{object}	Problem
 //	@Router			/v1/payment-intents [post]
+//
+// Idempotency-Key: a payment by a deferred method (sepa_debit, vhu_invoice) writes its key's
+// record, with the answer, in the payment's own transaction (payInOneCommit); every other request
+// of this route goes through the general rules (idempotently).
 func (s *Server) createPaymentIntent(c *gin.Context) {
 	var req PaymentIntentRequest
-	if err := s.bind(c, &req); err != nil {
-		s.writeError(c, err)
+	bindErr := s.bind(c, &req)
+	key := c.GetHeader("Idempotency-Key")
+	if bindErr == nil && key != "" && validIdempotencyKey(key) && payments.Method(req.Method).Deferred() {
+		s.payInOneCommit(c, req, key)
 		return
 	}
-	if req.Method == string(payments.MethodCard) && req.ReturnURL != "" {
-		if err := s.checkReturnURL("return_url", req.ReturnURL); err != nil {
-			s.writeError(c, err)
+	s.idempotently(c, func() {
+		if bindErr != nil {
+			s.writeError(c, bindErr)
 			return
 		}
+		s.pay(c, s.paymentInput(c, req))
+	})
+}
+
+// payInOneCommit pays by a deferred method with the Idempotency-Key's record and the answer
+// written in the payment's transaction: an accepted payment is one commit, and a crash at any
+// point leaves either nothing (a retry runs again) or the payment with its answer (a retry
+// replays it). A refusal, or a key that holds a record already (a replay, a reuse, a request
+// still running), is answered through the general rules.
+func (s *Server) payInOneCommit(c *gin.Context, req PaymentIntentRequest, key string) {
+	in := s.paymentInput(c, req)
+	hash := s.idem.Hash(c.Request.Method, c.Request.URL.Path, bodyOf(c))
+	var answer idempotency.Response // as kept, and sent
+	in.Answer = &payments.Answer{
+		Record: s.idem.Done(principal(c).Scope(), key, hash),
+		Render: func(pi payments.Intent) (idempotency.Response, error) {
+			body, err := json.Marshal(toPaymentIntent(pi)) // as c.JSON renders it
+			answer = idempotency.Response{Status: http.StatusCreated, ContentType: jsonContentType,
+				Location: "/v1/payment-intents/" + pi.ID, Body: body}
+			return answer, err
+		},
 	}
+	_, err := s.payments.Create(c.Request.Context(), principal(c), in)
+	switch {
+	case errors.Is(err, idempotency.ErrTaken):
+		// Nothing was written: the key's record answers (replay, reuse, in use), or, when its
+		// request died running, this request runs again under the general rules.
+		in.Answer = nil
+		s.idempotently(c, func() { s.pay(c, in) })
+	case err != nil:
+		s.idempotently(c, func() { s.writeError(c, err) })
+	default:
+		c.Header("Location", answer.Location)
+		c.Data(answer.Status, answer.ContentType, answer.Body)
+	}
+}
+
+// jsonContentType is the Content-Type of c.JSON's answers.
+const jsonContentType = "application/json; charset=utf-8"
+
+// paymentInput is the payments service's input of a request.
+func (s *Server) paymentInput(c *gin.Context, req PaymentIntentRequest) payments.CreateInput {
 	in := payments.CreateInput{BuyerID: req.BuyerID, OrderID: req.OrderID, CollectionID: req.CollectionID, Method: payments.Method(req.Method),
 		Card: payments.CardInput{CardID: req.CardID, ReturnURL: req.ReturnURL, IPAddress: req.IPAddress,
 			RequestIP: c.ClientIP(), RequestUserAgent: c.GetHeader("User-Agent")}}
@@ -182,6 +236,17 @@ func (s *Server) createPaymentIntent(c *gin.Context) {
 		in.Card.Browser = payments.BrowserInput{AcceptHeader: b.AcceptHeader, JavaEnabled: b.JavaEnabled, JavascriptEnabled: b.JavascriptEnabled,
 			Language: b.Language, ColorDepth: b.ColorDepth, ScreenHeight: b.ScreenHeight, ScreenWidth: b.ScreenWidth,
 			TimeZoneOffset: b.TimeZoneOffset, UserAgent: b.UserAgent}
+	}
+	return in
+}
+
+// pay creates the intent and answers 201.
+func (s *Server) pay(c *gin.Context, in payments.CreateInput) {
+	if in.Method == payments.MethodCard && in.Card.ReturnURL != "" {
+		if err := s.checkReturnURL("return_url", in.Card.ReturnURL); err != nil {
+			s.writeError(c, err)
+			return
+		}
 	}
 	pi, err := s.payments.Create(c.Request.Context(), principal(c), in)
 	if err != nil {

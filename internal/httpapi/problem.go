@@ -90,7 +90,7 @@ type errorMapping struct {
 
 // errorTable is the one place where domain errors meet HTTP: each capability lists its errors in
 // its own slice (next to its handlers) and adds it here.
-var errorTable = slices.Concat(foundationErrors, sepaErrors, sepaDebitErrors, collectionErrors, orderErrors, paymentErrors, monthCloseErrors, invoicingErrors, eventErrors, webhookErrors, balanceErrors, payoutErrors, reconciliationErrors, apiKeyErrors, refundErrors)
+var errorTable = slices.Concat(foundationErrors, sepaErrors, sepaDebitErrors, collectionErrors, orderErrors, paymentErrors, monthCloseErrors, invoicingErrors, eventErrors, webhookErrors, balanceErrors, payoutErrors, reconciliationErrors, apiKeyErrors, refundErrors, disputeErrors)
 
 var foundationErrors = []errorMapping{
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Unauthenticated"},

@@ -6,6 +6,7 @@ import (
 	"github.com/vhupay/vhupay/internal/apikeys"
 	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/collections"
+	"github.com/vhupay/vhupay/internal/disputes"
 	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/invoicing"
 	"github.com/vhupay/vhupay/internal/monthclose"
@@ -77,6 +78,8 @@ func dto(v any) any {
 		return toPayoutAccount(v)
 	case refunds.Refund:
 		return toRefund(v)
+	case disputes.Dispute:
+		return toDispute(v)
 	}
 	return v
 }

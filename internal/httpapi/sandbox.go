@@ -16,7 +16,8 @@ type ClockState struct {
 type ClockRequest struct {
 	Now time.Time `json:"now" binding:"required" validate:"required" example:"2026-12-01T00:40:00+01:00" format:"date-time"`
 	// Settle settles every submitted SEPA collection at once (otherwise they settle when the
-	// clock is 2 or more days past their submission).
+	// clock is 2 or more days past their submission), opens the dispute test card's disputes and
+	// decides the answered disputes at once (otherwise 1 and 2 days later).
 	Settle bool `json:"settle,omitempty"`
 } //	@name	ClockRequest
 

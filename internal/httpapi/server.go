@@ -21,6 +21,7 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/collections"
+	"github.com/vhupay/vhupay/internal/disputes"
 	"github.com/vhupay/vhupay/internal/events"
 	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/invoicing"
@@ -84,6 +85,8 @@ type Deps struct {
 	Payouts *payouts.Service
 	// Refunds gives payments back.
 	Refunds *refunds.Service
+	// Disputes are the card chargebacks and the centres' answers.
+	Disputes *disputes.Service
 
 	// ParseHook reads a provider notification's query (the provider adapter's parser; nil: every
 	// notification is ignored).
@@ -108,13 +111,16 @@ type Server struct {
 	metrics  *metrics
 	verifier Verifier
 	idem     *idempotency.Service
-	parties  *parties.Service
-	ready    func(ctx context.Context) error
-	openapi  []byte
-	validate *validator.Validate
-	clock    TestClock
-	settle   func(ctx context.Context, force bool) (int, error)
-	sepa     *sepa.Service
+	// ownIdempotency are the routes (full paths) whose handlers apply the Idempotency-Key rules
+	// themselves (see idempotent).
+	ownIdempotency map[string]bool
+	parties        *parties.Service
+	ready          func(ctx context.Context) error
+	openapi        []byte
+	validate       *validator.Validate
+	clock          TestClock
+	settle         func(ctx context.Context, force bool) (int, error)
+	sepa           *sepa.Service
 	// collections are the SEPA month-end debits.
 	collections *collections.Service
 	// sandboxScores is nil outside sandbox mode.
@@ -136,6 +142,7 @@ type Server struct {
 	adjustWallet AdjustWallet
 	apiKeys      *apikeys.Service
 	audit        *audit.Service
+	disputes     *disputes.Service
 	clockMoved   func(ctx context.Context, settle bool) error
 
 	edge Edge
@@ -156,7 +163,7 @@ func New(d Deps) http.Handler {
 		invoicing:   d.Invoicing,
 		events:      d.Events, webhooks: d.Webhooks, clockMoved: d.ClockMoved, balances: d.Balances, refunds: d.Refunds, reconciler: d.Reconciler, adjustWallet: d.SandboxAdjustWallet,
 		payouts: d.Payouts,
-		apiKeys: d.APIKeys, audit: d.Audit,
+		apiKeys: d.APIKeys, audit: d.Audit, disputes: d.Disputes,
 		edge: d.Edge.withDefaults(), corsOrigins: map[string]bool{},
 	}
 	s.callers = newLimiters(s.edge.RateLimit, s.edge.RateBurst, nil)
@@ -233,6 +240,7 @@ func New(d Deps) http.Handler {
 	s.routeBalances(v1)
 	s.routePayouts(v1)
 	s.routeReconciliations(v1)
+	s.routeDisputes(v1)
 	if s.clock != nil {
 		s.routeSandbox(v1)
 	}

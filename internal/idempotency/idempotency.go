@@ -21,6 +21,10 @@ var (
 	ErrReused = errors.New("idempotency key reused with another request")
 	// ErrInUse: the first request with this key is still running.
 	ErrInUse = errors.New("idempotency key in use")
+	// ErrTaken: a request that writes its record with its own changes (in one transaction) found
+	// the key holding a record already; nothing was written, and the key's record decides the
+	// answer (Begin: replay, ErrReused or ErrInUse).
+	ErrTaken = errors.New("idempotency key holds a record")
 )
 
 // Retention is how long an answer is kept (the contract promises at least 24 h).
@@ -121,6 +125,15 @@ func (c Claim) lockedUntil() time.Time {
 	c.lease.mu.Lock()
 	defer c.lease.mu.Unlock()
 	return c.lease.until
+}
+
+// Done returns the completed record of a request whose answer is written in the same
+// transaction as its changes (no running state, no lock): fill its Response and write it with
+// the changes; on ErrTaken, answer through Begin.
+func (s *Service) Done(scope, key, requestHash string) Record {
+	now := s.clock.Now()
+	return Record{Scope: scope, Key: key, RequestHash: requestHash, Done: true, CreatedAt: now, LockedUntil: now,
+		ExpiresAt: now.Add(Retention)}
 }
 
 // Hash fingerprints a request (method, path and body) with the service's key.

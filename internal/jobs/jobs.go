@@ -403,5 +403,17 @@ func (e txEnqueuer) EnqueueTx(ctx context.Context, tx *sql.Tx, job txn.Job) erro
 	return nil
 }
 
+// EnqueueManyTx implements storage.ManyEnqueuer: the jobs in one insert.
+func (e txEnqueuer) EnqueueManyTx(ctx context.Context, tx *sql.Tx, jobs []txn.Job) error {
+	params := make([]river.InsertManyParams, len(jobs))
+	for i, job := range jobs {
+		params[i] = river.InsertManyParams{Args: job, InsertOpts: optsFor(job.Kind())}
+	}
+	if _, err := e.q.client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("enqueue %d jobs: %w", len(jobs), err)
+	}
+	return nil
+}
+
 // TxEnqueuer is what units of work enqueue their jobs with (see storage.DB.SetEnqueuer).
 func (q *Queue) TxEnqueuer() storage.Enqueuer { return txEnqueuer{q: q} }

@@ -21,6 +21,11 @@ const (
 	QueueWebhooks      = "webhooks"
 	QueueNotifications = "notifications"
 	fastPoll           = 200 * time.Millisecond
+	// webhookWorkers bounds the webhook jobs a process runs at once: fan-outs (database work)
+	// and delivery attempts (mostly waiting for receivers, up to DefaultTimeout each). A fetch
+	// takes at most this many jobs, so it also bounds the queue's throughput: 10 gave ≈ 130
+	// deliveries/s on 2 cores (cmd/vhupay-bench-webhooks).
+	webhookWorkers = 50
 )
 
 // Work is the background work the queue runs besides month closes. Nil fields are not run.
@@ -83,7 +88,7 @@ func optsFor(kind string) *river.InsertOpts {
 
 // register adds w's workers and periodic jobs to River's configuration.
 func register(workers *river.Workers, rc *river.Config, w Work, refundFirstWait time.Duration, log *slog.Logger) {
-	rc.Queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: 10, FetchPollInterval: fastPoll, FetchCooldown: 50 * time.Millisecond}
+	rc.Queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: webhookWorkers, FetchPollInterval: fastPoll, FetchCooldown: 50 * time.Millisecond}
 	rc.Queues[QueueNotifications] = river.QueueConfig{MaxWorkers: 8, FetchPollInterval: fastPoll, FetchCooldown: 50 * time.Millisecond}
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[payments.NotificationJob]) error {
 		if w.Notifications == nil {

@@ -44,6 +44,14 @@ type PayoutHandler interface {
 	ApplyOwner(ctx context.Context, userID string) error
 }
 
+// DisputeHandler applies a provider dispute (card chargebacks; the disputes capability
+// implements it).
+type DisputeHandler interface {
+	// ApplyDispute re-reads the provider dispute and applies it, idempotently. An unknown
+	// dispute is not an error.
+	ApplyDispute(ctx context.Context, providerDisputeID string) error
+}
+
 // NotificationHandlers are the other capabilities' shares of provider notifications. Nil fields
 // are allowed: those notifications are then ignored (logged).
 type NotificationHandlers struct {
@@ -51,6 +59,7 @@ type NotificationHandlers struct {
 	DirectDebits DirectDebitHandler
 	Repudiations RepudiationHandler
 	Payouts      PayoutHandler
+	Disputes     DisputeHandler
 }
 
 // NotificationQueue keeps provider notifications durably until the job queue has applied them
@@ -144,7 +153,7 @@ func (ns *Notifications) Wait() {
 }
 
 // Apply re-reads the resource n names and applies it: card pay-ins to their intent, direct-debit
-// pay-ins, mandates and repudiations to their handlers. Unknown resources and kinds nobody handles are ignored
+// pay-ins, mandates, repudiations and disputes to their handlers. Unknown resources and kinds nobody handles are ignored
 // (logged). Errors: psp.ErrUnavailable and storage errors.
 func (ns *Notifications) Apply(ctx context.Context, n psp.Notification) error {
 	log := ns.log.With(slog.String("event", n.Event), slog.String("kind", string(n.Kind)), slog.String("resource_id", n.ResourceID))
@@ -177,6 +186,12 @@ func (ns *Notifications) Apply(ctx context.Context, n psp.Notification) error {
 			return nil
 		}
 		return ns.handlers.Payouts.ApplyOwner(ctx, n.ResourceID)
+	case psp.ResourceDispute:
+		if ns.handlers.Disputes == nil {
+			log.Info("provider notification ignored: no dispute handler")
+			return nil
+		}
+		return ns.handlers.Disputes.ApplyDispute(ctx, n.ResourceID)
 	default:
 		log.Info("provider notification ignored: kind not handled")
 		return nil

@@ -32,6 +32,10 @@ func (m Method) Valid() bool {
 	return false
 }
 
+// Deferred reports whether m is collected later (sepa_debit, vhu_invoice): an accepted payment
+// is scheduled in one unit of work, with no provider call.
+func (m Method) Deferred() bool { return m == MethodSEPADebit || m == MethodVHUInvoice }
+
 // Status is where an intent stands.
 //
 //	requires_action → succeeded | failed | canceled  (card, waiting for 3-D Secure)

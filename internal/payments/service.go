@@ -13,11 +13,13 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/id"
+	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/money"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/payers"
 	"github.com/vhupay/vhupay/internal/psp"
+	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/validation"
 )
 
@@ -152,6 +154,20 @@ type CreateInput struct {
 	// empty without one. A card request retried with the same key resumes the intent the first
 	// run created instead of charging again.
 	RequestKey string
+	// Answer, when set, keeps the request's Idempotency-Key record with its answer in the payment's
+	// own unit of work (sepa_debit and vhu_invoice; a card payment ignores it): one commit for the
+	// payment and the answer its retries replay. When the key already holds a record, nothing is
+	// written and Create returns idempotency.ErrTaken.
+	Answer *Answer
+}
+
+// Answer is the Idempotency-Key record of a payment request, written with the payment.
+type Answer struct {
+	// Record is the key's record (scope, key, request hash, created_at, locked_until,
+	// expires_at); its Response is Render's.
+	Record idempotency.Record
+	// Render gives the answer to the request as it will be sent, from the accepted intent.
+	Render func(pi Intent) (idempotency.Response, error)
 }
 
 // CardInput is what a card payment needs beyond the order.
@@ -374,12 +390,36 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 		if pi.Status != StatusScheduled && pi.Status != StatusSucceeded {
 			return fmt.Errorf("%s handler accepted intent %s with status %q", pi.Method, pi.ID, pi.Status)
 		}
-		return s.record(ctx, tx, &pi, false, version)
+		if err := s.record(ctx, tx, &pi, false, version); err != nil {
+			return err
+		}
+		return keepAnswer(ctx, tx, in.Answer, pi)
 	})
 	if err != nil {
 		return Intent{}, err
 	}
 	return pi, nil
+}
+
+// keepAnswer writes the request's idempotency record with its answer, when it has one.
+func keepAnswer(ctx context.Context, tx Tx, a *Answer, pi Intent) error {
+	if a == nil {
+		return nil
+	}
+	r, err := a.Render(pi)
+	if err != nil {
+		return fmt.Errorf("render the answer of intent %s: %w", pi.ID, err)
+	}
+	rec := a.Record
+	rec.Done, rec.Response = true, r
+	kept, err := tx.KeepAnswer(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("keep the answer of intent %s: %w", pi.ID, err)
+	}
+	if !kept {
+		return idempotency.ErrTaken
+	}
+	return nil
 }
 
 // pickMonth gives a deferred payment, inside its unit of work, its instant and the month it
@@ -482,13 +522,25 @@ func (s *Service) record(ctx context.Context, tx Tx, pi *Intent, blockCard bool,
 }
 
 // emitRecorded emits the events of a newly recorded intent: its status's (none while
-// processing) and order.confirmed when it confirms the order.
+// processing) and order.confirmed when it confirms the order. The intent is pi as it was just
+// inserted (its GET answers exactly that: the clock's instants are stored at their precision);
+// the order is read once, after the unit's writes, for both events.
 func emitRecorded(ctx context.Context, tx Tx, pi Intent) error {
-	if err := EmitIntent(ctx, tx, pi.ID, pi.UpdatedAt); err != nil {
+	typ := intentEventType(pi.Status)
+	if typ == "" && !pi.ConfirmsOrder() {
+		return nil
+	}
+	o, err := tx.CurrentOrder(ctx, pi.OrderID)
+	if err != nil {
 		return err
 	}
+	if typ != "" {
+		if err := tx.Emit(ctx, txn.Event{Type: typ, BuyerID: pi.BuyerID, CenterID: o.CenterID, Object: pi, At: pi.UpdatedAt}); err != nil {
+			return err
+		}
+	}
 	if pi.ConfirmsOrder() {
-		return EmitOrder(ctx, tx, "order.confirmed", pi.OrderID, pi.UpdatedAt)
+		return tx.Emit(ctx, txn.Event{Type: "order.confirmed", BuyerID: o.BuyerID, CenterID: o.CenterID, Object: o, At: pi.UpdatedAt})
 	}
 	return nil
 }

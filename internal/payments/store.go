@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/vhupay/vhupay/internal/idempotency"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/txn"
@@ -70,6 +71,11 @@ type Tx interface {
 	UpdateIntent(ctx context.Context, pi Intent, from ...Status) (bool, error)
 	// BlockCard marks an active card blocked; it reports whether it did.
 	BlockCard(ctx context.Context, cardID string, at time.Time) (bool, error)
+	// KeepAnswer writes rec, a completed Idempotency-Key record with its answer, in the unit, so
+	// that the payment and the answer its retries replay commit together. It reports false,
+	// having written nothing, when the key holds a record that has not expired (the unit must
+	// then be rolled back and the key's record looked at).
+	KeepAnswer(ctx context.Context, rec idempotency.Record) (bool, error)
 	// HoldFailedCollection checks, inside the unit, that the buyer's collection is failed and
 	// locks it (a recovery payment is recorded only then); ErrCollectionNotPayable otherwise.
 	HoldFailedCollection(ctx context.Context, collectionID, buyerID string, at time.Time) error

@@ -358,6 +358,9 @@ type Disputes interface {
 	// missed.
 	// Errors: ErrUnavailable.
 	ListDisputes(ctx context.Context, q DisputeQuery) (DisputePage, error)
+	// PayInDisputes lists the disputes of a pay-in (a repudiation names its pay-in, not its
+	// dispute). Errors: ErrUnavailable, ErrNotFound (unknown pay-in).
+	PayInDisputes(ctx context.Context, payInID string) ([]Dispute, error)
 	// SubmitDisputeEvidence uploads the documents and submits the dispute for the bank's
 	// review, contesting Amount. Calling it again with the same documents' keys after a failure
 	// resumes where it stopped (no document uploaded twice); a dispute already submitted comes

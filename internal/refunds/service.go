@@ -176,7 +176,7 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 			return err
 		}
 		if disputed {
-			return notRefundable(pi, "The payment is disputed: it cannot be refunded while the dispute is open or after it was lost.")
+			return notRefundable(pi, "The payment is disputed (see GET /v1/disputes): a disputed payment cannot be refunded.")
 		}
 		switch {
 		case pi.Method == payments.MethodVHUInvoice:

@@ -16,9 +16,9 @@ import (
 // and a refund racing the month's collection, keep the invariants.
 type Tx interface {
 	payments.Tx
-	// PaymentDisputed reports whether the payment has an open or lost dispute: such a payment
-	// cannot be refunded. It reads inside the unit, so that a dispute recorded meanwhile is seen
-	// (the disputes capability provides the query; until it exists nothing is disputed).
+	// PaymentDisputed reports whether the payment has a dispute, whatever its status (MangoPay
+	// refuses to refund a disputed pay-in: 005408): such a payment cannot be refunded. It holds
+	// the intent's row and reads inside the unit, so that a dispute recorded meanwhile is seen.
 	PaymentDisputed(ctx context.Context, intentID string) (bool, error)
 	// Reserve adds amount to the intent's (and its order's) amount_refunded, with one conditional
 	// update: only while the intent is in one of statuses and the total stays within its amount.

@@ -334,23 +334,15 @@ func (u *unit) emitCollection(ctx context.Context, typ, id string, at time.Time)
 }
 
 // settleIntents sets the collection's scheduled intents to status (with the other columns of
-// set) and emits their payment_intent.<status> events.
+// set) in one statement and emits their payment_intent.<status> events.
 func (u *unit) settleIntents(ctx context.Context, collectionID string, status payments.Status, set map[string]any, at time.Time) error {
-	tx := u.g.WithContext(ctx)
-	var ids []string
-	if err := tx.Model(&intentRow{}).Where("collection_id = ? AND status = ?", collectionID, string(payments.StatusScheduled)).
-		Order("id").Pluck("id", &ids).Error; err != nil {
+	set["status"], set["updated_at"] = string(status), utc(at)
+	ids, err := updateReturning(u.g.WithContext(ctx), "payment_intents", set, "collection_id = ? AND status = ?",
+		collectionID, string(payments.StatusScheduled))
+	if err != nil {
 		return err
 	}
-	set["status"], set["updated_at"] = string(status), utc(at)
 	for _, id := range ids {
-		res := tx.Model(&intentRow{}).Where("id = ? AND status = ?", id, string(payments.StatusScheduled)).UpdateColumns(set)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			continue
-		}
 		if err := u.emitIntent(ctx, id, at); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,7 +40,11 @@ func sqlFor(g *gorm.DB, q string) string {
 // sqlTx returns the *sql.Tx under a gorm transaction, for work that must commit with it (a job
 // enqueued by the job queue's InsertTx in the same transaction as the rows it works on).
 func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
-	t, ok := tx.Statement.ConnPool.(*sql.Tx)
+	pool := tx.Statement.ConnPool
+	if h, ok := pool.(hookedPool); ok {
+		pool = h.tx
+	}
+	t, ok := pool.(*sql.Tx)
 	if !ok {
 		return nil, errors.New("storage: not inside a transaction")
 	}
@@ -76,3 +81,31 @@ func isNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) 
 
 // utc is t as stored: UTC, microseconds.
 func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// updateReturning runs UPDATE table SET set WHERE where RETURNING id — one statement however
+// many rows it changes (both databases support RETURNING) — and returns the ids of the rows it
+// changed, sorted, so that the events the caller then writes per row come in a stable order.
+func updateReturning(tx *gorm.DB, table string, set map[string]any, where string, args ...any) ([]string, error) {
+	cols := make([]string, 0, len(set))
+	for c := range set {
+		cols = append(cols, c)
+	}
+	slices.Sort(cols)
+	var q strings.Builder
+	q.WriteString("UPDATE " + table + " SET ")
+	vals := make([]any, 0, len(cols)+len(args))
+	for i, c := range cols {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(c + " = ?")
+		vals = append(vals, set[c])
+	}
+	q.WriteString(" WHERE " + where + " RETURNING id")
+	var ids []string
+	if err := tx.Raw(q.String(), append(vals, args...)...).Scan(&ids).Error; err != nil {
+		return nil, err
+	}
+	slices.Sort(ids)
+	return ids, nil
+}

@@ -38,6 +38,14 @@ func NewIdempotency(db *DB) Idempotency { return Idempotency{db: db.gorm} }
 const (
 	insertIdempotencySQL = `INSERT INTO idempotency_keys (scope, key, request_hash, state, created_at, locked_until, expires_at)
 	VALUES ($1, $2, $3, 'running', $4, $5, $6) ON CONFLICT DO NOTHING`
+	// keepIdempotencySQL writes a completed record in a unit of work; a record of the key that
+	// expired is replaced, any other is kept (no row written).
+	keepIdempotencySQL = `INSERT INTO idempotency_keys (scope, key, request_hash, state, status, content_type, location, body, created_at, locked_until, expires_at)
+	VALUES ($1, $2, $3, 'done', $4, $5, $6, $7, $8, $9, $10)
+	ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'done', status = excluded.status,
+		content_type = excluded.content_type, location = excluded.location, body = excluded.body,
+		created_at = excluded.created_at, locked_until = excluded.locked_until, expires_at = excluded.expires_at
+	WHERE idempotency_keys.expires_at < excluded.created_at`
 	completeIdempotencySQL = `UPDATE idempotency_keys SET state = 'done', status = $1, content_type = $2, location = $3, body = $4
 	WHERE scope = $5 AND key = $6 AND state = 'running' AND locked_until = $7`
 )
@@ -110,4 +118,16 @@ func (s Idempotency) DeleteExpired(ctx context.Context, scope, key string, now t
 func (s Idempotency) Purge(ctx context.Context, now time.Time) (int64, error) {
 	res := s.db.WithContext(ctx).Where("expires_at < ?", utc(now)).Delete(&idempotencyRow{})
 	return res.RowsAffected, res.Error
+}
+
+// KeepAnswer implements payments.Tx: one statement.
+func (t paymentsUnit) KeepAnswer(ctx context.Context, rec idempotency.Record) (bool, error) {
+	r := rec.Response
+	res, err := conn(t.g).ExecContext(ctx, sqlFor(t.g, keepIdempotencySQL), rec.Scope, rec.Key, rec.RequestHash,
+		r.Status, r.ContentType, r.Location, r.Body, utc(rec.CreatedAt), utc(rec.LockedUntil), utc(rec.ExpiresAt))
+	if err != nil {
+		return false, translate(t.g, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

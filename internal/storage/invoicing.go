@@ -359,26 +359,19 @@ func toStatementOrder(o orders.Order) invoicing.StatementOrder {
 }
 
 // IssueMonth implements invoicing.Store: UPDATE statements SET status = 'issued' WHERE month = ?
-// AND status = 'open', then a count of the month's issued and paid statements, in one
+// AND status = 'open' RETURNING id (one statement), their statement.issued events, then a count of the month's issued and paid statements, in one
 // transaction.
 func (s Invoicing) IssueMonth(ctx context.Context, month string, at time.Time) (int, error) {
 	var n int64
 	err := s.root.inUnit(ctx, func(u *unit) error {
 		tx := u.g.WithContext(ctx)
-		var ids []string
-		if err := tx.Model(&statementRow{}).Where("month = ? AND status = ?", month, string(invoicing.StatementOpen)).
-			Order("id").Pluck("id", &ids).Error; err != nil {
+		ids, err := updateReturning(tx, "statements",
+			map[string]any{"status": string(invoicing.StatementIssued), "issued_at": utc(at), "updated_at": utc(at)},
+			"month = ? AND status = ?", month, string(invoicing.StatementOpen))
+		if err != nil {
 			return err
 		}
 		for _, id := range ids {
-			res := tx.Model(&statementRow{}).Where("id = ? AND status = ?", id, string(invoicing.StatementOpen)).
-				Updates(map[string]any{"status": string(invoicing.StatementIssued), "issued_at": utc(at), "updated_at": utc(at)})
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				continue
-			}
 			if err := u.emitStatement(ctx, "statement.issued", id, at); err != nil {
 				return err
 			}
@@ -410,19 +403,14 @@ func (s Invoicing) MarkStatementPaid(ctx context.Context, id string, at time.Tim
 			return detail.Wrap(fmt.Errorf("statement %s is not issued: %w", id, invoicing.ErrInvalidTransition),
 				"The statement is not issued (still open, or already paid): only an issued statement can be marked paid.")
 		}
-		var ids []string
-		if err := tx.Model(&statementOrderRow{}).Where("statement_id = ?", id).Order("intent_id").Pluck("intent_id", &ids).Error; err != nil {
+		ids, err := updateReturning(tx, "payment_intents",
+			map[string]any{"status": string(payments.StatusSucceeded), "updated_at": utc(at)},
+			"status = ? AND id IN (SELECT so.intent_id FROM statement_orders so WHERE so.statement_id = ?)",
+			string(payments.StatusScheduled), id)
+		if err != nil {
 			return err
 		}
 		for _, piID := range ids {
-			res := tx.Model(&intentRow{}).Where("id = ? AND status = ?", piID, string(payments.StatusScheduled)).
-				Updates(map[string]any{"status": string(payments.StatusSucceeded), "updated_at": utc(at)})
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				continue
-			}
 			if err := u.emitIntent(ctx, piID, at); err != nil {
 				return err
 			}

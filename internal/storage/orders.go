@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -133,6 +134,9 @@ func (s Orders) Orders(ctx context.Context, f orders.Filter, p page.Request) (pa
 	return page.Build(out, p.Limit, func(o orders.Order) string { return o.ID }), nil
 }
 
+// completeBatch is how many orders complete reads the lines, notes and payments of at once.
+const completeBatch = 500
+
 // complete turns order rows into orders with their lines, delivery notes and payment summary.
 func (s Orders) complete(ctx context.Context, rows []orderRow) ([]orders.Order, error) {
 	out := make([]orders.Order, len(rows))
@@ -145,19 +149,31 @@ func (s Orders) complete(ctx context.Context, rows []orderRow) ([]orders.Order, 
 	}
 	db := s.db.WithContext(ctx)
 	var lines []orderLineRow
-	if err := db.Where("order_id IN ?", ids).Order("order_id, position").Find(&lines).Error; err != nil {
-		return nil, fmt.Errorf("read order lines: %w", err)
-	}
 	var notes []deliveryNoteRow
-	if err := db.Where("order_id IN ?", ids).Order("order_id, created_at, number").Find(&notes).Error; err != nil {
-		return nil, fmt.Errorf("read delivery notes: %w", err)
-	}
 	var intents []struct {
 		ID, OrderID, Method, Status string
 	}
-	if err := db.Table("payment_intents").Select("id, order_id, method, status").
-		Where("order_id IN ?", ids).Order("id DESC").Find(&intents).Error; err != nil {
-		return nil, fmt.Errorf("read payment summaries: %w", err)
+	// By batches of completeBatch orders: a long IN list (a statement's thousands of orders)
+	// makes PostgreSQL scan the lines table whole rather than look each order up in the index.
+	for chunk := range slices.Chunk(ids, completeBatch) {
+		var l []orderLineRow
+		if err := db.Where("order_id IN ?", chunk).Order("order_id, position").Find(&l).Error; err != nil {
+			return nil, fmt.Errorf("read order lines: %w", err)
+		}
+		lines = append(lines, l...)
+		var n []deliveryNoteRow
+		if err := db.Where("order_id IN ?", chunk).Order("order_id, created_at, number").Find(&n).Error; err != nil {
+			return nil, fmt.Errorf("read delivery notes: %w", err)
+		}
+		notes = append(notes, n...)
+		var in []struct {
+			ID, OrderID, Method, Status string
+		}
+		if err := db.Table("payment_intents").Select("id, order_id, method, status").
+			Where("order_id IN ?", chunk).Order("id DESC").Find(&in).Error; err != nil {
+			return nil, fmt.Errorf("read payment summaries: %w", err)
+		}
+		intents = append(intents, in...)
 	}
 	linesOf := map[string][]orders.Line{}
 	for _, l := range lines {
@@ -243,27 +259,12 @@ func (s Orders) CancelOrder(ctx context.Context, id string, at time.Time) error 
 	})
 }
 
-// cancelOpenIntents cancels the order's requires_action intents (each by a conditional update)
-// and returns the ids of those it canceled.
+// cancelOpenIntents cancels the order's requires_action intents in one statement and returns
+// the ids of those it canceled.
 func cancelOpenIntents(tx *gorm.DB, orderID string, at time.Time) ([]string, error) {
-	var ids []string
-	if err := tx.Model(&intentRow{}).Where("order_id = ? AND status = ?", orderID, string(payments.StatusRequiresAction)).
-		Order("id").Pluck("id", &ids).Error; err != nil {
-		return nil, err
-	}
-	var done []string
-	for _, id := range ids {
-		res := tx.Model(&intentRow{}).Where("id = ? AND status = ?", id, string(payments.StatusRequiresAction)).
-			Updates(map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "",
-				"updated_at": utc(at)})
-		if res.Error != nil {
-			return nil, res.Error
-		}
-		if res.RowsAffected == 1 {
-			done = append(done, id)
-		}
-	}
-	return done, nil
+	return updateReturning(tx, "payment_intents",
+		map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "", "updated_at": utc(at)},
+		"order_id = ? AND status = ?", orderID, string(payments.StatusRequiresAction))
 }
 
 // emitIntent emits the payment_intent.<status> event of an intent that has just reached its

@@ -132,27 +132,13 @@ func (t paymentsUnit) CancelIntent(ctx context.Context, id string, at time.Time)
 	return cancelIntent(t.g.WithContext(ctx), id, at)
 }
 
-// ExpireIntents implements payments.Tx: the stale intents are read, then each canceled by a
-// conditional update; it returns the ids of those it canceled.
+// ExpireIntents implements payments.Tx: the stale intents are canceled in one statement; it
+// returns the ids of those it canceled.
 func (t paymentsUnit) ExpireIntents(ctx context.Context, cutoff, at time.Time, message string) ([]string, error) {
-	var ids []string
-	if err := t.g.WithContext(ctx).Model(&intentRow{}).Where("status = ? AND created_at < ?", string(payments.StatusRequiresAction), utc(cutoff)).
-		Order("id").Pluck("id", &ids).Error; err != nil {
-		return nil, err
-	}
-	var done []string
-	for _, id := range ids {
-		res := t.g.WithContext(ctx).Model(&intentRow{}).Where("id = ? AND status = ?", id, string(payments.StatusRequiresAction)).
-			Updates(map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "",
-				"last_error_code": string(payments.CodeExpired), "last_error_message": message, "updated_at": utc(at)})
-		if res.Error != nil {
-			return nil, res.Error
-		}
-		if res.RowsAffected == 1 {
-			done = append(done, id)
-		}
-	}
-	return done, nil
+	return updateReturning(t.g.WithContext(ctx), "payment_intents",
+		map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "",
+			"last_error_code": string(payments.CodeExpired), "last_error_message": message, "updated_at": utc(at)},
+		"status = ? AND created_at < ?", string(payments.StatusRequiresAction), utc(cutoff))
 }
 
 // confirmUnchangedSQL confirms an order still at the version read (its xmin: a transaction that

@@ -184,11 +184,14 @@ func (s Refunds) Target(ctx context.Context, intentID string) (refunds.Target, e
 	return t, nil
 }
 
-// PaymentDisputed implements refunds.Tx. It is the seam of the disputes capability: until its
-// table exists no payment is disputed; the disputes capability replaces this query with one on
-// its disputes (an open or lost dispute of the intent), read in the refund's transaction.
+// PaymentDisputed implements refunds.Tx with the disputes capability's query: the intent's row is
+// held first, so that a dispute being recorded either committed before (and is seen here) or
+// waits for this refund (and debits only what the centre still holds, see disputesUnit.HoldPayment).
 func (u refundsUnit) PaymentDisputed(ctx context.Context, intentID string) (bool, error) {
-	return false, nil
+	if err := holdIntent(ctx, u.g, intentID); err != nil {
+		return false, err
+	}
+	return paymentDisputed(ctx, u.g, intentID)
 }
 
 // Reserve implements refunds.Tx: one conditional update of the intent, then the order's total.

@@ -172,6 +172,7 @@ type sandboxCardRow struct {
 	CardType       string
 	Country        string
 	Class          string
+	Disputed       bool // the dispute test card: stored as class frictionless (migration 00770)
 	Fingerprint    string
 	Active         bool
 	Validity       string
@@ -469,10 +470,14 @@ func (s SandboxPSP) CompleteCardRegistration(ctx context.Context, id string, sta
 
 // CreateCard implements sandbox.Store.
 func (s SandboxPSP) CreateCard(ctx context.Context, c sandbox.Card) error {
+	disputed := c.Class == sandbox.CardDispute
+	if disputed {
+		c.Class = sandbox.CardFrictionless // the column's classes; disputed keeps the difference
+	}
 	return s.db.WithContext(ctx).Create(&sandboxCardRow{ID: c.ID, UserID: c.UserID, RegistrationID: c.RegistrationID,
 		Alias: c.Alias, ExpirationDate: c.ExpirationDate, Brand: c.Brand, CardType: c.CardType, Country: c.Country,
 		Class: string(c.Class), Fingerprint: c.Fingerprint, Active: c.Active, Validity: string(c.Validity),
-		CreatedAt: utc(c.CreatedAt)}).Error
+		CreatedAt: utc(c.CreatedAt), Disputed: disputed}).Error
 }
 
 // Card implements sandbox.Store.
@@ -483,7 +488,7 @@ func (s SandboxPSP) Card(ctx context.Context, id string) (sandbox.Card, error) {
 	}
 	return sandbox.Card{ID: r.ID, UserID: r.UserID, RegistrationID: r.RegistrationID, Alias: r.Alias,
 		ExpirationDate: r.ExpirationDate, Brand: r.Brand, CardType: r.CardType, Country: r.Country,
-		Class: sandbox.CardClass(r.Class), Fingerprint: r.Fingerprint, Active: r.Active,
+		Class: cardClass(r), Fingerprint: r.Fingerprint, Active: r.Active,
 		Validity: psp.CardValidity(r.Validity), CreatedAt: r.CreatedAt.UTC()}, nil
 }
 

@@ -44,11 +44,12 @@ type DB struct {
 	earnings bool                         // see NewEarnings
 	standing SEPAStanding                 // see SetSEPAStanding
 	initial  int64                        // the SEPA ceiling of a reinstated buyer (SetSEPAStanding)
+	hook     StatementHook                // see WithStatementHook
 }
 
 // Open connects to a database named by a vhupay URL: sqlite://<path> or postgres://... .
 // It does not migrate; call Migrate.
-func Open(ctx context.Context, url string) (*DB, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	var dialector gorm.Dialector
 	var dialect string
 	switch {
@@ -82,6 +83,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	db := &DB{gorm: g, sql: sqlDB, dialect: dialect}
+	for _, o := range opts {
+		o(db)
+	}
 	if err := db.Ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err

@@ -20,6 +20,9 @@ import (
 type unit struct {
 	g  *gorm.DB // the open transaction
 	db *DB
+	// eventJobs are the fan-out jobs of the events emitted so far, enqueued together just
+	// before the commit (see flushEventJobs).
+	eventJobs []txn.Job
 }
 
 var _ txn.Tx = (*unit)(nil)
@@ -27,7 +30,20 @@ var _ txn.Tx = (*unit)(nil)
 // inUnit runs fn in one database transaction: committed when fn returns nil, rolled back (and
 // fn's error returned) otherwise.
 func (db *DB) inUnit(ctx context.Context, fn func(u *unit) error) error {
-	return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error { return fn(&unit{g: g, db: db}) })
+	err := db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+		u := &unit{g: db.hooked(ctx, g), db: db}
+		if err := fn(u); err != nil {
+			return err
+		}
+		if err := u.flushEventJobs(ctx); err != nil {
+			return err
+		}
+		return db.callHook(ctx, "COMMIT")
+	})
+	if err != nil {
+		return err
+	}
+	return db.callHook(ctx, "COMMITTED")
 }
 
 // runner is a txn.Runner of a capability's unit type T; bind is a static conversion of the unit
@@ -67,10 +83,39 @@ type Enqueuer interface {
 // SetEnqueuer sets the job queue that units enqueue jobs on. Call it once, before units enqueue.
 func (db *DB) SetEnqueuer(e Enqueuer) { db.enqueuer = e }
 
+// ManyEnqueuer is an Enqueuer that inserts several jobs in one statement.
+type ManyEnqueuer interface {
+	EnqueueManyTx(ctx context.Context, tx *sql.Tx, jobs []txn.Job) error
+}
+
+// flushEventJobs enqueues the fan-out jobs of the unit's events, in one insert when the job
+// queue can: a unit that emits several events (a payment: the intent's and the order's; a
+// collection's settlement: one per intent) pays for one insert, not one per event.
+func (u *unit) flushEventJobs(ctx context.Context) error {
+	jobs := u.eventJobs
+	u.eventJobs = nil
+	many, ok := u.db.enqueuer.(ManyEnqueuer)
+	if len(jobs) < 2 || !ok {
+		for _, j := range jobs {
+			if err := u.Enqueue(ctx, j); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := u.db.callHook(ctx, fmt.Sprintf("ENQUEUE %d %s", len(jobs), jobs[0].Kind())); err != nil {
+		return err
+	}
+	return withSQLTx(u.g, func(tx *sql.Tx) error { return many.EnqueueManyTx(ctx, tx, jobs) })
+}
+
 // Enqueue implements txn.Tx.
 func (u *unit) Enqueue(ctx context.Context, job txn.Job) error {
 	if u.db.enqueuer == nil {
 		return fmt.Errorf("enqueue %s: no job queue is set", job.Kind())
+	}
+	if err := u.db.callHook(ctx, "ENQUEUE "+job.Kind()); err != nil {
+		return err
 	}
 	return withSQLTx(u.g, func(tx *sql.Tx) error { return u.db.enqueuer.EnqueueTx(ctx, tx, job) })
 }
@@ -94,11 +139,16 @@ func (u *unit) Emit(ctx context.Context, e txn.Event) error {
 	if u.db.eventJob == nil {
 		return nil
 	}
-	return u.Enqueue(ctx, u.db.eventJob(eventID))
+	if u.db.enqueuer == nil {
+		return fmt.Errorf("emit %s: no job queue is set", e.Type)
+	}
+	u.eventJobs = append(u.eventJobs, u.db.eventJob(eventID)) // enqueued before the commit
+	return nil
 }
 
 // SetEventJob sets the job that every emitted event enqueues in its own unit of work (the
-// webhooks' fan-out), so that it is delivered exactly when it commits. Call it once, before units
+// webhooks' fan-out), so that it is delivered exactly when it commits; a unit's event jobs are
+// inserted together just before it commits. Call it once, before units
 // emit; without it events are only written.
 func (db *DB) SetEventJob(job func(eventID string) txn.Job) { db.eventJob = job }
 

@@ -494,6 +494,21 @@ func (c *Client) ListDisputes(ctx context.Context, q psp.DisputeQuery) (psp.Disp
 	return page, nil
 }
 
+// PayInDisputes implements psp.Disputes: GET /payins/{id}/disputes?per_page=100
+// (api-reference/disputes/list-disputes-payin.mdx); a pay-in has at most a few disputes (a
+// dispute and its re-openings), so one page of 100 holds them.
+func (c *Client) PayInDisputes(ctx context.Context, payInID string) ([]psp.Dispute, error) {
+	var out []dispute
+	if err := c.call(ctx, request{method: http.MethodGet, path: "/payins/" + esc(payInID) + "/disputes?page=1&per_page=100"}, &out); err != nil {
+		return nil, err
+	}
+	ds := make([]psp.Dispute, len(out))
+	for i, d := range out {
+		ds[i] = d.toPSP()
+	}
+	return ds, nil
+}
+
 // disputeDocumentTypes are MangoPay's dispute document types (api-reference/dispute-documents/
 // create-dispute-document.mdx; Node SDK typings/models/disputeDocument.d.ts).
 var disputeDocumentTypes = map[string]string{

@@ -293,6 +293,15 @@ func TestDisputes(t *testing.T) {
 		d.PayInID != payIn.ID || d.RepudiationID == "" || !d.EvidenceDueBy.Equal(e.clock.Now().Add(7*24*time.Hour).Truncate(time.Second)) {
 		t.Fatalf("GetDispute: %+v, %v", d, err)
 	}
+	if ds, err := e.client.PayInDisputes(ctx, payIn.ID); err != nil || len(ds) != 1 || ds[0] != d {
+		t.Fatalf("PayInDisputes: %+v, %v", ds, err)
+	}
+	if e.fake.Calls("GET /payins/{id}/disputes") != 1 {
+		t.Fatalf("GET /payins/{id}/disputes calls = %d", e.fake.Calls("GET /payins/{id}/disputes"))
+	}
+	if _, err := e.client.PayInDisputes(ctx, "payin_m_unknown"); !errors.Is(err, psp.ErrNotFound) {
+		t.Fatalf("PayInDisputes of an unknown pay-in: %v", err)
+	}
 	if r, err := e.client.RefundPayIn(ctx, psp.RefundRequest{IdempotencyKey: "refund-disputed", PayInID: payIn.ID, AuthorID: buyer.ID, Amount: 1000}); err != nil ||
 		r.Status != psp.RefundFailed || r.ResultCode != "005408" {
 		t.Fatalf("refund of a disputed pay-in: %+v, %v", r, err)

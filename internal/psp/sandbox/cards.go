@@ -142,6 +142,8 @@ func (p *Provider) Tokenise(ctx context.Context, registrationID string, form Tok
 		class = CardChallenge
 	case FrictionlessCard:
 		class = CardFrictionless
+	case DisputeCard:
+		class = CardDispute
 	}
 	mac := hmac.New(sha256.New, p.fpKey)
 	mac.Write([]byte(number))

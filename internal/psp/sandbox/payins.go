@@ -103,7 +103,7 @@ func (p *Provider) CreateCardPayIn(ctx context.Context, req psp.CardPayInRequest
 			code, message = codeInvalidAmount, "Invalid transaction amount"
 		case req.Amount == DeclinedAmount:
 			code, message = codeDoNotHonor, "Transaction refused by the bank (Do not honor)"
-		case card.Class == CardFrictionless:
+		case card.Class == CardFrictionless || card.Class == CardDispute:
 			code, message = codeSuccess, "Success"
 		default:
 			pi.SecureModeNeeded = true
@@ -390,7 +390,13 @@ func (p *Provider) RefundPayIn(ctx context.Context, req psp.RefundRequest) (psp.
 		if err != nil {
 			return err
 		}
+		isDisputed, err := disputed(ctx, tx, pi.ID)
+		if err != nil {
+			return err
+		}
 		switch {
+		case isDisputed:
+			r.ResultCode, r.ResultMessage = codeDisputed, "Due to repudiations against this transaction, you can not refund this amount."
 		case pi.Refunded >= pi.Amount:
 			r.ResultCode, r.ResultMessage = codeAlreadyRefunded, "Transaction has already been successfully refunded"
 		case amount < 1 || pi.Refunded+amount > pi.Amount:

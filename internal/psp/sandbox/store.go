@@ -106,6 +106,8 @@ type Store interface {
 	// MoveMandate moves a mandate in one of the from statuses to status "to" with resultCode
 	// (conditional); scheme is kept when not empty.
 	MoveMandate(ctx context.Context, id string, from []psp.MandateStatus, to psp.MandateStatus, resultCode, scheme string, at time.Time) (bool, error)
+
+	DisputeStore
 }
 
 // User is a provider user (a legal user, payer).
@@ -296,4 +298,44 @@ type Mandate struct {
 	Tag           string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+// DisputeStore keeps the sandbox's disputes (part of Store).
+type DisputeStore interface {
+	// DisputeCandidates lists up to limit succeeded pay-ins of dispute test cards, executed at or
+	// before executedBefore, not fully refunded, that have no dispute yet, oldest first.
+	DisputeCandidates(ctx context.Context, executedBefore time.Time, limit int) ([]PayIn, error)
+	// CreateDispute inserts d unless its pay-in has a dispute; it reports whether it did.
+	CreateDispute(ctx context.Context, d Dispute) (bool, error)
+	Dispute(ctx context.Context, id string) (Dispute, error)
+	// DisputeOfPayIn returns the dispute of a pay-in, or psp.ErrNotFound.
+	DisputeOfPayIn(ctx context.Context, payInID string) (Dispute, error)
+	// SubmitDispute records a needs_response dispute's evidence and makes it under_review
+	// (conditional).
+	SubmitDispute(ctx context.Context, id string, contested int64, deliveryProof bool, documents int, at time.Time) (bool, error)
+	// CloseDispute closes a dispute in one of the from statuses with outcome (conditional).
+	CloseDispute(ctx context.Context, id string, from []psp.DisputeStatus, outcome psp.DisputeOutcome, at time.Time) (bool, error)
+	// DisputesToClose lists the under_review disputes submitted at or before submittedBefore and
+	// the needs_response ones whose deadline is at or before now.
+	DisputesToClose(ctx context.Context, submittedBefore, now time.Time) ([]Dispute, error)
+}
+
+// CardDispute is the dispute test card's class: frictionless, and disputed a day later.
+const CardDispute CardClass = "dispute"
+
+// Dispute is a chargeback of a card pay-in.
+type Dispute struct {
+	ID              string
+	PayInID         string
+	Status          psp.DisputeStatus
+	Outcome         psp.DisputeOutcome // set once closed
+	Reason          string
+	Amount          int64
+	Contested       int64
+	DeliveryProof   bool // the evidence holds a delivery proof document
+	Documents       int
+	ContestDeadline time.Time
+	CreatedAt       time.Time
+	SubmittedAt     time.Time
+	ClosedAt        time.Time
 }

@@ -559,6 +559,20 @@ func (s *Server) DecideDispute(disputeID string, won bool) error {
 	return nil
 }
 
+// ReopenDispute is the bank asking for more evidence on a SUBMITTED dispute:
+// REOPENED_PENDING_CLIENT_ACTION with a new ContestDeadlineDate (DISPUTE_FURTHER_ACTION_REQUIRED).
+func (s *Server) ReopenDispute(disputeID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, found := s.disputes[disputeID]
+	if !found || d.Status != "SUBMITTED" {
+		return fmt.Errorf("mangopaytest: dispute %s is not submitted", disputeID)
+	}
+	d.Status, d.ContestDeadlineDate = "REOPENED_PENDING_CLIENT_ACTION", ptr(s.clock.Now().Add(contestDays*24*time.Hour).Unix())
+	s.event("DISPUTE_FURTHER_ACTION_REQUIRED", d.ID)
+	return nil
+}
+
 // closeDisputeAs closes a dispute with a result; callers hold mu.
 func (s *Server) closeDisputeAs(d *dispute, result string) {
 	d.Status, d.ResultCode, d.ClosedDate = "CLOSED", ptr(result), ptr(s.now())
@@ -598,6 +612,29 @@ func (s *Server) listDisputes(_ params, q url.Values) reply {
 			continue
 		}
 		all = append(all, d)
+	}
+	sortByID(all, func(d *dispute) string { return d.ID })
+	return paged(lq, all)
+}
+
+// listPayInDisputes serves GET /payins/{id}/disputes (api-reference/disputes/
+// list-disputes-payin.mdx: the disputes of a pay-in; AfterDate, BeforeDate, Status, DisputeType
+// and the pagination as for GET /disputes),
+// oldest first; an unknown pay-in is a 404.
+func (s *Server) listPayInDisputes(p params, q url.Values) reply {
+	if _, found := s.payIns[p[0]]; !found {
+		return s.notFound()
+	}
+	lq, refused, bad := s.listQuery(q)
+	if bad {
+		return refused
+	}
+	var all []*dispute
+	for _, d := range s.disputes {
+		if d.InitialTransactionID == p[0] && lq.within(d.CreationDate) && (q.Get("Status") == "" || q.Get("Status") == d.Status) &&
+			(q.Get("DisputeType") == "" || q.Get("DisputeType") == d.DisputeType) {
+			all = append(all, d)
+		}
 	}
 	sortByID(all, func(d *dispute) string { return d.ID })
 	return paged(lq, all)

@@ -354,6 +354,7 @@ func (s *Server) routes() []route {
 		{method: http.MethodPost, template: "/payouts/bankwire", schema: payoutSchema, handle: (*Server).createPayout},
 		{method: http.MethodGet, template: "/payouts/{id}", handle: (*Server).getPayout},
 		{method: http.MethodGet, template: "/disputes", query: (*Server).listDisputes},
+		{method: http.MethodGet, template: "/payins/{id}/disputes", query: (*Server).listPayInDisputes},
 		{method: http.MethodGet, template: "/disputes/{id}", handle: (*Server).getDispute},
 		{method: http.MethodPut, template: "/disputes/{id}/submit", schema: disputeSubmitSchema, handle: (*Server).submitDispute},
 		{method: http.MethodPut, template: "/disputes/{id}/close", handle: (*Server).closeDispute},

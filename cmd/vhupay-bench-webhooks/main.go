@@ -1,0 +1,261 @@
+// Command vhupay-bench-webhooks measures the webhook fan-out (docs/benchmarks.md):
+//
+//	go run ./cmd/vhupay-bench-webhooks [-events 10000] [-endpoints 3] [-postgres URL] [-timeout 5m]
+//
+// It creates a fresh PostgreSQL database, builds and runs vhupay in this process (sandbox mode,
+// so that http:// loopback receivers are allowed; job queue running), starts a receiver on a
+// loopback port that answers 200 at once, and creates -endpoints platform endpoints on it that
+// subscribe to every event. It then writes -events events as the units of work write them
+// (txn.Tx.Emit: the event and its fan-out job in the unit's transaction, 500 per unit) and
+// waits until the receiver has had every (event, endpoint) delivery. It prints the time from the
+// first event's commit to the last delivery, the deliveries per second and any duplicate
+// deliveries, then drops the database (unless -keep).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/app"
+	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/config"
+	"github.com/vhupay/vhupay/internal/storage"
+	"github.com/vhupay/vhupay/internal/txn"
+	"github.com/vhupay/vhupay/internal/webhooks"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "vhupay-bench-webhooks:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	postgres  string
+	events    int
+	endpoints int
+	perUnit   int
+	timeout   time.Duration
+	keep      bool
+}
+
+func parseFlags() options {
+	var o options
+	flag.StringVar(&o.postgres, "postgres", envOr("VHUPAY_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		"PostgreSQL URL of a database to connect to for creating the benchmark database (env VHUPAY_BENCH_POSTGRES_URL)")
+	flag.IntVar(&o.events, "events", 10000, "events to fan out")
+	flag.IntVar(&o.endpoints, "endpoints", 3, "endpoints, each subscribed to every event")
+	flag.IntVar(&o.perUnit, "per-unit", 500, "events written per unit of work")
+	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
+	flag.BoolVar(&o.keep, "keep", false, "keep the database")
+	flag.Parse()
+	return o
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// receiver counts the deliveries of each (endpoint path, event id).
+type receiver struct {
+	mu         sync.Mutex
+	seen       map[string]int
+	want       int
+	duplicates atomic.Int64
+	last       atomic.Int64 // unix nanoseconds of the last new delivery
+	done       chan struct{}
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var body struct {
+		ID string `json:"id"`
+	}
+	b, _ := io.ReadAll(req.Body)
+	_ = json.Unmarshal(b, &body)
+	w.WriteHeader(http.StatusOK)
+	k := req.URL.Path + " " + body.ID
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seen[k]++
+	if r.seen[k] > 1 {
+		r.duplicates.Add(1)
+		return
+	}
+	r.last.Store(time.Now().UnixNano())
+	if len(r.seen) == r.want {
+		close(r.done)
+	}
+}
+
+func (r *receiver) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.seen)
+}
+
+func run() error {
+	o := parseFlags()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	admin, err := storage.Open(ctx, o.postgres)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	name := "vhupay_hooks_" + randomHex(4)
+	if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return err
+	}
+	if !o.keep {
+		defer func() {
+			if _, err := admin.SQL().Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+				fmt.Fprintln(os.Stderr, "drop", name+":", err)
+			}
+		}()
+	}
+	var pgVersion string
+	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
+	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(),
+		runtime.Version(), loadAverage())
+	fmt.Printf("PostgreSQL %s; database %s\n", pgVersion, name)
+
+	rcv := &receiver{seen: map[string]int{}, want: o.events * o.endpoints, done: make(chan struct{})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: rcv, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	defer hs.Close()
+
+	env := map[string]string{
+		"VHUPAY_DATABASE_URL": withDatabase(o.postgres, name), "VHUPAY_JWT_SECRET": randomHex(24), "VHUPAY_ADDR": "127.0.0.1:0",
+		"VHUPAY_PSP": "sandbox", "VHUPAY_SCORING": "sandbox", "VHUPAY_RATE_LIMIT": "off", "VHUPAY_HOOK_RATE_LIMIT": "off",
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	runDone := make(chan struct{})
+	go func() { a.Run(ctx); close(runDone) }()
+	defer func() { cancel(); <-runDone }()
+
+	platform := auth.Principal{Subject: "bench", Role: auth.RoleAdmin}
+	for i := range o.endpoints {
+		if _, err := a.Webhooks.Create(ctx, platform, webhooks.CreateInput{
+			URL: fmt.Sprintf("http://%s/endpoint-%d", ln.Addr(), i), EnabledEvents: []string{webhooks.All}}); err != nil {
+			return fmt.Errorf("create endpoint: %w", err)
+		}
+	}
+
+	began := time.Now()
+	var firstCommit time.Time
+	object := map[string]any{"id": "bench", "object": "bench"}
+	for written := 0; written < o.events; {
+		n := min(o.perUnit, o.events-written)
+		err := a.DB.Units().InTx(ctx, func(tx txn.Tx) error {
+			for range n {
+				if err := tx.Emit(ctx, txn.Event{Type: "order.confirmed", Object: object, At: time.Now()}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("emit: %w", err)
+		}
+		if firstCommit.IsZero() {
+			firstCommit = time.Now()
+		}
+		written += n
+	}
+	wrote := time.Since(began)
+	fmt.Printf("wrote %d events in %s (%d per unit of work)\n", o.events, wrote.Round(time.Millisecond), o.perUnit)
+
+	progress := time.NewTicker(10 * time.Second)
+	defer progress.Stop()
+	deadline := time.After(o.timeout)
+	for waiting := true; waiting; {
+		select {
+		case <-rcv.done:
+			waiting = false
+		case <-progress.C:
+			fmt.Printf("  %s: %d of %d deliveries\n", time.Since(firstCommit).Round(time.Second), rcv.count(), rcv.want)
+		case <-deadline:
+			return fmt.Errorf("only %d of %d deliveries after %s", rcv.count(), rcv.want, o.timeout)
+		}
+	}
+	took := time.Unix(0, rcv.last.Load()).Sub(firstCommit)
+	fmt.Printf("\n%d events × %d endpoints = %d deliveries: the last %s after the first event's commit (%.0f deliveries/s), "+
+		"%s after the first write; %d duplicate deliveries; goal ≤ 60 s\n",
+		o.events, o.endpoints, rcv.want, took.Round(time.Millisecond), float64(rcv.want)/took.Seconds(),
+		time.Unix(0, rcv.last.Load()).Sub(began).Round(time.Millisecond), rcv.duplicates.Load())
+	return nil
+}
+
+// withDatabase replaces the database name of a PostgreSQL URL.
+func withDatabase(u, name string) string {
+	scheme, rest, _ := strings.Cut(u, "://")
+	query := ""
+	if i := strings.Index(rest, "?"); i >= 0 {
+		rest, query = rest[:i], rest[i:]
+	}
+	if i := strings.Index(rest, "/"); i >= 0 {
+		rest = rest[:i]
+	}
+	return scheme + "://" + rest + "/" + name + query
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}

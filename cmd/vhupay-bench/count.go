@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/vhupay/vhupay/internal/storage"
+)
+
+// statementCount is what PostgreSQL's own log shows of a run: the statements vhupay's pool
+// sent, and how many of them committed something (an explicit COMMIT, or a statement outside a
+// transaction, which commits on its own).
+type statementCount struct {
+	payments   int
+	statements int
+	commits    int
+	perStmt    map[string]int // statement kind (first words) → count
+	pings      int
+	// readsOutside are the reads run outside a transaction (each its own read-only transaction,
+	// which flushes nothing).
+	readsOutside int
+}
+
+// writes reports whether an upper-cased statement writes (INSERT, UPDATE, DELETE, or a WITH
+// that does).
+func writes(up string) bool {
+	for _, w := range []string{"INSERT ", "UPDATE ", "DELETE ", "MERGE "} {
+		if strings.HasPrefix(up, w) || (strings.HasPrefix(up, "WITH ") && strings.Contains(up, w)) {
+			return true
+		}
+	}
+	return false
+}
+
+// countStatements turns log_statement=all on for every connection of vhupay's pool, drives
+// payments from one connection for d, turns it off, and reads the server's log (pg_read_file:
+// the benchmark connects as a superuser) for the lines of vhupay's database in that window.
+// The process runs no background jobs (the server is not Run), so every statement of the pool
+// in the window is a payment request's.
+func countStatements(ctx context.Context, admin, app *storage.DB, appDB string, client *http.Client, base string,
+	orders []benchOrder, next *atomic.Int64, d time.Duration, idemKey bool) (statementCount, error) {
+	var logFile string
+	if err := admin.SQL().QueryRowContext(ctx, `SELECT COALESCE(pg_current_logfile(), '')`).Scan(&logFile); err != nil {
+		return statementCount{}, fmt.Errorf("pg_current_logfile: %w", err)
+	}
+	if logFile == "" {
+		// No logging collector: the Debian package's stderr log.
+		var major int
+		if err := admin.SQL().QueryRowContext(ctx, `SELECT current_setting('server_version_num')::int / 10000`).Scan(&major); err != nil {
+			return statementCount{}, err
+		}
+		logFile = fmt.Sprintf("/var/log/postgresql/postgresql-%d-main.log", major)
+	}
+	var offset int64
+	if err := admin.SQL().QueryRowContext(ctx, `SELECT size FROM pg_stat_file($1)`, logFile).Scan(&offset); err != nil {
+		return statementCount{}, fmt.Errorf("read the size of %s: %w", logFile, err)
+	}
+	if err := setOnPool(ctx, app, "SET log_statement = 'all'"); err != nil {
+		return statementCount{}, err
+	}
+	r := drive(client, base, orders, next, 1, d, idemKey)
+	if err := setOnPool(ctx, app, "SET log_statement = 'none'"); err != nil {
+		return statementCount{}, err
+	}
+	time.Sleep(200 * time.Millisecond) // let the server flush its log
+	var text string
+	if err := admin.SQL().QueryRowContext(ctx, `SELECT pg_read_file($1, $2, (SELECT size FROM pg_stat_file($1)) - $2)`,
+		logFile, offset).Scan(&text); err != nil {
+		return statementCount{}, fmt.Errorf("read %s: %w", logFile, err)
+	}
+	c := parseStatements(text, appDB)
+	c.payments = r.ok
+	if r.errors > 0 {
+		return c, fmt.Errorf("statement count run: %d errors (%s)", r.errors, r.errorSummary())
+	}
+	return c, nil
+}
+
+// setOnPool runs a SET on as many connections of the pool as it holds (all of them at once, so
+// that each is a different one).
+func setOnPool(ctx context.Context, store *storage.DB, set string) error {
+	db := store.SQL()
+	n := db.Stats().MaxOpenConnections
+	if n <= 0 || n > 100 {
+		n = 100
+	}
+	conns := make([]io.Closer, 0, n)
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	for range n {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+		if _, err := c.ExecContext(ctx, set); err != nil {
+			return fmt.Errorf("%s: %w", set, err)
+		}
+	}
+	return nil
+}
+
+// logLine is a statement line of the default Debian log_line_prefix '%m [%p] %q%u@%d '.
+var logLine = regexp.MustCompile(`^\S+ \S+ \S+ \[(\d+)\] \S+@(\S+) LOG:  (?:statement|execute [^:]*): (.*)$`)
+
+func parseStatements(text, db string) statementCount {
+	c := statementCount{perStmt: map[string]int{}}
+	inTx := map[string]bool{} // pid → inside BEGIN … COMMIT
+	for _, l := range strings.Split(text, "\n") {
+		m := logLine.FindStringSubmatch(l)
+		if m == nil || m[2] != db {
+			continue
+		}
+		pid, stmt := m[1], strings.TrimSpace(m[3])
+		if strings.Contains(stmt, "log_statement") {
+			continue
+		}
+		if strings.HasPrefix(stmt, "-- ping") {
+			c.pings++ // the driver's check of a connection taken from the pool: a round trip, no commit
+			continue
+		}
+		c.statements++
+		kind := strings.ToUpper(strings.Join(firstWords(stmt, 3), " "))
+		c.perStmt[kind]++
+		switch up := strings.ToUpper(stmt); {
+		case strings.HasPrefix(up, "BEGIN"):
+			inTx[pid] = true
+		case strings.HasPrefix(up, "COMMIT"):
+			inTx[pid] = false
+			c.commits++
+		case strings.HasPrefix(up, "ROLLBACK"):
+			inTx[pid] = false
+		default:
+			if !inTx[pid] {
+				if writes(up) {
+					c.commits++ // a write outside a transaction commits on its own
+				} else {
+					c.readsOutside++ // a read on its own: no commit to flush
+				}
+			}
+		}
+	}
+	return c
+}
+
+func firstWords(s string, n int) []string {
+	f := strings.Fields(s)
+	return f[:min(n, len(f))]
+}

@@ -1,0 +1,79 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+
+	"gorm.io/gorm"
+)
+
+// Option changes how Open sets a database up.
+type Option func(*DB)
+
+// StatementHook is called inside every unit of work before each of its statements (with the
+// statement's SQL), before a job is enqueued ("ENQUEUE <kind>"), before the unit commits
+// ("COMMIT") and after it committed ("COMMITTED"). It exists for fault-injection tests: a hook
+// that panics there is a process that dies at that point (a panic before the commit rolls the
+// unit back, as the database does with a dead connection; one after it leaves the unit
+// committed and the request unanswered). An error it returns fails the statement. Production
+// sets none: units then run on the transaction itself, with no wrapper.
+type StatementHook func(ctx context.Context, statement string) error
+
+// WithStatementHook sets h (see StatementHook).
+func WithStatementHook(h StatementHook) Option { return func(db *DB) { db.hook = h } }
+
+// hookedPool is a unit's transaction with the statement hook called before each statement.
+type hookedPool struct {
+	tx   gorm.ConnPool
+	hook StatementHook
+}
+
+func (p hookedPool) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	if err := p.hook(ctx, query); err != nil {
+		return nil, err
+	}
+	return p.tx.PrepareContext(ctx, query)
+}
+
+func (p hookedPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := p.hook(ctx, query); err != nil {
+		return nil, err
+	}
+	return p.tx.ExecContext(ctx, query, args...)
+}
+
+func (p hookedPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := p.hook(ctx, query); err != nil {
+		return nil, err
+	}
+	return p.tx.QueryContext(ctx, query, args...)
+}
+
+func (p hookedPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if err := p.hook(ctx, query); err != nil {
+		// A *sql.Row carries no error of our making: a context cancelled with err makes the
+		// row's Scan fail.
+		failed, cancel := context.WithCancelCause(ctx)
+		cancel(err)
+		return p.tx.QueryRowContext(failed, query, args...)
+	}
+	return p.tx.QueryRowContext(ctx, query, args...)
+}
+
+// hooked returns g with its statements going through the hook, or g itself without one.
+func (db *DB) hooked(ctx context.Context, g *gorm.DB) *gorm.DB {
+	if db.hook == nil {
+		return g
+	}
+	h := g.Session(&gorm.Session{Context: ctx})
+	h.Statement.ConnPool = hookedPool{tx: g.Statement.ConnPool, hook: db.hook}
+	return h
+}
+
+// callHook calls the hook, when there is one, at a named point of a unit.
+func (db *DB) callHook(ctx context.Context, point string) error {
+	if db.hook == nil {
+		return nil
+	}
+	return db.hook(ctx, point)
+}
