@@ -81,7 +81,7 @@ func TestGoClientFlows(t *testing.T) {
 			key := goclient.IdempotencyKey("pay-" + o.Id)
 			pay := func() *goclient.CreatePaymentIntentResponse {
 				res, err := buyerAPI.CreatePaymentIntentWithResponse(ctx, &goclient.CreatePaymentIntentParams{IdempotencyKey: &key},
-					goclient.PaymentIntentRequest{OrderId: o.Id, Method: goclient.PaymentIntentRequestMethodCard, CardId: &done.JSON200.CardId, ReturnUrl: &returnURL})
+					goclient.PaymentIntentRequest{OrderId: &o.Id, Method: goclient.PaymentIntentRequestMethodCard, CardId: &done.JSON200.CardId, ReturnUrl: &returnURL})
 				must(t, err, res.StatusCode(), http.StatusCreated, res.Body)
 				return res
 			}
