@@ -123,7 +123,7 @@ func TestGoClientFlows(t *testing.T) {
 			}
 			o := order(t, 9000)
 			res, err := buyerAPI.CreatePaymentIntentWithResponse(ctx, &goclient.CreatePaymentIntentParams{},
-				goclient.PaymentIntentRequest{OrderId: o.Id, Method: goclient.PaymentIntentRequestMethodSepaDebit})
+				goclient.PaymentIntentRequest{OrderId: &o.Id, Method: goclient.PaymentIntentRequestMethodSepaDebit})
 			must(t, err, res.StatusCode(), http.StatusCreated, res.Body)
 			sepaIntent = *res.JSON201
 			if sepaIntent.Status != goclient.PaymentIntentStatusScheduled || sepaIntent.CollectionMonth == nil {
@@ -131,7 +131,7 @@ func TestGoClientFlows(t *testing.T) {
 			}
 			over := order(t, 20000) // 240.00 EUR with VAT, over the 142.00 EUR left
 			refused, err := buyerAPI.CreatePaymentIntentWithResponse(ctx, &goclient.CreatePaymentIntentParams{},
-				goclient.PaymentIntentRequest{OrderId: over.Id, Method: goclient.PaymentIntentRequestMethodSepaDebit})
+				goclient.PaymentIntentRequest{OrderId: &over.Id, Method: goclient.PaymentIntentRequestMethodSepaDebit})
 			must(t, err, refused.StatusCode(), http.StatusConflict, refused.Body)
 			if p := refused.ApplicationproblemJSON409; p.Code != goclient.ProblemCodeSepaCeilingExceeded || p.Available == nil || *p.Available != 25000-10800 {
 				t.Errorf("over the ceiling: %+v", p)
@@ -150,7 +150,7 @@ func TestGoClientFlows(t *testing.T) {
 			must(t, err, approved.StatusCode(), http.StatusOK, approved.Body)
 			o := order(t, 65000)
 			res, err := buyerAPI.CreatePaymentIntentWithResponse(ctx, &goclient.CreatePaymentIntentParams{},
-				goclient.PaymentIntentRequest{OrderId: o.Id, Method: goclient.PaymentIntentRequestMethodVhuInvoice})
+				goclient.PaymentIntentRequest{OrderId: &o.Id, Method: goclient.PaymentIntentRequestMethodVhuInvoice})
 			must(t, err, res.StatusCode(), http.StatusCreated, res.Body)
 			bl, err := centerAPI.CreateDeliveryNoteWithResponse(ctx, o.Id, &goclient.CreateDeliveryNoteParams{},
 				goclient.DeliveryNoteRequest{Kind: goclient.DeliveryNoteRequestKindBL, Number: "BL-2026-0001"})
