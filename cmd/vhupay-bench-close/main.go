@@ -17,8 +17,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +32,7 @@ import (
 	"time"
 
 	"github.com/vhupay/vhupay/internal/app"
+	"github.com/vhupay/vhupay/internal/benchkit"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/config"
 	"github.com/vhupay/vhupay/internal/jobs"
@@ -86,7 +85,7 @@ func run() error {
 		return err
 	}
 	defer admin.Close()
-	name := "vhupay_close_" + randomHex(4)
+	name := "vhupay_close_" + benchkit.RandomHex(4)
 	if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		return err
 	}
@@ -99,11 +98,11 @@ func run() error {
 	}
 	var pgVersion string
 	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
-	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version(), loadAverage())
+	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), benchkit.CPUModel(), runtime.Version(), benchkit.LoadAverage())
 	fmt.Printf("PostgreSQL %s; database %s\n", pgVersion, name)
 
 	steps := &stepTimes{}
-	a, err := newApp(ctx, withDatabase(o.postgres, name), steps)
+	a, err := newApp(ctx, benchkit.WithDatabase(o.postgres, name), steps)
 	if err != nil {
 		return err
 	}
@@ -166,7 +165,7 @@ func run() error {
 // completes.
 func newApp(ctx context.Context, dbURL string, steps *stepTimes) (*app.App, error) {
 	env := map[string]string{
-		"VHUPAY_DATABASE_URL": dbURL, "VHUPAY_JWT_SECRET": randomHex(24), "VHUPAY_ADDR": "127.0.0.1:0",
+		"VHUPAY_DATABASE_URL": dbURL, "VHUPAY_JWT_SECRET": benchkit.RandomHex(24), "VHUPAY_ADDR": "127.0.0.1:0",
 		"VHUPAY_PSP": "sandbox", "VHUPAY_SCORING": "sandbox", "VHUPAY_RATE_LIMIT": "off", "VHUPAY_HOOK_RATE_LIMIT": "off",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
@@ -437,48 +436,4 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
-// withDatabase replaces the database name of a PostgreSQL URL.
-func withDatabase(u, name string) string {
-	scheme, rest, _ := strings.Cut(u, "://")
-	query := ""
-	if i := strings.Index(rest, "?"); i >= 0 {
-		rest, query = rest[:i], rest[i:]
-	}
-	if i := strings.Index(rest, "/"); i >= 0 {
-		rest = rest[:i]
-	}
-	return scheme + "://" + rest + "/" + name + query
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -20,7 +20,6 @@ package main
 import (
 	"context"
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"flag"
@@ -39,6 +38,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/benchkit"
 	"github.com/vhupay/vhupay/internal/config"
 	"github.com/vhupay/vhupay/internal/storage"
 )
@@ -163,7 +163,7 @@ func run() error {
 		return err
 	}
 	defer admin.Close()
-	name := "vhupay_reads_" + randomHex(4)
+	name := "vhupay_reads_" + benchkit.RandomHex(4)
 	if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		return err
 	}
@@ -176,17 +176,17 @@ func run() error {
 	}
 	var pgVersion string
 	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
-	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(),
-		runtime.Version(), loadAverage())
+	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), benchkit.CPUModel(),
+		runtime.Version(), benchkit.LoadAverage())
 	fmt.Printf("PostgreSQL %s; database %s\n", pgVersion, name)
 
-	secret := randomHex(24)
+	secret := benchkit.RandomHex(24)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	env := map[string]string{
-		"VHUPAY_DATABASE_URL": withDatabase(o.postgres, name), "VHUPAY_JWT_SECRET": secret, "VHUPAY_ADDR": ln.Addr().String(),
+		"VHUPAY_DATABASE_URL": benchkit.WithDatabase(o.postgres, name), "VHUPAY_JWT_SECRET": secret, "VHUPAY_ADDR": ln.Addr().String(),
 		"VHUPAY_PSP": "sandbox", "VHUPAY_SCORING": "sandbox", "VHUPAY_RATE_LIMIT": "off", "VHUPAY_HOOK_RATE_LIMIT": "off",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
@@ -231,7 +231,7 @@ func run() error {
 			clients, label = r.clients, fmt.Sprintf("%s, %d client", r.name, r.clients)
 		}
 		res := drive(client, base, r, clients, o.duration)
-		fmt.Printf("%-44s %9.0f %9.2f %9.2f %7d %s\n", label, res.rate(), ms(res.p50), ms(res.p99), res.errors, res.errorSummary())
+		fmt.Printf("%-44s %9.0f %9.2f %9.2f %7d %s\n", label, res.rate(), benchkit.MS(res.p50), benchkit.MS(res.p99), res.errors, res.errorSummary())
 	}
 	if o.explain {
 		return explain(ctx, admin, a.DB, name, client, base, reads, o.only)
@@ -536,50 +536,4 @@ func onPool(ctx context.Context, store *storage.DB, stmts ...string) error {
 func md5hex(s string) string {
 	sum := md5.Sum([]byte(s))
 	return hex.EncodeToString(sum[:])
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// withDatabase replaces the database name of a PostgreSQL URL.
-func withDatabase(u, name string) string {
-	scheme, rest, _ := strings.Cut(u, "://")
-	query := ""
-	if i := strings.Index(rest, "?"); i >= 0 {
-		rest, query = rest[:i], rest[i:]
-	}
-	if i := strings.Index(rest, "/"); i >= 0 {
-		rest = rest[:i]
-	}
-	return scheme + "://" + rest + "/" + name + query
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -14,8 +14,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -25,13 +23,13 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/benchkit"
 	"github.com/vhupay/vhupay/internal/config"
 	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/txn"
@@ -120,7 +118,7 @@ func run() error {
 		return err
 	}
 	defer admin.Close()
-	name := "vhupay_hooks_" + randomHex(4)
+	name := "vhupay_hooks_" + benchkit.RandomHex(4)
 	if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		return err
 	}
@@ -133,8 +131,8 @@ func run() error {
 	}
 	var pgVersion string
 	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
-	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(),
-		runtime.Version(), loadAverage())
+	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), benchkit.CPUModel(),
+		runtime.Version(), benchkit.LoadAverage())
 	fmt.Printf("PostgreSQL %s; database %s\n", pgVersion, name)
 
 	rcv := &receiver{seen: map[string]int{}, want: o.events * o.endpoints, done: make(chan struct{})}
@@ -147,7 +145,7 @@ func run() error {
 	defer hs.Close()
 
 	env := map[string]string{
-		"VHUPAY_DATABASE_URL": withDatabase(o.postgres, name), "VHUPAY_JWT_SECRET": randomHex(24), "VHUPAY_ADDR": "127.0.0.1:0",
+		"VHUPAY_DATABASE_URL": benchkit.WithDatabase(o.postgres, name), "VHUPAY_JWT_SECRET": benchkit.RandomHex(24), "VHUPAY_ADDR": "127.0.0.1:0",
 		"VHUPAY_PSP": "sandbox", "VHUPAY_SCORING": "sandbox", "VHUPAY_RATE_LIMIT": "off", "VHUPAY_HOOK_RATE_LIMIT": "off",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
@@ -214,48 +212,4 @@ func run() error {
 		o.events, o.endpoints, rcv.want, took.Round(time.Millisecond), float64(rcv.want)/took.Seconds(),
 		time.Unix(0, rcv.last.Load()).Sub(began).Round(time.Millisecond), rcv.duplicates.Load())
 	return nil
-}
-
-// withDatabase replaces the database name of a PostgreSQL URL.
-func withDatabase(u, name string) string {
-	scheme, rest, _ := strings.Cut(u, "://")
-	query := ""
-	if i := strings.Index(rest, "?"); i >= 0 {
-		rest, query = rest[:i], rest[i:]
-	}
-	if i := strings.Index(rest, "/"); i >= 0 {
-		rest = rest[:i]
-	}
-	return scheme + "://" + rest + "/" + name + query
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }

@@ -19,8 +19,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -42,6 +40,7 @@ import (
 
 	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/auth"
+	"github.com/vhupay/vhupay/internal/benchkit"
 	"github.com/vhupay/vhupay/internal/config"
 	"github.com/vhupay/vhupay/internal/storage"
 )
@@ -120,7 +119,7 @@ func run() error {
 	}
 	defer admin.Close()
 
-	suffix := randomHex(4)
+	suffix := benchkit.RandomHex(4)
 	appDB, refDB := "vhupay_bench_"+suffix, "vhupay_ref_"+suffix
 	if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+appDB); err != nil {
 		return err
@@ -128,14 +127,14 @@ func run() error {
 	if !o.keep {
 		defer dropDatabase(admin, appDB)
 	}
-	appURL := withDatabase(o.postgres, appDB)
+	appURL := benchkit.WithDatabase(o.postgres, appDB)
 
-	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version())
+	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), benchkit.CPUModel(), runtime.Version())
 	var pgVersion string
 	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
 	fmt.Printf("PostgreSQL %s; vhupay database %s\n", pgVersion, appDB)
 
-	secret := randomHex(24)
+	secret := benchkit.RandomHex(24)
 	srv, a, err := startServer(ctx, appURL, secret)
 	if err != nil {
 		return err
@@ -210,7 +209,7 @@ func run() error {
 				return fmt.Errorf("the %d orders loaded ran out: raise -orders", len(orders))
 			}
 			fmt.Printf("round %d  HTTP  %3d conns  %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d (%s)\n",
-				round, c, r.rate(), ms(r.p50), ms(r.p99), r.errors, r.errorSummary())
+				round, c, r.rate(), benchkit.MS(r.p50), benchkit.MS(r.p99), r.errors, r.errorSummary())
 			httpRuns = append(httpRuns, figure{c, r})
 		}
 		if o.pgbench {
@@ -293,7 +292,7 @@ func runPGBench(ctx context.Context, o options, refDB string) (float64, error) {
 		return 0, err
 	}
 	cmd := exec.CommandContext(ctx, "pgbench", "-M", "prepared", "-n", "-c", "32", "-j", "2", "-T", strconv.Itoa(int(o.duration.Seconds())),
-		"-f", filepath.Join(o.benchDir, "reference-payment.sql"), "-d", withDatabase(o.postgres, refDB))
+		"-f", filepath.Join(o.benchDir, "reference-payment.sql"), "-d", benchkit.WithDatabase(o.postgres, refDB))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("pgbench: %w\n%s", err, out)
@@ -310,7 +309,7 @@ func runPGBench(ctx context.Context, o options, refDB string) (float64, error) {
 }
 
 func psql(ctx context.Context, o options, db, file string) error {
-	out, err := exec.CommandContext(ctx, "psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", withDatabase(o.postgres, db),
+	out, err := exec.CommandContext(ctx, "psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", benchkit.WithDatabase(o.postgres, db),
 		"-f", filepath.Join(o.benchDir, file)).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("psql -f %s: %w\n%s", file, err, out)
@@ -322,19 +321,6 @@ func dropDatabase(admin *storage.DB, name string) {
 	if _, err := admin.SQL().Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
 		fmt.Fprintln(os.Stderr, "drop", name+":", err)
 	}
-}
-
-// withDatabase replaces the database name of a PostgreSQL URL.
-func withDatabase(u, name string) string {
-	scheme, rest, _ := strings.Cut(u, "://")
-	query := ""
-	if i := strings.Index(rest, "?"); i >= 0 {
-		rest, query = rest[:i], rest[i:]
-	}
-	if i := strings.Index(rest, "/"); i >= 0 {
-		rest = rest[:i]
-	}
-	return scheme + "://" + rest + "/" + name + query
 }
 
 func startProfile(path string) (func(), error) {
@@ -349,25 +335,6 @@ func startProfile(path string) (func(), error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
@@ -379,8 +346,6 @@ func median(xs []float64) float64 {
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // tokens signs one buyer token per buyer, valid for a day.
 func tokens(secret string, buyerIDs []string) (map[string]string, error) {
