@@ -149,7 +149,20 @@ func makeTemplate() (string, error) {
 	return name, db.Migrate(ctx, quiet())
 }
 
+// execAdmin runs one statement on the server's admin database. A server that has all its
+// connections in use for a moment (other test packages run at once) is asked again for up to 10 s.
 func execAdmin(ctx context.Context, sql string) error {
+	var err error
+	for range 100 {
+		if err = execAdminOnce(ctx, sql); err == nil || !strings.Contains(err.Error(), "SQLSTATE 53300") {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
+func execAdminOnce(ctx context.Context, sql string) error {
 	db, err := storage.Open(ctx, os.Getenv(EnvPostgres))
 	if err != nil {
 		return err
