@@ -80,29 +80,14 @@ func run() error {
 		return fmt.Errorf("want at least one buyer and one payment per buyer (-buyers %d, -payments %d)", o.buyers, o.payments)
 	}
 	ctx := context.Background()
-	admin, err := storage.Open(ctx, o.postgres)
+	scratch, err := benchkit.ScratchDatabase(ctx, o.postgres, "vhupay_close_", o.keep)
 	if err != nil {
 		return err
 	}
-	defer admin.Close()
-	name := "vhupay_close_" + benchkit.RandomHex(4)
-	if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		return err
-	}
-	if !o.keep {
-		defer func() {
-			if _, err := admin.SQL().Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-				fmt.Fprintln(os.Stderr, "drop", name+":", err)
-			}
-		}()
-	}
-	var pgVersion string
-	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
-	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), benchkit.CPUModel(), runtime.Version(), benchkit.LoadAverage())
-	fmt.Printf("PostgreSQL %s; database %s\n", pgVersion, name)
+	defer scratch.Close()
 
 	steps := &stepTimes{}
-	a, err := newApp(ctx, benchkit.WithDatabase(o.postgres, name), steps)
+	a, err := newApp(ctx, scratch.URL, steps)
 	if err != nil {
 		return err
 	}

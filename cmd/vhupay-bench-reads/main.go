@@ -30,7 +30,6 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -158,27 +157,11 @@ type read struct {
 func run() error {
 	o := parseFlags()
 	ctx := context.Background()
-	admin, err := storage.Open(ctx, o.postgres)
+	scratch, err := benchkit.ScratchDatabase(ctx, o.postgres, "vhupay_reads_", o.keep)
 	if err != nil {
 		return err
 	}
-	defer admin.Close()
-	name := "vhupay_reads_" + benchkit.RandomHex(4)
-	if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		return err
-	}
-	if !o.keep {
-		defer func() {
-			if _, err := admin.SQL().Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-				fmt.Fprintln(os.Stderr, "drop", name+":", err)
-			}
-		}()
-	}
-	var pgVersion string
-	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
-	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), benchkit.CPUModel(),
-		runtime.Version(), benchkit.LoadAverage())
-	fmt.Printf("PostgreSQL %s; database %s\n", pgVersion, name)
+	defer scratch.Close()
 
 	secret := benchkit.RandomHex(24)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -186,7 +169,7 @@ func run() error {
 		return err
 	}
 	env := map[string]string{
-		"VHUPAY_DATABASE_URL": benchkit.WithDatabase(o.postgres, name), "VHUPAY_JWT_SECRET": secret, "VHUPAY_ADDR": ln.Addr().String(),
+		"VHUPAY_DATABASE_URL": scratch.URL, "VHUPAY_JWT_SECRET": secret, "VHUPAY_ADDR": ln.Addr().String(),
 		"VHUPAY_PSP": "sandbox", "VHUPAY_SCORING": "sandbox", "VHUPAY_RATE_LIMIT": "off", "VHUPAY_HOOK_RATE_LIMIT": "off",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
@@ -234,7 +217,7 @@ func run() error {
 		fmt.Printf("%-44s %9.0f %9.2f %9.2f %7d %s\n", label, res.rate(), benchkit.MS(res.p50), benchkit.MS(res.p99), res.errors, res.errorSummary())
 	}
 	if o.explain {
-		return explain(ctx, admin, a.DB, name, client, base, reads, o.only)
+		return explain(ctx, scratch.Admin, a.DB, scratch.Name, client, base, reads, o.only)
 	}
 	return nil
 }

@@ -22,7 +22,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,7 +30,6 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/benchkit"
 	"github.com/vhupay/vhupay/internal/config"
-	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/webhooks"
 )
@@ -113,27 +111,11 @@ func run() error {
 	o := parseFlags()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	admin, err := storage.Open(ctx, o.postgres)
+	scratch, err := benchkit.ScratchDatabase(ctx, o.postgres, "vhupay_hooks_", o.keep)
 	if err != nil {
 		return err
 	}
-	defer admin.Close()
-	name := "vhupay_hooks_" + benchkit.RandomHex(4)
-	if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		return err
-	}
-	if !o.keep {
-		defer func() {
-			if _, err := admin.SQL().Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-				fmt.Fprintln(os.Stderr, "drop", name+":", err)
-			}
-		}()
-	}
-	var pgVersion string
-	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
-	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), benchkit.CPUModel(),
-		runtime.Version(), benchkit.LoadAverage())
-	fmt.Printf("PostgreSQL %s; database %s\n", pgVersion, name)
+	defer scratch.Close()
 
 	rcv := &receiver{seen: map[string]int{}, want: o.events * o.endpoints, done: make(chan struct{})}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -145,7 +127,7 @@ func run() error {
 	defer hs.Close()
 
 	env := map[string]string{
-		"VHUPAY_DATABASE_URL": benchkit.WithDatabase(o.postgres, name), "VHUPAY_JWT_SECRET": benchkit.RandomHex(24), "VHUPAY_ADDR": "127.0.0.1:0",
+		"VHUPAY_DATABASE_URL": scratch.URL, "VHUPAY_JWT_SECRET": benchkit.RandomHex(24), "VHUPAY_ADDR": "127.0.0.1:0",
 		"VHUPAY_PSP": "sandbox", "VHUPAY_SCORING": "sandbox", "VHUPAY_RATE_LIMIT": "off", "VHUPAY_HOOK_RATE_LIMIT": "off",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })

@@ -3,11 +3,16 @@
 package benchkit
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"time"
+
+	"github.com/vhupay/vhupay/internal/storage"
 )
 
 // WithDatabase replaces the database name of a PostgreSQL URL.
@@ -59,3 +64,41 @@ func LoadAverage() string {
 
 // MS is d in milliseconds.
 func MS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Scratch is an empty PostgreSQL database made for one benchmark run.
+type Scratch struct {
+	Name  string      // the database's name
+	URL   string      // its URL
+	Admin *storage.DB // the connection to the server's admin database
+	keep  bool
+}
+
+// ScratchDatabase creates an empty database named prefix + random digits on the server of
+// adminURL and prints the machine and the server's version. Close drops it (unless keep).
+func ScratchDatabase(ctx context.Context, adminURL, prefix string, keep bool) (*Scratch, error) {
+	admin, err := storage.Open(ctx, adminURL)
+	if err != nil {
+		return nil, err
+	}
+	name := prefix + RandomHex(4)
+	if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return nil, err
+	}
+	var pgVersion string
+	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
+	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), CPUModel(),
+		runtime.Version(), LoadAverage())
+	fmt.Printf("PostgreSQL %s; database %s\n", pgVersion, name)
+	return &Scratch{Name: name, URL: WithDatabase(adminURL, name), Admin: admin, keep: keep}, nil
+}
+
+// Close drops the database unless it is kept, and closes the admin connection.
+func (s *Scratch) Close() {
+	if !s.keep {
+		if _, err := s.Admin.SQL().Exec("DROP DATABASE IF EXISTS " + s.Name + " WITH (FORCE)"); err != nil {
+			fmt.Fprintln(os.Stderr, "drop", s.Name+":", err)
+		}
+	}
+	s.Admin.Close()
+}
