@@ -84,8 +84,9 @@ func (s *Service) payOneTrip(ctx context.Context, buyerID string, in CreateInput
 	// the general path): confirmed, updated now, with this intent as its payment (the newest and
 	// the one that confirms it: the order had no open intent, and its earlier ones ended).
 	confirmed := order
-	confirmed.Status = orders.StatusConfirmed
-	confirmed.UpdatedAt = at
+	if err := confirmed.Confirm(at); err != nil {
+		return Intent{}, false, nil
+	}
 	confirmed.Payment = &orders.PaymentSummary{IntentID: pi.ID, Method: string(pi.Method), Status: string(pi.Status)}
 	w := OneTripWrite{Read: read, Intent: pi, Events: []txn.Event{
 		{Type: intentEventType(pi.Status), BuyerID: pi.BuyerID, CenterID: order.CenterID, Object: pi, At: at},
