@@ -118,7 +118,7 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 		// The order changes after the read: the reservation made before the confirmation's
 		// assertion failed is rolled back; the general path then pays it once.
 		o = e.order(t, b, 900)
-		stop = h.watch("r-changed", "month_gates", func() { exec(`UPDATE orders SET updated_at = updated_at WHERE id = $1`, o.ID) })
+		stop = h.watch("r-changed", "vhupay_require", func() { exec(`UPDATE orders SET updated_at = updated_at WHERE id = $1`, o.ID) })
 		pay(o.ID, "k-changed", "r-changed").Expect(t, 201)
 		if points := stop(); !oneTrip(points) || len(points) < 4 {
 			t.Fatalf("points:\n%s", numbered(points))
@@ -134,7 +134,7 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 		// The ceiling is lowered after the read: nothing is written, the general path refuses.
 		o = e.order(t, b, 1000)
 		jobsBefore := jobs()
-		stop = h.watch("r-ceiling", "month_gates", func() {
+		stop = h.watch("r-ceiling", "vhupay_require", func() {
 			exec(`UPDATE sepa_profiles SET ceiling = $1 WHERE buyer_id = $2`, outstanding+999, b.ID)
 		})
 		pay(o.ID, "k-ceiling", "r-ceiling").ExpectProblem(t, 409, "sepa_ceiling_exceeded")
@@ -159,7 +159,7 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 		// Make the key's record look fresh for this request's body: a different request with the
 		// same key is refused (422) by the general rules, with nothing written.
 		jobsBefore = jobs()
-		stop = h.watch("r-taken", "month_gates", nil)
+		stop = h.watch("r-taken", "vhupay_require", nil)
 		pay(o.ID, "k-taken", "r-taken").ExpectProblem(t, 422, "idempotency_key_reused")
 		stop()
 		if got := rowsOf(t, s, o.ID, "k-taken"); got.intents != 0 || got.confirmed != 0 || got.records != 1 {
@@ -182,7 +182,7 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 		if err := s.App.DB.SQL().QueryRow(`SELECT scope FROM idempotency_keys WHERE key = 'k-taken'`).Scan(&scope); err != nil {
 			t.Fatal(err)
 		}
-		stop = h.watch("r-raced", "month_gates", func() {
+		stop = h.watch("r-raced", "vhupay_require", func() {
 			exec(`INSERT INTO idempotency_keys (scope, key, request_hash, state, status, content_type, location, body, created_at, locked_until, expires_at)
 				VALUES ($1, 'k-raced', 'other', 'running', 0, '', '', NULL, now(), now() + interval '1 hour', now() + interval '1 day')`,
 				scope)

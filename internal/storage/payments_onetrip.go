@@ -149,14 +149,14 @@ func (t oneTrip) ReadOneTrip(ctx context.Context, orderID, buyerID string, hint 
 }
 
 // oneTripWriteSQL is the write of a one-trip payment, one statement: g holds the month's gate (a
-// close's start waits for it); r is reserveEligibleSQL's reservation, only while the month is
+// close's start waits for it: see vhupay_month_open and shutGate); r is reserveEligibleSQL's reservation, only while the month is
 // open ($8), the test clock unmoved ($9) and the default mandate the one read ($7); c is
 // confirmUnchangedSQL's confirmation of the order still at its version, only when r reserved,
 // and i the intent's insertion; the events (%[1]s), their fan-out jobs (%[2]s) and the
 // Idempotency-Key's record (keepIdempotencySQL's, from $%[3]d) are written only when i was. The
 // statement ends by asserting that the record was written: when a part did not take effect, it
 // fails (vhupay_require), naming the first that did not, and nothing is written.
-const oneTripWriteSQL = `WITH g AS (SELECT closed_at IS NULL AS open FROM month_gates WHERE month = $8 FOR SHARE),
+const oneTripWriteSQL = `WITH g AS (SELECT vhupay_month_open($8::text) AS open),
 e AS (` + eligibleSQL + `),
 r AS (INSERT INTO sepa_outstanding (buyer_id, month, outstanding)
 	SELECT $1::text, $6::text, $2::bigint FROM e
