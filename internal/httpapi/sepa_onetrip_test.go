@@ -131,6 +131,20 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 			t.Fatalf("after a changed order: %+v", got)
 		}
 
+		// The month's close begins after the read: the payment does not count in that month;
+		// the general path counts it in the next.
+		o = e.order(t, b, 800)
+		stop = h.watch("r-closed", "vhupay_require", func() { exec(`UPDATE month_gates SET closed_at = now() WHERE month = '2026-11'`) })
+		pi := decodeIntent(t, pay(o.ID, "k-closed", "r-closed").Expect(t, 201))
+		stop()
+		if pi.CollectionMonth == nil || *pi.CollectionMonth != "2026-12" {
+			t.Fatalf("a payment after the close began counts in %v, want 2026-12", pi.CollectionMonth)
+		}
+		if n := count(t, s, `SELECT count(*) FROM payment_intents WHERE collection_month = '2026-11' AND order_id = '`+o.ID+`'`); n != 0 {
+			t.Fatalf("%d intents of the order in the closed month", n)
+		}
+		exec(`UPDATE month_gates SET closed_at = NULL WHERE month = '2026-11'`)
+
 		// The ceiling is lowered after the read: nothing is written, the general path refuses.
 		o = e.order(t, b, 1000)
 		jobsBefore := jobs()
