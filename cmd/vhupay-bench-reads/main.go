@@ -2,7 +2,8 @@
 // (docs/benchmarks.md):
 //
 //	go run ./cmd/vhupay-bench-reads [-orders 1000000] [-buyers 10000] [-centers 500] [-ledger-lines 100000]
-//	    [-statement-lines 5000] [-clients 16] [-duration 10s] [-explain=true] [-postgres URL] [-keep]
+//	    [-statement-lines 5000] [-clients 16] [-duration 10s] [-explain=true] [-only NAME] [-cpuprofile FILE]
+//	    [-postgres URL] [-keep] [-reuse DATABASE]
 //
 // It creates a fresh PostgreSQL database, builds vhupay in this process (sandbox mode, served on
 // a loopback port, no background jobs) and loads with set-based SQL, straight into the tables:
@@ -30,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -57,6 +59,8 @@ type options struct {
 	duration                    time.Duration
 	explain, keep               bool
 	only                        string
+	cpuProfile                  string
+	reuse                       string
 }
 
 func parseFlags() options {
@@ -73,6 +77,8 @@ func parseFlags() options {
 	flag.BoolVar(&o.explain, "explain", true, "print PostgreSQL's plans (auto_explain, ANALYZE and BUFFERS) of each read's statements")
 	flag.StringVar(&o.only, "only", "", "run only the reads whose name contains this")
 	flag.BoolVar(&o.keep, "keep", false, "keep the database")
+	flag.StringVar(&o.reuse, "reuse", "", "use this database, kept by an earlier run with -keep and the same sizes, instead of loading a new one (it is kept)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (server and load generator) during the timed reads to this file")
 	flag.Parse()
 	return o
 }
@@ -157,7 +163,13 @@ type read struct {
 func run() error {
 	o := parseFlags()
 	ctx := context.Background()
-	scratch, err := benchkit.ScratchDatabase(ctx, o.postgres, "vhupay_reads_", o.keep)
+	var scratch *benchkit.Scratch
+	var err error
+	if o.reuse != "" {
+		scratch, err = benchkit.ExistingDatabase(ctx, o.postgres, o.reuse)
+	} else {
+		scratch, err = benchkit.ScratchDatabase(ctx, o.postgres, "vhupay_reads_", o.keep)
+	}
 	if err != nil {
 		return err
 	}
@@ -188,15 +200,22 @@ func run() error {
 
 	began := time.Now()
 	for _, q := range loadSQL {
+		if o.reuse != "" {
+			break
+		}
 		q = strings.NewReplacer(":buyers", fmt.Sprint(o.buyers), ":centers", fmt.Sprint(o.centers), ":orders", fmt.Sprint(o.orders),
 			":ledger_lines", fmt.Sprint(o.ledgerLines), ":statement_lines", fmt.Sprint(o.statementLines)).Replace(q)
 		if _, err := a.DB.SQL().ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("load %.70s…: %w", strings.TrimSpace(q), err)
 		}
 	}
-	fmt.Printf("loaded %d orders (with lines and intents) over %d buyers and %d centres, %d balance transactions of one centre, "+
-		"a statement of %d orders in %s (set-based SQL)\n", o.orders, o.buyers, o.centers, o.ledgerLines, o.statementLines,
-		time.Since(began).Round(time.Second))
+	if o.reuse != "" {
+		fmt.Printf("reused database %s (loaded by an earlier run)\n", o.reuse)
+	} else {
+		fmt.Printf("loaded %d orders (with lines and intents) over %d buyers and %d centres, %d balance transactions of one centre, "+
+			"a statement of %d orders in %s (set-based SQL)\n", o.orders, o.buyers, o.centers, o.ledgerLines, o.statementLines,
+			time.Since(began).Round(time.Second))
+	}
 
 	reads, err := reads(ctx, a.DB, o, secret)
 	if err != nil {
@@ -204,7 +223,19 @@ func run() error {
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConns: o.clients * 2, MaxIdleConnsPerHost: o.clients * 2,
 		IdleConnTimeout: time.Minute}, Timeout: time.Minute}
-	fmt.Printf("\n%-44s %9s %9s %9s %7s\n", "read ("+fmt.Sprint(o.clients)+" clients, "+o.duration.String()+")", "req/s", "p50 ms", "p99 ms", "errors")
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Printf("\n%-44s %9s %9s %9s %9s %9s %7s\n", "read ("+fmt.Sprint(o.clients)+" clients, "+o.duration.String()+")", "req/s", "p50 ms", "p99 ms",
+		"go µs/req", "pg µs/req", "errors")
 	for _, r := range reads {
 		if o.only != "" && !strings.Contains(r.name, o.only) {
 			continue
@@ -213,8 +244,15 @@ func run() error {
 		if r.clients > 0 {
 			clients, label = r.clients, fmt.Sprintf("%s, %d client", r.name, r.clients)
 		}
+		goCPU0, pgCPU0 := processCPU(os.Getpid()), backendsCPU(ctx, scratch.Admin, scratch.Name)
 		res := drive(client, base, r, clients, o.duration)
-		fmt.Printf("%-44s %9.0f %9.2f %9.2f %7d %s\n", label, res.rate(), benchkit.MS(res.p50), benchkit.MS(res.p99), res.errors, res.errorSummary())
+		goCPU, pgCPU := processCPU(os.Getpid())-goCPU0, backendsCPU(ctx, scratch.Admin, scratch.Name)-pgCPU0
+		n := max(res.ok+res.errors, 1)
+		fmt.Printf("%-44s %9.0f %9.2f %9.2f %9.0f %9.0f %7d %s\n", label, res.rate(), benchkit.MS(res.p50), benchkit.MS(res.p99),
+			float64(goCPU.Microseconds())/float64(n), float64(pgCPU.Microseconds())/float64(n), res.errors, res.errorSummary())
+	}
+	if o.cpuProfile != "" {
+		pprof.StopCPUProfile()
 	}
 	if o.explain {
 		return explain(ctx, scratch.Admin, a.DB, scratch.Name, client, base, reads, o.only)
@@ -514,6 +552,50 @@ func onPool(ctx context.Context, store *storage.DB, stmts ...string) error {
 		}
 	}
 	return nil
+}
+
+// clockTick is the unit of utime and stime in /proc/PID/stat (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// processCPU is the CPU time (user and system) process pid has used so far, from /proc; 0 when
+// unreadable. For this process it counts the server and the load generator.
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')') // the command may hold spaces
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	return time.Duration(utime+stime) * clockTick
+}
+
+// backendsCPU is the CPU time used so far by the PostgreSQL backends connected to database db
+// (PostgreSQL runs on this machine): vhupay's pool keeps its connections, so the difference
+// over a run is the database's share of the run's work.
+func backendsCPU(ctx context.Context, admin *storage.DB, db string) time.Duration {
+	rows, err := admin.SQL().QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1`, db)
+	if err != nil {
+		return 0
+	}
+	defer rows.Close()
+	var total time.Duration
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) == nil {
+			total += processCPU(pid)
+		}
+	}
+	return total
 }
 
 func md5hex(s string) string {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -86,7 +87,26 @@ type Verifier struct {
 	now      func() time.Time
 	// maxLifetime bounds exp - iat (exp - now without iat).
 	maxLifetime time.Duration
+	// verified remembers HS256 tokens already verified (see Verify).
+	verified verifiedTokens
 }
+
+// verifiedTokens maps HS256 tokens (the exact compact string) to what their verification gave.
+// The secret never changes in a process, so a token verified once verifies again until it
+// expires; the time-bound checks are the only ones that can change, and they are made again.
+type verifiedTokens struct {
+	mu sync.RWMutex
+	m  map[string]verifiedToken
+}
+
+type verifiedToken struct {
+	principal Principal
+	at        time.Time // when it was verified
+	exp       time.Time
+}
+
+// maxVerifiedTokens bounds the tokens remembered; when full, the map starts again empty.
+const maxVerifiedTokens = 10000
 
 // DefaultMaxLifetime is the longest token lifetime accepted unless configured otherwise.
 const DefaultMaxLifetime = 24 * time.Hour
@@ -134,12 +154,40 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 }
 
 // Verify checks a compact JWT and returns its principal, or an error wrapping ErrUnauthenticated.
+//
+// An HS256 token verified before is not parsed again while it is certainly still valid: its
+// signature, issuer, audience, lifetime and claims cannot have changed (the secret is the
+// process's), nbf and iat were reached when it was verified, and the clock has not gone back
+// since and is before exp. Otherwise (and for JWKS keys, which may be withdrawn) it is verified
+// in full.
 func (v *Verifier) Verify(token string) (Principal, error) {
+	now := v.now()
+	v.verified.mu.RLock()
+	c, ok := v.verified.m[token]
+	v.verified.mu.RUnlock()
+	if ok && !now.Before(c.at) && now.Before(c.exp) {
+		return c.principal, nil
+	}
+	p, hs256, exp, err := v.verify(token)
+	if err != nil || !hs256 {
+		return p, err
+	}
+	v.verified.mu.Lock()
+	if v.verified.m == nil || len(v.verified.m) >= maxVerifiedTokens {
+		v.verified.m = make(map[string]verifiedToken)
+	}
+	v.verified.m[token] = verifiedToken{principal: p, at: now, exp: exp}
+	v.verified.mu.Unlock()
+	return p, nil
+}
+
+// verify checks a token in full; it reports whether it was an HS256 one and its expiry.
+func (v *Verifier) verify(token string) (Principal, bool, time.Time, error) {
 	if err := strictShape(token); err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+		return Principal{}, false, time.Time{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	var claims Claims
-	_, err := jwt.ParseWithClaims(token, &claims, v.key,
+	t, err := jwt.ParseWithClaims(token, &claims, v.key,
 		jwt.WithValidMethods([]string{"HS256", "RS256", "ES256", "EdDSA"}),
 		jwt.WithIssuer(v.issuer),
 		jwt.WithAudience(v.audience),
@@ -149,23 +197,23 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 		jwt.WithTimeFunc(v.now),
 	)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+		return Principal{}, false, time.Time{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	if err := v.lifetime(claims); err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+		return Principal{}, false, time.Time{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	p := Principal{Subject: claims.Subject, Role: Role(claims.Role), Org: claims.Org}
 	switch {
 	case p.Subject == "":
-		return Principal{}, fmt.Errorf("%w: no sub", ErrUnauthenticated)
+		return Principal{}, false, time.Time{}, fmt.Errorf("%w: no sub", ErrUnauthenticated)
 	case !p.Role.Valid():
-		return Principal{}, fmt.Errorf("%w: unknown role", ErrUnauthenticated)
+		return Principal{}, false, time.Time{}, fmt.Errorf("%w: unknown role", ErrUnauthenticated)
 	case p.Is(RoleBuyer, RoleCenter) && p.Org == "":
-		return Principal{}, fmt.Errorf("%w: role %s needs org", ErrUnauthenticated, p.Role)
+		return Principal{}, false, time.Time{}, fmt.Errorf("%w: role %s needs org", ErrUnauthenticated, p.Role)
 	case p.Privileged():
 		p.Org = ""
 	}
-	return p, nil
+	return p, t.Method.Alg() == "HS256", claims.ExpiresAt.Time, nil
 }
 
 func (v *Verifier) key(t *jwt.Token) (any, error) {

@@ -137,3 +137,36 @@ func TestSignRoundTrip(t *testing.T) {
 		t.Fatalf("Verify = %+v, %v", got, err)
 	}
 }
+
+// A token verified once is remembered, but never past its expiry, and not when the clock has
+// gone back since it was verified.
+func TestVerifiedTokenStillExpires(t *testing.T) {
+	const secret = "0123456789abcdef0123456789abcdef"
+	start := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	now := start
+	v, err := NewVerifier(context.Background(), VerifierConfig{Secret: secret, Issuer: "vhupay", Audience: "vhupay-api",
+		Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Sign(secret, "vhupay", "vhupay-api", Principal{Subject: "s", Role: RoleBuyer, Org: "byr_1"}, start, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		at time.Duration
+		ok bool
+	}{
+		{0, true}, {30 * time.Minute, true}, {-2 * time.Hour, false}, {59 * time.Minute, true},
+		{time.Hour + Leeway + time.Second, false}, {30 * time.Minute, true},
+	} {
+		now = start.Add(step.at)
+		p, err := v.Verify(tok)
+		if step.ok && (err != nil || p.Org != "byr_1") {
+			t.Fatalf("at %s: %v, %v; want the principal", step.at, p, err)
+		}
+		if !step.ok && err == nil {
+			t.Fatalf("at %s: accepted; want refused", step.at)
+		}
+	}
+}

@@ -93,6 +93,20 @@ func ScratchDatabase(ctx context.Context, adminURL, prefix string, keep bool) (*
 	return &Scratch{Name: name, URL: WithDatabase(adminURL, name), Admin: admin, keep: keep}, nil
 }
 
+// ExistingDatabase is a database kept by an earlier run (-keep), used again and never dropped.
+func ExistingDatabase(ctx context.Context, adminURL, name string) (*Scratch, error) {
+	admin, err := storage.Open(ctx, adminURL)
+	if err != nil {
+		return nil, err
+	}
+	var pgVersion string
+	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
+	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), CPUModel(),
+		runtime.Version(), LoadAverage())
+	fmt.Printf("PostgreSQL %s; database %s (kept by an earlier run)\n", pgVersion, name)
+	return &Scratch{Name: name, URL: WithDatabase(adminURL, name), Admin: admin, keep: true}, nil
+}
+
 // Close drops the database unless it is kept, and closes the admin connection.
 func (s *Scratch) Close() {
 	if !s.keep {

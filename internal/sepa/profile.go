@@ -2,6 +2,7 @@ package sepa
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -46,12 +47,21 @@ func (s *Service) Eligibility(ctx context.Context, buyerID string) (Eligibility,
 	if _, err := s.buyer(ctx, buyerID); err != nil {
 		return Eligibility{}, err
 	}
+	return s.eligibility(ctx, buyerID)
+}
+
+// eligibility is Eligibility of a buyer known to exist. The facts are read first: only a buyer
+// without a profile yet (its first SEPA use) has one created, and its facts read again.
+func (s *Service) eligibility(ctx context.Context, buyerID string) (Eligibility, error) {
 	now := s.clock.Now()
-	if _, err := s.store.EnsureProfile(ctx, buyerID, s.cfg.Ceiling.Initial, now); err != nil {
-		return Eligibility{}, err
-	}
 	month := clock.MonthOf(now)
 	f, err := s.store.Facts(ctx, buyerID, month)
+	if errors.Is(err, ErrNotFound) {
+		if _, err := s.store.EnsureProfile(ctx, buyerID, s.cfg.Ceiling.Initial, now); err != nil {
+			return Eligibility{}, err
+		}
+		f, err = s.store.Facts(ctx, buyerID, month)
+	}
 	if err != nil {
 		return Eligibility{}, err
 	}
@@ -84,7 +94,7 @@ func (s *Service) Profile(ctx context.Context, who auth.Principal, buyerID strin
 	if err != nil {
 		return Eligibility{}, err
 	}
-	return s.Eligibility(ctx, b.ID)
+	return s.eligibility(ctx, b.ID)
 }
 
 // CeilingChanges lists the ceiling changes of a buyer the caller may see, newest first; the

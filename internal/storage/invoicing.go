@@ -307,9 +307,9 @@ func (s Invoicing) completeStatements(ctx context.Context, rows []statementRow) 
 		ids[i] = r.ID
 	}
 	db := s.db.WithContext(ctx)
-	var links []statementOrderRow
-	if err := db.Where("statement_id IN ?", ids).Find(&links).Error; err != nil {
-		return nil, fmt.Errorf("read statement orders: %w", err)
+	links, err := statementLinks(ctx, s.db, ids)
+	if err != nil {
+		return nil, err
 	}
 	statementOf := make(map[string]string, len(links))
 	orderIDs := make([]string, len(links))
@@ -317,15 +317,24 @@ func (s Invoicing) completeStatements(ctx context.Context, rows []statementRow) 
 		statementOf[l.OrderID] = l.StatementID
 		orderIDs[i] = l.OrderID
 	}
-	var orderRows []orderRow
-	if len(orderIDs) > 0 {
-		if err := db.Where("id IN ?", orderIDs).Find(&orderRows).Error; err != nil {
-			return nil, fmt.Errorf("read statement orders: %w", err)
+	var complete []orders.Order
+	if isPostgres(s.db) {
+		var err error
+		// A statement's orders are shown without their payment summary (toStatementOrder).
+		if complete, err = (Orders{db: s.db.WithContext(ctx)}).completeByIDs(ctx, false, orderIDs); err != nil {
+			return nil, err
 		}
-	}
-	complete, err := Orders{db: s.db}.complete(ctx, orderRows)
-	if err != nil {
-		return nil, err
+	} else {
+		var orderRows []orderRow
+		if len(orderIDs) > 0 {
+			if err := db.Where("id IN ?", orderIDs).Find(&orderRows).Error; err != nil {
+				return nil, fmt.Errorf("read statement orders: %w", err)
+			}
+		}
+		var err error
+		if complete, err = (Orders{db: s.db}).complete(ctx, orderRows); err != nil {
+			return nil, err
+		}
 	}
 	ordersOf := map[string][]invoicing.StatementOrder{}
 	for _, o := range complete {
@@ -342,6 +351,34 @@ func (s Invoicing) completeStatements(ctx context.Context, rows []statementRow) 
 			TotalVAT: r.TotalVAT, Total: r.Total, Currency: r.Currency, IssuedAt: utcPtr(r.IssuedAt), PaidAt: utcPtr(r.PaidAt)}
 	}
 	return out, nil
+}
+
+// statementLinks reads the order links of the statements ids (statement_orders' statement and
+// order), without gorm's reflection: a statement has thousands.
+func statementLinks(ctx context.Context, g *gorm.DB, ids []string) ([]statementOrderRow, error) {
+	var links []statementOrderRow
+	if !isPostgres(g) {
+		if err := g.WithContext(ctx).Where("statement_id IN ?", ids).Find(&links).Error; err != nil {
+			return nil, fmt.Errorf("read statement orders: %w", err)
+		}
+		return links, nil
+	}
+	rows, err := conn(g).QueryContext(ctx, `SELECT statement_id, order_id FROM statement_orders WHERE statement_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read statement orders: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l statementOrderRow
+		if err := rows.Scan(&l.StatementID, &l.OrderID); err != nil {
+			return nil, fmt.Errorf("read statement orders: %w", err)
+		}
+		links = append(links, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read statement orders: %w", err)
+	}
+	return links, nil
 }
 
 func toStatementOrder(o orders.Order) invoicing.StatementOrder {

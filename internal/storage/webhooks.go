@@ -2,7 +2,9 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -297,4 +299,120 @@ func (s Webhooks) LeaseWebhookDelivery(ctx context.Context, id string, now, unti
 // Event implements webhooks.Store.
 func (s Webhooks) Event(ctx context.Context, id string) (events.Event, error) {
 	return s.events.Event(ctx, id)
+}
+
+// leaseDueSQL takes a due delivery's lease and reads it with its endpoint and its event, in one
+// statement (PostgreSQL: a data-modifying CTE).
+const leaseDueSQL = `WITH d AS (
+	UPDATE webhook_deliveries SET lease_until = $2
+	WHERE id = $1 AND status = 'pending' AND (lease_until IS NULL OR lease_until < $3) AND (next_attempt_at IS NULL OR next_attempt_at <= $3)
+	RETURNING id, endpoint_id, event_id, event_type, status, attempts, last_status_code, last_error, next_attempt_at, lease_until,
+		created_at, updated_at)
+SELECT d.id, d.endpoint_id, d.event_id, d.event_type, d.status, d.attempts, d.last_status_code, d.last_error, d.next_attempt_at,
+	d.lease_until, d.created_at, d.updated_at,
+	ep.id, ep.center_id, ep.url, ep.enabled_events, ep.description, ep.status, ep.secret, ep.previous_secret, ep.previous_secret_until,
+	ep.failing_since, ep.created_at, ep.updated_at,
+	ev.id, ev.type, ev.buyer_id, ev.center_id, ev.data::text, ev.created_at
+FROM d LEFT JOIN webhook_endpoints ep ON ep.id = d.endpoint_id LEFT JOIN events ev ON ev.id = d.event_id`
+
+// LeaseDueWebhookDelivery implements webhooks.Store: on PostgreSQL one statement (leaseDueSQL),
+// on SQLite the lease and three reads.
+func (s Webhooks) LeaseDueWebhookDelivery(ctx context.Context, id string, now, until time.Time) (webhooks.Leased, bool, error) {
+	g := s.db.gorm
+	if !isPostgres(g) {
+		leased, err := s.LeaseWebhookDelivery(ctx, id, now, until)
+		if err != nil || !leased {
+			return webhooks.Leased{}, false, err
+		}
+		var out webhooks.Leased
+		if out.Delivery, err = s.WebhookDelivery(ctx, id); err != nil {
+			return webhooks.Leased{}, false, err
+		}
+		ep, err := s.WebhookEndpoint(ctx, out.Delivery.EndpointID)
+		switch {
+		case err == nil:
+			out.Endpoint = &ep
+		case !errors.Is(err, webhooks.ErrNotFound):
+			return out, true, err
+		}
+		e, err := s.Event(ctx, out.Delivery.EventID)
+		switch {
+		case err == nil:
+			out.Event = &e
+		case !errors.Is(err, events.ErrNotFound):
+			return out, true, err
+		}
+		return out, true, nil
+	}
+	var (
+		d                              webhookDeliveryRow
+		epID, epURL, epEnabled, epDesc *string
+		epStatus, epSecret             *string
+		ep                             webhookEndpointRow
+		epCreated, epUpdated           *time.Time
+		evID, evType, evData           *string
+		ev                             eventRow
+		evCreated                      *time.Time
+	)
+	err := conn(g).QueryRowContext(ctx, leaseDueSQL, id, utc(until), utc(now)).Scan(
+		&d.ID, &d.EndpointID, &d.EventID, &d.EventType, &d.Status, &d.Attempts, &d.LastStatusCode, &d.LastError, &d.NextAttemptAt,
+		&d.LeaseUntil, &d.CreatedAt, &d.UpdatedAt,
+		&epID, &ep.CenterID, &epURL, &epEnabled, &epDesc, &epStatus, &epSecret, &ep.PreviousSecret, &ep.PreviousSecretUntil,
+		&ep.FailingSince, &epCreated, &epUpdated,
+		&evID, &evType, &ev.BuyerID, &ev.CenterID, &evData, &evCreated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return webhooks.Leased{}, false, nil
+	}
+	if err != nil {
+		return webhooks.Leased{}, false, err
+	}
+	out := webhooks.Leased{Delivery: toDelivery(d)}
+	if epID != nil {
+		ep.ID, ep.URL, ep.EnabledEvents, ep.Description, ep.Status, ep.Secret = *epID, *epURL, *epEnabled, *epDesc, *epStatus, *epSecret
+		ep.CreatedAt, ep.UpdatedAt = *epCreated, *epUpdated
+		e, err := toEndpoint(ep)
+		if err != nil {
+			return out, true, err
+		}
+		out.Endpoint = &e
+	}
+	if evID != nil {
+		ev.ID, ev.Type, ev.Data, ev.CreatedAt = *evID, *evType, *evData, *evCreated
+		e := toEvent(ev)
+		out.Event = &e
+	}
+	return out, true, nil
+}
+
+// recordSuccessSQL records a successful attempt and clears the endpoint's failing_since in one
+// statement (PostgreSQL: a data-modifying CTE; both updates commit together).
+const recordSuccessSQL = `WITH d AS (
+	UPDATE webhook_deliveries SET status = $2, attempts = $3, last_status_code = $4, last_error = $5, next_attempt_at = $6,
+		lease_until = NULL, updated_at = $7
+	WHERE id = $1)
+UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $8 AND failing_since IS NOT NULL`
+
+// RecordWebhookSuccess implements webhooks.Store: on PostgreSQL one statement (recordSuccessSQL),
+// on SQLite both updates in one transaction.
+func (s Webhooks) RecordWebhookSuccess(ctx context.Context, d webhooks.Delivery) error {
+	g := s.db.gorm
+	if !isPostgres(g) {
+		return s.InTx(ctx, func(tx webhooks.Tx) error {
+			if err := tx.RecordWebhookAttempt(ctx, d); err != nil {
+				return err
+			}
+			return tx.SetWebhookEndpointFailing(ctx, d.EndpointID, time.Time{})
+		})
+	}
+	var code *int
+	if d.LastStatusCode != 0 {
+		code = &d.LastStatusCode
+	}
+	updated := d.UpdatedAt
+	if updated.IsZero() {
+		updated = time.Now()
+	}
+	_, err := conn(g).ExecContext(ctx, recordSuccessSQL, d.ID, string(d.Status), d.Attempts, code, nullable(d.LastError),
+		optTime(d.NextAttemptAt), utc(updated), d.EndpointID)
+	return err
 }

@@ -37,53 +37,38 @@ func (s *Service) delay(n int) time.Duration {
 // for GiveUpAfter, the endpoint is disabled and webhook_endpoint.disabled emitted.
 func (s *Service) Attempt(ctx context.Context, deliveryID string) (time.Duration, error) {
 	now := s.cfg.DeliveryClock.Now()
-	d, err := s.cfg.Store.WebhookDelivery(ctx, deliveryID)
-	if errors.Is(err, ErrNotFound) {
-		return 0, nil // its endpoint was deleted
-	}
-	if err != nil {
-		return 0, err
-	}
-	if d.Status != DeliveryPending {
-		return 0, nil
-	}
-	if wait := d.NextAttemptAt.Sub(now); wait > 0 {
-		if wait > skew {
-			return 0, nil // a later job of this delivery (a retry) owns it
-		}
-		return wait, nil
-	}
-	if held := d.LeaseUntil.Sub(now); held > 0 {
-		// Another attempt holds it: alive, it records its outcome and its own job goes on; dead
-		// (its process was killed, this job is its rescue), the lease runs out and this job
-		// makes the attempt. Come back then.
-		return held + time.Second, nil
-	}
 	lease := s.cfg.Timeout + 10*time.Second
-	leased, err := s.cfg.Store.LeaseWebhookDelivery(ctx, d.ID, now, now.Add(lease))
+	// The common case first, in one statement: the delivery is pending, due and free; its lease
+	// is taken and it is read with its endpoint and its event.
+	got, leased, err := s.cfg.Store.LeaseDueWebhookDelivery(ctx, deliveryID, now, now.Add(lease))
 	if err != nil {
 		return 0, err
 	}
-	if !leased {
-		return lease + time.Second, nil // taken meanwhile (or settled): look again once its lease has run out
-	}
-	ep, err := s.cfg.Store.WebhookEndpoint(ctx, d.EndpointID)
-	if errors.Is(err, ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, s.release(ctx, d, err)
-	}
-	if ep.Status != StatusEnabled {
-		d.Status, d.LastError, d.NextAttemptAt = DeliveryFailed, "the endpoint is disabled", time.Time{}
-		return 0, s.cfg.Store.InTx(ctx, func(tx Tx) error { return tx.RecordWebhookAttempt(ctx, d) })
-	}
-	e, err := s.cfg.Store.Event(ctx, d.EventID)
-	if errors.Is(err, events.ErrNotFound) {
-		return 0, nil // purged: its deliveries went with it
-	}
-	if err != nil {
-		return 0, s.release(ctx, d, err)
+	var (
+		d  Delivery
+		ep Endpoint
+		e  events.Event
+	)
+	if leased {
+		d = got.Delivery
+		if got.Endpoint == nil {
+			return 0, nil // its endpoint was deleted
+		}
+		ep = *got.Endpoint
+		if ep.Status != StatusEnabled {
+			d.Status, d.LastError, d.NextAttemptAt = DeliveryFailed, "the endpoint is disabled", time.Time{}
+			return 0, s.cfg.Store.InTx(ctx, func(tx Tx) error { return tx.RecordWebhookAttempt(ctx, d) })
+		}
+		if got.Event == nil {
+			return 0, nil // purged: its deliveries went with it
+		}
+		e = *got.Event
+	} else {
+		var wait time.Duration
+		var done bool
+		if d, ep, e, wait, done, err = s.leaseAfterRead(ctx, deliveryID, now, lease); done || err != nil {
+			return wait, err
+		}
 	}
 	body, err := s.cfg.Render(e)
 	if err != nil {
@@ -99,12 +84,7 @@ func (s *Service) Attempt(ctx context.Context, deliveryID string) (time.Duration
 	d.LastStatusCode, d.LastError, d.UpdatedAt = code, failure, at
 	if failure == "" {
 		d.Status, d.NextAttemptAt = DeliverySucceeded, time.Time{}
-		return 0, s.cfg.Store.InTx(ctx, func(tx Tx) error {
-			if err := tx.RecordWebhookAttempt(ctx, d); err != nil {
-				return err
-			}
-			return tx.SetWebhookEndpointFailing(ctx, ep.ID, time.Time{})
-		})
+		return 0, s.cfg.Store.RecordWebhookSuccess(ctx, d)
 	}
 	var next time.Duration
 	if at.Sub(d.CreatedAt) >= s.cfg.GiveUpAfter {
@@ -135,6 +115,62 @@ func (s *Service) Attempt(ctx context.Context, deliveryID string) (time.Duration
 		return 0, err
 	}
 	return next, nil
+}
+
+// leaseAfterRead is the general path of Attempt, when the delivery was not pending, due and free
+// a moment ago: it reads the delivery, says when to come back when it is not due or is held
+// (done), else takes its lease and reads its endpoint and event. done with a nil error and a
+// zero wait: nothing is left for this job.
+func (s *Service) leaseAfterRead(ctx context.Context, deliveryID string, now time.Time, lease time.Duration) (
+	d Delivery, ep Endpoint, e events.Event, wait time.Duration, done bool, err error) {
+	d, err = s.cfg.Store.WebhookDelivery(ctx, deliveryID)
+	if errors.Is(err, ErrNotFound) {
+		return d, ep, e, 0, true, nil // its endpoint was deleted
+	}
+	if err != nil {
+		return d, ep, e, 0, true, err
+	}
+	if d.Status != DeliveryPending {
+		return d, ep, e, 0, true, nil
+	}
+	if wait := d.NextAttemptAt.Sub(now); wait > 0 {
+		if wait > skew {
+			return d, ep, e, 0, true, nil // a later job of this delivery (a retry) owns it
+		}
+		return d, ep, e, wait, true, nil
+	}
+	if held := d.LeaseUntil.Sub(now); held > 0 {
+		// Another attempt holds it: alive, it records its outcome and its own job goes on; dead
+		// (its process was killed, this job is its rescue), the lease runs out and this job
+		// makes the attempt. Come back then.
+		return d, ep, e, held + time.Second, true, nil
+	}
+	leased, err := s.cfg.Store.LeaseWebhookDelivery(ctx, d.ID, now, now.Add(lease))
+	if err != nil {
+		return d, ep, e, 0, true, err
+	}
+	if !leased {
+		return d, ep, e, lease + time.Second, true, nil // taken meanwhile (or settled): look again once its lease has run out
+	}
+	ep, err = s.cfg.Store.WebhookEndpoint(ctx, d.EndpointID)
+	if errors.Is(err, ErrNotFound) {
+		return d, ep, e, 0, true, nil
+	}
+	if err != nil {
+		return d, ep, e, 0, true, s.release(ctx, d, err)
+	}
+	if ep.Status != StatusEnabled {
+		d.Status, d.LastError, d.NextAttemptAt = DeliveryFailed, "the endpoint is disabled", time.Time{}
+		return d, ep, e, 0, true, s.cfg.Store.InTx(ctx, func(tx Tx) error { return tx.RecordWebhookAttempt(ctx, d) })
+	}
+	e, err = s.cfg.Store.Event(ctx, d.EventID)
+	if errors.Is(err, events.ErrNotFound) {
+		return d, ep, e, 0, true, nil // purged: its deliveries went with it
+	}
+	if err != nil {
+		return d, ep, e, 0, true, s.release(ctx, d, err)
+	}
+	return d, ep, e, 0, false, nil
 }
 
 // release gives the lease back after an attempt that could not be made, and returns cause.

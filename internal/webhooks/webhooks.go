@@ -151,6 +151,20 @@ type Store interface {
 	LeaseWebhookDelivery(ctx context.Context, id string, now, until time.Time) (bool, error)
 	// Event returns an event or events.ErrNotFound.
 	Event(ctx context.Context, id string) (events.Event, error)
+	// LeaseDueWebhookDelivery is LeaseWebhookDelivery that also returns, when it took the lease,
+	// the delivery with its endpoint and its event (nil when gone): on PostgreSQL one statement.
+	LeaseDueWebhookDelivery(ctx context.Context, id string, now, until time.Time) (Leased, bool, error)
+	// RecordWebhookSuccess records a delivery's successful attempt (as Tx.RecordWebhookAttempt)
+	// and that its endpoint is no longer failing (as Tx.SetWebhookEndpointFailing with a zero
+	// time), atomically: on PostgreSQL one statement.
+	RecordWebhookSuccess(ctx context.Context, d Delivery) error
+}
+
+// Leased is a delivery whose lease was just taken, with its endpoint and event (nil when gone).
+type Leased struct {
+	Delivery Delivery
+	Endpoint *Endpoint
+	Event    *events.Event
 }
 
 // DeliverJob is the job of one delivery's next attempt.
