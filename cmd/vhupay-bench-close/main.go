@@ -192,8 +192,25 @@ func (s *stepTimes) total() time.Duration {
 func (s *stepTimes) completed(name string, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.steps = append(s.steps, stepTime{name: name, took: at.Sub(s.last)})
+	took := at.Sub(s.last)
+	s.steps = append(s.steps, stepTime{name: name, took: took})
 	s.last = at
+	// Printed as it happens too, so that a close stopped halfway still shows its first steps.
+	fmt.Printf("  step %-16s completed in %9s (%s since the start; load average %s)\n", name, took.Round(time.Millisecond),
+		at.Sub(s.first).Round(time.Millisecond), loadAverage())
+}
+
+// loadAverage is /proc/loadavg's first three fields ("?" when unreadable).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func (s *stepTimes) list() []stepTime {
