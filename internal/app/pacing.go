@@ -34,6 +34,10 @@ func pacedSteps(steps []monthclose.Step) []monthclose.Step {
 	return out
 }
 
+// sandboxCloseWorkers is how many provider and partner calls a month close step makes at once
+// with the unpaced sandbox provider.
+const sandboxCloseWorkers = 16
+
 // pacedCollectionsProvider puts the sandbox provider's collection calls under a budget when
 // VHUPAY_MANGOPAY_CALLS_PER_15MIN is set in sandbox mode, so that a paced close can be watched
 // there too (the MangoPay client paces itself).
