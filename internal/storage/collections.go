@@ -105,6 +105,14 @@ func (s Collections) CreateMonth(ctx context.Context, month string, at time.Time
 		if err != nil {
 			return err
 		}
+		if s.dialect == Postgres {
+			// The month's collections were all just inserted: without fresh statistics the
+			// statements that follow (here, the pre-notifications, the submissions) are planned
+			// as if the table held none (ANALYZE counts this transaction's own rows).
+			if err := tx.Exec(`ANALYZE sepa_collections`).Error; err != nil {
+				return err
+			}
+		}
 		// Link the intents to their buyer's pending collection (a fully refunded one is not
 		// collected; a refund racing this statement either lowered the intent before it, or finds
 		// it linked and waits for the collection: see refunds.Tx.LowerScheduled).
@@ -224,17 +232,26 @@ func (s Collections) Prenotify(ctx context.Context, month string, n collections.
 		done = 0
 		tx := u.g.WithContext(ctx)
 		due := n.DueDate.UTC().Format(time.DateOnly)
+		// The batch's ids first: as a subquery of the UPDATE, PostgreSQL plans it on the
+		// statistics of a table whose collections were all just created (a nested loop over
+		// every pending collection per row).
+		var batch []string
+		if err := tx.Model(&collectionRow{}).Where("month = ? AND status = ? AND prenotified_at IS NULL", month, collections.StatusPending).
+			Order("id").Limit(limit).Pluck("id", &batch).Error; err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
 		var ids []string
 		err := tx.Raw(`UPDATE sepa_collections SET due_date = ?, prenotified_at = ?, creditor_id = ?, updated_at = ?,
 				mandate_reference = COALESCE((SELECT m.reference FROM bank_accounts a JOIN mandates m ON m.bank_account_id = a.id
 					WHERE a.buyer_id = sepa_collections.buyer_id AND a.is_default = ? AND a.status = 'active' AND m.status IN ?
 					ORDER BY m.id DESC LIMIT 1), '')
-			WHERE id IN (SELECT c.id FROM sepa_collections c WHERE c.month = ? AND c.status = 'pending' AND c.prenotified_at IS NULL
-				ORDER BY c.id LIMIT ?)
-			AND status = 'pending' AND prenotified_at IS NULL
+			WHERE id IN ? AND status = 'pending' AND prenotified_at IS NULL
 			RETURNING id`,
 			due, utc(n.At), n.CreditorID, utc(n.At), true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)},
-			month, limit).Scan(&ids).Error
+			batch).Scan(&ids).Error
 		if err != nil {
 			return err
 		}
@@ -729,23 +746,27 @@ func (s Collections) Lines(ctx context.Context, id string) ([]collections.Line, 
 }
 
 // MarkSubmittedMany implements collections.Store: one UPDATE … FROM (VALUES …) per chunk of
-// 500, then the sepa_collection.submitted events, set-based, in the same unit.
+// 1,000, then the sepa_collection.submitted events, set-based, in the same unit.
 func (s Collections) MarkSubmittedMany(ctx context.Context, subs []collections.Submitted, at time.Time) ([]string, error) {
 	var applied []string
 	err := s.owner.inUnit(ctx, func(u *unit) error {
 		applied = nil
 		tx := u.g.WithContext(ctx)
-		err := chunk(subs, 500, func(part []collections.Submitted) error {
+		err := chunk(subs, 1000, func(part []collections.Submitted) error {
 			args := []any{string(collections.StatusSubmitted), utc(at), utc(at)}
-			for _, p := range part {
+			keys := make([]string, len(part))
+			for i, p := range part {
 				args = append(args, p.ID, p.ProviderPayInID, p.MandateID)
+				keys[i] = p.ID
 			}
+			// The ids again as a list: the join alone is planned as a hash of every pending
+			// collection of the month, once per chunk.
 			var ids []string
 			err := tx.Raw(`UPDATE sepa_collections SET status = ?, provider_payin_id = v.column2, mandate_id = v.column3,
 					submitted_at = ?, updated_at = ?, attempts = 1
 				FROM (VALUES `+valuesRows(len(part), "text", "text", "text")+`) AS v
-				WHERE sepa_collections.id = v.column1 AND sepa_collections.status = 'pending'
-				RETURNING id`, args...).Scan(&ids).Error
+				WHERE sepa_collections.id = v.column1 AND sepa_collections.id IN ? AND sepa_collections.status = 'pending'
+				RETURNING id`, append(args, keys)...).Scan(&ids).Error
 			applied = append(applied, ids...)
 			return err
 		})
