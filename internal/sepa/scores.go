@@ -110,6 +110,11 @@ func (s *Service) askScore(ctx context.Context, b parties.Buyer, requestedBy str
 	return check, out, nil
 }
 
+// manyBuyers is a Buyers that reads many buyers at once.
+type manyBuyers interface {
+	BuyersByID(ctx context.Context, ids []string) (map[string]parties.Buyer, error)
+}
+
 // CheckScores is CheckScore for many buyers (the month close): the partner is asked for each,
 // at most workers at once, and the checks obtained are recorded together in one unit of work
 // (AddScoreChecks), also when ctx ends or a buyer fails halfway, so that no answer obtained is
@@ -123,6 +128,23 @@ func (s *Service) CheckScores(ctx context.Context, buyerIDs []string, workers in
 		first  error
 	)
 	results := make(map[string]error, len(buyerIDs))
+	// The buyers in one read when the store can (storage's Parties can).
+	var known map[string]parties.Buyer
+	if many, ok := s.buyers.(manyBuyers); ok {
+		var err error
+		if known, err = many.BuyersByID(ctx, buyerIDs); err != nil {
+			return nil, err
+		}
+	}
+	buyerOf := func(id string) (parties.Buyer, error) {
+		if known == nil {
+			return s.buyer(ctx, id)
+		}
+		if b, ok := known[id]; ok {
+			return b, nil
+		}
+		return parties.Buyer{}, ErrNotFound
+	}
 	work := make(chan string)
 	var wg sync.WaitGroup
 	for range min(workers, len(buyerIDs)) {
@@ -130,7 +152,7 @@ func (s *Service) CheckScores(ctx context.Context, buyerIDs []string, workers in
 			for b := range work {
 				var check ScoreCheck
 				var out error
-				buyer, err := s.buyer(ctx, b)
+				buyer, err := buyerOf(b)
 				if err == nil {
 					check, out, err = s.askScore(ctx, buyer, RequestedBySystem)
 				}
