@@ -88,7 +88,9 @@ type factsRow struct {
 }
 
 // factsMany reads, in one statement, what SEPA.Facts reads of each buyer, for month; a buyer
-// without a SEPA profile is absent from the answer (SEPA.Facts: sepa.ErrNotFound).
+// without a SEPA profile is absent from the answer (SEPA.Facts: sepa.ErrNotFound). The latest
+// checks' ids are picked per buyer first (k), then joined by id: joined on the subquery itself,
+// PostgreSQL hashes the whole score_checks table twice per call.
 func (s SEPA) factsMany(ctx context.Context, buyerIDs []string, month string) (map[string]sepa.Facts, error) {
 	out := make(map[string]sepa.Facts, len(buyerIDs))
 	if len(buyerIDs) == 0 {
@@ -104,12 +106,14 @@ func (s SEPA) factsMany(ctx context.Context, buyerIDs []string, month string) (m
 			sc.value AS scored_value, sc.checked_at AS scored_at, lc.outcome AS latest_outcome, lc.checked_at AS latest_at,
 			COALESCE((SELECT o.outstanding FROM sepa_outstanding o WHERE o.buyer_id = p.buyer_id AND o.month = ?), 0) AS outstanding,
 			(SELECT COUNT(*) FROM sepa_collections c WHERE c.buyer_id = p.buyer_id AND c.status = 'retrying') AS retrying
-		FROM sepa_profiles p
-		LEFT JOIN score_checks sc ON sc.id = (SELECT s.id FROM score_checks s WHERE s.buyer_id = p.buyer_id AND s.outcome = ?
-			ORDER BY s.checked_at DESC, s.id DESC LIMIT 1)
-		LEFT JOIN score_checks lc ON lc.id = (SELECT s.id FROM score_checks s WHERE s.buyer_id = p.buyer_id
-			ORDER BY s.checked_at DESC, s.id DESC LIMIT 1)
-		WHERE p.buyer_id IN ?`,
+		FROM (SELECT p0.buyer_id AS bid,
+				(SELECT s.id FROM score_checks s WHERE s.buyer_id = p0.buyer_id AND s.outcome = ?
+					ORDER BY s.checked_at DESC, s.id DESC LIMIT 1) AS scored_id,
+				(SELECT s.id FROM score_checks s WHERE s.buyer_id = p0.buyer_id ORDER BY s.checked_at DESC, s.id DESC LIMIT 1) AS latest_id
+			FROM sepa_profiles p0 WHERE p0.buyer_id IN ?) AS k
+		JOIN sepa_profiles p ON p.buyer_id = k.bid
+		LEFT JOIN score_checks sc ON sc.id = k.scored_id
+		LEFT JOIN score_checks lc ON lc.id = k.latest_id`,
 		true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)}, month, string(sepa.ScoreScored), buyerIDs).
 		Scan(&rows).Error
 	if err != nil {
