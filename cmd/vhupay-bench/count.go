@@ -25,6 +25,11 @@ type statementCount struct {
 	// readsOutside are the reads run outside a transaction (each its own read-only transaction,
 	// which flushes nothing).
 	readsOutside int
+	// writers is how many transactions wrote the rows of the run's payments: the distinct
+	// xmin (the id of the transaction that wrote a row version) of their intents, events,
+	// fan-out jobs, idempotency records and confirmed orders. It does not depend on how the
+	// statements were sent (a statement on its own, or BEGIN … COMMIT).
+	writers int
 }
 
 // writes reports whether an upper-cased statement writes (INSERT, UPDATE, DELETE, or a WITH
@@ -64,6 +69,10 @@ func countStatements(ctx context.Context, admin, app *storage.DB, appDB string, 
 	if err := setOnPool(ctx, app, "SET log_statement = 'all'"); err != nil {
 		return statementCount{}, err
 	}
+	var start time.Time
+	if err := admin.SQL().QueryRowContext(ctx, `SELECT now()`).Scan(&start); err != nil {
+		return statementCount{}, err
+	}
 	r := drive(client, base, orders, next, 1, d, idemKey)
 	if err := setOnPool(ctx, app, "SET log_statement = 'none'"); err != nil {
 		return statementCount{}, err
@@ -76,11 +85,22 @@ func countStatements(ctx context.Context, admin, app *storage.DB, appDB string, 
 	}
 	c := parseStatements(text, appDB)
 	c.payments = r.ok
+	if err := app.SQL().QueryRowContext(ctx, writersSQL, start).Scan(&c.writers); err != nil {
+		return c, fmt.Errorf("count the writing transactions: %w", err)
+	}
 	if r.errors > 0 {
 		return c, fmt.Errorf("statement count run: %d errors (%s)", r.errors, r.errorSummary())
 	}
 	return c, nil
 }
+
+// writersSQL counts the transactions that wrote the rows of the payments made since $1.
+const writersSQL = `SELECT count(DISTINCT x) FROM (
+	SELECT xmin::text AS x FROM payment_intents WHERE created_at >= $1
+	UNION ALL SELECT xmin::text FROM events WHERE created_at >= $1
+	UNION ALL SELECT xmin::text FROM river_job WHERE created_at >= $1
+	UNION ALL SELECT xmin::text FROM idempotency_keys WHERE created_at >= $1
+	UNION ALL SELECT o.xmin::text FROM orders o JOIN payment_intents i ON i.order_id = o.id WHERE i.created_at >= $1) t`
 
 // setOnPool runs a SET on as many connections of the pool as it holds (all of them at once, so
 // that each is a different one).
@@ -115,23 +135,26 @@ var logLine = regexp.MustCompile(`^\S+ \S+ \S+ \[(\d+)\] \S+@(\S+) LOG:  (?:stat
 func parseStatements(text, db string) statementCount {
 	c := statementCount{perStmt: map[string]int{}}
 	inTx := map[string]bool{} // pid → inside BEGIN … COMMIT
-	for _, l := range strings.Split(text, "\n") {
-		m := logLine.FindStringSubmatch(l)
-		if m == nil || m[2] != db {
-			continue
+	// A statement of several lines is logged on several: the first with the prefix, the others
+	// indented with a tab. Each statement is taken whole before it is classified.
+	var pid, stmt string
+	pending := false
+	flush := func() {
+		if !pending {
+			return
 		}
-		pid, stmt := m[1], strings.TrimSpace(m[3])
+		pending = false
 		if strings.Contains(stmt, "log_statement") {
-			continue
+			return
 		}
 		if strings.HasPrefix(stmt, "-- ping") {
 			c.pings++ // the driver's check of a connection taken from the pool: a round trip, no commit
-			continue
+			return
 		}
 		c.statements++
 		kind := strings.ToUpper(strings.Join(firstWords(stmt, 3), " "))
 		c.perStmt[kind]++
-		switch up := strings.ToUpper(stmt); {
+		switch up := strings.ToUpper(strings.Join(strings.Fields(stmt), " ")); {
 		case strings.HasPrefix(up, "BEGIN"):
 			inTx[pid] = true
 		case strings.HasPrefix(up, "COMMIT"):
@@ -149,6 +172,21 @@ func parseStatements(text, db string) statementCount {
 			}
 		}
 	}
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "\t") {
+			if pending {
+				stmt += "\n" + l
+			}
+			continue
+		}
+		flush()
+		m := logLine.FindStringSubmatch(l)
+		if m == nil || m[2] != db {
+			continue
+		}
+		pid, stmt, pending = m[1], strings.TrimSpace(m[3]), true
+	}
+	flush()
 	return c
 }
 

@@ -168,9 +168,9 @@ func run() error {
 		if c.payments == 0 {
 			return errors.New("statement count: no payment accepted")
 		}
-		fmt.Printf("PostgreSQL's log (log_statement=all, 1 connection, %s): %d payments, %.2f statements and %.2f commits that write per payment (%.2f reads outside a transaction, %.2f pool pings)\n",
+		fmt.Printf("PostgreSQL's log (log_statement=all, 1 connection, %s): %d payments, %.2f statements, %.2f commits that write and %.2f reads outside a transaction per payment (%.2f pool pings); %.2f transactions wrote each payment's rows (distinct xmin)\n",
 			o.count, c.payments, float64(c.statements)/float64(c.payments), float64(c.commits)/float64(c.payments),
-			float64(c.readsOutside)/float64(c.payments), float64(c.pings)/float64(c.payments))
+			float64(c.readsOutside)/float64(c.payments), float64(c.pings)/float64(c.payments), float64(c.writers)/float64(c.payments))
 		kinds := make([]string, 0, len(c.perStmt))
 		for k := range c.perStmt {
 			kinds = append(kinds, k)

@@ -70,7 +70,7 @@ func TestWebhookDeliveryKilledMidAttempt(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.db.SetEnqueuer(q.TxEnqueuer())
-	e.db.SetEventJob(func(id string) txn.Job { return webhooks.FanoutJob{EventID: id} })
+	e.db.SetEventJob(func(ids ...string) txn.Job { return webhooks.FanoutOf(ids...) })
 	if err := e.db.Units().InTx(context.Background(), func(tx txn.Tx) error {
 		return tx.Emit(context.Background(), txn.Event{Type: "reconciliation.mismatch", Object: map[string]any{"id": "rec_1"}, At: time.Now()})
 	}); err != nil {

@@ -152,7 +152,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	}
 	a := &App{Config: cfg, Log: log, DB: db, secrets: secrets}
 	db.SetRenderer(httpapi.Render)
-	db.SetEventJob(func(eventID string) txn.Job { return webhooks.FanoutJob{EventID: eventID} })
+	db.SetEventJob(func(ids ...string) txn.Job { return webhooks.FanoutOf(ids...) })
 	base := opts.BaseClock
 	if base == nil {
 		base = clock.Real{}
@@ -239,6 +239,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			payments.MethodSEPADebit:  a.SEPA.DebitMethod(db.SEPAUnits()),
 			payments.MethodVHUInvoice: a.Invoicing.Method(db.InvoicingUnits()),
 		},
+		OneTrip: db.SEPAOneTrip(a.SEPA.ScoreRuleAt), // PostgreSQL: a SEPA payment in two round trips
 	})
 	var collectionsProvider collections.Provider = a.Provider
 	closeWorkers := 0 // collections' default: 4 provider calls at a time (MangoPay's rate limits)

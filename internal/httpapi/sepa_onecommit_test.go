@@ -128,7 +128,7 @@ func TestSEPADebitOneCommit(t *testing.T) {
 			replay.Header.Get("Location") != first.Header.Get("Location") {
 			t.Fatalf("replay: %s %q, first %q", replay.Header, replay.Body, first.Body)
 		}
-		t.Logf("%s: one accepted payment = %d statements and points in one unit of work", bk, len(points))
+		t.Logf("%s: one accepted payment = %d statements and points in one unit of work:\n%s", bk, len(points), numbered(points))
 
 		// Then the same payment of new orders, crashing at the first point, the second, ... until
 		// a payment has fewer points than the crash's index (it then succeeds).
@@ -180,7 +180,10 @@ func TestSEPADebitOneCommit(t *testing.T) {
 				t.Fatalf("after the retry of a crash at %d: outstanding %d, want %d", i, p.Outstanding, outstanding)
 			}
 		}
-		if crashes < 10 {
+		// On PostgreSQL the payments after the month's first take one trip: one statement that
+		// writes everything or nothing, then COMMIT and COMMITTED (3 points); SQLite's general
+		// path has 16.
+		if crashes < 3 {
 			t.Fatalf("only %d crash points", crashes)
 		}
 		t.Logf("%s: %d crash points, each left nothing or everything", bk, crashes)

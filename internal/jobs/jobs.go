@@ -32,6 +32,7 @@ import (
 	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/txn"
+	"github.com/vhupay/vhupay/internal/webhooks"
 )
 
 // Defaults of Config.
@@ -413,6 +414,23 @@ func (e txEnqueuer) EnqueueManyTx(ctx context.Context, tx *sql.Tx, jobs []txn.Jo
 		return fmt.Errorf("enqueue %d jobs: %w", len(jobs), err)
 	}
 	return nil
+}
+
+// rowJobs are the kinds of job that JobRow gives as rows: options that River's insert turns into
+// columns alone (queue, max attempts), no uniqueness.
+var rowJobs = map[string]bool{webhooks.FanoutJob{}.Kind(): true}
+
+// JobRow implements storage.JobRows for the kinds of rowJobs: the row River's insert writes.
+func (e txEnqueuer) JobRow(job txn.Job) (storage.JobRow, bool) {
+	o := insertOpts[job.Kind()]
+	if !rowJobs[job.Kind()] || o == nil || o.MaxAttempts <= 0 || o.Queue == "" {
+		return storage.JobRow{}, false
+	}
+	args, err := json.Marshal(job)
+	if err != nil {
+		return storage.JobRow{}, false
+	}
+	return storage.JobRow{Kind: job.Kind(), Queue: o.Queue, MaxAttempts: o.MaxAttempts, Args: args}, true
 }
 
 // TxEnqueuer is what units of work enqueue their jobs with (see storage.DB.SetEnqueuer).

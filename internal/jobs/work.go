@@ -104,7 +104,12 @@ func register(workers *river.Workers, rc *river.Config, w Work, refundFirstWait 
 		if w.Webhooks == nil {
 			return nil
 		}
-		return w.Webhooks.Fanout(ctx, job.Args.EventID)
+		for _, eventID := range job.Args.Events() { // a retry fans the first ones out again: deliveries are unique per endpoint and event
+			if err := w.Webhooks.Fanout(ctx, eventID); err != nil {
+				return err
+			}
+		}
+		return nil
 	}))
 	river.AddWorker(workers, &deliveryWorker{w: w})
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[payments.RefundJob]) error {

@@ -91,6 +91,9 @@ type Config struct {
 	SweepWindow time.Duration
 	// Metrics counts what SweepPayIns finds (nil: not counted).
 	Metrics Metrics
+	// OneTrip records sepa_debit payments with an Idempotency-Key's answer in two round trips
+	// and one commit when nothing stands in the way (nil: always the general path).
+	OneTrip OneTrip
 }
 
 // Service creates, reads, refreshes, cancels and expires payment intents, and manages cards.
@@ -108,6 +111,7 @@ type Service struct {
 	unsentAfter   time.Duration
 	sweepWindow   time.Duration
 	metrics       Metrics
+	oneTrip       OneTrip
 }
 
 // NewService returns a Service.
@@ -115,7 +119,7 @@ func NewService(cfg Config) *Service {
 	s := &Service{store: cfg.Store, orders: cfg.Orders, payers: cfg.Payers, provider: cfg.Provider, clock: cfg.Clock,
 		log: cfg.Log, expiry: cfg.IntentExpiry, methods: map[Method]MethodHandler{},
 		refundTimeout: cfg.RefundTimeout, refunds: cfg.Refunds, unsentAfter: cfg.UnsentAfter, sweepWindow: cfg.SweepWindow,
-		metrics: cfg.Metrics}
+		metrics: cfg.Metrics, oneTrip: cfg.OneTrip}
 	for m, h := range cfg.Methods {
 		if h != nil && m != MethodCard {
 			s.methods[m] = h
@@ -351,6 +355,11 @@ func (s *Service) Create(ctx context.Context, who auth.Principal, in CreateInput
 	}
 	if in.CollectionID != "" {
 		return s.payCollection(ctx, buyerID, in, browser, ip)
+	}
+	if in.Method == MethodSEPADebit && in.Answer != nil && s.oneTrip != nil {
+		if pi, ok, err := s.payOneTrip(ctx, buyerID, in); ok || err != nil {
+			return pi, err
+		}
 	}
 	read, err := s.orders.OrderToPay(ctx, in.OrderID)
 	order := read.Order

@@ -3,6 +3,7 @@ package sepa
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/orders"
@@ -62,6 +63,10 @@ func (s *Service) DebitMethod(units txn.Runner[Tx]) payments.MethodHandler {
 	m := &DebitMethod{policy: s.cfg.Score}
 	return payments.Handler(units, m.Accept)
 }
+
+// ScoreRuleAt is the score rule that sepa_debit payments are decided with at an instant (for
+// storage's one-trip payments, which check it in SQL).
+func (s *Service) ScoreRuleAt(at time.Time) ScoreRule { return s.cfg.Score.RuleAt(at) }
 
 // Accept is the payments.Accept of sepa_debit, inside the payment's transaction tx.
 //

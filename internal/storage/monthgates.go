@@ -173,8 +173,15 @@ func holdGate(ctx context.Context, g *gorm.DB, month string) (bool, error) {
 }
 
 // shutGate closes month's gate at at inside tx (the start of month's close). On PostgreSQL the
-// upsert takes the row's lock, so it waits for every payment holding the gate open.
+// upsert takes the row's lock, so it waits for every payment of the general path holding the
+// gate open (a share lock of the row), after the exclusive advisory lock of the month's gate,
+// which waits for every one-trip payment holding it (vhupay_month_open's shared lock).
 func shutGate(tx *gorm.DB, month string, at time.Time) error {
+	if isPostgres(tx) {
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtextextended('vhupay.month_gate:' || ?, 0))`, month).Error; err != nil {
+			return err
+		}
+	}
 	return tx.Exec(`INSERT INTO month_gates (month, closed_at) VALUES (?, ?)
 		ON CONFLICT (month) DO UPDATE SET closed_at = COALESCE(month_gates.closed_at, excluded.closed_at)`, month, utc(at)).Error
 }

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"testing"
@@ -233,4 +234,68 @@ func numbered(db *storage.DB, q string) string {
 		return q
 	}
 	return strings.ReplaceAll(q, "$", "?")
+}
+
+// The one-trip payment's hold on a month's gate (vhupay_month_open, a shared advisory lock) and
+// a close's start (shutGate's exclusive one) exclude each other too: the close waits for the
+// payment's transaction, and a hold taken while the close starts waits for it, then reads the
+// gate shut (its read takes a snapshot after the lock was granted).
+func TestMonthGateHeldByOneTripPayments(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		if b != storagetest.Postgres {
+			t.Skip("vhupay_month_open is PostgreSQL's (SQLite runs one write transaction at a time)")
+		}
+		ctx := context.Background()
+		db := storagetest.Open(t, b)
+		closes := storage.NewMonthCloses(db)
+		base := clock.NewManual(lastSecond)
+		storage.NewMonthGates(db, base, false)
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO month_gates (month) VALUES ('2026-11')`); err != nil {
+			t.Fatal(err)
+		}
+		holdOpen := func(ctx context.Context) (*sql.Tx, bool) {
+			t.Helper()
+			tx, err := db.SQL().BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var open bool
+			if err := tx.QueryRowContext(ctx, `SELECT vhupay_month_open('2026-11')`).Scan(&open); err != nil {
+				t.Fatal(err)
+			}
+			return tx, open
+		}
+		payment, open := holdOpen(ctx)
+		if !open {
+			t.Fatal("the open month reads shut")
+		}
+		started := make(chan error, 1)
+		go func() { started <- startClose(t, closes, "2026-11", base.Now()) }()
+		select {
+		case err := <-started:
+			t.Fatalf("the close started while a one-trip payment held its month open: %v", err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		// A second payment arrives while the close waits: it waits behind the close.
+		second := make(chan bool, 1)
+		go func() {
+			tx, open := holdOpen(ctx)
+			_ = tx.Rollback()
+			second <- open
+		}()
+		select {
+		case <-second:
+			t.Fatal("a payment held the gate while a close waited to shut it")
+		case <-time.After(300 * time.Millisecond):
+		}
+		if err := payment.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-started; err != nil {
+			t.Fatal(err)
+		}
+		if <-second {
+			t.Error("after the close began, the month still reads open")
+		}
+	})
 }

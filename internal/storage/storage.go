@@ -37,14 +37,14 @@ type DB struct {
 	gorm     *gorm.DB
 	sql      *sql.DB
 	dialect  string
-	render   txn.Renderer                 // see SetRenderer
-	enqueuer Enqueuer                     // see SetEnqueuer
-	eventJob func(eventID string) txn.Job // see SetEventJob
-	gates    *MonthGates                  // see NewMonthGates
-	earnings bool                         // see NewEarnings
-	standing SEPAStanding                 // see SetSEPAStanding
-	initial  int64                        // the SEPA ceiling of a reinstated buyer (SetSEPAStanding)
-	hook     StatementHook                // see WithStatementHook
+	render   txn.Renderer                     // see SetRenderer
+	enqueuer Enqueuer                         // see SetEnqueuer
+	eventJob func(eventIDs ...string) txn.Job // see SetEventJob
+	gates    *MonthGates                      // see NewMonthGates
+	earnings bool                             // see NewEarnings
+	standing SEPAStanding                     // see SetSEPAStanding
+	initial  int64                            // the SEPA ceiling of a reinstated buyer (SetSEPAStanding)
+	hook     StatementHook                    // see WithStatementHook
 }
 
 // Open connects to a database named by a vhupay URL: sqlite://<path> or postgres://... .

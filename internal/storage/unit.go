@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -20,9 +21,9 @@ import (
 type unit struct {
 	g  *gorm.DB // the open transaction
 	db *DB
-	// eventJobs are the fan-out jobs of the events emitted so far, enqueued together just
-	// before the commit (see flushEventJobs).
-	eventJobs []txn.Job
+	// eventIDs are the events emitted so far, whose fan-out jobs are enqueued just before the
+	// commit (see flushEventJobs).
+	eventIDs []string
 }
 
 var _ txn.Tx = (*unit)(nil)
@@ -88,12 +89,27 @@ type ManyEnqueuer interface {
 	EnqueueManyTx(ctx context.Context, tx *sql.Tx, jobs []txn.Job) error
 }
 
-// flushEventJobs enqueues the fan-out jobs of the unit's events, in one insert when the job
-// queue can: a unit that emits several events (a payment: the intent's and the order's; a
-// collection's settlement: one per intent) pays for one insert, not one per event.
+// eventJobBatch is how many events one fan-out job carries at most.
+const eventJobBatch = 100
+
+// eventJobs are the fan-out jobs of events: one per eventJobBatch events.
+func (db *DB) eventJobs(eventIDs []string) []txn.Job {
+	var jobs []txn.Job
+	for chunk := range slices.Chunk(eventIDs, eventJobBatch) {
+		jobs = append(jobs, db.eventJob(chunk...))
+	}
+	return jobs
+}
+
+// flushEventJobs enqueues the fan-out jobs of the unit's events: one job for up to
+// eventJobBatch events (a payment's two events: one job), in one insert when the job queue can.
 func (u *unit) flushEventJobs(ctx context.Context) error {
-	jobs := u.eventJobs
-	u.eventJobs = nil
+	ids := u.eventIDs
+	u.eventIDs = nil
+	if len(ids) == 0 || u.db.eventJob == nil {
+		return nil
+	}
+	jobs := u.db.eventJobs(ids)
 	many, ok := u.db.enqueuer.(ManyEnqueuer)
 	if len(jobs) < 2 || !ok {
 		for _, j := range jobs {
@@ -122,16 +138,10 @@ func (u *unit) Enqueue(ctx context.Context, job txn.Job) error {
 
 // Emit implements txn.Tx.
 func (u *unit) Emit(ctx context.Context, e txn.Event) error {
-	if e.Type == "" || e.Object == nil || e.At.IsZero() {
-		return fmt.Errorf("emit event: type, object and time are required (type %q)", e.Type)
-	}
-	obj, err := u.db.renderJSON(e.Object)
+	eventID, data, err := u.db.eventRow(e)
 	if err != nil {
-		return fmt.Errorf("emit %s: render: %w", e.Type, err)
+		return err
 	}
-	data := make([]byte, 0, len(obj)+11)
-	data = append(append(append(data, `{"object":`...), obj...), '}')
-	eventID := id.New(id.Event)
 	if err := u.g.WithContext(ctx).Exec(`INSERT INTO events (id, type, buyer_id, center_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		eventID, e.Type, nullable(e.BuyerID), nullable(e.CenterID), string(data), utc(e.At)).Error; err != nil {
 		return err
@@ -142,15 +152,15 @@ func (u *unit) Emit(ctx context.Context, e txn.Event) error {
 	if u.db.enqueuer == nil {
 		return fmt.Errorf("emit %s: no job queue is set", e.Type)
 	}
-	u.eventJobs = append(u.eventJobs, u.db.eventJob(eventID)) // enqueued before the commit
+	u.eventIDs = append(u.eventIDs, eventID) // its fan-out job is enqueued before the commit
 	return nil
 }
 
-// SetEventJob sets the job that every emitted event enqueues in its own unit of work (the
-// webhooks' fan-out), so that it is delivered exactly when it commits; a unit's event jobs are
-// inserted together just before it commits. Call it once, before units
-// emit; without it events are only written.
-func (db *DB) SetEventJob(job func(eventID string) txn.Job) { db.eventJob = job }
+// SetEventJob sets the job that the events a unit of work emits enqueue in that unit (the
+// webhooks' fan-out), so that they are delivered exactly when it commits: job gives the job of
+// up to eventJobBatch events, enqueued just before the unit commits (one job for a payment's
+// two events). Call it once, before units emit; without it events are only written.
+func (db *DB) SetEventJob(job func(eventIDs ...string) txn.Job) { db.eventJob = job }
 
 // Post implements txn.Tx: one insert of the transaction, one of all its postings.
 func (u *unit) Post(ctx context.Context, t ledger.Transaction) error {

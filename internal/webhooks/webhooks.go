@@ -161,9 +161,27 @@ type DeliverJob struct {
 // Kind implements txn.Job.
 func (DeliverJob) Kind() string { return "webhook_delivery" }
 
-// FanoutJob is the job that makes an event's deliveries (enqueued with the event).
+// FanoutJob is the job that makes events' deliveries (enqueued with the events, one job for
+// the events of a unit of work). Jobs enqueued before it carried several have EventID alone.
 type FanoutJob struct {
-	EventID string `json:"event_id"`
+	EventID  string   `json:"event_id,omitempty"`
+	EventIDs []string `json:"event_ids,omitempty"`
+}
+
+// FanoutOf is the fan-out job of events (at least one).
+func FanoutOf(eventIDs ...string) FanoutJob {
+	if len(eventIDs) == 1 {
+		return FanoutJob{EventID: eventIDs[0]}
+	}
+	return FanoutJob{EventIDs: eventIDs}
+}
+
+// Events are the job's events.
+func (j FanoutJob) Events() []string {
+	if j.EventID != "" {
+		return append([]string{j.EventID}, j.EventIDs...)
+	}
+	return j.EventIDs
 }
 
 // Kind implements txn.Job.
