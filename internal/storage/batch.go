@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/vhupay/vhupay/internal/clock"
-	"github.com/vhupay/vhupay/internal/id"
 	"github.com/vhupay/vhupay/internal/sepa"
 	"github.com/vhupay/vhupay/internal/txn"
 )
@@ -36,16 +35,11 @@ func (u *unit) emitChunk(ctx context.Context, events []txn.Event) error {
 	args := make([]any, 0, 6*len(events))
 	ids := make([]string, len(events))
 	for i, e := range events {
-		if e.Type == "" || e.Object == nil || e.At.IsZero() {
-			return fmt.Errorf("emit event: type, object and time are required (type %q)", e.Type)
-		}
-		obj, err := u.db.renderJSON(e.Object)
+		eventID, data, err := u.db.eventRow(e)
 		if err != nil {
-			return fmt.Errorf("emit %s: render: %w", e.Type, err)
+			return err
 		}
-		data := make([]byte, 0, len(obj)+11)
-		data = append(append(append(data, `{"object":`...), obj...), '}')
-		ids[i] = id.New(id.Event)
+		ids[i] = eventID
 		if i > 0 {
 			q.WriteString(", ")
 		}
@@ -61,9 +55,7 @@ func (u *unit) emitChunk(ctx context.Context, events []txn.Event) error {
 	if u.db.enqueuer == nil {
 		return fmt.Errorf("emit %s: no job queue is set", events[0].Type)
 	}
-	for _, eventID := range ids {
-		u.eventJobs = append(u.eventJobs, u.db.eventJob(eventID)) // enqueued before the commit
-	}
+	u.eventIDs = append(u.eventIDs, ids...) // their fan-out jobs are enqueued before the commit
 	return nil
 }
 
