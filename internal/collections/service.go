@@ -71,7 +71,9 @@ type Config struct {
 	Log      *slog.Logger
 	// Workers bounds the concurrent provider or partner calls of a step (4 by default).
 	Workers int
-	// Batch is how many buyers or collections a step reads, and records, at once (1000 by default).
+	// Batch is how many buyers or collections a step reads, and records, at once (200 by
+	// default: at a paced provider's rate a batch's results wait for its last call; the app sets
+	// 1,000 with the unpaced sandbox).
 	Batch int
 	// PollAfter: the safety net reads a submitted collection's pay-in once it is this old
 	// (6 hours by default; notifications normally settle it earlier).
@@ -113,7 +115,7 @@ func NewService(cfg Config) *Service {
 		cfg.Workers = 4
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 1000
+		cfg.Batch = 200
 	}
 	if cfg.PollAfter <= 0 {
 		cfg.PollAfter = 6 * time.Hour
