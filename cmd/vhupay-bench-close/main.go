@@ -192,8 +192,25 @@ func (s *stepTimes) total() time.Duration {
 func (s *stepTimes) completed(name string, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.steps = append(s.steps, stepTime{name: name, took: at.Sub(s.last)})
+	took := at.Sub(s.last)
+	s.steps = append(s.steps, stepTime{name: name, took: took})
 	s.last = at
+	// Printed as it happens too, so that a close stopped halfway still shows its first steps.
+	fmt.Printf("  step %-16s completed in %9s (%s since the start; load average %s)\n", name, took.Round(time.Millisecond),
+		at.Sub(s.first).Round(time.Millisecond), loadAverage())
+}
+
+// loadAverage is /proc/loadavg's first three fields ("?" when unreadable).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func (s *stepTimes) list() []stepTime {
@@ -229,18 +246,20 @@ func (h stepLogger) WithGroup(name string) slog.Handler {
 	return stepLogger{Handler: h.Handler.WithGroup(name), steps: h.steps}
 }
 
-// splitCollections prints the collections step's two parts, from the collections' times: the
-// set-based creation (until the first submission) and the submissions.
+// splitCollections prints the collections step's three parts, from the collections' times: the
+// set-based creation (until the pre-notification's time), the pre-notifications (until the
+// first submission) and the submissions.
 func splitCollections(ctx context.Context, db *storage.DB, month string) error {
-	var created, first, last time.Time
+	var created, prenotified, first, last time.Time
 	var n int
-	err := db.SQL().QueryRowContext(ctx, `SELECT MIN(created_at), MIN(submitted_at), MAX(submitted_at), COUNT(*)
-		FROM sepa_collections WHERE month = $1`, month).Scan(&created, &first, &last, &n)
+	err := db.SQL().QueryRowContext(ctx, `SELECT MIN(created_at), MIN(prenotified_at), MIN(submitted_at), MAX(submitted_at), COUNT(*)
+		FROM sepa_collections WHERE month = $1`, month).Scan(&created, &prenotified, &first, &last, &n)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("    creation       %9s (set-based, until the first submission)\n", first.Sub(created).Round(time.Millisecond))
-	fmt.Printf("    submissions    %9s (%d, %.2f ms each, 4 at a time)\n", last.Sub(first).Round(time.Millisecond), n,
+	fmt.Printf("    creation       %9s (set-based, until the pre-notification)\n", prenotified.Sub(created).Round(time.Millisecond))
+	fmt.Printf("    prenotices     %9s (a batch of 1,000 per unit, until the first submission)\n", first.Sub(prenotified).Round(time.Millisecond))
+	fmt.Printf("    submissions    %9s (%d, %.2f ms each, 16 provider calls at a time, 1,000 recorded per unit)\n", last.Sub(first).Round(time.Millisecond), n,
 		float64(last.Sub(first).Microseconds())/1000/float64(max(n-1, 1)))
 	return nil
 }

@@ -242,11 +242,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		OneTrip: db.SEPAOneTrip(a.SEPA.ScoreRuleAt), // PostgreSQL: a SEPA payment in two round trips
 	})
 	var collectionsProvider collections.Provider = a.Provider
+	closeWorkers, closeBatch := 0, 0 // collections' defaults: 4 calls at a time (MangoPay's rate limits), batches of 200
 	if a.sandbox != nil && budget != nil {
 		collectionsProvider = pacedCollectionsProvider{Provider: a.Provider, pacer: budget}
+	} else if a.sandbox != nil {
+		// The sandbox provider is in this process, on this database: no rate limit to honour,
+		// and its calls (one commit each) overlap in the database.
+		closeWorkers, closeBatch = sandboxCloseWorkers, sandboxCloseBatch
 	}
 	a.Collections = collections.NewService(collections.Config{Store: storage.NewCollections(db), Buyers: storage.NewParties(db), SEPA: a.SEPA, Payers: a.Payers,
-		Provider: collectionsProvider, Clock: a.Clock, Log: log, CreditorID: cfg.SEPACreditorID, RetryAfter: cfg.SEPARetryAfter})
+		Provider: collectionsProvider, Clock: a.Clock, Log: log, CreditorID: cfg.SEPACreditorID, RetryAfter: cfg.SEPARetryAfter,
+		Workers: closeWorkers, Batch: closeBatch})
 	disputeProvider, _ := a.Provider.(disputes.Provider)
 	a.Disputes = disputes.NewService(disputes.Config{Store: storage.NewDisputes(db), Provider: disputeProvider,
 		Intents: storage.NewPayments(db), Orders: storage.NewOrders(db), Clock: a.Clock, Log: log})

@@ -34,6 +34,15 @@ func pacedSteps(steps []monthclose.Step) []monthclose.Step {
 	return out
 }
 
+// sandboxCloseWorkers is how many provider and partner calls a month close step makes at once
+// with the unpaced sandbox provider.
+const sandboxCloseWorkers = 16
+
+// sandboxCloseBatch is how many buyers or collections a month close step reads and records at
+// once with the unpaced sandbox provider (200 otherwise: at a paced provider's rate, a batch's
+// results and progress wait for its last call).
+const sandboxCloseBatch = 1000
+
 // pacedCollectionsProvider puts the sandbox provider's collection calls under a budget when
 // VHUPAY_MANGOPAY_CALLS_PER_15MIN is set in sandbox mode, so that a paced close can be watched
 // there too (the MangoPay client paces itself).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/clock"
@@ -28,8 +29,9 @@ const (
 // transaction, then checkpointed. Submission goes over the month's pending collections in id
 // order, Workers at a time: one provider call per collection, with the collection id as its
 // idempotency key, so a run interrupted between the call and the write gets the same pay-in back
-// when it runs again, and collections already submitted are never submitted again. The step
-// reports its progress (collections submitted or failed, of the month's) after every batch.
+// when it runs again, and collections already submitted are never submitted again; each batch's
+// pay-ins are recorded together in one unit of work (see submitBatch). The step reports its
+// progress (collections submitted or failed, of the month's) after every batch.
 //
 // A buyer without a usable mandate on its default account (its mandate was cancelled, its
 // account deleted) gets a failed collection (mandate_cancelled: unpaid debit, suspension) and the
@@ -73,7 +75,7 @@ func (s *Service) CollectMonth(ctx context.Context, month string, progress Progr
 		if len(batch) == 0 {
 			break
 		}
-		if err := forEach(ctx, s.cfg.Workers, batch, s.submit); err != nil {
+		if err := s.submitBatch(ctx, batch); err != nil {
 			return 0, err
 		}
 		after = batch[len(batch)-1].Collection.ID
@@ -106,9 +108,46 @@ func (s *Service) prenotify(ctx context.Context, month string) error {
 	}
 }
 
-// submit submits one pending collection and applies the pay-in's state when it is already final.
-func (s *Service) submit(ctx context.Context, sub Submission) error {
-	return s.debit(ctx, sub, sub.Collection.ID, s.store.MarkSubmitted)
+// submitBatch submits a batch of pending collections: the provider is asked for each debit,
+// Workers at a time (outside any transaction; each collection was recorded pending, and its id is
+// the idempotency key), then the pay-ins obtained are recorded together in one unit of work
+// (Store.MarkSubmittedMany) — also when a call failed or ctx ended halfway, so that no pay-in
+// obtained waits for a second call — and the pay-ins already final are applied. A collection
+// without a usable mandate, or whose debit the provider refuses, is failed on its own as submit
+// does. It returns the first error (a provider outage, ctx's).
+func (s *Service) submitBatch(ctx context.Context, batch []Submission) error {
+	var (
+		mu     sync.Mutex
+		made   []Submitted
+		payIns []psp.PayIn
+	)
+	callErr := forEach(ctx, s.cfg.Workers, batch, func(ctx context.Context, sub Submission) error {
+		payIn, ok, err := s.askDebit(ctx, sub, sub.Collection.ID)
+		if err != nil || !ok {
+			return err
+		}
+		mu.Lock()
+		made = append(made, Submitted{ID: sub.Collection.ID, ProviderPayInID: payIn.ID, MandateID: sub.MandateID})
+		payIns = append(payIns, payIn)
+		mu.Unlock()
+		return nil
+	})
+	if len(made) > 0 {
+		if _, err := s.store.MarkSubmittedMany(context.WithoutCancel(ctx), made, s.clock.Now()); err != nil {
+			return errors.Join(callErr, err)
+		}
+	}
+	if callErr != nil {
+		return callErr
+	}
+	for _, payIn := range payIns {
+		if payIn.Status != psp.PayInCreated {
+			if err := s.ApplyDirectDebit(ctx, payIn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // debit asks the provider for the collection's direct debit with idempotency key key, records
@@ -116,24 +155,41 @@ func (s *Service) submit(ctx context.Context, sub Submission) error {
 // mandate, or a refusal, fails the collection.
 func (s *Service) debit(ctx context.Context, sub Submission, key string,
 	mark func(ctx context.Context, id, providerPayInID, mandateID string, at time.Time) (bool, error)) error {
+	payIn, ok, err := s.askDebit(ctx, sub, key)
+	if err != nil || !ok {
+		return err
+	}
+	if _, err := mark(ctx, sub.Collection.ID, payIn.ID, sub.MandateID, s.clock.Now()); err != nil {
+		return err
+	}
+	if payIn.Status != psp.PayInCreated {
+		return s.ApplyDirectDebit(ctx, payIn)
+	}
+	return nil
+}
+
+// askDebit asks the provider for the collection's direct debit with idempotency key key and
+// returns the pay-in (ok) to record. No usable mandate, or a refusal, fails the collection
+// instead (ok false, nil error).
+func (s *Service) askDebit(ctx context.Context, sub Submission, key string) (payIn psp.PayIn, ok bool, err error) {
 	c := sub.Collection
 	log := s.log.With(slog.String("collection_id", c.ID), slog.String("buyer_id", c.BuyerID), slog.String("month", c.Month))
 	if sub.ProviderMandateID == "" {
 		log.WarnContext(ctx, "SEPA collection failed: no usable mandate on the default bank account")
-		return s.fail(ctx, c, FailureMandateCancelled, "the buyer has no usable SEPA mandate on its default bank account", "")
+		return psp.PayIn{}, false, s.fail(ctx, c, FailureMandateCancelled, "the buyer has no usable SEPA mandate on its default bank account", "")
 	}
 	if s.provider == nil {
-		return errNoProvider
+		return psp.PayIn{}, false, errNoProvider
 	}
 	userID, walletID := sub.PayerUserID, sub.PayerWalletID
 	if userID == "" || walletID == "" {
 		p, err := s.payers.Ensure(ctx, c.BuyerID)
 		if err != nil {
-			return fmt.Errorf("payer of %s: %w", c.BuyerID, err)
+			return psp.PayIn{}, false, fmt.Errorf("payer of %s: %w", c.BuyerID, err)
 		}
 		userID, walletID = p.UserID, p.WalletID
 	}
-	payIn, err := s.provider.CreateDirectDebitPayIn(ctx, psp.DirectDebitPayInRequest{
+	payIn, err = s.provider.CreateDirectDebitPayIn(ctx, psp.DirectDebitPayInRequest{
 		IdempotencyKey: key, AuthorID: userID, CreditedWalletID: walletID, MandateID: sub.ProviderMandateID,
 		Amount: c.Amount, StatementDescriptor: "vhupay " + c.Month, Tag: c.ID,
 	})
@@ -143,18 +199,12 @@ func (s *Service) debit(ctx context.Context, sub Submission, key string,
 		// happen, which is an unpaid debit for the platform; operators see the log.
 		log.ErrorContext(ctx, "SEPA collection refused by the payment provider", slog.String("code", rejected.Code),
 			slog.String("message", rejected.Message), slog.String("reference", rejected.Reference))
-		return s.fail(ctx, c, FailureProviderError, "the payment provider refused the debit", "")
+		return psp.PayIn{}, false, s.fail(ctx, c, FailureProviderError, "the payment provider refused the debit", "")
 	}
 	if err != nil {
-		return fmt.Errorf("submit collection %s: %w", c.ID, err)
+		return psp.PayIn{}, false, fmt.Errorf("submit collection %s: %w", c.ID, err)
 	}
-	if _, err := mark(ctx, c.ID, payIn.ID, sub.MandateID, s.clock.Now()); err != nil {
-		return err
-	}
-	if payIn.Status != psp.PayInCreated {
-		return s.ApplyDirectDebit(ctx, payIn)
-	}
-	return nil
+	return payIn, true, nil
 }
 
 // fail fails a collection with code and logs it; an already failed collection is left alone.

@@ -171,6 +171,11 @@ type Submission struct {
 	PayerUserID, PayerWalletID string
 }
 
+// Submitted is a pending collection's pay-in, recorded by Store.MarkSubmittedMany.
+type Submitted struct {
+	ID, ProviderPayInID, MandateID string
+}
+
 // Failure is a collection's failure, applied by Store.Fail.
 type Failure struct {
 	CollectionID string
@@ -232,6 +237,10 @@ type Store interface {
 	// MarkSubmitted records a pending collection's pay-in and mandate: pending → submitted, its
 	// first attempt. It reports whether it did (false: not pending any more).
 	MarkSubmitted(ctx context.Context, id, providerPayInID, mandateID string, at time.Time) (bool, error)
+	// MarkSubmittedMany is MarkSubmitted for a batch, in one unit of work (one statement, the
+	// events set-based). It returns the ids of the collections it submitted (the others were not
+	// pending any more).
+	MarkSubmittedMany(ctx context.Context, subs []Submitted, at time.Time) ([]string, error)
 	// Retry, in one unit of work: a submitted collection on its first attempt → retrying with
 	// retryAt (its intents stay scheduled, nothing is recorded unpaid; the buyer's SEPA is
 	// disabled while it waits). It reports whether it did.
@@ -283,6 +292,10 @@ type Store interface {
 	// r.Month exists already (nothing written), and ErrCeilingMoved when the stored ceiling is
 	// not r.From any more or the buyer is suspended (nothing written).
 	RecordReview(ctx context.Context, r Review) (bool, error)
+	// RecordReviews records the markers of reviews that leave the ceiling as it is (From ==
+	// To) in one statement; a buyer's marker of the same month is kept as it is. It returns how
+	// many it recorded.
+	RecordReviews(ctx context.Context, rs []Review) (int, error)
 	// CountReviews counts the ceiling reviews of month.
 	CountReviews(ctx context.Context, month string) (int, error)
 }

@@ -40,10 +40,17 @@ type Buyers interface {
 type SEPA interface {
 	// CheckScore asks the partner for the buyer's score now and records the outcome.
 	CheckScore(ctx context.Context, buyerID string) (sepa.Score, error)
+	// CheckScores is CheckScore for many buyers, workers partner calls at a time, the outcomes
+	// recorded together: each buyer's CheckScore error, and the error that stopped the batch.
+	CheckScores(ctx context.Context, buyerIDs []string, workers int) (map[string]error, error)
 	// CeilingPolicy is the ceiling rule.
 	CeilingPolicy() sepa.CeilingPolicy
 	// CeilingReviewInput reads what a buyer's ceiling review depends on besides its history.
 	CeilingReviewInput(ctx context.Context, buyerID string, monthlyTotals []int64, unpaidInWindow bool) (sepa.ReviewInput, error)
+	// CeilingReviewInputs is CeilingReviewInput for many buyers, read set-based; the buyers
+	// without a SEPA profile are absent.
+	CeilingReviewInputs(ctx context.Context, buyerIDs []string,
+		history func(buyerID string) (monthlyTotals []int64, unpaidInWindow bool)) (map[string]sepa.ReviewInput, error)
 }
 
 // Progress is a month close step's durable checkpoint (monthclose.Progress).
@@ -64,7 +71,9 @@ type Config struct {
 	Log      *slog.Logger
 	// Workers bounds the concurrent provider or partner calls of a step (4 by default).
 	Workers int
-	// Batch is how many buyers or collections a step reads at once (200 by default).
+	// Batch is how many buyers or collections a step reads, and records, at once (200 by
+	// default: at a paced provider's rate a batch's results wait for its last call; the app sets
+	// 1,000 with the unpaced sandbox).
 	Batch int
 	// PollAfter: the safety net reads a submitted collection's pay-in once it is this old
 	// (6 hours by default; notifications normally settle it earlier).

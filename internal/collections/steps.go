@@ -36,7 +36,7 @@ func (s *Service) RefreshScores(ctx context.Context, month string, progress Prog
 		if len(buyers) == 0 {
 			break
 		}
-		if err := forEach(ctx, s.cfg.Workers, buyers, s.checkScore); err != nil {
+		if err := s.checkScores(ctx, buyers); err != nil {
 			return 0, err
 		}
 		after = buyers[len(buyers)-1]
@@ -44,17 +44,19 @@ func (s *Service) RefreshScores(ctx context.Context, month string, progress Prog
 	return s.store.CountScored(ctx, since)
 }
 
-func (s *Service) checkScore(ctx context.Context, buyerID string) error {
-	_, err := s.sepa.CheckScore(ctx, buyerID)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, sepa.ErrScoreUnavailable), errors.Is(err, sepa.ErrCompanyUnknown), errors.Is(err, sepa.ErrNotFound):
-		s.log.WarnContext(ctx, "month close score check without a score", slog.String("buyer_id", buyerID), slog.String("err", err.Error()))
-		return nil
-	default:
-		return fmt.Errorf("score check of %s: %w", buyerID, err)
+// checkScores checks a batch of buyers' scores (sepa's CheckScores: Workers partner calls at a
+// time, the outcomes recorded in one unit of work). A buyer without a score is logged.
+func (s *Service) checkScores(ctx context.Context, buyers []string) error {
+	results, err := s.sepa.CheckScores(ctx, buyers, s.cfg.Workers)
+	for _, b := range buyers {
+		if e := results[b]; e != nil {
+			s.log.WarnContext(ctx, "month close score check without a score", slog.String("buyer_id", b), slog.String("err", e.Error()))
+		}
 	}
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("score checks: %w", err)
+	}
+	return err
 }
 
 // maxReviewAttempts bounds how often one buyer's review is decided again after its ceiling moved.
@@ -90,10 +92,7 @@ func (s *Service) ReviewCeilings(ctx context.Context, month string, _ Progress) 
 		if err != nil {
 			return 0, err
 		}
-		err = forEach(ctx, s.cfg.Workers, buyers, func(ctx context.Context, buyerID string) error {
-			return s.reviewCeiling(ctx, buyerID, month, months, histories[buyerID])
-		})
-		if err != nil {
+		if err := s.reviewBatch(ctx, buyers, month, months, histories); err != nil {
 			return 0, err
 		}
 		after = buyers[len(buyers)-1]
@@ -101,15 +100,63 @@ func (s *Service) ReviewCeilings(ctx context.Context, month string, _ Progress) 
 	return s.store.CountReviews(ctx, month)
 }
 
-func (s *Service) reviewCeiling(ctx context.Context, buyerID, month string, months []string, h History) error {
-	totals := make([]int64, len(months))
-	for i, m := range months {
-		totals[i] = h.Totals[m]
+// reviewBatch reviews a batch of buyers: their inputs are read set-based
+// (CeilingReviewInputs), the reviews that leave the ceiling as it is (most) are recorded together
+// in one statement, and each raise is recorded on its own (with its ceiling change and its
+// sepa.ceiling_changed event, conditionally on the ceiling read), Workers at a time, decided
+// again when the ceiling moved meanwhile.
+func (s *Service) reviewBatch(ctx context.Context, buyers []string, month string, months []string, histories map[string]History) error {
+	totalsOf := func(b string) ([]int64, bool) {
+		h := histories[b]
+		totals := make([]int64, len(months))
+		for i, m := range months {
+			totals[i] = h.Totals[m]
+		}
+		return totals, h.Unpaid
+	}
+	inputs, err := s.sepa.CeilingReviewInputs(ctx, buyers, totalsOf)
+	if err != nil {
+		return fmt.Errorf("ceiling reviews: %w", err)
 	}
 	policy := s.sepa.CeilingPolicy()
+	at := s.clock.Now()
+	var same []Review
+	var others []string // raised, or without a profile: one at a time
+	first := map[string]*sepa.ReviewInput{}
+	for _, b := range buyers {
+		in, ok := inputs[b]
+		if !ok {
+			others = append(others, b)
+			continue
+		}
+		if next, _ := policy.Review(in); next != in.Current {
+			others = append(others, b)
+			first[b] = &in
+			continue
+		}
+		same = append(same, Review{BuyerID: b, Month: month, From: in.Current, To: in.Current, Note: "monthly review of " + month, At: at})
+	}
+	if len(same) > 0 {
+		if _, err := s.store.RecordReviews(ctx, same); err != nil {
+			return fmt.Errorf("ceiling reviews: %w", err)
+		}
+	}
+	return forEach(ctx, s.cfg.Workers, others, func(ctx context.Context, b string) error {
+		totals, unpaid := totalsOf(b)
+		return s.reviewCeiling(ctx, b, month, totals, unpaid, first[b])
+	})
+}
+
+// reviewCeiling reviews one buyer, from in when given (read by the batch), else from a read of
+// its own; a ceiling moved meanwhile makes it read and decide again.
+func (s *Service) reviewCeiling(ctx context.Context, buyerID, month string, totals []int64, unpaid bool, in0 *sepa.ReviewInput) error {
+	policy := s.sepa.CeilingPolicy()
 	for range maxReviewAttempts {
-		in, err := s.sepa.CeilingReviewInput(ctx, buyerID, totals, h.Unpaid)
-		if err != nil {
+		var in sepa.ReviewInput
+		var err error
+		if in0 != nil {
+			in, in0 = *in0, nil
+		} else if in, err = s.sepa.CeilingReviewInput(ctx, buyerID, totals, unpaid); err != nil {
 			return fmt.Errorf("ceiling review of %s: %w", buyerID, err)
 		}
 		next, _ := policy.Review(in)

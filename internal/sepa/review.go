@@ -2,6 +2,7 @@ package sepa
 
 import (
 	"context"
+	"time"
 
 	"github.com/vhupay/vhupay/internal/clock"
 )
@@ -25,6 +26,29 @@ func (s *Service) CeilingReviewInput(ctx context.Context, buyerID string, monthl
 	if err != nil {
 		return ReviewInput{}, err
 	}
+	return s.reviewInput(f, monthlyTotals, unpaidInWindow, now), nil
+}
+
+// CeilingReviewInputs is CeilingReviewInput for many buyers at once, read set-based: history
+// gives each buyer's monthly totals and unpaid debit. The buyers without a profile are absent
+// from the answer (CeilingReviewInput creates their profile: review them with it).
+func (s *Service) CeilingReviewInputs(ctx context.Context, buyerIDs []string,
+	history func(buyerID string) (monthlyTotals []int64, unpaidInWindow bool)) (map[string]ReviewInput, error) {
+	now := s.clock.Now()
+	facts, err := s.store.FactsMany(ctx, buyerIDs, clock.MonthOf(now))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]ReviewInput, len(facts))
+	for b, f := range facts {
+		totals, unpaid := history(b)
+		out[b] = s.reviewInput(f, totals, unpaid, now)
+	}
+	return out, nil
+}
+
+// reviewInput is the rule of CeilingReviewInput, applied to facts read at now.
+func (s *Service) reviewInput(f Facts, monthlyTotals []int64, unpaidInWindow bool, now time.Time) ReviewInput {
 	in := ReviewInput{
 		Current: f.Profile.Ceiling, MonthlyTotals: monthlyTotals, UnpaidInWindow: unpaidInWindow || f.Profile.Suspended,
 		ScoreMinimum: s.cfg.Score.Minimum, InProbation: s.cfg.Ceiling.InProbation(f.Profile.ProbationStart, now),
@@ -32,5 +56,5 @@ func (s *Service) CeilingReviewInput(ctx context.Context, buyerID string, monthl
 	if f.Score.Latest != nil && len(s.cfg.Score.Reasons(f.Score, now)) == 0 {
 		in.HasScore, in.Score = true, f.Score.Latest.Value
 	}
-	return in, nil
+	return in
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/auth"
@@ -73,12 +74,28 @@ func (s *Service) RequestScoreCheck(ctx context.Context, who auth.Principal, for
 
 // checkScore asks the partner and records the outcome.
 func (s *Service) checkScore(ctx context.Context, b parties.Buyer, requestedBy string) (Score, error) {
+	check, out, err := s.askScore(ctx, b, requestedBy)
+	if err != nil {
+		return Score{}, err
+	}
+	if err := s.store.AddScoreCheck(ctx, check); err != nil {
+		return Score{}, err
+	}
+	if out != nil {
+		return Score{}, out
+	}
+	return Score{Value: check.Value, CheckedAt: check.CheckedAt}, nil
+}
+
+// askScore asks the partner for b's score and returns the check to record and the error the
+// check answers once recorded (ErrCompanyUnknown, ErrScoreUnavailable); err is ctx's error
+// when the caller gave up (nothing to record).
+func (s *Service) askScore(ctx context.Context, b parties.Buyer, requestedBy string) (check ScoreCheck, out, err error) {
 	value, err := s.partner.Score(ctx, b.SIREN)
 	if err != nil && ctx.Err() != nil {
-		return Score{}, ctx.Err()
+		return ScoreCheck{}, nil, ctx.Err()
 	}
-	check := ScoreCheck{ID: id.New(scoreCheckPrefix), BuyerID: b.ID, RequestedBy: requestedBy, CheckedAt: s.clock.Now()}
-	var out error
+	check = ScoreCheck{ID: id.New(scoreCheckPrefix), BuyerID: b.ID, RequestedBy: requestedBy, CheckedAt: s.clock.Now()}
 	switch {
 	case err == nil && scoring.InRange(value):
 		check.Outcome, check.Value = ScoreScored, value
@@ -90,13 +107,97 @@ func (s *Service) checkScore(ctx context.Context, b parties.Buyer, requestedBy s
 		}
 		check.Outcome, out = ScoreUnavailable, fmt.Errorf("score %s: %w (%s)", b.ID, ErrScoreUnavailable, err.Error())
 	}
-	if err := s.store.AddScoreCheck(ctx, check); err != nil {
-		return Score{}, err
+	return check, out, nil
+}
+
+// manyBuyers is a Buyers that reads many buyers at once.
+type manyBuyers interface {
+	BuyersByID(ctx context.Context, ids []string) (map[string]parties.Buyer, error)
+}
+
+// CheckScores is CheckScore for many buyers (the month close): the partner is asked for each,
+// at most workers at once, and the checks obtained are recorded together in one unit of work
+// (AddScoreChecks), also when ctx ends or a buyer fails halfway, so that no answer obtained is
+// lost. It returns, per buyer, the error CheckScore would have returned (nil for a score);
+// err is the first error that stopped the batch (ctx's, or a store's).
+func (s *Service) CheckScores(ctx context.Context, buyerIDs []string, workers int) (map[string]error, error) {
+	workers = max(workers, 1)
+	var (
+		mu     sync.Mutex
+		checks []ScoreCheck
+		first  error
+	)
+	results := make(map[string]error, len(buyerIDs))
+	// The buyers in one read when the store can (storage's Parties can).
+	var known map[string]parties.Buyer
+	if many, ok := s.buyers.(manyBuyers); ok {
+		var err error
+		if known, err = many.BuyersByID(ctx, buyerIDs); err != nil {
+			return nil, err
+		}
 	}
-	if out != nil {
-		return Score{}, out
+	buyerOf := func(id string) (parties.Buyer, error) {
+		if known == nil {
+			return s.buyer(ctx, id)
+		}
+		if b, ok := known[id]; ok {
+			return b, nil
+		}
+		return parties.Buyer{}, ErrNotFound
 	}
-	return Score{Value: value, CheckedAt: check.CheckedAt}, nil
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range min(workers, len(buyerIDs)) {
+		wg.Go(func() {
+			for b := range work {
+				var check ScoreCheck
+				var out error
+				buyer, err := buyerOf(b)
+				if err == nil {
+					check, out, err = s.askScore(ctx, buyer, RequestedBySystem)
+				}
+				mu.Lock()
+				switch {
+				case errors.Is(err, ErrNotFound):
+					results[b] = err
+				case err != nil:
+					if first == nil {
+						first = err
+					}
+				default:
+					checks = append(checks, check)
+					results[b] = out
+				}
+				mu.Unlock()
+			}
+		})
+	}
+feed:
+	for _, b := range buyerIDs {
+		mu.Lock()
+		stop := first != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		select {
+		case work <- b:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if len(checks) > 0 {
+		// Recorded even when ctx ended: the partner answered them.
+		if err := s.store.AddScoreChecks(context.WithoutCancel(ctx), checks); err != nil {
+			return nil, err
+		}
+	}
+	if first == nil {
+		first = ctx.Err()
+	}
+	return results, first
 }
 
 // checkScoreAfterFirstSignature runs a score check when the buyer has no score younger than

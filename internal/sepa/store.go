@@ -173,6 +173,9 @@ type Store interface {
 	Outstanding(ctx context.Context, buyerID, month string) (int64, error)
 	// Facts reads what eligibility depends on, for the month.
 	Facts(ctx context.Context, buyerID, month string) (Facts, error)
+	// FactsMany reads, set-based, what Facts reads of each buyer; a buyer without a profile is
+	// absent from the answer.
+	FactsMany(ctx context.Context, buyerIDs []string, month string) (map[string]Facts, error)
 
 	// FingerprintUses counts the buyer's bank accounts, active or not, with this fingerprint,
 	// and tells whether one of them is active.
@@ -210,6 +213,9 @@ type Store interface {
 
 	// AddScoreCheck records a score check.
 	AddScoreCheck(ctx context.Context, c ScoreCheck) error
+	// AddScoreChecks records several buyers' score checks (one each) in one unit of work, with
+	// the events AddScoreCheck would emit for each.
+	AddScoreChecks(ctx context.Context, checks []ScoreCheck) error
 	// ScoreState returns what is known of the buyer's score checks.
 	ScoreState(ctx context.Context, buyerID string) (ScoreState, error)
 }

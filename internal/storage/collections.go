@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -102,6 +104,14 @@ func (s Collections) CreateMonth(ctx context.Context, month string, at time.Time
 			collectionIDPrefix(), month, collections.Currency, utc(at), utc(at), month).Error
 		if err != nil {
 			return err
+		}
+		if s.dialect == Postgres {
+			// The month's collections were all just inserted: without fresh statistics the
+			// statements that follow (here, the pre-notifications, the submissions) are planned
+			// as if the table held none (ANALYZE counts this transaction's own rows).
+			if err := tx.Exec(`ANALYZE sepa_collections`).Error; err != nil {
+				return err
+			}
 		}
 		// Link the intents to their buyer's pending collection (a fully refunded one is not
 		// collected; a refund racing this statement either lowered the intent before it, or finds
@@ -214,38 +224,40 @@ func (s Collections) MarkSubmitted(ctx context.Context, id, providerPayInID, man
 	return applied, err
 }
 
-// Prenotify implements collections.Store: one unit of work for the batch, one event per
-// collection.
+// Prenotify implements collections.Store: one unit of work for the batch, one UPDATE …
+// RETURNING of its collections, their events set-based.
 func (s Collections) Prenotify(ctx context.Context, month string, n collections.Prenotice, limit int) (int, error) {
 	done := 0
 	err := s.owner.inUnit(ctx, func(u *unit) error {
 		done = 0
 		tx := u.g.WithContext(ctx)
-		var ids []string
+		due := n.DueDate.UTC().Format(time.DateOnly)
+		// The batch's ids first: as a subquery of the UPDATE, PostgreSQL plans it on the
+		// statistics of a table whose collections were all just created (a nested loop over
+		// every pending collection per row).
+		var batch []string
 		if err := tx.Model(&collectionRow{}).Where("month = ? AND status = ? AND prenotified_at IS NULL", month, collections.StatusPending).
-			Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
+			Order("id").Limit(limit).Pluck("id", &batch).Error; err != nil {
 			return err
 		}
-		due := n.DueDate.UTC().Format(time.DateOnly)
-		for _, id := range ids {
-			res := tx.Exec(`UPDATE sepa_collections SET due_date = ?, prenotified_at = ?, creditor_id = ?, updated_at = ?,
+		if len(batch) == 0 {
+			return nil
+		}
+		var ids []string
+		err := tx.Raw(`UPDATE sepa_collections SET due_date = ?, prenotified_at = ?, creditor_id = ?, updated_at = ?,
 				mandate_reference = COALESCE((SELECT m.reference FROM bank_accounts a JOIN mandates m ON m.bank_account_id = a.id
 					WHERE a.buyer_id = sepa_collections.buyer_id AND a.is_default = ? AND a.status = 'active' AND m.status IN ?
 					ORDER BY m.id DESC LIMIT 1), '')
-				WHERE id = ? AND status = 'pending' AND prenotified_at IS NULL`,
-				due, utc(n.At), n.CreditorID, utc(n.At), true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)}, id)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				continue
-			}
-			done++
-			if err := u.emitCollection(ctx, "sepa_collection.prenotified", id, n.At); err != nil {
-				return err
-			}
+			WHERE id IN ? AND status = 'pending' AND prenotified_at IS NULL
+			RETURNING id`,
+			due, utc(n.At), n.CreditorID, utc(n.At), true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)},
+			batch).Scan(&ids).Error
+		if err != nil {
+			return err
 		}
-		return nil
+		slices.Sort(ids)
+		done = len(ids)
+		return u.emitCollections(ctx, "sepa_collection.prenotified", ids, n.At)
 	})
 	return done, err
 }
@@ -731,4 +743,61 @@ func (s Collections) Lines(ctx context.Context, id string) ([]collections.Line, 
 		out[i] = collections.Line{PaymentIntentID: r.ID, OrderID: deref(r.OrderID), At: r.CreatedAt.UTC(), Amount: r.Amount}
 	}
 	return out, nil
+}
+
+// MarkSubmittedMany implements collections.Store: one UPDATE … FROM (VALUES …) per chunk of
+// 1,000, then the sepa_collection.submitted events, set-based, in the same unit.
+func (s Collections) MarkSubmittedMany(ctx context.Context, subs []collections.Submitted, at time.Time) ([]string, error) {
+	var applied []string
+	err := s.owner.inUnit(ctx, func(u *unit) error {
+		applied = nil
+		tx := u.g.WithContext(ctx)
+		err := chunk(subs, 1000, func(part []collections.Submitted) error {
+			args := []any{string(collections.StatusSubmitted), utc(at), utc(at)}
+			keys := make([]string, len(part))
+			for i, p := range part {
+				args = append(args, p.ID, p.ProviderPayInID, p.MandateID)
+				keys[i] = p.ID
+			}
+			// The ids again as a list: the join alone is planned as a hash of every pending
+			// collection of the month, once per chunk.
+			var ids []string
+			err := tx.Raw(`UPDATE sepa_collections SET status = ?, provider_payin_id = v.column2, mandate_id = v.column3,
+					submitted_at = ?, updated_at = ?, attempts = 1
+				FROM (VALUES `+valuesRows(len(part), "text", "text", "text")+`) AS v
+				WHERE sepa_collections.id = v.column1 AND sepa_collections.id IN ? AND sepa_collections.status = 'pending'
+				RETURNING id`, append(args, keys)...).Scan(&ids).Error
+			applied = append(applied, ids...)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		slices.Sort(applied)
+		return u.emitCollections(ctx, "sepa_collection.submitted", applied, at)
+	})
+	return applied, err
+}
+
+// RecordReviews implements collections.Store: one multi-row insert per chunk of 500.
+func (s Collections) RecordReviews(ctx context.Context, rs []collections.Review) (int, error) {
+	n := 0
+	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
+		n = 0
+		return chunk(rs, 500, func(part []collections.Review) error {
+			var args []any
+			for _, r := range part {
+				if r.From != r.To {
+					return fmt.Errorf("record reviews: the review of %s changes the ceiling (%d → %d)", r.BuyerID, r.From, r.To)
+				}
+				args = append(args, r.BuyerID, r.Month, r.From, r.To, utc(r.At))
+			}
+			res := tx.Exec(`INSERT INTO sepa_ceiling_reviews (buyer_id, month, from_amount, to_amount, reviewed_at)
+				VALUES `+strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(part)), ", ")+`
+				ON CONFLICT (buyer_id, month) DO NOTHING`, args...)
+			n += int(res.RowsAffected)
+			return res.Error
+		})
+	})
+	return n, err
 }

@@ -228,3 +228,20 @@ func (s Parties) SetCenterRepresentative(ctx context.Context, centerID string, r
 	}
 	return s.Center(ctx, centerID)
 }
+
+// BuyersByID returns the buyers of ids that exist, by id, in one query per 1,000 (the month
+// close's batches).
+func (s Parties) BuyersByID(ctx context.Context, ids []string) (map[string]parties.Buyer, error) {
+	out := make(map[string]parties.Buyer, len(ids))
+	err := chunk(ids, 1000, func(part []string) error {
+		var rows []buyerRow
+		if err := s.db.WithContext(ctx).Where("id IN ?", part).Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			out[r.ID] = toBuyer(r)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -276,9 +276,22 @@ type sandboxMandateRow struct {
 
 func (sandboxMandateRow) TableName() string { return "sandbox_mandates" }
 
-// InTx implements sandbox.Store.
+// InTx implements sandbox.Store. Under sandbox.WithRelaxedCommit, on PostgreSQL, the
+// transaction commits without waiting for its WAL to reach the disk (synchronous_commit off):
+// the month close's direct debits, whose commits bound its submissions (one per collection).
+// vhupay records each pay-in in a later transaction that commits synchronously, and a
+// synchronous commit flushes the WAL up to its own record — with the sandbox's earlier commit —
+// so a crash can only lose a pay-in vhupay has not recorded, as if the call had never reached
+// the provider; it is made again with the same idempotency key.
 func (s SandboxPSP) InTx(ctx context.Context, fn func(tx sandbox.Store) error) error {
-	return inTx(ctx, s.db, func(tx *gorm.DB) error { return fn(SandboxPSP{db: tx}) })
+	return inTx(ctx, s.db, func(tx *gorm.DB) error {
+		if sandbox.RelaxedCommit(ctx) && isPostgres(tx) {
+			if err := tx.Exec("SET LOCAL synchronous_commit TO OFF").Error; err != nil {
+				return err
+			}
+		}
+		return fn(SandboxPSP{db: tx})
+	})
 }
 
 // take reads one row by id into dst; a missing row is psp.ErrNotFound.

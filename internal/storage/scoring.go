@@ -101,3 +101,30 @@ func (s SandboxScores) SetSandboxScore(ctx context.Context, siren string, a scor
 		DoUpdates: clause.AssignmentColumns([]string{"value", "unavailable", "updated_at"}),
 	}).Create(&row).Error
 }
+
+// AddScoreChecks implements sepa.Store: one insert of the checks, in one unit with the events
+// of the buyers whose SEPA they enable or disable (read set-based before and after).
+func (s SEPA) AddScoreChecks(ctx context.Context, checks []sepa.ScoreCheck) error {
+	if len(checks) == 0 {
+		return nil
+	}
+	rows := make([]scoreCheckRow, len(checks))
+	buyers := make([]string, len(checks))
+	at := checks[0].CheckedAt
+	for i, c := range checks {
+		rows[i] = scoreCheckRow{ID: c.ID, BuyerID: c.BuyerID, Outcome: string(c.Outcome), RequestedBy: c.RequestedBy, CheckedAt: utc(c.CheckedAt)}
+		if c.Outcome == sepa.ScoreScored {
+			v := c.Value
+			rows[i].Value = &v
+		}
+		buyers[i] = c.BuyerID
+		if c.CheckedAt.After(at) {
+			at = c.CheckedAt
+		}
+	}
+	return s.root.inUnit(ctx, func(u *unit) error {
+		return u.withSEPAEventsMany(ctx, buyers, at, func() error {
+			return u.g.WithContext(ctx).CreateInBatches(&rows, emitRowsPerInsert).Error
+		})
+	})
+}

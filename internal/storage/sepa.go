@@ -511,3 +511,16 @@ func derefTime(t *time.Time) time.Time {
 	}
 	return t.UTC()
 }
+
+// FactsMany implements sepa.Store.
+func (s SEPA) FactsMany(ctx context.Context, buyerIDs []string, month string) (map[string]sepa.Facts, error) {
+	out := make(map[string]sepa.Facts, len(buyerIDs))
+	err := chunk(buyerIDs, 1000, func(ids []string) error {
+		facts, err := s.factsMany(ctx, ids, month)
+		for b, f := range facts {
+			out[b] = f
+		}
+		return err
+	})
+	return out, err
+}

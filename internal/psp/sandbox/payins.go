@@ -169,7 +169,9 @@ func (p *Provider) finishPayIn(ctx context.Context, tx Store, pi PayIn, code, me
 func (p *Provider) CreateDirectDebitPayIn(ctx context.Context, req psp.DirectDebitPayInRequest) (psp.PayIn, error) {
 	var events []psp.Notification
 	var made PayIn // the pay-in as this call created it, while it stays created
-	id, created, err := p.create(ctx, "payin", req.IdempotencyKey, func(tx Store, id string) error {
+	// The caller records the pay-in in a transaction that commits after this one and waits for
+	// the disk (collections' MarkSubmitted…): this one need not (see WithRelaxedCommit).
+	id, created, err := p.create(WithRelaxedCommit(ctx), "payin", req.IdempotencyKey, func(tx Store, id string) error {
 		events, made = nil, PayIn{}
 		fields := map[string]string{}
 		m, err := tx.Mandate(ctx, req.MandateID)

@@ -13,7 +13,8 @@ import (
 // several, cannot both make the same change. Times are written in UTC.
 type Store interface {
 	// InTx runs fn with a Store bound to one transaction: committed when fn returns nil, rolled
-	// back otherwise (fn's error is returned).
+	// back otherwise (fn's error is returned). Under a context of WithRelaxedCommit the commit
+	// need not wait for the disk (see RelaxedCommit).
 	InTx(ctx context.Context, fn func(tx Store) error) error
 
 	// ClaimKey records that the idempotency key of a kind of resource names resourceID ("" records
@@ -338,4 +339,22 @@ type Dispute struct {
 	CreatedAt       time.Time
 	SubmittedAt     time.Time
 	ClosedAt        time.Time
+}
+
+type relaxedCommitKey struct{}
+
+// WithRelaxedCommit marks ctx for the direct-debit pay-ins of the month close: the store may
+// commit their transaction without waiting for the disk (PostgreSQL's synchronous_commit off).
+// This is safe only because vhupay records each pay-in it is answered in a later transaction of
+// its own that does wait, and PostgreSQL's synchronous commit flushes every earlier commit with
+// its own; a crash can lose only pay-ins vhupay has not recorded, as if the call never arrived
+// (it is made again with the same idempotency key).
+func WithRelaxedCommit(ctx context.Context) context.Context {
+	return context.WithValue(ctx, relaxedCommitKey{}, true)
+}
+
+// RelaxedCommit reports whether ctx was marked by WithRelaxedCommit.
+func RelaxedCommit(ctx context.Context) bool {
+	v, _ := ctx.Value(relaxedCommitKey{}).(bool)
+	return v
 }
