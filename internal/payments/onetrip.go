@@ -15,12 +15,12 @@ import (
 
 // OneTrip records a sepa_debit payment of an order in two round trips to the database and one
 // commit: one read of everything the payment depends on, outside any transaction, then one
-// pipeline of conditional writes that the database runs as one implicit transaction. Each write
-// re-checks, at that instant, what the read found (the order unchanged since its version, the
-// month still open, the buyer still eligible with the same mandate and the amount within the
-// ceiling, the Idempotency-Key still free); when one no longer holds, the database rolls the
-// whole pipeline back and the payment takes the general path (Create's unit of work), which
-// decides and words any refusal. PostgreSQL implements it (storage.DB.SEPAOneTrip); SQLite
+// statement of conditional writes (atomic, as every statement). Each write re-checks, at that
+// instant, what the read found (the order unchanged since its version, the month still open,
+// the buyer still eligible with the same mandate and the amount within the ceiling, the
+// Idempotency-Key still free); when one no longer holds, the statement fails, nothing is
+// written, and the payment takes the general path (Create's unit of work), which decides and
+// words any refusal. PostgreSQL implements it (storage.DB.SEPAOneTrip); SQLite
 // keeps the general path.
 type OneTrip interface {
 	// ReadOneTrip reads, in one round trip, the order (complete: lines and delivery notes, as its
@@ -28,7 +28,7 @@ type OneTrip interface {
 	// (hint is the service clock's instant), and the default mandate of buyerID when the buyer
 	// may pay by SEPA at hint ("" otherwise). An unknown order answers orders.ErrNotFound.
 	ReadOneTrip(ctx context.Context, orderID, buyerID string, hint time.Time) (OneTripRead, error)
-	// WriteOneTrip writes w in one pipeline, one implicit transaction: the month's gate held,
+	// WriteOneTrip writes w in one statement: the month's gate held,
 	// the reservation, the order's confirmation with the intent's insertion, the events with
 	// their fan-out jobs and the Idempotency-Key's record. It returns false, having written
 	// nothing, when a condition read no longer holds; idempotency.ErrTaken, having written

@@ -20,8 +20,8 @@ import (
 	"github.com/vhupay/vhupay/internal/txn"
 )
 
-// JobRow is a job as the row its queue inserts: for a statement that inserts it among others (the
-// one-trip payment's pipeline) rather than through the queue's client.
+// JobRow is a job as the row its queue inserts: for a statement that inserts it among other
+// rows (the one-trip payment's write) rather than through the queue's client.
 type JobRow struct {
 	Kind, Queue string
 	MaxAttempts int

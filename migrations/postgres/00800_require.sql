@@ -1,8 +1,8 @@
 -- +goose Up
 -- vhupay_require(ok, what) fails the statement (SQLSTATE VH001, the message naming what) unless
--- ok is true. A one-trip payment (storage/payments_onetrip.go) sends its writes in one pipeline,
--- one implicit transaction: each conditional write asserts that it took effect with it, so that
--- one that did not rolls the whole payment back.
+-- ok is true. A one-trip payment (storage/payments_onetrip.go) makes its writes in one statement
+-- and asserts with it that the last took effect: a part that did not fails the statement, and
+-- nothing of the payment is written.
 -- +goose StatementBegin
 CREATE FUNCTION vhupay_require(ok boolean, what text) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
