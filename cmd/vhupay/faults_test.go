@@ -485,7 +485,12 @@ func TestMonthCloseKilledMidSubmission(t *testing.T) {
 	if status, c := e.startClose(first); status != http.StatusAccepted && status != http.StatusOK {
 		t.Fatalf("POST /v1/admin/month-closes: %d %v", status, c)
 	}
-	e.waitFor(60*time.Second, "a few hundred collections submitted", func() bool { return e.submitted() >= 300 })
+	// Submissions are recorded a batch at a time: kill while a batch's calls are under way (pay-ins
+	// created that are not recorded yet), not at the instant between two batches.
+	e.waitFor(60*time.Second, "a few hundred collections submitted and pay-ins under way", func() bool {
+		n := e.submitted()
+		return n >= 300 && e.fake.Created("payins") > n
+	})
 	first.kill(t)
 	killedAt := e.submitted()
 	if killedAt >= e.buyers {
