@@ -171,14 +171,7 @@ func (u *unit) InsertWebhookDelivery(ctx context.Context, d webhooks.Delivery) (
 
 // RecordWebhookAttempt implements webhooks.Tx.
 func (u *unit) RecordWebhookAttempt(ctx context.Context, d webhooks.Delivery) error {
-	var code *int
-	if d.LastStatusCode != 0 {
-		code = &d.LastStatusCode
-	}
-	updated := d.UpdatedAt
-	if updated.IsZero() {
-		updated = time.Now()
-	}
+	code, updated := attemptColumns(d)
 	return u.g.WithContext(ctx).Model(&webhookDeliveryRow{}).Where("id = ?", d.ID).Updates(map[string]any{
 		"status": string(d.Status), "attempts": d.Attempts, "last_status_code": code, "last_error": nullable(d.LastError),
 		"next_attempt_at": optTime(d.NextAttemptAt), "lease_until": nil, "updated_at": utc(updated)}).Error
@@ -404,6 +397,15 @@ func (s Webhooks) RecordWebhookSuccess(ctx context.Context, d webhooks.Delivery)
 			return tx.SetWebhookEndpointFailing(ctx, d.EndpointID, time.Time{})
 		})
 	}
+	code, updated := attemptColumns(d)
+	_, err := conn(g).ExecContext(ctx, recordSuccessSQL, d.ID, string(d.Status), d.Attempts, code, nullable(d.LastError),
+		optTime(d.NextAttemptAt), utc(updated), d.EndpointID)
+	return err
+}
+
+// attemptColumns are the status code (NULL when none) and the update time of a delivery's
+// recorded attempt, as RecordWebhookAttempt and RecordWebhookSuccess write them.
+func attemptColumns(d webhooks.Delivery) (*int, time.Time) {
 	var code *int
 	if d.LastStatusCode != 0 {
 		code = &d.LastStatusCode
@@ -412,7 +414,5 @@ func (s Webhooks) RecordWebhookSuccess(ctx context.Context, d webhooks.Delivery)
 	if updated.IsZero() {
 		updated = time.Now()
 	}
-	_, err := conn(g).ExecContext(ctx, recordSuccessSQL, d.ID, string(d.Status), d.Attempts, code, nullable(d.LastError),
-		optTime(d.NextAttemptAt), utc(updated), d.EndpointID)
-	return err
+	return code, updated
 }
