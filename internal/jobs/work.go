@@ -36,7 +36,7 @@ type Work struct {
 	}
 	// Webhooks fans events out to endpoints and delivers them (webhooks.FanoutJob, DeliverJob).
 	Webhooks interface {
-		Fanout(ctx context.Context, eventID string) error
+		Fanout(ctx context.Context, eventIDs ...string) error
 		Attempt(ctx context.Context, deliveryID string) (time.Duration, error)
 	}
 	// Refunds retries refunds of pay-ins no order keeps (payments.RefundJob).
@@ -104,12 +104,7 @@ func register(workers *river.Workers, rc *river.Config, w Work, refundFirstWait 
 		if w.Webhooks == nil {
 			return nil
 		}
-		for _, eventID := range job.Args.Events() { // a retry fans the first ones out again: deliveries are unique per endpoint and event
-			if err := w.Webhooks.Fanout(ctx, eventID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return w.Webhooks.Fanout(ctx, job.Args.Events()...) // idempotent: deliveries are unique per endpoint and event
 	}))
 	river.AddWorker(workers, &deliveryWorker{w: w})
 	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[payments.RefundJob]) error {

@@ -109,7 +109,11 @@ func (u *unit) flushEventJobs(ctx context.Context) error {
 	if len(ids) == 0 || u.db.eventJob == nil {
 		return nil
 	}
-	jobs := u.db.eventJobs(ids)
+	return u.EnqueueAll(ctx, u.db.eventJobs(ids))
+}
+
+// EnqueueAll enqueues jobs as Enqueue does, in one insert when the job queue can.
+func (u *unit) EnqueueAll(ctx context.Context, jobs []txn.Job) error {
 	many, ok := u.db.enqueuer.(ManyEnqueuer)
 	if len(jobs) < 2 || !ok {
 		for _, j := range jobs {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/events"
@@ -161,13 +163,32 @@ func (u *unit) DeleteWebhookEndpoint(ctx context.Context, id string) error {
 	return nil
 }
 
-// InsertWebhookDelivery implements webhooks.Tx.
-func (u *unit) InsertWebhookDelivery(ctx context.Context, d webhooks.Delivery) (bool, error) {
-	res := u.g.WithContext(ctx).Exec(`INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, status, attempts,
-		next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
-		d.ID, d.EndpointID, d.EventID, d.EventType, string(d.Status), optTime(d.NextAttemptAt), utc(d.CreatedAt), utc(d.UpdatedAt))
-	return res.RowsAffected == 1, res.Error
+// InsertWebhookDeliveries implements webhooks.Tx: one insert per 500 deliveries.
+func (u *unit) InsertWebhookDeliveries(ctx context.Context, ds []webhooks.Delivery) ([]string, error) {
+	var added []string
+	for chunk := range slices.Chunk(ds, deliveryInsertBatch) {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, status, attempts, next_attempt_at, created_at, updated_at) VALUES `)
+		args := make([]any, 0, 8*len(chunk))
+		for i, d := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, 0, ?, ?, ?)")
+			args = append(args, d.ID, d.EndpointID, d.EventID, d.EventType, string(d.Status), optTime(d.NextAttemptAt), utc(d.CreatedAt), utc(d.UpdatedAt))
+		}
+		q.WriteString(" ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id")
+		var ids []string
+		if err := u.g.WithContext(ctx).Raw(q.String(), args...).Scan(&ids).Error; err != nil {
+			return nil, err
+		}
+		added = append(added, ids...)
+	}
+	return added, nil
 }
+
+// deliveryInsertBatch bounds the rows of one insert of deliveries (8 parameters each).
+const deliveryInsertBatch = 500
 
 // RecordWebhookAttempt implements webhooks.Tx.
 func (u *unit) RecordWebhookAttempt(ctx context.Context, d webhooks.Delivery) error {
@@ -292,6 +313,27 @@ func (s Webhooks) LeaseWebhookDelivery(ctx context.Context, id string, now, unti
 // Event implements webhooks.Store.
 func (s Webhooks) Event(ctx context.Context, id string) (events.Event, error) {
 	return s.events.Event(ctx, id)
+}
+
+// EventsByID implements webhooks.Store: one query.
+func (s Webhooks) EventsByID(ctx context.Context, ids []string) ([]events.Event, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var rows []eventRow
+	if err := s.db.gorm.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	at := make(map[string]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	slices.SortFunc(rows, func(a, b eventRow) int { return at[a.ID] - at[b.ID] })
+	out := make([]events.Event, len(rows))
+	for i, r := range rows {
+		out[i] = toEvent(r)
+	}
+	return out, nil
 }
 
 // leaseDueSQL takes a due delivery's lease and reads it with its endpoint and its event, in one

@@ -2,7 +2,6 @@ package webhooks
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -336,39 +335,46 @@ func (s *Service) Retry(ctx context.Context, who auth.Principal, endpointID, del
 	return d, nil
 }
 
-// Fanout makes an event's deliveries, one per enabled endpoint that subscribes to it and may see
-// it, and enqueues their first attempts, in one unit of work. It is idempotent (a retried fan-out
-// adds only the deliveries still missing). An event purged meanwhile is not an error.
-func (s *Service) Fanout(ctx context.Context, eventID string) error {
-	e, err := s.cfg.Store.Event(ctx, eventID)
-	if errors.Is(err, events.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+// Fanout makes the deliveries of events, one per enabled endpoint that subscribes to an event and
+// may see it, and enqueues their first attempts, in one unit of work: the events are read in one
+// query, each centre's candidate endpoints once, the deliveries inserted in one statement and
+// their jobs in one more. It is idempotent (a retried fan-out adds only the deliveries still
+// missing, and enqueues only theirs). An event purged meanwhile is skipped.
+func (s *Service) Fanout(ctx context.Context, eventIDs ...string) error {
+	evs, err := s.cfg.Store.EventsByID(ctx, eventIDs)
+	if err != nil || len(evs) == 0 {
 		return err
 	}
-	candidates, err := s.cfg.Store.SubscriberCandidates(ctx, e.CenterID)
-	if err != nil {
-		return err
-	}
+	candidates := map[string][]Endpoint{} // by centre ("" for the platform's events)
 	now := s.cfg.DeliveryClock.Now()
-	return s.cfg.Store.InTx(ctx, func(tx Tx) error {
-		for _, ep := range candidates {
-			if !ep.Wants(e) {
-				continue
-			}
-			d := Delivery{ID: id.New(id.WebhookDelivery), EndpointID: ep.ID, EventID: e.ID, EventType: e.Type,
-				Status: DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}
-			added, err := tx.InsertWebhookDelivery(ctx, d)
-			if err != nil {
+	var ds []Delivery
+	for _, e := range evs {
+		eps, ok := candidates[e.CenterID]
+		if !ok {
+			if eps, err = s.cfg.Store.SubscriberCandidates(ctx, e.CenterID); err != nil {
 				return err
 			}
-			if added {
-				if err := tx.Enqueue(ctx, DeliverJob{DeliveryID: d.ID}); err != nil {
-					return err
-				}
+			candidates[e.CenterID] = eps
+		}
+		for _, ep := range eps {
+			if ep.Wants(e) {
+				ds = append(ds, Delivery{ID: id.New(id.WebhookDelivery), EndpointID: ep.ID, EventID: e.ID, EventType: e.Type,
+					Status: DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now})
 			}
 		}
+	}
+	if len(ds) == 0 {
 		return nil
+	}
+	return s.cfg.Store.InTx(ctx, func(tx Tx) error {
+		added, err := tx.InsertWebhookDeliveries(ctx, ds)
+		if err != nil || len(added) == 0 {
+			return err
+		}
+		jobs := make([]txn.Job, len(added))
+		for i, deliveryID := range added {
+			jobs[i] = DeliverJob{DeliveryID: deliveryID}
+		}
+		return tx.EnqueueAll(ctx, jobs)
 	})
 }

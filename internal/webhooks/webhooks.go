@@ -116,9 +116,11 @@ type Tx interface {
 	UpdateWebhookEndpoint(ctx context.Context, ep Endpoint) error
 	// DeleteWebhookEndpoint deletes an endpoint and its deliveries; ErrNotFound when it is gone.
 	DeleteWebhookEndpoint(ctx context.Context, id string) error
-	// InsertWebhookDelivery inserts d unless the endpoint already has a delivery of that event;
-	// it reports whether it did.
-	InsertWebhookDelivery(ctx context.Context, d Delivery) (bool, error)
+	// InsertWebhookDeliveries inserts each of ds unless its endpoint already has a delivery of
+	// that event; it returns the ids of those it inserted.
+	InsertWebhookDeliveries(ctx context.Context, ds []Delivery) ([]string, error)
+	// EnqueueAll is txn.Tx.Enqueue of several jobs, in one insert where the job queue can.
+	EnqueueAll(ctx context.Context, jobs []txn.Job) error
 	// RecordWebhookAttempt writes d's status, attempts, last status code and error, next attempt
 	// and updated_at, and releases its lease.
 	RecordWebhookAttempt(ctx context.Context, d Delivery) error
@@ -151,6 +153,8 @@ type Store interface {
 	LeaseWebhookDelivery(ctx context.Context, id string, now, until time.Time) (bool, error)
 	// Event returns an event or events.ErrNotFound.
 	Event(ctx context.Context, id string) (events.Event, error)
+	// EventsByID returns the events of ids that still exist, in the order of ids.
+	EventsByID(ctx context.Context, ids []string) ([]events.Event, error)
 	// LeaseDueWebhookDelivery is LeaseWebhookDelivery that also returns, when it took the lease,
 	// the delivery with its endpoint and its event (nil when gone): on PostgreSQL one statement.
 	LeaseDueWebhookDelivery(ctx context.Context, id string, now, until time.Time) (Leased, bool, error)
