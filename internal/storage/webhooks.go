@@ -192,7 +192,10 @@ const deliveryInsertBatch = 500
 
 // RecordWebhookAttempt implements webhooks.Tx.
 func (u *unit) RecordWebhookAttempt(ctx context.Context, d webhooks.Delivery) error {
-	code, updated := attemptColumns(d)
+	code, updated, err := attemptColumns(d)
+	if err != nil {
+		return err
+	}
 	return u.g.WithContext(ctx).Model(&webhookDeliveryRow{}).Where("id = ?", d.ID).Updates(map[string]any{
 		"status": string(d.Status), "attempts": d.Attempts, "last_status_code": code, "last_error": nullable(d.LastError),
 		"next_attempt_at": optTime(d.NextAttemptAt), "lease_until": nil, "updated_at": utc(updated)}).Error
@@ -439,22 +442,25 @@ func (s Webhooks) RecordWebhookSuccess(ctx context.Context, d webhooks.Delivery)
 			return tx.SetWebhookEndpointFailing(ctx, d.EndpointID, time.Time{})
 		})
 	}
-	code, updated := attemptColumns(d)
-	_, err := conn(g).ExecContext(ctx, recordSuccessSQL, d.ID, string(d.Status), d.Attempts, code, nullable(d.LastError),
+	code, updated, err := attemptColumns(d)
+	if err != nil {
+		return err
+	}
+	_, err = conn(g).ExecContext(ctx, recordSuccessSQL, d.ID, string(d.Status), d.Attempts, code, nullable(d.LastError),
 		optTime(d.NextAttemptAt), utc(updated), d.EndpointID)
 	return err
 }
 
 // attemptColumns are the status code (NULL when none) and the update time of a delivery's
-// recorded attempt, as RecordWebhookAttempt and RecordWebhookSuccess write them.
-func attemptColumns(d webhooks.Delivery) (*int, time.Time) {
+// recorded attempt, as RecordWebhookAttempt and RecordWebhookSuccess write them. The update time
+// is the caller's (the webhooks service's clock): a zero one is a programming error.
+func attemptColumns(d webhooks.Delivery) (*int, time.Time, error) {
+	if d.UpdatedAt.IsZero() {
+		return nil, time.Time{}, fmt.Errorf("record webhook delivery %s: no update time", d.ID)
+	}
 	var code *int
 	if d.LastStatusCode != 0 {
 		code = &d.LastStatusCode
 	}
-	updated := d.UpdatedAt
-	if updated.IsZero() {
-		updated = time.Now()
-	}
-	return code, updated
+	return code, d.UpdatedAt, nil
 }

@@ -56,7 +56,7 @@ func (s *Service) Attempt(ctx context.Context, deliveryID string) (time.Duration
 		}
 		ep = *got.Endpoint
 		if ep.Status != StatusEnabled {
-			d.Status, d.LastError, d.NextAttemptAt = DeliveryFailed, "the endpoint is disabled", time.Time{}
+			d.Status, d.LastError, d.NextAttemptAt, d.UpdatedAt = DeliveryFailed, "the endpoint is disabled", time.Time{}, s.cfg.DeliveryClock.Now()
 			return 0, s.cfg.Store.InTx(ctx, func(tx Tx) error { return tx.RecordWebhookAttempt(ctx, d) })
 		}
 		if got.Event == nil {
@@ -160,7 +160,7 @@ func (s *Service) leaseAfterRead(ctx context.Context, deliveryID string, now tim
 		return d, ep, e, 0, true, s.release(ctx, d, err)
 	}
 	if ep.Status != StatusEnabled {
-		d.Status, d.LastError, d.NextAttemptAt = DeliveryFailed, "the endpoint is disabled", time.Time{}
+		d.Status, d.LastError, d.NextAttemptAt, d.UpdatedAt = DeliveryFailed, "the endpoint is disabled", time.Time{}, s.cfg.DeliveryClock.Now()
 		return d, ep, e, 0, true, s.cfg.Store.InTx(ctx, func(tx Tx) error { return tx.RecordWebhookAttempt(ctx, d) })
 	}
 	e, err = s.cfg.Store.Event(ctx, d.EventID)
