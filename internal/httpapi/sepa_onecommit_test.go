@@ -15,41 +15,63 @@ import (
 	"github.com/vhupay/vhupay/internal/txn"
 )
 
-// crashHook is a storage.StatementHook that, for the units of work of one HTTP request (by its
-// X-Request-Id), records every point it is called at and "crashes" (panics) at the n-th.
-type crashHook struct {
+// requestHook is a storage.StatementHook that, for the units of work of one HTTP request (by
+// its X-Request-Id), records every point it is called at and runs its action (when set) at each,
+// with the point's index: crash there (crashAt), or change the database once (changeOnce).
+type requestHook struct {
 	mu      sync.Mutex
 	request string // the request id watched ("" none)
-	crashAt int    // the point to crash at (-1 none)
+	act     func(i int, point string)
 	points  []string
 }
 
 type crashed struct{ point string }
 
-func (h *crashHook) hook(ctx context.Context, statement string) error {
+func (h *requestHook) hook(ctx context.Context, statement string) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.request == "" || txn.RequestID(ctx) != h.request {
+		h.mu.Unlock()
 		return nil
 	}
 	h.points = append(h.points, statement)
-	if len(h.points)-1 == h.crashAt {
-		panic(crashed{point: statement})
+	i, act := len(h.points)-1, h.act
+	h.mu.Unlock()
+	if act != nil {
+		act(i, statement)
 	}
 	return nil
 }
 
-// watch makes the hook watch request rid, crashing at point crashAt (-1: never), and returns
-// a function that stops watching and returns the points seen.
-func (h *crashHook) watch(rid string, crashAt int) func() []string {
+// watch makes the hook watch request rid with action act (nil: none), and returns a function
+// that stops watching and returns the points seen.
+func (h *requestHook) watch(rid string, act func(i int, point string)) func() []string {
 	h.mu.Lock()
-	h.request, h.crashAt, h.points = rid, crashAt, nil
+	h.request, h.act, h.points = rid, act, nil
 	h.mu.Unlock()
 	return func() []string {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.request = ""
 		return h.points
+	}
+}
+
+// crashAt "crashes" (panics) at the n-th point.
+func crashAt(n int) func(int, string) {
+	return func(i int, point string) {
+		if i == n {
+			panic(crashed{point: point})
+		}
+	}
+}
+
+// changeOnce runs change once, when the first point containing match is about to be sent.
+func changeOnce(match string, change func()) func(int, string) {
+	var once sync.Once
+	return func(_ int, point string) {
+		if strings.Contains(point, match) {
+			once.Do(change)
+		}
 	}
 }
 
@@ -88,7 +110,7 @@ func rowsOf(t *testing.T, s *apptest.Server, orderID, key string) paymentRows {
 // with the same key runs again — or everything — the retry replays the answer.
 func TestSEPADebitOneCommit(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, bk storagetest.Backend) {
-		h := &crashHook{crashAt: -1}
+		h := &requestHook{}
 		s := apptest.Start(t, bk, apptest.WithBaseClock(clock.NewManual(debitStart)),
 			apptest.WithOptions(func(o *app.Options) { o.StatementHook = h.hook }))
 		e := &debitEnv{s: s, center: createCenter(t, s, "81234567600017")}
@@ -103,7 +125,7 @@ func TestSEPADebitOneCommit(t *testing.T) {
 
 		// A clean payment: the points of its one unit of work.
 		o := e.order(t, b, 1000)
-		stop := h.watch("req-clean", -1)
+		stop := h.watch("req-clean", nil)
 		first := pay(o.ID, "key-clean", "req-clean", false).Expect(t, 201)
 		points := stop()
 		commits := 0
@@ -137,7 +159,7 @@ func TestSEPADebitOneCommit(t *testing.T) {
 		for i := 0; ; i++ {
 			o := e.order(t, b, int64(100+i))
 			key, rid := fmt.Sprintf("key-crash-%d", i), fmt.Sprintf("req-crash-%d", i)
-			stop := h.watch(rid, i)
+			stop := h.watch(rid, crashAt(i))
 			r := pay(o.ID, key, rid, true)
 			seen := stop()
 			if r.Status == 201 && len(seen) <= i {

@@ -1,11 +1,9 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,52 +13,8 @@ import (
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/httpapi"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
-	"github.com/vhupay/vhupay/internal/txn"
 	"github.com/vhupay/vhupay/internal/webhooks/webhookstest"
 )
-
-// changeHook is a storage.StatementHook that, for one HTTP request (by its X-Request-Id), runs
-// change once when the first statement containing match is about to be sent, and records the
-// points it sees.
-type changeHook struct {
-	mu      sync.Mutex
-	request string
-	match   string
-	change  func()
-	points  []string
-}
-
-func (h *changeHook) hook(ctx context.Context, statement string) error {
-	h.mu.Lock()
-	if h.request == "" || txn.RequestID(ctx) != h.request {
-		h.mu.Unlock()
-		return nil
-	}
-	h.points = append(h.points, statement)
-	change := h.change
-	if change != nil && strings.Contains(statement, h.match) {
-		h.change = nil
-	} else {
-		change = nil
-	}
-	h.mu.Unlock()
-	if change != nil {
-		change()
-	}
-	return nil
-}
-
-func (h *changeHook) watch(rid, match string, change func()) func() []string {
-	h.mu.Lock()
-	h.request, h.match, h.change, h.points = rid, match, change, nil
-	h.mu.Unlock()
-	return func() []string {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.request = ""
-		return h.points
-	}
-}
 
 // TestSEPAOneTripRollsBackWhole: on PostgreSQL a SEPA payment with an Idempotency-Key is one
 // read, then one statement of conditional writes. When a condition read no longer holds by the
@@ -73,7 +27,7 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 		if bk != storagetest.Postgres {
 			t.Skip("the one-trip payment is PostgreSQL's (SQLite keeps the general path)")
 		}
-		h := &changeHook{}
+		h := &requestHook{}
 		s := apptest.Start(t, bk, apptest.WithBaseClock(clock.NewManual(debitStart)),
 			apptest.WithOptions(func(o *app.Options) { o.StatementHook = h.hook }))
 		e := &debitEnv{s: s, center: createCenter(t, s, "81234567600017"), admin: s.Token(t, auth.RoleAdmin, "")}
@@ -102,7 +56,7 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 		// The month's first payment opens its gate (general path); the next takes one trip.
 		pay(e.order(t, b, 500).ID, "k-first", "r-first").Expect(t, 201)
 		o := e.order(t, b, 700)
-		stop := h.watch("r-clean", "", nil)
+		stop := h.watch("r-clean", nil)
 		pay(o.ID, "k-clean", "r-clean").Expect(t, 201)
 		if points := stop(); !oneTrip(points) || len(points) != 3 {
 			t.Fatalf("a payment in an open month did not take one trip:\n%s", numbered(points))
@@ -118,7 +72,7 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 		// The order changes after the read: the reservation made before the confirmation's
 		// assertion failed is rolled back; the general path then pays it once.
 		o = e.order(t, b, 900)
-		stop = h.watch("r-changed", "vhupay_require", func() { exec(`UPDATE orders SET updated_at = updated_at WHERE id = $1`, o.ID) })
+		stop = h.watch("r-changed", changeOnce("vhupay_require", func() { exec(`UPDATE orders SET updated_at = updated_at WHERE id = $1`, o.ID) }))
 		pay(o.ID, "k-changed", "r-changed").Expect(t, 201)
 		if points := stop(); !oneTrip(points) || len(points) < 4 {
 			t.Fatalf("points:\n%s", numbered(points))
@@ -134,7 +88,7 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 		// The month's close begins after the read: the payment does not count in that month;
 		// the general path counts it in the next.
 		o = e.order(t, b, 800)
-		stop = h.watch("r-closed", "vhupay_require", func() { exec(`UPDATE month_gates SET closed_at = now() WHERE month = '2026-11'`) })
+		stop = h.watch("r-closed", changeOnce("vhupay_require", func() { exec(`UPDATE month_gates SET closed_at = now() WHERE month = '2026-11'`) }))
 		pi := decodeIntent(t, pay(o.ID, "k-closed", "r-closed").Expect(t, 201))
 		stop()
 		if pi.CollectionMonth == nil || *pi.CollectionMonth != "2026-12" {
@@ -148,9 +102,9 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 		// The ceiling is lowered after the read: nothing is written, the general path refuses.
 		o = e.order(t, b, 1000)
 		jobsBefore := jobs()
-		stop = h.watch("r-ceiling", "vhupay_require", func() {
+		stop = h.watch("r-ceiling", changeOnce("vhupay_require", func() {
 			exec(`UPDATE sepa_profiles SET ceiling = $1 WHERE buyer_id = $2`, outstanding+999, b.ID)
-		})
+		}))
 		pay(o.ID, "k-ceiling", "r-ceiling").ExpectProblem(t, 409, "sepa_ceiling_exceeded")
 		stop()
 		if got := rowsOf(t, s, o.ID, "k-ceiling"); got.intents != 0 || got.events != 0 || got.confirmed != 0 {
@@ -173,7 +127,7 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 		// Make the key's record look fresh for this request's body: a different request with the
 		// same key is refused (422) by the general rules, with nothing written.
 		jobsBefore = jobs()
-		stop = h.watch("r-taken", "vhupay_require", nil)
+		stop = h.watch("r-taken", nil)
 		pay(o.ID, "k-taken", "r-taken").ExpectProblem(t, 422, "idempotency_key_reused")
 		stop()
 		if got := rowsOf(t, s, o.ID, "k-taken"); got.intents != 0 || got.confirmed != 0 || got.records != 1 {
@@ -196,11 +150,11 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 		if err := s.App.DB.SQL().QueryRow(`SELECT scope FROM idempotency_keys WHERE key = 'k-taken'`).Scan(&scope); err != nil {
 			t.Fatal(err)
 		}
-		stop = h.watch("r-raced", "vhupay_require", func() {
+		stop = h.watch("r-raced", changeOnce("vhupay_require", func() {
 			exec(`INSERT INTO idempotency_keys (scope, key, request_hash, state, status, content_type, location, body, created_at, locked_until, expires_at)
 				VALUES ($1, 'k-raced', 'other', 'running', 0, '', '', NULL, now(), now() + interval '1 hour', now() + interval '1 day')`,
 				scope)
-		})
+		}))
 		r := pay(o.ID, "k-raced", "r-raced")
 		points := stop()
 		if !oneTrip(points) {
@@ -227,7 +181,7 @@ func TestSEPAOneTripRollsBackWhole(t *testing.T) {
 // a subscribed endpoint.
 func TestSEPAOneTripEventsAndWebhooks(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, bk storagetest.Backend) {
-		h := &changeHook{}
+		h := &requestHook{}
 		s := apptest.Start(t, bk, apptest.WithBaseClock(clock.NewManual(debitStart)), fastWebhooks(time.Millisecond),
 			apptest.WithOptions(func(o *app.Options) { o.StatementHook = h.hook }))
 		e := &debitEnv{s: s, center: createCenter(t, s, "81234567600017"), admin: s.Token(t, auth.RoleAdmin, "")}
@@ -241,7 +195,7 @@ func TestSEPAOneTripEventsAndWebhooks(t *testing.T) {
 		}
 		pay(e.order(t, b, 500).ID, "k-first", "r-first") // the month's first payment opens its gate
 		o := e.order(t, b, 700)
-		stop := h.watch("r-one", "", nil)
+		stop := h.watch("r-one", nil)
 		pi := pay(o.ID, "k-one", "r-one")
 		points := stop()
 		if wantOneTrip := bk == storagetest.Postgres; wantOneTrip != strings.Contains(strings.Join(points, "\n"), "vhupay_require") {
