@@ -41,8 +41,10 @@ const (
 	// keepIdempotencySQL writes a completed record in a unit of work; a record of the key that
 	// expired is replaced, any other is kept (no row written).
 	keepIdempotencySQL = `INSERT INTO idempotency_keys (scope, key, request_hash, state, status, content_type, location, body, created_at, locked_until, expires_at)
-	VALUES ($1, $2, $3, 'done', $4, $5, $6, $7, $8, $9, $10)
-	ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'done', status = excluded.status,
+	VALUES ($1, $2, $3, 'done', $4, $5, $6, $7, $8, $9, $10) ` + keepIdempotencyConflictSQL
+	// keepIdempotencyConflictSQL is keepIdempotencySQL's conflict clause (also the one-trip
+	// payment's): a record of the key that expired is replaced, any other is kept.
+	keepIdempotencyConflictSQL = `ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'done', status = excluded.status,
 		content_type = excluded.content_type, location = excluded.location, body = excluded.body,
 		created_at = excluded.created_at, locked_until = excluded.locked_until, expires_at = excluded.expires_at
 	WHERE idempotency_keys.expires_at < excluded.created_at`

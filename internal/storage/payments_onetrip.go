@@ -162,9 +162,7 @@ r AS (INSERT INTO sepa_outstanding (buyer_id, month, outstanding)
 	SELECT $1::text, $6::text, $2::bigint FROM e
 	WHERE e.mandate_id = $7::text AND COALESCE((SELECT open FROM g), false)
 		AND COALESCE((SELECT offset_ns FROM sandbox_clock WHERE id = 1), 0) = $9::bigint
-	ON CONFLICT (buyer_id, month) DO UPDATE SET outstanding = sepa_outstanding.outstanding + excluded.outstanding
-	WHERE sepa_outstanding.outstanding + excluded.outstanding <=
-		(SELECT p2.ceiling FROM sepa_profiles p2 WHERE p2.buyer_id = excluded.buyer_id AND p2.suspended = false)
+	` + reserveWithinCeilingSQL + `
 	RETURNING 1),
 c AS (UPDATE orders SET status = 'confirmed', updated_at = $10
 	WHERE id = $11 AND status = 'payment_pending' AND xmin::text = $12 AND EXISTS (SELECT 1 FROM r) RETURNING id),
@@ -180,10 +178,7 @@ k AS (INSERT INTO idempotency_keys (scope, key, request_hash, state, status, con
 	SELECT $%[3]d::text, $%[4]d::text, $%[5]d::text, 'done', $%[6]d::int, $%[7]d::text, $%[8]d::text, $%[9]d::bytea,
 		$%[10]d::timestamptz, $%[11]d::timestamptz, $%[12]d::timestamptz
 	WHERE EXISTS (SELECT 1 FROM i)
-	ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, state = 'done', status = excluded.status,
-		content_type = excluded.content_type, location = excluded.location, body = excluded.body,
-		created_at = excluded.created_at, locked_until = excluded.locked_until, expires_at = excluded.expires_at
-	WHERE idempotency_keys.expires_at < excluded.created_at
+	` + keepIdempotencyConflictSQL + `
 	RETURNING 1)
 SELECT vhupay_require(EXISTS (SELECT 1 FROM k), CASE
 	WHEN NOT EXISTS (SELECT 1 FROM r) THEN 'the month is open and the buyer may pay by SEPA'

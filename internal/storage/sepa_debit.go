@@ -104,11 +104,17 @@ WHERE p.buyer_id = $1 AND p.suspended = false AND p.ceiling >= $2 AND sc.value >
 var reserveEligibleSQL = `WITH e AS (` + eligibleSQL + `),
 r AS (INSERT INTO sepa_outstanding (buyer_id, month, outstanding)
 	SELECT $1::text, $6::text, $2::bigint FROM e
-	ON CONFLICT (buyer_id, month) DO UPDATE SET outstanding = sepa_outstanding.outstanding + excluded.outstanding
-	WHERE sepa_outstanding.outstanding + excluded.outstanding <=
-		(SELECT p2.ceiling FROM sepa_profiles p2 WHERE p2.buyer_id = excluded.buyer_id AND p2.suspended = false)
+	` + reserveWithinCeilingSQL + `
 	RETURNING 1)
 SELECT e.mandate_id FROM e, r`
+
+// reserveWithinCeilingSQL is the conflict clause of a reservation's upsert into
+// sepa_outstanding (reserveEligibleSQL's, the one-trip payment's): on a conflict the amount is
+// added only while the sum stays within the ceiling stored at that instant and the buyer is not
+// suspended.
+const reserveWithinCeilingSQL = `ON CONFLICT (buyer_id, month) DO UPDATE SET outstanding = sepa_outstanding.outstanding + excluded.outstanding
+	WHERE sepa_outstanding.outstanding + excluded.outstanding <=
+		(SELECT p2.ceiling FROM sepa_profiles p2 WHERE p2.buyer_id = excluded.buyer_id AND p2.suspended = false)`
 
 // ReserveEligible implements sepa.Tx: reserveEligibleSQL on PostgreSQL; on SQLite, whose
 // write transactions run one at a time, eligibleSQL then reserveSEPA's statement.
