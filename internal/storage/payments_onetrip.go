@@ -246,23 +246,28 @@ func (t oneTrip) WriteOneTrip(ctx context.Context, w payments.OneTripWrite) (boo
 		return false, err
 	}
 	var held bool
-	err := db.sql.QueryRowContext(ctx, q, args...).Scan(&held)
-	if err != nil {
-		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) {
-			return false, err
-		}
-		switch {
-		case pgErr.Code == oneTripNotHeld && strings.Contains(pgErr.Message, "Idempotency-Key"):
-			return false, idempotency.ErrTaken
-		case pgErr.Code == oneTripNotHeld, pgErr.Code == "23505", pgErr.Code == "40001", pgErr.Code == "40P01":
-			// A condition read no longer holds, an open intent appeared (the partial unique
-			// index), or the database chose this payment to give way: nothing was written.
-			return false, nil
-		}
-		return false, err
+	if err := db.sql.QueryRowContext(ctx, q, args...).Scan(&held); err != nil {
+		return oneTripFailed(err)
 	}
 	return true, db.callHook(ctx, "COMMITTED")
+}
+
+// oneTripFailed is what WriteOneTrip answers when its statement failed (and so wrote nothing):
+// idempotency.ErrTaken when the key holds a record; false (take the general path) when a
+// condition read no longer holds, an open intent appeared (the partial unique index), or the
+// database chose this payment to give way (deadlock, serialization); err itself otherwise.
+func oneTripFailed(err error) (bool, error) {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false, err
+	}
+	switch {
+	case pgErr.Code == oneTripNotHeld && strings.Contains(pgErr.Message, "Idempotency-Key"):
+		return false, idempotency.ErrTaken
+	case pgErr.Code == oneTripNotHeld, pgErr.Code == "23505", pgErr.Code == "40001", pgErr.Code == "40P01":
+		return false, nil
+	}
+	return false, err
 }
 
 // eventRow gives an event's id and data column (Emit's).
