@@ -85,11 +85,7 @@ func ScratchDatabase(ctx context.Context, adminURL, prefix string, keep bool) (*
 		admin.Close()
 		return nil, err
 	}
-	var pgVersion string
-	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
-	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), CPUModel(),
-		runtime.Version(), LoadAverage())
-	fmt.Printf("PostgreSQL %s; database %s\n", pgVersion, name)
+	printMachine(ctx, admin, "database "+name)
 	return &Scratch{Name: name, URL: WithDatabase(adminURL, name), Admin: admin, keep: keep}, nil
 }
 
@@ -99,12 +95,17 @@ func ExistingDatabase(ctx context.Context, adminURL, name string) (*Scratch, err
 	if err != nil {
 		return nil, err
 	}
+	printMachine(ctx, admin, "database "+name+" (kept by an earlier run)")
+	return &Scratch{Name: name, URL: WithDatabase(adminURL, name), Admin: admin, keep: true}, nil
+}
+
+// printMachine prints the machine, its load and the server's version, then what of the database.
+func printMachine(ctx context.Context, admin *storage.DB, database string) {
 	var pgVersion string
 	_ = admin.SQL().QueryRowContext(ctx, "SHOW server_version").Scan(&pgVersion)
 	fmt.Printf("machine: %s/%s, %d CPUs (%s), %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), CPUModel(),
 		runtime.Version(), LoadAverage())
-	fmt.Printf("PostgreSQL %s; database %s (kept by an earlier run)\n", pgVersion, name)
-	return &Scratch{Name: name, URL: WithDatabase(adminURL, name), Admin: admin, keep: true}, nil
+	fmt.Printf("PostgreSQL %s; %s\n", pgVersion, database)
 }
 
 // Close drops the database unless it is kept, and closes the admin connection.
