@@ -134,9 +134,9 @@ func (t paymentsUnit) CancelIntent(ctx context.Context, id string, at time.Time)
 
 // ExpireIntents implements payments.Tx: the stale intents are canceled in one statement; it
 // returns the ids of those it canceled. The status is written in the statement, not a parameter:
-// payment_intents_status_created_idx holds the open intents only (migration 00820), and
-// PostgreSQL proves that a condition implies an index's predicate from a literal, never from a
-// parameter of a generic plan.
+// the open intents are read through payment_intents_one_open_per_order, a partial index
+// (migration 00820), and PostgreSQL proves that a condition implies an index's predicate from a
+// literal, never from a parameter of a generic plan.
 func (t paymentsUnit) ExpireIntents(ctx context.Context, cutoff, at time.Time, message string) ([]string, error) {
 	return updateReturning(t.g.WithContext(ctx), "payment_intents",
 		map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "",
@@ -289,7 +289,7 @@ func (s Payments) IntentByRequestKey(ctx context.Context, key string) (payments.
 	return toIntent(rows[0]), nil
 }
 
-// UnsentCardIntents implements payments.IntentStore.
+// UnsentCardIntents implements payments.IntentStore. The status is a literal, as in ExpireIntents.
 func (s Payments) UnsentCardIntents(ctx context.Context, before time.Time, limit int) ([]payments.Intent, error) {
 	var rows []intentRow
 	if err := s.db.WithContext(ctx).Where("method = ? AND status = 'processing' AND provider_payin_id IS NULL AND updated_at < ?",
