@@ -133,12 +133,15 @@ func (t paymentsUnit) CancelIntent(ctx context.Context, id string, at time.Time)
 }
 
 // ExpireIntents implements payments.Tx: the stale intents are canceled in one statement; it
-// returns the ids of those it canceled.
+// returns the ids of those it canceled. The status is written in the statement, not a parameter:
+// the open intents are read through payment_intents_one_open_per_order, a partial index
+// (migration 00820), and PostgreSQL proves that a condition implies an index's predicate from a
+// literal, never from a parameter of a generic plan.
 func (t paymentsUnit) ExpireIntents(ctx context.Context, cutoff, at time.Time, message string) ([]string, error) {
 	return updateReturning(t.g.WithContext(ctx), "payment_intents",
 		map[string]any{"status": string(payments.StatusCanceled), "next_action_url": "", "next_action_return_url": "",
 			"last_error_code": string(payments.CodeExpired), "last_error_message": message, "updated_at": utc(at)},
-		"status = ? AND created_at < ?", string(payments.StatusRequiresAction), utc(cutoff))
+		"status = 'requires_action' AND created_at < ?", utc(cutoff))
 }
 
 // confirmUnchangedSQL confirms an order still at the version read (its xmin: a transaction that
@@ -286,11 +289,11 @@ func (s Payments) IntentByRequestKey(ctx context.Context, key string) (payments.
 	return toIntent(rows[0]), nil
 }
 
-// UnsentCardIntents implements payments.IntentStore.
+// UnsentCardIntents implements payments.IntentStore. The status is a literal, as in ExpireIntents.
 func (s Payments) UnsentCardIntents(ctx context.Context, before time.Time, limit int) ([]payments.Intent, error) {
 	var rows []intentRow
-	if err := s.db.WithContext(ctx).Where("method = ? AND status = ? AND provider_payin_id IS NULL AND updated_at < ?",
-		string(payments.MethodCard), string(payments.StatusProcessing), utc(before)).Order("id").Limit(limit).Find(&rows).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("method = ? AND status = 'processing' AND provider_payin_id IS NULL AND updated_at < ?",
+		string(payments.MethodCard), utc(before)).Order("id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make([]payments.Intent, len(rows))
