@@ -259,7 +259,7 @@ func splitCollections(ctx context.Context, db *storage.DB, month string) error {
 	}
 	fmt.Printf("    creation       %9s (set-based, until the pre-notification)\n", prenotified.Sub(created).Round(time.Millisecond))
 	fmt.Printf("    prenotices     %9s (a batch of 1,000 per unit, until the first submission)\n", first.Sub(prenotified).Round(time.Millisecond))
-	fmt.Printf("    submissions    %9s (%d, %.2f ms each, 16 provider calls at a time, 1,000 recorded per unit)\n", last.Sub(first).Round(time.Millisecond), n,
+	fmt.Printf("    submissions    %9s (%d, %.2f ms each, a batch of 1,000 per provider call and per unit)\n", last.Sub(first).Round(time.Millisecond), n,
 		float64(last.Sub(first).Microseconds())/1000/float64(max(n-1, 1)))
 	return nil
 }

@@ -168,3 +168,57 @@ func TestCollectMonthTwoClosersAtOnce(t *testing.T) {
 		e.checkOnePayInEach(t, buyers)
 	})
 }
+
+// batchingProvider takes a batch of debits in one call (psp.DirectDebitBatcher), as the sandbox
+// does, here by asking the fake MangoPay for each; a one-debit call is an error of the test.
+type batchingProvider struct {
+	collections.Provider
+	batches, single atomic.Int32
+}
+
+func (p *batchingProvider) CreateDirectDebitPayIn(ctx context.Context, req psp.DirectDebitPayInRequest) (psp.PayIn, error) {
+	p.single.Add(1)
+	return p.Provider.CreateDirectDebitPayIn(ctx, req)
+}
+
+func (p *batchingProvider) CreateDirectDebitPayIns(ctx context.Context, reqs []psp.DirectDebitPayInRequest) ([]psp.DirectDebitResult, error) {
+	p.batches.Add(1)
+	out := make([]psp.DirectDebitResult, len(reqs))
+	for i, r := range reqs {
+		out[i].PayIn, out[i].Err = p.Provider.CreateDirectDebitPayIn(ctx, r)
+	}
+	return out, nil
+}
+
+// TestCollectMonthBatchedCrashBetweenBatches is TestCollectMonthCrashBetweenBatches with a
+// provider that takes batches: one call per batch; the batch whose recording died is asked again
+// by the resumed run and its debits come back by their idempotency keys (no second debit).
+func TestCollectMonthBatchedCrashBetweenBatches(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		e := start(t, b, time.Date(2026, 11, 5, 9, 0, 0, 0, time.UTC))
+		buyers := fiveBuyers(t, e)
+		provider := &batchingProvider{Provider: e.s.App.Provider}
+		store := &crashingStore{Store: storage.NewCollections(e.s.App.DB), crashAt: 2}
+		p := &progress{}
+		if _, err := e.batchService(store, provider, 2, 2).CollectMonth(ctx, "2026-11", p); !errors.Is(err, errCrash) {
+			t.Fatalf("first run: %v, want the crash", err)
+		}
+		if got := e.count(t, `SELECT COUNT(*) FROM sepa_collections WHERE status = 'submitted'`); got != 2 {
+			t.Errorf("submitted before the crash = %d, want 2 (the first batch)", got)
+		}
+		if got := e.fake.Created("payins"); got != 4 {
+			t.Errorf("pay-ins before the crash = %d, want 4 (two batches asked)", got)
+		}
+		if n, err := e.batchService(storage.NewCollections(e.s.App.DB), provider, 2, 2).CollectMonth(ctx, "2026-11", p); err != nil || n != 5 {
+			t.Fatalf("resumed run: %d, %v", n, err)
+		}
+		e.checkOnePayInEach(t, buyers)
+		if got := provider.batches.Load(); got != 4 { // 2 before the crash; then the second again and the fifth
+			t.Errorf("batch calls = %d, want 4 (two before the crash, two after)", got)
+		}
+		if got := provider.single.Load(); got != 0 {
+			t.Errorf("one-debit calls = %d, want 0", got)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package collections
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,10 +28,11 @@ const (
 // Creation is set-based (Store.CreateMonth: one INSERT … SELECT … GROUP BY under
 // UNIQUE(buyer_id, month), one UPDATE linking the intents, one UPDATE of the amounts), in one
 // transaction, then checkpointed. Submission goes over the month's pending collections in id
-// order, Workers at a time: one provider call per collection, with the collection id as its
-// idempotency key, so a run interrupted between the call and the write gets the same pay-in back
-// when it runs again, and collections already submitted are never submitted again; each batch's
-// pay-ins are recorded together in one unit of work (see submitBatch). The step reports its
+// order, a batch at a time: one provider call per collection, Workers at a time (or one call for
+// the batch when the provider takes batches), with the collection id as its idempotency key, so a
+// run interrupted between the call and the write gets the same pay-in back when it runs again,
+// and collections already submitted are never submitted again; each batch's pay-ins are recorded
+// together in one unit of work (see submitBatch). The step reports its
 // progress (collections submitted or failed, of the month's) after every batch.
 //
 // A buyer without a usable mandate on its default account (its mandate was cancelled, its
@@ -108,30 +110,36 @@ func (s *Service) prenotify(ctx context.Context, month string) error {
 	}
 }
 
-// submitBatch submits a batch of pending collections: the provider is asked for each debit,
-// Workers at a time (outside any transaction; each collection was recorded pending, and its id is
-// the idempotency key), then the pay-ins obtained are recorded together in one unit of work
-// (Store.MarkSubmittedMany) — also when a call failed or ctx ended halfway, so that no pay-in
-// obtained waits for a second call — and the pay-ins already final are applied. A collection
-// without a usable mandate, or whose debit the provider refuses, is failed on its own as submit
-// does. It returns the first error (a provider outage, ctx's).
+// submitBatch submits a batch of pending collections: the provider is asked for each debit
+// (outside any transaction; each collection was recorded pending, and its id is the idempotency
+// key) — in one call for the batch when it takes batches (psp.DirectDebitBatcher: the sandbox),
+// else one call per debit, Workers at a time — then the pay-ins obtained are recorded together in
+// one unit of work (Store.MarkSubmittedMany) — also when a call failed or ctx ended halfway, so
+// that no pay-in obtained waits for a second call — and the pay-ins already final are applied. A
+// collection without a usable mandate, or whose debit the provider refuses, is failed on its own
+// as submit does. It returns the first error (a provider outage, ctx's).
 func (s *Service) submitBatch(ctx context.Context, batch []Submission) error {
 	var (
-		mu     sync.Mutex
-		made   []Submitted
-		payIns []psp.PayIn
+		made    []Submitted
+		payIns  []psp.PayIn
+		callErr error
 	)
-	callErr := forEach(ctx, s.cfg.Workers, batch, func(ctx context.Context, sub Submission) error {
-		payIn, ok, err := s.askDebit(ctx, sub, sub.Collection.ID)
-		if err != nil || !ok {
-			return err
-		}
-		mu.Lock()
-		made = append(made, Submitted{ID: sub.Collection.ID, ProviderPayInID: payIn.ID, MandateID: sub.MandateID})
-		payIns = append(payIns, payIn)
-		mu.Unlock()
-		return nil
-	})
+	if batcher, ok := s.provider.(psp.DirectDebitBatcher); ok {
+		made, payIns, callErr = s.askDebits(ctx, batcher, batch)
+	} else {
+		var mu sync.Mutex
+		callErr = forEach(ctx, s.cfg.Workers, batch, func(ctx context.Context, sub Submission) error {
+			payIn, ok, err := s.askDebit(ctx, sub, sub.Collection.ID)
+			if err != nil || !ok {
+				return err
+			}
+			mu.Lock()
+			made = append(made, Submitted{ID: sub.Collection.ID, ProviderPayInID: payIn.ID, MandateID: sub.MandateID})
+			payIns = append(payIns, payIn)
+			mu.Unlock()
+			return nil
+		})
+	}
 	if len(made) > 0 {
 		if _, err := s.store.MarkSubmittedMany(context.WithoutCancel(ctx), made, s.clock.Now()); err != nil {
 			return errors.Join(callErr, err)
@@ -148,6 +156,49 @@ func (s *Service) submitBatch(ctx context.Context, batch []Submission) error {
 		}
 	}
 	return nil
+}
+
+// askDebits asks a provider that takes batches for the batch's debits in one call, each with
+// its collection id as idempotency key, and returns the pay-ins obtained with what to record of
+// them. Each collection is otherwise handled as askDebit handles it: no usable mandate, or a
+// refusal, fails it; the first other error (a provider outage) is returned with the pay-ins
+// obtained, which the caller records.
+func (s *Service) askDebits(ctx context.Context, batcher psp.DirectDebitBatcher, batch []Submission) ([]Submitted, []psp.PayIn, error) {
+	subs := make([]Submission, 0, len(batch))
+	reqs := make([]psp.DirectDebitPayInRequest, 0, len(batch))
+	for _, sub := range batch {
+		req, ok, err := s.debitRequest(ctx, sub, sub.Collection.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			subs, reqs = append(subs, sub), append(reqs, req)
+		}
+	}
+	if len(reqs) == 0 {
+		return nil, nil, nil
+	}
+	results, err := batcher.CreateDirectDebitPayIns(ctx, reqs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("submit %d collections from %s: %w", len(reqs), subs[0].Collection.ID, err)
+	}
+	var (
+		made    []Submitted
+		payIns  []psp.PayIn
+		callErr error
+	)
+	for i, sub := range subs {
+		payIn, ok, err := s.debitOutcome(ctx, sub, results[i].PayIn, results[i].Err)
+		if err != nil {
+			callErr = cmp.Or(callErr, err)
+			continue
+		}
+		if ok {
+			made = append(made, Submitted{ID: sub.Collection.ID, ProviderPayInID: payIn.ID, MandateID: sub.MandateID})
+			payIns = append(payIns, payIn)
+		}
+	}
+	return made, payIns, callErr
 }
 
 // debit asks the provider for the collection's direct debit with idempotency key key, records
@@ -172,33 +223,52 @@ func (s *Service) debit(ctx context.Context, sub Submission, key string,
 // returns the pay-in (ok) to record. No usable mandate, or a refusal, fails the collection
 // instead (ok false, nil error).
 func (s *Service) askDebit(ctx context.Context, sub Submission, key string) (payIn psp.PayIn, ok bool, err error) {
+	req, ok, err := s.debitRequest(ctx, sub, key)
+	if err != nil || !ok {
+		return psp.PayIn{}, false, err
+	}
+	payIn, err = s.provider.CreateDirectDebitPayIn(ctx, req)
+	return s.debitOutcome(ctx, sub, payIn, err)
+}
+
+// debitRequest returns the provider request of the collection's direct debit with idempotency
+// key key (ok), after finding its payer. No usable mandate fails the collection instead (ok
+// false, nil error).
+func (s *Service) debitRequest(ctx context.Context, sub Submission, key string) (req psp.DirectDebitPayInRequest, ok bool, err error) {
 	c := sub.Collection
-	log := s.log.With(slog.String("collection_id", c.ID), slog.String("buyer_id", c.BuyerID), slog.String("month", c.Month))
 	if sub.ProviderMandateID == "" {
-		log.WarnContext(ctx, "SEPA collection failed: no usable mandate on the default bank account")
-		return psp.PayIn{}, false, s.fail(ctx, c, FailureMandateCancelled, "the buyer has no usable SEPA mandate on its default bank account", "")
+		s.log.WarnContext(ctx, "SEPA collection failed: no usable mandate on the default bank account",
+			slog.String("collection_id", c.ID), slog.String("buyer_id", c.BuyerID), slog.String("month", c.Month))
+		return req, false, s.fail(ctx, c, FailureMandateCancelled, "the buyer has no usable SEPA mandate on its default bank account", "")
 	}
 	if s.provider == nil {
-		return psp.PayIn{}, false, errNoProvider
+		return req, false, errNoProvider
 	}
 	userID, walletID := sub.PayerUserID, sub.PayerWalletID
 	if userID == "" || walletID == "" {
 		p, err := s.payers.Ensure(ctx, c.BuyerID)
 		if err != nil {
-			return psp.PayIn{}, false, fmt.Errorf("payer of %s: %w", c.BuyerID, err)
+			return req, false, fmt.Errorf("payer of %s: %w", c.BuyerID, err)
 		}
 		userID, walletID = p.UserID, p.WalletID
 	}
-	payIn, err = s.provider.CreateDirectDebitPayIn(ctx, psp.DirectDebitPayInRequest{
+	return psp.DirectDebitPayInRequest{
 		IdempotencyKey: key, AuthorID: userID, CreditedWalletID: walletID, MandateID: sub.ProviderMandateID,
 		Amount: c.Amount, StatementDescriptor: "vhupay " + c.Month, Tag: c.ID,
-	})
+	}, true, nil
+}
+
+// debitOutcome turns the provider's answer to the collection's debit into the pay-in to record
+// (ok). A refusal fails the collection instead (ok false, nil error); another error is returned.
+func (s *Service) debitOutcome(ctx context.Context, sub Submission, payIn psp.PayIn, err error) (psp.PayIn, bool, error) {
+	c := sub.Collection
 	var rejected *psp.RejectedError
 	if errors.As(err, &rejected) {
 		// A refusal is final for this key: retrying would be refused again. The debit did not
 		// happen, which is an unpaid debit for the platform; operators see the log.
-		log.ErrorContext(ctx, "SEPA collection refused by the payment provider", slog.String("code", rejected.Code),
-			slog.String("message", rejected.Message), slog.String("reference", rejected.Reference))
+		s.log.ErrorContext(ctx, "SEPA collection refused by the payment provider",
+			slog.String("collection_id", c.ID), slog.String("buyer_id", c.BuyerID), slog.String("month", c.Month),
+			slog.String("code", rejected.Code), slog.String("message", rejected.Message), slog.String("reference", rejected.Reference))
 		return psp.PayIn{}, false, s.fail(ctx, c, FailureProviderError, "the payment provider refused the debit", "")
 	}
 	if err != nil {

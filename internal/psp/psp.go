@@ -152,3 +152,22 @@ type Provider interface {
 	BankAccounts
 	Mandates
 }
+
+// DirectDebitBatcher is optional: a provider that can take many direct-debit pay-ins in one call
+// (the sandbox provider: one transaction for the lot) implements it; callers fall back to one
+// CreateDirectDebitPayIn per debit otherwise (the MangoPay client: one API call per pay-in).
+type DirectDebitBatcher interface {
+	// CreateDirectDebitPayIns is CreateDirectDebitPayIn for each request, with the same
+	// idempotency per request key: a request whose key was used before gets the pay-in created
+	// then (or the same refusal), never a second debit. The answer has one result per request, in
+	// the requests' order. The error is the whole call's (ErrUnavailable: whether any debit took
+	// effect is unknown, call again with the same keys); a request's own outcome is its result's.
+	CreateDirectDebitPayIns(ctx context.Context, reqs []DirectDebitPayInRequest) ([]DirectDebitResult, error)
+}
+
+// DirectDebitResult is one request's outcome in CreateDirectDebitPayIns: its pay-in, or its
+// error as CreateDirectDebitPayIn would return it (ErrUnavailable, *RejectedError).
+type DirectDebitResult struct {
+	PayIn PayIn
+	Err   error
+}

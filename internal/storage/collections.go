@@ -170,16 +170,23 @@ type submissionRow struct {
 // usable mandate and the payer are joined to each collection.
 func (s Collections) PendingSubmissions(ctx context.Context, month, after string, limit int) ([]collections.Submission, error) {
 	var rows []submissionRow
+	// The batch's collections are picked first (the index on month, status, id, up to limit),
+	// then their mandates and payers: joined before the LIMIT, PostgreSQL looked up the mandate
+	// of every pending collection of the month for each batch (a cost per batch growing with the
+	// month's size).
 	err := s.db.WithContext(ctx).Raw(`SELECT c.id, c.buyer_id, c.month, c.amount, c.currency, c.created_at,
 			m.id AS default_mandate_id, m.provider_id AS provider_mandate_id,
 			p.user_id AS payer_user_id, p.wallet_id AS payer_wallet_id
-		FROM sepa_collections c
-		LEFT JOIN mandates m ON m.id = (SELECT m2.id FROM bank_accounts a JOIN mandates m2 ON m2.bank_account_id = a.id
-			WHERE a.buyer_id = c.buyer_id AND a.is_default = ? AND a.status = 'active' AND m2.status IN ?
-			ORDER BY m2.id DESC LIMIT 1)
+		FROM (SELECT c0.id, c0.buyer_id, c0.month, c0.amount, c0.currency, c0.created_at,
+				(SELECT m2.id FROM bank_accounts a JOIN mandates m2 ON m2.bank_account_id = a.id
+					WHERE a.buyer_id = c0.buyer_id AND a.is_default = ? AND a.status = 'active' AND m2.status IN ?
+					ORDER BY m2.id DESC LIMIT 1) AS mandate_id
+			FROM sepa_collections c0
+			WHERE c0.month = ? AND c0.status = 'pending' AND c0.prenotified_at IS NOT NULL AND c0.id > ?
+			ORDER BY c0.id LIMIT ?) AS c
+		LEFT JOIN mandates m ON m.id = c.mandate_id
 		LEFT JOIN payers p ON p.buyer_id = c.buyer_id
-		WHERE c.month = ? AND c.status = 'pending' AND c.prenotified_at IS NOT NULL AND c.id > ?
-		ORDER BY c.id LIMIT ?`,
+		ORDER BY c.id`,
 		true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)}, month, after, limit).Scan(&rows).Error
 	if err != nil {
 		return nil, err

@@ -541,12 +541,17 @@ func optionalTime(t time.Time) *time.Time {
 
 // CreatePayIn implements sandbox.Store.
 func (s SandboxPSP) CreatePayIn(ctx context.Context, p sandbox.PayIn) error {
-	return s.db.WithContext(ctx).Create(&sandboxPayInRow{ID: p.ID, Method: string(p.Method), Status: string(p.Status),
+	r := toSandboxPayInRow(p)
+	return s.db.WithContext(ctx).Create(&r).Error
+}
+
+func toSandboxPayInRow(p sandbox.PayIn) sandboxPayInRow {
+	return sandboxPayInRow{ID: p.ID, Method: string(p.Method), Status: string(p.Status),
 		AuthorID: p.AuthorID, CreditedWalletID: p.CreditedWalletID, CardID: optional(p.CardID), MandateID: optional(p.MandateID),
 		Amount: p.Amount, Refunded: p.Refunded, SecureModeNeeded: p.SecureModeNeeded, ReturnURL: p.ReturnURL,
 		WrongCodes: p.WrongCodes, ResultCode: p.ResultCode, ResultMessage: p.ResultMessage,
 		StatementDescriptor: p.StatementDescriptor, Tag: p.Tag, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt),
-		ExecutedAt: optionalTime(p.ExecutedAt), ChargeDate: optionalTime(p.ChargeDate)}).Error
+		ExecutedAt: optionalTime(p.ExecutedAt), ChargeDate: optionalTime(p.ChargeDate)}
 }
 
 // PayIn implements sandbox.Store.
@@ -717,9 +722,13 @@ func (s SandboxPSP) Mandate(ctx context.Context, id string) (sandbox.Mandate, er
 	if err := s.take(ctx, &r, id); err != nil {
 		return sandbox.Mandate{}, err
 	}
+	return toSandboxMandate(r), nil
+}
+
+func toSandboxMandate(r sandboxMandateRow) sandbox.Mandate {
 	return sandbox.Mandate{ID: r.ID, UserID: r.UserID, BankAccountID: r.BankAccountID, Status: psp.MandateStatus(r.Status),
 		ReturnURL: r.ReturnURL, Culture: r.Culture, BankReference: r.BankReference, Scheme: r.Scheme,
-		ResultCode: r.ResultCode, Tag: r.Tag, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}, nil
+		ResultCode: r.ResultCode, Tag: r.Tag, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
 
 // MoveMandate implements sandbox.Store.
@@ -736,4 +745,87 @@ func (s SandboxPSP) MoveMandate(ctx context.Context, id string, from []psp.Manda
 		updates["scheme"] = scheme
 	}
 	return changed(s.db.WithContext(ctx).Model(&sandboxMandateRow{}).Where("id = ? AND status IN ?", id, statuses).Updates(updates))
+}
+
+// sandboxRowsPerInsert bounds the rows of one multi-row insert of the sandbox's batches (a
+// pay-in has 20 columns: 10,000 parameters, within SQLite's and PostgreSQL's limits).
+const sandboxRowsPerInsert = 500
+
+// sandboxIDsPerRead bounds the ids of one IN list of the sandbox's batch reads.
+const sandboxIDsPerRead = 1000
+
+// ClaimKeys implements sandbox.Store: one insert that does nothing on conflict per
+// sandboxRowsPerInsert keys, then one read of the keys' resources: a key is this call's when it
+// names the resource this call gave it (resource ids are fresh).
+func (s SandboxPSP) ClaimKeys(ctx context.Context, kind string, keys, resourceIDs []string, at time.Time) (map[string]bool, error) {
+	rows := make([]sandboxKeyRow, len(keys))
+	mine := make(map[string]string, len(keys))
+	for i, k := range keys {
+		rows[i] = sandboxKeyRow{Kind: kind, Key: k, ResourceID: resourceIDs[i], CreatedAt: utc(at)}
+		mine[k] = resourceIDs[i]
+	}
+	claimed := make(map[string]bool, len(keys))
+	err := chunk(rows, sandboxRowsPerInsert, func(rows []sandboxKeyRow) error {
+		if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+			return err
+		}
+		ks := make([]string, len(rows))
+		for i, r := range rows {
+			ks[i] = r.Key
+		}
+		var got []sandboxKeyRow
+		if err := s.db.WithContext(ctx).Where("kind = ? AND key IN ?", kind, ks).Find(&got).Error; err != nil {
+			return err
+		}
+		for _, g := range got {
+			if g.ResourceID != "" && g.ResourceID == mine[g.Key] {
+				claimed[g.Key] = true
+			}
+		}
+		return nil
+	})
+	return claimed, err
+}
+
+// WalletsExist implements sandbox.Store.
+func (s SandboxPSP) WalletsExist(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	err := chunk(ids, sandboxIDsPerRead, func(ids []string) error {
+		var found []string
+		if err := s.db.WithContext(ctx).Model(&sandboxWalletRow{}).Where("id IN ?", ids).Pluck("id", &found).Error; err != nil {
+			return err
+		}
+		for _, id := range found {
+			out[id] = true
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Mandates implements sandbox.Store.
+func (s SandboxPSP) Mandates(ctx context.Context, ids []string) (map[string]sandbox.Mandate, error) {
+	out := make(map[string]sandbox.Mandate, len(ids))
+	err := chunk(ids, sandboxIDsPerRead, func(ids []string) error {
+		var rows []sandboxMandateRow
+		if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			out[r.ID] = toSandboxMandate(r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CreatePayIns implements sandbox.Store: one insert per sandboxRowsPerInsert pay-ins.
+func (s SandboxPSP) CreatePayIns(ctx context.Context, ps []sandbox.PayIn) error {
+	rows := make([]sandboxPayInRow, len(ps))
+	for i, p := range ps {
+		rows[i] = toSandboxPayInRow(p)
+	}
+	return chunk(rows, sandboxRowsPerInsert, func(rows []sandboxPayInRow) error {
+		return s.db.WithContext(ctx).Create(&rows).Error
+	})
 }

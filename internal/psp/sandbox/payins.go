@@ -3,8 +3,10 @@ package sandbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/vhupay/vhupay/internal/psp"
@@ -228,6 +230,94 @@ func (p *Provider) CreateDirectDebitPayIn(ctx context.Context, req psp.DirectDeb
 		return p.toPayIn(made), nil
 	}
 	return p.GetPayIn(ctx, id)
+}
+
+var _ psp.DirectDebitBatcher = (*Provider)(nil)
+
+// CreateDirectDebitPayIns implements psp.DirectDebitBatcher: the month close's debits of a batch
+// in one transaction of the store (under WithRelaxedCommit, as CreateDirectDebitPayIn), with a
+// handful of set-based statements instead of one transaction per debit. Each request behaves as
+// CreateDirectDebitPayIn: the requests the batch cannot make as plain created pay-ins — without an
+// idempotency key or with one used before (a replayed batch: the pay-in made then comes back), a
+// key repeated in the batch, a refusal (unknown mandate or wallet, descriptor, amount), a debit
+// that fails at once (author not the mandate's owner, mandate neither submitted nor active) — go
+// through CreateDirectDebitPayIn one at a time, after the transaction.
+func (p *Provider) CreateDirectDebitPayIns(ctx context.Context, reqs []psp.DirectDebitPayInRequest) ([]psp.DirectDebitResult, error) {
+	out := make([]psp.DirectDebitResult, len(reqs))
+	var single []int // the requests left to CreateDirectDebitPayIn
+	err := p.store.InTx(WithRelaxedCommit(ctx), func(tx Store) error {
+		single = nil // a retried transaction starts over
+		clear(out)
+		mandateIDs := make([]string, 0, len(reqs))
+		walletIDs := make([]string, 0, len(reqs))
+		for _, r := range reqs {
+			mandateIDs = append(mandateIDs, r.MandateID)
+			walletIDs = append(walletIDs, r.CreditedWalletID)
+		}
+		mandates, err := tx.Mandates(ctx, mandateIDs)
+		if err != nil {
+			return err
+		}
+		wallets, err := tx.WalletsExist(ctx, walletIDs)
+		if err != nil {
+			return err
+		}
+		now := p.clock.Now()
+		day := now.UTC()
+		chargeDate := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, time.UTC)
+		var (
+			fast    []int // plain created pay-ins, if their keys are new
+			keys    []string
+			ids     []string
+			inBatch = map[string]bool{}
+		)
+		for i, r := range reqs {
+			m, known := mandates[r.MandateID]
+			plain := r.IdempotencyKey != "" && !inBatch[r.IdempotencyKey] && known && wallets[r.CreditedWalletID] &&
+				len(r.StatementDescriptor) <= 100 && r.Amount > 0 && m.UserID == r.AuthorID &&
+				(m.Status == psp.MandateSubmitted || m.Status == psp.MandateActive)
+			if !plain {
+				single = append(single, i)
+				continue
+			}
+			inBatch[r.IdempotencyKey] = true
+			fast = append(fast, i)
+			keys = append(keys, r.IdempotencyKey)
+			ids = append(ids, newID("payin"))
+		}
+		if len(fast) == 0 {
+			return nil
+		}
+		claimed, err := tx.ClaimKeys(ctx, "payin", keys, ids, now)
+		if err != nil {
+			return err
+		}
+		made := make([]PayIn, 0, len(fast))
+		for j, i := range fast {
+			r := reqs[i]
+			if !claimed[r.IdempotencyKey] {
+				single = append(single, i) // a key used before: its pay-in, read back
+				continue
+			}
+			made = append(made, PayIn{ID: ids[j], Method: psp.PayInDirectDebit, Status: psp.PayInCreated, AuthorID: r.AuthorID,
+				CreditedWalletID: r.CreditedWalletID, MandateID: r.MandateID, Amount: r.Amount, StatementDescriptor: r.StatementDescriptor,
+				Tag: r.Tag, CreatedAt: now, UpdatedAt: now, ChargeDate: chargeDate})
+			out[i] = psp.DirectDebitResult{PayIn: p.toPayIn(made[len(made)-1])}
+		}
+		return tx.CreatePayIns(ctx, made)
+	})
+	if err != nil {
+		return nil, unavailable("create direct-debit pay-ins", err)
+	}
+	slices.Sort(single)
+	for _, i := range single {
+		if err := ctx.Err(); err != nil {
+			out[i].Err = fmt.Errorf("%w: %w", psp.ErrUnavailable, err)
+			continue
+		}
+		out[i].PayIn, out[i].Err = p.CreateDirectDebitPayIn(ctx, reqs[i])
+	}
+	return out, nil
 }
 
 // GetPayIn implements psp.PayIns.

@@ -21,6 +21,10 @@ type Store interface {
 	// a refused create). When the key was claimed before it returns the id recorded then (maybe "")
 	// and false. The pair (kind, key) is unique.
 	ClaimKey(ctx context.Context, kind, key, resourceID string, at time.Time) (existing string, claimed bool, err error)
+	// ClaimKeys is ClaimKey for many keys of a kind, keys[i] naming resourceIDs[i] (keys
+	// distinct), all at at: it returns the keys this call claimed; a key claimed before keeps
+	// its resource.
+	ClaimKeys(ctx context.Context, kind string, keys, resourceIDs []string, at time.Time) (claimed map[string]bool, err error)
 	// KeyResource returns the id recorded for an idempotency key ("" for a refused create) and
 	// whether the key was claimed at all.
 	KeyResource(ctx context.Context, kind, key string) (resourceID string, found bool, err error)
@@ -36,6 +40,8 @@ type Store interface {
 
 	CreateWallet(ctx context.Context, w Wallet) error
 	Wallet(ctx context.Context, id string) (Wallet, error)
+	// WalletsExist returns which of ids are wallets.
+	WalletsExist(ctx context.Context, ids []string) (map[string]bool, error)
 	// CreditWallet adds delta cents (negative to debit) to a wallet's balance.
 	CreditWallet(ctx context.Context, id string, delta int64) error
 	// DebitWallet takes amount from a wallet whose balance covers it (conditional).
@@ -69,6 +75,8 @@ type Store interface {
 	SettleCardValidity(ctx context.Context, id string, v psp.CardValidity) error
 
 	CreatePayIn(ctx context.Context, p PayIn) error
+	// CreatePayIns stores many pay-ins (a batch of direct debits).
+	CreatePayIns(ctx context.Context, ps []PayIn) error
 	PayIn(ctx context.Context, id string) (PayIn, error)
 	// FinishPayIn moves a created pay-in to status (succeeded or failed) with resultCode
 	// (conditional: status created). executedAt is kept for a success.
@@ -104,6 +112,8 @@ type Store interface {
 
 	CreateMandate(ctx context.Context, m Mandate) error
 	Mandate(ctx context.Context, id string) (Mandate, error)
+	// Mandates reads the mandates of ids, by id; unknown ids are absent.
+	Mandates(ctx context.Context, ids []string) (map[string]Mandate, error)
 	// MoveMandate moves a mandate in one of the from statuses to status "to" with resultCode
 	// (conditional); scheme is kept when not empty.
 	MoveMandate(ctx context.Context, id string, from []psp.MandateStatus, to psp.MandateStatus, resultCode, scheme string, at time.Time) (bool, error)
