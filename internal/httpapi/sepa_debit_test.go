@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/app/apptest"
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
@@ -36,9 +37,9 @@ type debitBuyer struct {
 	tok string
 }
 
-func startDebit(t *testing.T, b storagetest.Backend) *debitEnv {
+func startDebit(t *testing.T, b storagetest.Backend, options ...apptest.Option) *debitEnv {
 	t.Helper()
-	s := apptest.Start(t, b, apptest.WithBaseClock(clock.NewManual(debitStart)))
+	s := apptest.Start(t, b, append([]apptest.Option{apptest.WithBaseClock(clock.NewManual(debitStart))}, options...)...)
 	return &debitEnv{s: s, center: createCenter(t, s, "81234567600017"), admin: s.Token(t, auth.RoleAdmin, "")}
 }
 
@@ -387,7 +388,10 @@ func TestSEPADebitAsAdmin(t *testing.T) {
 // TestSEPADebitStaleScore: the score's freshness is judged at the injected clock's instant.
 func TestSEPADebitStaleScore(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, bk storagetest.Backend) {
-		e := startDebit(t, bk)
+		// A score goes stale 31 days after its check, which is always in a later month: the
+		// month close that the scheduler would start then checks every SEPA buyer's score again
+		// (refresh_scores), racing this payment. Here no close starts while the test runs.
+		e := startDebit(t, bk, apptest.WithOptions(func(o *app.Options) { o.SchedulerInterval = time.Hour }))
 		b, _ := e.eligibleBuyer(t, "812345676") // scored at debitStart
 		e.s.Do(t, apptest.Request{Method: "PUT", Path: "/v1/sandbox/clock", Token: e.admin,
 			Body: map[string]any{"now": debitStart.Add(31 * 24 * time.Hour).Format(time.RFC3339)}}).Expect(t, 200)
