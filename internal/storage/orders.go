@@ -135,10 +135,18 @@ func (s Orders) Orders(ctx context.Context, f orders.Filter, p page.Request) (pa
 		if f.CenterID != "" {
 			arg("center_id = $%d", f.CenterID)
 		}
-		if f.Status != "" {
+		// The status is written in the statement, not a parameter: PostgreSQL estimates a
+		// parameter's "status <> $n" as matching almost nothing in the generic plan it caches
+		// after five calls, and then reads a buyer's every order and sorts them (4 ms at 100
+		// orders a buyer, against 0.1 ms for the index scan that stops after a page). Only the
+		// statuses of the catalogue are written so (a literal of our own, never the caller's text).
+		switch {
+		case f.Status == "":
+			where = append(where, "status <> '"+string(orders.StatusCancelled)+"'")
+		case f.Status.Valid():
+			where = append(where, "status = '"+string(f.Status)+"'")
+		default:
 			arg("status = $%d", string(f.Status))
-		} else {
-			arg("status <> $%d", string(orders.StatusCancelled))
 		}
 		if p.After != "" {
 			arg("id < $%d", p.After)
