@@ -182,6 +182,11 @@ func (s *Service) askDebits(ctx context.Context, batcher psp.DirectDebitBatcher,
 	if err != nil {
 		return nil, nil, fmt.Errorf("submit %d collections from %s: %w", len(reqs), subs[0].Collection.ID, err)
 	}
+	if len(results) != len(reqs) {
+		// Which request each result answers is unknown: record nothing; the keys make the
+		// next run's call return the same pay-ins.
+		return nil, nil, fmt.Errorf("submit %d collections from %s: the provider answered %d results", len(reqs), subs[0].Collection.ID, len(results))
+	}
 	var (
 		made    []Submitted
 		payIns  []psp.PayIn
