@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/httpapi"
+	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
 
@@ -41,6 +43,18 @@ func startDebit(t *testing.T, b storagetest.Backend, options ...apptest.Option) 
 	t.Helper()
 	s := apptest.Start(t, b, append([]apptest.Option{apptest.WithBaseClock(clock.NewManual(debitStart))}, options...)...)
 	return &debitEnv{s: s, center: createCenter(t, s, "81234567600017"), admin: s.Token(t, auth.RoleAdmin, "")}
+}
+
+// noScoreRefresh makes the month close's refresh_scores step do nothing, and the scheduler
+// start no close by itself: for tests that age scores by moving the clock across months (a
+// close, started by the move or the scheduler, would check every SEPA buyer's score again,
+// racing the test).
+func noScoreRefresh() apptest.Option {
+	return apptest.WithOptions(func(o *app.Options) {
+		o.SchedulerInterval = time.Hour
+		o.MonthCloseSteps = append(o.MonthCloseSteps, monthclose.StepFunc(monthclose.StepRefreshScores,
+			func(context.Context, string, monthclose.Progress) (int, error) { return 0, nil }))
+	})
 }
 
 func (e *debitEnv) buyer(t *testing.T, siren string) debitBuyer {
@@ -389,9 +403,9 @@ func TestSEPADebitAsAdmin(t *testing.T) {
 func TestSEPADebitStaleScore(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, bk storagetest.Backend) {
 		// A score goes stale 31 days after its check, which is always in a later month: the
-		// month close that the scheduler would start then checks every SEPA buyer's score again
-		// (refresh_scores), racing this payment. Here no close starts while the test runs.
-		e := startDebit(t, bk, apptest.WithOptions(func(o *app.Options) { o.SchedulerInterval = time.Hour }))
+		// move starts the previous month's close, whose refresh_scores would check every SEPA
+		// buyer's score again, racing this payment.
+		e := startDebit(t, bk, noScoreRefresh())
 		b, _ := e.eligibleBuyer(t, "812345676") // scored at debitStart
 		e.s.Do(t, apptest.Request{Method: "PUT", Path: "/v1/sandbox/clock", Token: e.admin,
 			Body: map[string]any{"now": debitStart.Add(31 * 24 * time.Hour).Format(time.RFC3339)}}).Expect(t, 200)

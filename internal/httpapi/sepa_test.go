@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/vhupay/vhupay/internal/app"
 	"github.com/vhupay/vhupay/internal/app/apptest"
 	"github.com/vhupay/vhupay/internal/auth"
 	"github.com/vhupay/vhupay/internal/clock"
@@ -51,10 +50,9 @@ func startSEPA(t *testing.T, b storagetest.Backend) *sepaEnv {
 	fake := mangopaytest.New(mangopaytest.Config{})
 	t.Cleanup(fake.Close)
 	clk := clock.NewManual(sepaStart)
-	// These tests move the clock by weeks to age scores: no month close (whose refresh_scores
-	// checks every SEPA buyer's score again) starts behind their backs.
-	s := apptest.Start(t, b, apptest.WithMangoPay(fake.URL, fake.ClientID, fake.APIKey), apptest.WithBaseClock(clk),
-		apptest.WithOptions(func(o *app.Options) { o.SchedulerInterval = time.Hour }))
+	// These tests move the clock by weeks to age scores: no month close checks the scores again
+	// behind their backs.
+	s := apptest.Start(t, b, apptest.WithMangoPay(fake.URL, fake.ClientID, fake.APIKey), apptest.WithBaseClock(clk), noScoreRefresh())
 	buyer := createBuyer(t, s, "812345676")
 	return &sepaEnv{s: s, fake: fake, clock: clk, buyer: buyer, tok: s.Token(t, auth.RoleBuyer, buyer.ID), admin: s.Token(t, auth.RoleAdmin, "")}
 }

@@ -449,7 +449,9 @@ func TestTimeUpWhileProgressing(t *testing.T) {
 			t.Fatal(err)
 		}
 		run := func() error {
-			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			// Long enough for the run's own writes (the lease, the step's reports) on a loaded
+			// machine under the race detector: at 300 ms, CI once ran out of time in a report.
+			short, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
 			_, err := e.Run(short, "2026-11")
 			return err
