@@ -22,6 +22,20 @@ func (f *fixture) countPayIns(t *testing.T) int {
 	return n
 }
 
+// plainDebits makes n buyers, each with a signed mandate on an account that debits, and one
+// direct debit request per buyer of unit, 2×unit, … cents, each with new keys.
+func (f *fixture) plainDebits(t *testing.T, n int, unit int64) []psp.DirectDebitPayInRequest {
+	t.Helper()
+	reqs := make([]psp.DirectDebitPayInRequest, n)
+	for i := range reqs {
+		by := f.buyer(t)
+		m := f.signedMandate(t, by, "Garage Martin", ibanSucceeds)
+		reqs[i] = psp.DirectDebitPayInRequest{IdempotencyKey: key("dd"), AuthorID: by.userID, CreditedWalletID: by.walletID,
+			MandateID: m.ID, Amount: unit * int64(i+1), StatementDescriptor: "vhupay 2026-11", Tag: key("col")}
+	}
+	return reqs
+}
+
 // TestDirectDebitBatch: a batch of debits in one call gives each request what
 // CreateDirectDebitPayIn gives it — plain debits created, a debit on a cancelled mandate failed at
 // once (with its notification), an unknown mandate refused, a key used before its first pay-in,
@@ -31,13 +45,7 @@ func TestDirectDebitBatch(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
 		f := newFixture(t, b, publicURL)
 		ctx := context.Background()
-		var reqs []psp.DirectDebitPayInRequest
-		for i := range 3 {
-			by := f.buyer(t)
-			m := f.signedMandate(t, by, "Garage Martin", ibanSucceeds)
-			reqs = append(reqs, psp.DirectDebitPayInRequest{IdempotencyKey: key("dd"), AuthorID: by.userID, CreditedWalletID: by.walletID,
-				MandateID: m.ID, Amount: int64(1000 * (i + 1)), StatementDescriptor: "vhupay 2026-11", Tag: key("col")})
-		}
+		reqs := f.plainDebits(t, 3, 1000)
 		cancelled := f.buyer(t)
 		cm := f.signedMandate(t, cancelled, "Garage Martin", ibanSucceeds)
 		if _, err := f.p.CancelMandate(ctx, cm.ID); err != nil {
@@ -133,13 +141,7 @@ func TestDirectDebitBatchTwiceAtOnce(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
 		f := newFixture(t, b, publicURL)
 		ctx := context.Background()
-		var reqs []psp.DirectDebitPayInRequest
-		for i := range 4 {
-			by := f.buyer(t)
-			m := f.signedMandate(t, by, "Garage Martin", ibanSucceeds)
-			reqs = append(reqs, psp.DirectDebitPayInRequest{IdempotencyKey: key("dd"), AuthorID: by.userID, CreditedWalletID: by.walletID,
-				MandateID: m.ID, Amount: int64(100 * (i + 1)), StatementDescriptor: "vhupay 2026-11"})
-		}
+		reqs := f.plainDebits(t, 4, 100)
 		results := make([][]psp.DirectDebitResult, 2)
 		errs := make([]error, 2)
 		var wg sync.WaitGroup
