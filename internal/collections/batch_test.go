@@ -3,6 +3,7 @@ package collections_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -174,6 +175,9 @@ func TestCollectMonthTwoClosersAtOnce(t *testing.T) {
 type batchingProvider struct {
 	collections.Provider
 	batches, single atomic.Int32
+	// shortAt: the batch call of this number (1-based) makes every debit but answers one result
+	// fewer than it was asked.
+	shortAt int32
 }
 
 func (p *batchingProvider) CreateDirectDebitPayIn(ctx context.Context, req psp.DirectDebitPayInRequest) (psp.PayIn, error) {
@@ -182,12 +186,41 @@ func (p *batchingProvider) CreateDirectDebitPayIn(ctx context.Context, req psp.D
 }
 
 func (p *batchingProvider) CreateDirectDebitPayIns(ctx context.Context, reqs []psp.DirectDebitPayInRequest) ([]psp.DirectDebitResult, error) {
-	p.batches.Add(1)
+	n := p.batches.Add(1)
 	out := make([]psp.DirectDebitResult, len(reqs))
 	for i, r := range reqs {
 		out[i].PayIn, out[i].Err = p.Provider.CreateDirectDebitPayIn(ctx, r)
 	}
+	if n == p.shortAt {
+		return out[:len(out)-1], nil
+	}
 	return out, nil
+}
+
+// TestCollectMonthBatchAnsweredShort: the provider answers the second batch with one result
+// fewer than its requests, though it made every debit. Which result answers which request is
+// unknown, so nothing of that batch is recorded and the step fails (no panic, no pay-in given to
+// the wrong collection); the next run gets the batch's pay-ins back by their keys and submits
+// every collection with its own pay-in, nothing debited twice.
+func TestCollectMonthBatchAnsweredShort(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		e := start(t, b, time.Date(2026, 11, 5, 9, 0, 0, 0, time.UTC))
+		buyers := fiveBuyers(t, e)
+		provider := &batchingProvider{Provider: e.s.App.Provider, shortAt: 2}
+		p := &progress{}
+		_, err := e.batchService(storage.NewCollections(e.s.App.DB), provider, 1, 2).CollectMonth(ctx, "2026-11", p)
+		if err == nil || !strings.Contains(err.Error(), "answered 1 results") {
+			t.Fatalf("first run: %v, want the short answer's error", err)
+		}
+		if got := e.count(t, `SELECT COUNT(*) FROM sepa_collections WHERE status = 'submitted'`); got != 2 {
+			t.Errorf("submitted after the short answer = %d, want 2 (the first batch only)", got)
+		}
+		if n, err := e.batchService(storage.NewCollections(e.s.App.DB), provider, 1, 2).CollectMonth(ctx, "2026-11", p); err != nil || n != 5 {
+			t.Fatalf("next run: %d, %v", n, err)
+		}
+		e.checkOnePayInEach(t, buyers)
+	})
 }
 
 // TestCollectMonthBatchedCrashBetweenBatches is TestCollectMonthCrashBetweenBatches with a
