@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -135,19 +136,44 @@ func (s Reconciliations) Reconciliations(ctx context.Context, p page.Request) (p
 	return page.Build(out, p.Limit, func(r balances.Reconciliation) string { return r.ID }), nil
 }
 
-// ProviderWallets implements balances.ReconcileStore.
+// ProviderWallets implements balances.ReconcileStore. The buyers' accounts ("buyer:…") sort
+// before the centres' ("center:…"), so a page is the payers after the cursor, then the payees:
+// each read in its key's order, by its primary key (a page once read all payers and sorted
+// them by their account name: a daily reconciliation grew with the square of the buyers).
 func (s Reconciliations) ProviderWallets(ctx context.Context, after string, limit int) ([]balances.WalletRef, error) {
 	var rows []struct {
 		Account  string
 		WalletID string
 		Owner    bool
 	}
-	err := s.db.WithContext(ctx).Raw(`SELECT account, wallet_id, owner FROM (
-			SELECT 'buyer:' || buyer_id AS account, wallet_id, false AS owner FROM payers
-			UNION ALL SELECT 'center:' || center_id AS account, wallet_id, true AS owner FROM payees) w
-		WHERE account > ? ORDER BY account LIMIT ?`, after, limit).Scan(&rows).Error
-	if err != nil {
-		return nil, err
+	const buyer, center = "buyer:", "center:"
+	if after < center {
+		buyerAfter := ""
+		if after > buyer {
+			buyerAfter = strings.TrimPrefix(after, buyer)
+		}
+		err := s.db.WithContext(ctx).Raw(`SELECT ? || buyer_id AS account, wallet_id, false AS owner FROM payers
+			WHERE buyer_id > ? ORDER BY buyer_id LIMIT ?`, buyer, buyerAfter, limit).Scan(&rows).Error
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(rows) < limit {
+		centerAfter := ""
+		if after > center {
+			centerAfter = strings.TrimPrefix(after, center)
+		}
+		var more []struct {
+			Account  string
+			WalletID string
+			Owner    bool
+		}
+		err := s.db.WithContext(ctx).Raw(`SELECT ? || center_id AS account, wallet_id, true AS owner FROM payees
+			WHERE center_id > ? ORDER BY center_id LIMIT ?`, center, centerAfter, limit-len(rows)).Scan(&more).Error
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, more...)
 	}
 	out := make([]balances.WalletRef, len(rows))
 	for i, r := range rows {
@@ -201,10 +227,17 @@ func (s Reconciliations) InFlight(ctx context.Context) (map[ledger.Account]int64
 
 // WalletOf returns the provider wallet of a buyer's or centre's account (false when it has none).
 func (s Reconciliations) WalletOf(ctx context.Context, account ledger.Account) (string, bool, error) {
+	var q string
+	var key string
+	switch a := string(account); {
+	case strings.HasPrefix(a, "buyer:"):
+		q, key = `SELECT wallet_id FROM payers WHERE buyer_id = ?`, strings.TrimPrefix(a, "buyer:")
+	case strings.HasPrefix(a, "center:"):
+		q, key = `SELECT wallet_id FROM payees WHERE center_id = ?`, strings.TrimPrefix(a, "center:")
+	default:
+		return "", false, nil
+	}
 	var walletID string
-	err := s.db.WithContext(ctx).Raw(`SELECT wallet_id FROM (
-			SELECT 'buyer:' || buyer_id AS account, wallet_id FROM payers
-			UNION ALL SELECT 'center:' || center_id AS account, wallet_id FROM payees) w WHERE account = ?`, string(account)).
-		Scan(&walletID).Error
+	err := s.db.WithContext(ctx).Raw(q, key).Scan(&walletID).Error
 	return walletID, walletID != "", err
 }
