@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -754,27 +755,34 @@ const sandboxRowsPerInsert = 500
 // sandboxIDsPerRead bounds the ids of one IN list of the sandbox's batch reads.
 const sandboxIDsPerRead = 1000
 
-// ClaimKeys implements sandbox.Store: one insert that does nothing on conflict per
-// sandboxRowsPerInsert keys, then one read of the keys' resources: a key is this call's when it
-// names the resource this call gave it (resource ids are fresh).
+// ClaimKeys implements sandbox.Store: one insert per sandboxRowsPerInsert keys that does nothing
+// on conflict and returns the rows it inserted: a key is this call's when the row it inserted
+// names the resource this call gave it (resource ids are fresh; a key repeated in the call is
+// inserted with its first resource and mine keeps its last, so it is not claimed: its requests
+// take the single call's path, as before). The keys were read back by kind and key list before,
+// which PostgreSQL planned as a read of every payin key ever made (a cost per batch growing with
+// the provider's history).
 func (s SandboxPSP) ClaimKeys(ctx context.Context, kind string, keys, resourceIDs []string, at time.Time) (map[string]bool, error) {
-	rows := make([]sandboxKeyRow, len(keys))
+	type keyRow struct{ Key, ResourceID string }
+	idx := make([]int, len(keys))
+	for i := range idx {
+		idx[i] = i
+	}
 	mine := make(map[string]string, len(keys))
 	for i, k := range keys {
-		rows[i] = sandboxKeyRow{Kind: kind, Key: k, ResourceID: resourceIDs[i], CreatedAt: utc(at)}
 		mine[k] = resourceIDs[i]
 	}
 	claimed := make(map[string]bool, len(keys))
-	err := chunk(rows, sandboxRowsPerInsert, func(rows []sandboxKeyRow) error {
-		if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
-			return err
+	err := chunk(idx, sandboxRowsPerInsert, func(part []int) error {
+		args := make([]any, 0, 4*len(part))
+		for _, i := range part {
+			args = append(args, kind, keys[i], resourceIDs[i], utc(at))
 		}
-		ks := make([]string, len(rows))
-		for i, r := range rows {
-			ks[i] = r.Key
-		}
-		var got []sandboxKeyRow
-		if err := s.db.WithContext(ctx).Where("kind = ? AND key IN ?", kind, ks).Find(&got).Error; err != nil {
+		var got []keyRow
+		err := s.db.WithContext(ctx).Raw(`INSERT INTO sandbox_idempotency (kind, key, resource_id, created_at) VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?), ", len(part)), ", ")+`
+			ON CONFLICT (kind, key) DO NOTHING RETURNING key, resource_id`, args...).Scan(&got).Error
+		if err != nil {
 			return err
 		}
 		for _, g := range got {
