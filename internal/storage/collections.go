@@ -173,10 +173,12 @@ func (s Collections) PendingSubmissions(ctx context.Context, month, after string
 	// The batch's collections are picked first (the index on month, status, id, up to limit),
 	// then their mandates and payers: joined before the LIMIT, PostgreSQL looked up the mandate
 	// of every pending collection of the month for each batch (a cost per batch growing with the
-	// month's size).
+	// month's size). The payer is read by key in scalar subqueries: joined, PostgreSQL hashed
+	// every payer for each batch.
 	err := s.db.WithContext(ctx).Raw(`SELECT c.id, c.buyer_id, c.month, c.amount, c.currency, c.created_at,
 			m.id AS default_mandate_id, m.provider_id AS provider_mandate_id,
-			p.user_id AS payer_user_id, p.wallet_id AS payer_wallet_id
+			(SELECT p.user_id FROM payers p WHERE p.buyer_id = c.buyer_id) AS payer_user_id,
+			(SELECT p.wallet_id FROM payers p WHERE p.buyer_id = c.buyer_id) AS payer_wallet_id
 		FROM (SELECT c0.id, c0.buyer_id, c0.month, c0.amount, c0.currency, c0.created_at,
 				(SELECT m2.id FROM bank_accounts a JOIN mandates m2 ON m2.bank_account_id = a.id
 					WHERE a.buyer_id = c0.buyer_id AND a.is_default = ? AND a.status = 'active' AND m2.status IN ?
@@ -185,7 +187,6 @@ func (s Collections) PendingSubmissions(ctx context.Context, month, after string
 			WHERE c0.month = ? AND c0.status = 'pending' AND c0.prenotified_at IS NOT NULL AND c0.id > ?
 			ORDER BY c0.id LIMIT ?) AS c
 		LEFT JOIN mandates m ON m.id = c.mandate_id
-		LEFT JOIN payers p ON p.buyer_id = c.buyer_id
 		ORDER BY c.id`,
 		true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)}, month, after, limit).Scan(&rows).Error
 	if err != nil {
@@ -242,8 +243,11 @@ func (s Collections) Prenotify(ctx context.Context, month string, n collections.
 		// The batch's ids first: as a subquery of the UPDATE, PostgreSQL plans it on the
 		// statistics of a table whose collections were all just created (a nested loop over
 		// every pending collection per row).
+		// The status is written in the statement: as a parameter, a cached generic plan cannot
+		// use the partial index of the collections to pre-notify, and reads the month's
+		// pre-notified collections again for every batch.
 		var batch []string
-		if err := tx.Model(&collectionRow{}).Where("month = ? AND status = ? AND prenotified_at IS NULL", month, collections.StatusPending).
+		if err := tx.Model(&collectionRow{}).Where("month = ? AND status = 'pending' AND prenotified_at IS NULL", month).
 			Order("id").Limit(limit).Pluck("id", &batch).Error; err != nil {
 			return err
 		}
