@@ -34,6 +34,20 @@ type Partner interface {
 	Score(ctx context.Context, siren string) (value int, err error)
 }
 
+// Result is one company's answer in a batch: its score, or the error Score would return.
+type Result struct {
+	Value int
+	Err   error
+}
+
+// Batcher is a Partner that can score many companies in one call (the sandbox, from one read
+// of its answers); the month close's score checks use it when the partner has it.
+type Batcher interface {
+	// ScoreMany returns one Result per SIREN of sirens, in their order, each as Score would
+	// answer it; err is the context's error when ctx ended first (then nothing was answered).
+	ScoreMany(ctx context.Context, sirens []string) (results []Result, err error)
+}
+
 // InRange reports whether value is a score on the scale: 0 ≤ value ≤ Scale.
 func InRange(value int) bool { return value >= 0 && value <= Scale }
 

@@ -95,6 +95,13 @@ func (s *Service) askScore(ctx context.Context, b parties.Buyer, requestedBy str
 	if err != nil && ctx.Err() != nil {
 		return ScoreCheck{}, nil, ctx.Err()
 	}
+	check, out = s.scoreCheck(b, requestedBy, value, err)
+	return check, out, nil
+}
+
+// scoreCheck is the check to record of the partner's answer (value, err) for b, and the error
+// the check answers once recorded (ErrCompanyUnknown, ErrScoreUnavailable).
+func (s *Service) scoreCheck(b parties.Buyer, requestedBy string, value int, err error) (check ScoreCheck, out error) {
 	check = ScoreCheck{ID: id.New(scoreCheckPrefix), BuyerID: b.ID, RequestedBy: requestedBy, CheckedAt: s.clock.Now()}
 	switch {
 	case err == nil && scoring.InRange(value):
@@ -107,7 +114,7 @@ func (s *Service) askScore(ctx context.Context, b parties.Buyer, requestedBy str
 		}
 		check.Outcome, out = ScoreUnavailable, fmt.Errorf("score %s: %w (%s)", b.ID, ErrScoreUnavailable, err.Error())
 	}
-	return check, out, nil
+	return check, out
 }
 
 // manyBuyers is a Buyers that reads many buyers at once.
@@ -144,6 +151,9 @@ func (s *Service) CheckScores(ctx context.Context, buyerIDs []string, workers in
 			return b, nil
 		}
 		return parties.Buyer{}, ErrNotFound
+	}
+	if batcher, ok := s.partner.(scoring.Batcher); ok {
+		return s.checkScoresAtOnce(ctx, batcher, buyerIDs, buyerOf)
 	}
 	work := make(chan string)
 	var wg sync.WaitGroup
@@ -198,6 +208,46 @@ feed:
 		first = ctx.Err()
 	}
 	return results, first
+}
+
+// checkScoresAtOnce is CheckScores with a partner that scores the batch in one call.
+func (s *Service) checkScoresAtOnce(ctx context.Context, batcher scoring.Batcher, buyerIDs []string,
+	buyerOf func(string) (parties.Buyer, error)) (map[string]error, error) {
+	results := make(map[string]error, len(buyerIDs))
+	var asked []parties.Buyer
+	for _, b := range buyerIDs {
+		buyer, err := buyerOf(b)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			results[b] = err
+		case err != nil:
+			return results, err
+		default:
+			asked = append(asked, buyer)
+		}
+	}
+	if len(asked) == 0 {
+		return results, ctx.Err()
+	}
+	sirens := make([]string, len(asked))
+	for i, b := range asked {
+		sirens[i] = b.SIREN
+	}
+	answers, err := batcher.ScoreMany(ctx, sirens)
+	if err != nil {
+		return results, err
+	}
+	if len(answers) != len(asked) {
+		return results, fmt.Errorf("score checks: the partner answered %d of %d companies", len(answers), len(asked))
+	}
+	checks := make([]ScoreCheck, len(asked))
+	for i, b := range asked {
+		checks[i], results[b.ID] = s.scoreCheck(b, RequestedBySystem, answers[i].Value, answers[i].Err)
+	}
+	if err := s.store.AddScoreChecks(context.WithoutCancel(ctx), checks); err != nil {
+		return nil, err
+	}
+	return results, ctx.Err()
 }
 
 // checkScoreAfterFirstSignature runs a score check when the buyer has no score younger than

@@ -89,6 +89,26 @@ func (s SandboxScores) SandboxScore(ctx context.Context, siren string) (scorings
 	return a, true, nil
 }
 
+// SandboxScoresOf implements scoringsandbox.Store: one read per 1,000 SIRENs.
+func (s SandboxScores) SandboxScoresOf(ctx context.Context, sirens []string) (map[string]scoringsandbox.Answer, error) {
+	out := map[string]scoringsandbox.Answer{}
+	err := chunk(sirens, sandboxIDsPerRead, func(part []string) error {
+		var rows []sandboxScoreRow
+		if err := s.db.WithContext(ctx).Where("siren IN ?", part).Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			a := scoringsandbox.Answer{Unavailable: r.Unavailable}
+			if r.Value != nil {
+				a.Value = *r.Value
+			}
+			out[r.SIREN] = a
+		}
+		return nil
+	})
+	return out, err
+}
+
 // SetSandboxScore implements scoringsandbox.Store with one upsert.
 func (s SandboxScores) SetSandboxScore(ctx context.Context, siren string, a scoringsandbox.Answer) error {
 	row := sandboxScoreRow{SIREN: siren, Unavailable: a.Unavailable, UpdatedAt: utc(time.Now())}

@@ -26,6 +26,8 @@ var ErrInvalidAnswer = scoring.ErrInvalidScore
 type Store interface {
 	// SandboxScore returns the answer set for siren, and false when none was set.
 	SandboxScore(ctx context.Context, siren string) (Answer, bool, error)
+	// SandboxScoresOf returns the answers set for those of sirens that have one.
+	SandboxScoresOf(ctx context.Context, sirens []string) (map[string]Answer, error)
 	// SetSandboxScore sets (or replaces) the answer for siren.
 	SetSandboxScore(ctx context.Context, siren string, a Answer) error
 }
@@ -33,7 +35,10 @@ type Store interface {
 // Partner is the sandbox score partner.
 type Partner struct{ store Store }
 
-var _ scoring.Partner = (*Partner)(nil)
+var (
+	_ scoring.Partner = (*Partner)(nil)
+	_ scoring.Batcher = (*Partner)(nil)
+)
 
 // New returns the sandbox partner.
 func New(store Store) *Partner { return &Partner{store: store} }
@@ -42,18 +47,40 @@ func New(store Store) *Partner { return &Partner{store: store} }
 // unavailable, or a store that fails, gives scoring.ErrUnavailable.
 func (p *Partner) Score(ctx context.Context, siren string) (int, error) {
 	a, found, err := p.store.SandboxScore(ctx, siren)
+	if err != nil && ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	r := answer(a, found, err)
+	return r.Value, r.Err
+}
+
+// ScoreMany implements scoring.Batcher with one read of the answers set: each SIREN gets what
+// Score would answer (a store that fails makes every answer scoring.ErrUnavailable).
+func (p *Partner) ScoreMany(ctx context.Context, sirens []string) ([]scoring.Result, error) {
+	set, err := p.store.SandboxScoresOf(ctx, sirens)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	out := make([]scoring.Result, len(sirens))
+	for i, siren := range sirens {
+		a, found := set[siren]
+		out[i] = answer(a, found, err)
+	}
+	return out, nil
+}
+
+// answer is the partner's answer from the answer a set for a SIREN (found), or from the store's
+// failure err.
+func answer(a Answer, found bool, err error) scoring.Result {
 	switch {
 	case err != nil:
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		return 0, fmt.Errorf("%w: %s", scoring.ErrUnavailable, err.Error())
+		return scoring.Result{Err: fmt.Errorf("%w: %s", scoring.ErrUnavailable, err.Error())}
 	case !found:
-		return DefaultScore, nil
+		return scoring.Result{Value: DefaultScore}
 	case a.Unavailable:
-		return 0, fmt.Errorf("%w: made unavailable for this SIREN", scoring.ErrUnavailable)
+		return scoring.Result{Err: fmt.Errorf("%w: made unavailable for this SIREN", scoring.ErrUnavailable)}
 	}
-	return a.Value, nil
+	return scoring.Result{Value: a.Value}
 }
 
 // Set sets what the partner answers for siren from now on and returns it.

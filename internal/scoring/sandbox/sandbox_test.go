@@ -16,12 +16,26 @@ func (m memory) SandboxScore(_ context.Context, siren string) (sandbox.Answer, b
 	return a, ok, nil
 }
 
+func (m memory) SandboxScoresOf(_ context.Context, sirens []string) (map[string]sandbox.Answer, error) {
+	out := map[string]sandbox.Answer{}
+	for _, siren := range sirens {
+		if a, ok := m[siren]; ok {
+			out[siren] = a
+		}
+	}
+	return out, nil
+}
+
 func (m memory) SetSandboxScore(_ context.Context, siren string, a sandbox.Answer) error {
 	m[siren] = a
 	return nil
 }
 
 type broken struct{ memory }
+
+func (broken) SandboxScoresOf(context.Context, []string) (map[string]sandbox.Answer, error) {
+	return nil, errors.New("database down")
+}
 
 func (broken) SandboxScore(context.Context, string) (sandbox.Answer, bool, error) {
 	return sandbox.Answer{}, false, errors.New("database down")
@@ -52,5 +66,33 @@ func TestPartner(t *testing.T) {
 	}
 	if _, err := sandbox.New(broken{}).Score(ctx, "812345676"); !errors.Is(err, scoring.ErrUnavailable) {
 		t.Errorf("store down: err %v", err)
+	}
+}
+
+// TestPartnerScoreMany: a batch gets, SIREN by SIREN and in order, what Score answers: the
+// default, a value set, unavailable; a store that fails makes every answer unavailable; a
+// context that ended is the call's error.
+func TestPartnerScoreMany(t *testing.T) {
+	ctx := context.Background()
+	p := sandbox.New(memory{"823456785": {Value: 7}, "834567893": {Unavailable: true}})
+	sirens := []string{"812345676", "823456785", "834567893", "823456785"}
+	got, err := p.ScoreMany(ctx, sirens)
+	if err != nil || len(got) != len(sirens) {
+		t.Fatalf("ScoreMany = %+v, %v", got, err)
+	}
+	for i, siren := range sirens {
+		v, err := p.Score(ctx, siren)
+		if got[i].Value != v || (got[i].Err == nil) != (err == nil) || (err != nil && !errors.Is(got[i].Err, scoring.ErrUnavailable)) {
+			t.Errorf("%s: ScoreMany %+v, Score %d, %v", siren, got[i], v, err)
+		}
+	}
+	down, err := sandbox.New(broken{}).ScoreMany(ctx, sirens[:2])
+	if err != nil || len(down) != 2 || !errors.Is(down[0].Err, scoring.ErrUnavailable) || !errors.Is(down[1].Err, scoring.ErrUnavailable) {
+		t.Errorf("store down: %+v, %v", down, err)
+	}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := sandbox.New(broken{}).ScoreMany(ended, sirens); !errors.Is(err, context.Canceled) {
+		t.Errorf("ended: err %v", err)
 	}
 }
