@@ -65,6 +65,15 @@ type sandboxScoreRow struct {
 
 func (sandboxScoreRow) TableName() string { return "sandbox_scores" }
 
+// answer is the partner's answer this row sets.
+func (r sandboxScoreRow) answer() scoringsandbox.Answer {
+	a := scoringsandbox.Answer{Unavailable: r.Unavailable}
+	if r.Value != nil {
+		a.Value = *r.Value
+	}
+	return a
+}
+
 // SandboxScores implements the sandbox score partner's store.
 type SandboxScores struct{ db *gorm.DB }
 
@@ -82,11 +91,7 @@ func (s SandboxScores) SandboxScore(ctx context.Context, siren string) (scorings
 	if len(rows) == 0 {
 		return scoringsandbox.Answer{}, false, nil
 	}
-	a := scoringsandbox.Answer{Unavailable: rows[0].Unavailable}
-	if rows[0].Value != nil {
-		a.Value = *rows[0].Value
-	}
-	return a, true, nil
+	return rows[0].answer(), true, nil
 }
 
 // SandboxScoresOf implements scoringsandbox.Store: one read per 1,000 SIRENs.
@@ -98,11 +103,7 @@ func (s SandboxScores) SandboxScoresOf(ctx context.Context, sirens []string) (ma
 			return err
 		}
 		for _, r := range rows {
-			a := scoringsandbox.Answer{Unavailable: r.Unavailable}
-			if r.Value != nil {
-				a.Value = *r.Value
-			}
-			out[r.SIREN] = a
+			out[r.SIREN] = r.answer()
 		}
 		return nil
 	})
