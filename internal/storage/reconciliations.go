@@ -141,11 +141,12 @@ func (s Reconciliations) Reconciliations(ctx context.Context, p page.Request) (p
 // each read in its key's order, by its primary key (a page once read all payers and sorted
 // them by their account name: a daily reconciliation grew with the square of the buyers).
 func (s Reconciliations) ProviderWallets(ctx context.Context, after string, limit int) ([]balances.WalletRef, error) {
-	var rows []struct {
+	type walletRow struct {
 		Account  string
 		WalletID string
 		Owner    bool
 	}
+	var rows []walletRow
 	const buyer, center = "buyer:", "center:"
 	if after < center {
 		buyerAfter := ""
@@ -163,11 +164,7 @@ func (s Reconciliations) ProviderWallets(ctx context.Context, after string, limi
 		if after > center {
 			centerAfter = strings.TrimPrefix(after, center)
 		}
-		var more []struct {
-			Account  string
-			WalletID string
-			Owner    bool
-		}
+		var more []walletRow
 		err := s.db.WithContext(ctx).Raw(`SELECT ? || center_id AS account, wallet_id, true AS owner FROM payees
 			WHERE center_id > ? ORDER BY center_id LIMIT ?`, center, centerAfter, limit-len(rows)).Scan(&more).Error
 		if err != nil {
