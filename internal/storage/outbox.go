@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/vhupay/vhupay/internal/txn"
 )
 
 // The event outbox (migration 00830): a unit of work that emits events writes one row naming
@@ -52,6 +54,9 @@ func (db *DB) outboxCommitted() {
 	}
 }
 
+// outboxJobsPerInsert bounds the jobs of one insert of a dispatch.
+const outboxJobsPerInsert = 100
+
 // DispatchOutbox claims up to limit of the oldest rows of the event outbox and, in the same
 // transaction, enqueues their events' fan-out jobs (SetEventJob's, eventJobBatch events each, in
 // one insert where the job queue can: see SetEnqueuer); the rows are deleted as it commits. It
@@ -95,10 +100,9 @@ func (db *DB) DispatchOutbox(ctx context.Context, limit int) (int, error) {
 			}
 			ids = append(ids, some...)
 		}
-		if len(ids) == 0 {
-			return nil
-		}
-		return u.EnqueueAll(ctx, db.eventJobs(ids))
+		// At most outboxJobsPerInsert jobs per insert: a claim of large units (a month close's
+		// batches) stays within SQLite's parameters per statement.
+		return chunk(db.eventJobs(ids), outboxJobsPerInsert, func(jobs []txn.Job) error { return u.EnqueueAll(ctx, jobs) })
 	})
 	if err != nil {
 		return 0, err
