@@ -6,7 +6,8 @@
 // so that http:// loopback receivers are allowed; job queue running), starts a receiver on a
 // loopback port that answers 200 at once, and creates -endpoints platform endpoints on it that
 // subscribe to every event. It then writes -events events as the units of work write them
-// (txn.Tx.Emit: the event and its fan-out job in the unit's transaction, 500 per unit) and
+// (txn.Tx.Emit: the event and its event outbox row in the unit's transaction, 500 per unit; the
+// job queue's dispatcher turns the rows into fan-out jobs) and
 // waits until the receiver has had every (event, endpoint) delivery. It prints the time from the
 // first event's commit to the last delivery, the deliveries per second and any duplicate
 // deliveries, then drops the database (unless -keep).

@@ -99,6 +99,7 @@ const writersSQL = `SELECT count(DISTINCT x) FROM (
 	SELECT xmin::text AS x FROM payment_intents WHERE created_at >= $1
 	UNION ALL SELECT xmin::text FROM events WHERE created_at >= $1
 	UNION ALL SELECT xmin::text FROM river_job WHERE created_at >= $1
+	UNION ALL SELECT xmin::text FROM event_outbox WHERE created_at >= $1
 	UNION ALL SELECT xmin::text FROM idempotency_keys WHERE created_at >= $1
 	UNION ALL SELECT o.xmin::text FROM orders o JOIN payment_intents i ON i.order_id = o.id WHERE i.created_at >= $1) t`
 

@@ -53,6 +53,7 @@ func main() {
 }
 
 type options struct {
+	jobs       bool
 	postgres   string
 	benchDir   string
 	duration   time.Duration
@@ -84,6 +85,7 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (server and load generator) during the last HTTP run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases")
 	flag.BoolVar(&o.noIdemKey, "no-idempotency-key", false, "diagnosis only: send no Idempotency-Key (the contract's clients send one)")
+	flag.BoolVar(&o.jobs, "jobs", false, "run the job queue (the event outbox's dispatcher and the webhook workers) during the HTTP runs, as a server does (the statement count runs without it)")
 	flag.DurationVar(&o.count, "count", 3*time.Second, "before the runs, count the statements and commits per payment from PostgreSQL's log over a run of one connection this long (0: skip)")
 	flag.Parse()
 	for _, c := range strings.Split(conns, ",") {
@@ -179,6 +181,18 @@ func run() error {
 		for _, k := range kinds {
 			fmt.Printf("  %6.2f  %s\n", float64(c.perStmt[k])/float64(c.payments), k)
 		}
+	}
+	if o.jobs {
+		jobsCtx, stopJobs := context.WithCancel(ctx)
+		jobsDone := make(chan struct{})
+		go func() {
+			defer close(jobsDone)
+			if err := a.Jobs.Run(jobsCtx); err != nil {
+				fmt.Fprintln(os.Stderr, "job queue:", err)
+			}
+		}()
+		defer func() { stopJobs(); <-jobsDone }()
+		fmt.Println("the job queue runs during the HTTP runs (-jobs)")
 	}
 	type figure struct {
 		conns int

@@ -32,7 +32,6 @@ import (
 	"github.com/vhupay/vhupay/internal/monthclose"
 	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/txn"
-	"github.com/vhupay/vhupay/internal/webhooks"
 )
 
 // Defaults of Config.
@@ -108,6 +107,7 @@ type Queue struct {
 	own    *sql.DB // SQLite: River's own pool, closed by Close
 	engine *monthclose.Engine
 	log    *slog.Logger
+	outbox outboxDispatcher
 }
 
 var _ monthclose.Queue = (*Queue)(nil)
@@ -145,7 +145,7 @@ func New(db *storage.DB, databaseURL string, cfg Config, engine *monthclose.Engi
 		closeOwn(own)
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Queue{client: client, cfg: cfg, own: own, engine: engine, log: log}, nil
+	return &Queue{client: client, cfg: cfg, own: own, engine: engine, log: log, outbox: outboxDispatcher{db: db, log: log}}, nil
 }
 
 // driverFor returns River's driver on db, and the pool it opened for it (SQLite only).
@@ -200,9 +200,10 @@ func Migrate(ctx context.Context, db *storage.DB, databaseURL string, log *slog.
 	return nil
 }
 
-// Run works jobs until ctx ends, then stops gracefully: it stops fetching, lets running jobs
-// finish for Config.SoftStopTimeout, then cancels them (they go back to the queue) and returns
-// once River has stopped. It marks a close failed once River has discarded its job (the last
+// Run works jobs, and dispatches the event outbox (see outboxDispatcher), until ctx ends, then
+// stops gracefully: it stops fetching, lets running jobs finish for Config.SoftStopTimeout, then
+// cancels them (they go back to the queue) and returns once River and the dispatcher have
+// stopped. It marks a close failed once River has discarded its job (the last
 // attempt failed): only then, so that re-opening the close can enqueue a new job at once.
 func (q *Queue) Run(ctx context.Context) error {
 	failed, unsubscribe := q.client.Subscribe(river.EventKindJobFailed)
@@ -210,6 +211,13 @@ func (q *Queue) Run(ctx context.Context) error {
 	if err := q.client.Start(ctx); err != nil {
 		return fmt.Errorf("start job queue: %w", err)
 	}
+	dctx, stopDispatch := context.WithCancel(ctx)
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		q.outbox.run(dctx)
+	}()
+	defer func() { stopDispatch(); <-dispatched }()
 	stopped := q.client.Stopped()
 	for {
 		select {
@@ -414,23 +422,6 @@ func (e txEnqueuer) EnqueueManyTx(ctx context.Context, tx *sql.Tx, jobs []txn.Jo
 		return fmt.Errorf("enqueue %d jobs: %w", len(jobs), err)
 	}
 	return nil
-}
-
-// rowJobs are the kinds of job that JobRow gives as rows: options that River's insert turns into
-// columns alone (queue, max attempts), no uniqueness.
-var rowJobs = map[string]bool{webhooks.FanoutJob{}.Kind(): true}
-
-// JobRow implements storage.JobRows for the kinds of rowJobs: the row River's insert writes.
-func (e txEnqueuer) JobRow(job txn.Job) (storage.JobRow, bool) {
-	o := insertOpts[job.Kind()]
-	if !rowJobs[job.Kind()] || o == nil || o.MaxAttempts <= 0 || o.Queue == "" {
-		return storage.JobRow{}, false
-	}
-	args, err := json.Marshal(job)
-	if err != nil {
-		return storage.JobRow{}, false
-	}
-	return storage.JobRow{Kind: job.Kind(), Queue: o.Queue, MaxAttempts: o.MaxAttempts, Args: args}, true
 }
 
 // TxEnqueuer is what units of work enqueue their jobs with (see storage.DB.SetEnqueuer).

@@ -30,7 +30,7 @@ type OneTrip interface {
 	ReadOneTrip(ctx context.Context, orderID, buyerID string, hint time.Time) (OneTripRead, error)
 	// WriteOneTrip writes w in one statement: the month's gate held,
 	// the reservation, the order's confirmation with the intent's insertion, the events with
-	// their fan-out jobs and the Idempotency-Key's record. It returns false, having written
+	// their event outbox row (their fan-out) and the Idempotency-Key's record. It returns false, having written
 	// nothing, when a condition read no longer holds; idempotency.ErrTaken, having written
 	// nothing, when the key holds a record already.
 	WriteOneTrip(ctx context.Context, w OneTripWrite) (bool, error)

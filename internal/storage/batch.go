@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -49,13 +48,11 @@ func (u *unit) emitChunk(ctx context.Context, events []txn.Event) error {
 	if err := u.g.WithContext(ctx).Exec(q.String(), args...).Error; err != nil {
 		return err
 	}
-	if u.db.eventJob == nil {
-		return nil
+	if u.db.eventJob != nil {
+		for i, e := range events {
+			u.noteEvents(e.At, ids[i]) // their outbox row is written before the commit
+		}
 	}
-	if u.db.enqueuer == nil {
-		return fmt.Errorf("emit %s: no job queue is set", events[0].Type)
-	}
-	u.eventIDs = append(u.eventIDs, ids...) // their fan-out jobs are enqueued before the commit
 	return nil
 }
 

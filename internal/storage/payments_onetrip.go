@@ -20,19 +20,6 @@ import (
 	"github.com/vhupay/vhupay/internal/txn"
 )
 
-// JobRow is a job as the row its queue inserts: for a statement that inserts it among other
-// rows (the one-trip payment's write) rather than through the queue's client.
-type JobRow struct {
-	Kind, Queue string
-	MaxAttempts int
-	Args        []byte // JSON
-}
-
-// JobRows is an Enqueuer that can give some jobs as their rows (ok false for the others).
-type JobRows interface {
-	JobRow(job txn.Job) (row JobRow, ok bool)
-}
-
 // SEPAOneTrip returns db's payments.OneTrip for sepa_debit payments: on PostgreSQL with month
 // gates, nil otherwise (SQLite keeps the general path). rule is the SEPA score rule at an
 // instant (sepa.ScorePolicy.RuleAt), the same the sepa_debit method decides with.
@@ -152,7 +139,8 @@ func (t oneTrip) ReadOneTrip(ctx context.Context, orderID, buyerID string, hint 
 // close's start waits for it: see vhupay_month_open and shutGate); r is reserveEligibleSQL's reservation, only while the month is
 // open ($8), the test clock unmoved ($9) and the default mandate the one read ($7); c is
 // confirmUnchangedSQL's confirmation of the order still at its version, only when r reserved,
-// and i the intent's insertion; the events (%[1]s), their fan-out jobs (%[2]s) and the
+// and i the intent's insertion; the events (%[1]s), their event outbox row (%[2]s: see
+// flushOutbox; none without SetEventJob) and the
 // Idempotency-Key's record (keepIdempotencySQL's, from $%[3]d) are written only when i was. The
 // statement ends by asserting that the record was written: when a part did not take effect, it
 // fails (vhupay_require), naming the first that did not, and nothing is written.
@@ -199,7 +187,7 @@ func (t oneTrip) WriteOneTrip(ctx context.Context, w payments.OneTripWrite) (boo
 	rule := t.rule(pi.CreatedAt)
 	args := []any{pi.BuyerID, pi.Amount, rule.Minimum, utc(rule.FreshAfter), utc(rule.GraceAfter), pi.CollectionMonth, pi.MandateID,
 		w.Read.Month, w.Read.Guard, utc(pi.CreatedAt), pi.OrderID, w.Read.Version, pi.ID, pi.Currency, string(pi.Method), string(pi.Status)}
-	var events, jobs strings.Builder
+	var events, outbox strings.Builder
 	eventIDs := make([]string, 0, len(w.Events))
 	for i, e := range w.Events {
 		eventID, data, err := db.eventRow(e)
@@ -215,30 +203,25 @@ func (t oneTrip) WriteOneTrip(ctx context.Context, w payments.OneTripWrite) (boo
 		args = append(args, eventID, e.Type, nullable(e.BuyerID), nullable(e.CenterID), string(data), utc(e.At))
 	}
 	if db.eventJob != nil {
-		rows, ok := db.enqueuer.(JobRows)
-		if !ok {
-			return false, nil
+		ids, err := json.Marshal(eventIDs)
+		if err != nil {
+			return false, err
 		}
-		jobs.WriteString(`j AS (INSERT INTO river_job (args, kind, max_attempts, queue) SELECT v.* FROM (VALUES `)
-		for i, job := range db.eventJobs(eventIDs) {
-			j, ok := rows.JobRow(job)
-			if !ok {
-				return false, nil
+		var last time.Time
+		for _, e := range w.Events {
+			if e.At.After(last) {
+				last = e.At
 			}
-			if i > 0 {
-				jobs.WriteString(", ")
-			}
-			n := len(args)
-			fmt.Fprintf(&jobs, "($%d::jsonb, $%d::text, $%d::smallint, $%d::text)", n+1, n+2, n+3, n+4)
-			args = append(args, string(j.Args), j.Kind, j.MaxAttempts, j.Queue)
 		}
-		jobs.WriteString(`) AS v(args, kind, max_attempts, queue) WHERE EXISTS (SELECT 1 FROM i)),`)
+		n := len(args)
+		fmt.Fprintf(&outbox, `j AS (INSERT INTO event_outbox (event_ids, created_at) SELECT $%d::text, $%d::timestamptz WHERE EXISTS (SELECT 1 FROM i)),`, n+1, n+2)
+		args = append(args, string(ids), utc(last))
 	}
 	rec, r := w.Answer, w.Answer.Response
 	n := len(args)
 	args = append(args, rec.Scope, rec.Key, rec.RequestHash, r.Status, r.ContentType, r.Location, r.Body,
 		utc(rec.CreatedAt), utc(rec.LockedUntil), utc(rec.ExpiresAt))
-	q := fmt.Sprintf(oneTripWriteSQL, events.String(), jobs.String(), n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10)
+	q := fmt.Sprintf(oneTripWriteSQL, events.String(), outbox.String(), n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10)
 	if err := db.callHook(ctx, q); err != nil {
 		return false, err
 	}
@@ -248,6 +231,9 @@ func (t oneTrip) WriteOneTrip(ctx context.Context, w payments.OneTripWrite) (boo
 	var held bool
 	if err := db.sql.QueryRowContext(ctx, q, args...).Scan(&held); err != nil {
 		return oneTripFailed(err)
+	}
+	if db.eventJob != nil {
+		db.outboxCommitted()
 	}
 	return true, db.callHook(ctx, "COMMITTED")
 }

@@ -45,6 +45,8 @@ type DB struct {
 	standing SEPAStanding                     // see SetSEPAStanding
 	initial  int64                            // the SEPA ceiling of a reinstated buyer (SetSEPAStanding)
 	hook     StatementHook                    // see WithStatementHook
+	// outboxWake is signalled when a unit commits an event outbox row (see OutboxWritten).
+	outboxWake chan struct{}
 }
 
 // Open connects to a database named by a vhupay URL: sqlite://<path> or postgres://... .
@@ -82,7 +84,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		sqlDB.SetMaxIdleConns(40)
 	}
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{gorm: g, sql: sqlDB, dialect: dialect}
+	db := &DB{gorm: g, sql: sqlDB, dialect: dialect, outboxWake: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(db)
 	}

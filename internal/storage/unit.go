@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -21,9 +22,12 @@ import (
 type unit struct {
 	g  *gorm.DB // the open transaction
 	db *DB
-	// eventIDs are the events emitted so far, whose fan-out jobs are enqueued just before the
-	// commit (see flushEventJobs).
+	// eventIDs are the events emitted so far, whose outbox row is written just before the
+	// commit (see flushOutbox); eventAt is the latest of their times.
 	eventIDs []string
+	eventAt  time.Time
+	// outbox is whether the unit wrote an outbox row (the dispatcher is woken once it commits).
+	outbox bool
 }
 
 var _ txn.Tx = (*unit)(nil)
@@ -31,18 +35,23 @@ var _ txn.Tx = (*unit)(nil)
 // inUnit runs fn in one database transaction: committed when fn returns nil, rolled back (and
 // fn's error returned) otherwise.
 func (db *DB) inUnit(ctx context.Context, fn func(u *unit) error) error {
+	wrote := false
 	err := db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
 		u := &unit{g: db.hooked(ctx, g), db: db}
 		if err := fn(u); err != nil {
 			return err
 		}
-		if err := u.flushEventJobs(ctx); err != nil {
+		if err := u.flushOutbox(ctx); err != nil {
 			return err
 		}
+		wrote = u.outbox
 		return db.callHook(ctx, "COMMIT")
 	})
 	if err != nil {
 		return err
+	}
+	if wrote {
+		db.outboxCommitted()
 	}
 	return db.callHook(ctx, "COMMITTED")
 }
@@ -101,17 +110,6 @@ func (db *DB) eventJobs(eventIDs []string) []txn.Job {
 	return jobs
 }
 
-// flushEventJobs enqueues the fan-out jobs of the unit's events: one job for up to
-// eventJobBatch events (a payment's two events: one job), in one insert when the job queue can.
-func (u *unit) flushEventJobs(ctx context.Context) error {
-	ids := u.eventIDs
-	u.eventIDs = nil
-	if len(ids) == 0 || u.db.eventJob == nil {
-		return nil
-	}
-	return u.EnqueueAll(ctx, u.db.eventJobs(ids))
-}
-
 // EnqueueAll enqueues jobs as Enqueue does, in one insert when the job queue can.
 func (u *unit) EnqueueAll(ctx context.Context, jobs []txn.Job) error {
 	many, ok := u.db.enqueuer.(ManyEnqueuer)
@@ -150,20 +148,17 @@ func (u *unit) Emit(ctx context.Context, e txn.Event) error {
 		eventID, e.Type, nullable(e.BuyerID), nullable(e.CenterID), string(data), utc(e.At)).Error; err != nil {
 		return err
 	}
-	if u.db.eventJob == nil {
-		return nil
+	if u.db.eventJob != nil {
+		u.noteEvents(e.At, eventID) // its outbox row is written before the commit
 	}
-	if u.db.enqueuer == nil {
-		return fmt.Errorf("emit %s: no job queue is set", e.Type)
-	}
-	u.eventIDs = append(u.eventIDs, eventID) // its fan-out job is enqueued before the commit
 	return nil
 }
 
-// SetEventJob sets the job that the events a unit of work emits enqueue in that unit (the
-// webhooks' fan-out), so that they are delivered exactly when it commits: job gives the job of
-// up to eventJobBatch events, enqueued just before the unit commits (one job for a payment's
-// two events). Call it once, before units emit; without it events are only written.
+// SetEventJob sets the job that fans out the events units of work emit (the webhooks'), so that
+// they are delivered exactly when their unit commits: the unit writes one event outbox row
+// naming its events just before it commits, and DispatchOutbox enqueues job for up to
+// eventJobBatch of them (one job for a payment's two events; one for several units' events
+// dispatched together). Call it once, before units emit; without it events are only written.
 func (db *DB) SetEventJob(job func(eventIDs ...string) txn.Job) { db.eventJob = job }
 
 // Post implements txn.Tx: one insert of the transaction, one of all its postings.

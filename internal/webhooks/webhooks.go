@@ -179,8 +179,9 @@ type DeliverJob struct {
 // Kind implements txn.Job.
 func (DeliverJob) Kind() string { return "webhook_delivery" }
 
-// FanoutJob is the job that makes events' deliveries (enqueued with the events, one job for
-// the events of a unit of work). Jobs enqueued before it carried several have EventID alone.
+// FanoutJob is the job that makes events' deliveries (enqueued by the job queue's event outbox
+// dispatcher in the transaction that claims the events' outbox rows: up to 100 events, of one
+// unit of work or several). Jobs enqueued before it carried several have EventID alone.
 type FanoutJob struct {
 	EventID  string   `json:"event_id,omitempty"`
 	EventIDs []string `json:"event_ids,omitempty"`
