@@ -2,9 +2,9 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/payments"
@@ -22,26 +22,26 @@ const orderColumns = `id, buyer_id, center_id, status, delivery_mode, external_r
 
 // completeOrdersSQL is the statement around the CTE p (%s: its SELECT of orderColumns). Each row
 // is: kind (0 order, 1 line, 2 delivery note, 3 payment intent), the order's id, six texts, seven
-// integers and two times (unused ones are ”, 0 or the order's time). One sort of the few rows
-// gives the orders newest first (their ids descending), then per order its lines by position,
-// its delivery notes by time and number and its intents newest first.
+// integers and two times (unused ones are ”, 0 or NULL: a time not sent is a time not decoded).
+// One sort of the few rows gives the orders newest first (their ids descending), then per order
+// its lines by position, its delivery notes by time and number and its intents newest first.
 const completeOrdersSQL = `WITH p AS MATERIALIZED (%s)
 SELECT 0 AS k, p.id, p.buyer_id, p.center_id, p.status, p.delivery_mode, p.external_reference, p.currency,
 	p.total_excl_vat, p.total_vat, p.total, p.amount_refunded, 0::bigint, 0::bigint, 0::bigint, p.created_at, p.updated_at
 FROM p
 UNION ALL
 SELECT 1, l.order_id, l.reference, l.label, '', '', '', '',
-	l.quantity, l.unit_price_excl_vat, l.vat_rate, l.total_excl_vat, l.total_vat, l.total, l.position, p.created_at, p.created_at
+	l.quantity, l.unit_price_excl_vat, l.vat_rate, l.total_excl_vat, l.total_vat, l.total, l.position, NULL, NULL
 FROM p JOIN order_lines l ON l.order_id = p.id
 UNION ALL
-SELECT 2, n.order_id, n.kind, n.number, '', '', '', '', 0, 0, 0, 0, 0, 0, 0, n.created_at, n.created_at
+SELECT 2, n.order_id, n.kind, n.number, '', '', '', '', 0, 0, 0, 0, 0, 0, 0, n.created_at, NULL
 FROM p JOIN delivery_notes n ON n.order_id = p.id
 %s
 ORDER BY 1, 2 DESC, 16, 15, 4, 5 DESC`
 
 // paymentsBranch is completeOrdersSQL's part that reads the payment summaries.
 const paymentsBranch = `UNION ALL
-SELECT 3, i.order_id, '', '', i.id, i.method, i.status, '', 0, 0, 0, 0, 0, 0, 0, p.created_at, p.created_at
+SELECT 3, i.order_id, '', '', i.id, i.method, i.status, '', 0, 0, 0, 0, 0, 0, 0, NULL, NULL
 FROM p JOIN payment_intents i ON i.order_id = p.id`
 
 // completeOrders runs completeOrdersSQL with the CTE selectOrders (and its args) on s's
@@ -59,18 +59,22 @@ func (s Orders) completeOrders(ctx context.Context, withPayments bool, selectOrd
 	defer rows.Close()
 	var out []orders.Order
 	at := map[string]int{} // an order's index in out
+	// One set of destinations for every row (Scan replaces each value), so that a row costs no
+	// allocation of its own beyond its texts.
+	var (
+		kind                   int
+		orderID                string
+		t1, t2, t3, t4, t5, t6 string
+		n1, n2, n3, n4, n5, n6 int64
+		n7                     int64
+		nt1, nt2               sql.NullTime
+	)
+	dest := []any{&kind, &orderID, &t1, &t2, &t3, &t4, &t5, &t6, &n1, &n2, &n3, &n4, &n5, &n6, &n7, &nt1, &nt2}
 	for rows.Next() {
-		var (
-			kind                   int
-			orderID                string
-			t1, t2, t3, t4, t5, t6 string
-			n1, n2, n3, n4, n5, n6 int64
-			n7                     int64
-			ts1, ts2               time.Time
-		)
-		if err := rows.Scan(&kind, &orderID, &t1, &t2, &t3, &t4, &t5, &t6, &n1, &n2, &n3, &n4, &n5, &n6, &n7, &ts1, &ts2); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read orders: %w", err)
 		}
+		ts1, ts2 := nt1.Time, nt2.Time
 		switch kind {
 		case 0:
 			at[orderID] = len(out)
