@@ -201,8 +201,11 @@ func (s *Server) listOrders(c *gin.Context) {
 	for i, o := range res.Items {
 		out.Data[i] = toOrder(o)
 	}
-	buf := orderListBuffers.Get().(*[]byte)
-	defer orderListBuffers.Put(buf)
+	buf, _ := s.listBuffers.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	defer s.listBuffers.Put(buf)
 	body, err := out.appendJSON((*buf)[:0])
 	if err != nil { // a time json cannot write: encoding/json answers as it always did
 		c.JSON(http.StatusOK, out)

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -11,9 +10,6 @@ import (
 // the process's CPU on an order page. appendJSON writes exactly what json.Marshal writes for
 // the same value (TestOrderListJSONMatchesMarshal); a string that needs escaping, and a time
 // json cannot write, go through encoding/json itself.
-
-// orderListBuffers keeps the answers' buffers between requests.
-var orderListBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // appendJSON appends l as json.Marshal encodes it. It fails only where json.Marshal fails (a
 // time outside the years 0–9999).
