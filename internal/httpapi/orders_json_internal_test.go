@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -73,6 +74,15 @@ func TestOrderListJSONMatchesMarshal(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Fatalf("round %d:\n got %s\nwant %s", round, got, want)
+		}
+	}
+	// A field added to these types must be written by appendJSON too (and filled above).
+	for _, c := range []struct {
+		v    any
+		want int
+	}{{OrderList{}, 2}, {listMeta{}, 2}, {Order{}, 16}, {OrderLine{}, 8}, {OrderPayment{}, 3}, {DeliveryNote{}, 3}} {
+		if n := reflect.TypeOf(c.v).NumField(); n != c.want {
+			t.Errorf("%T has %d fields, appendJSON writes %d: update orders_json.go and this test", c.v, n, c.want)
 		}
 	}
 	// A time json cannot write fails as json.Marshal does.
