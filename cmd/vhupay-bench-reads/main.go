@@ -127,7 +127,7 @@ var loadSQL = []string{
 	 SELECT 'ltx_' || md5('l' || g), 'earning', 'pi_bench_' || g, now() - (g::float8 / :ledger_lines) * interval '365 days'
 	 FROM generate_series(1, :ledger_lines) g`,
 	`INSERT INTO ledger_postings (transaction_id, seq, account, amount, created_at)
-	 SELECT t.id, s.seq, CASE s.seq WHEN 0 THEN 'center:' || 'ctr_' || md5('c1') WHEN 1 THEN 'platform_fees' ELSE 'psp_clearing' END,
+	 SELECT t.id, s.seq, CASE s.seq WHEN 0 THEN 'center:' || 'ctr_' || md5('c1') WHEN 1 THEN 'platform:fees' ELSE 'external:card' END,
 	        CASE s.seq WHEN 0 THEN 950 WHEN 1 THEN 50 ELSE -1000 END, t.created_at
 	 FROM ledger_transactions t, generate_series(0, 2) AS s(seq) WHERE t.id LIKE 'ltx_%'`,
 	`INSERT INTO invoicing_accounts (id, buyer_id, center_id, status, created_at, decided_at, updated_at)

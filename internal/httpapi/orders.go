@@ -201,7 +201,18 @@ func (s *Server) listOrders(c *gin.Context) {
 	for i, o := range res.Items {
 		out.Data[i] = toOrder(o)
 	}
-	c.JSON(http.StatusOK, out)
+	buf, _ := s.listBuffers.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	defer s.listBuffers.Put(buf)
+	body, err := out.appendJSON((*buf)[:0])
+	if err != nil { // a time json cannot write: encoding/json answers as it always did
+		c.JSON(http.StatusOK, out)
+		return
+	}
+	*buf = body
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 }
 
 // getOrder godoc

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-contrib/cors"
@@ -107,10 +108,12 @@ type Deps struct {
 
 // Server holds the handlers' dependencies.
 type Server struct {
-	log      *slog.Logger
-	metrics  *metrics
-	verifier Verifier
-	idem     *idempotency.Service
+	// listBuffers keeps the order lists' answer buffers between requests (orders_json.go).
+	listBuffers sync.Pool
+	log         *slog.Logger
+	metrics     *metrics
+	verifier    Verifier
+	idem        *idempotency.Service
 	// ownIdempotency are the routes (full paths) whose handlers apply the Idempotency-Key rules
 	// themselves (see idempotent).
 	ownIdempotency map[string]bool

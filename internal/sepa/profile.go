@@ -89,12 +89,34 @@ func (s *Service) Standing(buyerID, month string, f Facts, now time.Time) Eligib
 
 // Profile returns the SEPA standing of a buyer the caller may see: a buyer its own (buyerID ""
 // or its own id), operators and services any. Errors: ErrNotFound.
+//
+// A buyer that has a SEPA profile exists (the profile references it and buyers are never
+// deleted), so the buyer is read only when the facts find no profile: one statement per call
+// on PostgreSQL instead of two.
 func (s *Service) Profile(ctx context.Context, who auth.Principal, buyerID string) (Eligibility, error) {
-	b, err := s.buyerOf(ctx, who, buyerID)
+	id := buyerID
+	if who.Role == auth.RoleBuyer {
+		if buyerID != "" && buyerID != who.Org {
+			return Eligibility{}, ErrNotFound
+		}
+		id = who.Org
+	}
+	if id == "" {
+		return Eligibility{}, ErrNotFound
+	}
+	now := s.clock.Now()
+	month := clock.MonthOf(now)
+	f, err := s.store.Facts(ctx, id, month)
+	if errors.Is(err, ErrNotFound) {
+		if _, err := s.buyer(ctx, id); err != nil {
+			return Eligibility{}, err
+		}
+		return s.eligibility(ctx, id)
+	}
 	if err != nil {
 		return Eligibility{}, err
 	}
-	return s.eligibility(ctx, b.ID)
+	return s.Standing(id, month, f, now), nil
 }
 
 // CeilingChanges lists the ceiling changes of a buyer the caller may see, newest first; the

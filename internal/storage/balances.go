@@ -98,46 +98,63 @@ func ledgerTxID(balanceTxID string) string {
 	return id.LedgerTransaction + strings.TrimPrefix(balanceTxID, id.BalanceTransaction)
 }
 
+// feeAccount is ledger.PlatformFees, written as a literal in BalanceTransactions' statement (a
+// constant of the code without quotes, never the caller's text).
+const feeAccount = string(ledger.PlatformFees)
+
 // BalanceTransactions implements balances.Store: the centre's postings, each with the fee posted
-// in the same ledger transaction (gross = net + fee).
+// in the same ledger transaction (gross = net + fee). One statement scanned without gorm. Its
+// LIMIT and the fee account are written in it so that PostgreSQL keeps one generic plan for it:
+// with them as parameters the generic plan was costed for a tenth of the centre's postings, or
+// against the estimate for the one fee account, and PostgreSQL planned every call again
+// (≈ 0.5 ms of its CPU per page).
 func (s Balances) BalanceTransactions(ctx context.Context, f balances.Filter, p page.Request) (page.Page[balances.Transaction], error) {
-	type row struct {
-		ID        string
-		Kind      string
-		SourceID  string
-		CreatedAt time.Time
-		Net       int64
-		Fee       int64
+	var q strings.Builder
+	q.WriteString(`SELECT t.id, t.kind, t.source_id, t.created_at, p.amount,
+	COALESCE((SELECT SUM(f.amount) FROM ledger_postings f WHERE f.transaction_id = t.id AND f.account = '` + feeAccount + `'), 0)
+FROM ledger_postings p JOIN ledger_transactions t ON t.id = p.transaction_id
+WHERE p.account = $1`)
+	args := []any{string(ledger.Center(f.CenterID))}
+	where := func(cond string, v any) {
+		args = append(args, v)
+		fmt.Fprintf(&q, " AND %s $%d", cond, len(args))
 	}
-	q := s.db.WithContext(ctx).Table("ledger_postings p").
-		Select(`t.id, t.kind, t.source_id, t.created_at, p.amount AS net,
-			COALESCE((SELECT SUM(f.amount) FROM ledger_postings f WHERE f.transaction_id = t.id AND f.account = ?), 0) AS fee`,
-			string(ledger.PlatformFees)).
-		Joins("JOIN ledger_transactions t ON t.id = p.transaction_id").
-		Where("p.account = ?", string(ledger.Center(f.CenterID)))
 	if f.Type != "" {
-		q = q.Where("t.kind = ?", string(f.Type))
+		where("t.kind =", string(f.Type))
 	}
 	if f.SourceID != "" {
-		q = q.Where("t.source_id = ?", f.SourceID)
+		where("t.source_id =", f.SourceID)
 	}
 	if !f.From.IsZero() {
-		q = q.Where("t.created_at >= ?", utc(f.From))
+		where("t.created_at >=", utc(f.From))
 	}
 	if !f.To.IsZero() {
-		q = q.Where("t.created_at < ?", utc(f.To))
+		where("t.created_at <", utc(f.To))
 	}
 	if p.After != "" {
-		q = q.Where("p.transaction_id < ?", ledgerTxID(p.After))
+		where("p.transaction_id <", ledgerTxID(p.After))
 	}
-	var rows []row
-	if err := q.Order("p.transaction_id DESC").Limit(p.Limit + 1).Scan(&rows).Error; err != nil {
-		return page.Page[balances.Transaction]{}, err
+	fmt.Fprintf(&q, " ORDER BY p.transaction_id DESC LIMIT %d", max(p.Limit, 0)+1)
+	rows, err := conn(s.db).QueryContext(ctx, sqlFor(s.db, q.String()), args...)
+	if err != nil {
+		return page.Page[balances.Transaction]{}, fmt.Errorf("read balance transactions: %w", err)
 	}
-	out := make([]balances.Transaction, len(rows))
-	for i, r := range rows {
-		out[i] = balances.Transaction{ID: balanceTxID(r.ID), CenterID: f.CenterID, Type: balances.Type(r.Kind),
-			Gross: r.Net + r.Fee, Fee: r.Fee, Net: r.Net, SourceID: r.SourceID, CreatedAt: r.CreatedAt.UTC()}
+	defer rows.Close()
+	out := make([]balances.Transaction, 0, p.Limit+1)
+	for rows.Next() {
+		var (
+			ledgerID, kind, source string
+			at                     time.Time
+			net, fee               int64
+		)
+		if err := rows.Scan(&ledgerID, &kind, &source, &at, &net, &fee); err != nil {
+			return page.Page[balances.Transaction]{}, fmt.Errorf("read balance transactions: %w", err)
+		}
+		out = append(out, balances.Transaction{ID: balanceTxID(ledgerID), CenterID: f.CenterID, Type: balances.Type(kind),
+			Gross: net + fee, Fee: fee, Net: net, SourceID: source, CreatedAt: at.UTC()})
+	}
+	if err := rows.Err(); err != nil {
+		return page.Page[balances.Transaction]{}, fmt.Errorf("read balance transactions: %w", err)
 	}
 	return page.Build(out, p.Limit, func(t balances.Transaction) string { return t.ID }), nil
 }

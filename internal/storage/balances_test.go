@@ -173,6 +173,28 @@ func TestLedgerCardEarning(t *testing.T) {
 		if bt.Type != balances.TypePayment || bt.Gross != 12000 || bt.Fee != 600 || bt.Net != 11400 || bt.SourceID != pi.ID {
 			t.Errorf("balance transaction %+v, want payment 12000 − 600 = 11400", bt)
 		}
+		// Every filter, each bound in the statement's parameters in turn (From ≤ created_at < To).
+		at := bt.CreatedAt
+		for _, c := range []struct {
+			name string
+			f    balances.Filter
+			p    page.Request
+			want int
+		}{
+			{"type payment", balances.Filter{Type: balances.TypePayment}, page.Request{Limit: 10}, 1},
+			{"type payout", balances.Filter{Type: balances.TypePayout}, page.Request{Limit: 10}, 0},
+			{"from its time", balances.Filter{From: at}, page.Request{Limit: 10}, 1},
+			{"from after it", balances.Filter{From: at.Add(time.Millisecond)}, page.Request{Limit: 10}, 0},
+			{"to its time", balances.Filter{To: at}, page.Request{Limit: 10}, 0},
+			{"all bounds", balances.Filter{Type: balances.TypePayment, SourceID: pi.ID, From: at, To: at.Add(time.Second)}, page.Request{Limit: 10}, 1},
+			{"after it", balances.Filter{Type: balances.TypePayment, From: at}, page.Request{Limit: 10, After: bt.ID}, 0},
+		} {
+			c.f.CenterID = w.centers[1]
+			res, err := store.BalanceTransactions(ctx, c.f, c.p)
+			if err != nil || len(res.Items) != c.want {
+				t.Errorf("%s: %d balance transactions (%v), want %d", c.name, len(res.Items), err, c.want)
+			}
+		}
 		accounts, err := store.LedgerAccounts(ctx, page.Request{Limit: 2})
 		if err != nil || len(accounts.Items) != 2 || !accounts.HasMore {
 			t.Fatalf("accounts page %+v, %v", accounts, err)

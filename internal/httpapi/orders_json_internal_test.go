@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// TestOrderListJSONMatchesMarshal: the order lists' hand-written JSON is byte for byte what
+// json.Marshal writes, for strings that need escaping (HTML characters, quotes, control
+// characters, U+2028, invalid UTF-8), nil and empty slices, absent payment and reference, times
+// in other zones and with nanoseconds, and the cursor present or not.
+func TestOrderListJSONMatchesMarshal(t *testing.T) {
+	texts := []string{"", "ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b", "Pièce <b>&</b>", `quote " and \ back`,
+		"tab\tnew\nline\r\x00\x1f\x7f", "sep \u2028 \u2029", "bad \xff\xfe utf8", "émoji 🚗", "BL-2026-00042"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	text := func() string { return texts[rng.IntN(len(texts))] }
+	paris := time.FixedZone("CET", 3600)
+	when := func() time.Time {
+		t := time.Date(2026, 12, 2, 21, 0, 0, rng.IntN(1e9), time.UTC).Add(time.Duration(rng.IntN(1e6)) * time.Second)
+		if rng.IntN(3) == 0 {
+			t = t.In(paris)
+		}
+		if rng.IntN(3) == 0 {
+			t = t.Truncate(time.Second)
+		}
+		return t
+	}
+	for round := range 300 {
+		var l OrderList
+		if round%7 != 0 {
+			l.Data = make([]Order, rng.IntN(4))
+		}
+		l.HasMore = rng.IntN(2) == 0
+		if l.HasMore {
+			l.NextCursor = text()
+		}
+		for i := range l.Data {
+			o := Order{ID: text(), BuyerID: text(), CenterID: text(), Status: text(), DeliveryMode: text(),
+				TotalExclVAT: rng.Int64N(1e9) - 5e8, TotalVAT: rng.Int64N(1e6), Total: rng.Int64N(1e9), AmountRefunded: rng.Int64N(10),
+				Currency: text(), CreatedAt: when(), UpdatedAt: when()}
+			if rng.IntN(2) == 0 {
+				ref := text()
+				o.ExternalReference = &ref
+			}
+			if rng.IntN(4) != 0 {
+				o.Lines = make([]OrderLine, rng.IntN(3))
+				for j := range o.Lines {
+					o.Lines[j] = OrderLine{Reference: text(), Label: text(), Quantity: rng.IntN(100), UnitPriceExclVAT: rng.Int64N(1e7),
+						VATRate: rng.IntN(2001), TotalExclVAT: rng.Int64N(1e7), TotalVAT: rng.Int64N(1e6), Total: -rng.Int64N(1e7)}
+				}
+			}
+			if rng.IntN(2) == 0 {
+				o.Payment = &OrderPayment{IntentID: text(), Method: text(), Status: text()}
+			}
+			if rng.IntN(4) != 0 {
+				o.DeliveryNotes = make([]DeliveryNote, rng.IntN(3))
+				for j := range o.DeliveryNotes {
+					o.DeliveryNotes[j] = DeliveryNote{Kind: text(), Number: text(), CreatedAt: when()}
+				}
+			}
+			l.Data[i] = o
+		}
+		want, err := json.Marshal(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := l.appendJSON(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("round %d:\n got %s\nwant %s", round, got, want)
+		}
+	}
+	// A field added to these types must be written by appendJSON too (and filled above).
+	for _, c := range []struct {
+		v    any
+		want int
+	}{{OrderList{}, 2}, {listMeta{}, 2}, {Order{}, 16}, {OrderLine{}, 8}, {OrderPayment{}, 3}, {DeliveryNote{}, 3}} {
+		if n := reflect.TypeOf(c.v).NumField(); n != c.want {
+			t.Errorf("%T has %d fields, appendJSON writes %d: update orders_json.go and this test", c.v, n, c.want)
+		}
+	}
+	// A time json cannot write fails as json.Marshal does.
+	bad := OrderList{Data: []Order{{CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}}
+	if _, err := json.Marshal(bad); err == nil {
+		t.Fatal("json.Marshal wrote the year 10000")
+	}
+	if _, err := bad.appendJSON(nil); err == nil {
+		t.Error("appendJSON wrote the year 10000")
+	}
+}
