@@ -324,13 +324,13 @@ func TestChaosRun(t *testing.T) {
 	sepaClosed := count(`SELECT COUNT(*) FROM payment_intents WHERE method = 'sepa_debit' AND collection_month = $1`, month)
 	sepaNext := count(`SELECT COUNT(*) FROM payment_intents WHERE method = 'sepa_debit' AND collection_month = $1`, next)
 	moved := count(`SELECT COUNT(*) FROM payment_intents WHERE method = 'sepa_debit' AND collection_month = $1 AND created_at < $2`, next, midnight)
-	if uncollected := count(`SELECT COUNT(*) FROM payment_intents WHERE method = 'sepa_debit' AND collection_month = $1 AND collection_id IS NULL`, month); uncollected != 0 {
+	if uncollected := count(`SELECT COUNT(*) FROM payment_intents WHERE method = 'sepa_debit' AND collection_month = $1 AND id NOT IN (SELECT intent_id FROM sepa_collection_intents)`, month); uncollected != 0 {
 		t.Errorf("%d SEPA payments of %s have no collection", uncollected, month)
 	}
-	if early := count(`SELECT COUNT(*) FROM payment_intents WHERE method = 'sepa_debit' AND collection_month = $1 AND collection_id IS NOT NULL`, next); early != 0 {
+	if early := count(`SELECT COUNT(*) FROM payment_intents WHERE method = 'sepa_debit' AND collection_month = $1 AND id IN (SELECT intent_id FROM sepa_collection_intents)`, next); early != 0 {
 		t.Errorf("%d SEPA payments of %s are already collected", early, next)
 	}
-	if bad := count(`SELECT COUNT(*) FROM sepa_collections c WHERE c.amount <> (SELECT COALESCE(SUM(i.amount), 0) FROM payment_intents i WHERE i.collection_id = c.id)`); bad != 0 {
+	if bad := count(`SELECT COUNT(*) FROM sepa_collections c WHERE c.amount <> (SELECT COALESCE(SUM(i.amount), 0) FROM payment_intents i JOIN sepa_collection_intents l ON l.intent_id = i.id WHERE l.collection_id = c.id)`); bad != 0 {
 		t.Errorf("%d collections do not debit exactly their payments", bad)
 	}
 	if bad := count(`SELECT COUNT(*) FROM sepa_outstanding o WHERE o.outstanding <> (SELECT COALESCE(SUM(i.amount), 0) FROM payment_intents i

@@ -251,7 +251,7 @@ func TestMonthBoundaryMultiProcess(t *testing.T) {
 		case "sepa_debit":
 			var collectionMonth string
 			var collected bool
-			if err := db.SQL().QueryRow(`SELECT collection_month, collection_id IS NOT NULL FROM payment_intents WHERE id = $1`, r.pi.ID).
+			if err := db.SQL().QueryRow(`SELECT collection_month, EXISTS (SELECT 1 FROM sepa_collection_intents l WHERE l.intent_id = payment_intents.id) FROM payment_intents WHERE id = $1`, r.pi.ID).
 				Scan(&collectionMonth, &collected); err != nil {
 				t.Fatal(err)
 			}

@@ -220,7 +220,8 @@ func (u paymentsUnit) EarnCard(ctx context.Context, pi payments.Intent) error {
 // before they are settled).
 func collectionEarnings(ctx context.Context, tx *gorm.DB, collectionID string) ([]balances.Earning, error) {
 	var rows []earningRow
-	if err := tx.WithContext(ctx).Raw(earningsSQL+`WHERE pi.collection_id = ? AND pi.status = 'scheduled' ORDER BY pi.id`,
+	if err := tx.WithContext(ctx).Raw(earningsSQL+`WHERE pi.id IN (SELECT l.intent_id FROM sepa_collection_intents l WHERE l.collection_id = ?)
+		AND pi.status = 'scheduled' ORDER BY pi.id`,
 		collectionID).Scan(&rows).Error; err != nil {
 		return nil, err
 	}

@@ -268,7 +268,8 @@ func toMonthClose(r monthCloseRow, steps []monthCloseStepRow) monthclose.MonthCl
 // whose collections step has completed.
 const strandedIntentsFrom = ` FROM payment_intents i
 	JOIN month_close_steps s ON s.month = i.collection_month AND s.step = 'collections' AND s.completed = ?
-	WHERE i.method = 'sepa_debit' AND i.status = 'scheduled' AND i.collection_id IS NULL`
+	WHERE i.method = 'sepa_debit' AND i.status = 'scheduled'
+	AND NOT EXISTS (SELECT 1 FROM sepa_collection_intents l WHERE l.intent_id = i.id)`
 
 // openStatementsFrom selects the open statements of the months whose statements step has
 // completed.

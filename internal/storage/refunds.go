@@ -164,8 +164,8 @@ func (s Refunds) Target(ctx context.Context, intentID string) (refunds.Target, e
 		ProviderPayinID *string `gorm:"column:provider_payin_id"`
 		SubmittedAt     *time.Time
 	}
-	if err := db.Raw(`SELECT c.id, c.status, c.provider_payin_id, c.submitted_at FROM payment_intents i
-		JOIN sepa_collections c ON c.id = i.collection_id WHERE i.id = ?`, intentID).Scan(&col).Error; err != nil {
+	if err := db.Raw(`SELECT c.id, c.status, c.provider_payin_id, c.submitted_at FROM sepa_collection_intents l
+		JOIN sepa_collections c ON c.id = l.collection_id WHERE l.intent_id = ?`, intentID).Scan(&col).Error; err != nil {
 		return refunds.Target{}, err
 	}
 	if len(col) > 0 {
@@ -215,11 +215,19 @@ func (u refundsUnit) addToOrder(ctx context.Context, intentID string, amount int
 }
 
 // LowerScheduled implements refunds.Tx: the intent's reservation only while no collection took
-// it (on PostgreSQL the month's collection locks the intents it links: a refund that waited for
-// it finds collection_id set and matches no row), then the buyer's outstanding of the month.
+// it, then the buyer's outstanding of the month. On PostgreSQL the intent is locked first (FOR
+// NO KEY UPDATE, which waits for the share lock of a month's close linking it), so that the
+// update's statement, which starts after the lock, sees the close's link if there is one
+// (collections.Store.CreateMonth); SQLite serialises write transactions.
 func (u refundsUnit) LowerScheduled(ctx context.Context, intentID, buyerID, month string, amount int64, at time.Time) (bool, error) {
 	g := u.g.WithContext(ctx)
-	res := g.Model(&intentRow{}).Where("id = ? AND status = ? AND method = ? AND collection_id IS NULL AND amount_refunded + ? <= amount",
+	if u.db.dialect == Postgres {
+		if err := g.Exec(`SELECT 1 FROM payment_intents WHERE id = ? FOR NO KEY UPDATE`, intentID).Error; err != nil {
+			return false, err
+		}
+	}
+	res := g.Model(&intentRow{}).Where(`id = ? AND status = ? AND method = ? AND amount_refunded + ? <= amount
+		AND NOT EXISTS (SELECT 1 FROM sepa_collection_intents l WHERE l.intent_id = payment_intents.id)`,
 		intentID, string(payments.StatusScheduled), string(payments.MethodSEPADebit), amount).
 		Updates(map[string]any{"amount_refunded": gorm.Expr("amount_refunded + ?", amount), "updated_at": utc(at)})
 	if res.Error != nil || res.RowsAffected == 0 {

@@ -210,13 +210,13 @@ func TestRefundRacingTheMonthClose(t *testing.T) {
 			var bad int
 			if err := w.db.SQL().QueryRow(dollars(w.db, `SELECT COUNT(*) FROM sepa_collections c WHERE c.month = ? AND c.amount <>
 				(SELECT COALESCE(SUM(i.amount - COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.payment_intent_id = i.id AND r.stage = 'lowered'), 0)), 0)
-				 FROM payment_intents i WHERE i.collection_id = c.id)`), month).Scan(&bad); err != nil || bad != 0 {
+				 FROM payment_intents i JOIN sepa_collection_intents l ON l.intent_id = i.id WHERE l.collection_id = c.id)`), month).Scan(&bad); err != nil || bad != 0 {
 				t.Errorf("round %d: %d collections do not debit their intents less what was lowered (%v)", round, bad, err)
 			}
 			var stray int
 			if err := w.db.SQL().QueryRow(dollars(w.db, `SELECT COUNT(*) FROM payment_intents i WHERE i.collection_month = ? AND
-				((i.collection_id IS NULL AND i.amount_refunded < i.amount) OR
-				 (i.collection_id IS NOT NULL AND EXISTS (SELECT 1 FROM refunds r WHERE r.payment_intent_id = i.id AND r.stage = 'lowered' AND r.amount = i.amount)))`),
+				((NOT EXISTS (SELECT 1 FROM sepa_collection_intents l WHERE l.intent_id = i.id) AND i.amount_refunded < i.amount) OR
+				 (EXISTS (SELECT 1 FROM sepa_collection_intents l WHERE l.intent_id = i.id) AND EXISTS (SELECT 1 FROM refunds r WHERE r.payment_intent_id = i.id AND r.stage = 'lowered' AND r.amount = i.amount)))`),
 				month).Scan(&stray); err != nil || stray != 0 {
 				t.Errorf("round %d: %d intents left out of the collection while not fully refunded, or collected while fully lowered (%v)", round, stray, err)
 			}
@@ -292,4 +292,129 @@ func dollars(db *storage.DB, q string) string {
 		out.WriteRune(r)
 	}
 	return out.String()
+}
+
+// TestRefundAndCloseLockOrder (PostgreSQL) runs both orders of a refund of a scheduled SEPA
+// payment and the month's collection creation, each held open at the point where the other must
+// wait for it:
+//   - the refund first: a transaction has locked the intent and lowered it (as LowerScheduled
+//     does) and not committed; the close waits for it, then reads the lowered amount;
+//   - the close first: it has linked the intent (its transaction held open at its ANALYZE by a
+//     conflicting table lock); the refund waits for it at its lock of the intent, then finds the
+//     link and is refunded after the collection, which debits the payment in full.
+func TestRefundAndCloseLockOrder(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		if b != storagetest.Postgres {
+			t.Skip("SQLite serialises write transactions: there is no interleaving to order")
+		}
+		ctx := context.Background()
+		w := newLedgerWorld(t, storagetest.Open(t, b))
+		sqldb := w.db.SQL()
+		cols := storage.NewCollections(w.db)
+		svc := refunds.NewService(refunds.Config{Store: storage.NewRefunds(w.db), Provider: &fakeRefunder{}, Payers: fakePayers{}, Clock: clock.NewManual(t0)})
+		// waitFor waits until a backend running a statement containing text waits for a lock.
+		waitFor := func(text string) {
+			t.Helper()
+			for range 500 {
+				var n int
+				if err := sqldb.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%' || $1 || '%'`, text).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n > 0 {
+					return
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			rows, _ := sqldb.QueryContext(ctx, `SELECT COALESCE(wait_event_type, ''), state, query FROM pg_stat_activity WHERE datname = current_database()`)
+			for rows != nil && rows.Next() {
+				var a, b, c string
+				_ = rows.Scan(&a, &b, &c)
+				t.Logf("%s %s %s", a, b, c)
+			}
+			t.Fatalf("no statement with %q waits for a lock", text)
+		}
+		collectionOf := func(buyer, month string) (amount int64, linked int) {
+			t.Helper()
+			if err := sqldb.QueryRowContext(ctx, `SELECT c.amount, (SELECT COUNT(*) FROM sepa_collection_intents l WHERE l.collection_id = c.id)
+				FROM sepa_collections c WHERE c.buyer_id = $1 AND c.month = $2`, buyer, month).Scan(&amount, &linked); err != nil {
+				t.Fatal(err)
+			}
+			return amount, linked
+		}
+
+		t.Run("refund first", func(t *testing.T) {
+			month := "2027-05"
+			o := w.order(w.buyers[0], w.centers[0], 10000)
+			pi := w.pay(o, payments.MethodSEPADebit, month)
+			tx, err := sqldb.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM payment_intents WHERE id = $1 FOR NO KEY UPDATE`, pi.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE payment_intents SET amount_refunded = amount_refunded + 2500 WHERE id = $1`, pi.ID); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := cols.CreateMonth(ctx, month, t0); done <- err }()
+			waitFor("FOR SHARE OF i")
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if amount, linked := collectionOf(pi.BuyerID, month); amount != pi.Amount-2500 || linked != 1 {
+				t.Errorf("collection debits %d for %d intents, want %d for 1 (the lowered amount)", amount, linked, pi.Amount-2500)
+			}
+		})
+
+		t.Run("close first", func(t *testing.T) {
+			month := "2027-06"
+			o := w.order(w.buyers[1], w.centers[0], 10000)
+			pi := w.pay(o, payments.MethodSEPADebit, month)
+			hold, err := sqldb.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer hold.Rollback()
+			// ANALYZE, the close's statement after its links, waits for this lock; the insert of
+			// the links does not.
+			if _, err := hold.ExecContext(ctx, `LOCK TABLE sepa_collection_intents IN SHARE UPDATE EXCLUSIVE MODE`); err != nil {
+				t.Fatal(err)
+			}
+			closed := make(chan error, 1)
+			go func() { _, err := cols.CreateMonth(ctx, month, t0); closed <- err }()
+			waitFor("ANALYZE sepa_collections")
+			refunded := make(chan error, 1)
+			amount := int64(2500)
+			go func() {
+				_, err := svc.Create(ctx, admin, refunds.CreateInput{PaymentIntentID: pi.ID, Amount: &amount, Reason: refunds.ReasonOther})
+				refunded <- err
+			}()
+			waitFor("UPDATE payment_intents") // the refund's lock of the intent (refunds.Tx.LockPayment)
+			if err := hold.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-closed; err != nil {
+				t.Fatal(err)
+			}
+			if err := <-refunded; err != nil {
+				t.Fatal(err)
+			}
+			page, err := storage.NewRefunds(w.db).Refunds(ctx, refunds.Filter{PaymentIntentID: pi.ID}, pageOf(10))
+			if err != nil || len(page.Items) != 1 {
+				t.Fatalf("refunds: %+v, %v", page.Items, err)
+			}
+			if r := page.Items[0]; r.Stage != refunds.StageAwaitingCollection || r.Status != refunds.StatusPending {
+				t.Errorf("refund %+v, want pending, awaiting the collection", r)
+			}
+			if amount, linked := collectionOf(pi.BuyerID, month); amount != pi.Amount || linked != 1 {
+				t.Errorf("collection debits %d for %d intents, want %d for 1 (the payment in full)", amount, linked, pi.Amount)
+			}
+		})
+	})
 }
