@@ -53,6 +53,7 @@ type options struct {
 	buyers     int
 	cpuProfile string
 	keep       bool
+	template   string
 }
 
 func parseFlags() options {
@@ -63,6 +64,8 @@ func parseFlags() options {
 	flag.IntVar(&o.buyers, "buyers", 20000, "buyers the payments are spread over")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the close to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the database")
+	flag.StringVar(&o.template, "template", "", "load into this database once and keep it; each run then closes a copy of it "+
+		"(CREATE DATABASE … TEMPLATE; the load is skipped when it exists: same -payments and -buyers)")
 	flag.Parse()
 	return o
 }
@@ -80,7 +83,13 @@ func run() error {
 		return fmt.Errorf("want at least one buyer and one payment per buyer (-buyers %d, -payments %d)", o.buyers, o.payments)
 	}
 	ctx := context.Background()
-	scratch, err := benchkit.ScratchDatabase(ctx, o.postgres, "vhupay_close_", o.keep)
+	var scratch *benchkit.Scratch
+	var err error
+	if o.template != "" {
+		scratch, err = fromTemplate(ctx, o)
+	} else {
+		scratch, err = benchkit.ScratchDatabase(ctx, o.postgres, "vhupay_close_", o.keep)
+	}
 	if err != nil {
 		return err
 	}
@@ -97,12 +106,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	began := time.Now()
-	if err := load(ctx, a.DB, o.buyers, o.payments, month); err != nil {
-		return fmt.Errorf("load: %w", err)
+	if o.template == "" {
+		began := time.Now()
+		if err := load(ctx, a.DB, o.buyers, o.payments, month); err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		fmt.Printf("loaded %d buyers and %d SEPA payments of %s in %s (set-based SQL), peak RSS %s\n",
+			o.buyers, o.payments, month, time.Since(began).Round(time.Millisecond), mib(peakRSS()))
 	}
-	fmt.Printf("loaded %d buyers and %d SEPA payments of %s in %s (set-based SQL), peak RSS %s\n",
-		o.buyers, o.payments, month, time.Since(began).Round(time.Millisecond), mib(peakRSS()))
 
 	runtime.GC()
 	resetPeakRSS()
@@ -113,7 +124,7 @@ func run() error {
 			return err
 		}
 	}
-	began = time.Now()
+	began := time.Now()
 	steps.start(began)
 	c, _, err := a.CloseMonth(ctx, month, func(monthclose.MonthClose, monthclose.Outcome) {})
 	observed := time.Since(began)
@@ -276,6 +287,15 @@ func check(ctx context.Context, db *storage.DB, month string, buyers int) error 
 	}
 	if err := db.SQL().QueryRowContext(ctx, `SELECT SUM(amount) FROM payment_intents WHERE collection_month = $1`, month).Scan(&paid); err != nil {
 		return err
+	}
+	var unlinked int
+	if err := db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM payment_intents i WHERE i.collection_month = $1
+		AND NOT EXISTS (SELECT 1 FROM sepa_collection_intents l JOIN sepa_collections c ON c.id = l.collection_id
+			WHERE l.intent_id = i.id AND c.month = $1 AND c.buyer_id = i.buyer_id)`, month).Scan(&unlinked); err != nil {
+		return err
+	}
+	if unlinked != 0 {
+		return fmt.Errorf("check: %d payments of %s are not linked to their buyer's collection", unlinked, month)
 	}
 	if cols != buyers || submitted != buyers || collected != paid {
 		return fmt.Errorf("check: %d collections, %d submitted, %d cents collected; want %d submitted for %d cents", cols, submitted, collected, buyers, paid)
@@ -440,4 +460,54 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// fromTemplate returns a copy of the database o.template, loading it first when it does not exist
+// (the app migrates it and the load fills it; its connections are closed before the copy).
+func fromTemplate(ctx context.Context, o options) (*benchkit.Scratch, error) {
+	admin, err := storage.Open(ctx, o.postgres)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	var exists bool
+	if err := admin.SQL().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, o.template).Scan(&exists); err != nil {
+		return nil, err
+	}
+	if !exists {
+		if _, err := admin.SQL().ExecContext(ctx, "CREATE DATABASE "+o.template); err != nil {
+			return nil, err
+		}
+		a, err := newApp(ctx, benchkit.WithDatabase(o.postgres, o.template), &stepTimes{})
+		if err != nil {
+			return nil, err
+		}
+		month, err := clock.PreviousMonth(clock.MonthOf(a.Clock.Now()))
+		if err == nil {
+			began := time.Now()
+			if err = load(ctx, a.DB, o.buyers, o.payments, month); err == nil {
+				fmt.Printf("loaded %d buyers and %d SEPA payments of %s into %s in %s (set-based SQL)\n",
+					o.buyers, o.payments, month, o.template, time.Since(began).Round(time.Millisecond))
+			}
+		}
+		a.Close()
+		if err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+	}
+	scratch, err := benchkit.ScratchDatabase(ctx, o.postgres, "vhupay_close_", o.keep)
+	if err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	if _, err := scratch.Admin.SQL().ExecContext(ctx, "DROP DATABASE "+scratch.Name); err != nil {
+		scratch.Close()
+		return nil, err
+	}
+	if _, err := scratch.Admin.SQL().ExecContext(ctx, "CREATE DATABASE "+scratch.Name+" TEMPLATE "+o.template+" STRATEGY file_copy"); err != nil {
+		scratch.Close()
+		return nil, err
+	}
+	fmt.Printf("copied %s into %s in %s\n", o.template, scratch.Name, time.Since(began).Round(time.Millisecond))
+	return scratch, nil
 }

@@ -14,13 +14,25 @@ import (
 
 // TestRefreshScores: every SEPA buyer is checked once per close, an unavailable partner is
 // recorded and not fatal, a resumed step asks nobody twice, and buyers who never signed a
-// mandate are left alone.
+// mandate are left alone. A score that falls below 10 disables the buyer's SEPA (sepa.disabled),
+// one that comes back enables it (sepa.enabled), in the unit that records the checks; an
+// unavailable partner changes nothing (the grace period).
 func TestRefreshScores(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
 		ctx := context.Background()
 		e := start(t, b, time.Date(2026, 11, 5, 9, 0, 0, 0, time.UTC))
-		e.sepaBuyer(t, "812345676", ibanFR)
+		poor := e.sepaBuyer(t, "812345676", ibanFR)
 		down := e.sepaBuyer(t, "823456785", ibanDE)
+		events := func(buyerID, typ string) int {
+			return e.count(t, `SELECT COUNT(*) FROM events WHERE buyer_id = ? AND type = ?`, buyerID, typ)
+		}
+		enabledBefore := events(poor.ID, "sepa.enabled")
+		if enabledBefore == 0 || !e.profile(t, poor.ID).Enabled {
+			t.Fatalf("buyer not enabled after signing (%d sepa.enabled)", enabledBefore)
+		}
+		if _, err := e.s.App.SandboxScores.Set(ctx, "812345676", scoringsandbox.Answer{Value: 4}); err != nil {
+			t.Fatal(err)
+		}
 		var unsigned httpapi.Buyer
 		e.s.Do(t, apptest.Request{Method: "POST", Path: "/v1/buyers", Token: e.admin, Body: map[string]any{
 			"name": "Garage sans SEPA", "siren": "834567893", "email": "a@b.fr",
@@ -47,6 +59,12 @@ func TestRefreshScores(t *testing.T) {
 		if got := e.count(t, `SELECT COUNT(*) FROM score_checks WHERE buyer_id = ?`, unsigned.ID); got != 0 {
 			t.Errorf("a buyer without a mandate was scored %d times", got)
 		}
+		if got := events(poor.ID, "sepa.disabled"); got != 1 || e.profile(t, poor.ID).Enabled {
+			t.Errorf("score 4/20: %d sepa.disabled events, enabled %v; want 1, false", got, e.profile(t, poor.ID).Enabled)
+		}
+		if got := events(down.ID, "sepa.disabled"); got != 0 || !e.profile(t, down.ID).Enabled {
+			t.Errorf("partner unavailable: %d sepa.disabled events, enabled %v; want 0, true", got, e.profile(t, down.ID).Enabled)
+		}
 		// Resumed with its checkpoint: nobody is asked again, the count is the same.
 		e.clock.Set(time.Date(2026, 12, 1, 0, 6, 0, 0, time.UTC))
 		if n, err := e.s.App.Collections.RefreshScores(ctx, "2026-11", p); err != nil || n != 2 {
@@ -55,13 +73,19 @@ func TestRefreshScores(t *testing.T) {
 		if got := checks() - before; got != 2 {
 			t.Errorf("score checks after the resume = %d, want 2", got)
 		}
-		// The next month's close checks again.
+		// The next month's close checks again; the score is back.
+		if _, err := e.s.App.SandboxScores.Set(ctx, "812345676", scoringsandbox.Answer{Value: 16}); err != nil {
+			t.Fatal(err)
+		}
 		e.clock.Set(time.Date(2027, 1, 1, 0, 5, 0, 0, time.UTC))
 		if n, err := e.s.App.Collections.RefreshScores(ctx, "2026-12", &progress{}); err != nil || n != 2 {
 			t.Fatalf("next close: %d, %v", n, err)
 		}
 		if got := checks() - before; got != 4 {
 			t.Errorf("score checks after the next close = %d, want 4", got)
+		}
+		if got := events(poor.ID, "sepa.enabled"); got != enabledBefore+1 || !e.profile(t, poor.ID).Enabled {
+			t.Errorf("score 16/20: %d sepa.enabled events, enabled %v; want %d, true", got, e.profile(t, poor.ID).Enabled, enabledBefore+1)
 		}
 	})
 }

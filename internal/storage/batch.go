@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,10 +70,7 @@ type factsRow struct {
 	UpdatedAt        time.Time
 	HasBankAccount   int64
 	DefaultMandateID *string
-	ScoredValue      *int
-	ScoredAt         *time.Time
-	LatestOutcome    *string
-	LatestAt         *time.Time
+	Score            scoreColumns `gorm:"embedded"`
 	Outstanding      int64
 	Retrying         int64
 }
@@ -96,16 +95,10 @@ func (s SEPA) factsMany(ctx context.Context, buyerIDs []string, month string) (m
 			(SELECT m.id FROM mandates m JOIN bank_accounts a ON a.id = m.bank_account_id
 				WHERE a.buyer_id = p.buyer_id AND a.is_default = ? AND a.status = 'active' AND m.status IN ?
 				ORDER BY m.id DESC LIMIT 1) AS default_mandate_id,
-			(SELECT sc.value FROM score_checks sc WHERE sc.id = k.scored_id) AS scored_value,
-			(SELECT sc.checked_at FROM score_checks sc WHERE sc.id = k.scored_id) AS scored_at,
-			(SELECT lc.outcome FROM score_checks lc WHERE lc.id = k.latest_id) AS latest_outcome,
-			(SELECT lc.checked_at FROM score_checks lc WHERE lc.id = k.latest_id) AS latest_at,
+			`+scoreColumnsSQL+`,
 			COALESCE((SELECT o.outstanding FROM sepa_outstanding o WHERE o.buyer_id = p.buyer_id AND o.month = ?), 0) AS outstanding,
 			(SELECT COUNT(*) FROM sepa_collections c WHERE c.buyer_id = p.buyer_id AND c.status = 'retrying') AS retrying
-		FROM (SELECT p0.buyer_id AS bid,
-				(SELECT s.id FROM score_checks s WHERE s.buyer_id = p0.buyer_id AND s.outcome = ?
-					ORDER BY s.checked_at DESC, s.id DESC LIMIT 1) AS scored_id,
-				(SELECT s.id FROM score_checks s WHERE s.buyer_id = p0.buyer_id ORDER BY s.checked_at DESC, s.id DESC LIMIT 1) AS latest_id
+		FROM (SELECT p0.buyer_id AS bid, `+scoreKeysSQL+`
 			FROM (VALUES `+valuesRows(len(buyerIDs), "text")+`) AS b JOIN sepa_profiles p0 ON p0.buyer_id = b.column1) AS k
 		JOIN sepa_profiles p ON p.buyer_id = k.bid`,
 		append([]any{true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)}, month, string(sepa.ScoreScored)},
@@ -121,62 +114,108 @@ func (s SEPA) factsMany(ctx context.Context, buyerIDs []string, month string) (m
 			HasBankAccount: r.HasBankAccount > 0, DefaultMandateID: deref(r.DefaultMandateID),
 			Outstanding: r.Outstanding, Retrying: r.Retrying > 0,
 		}
-		// As ScoreState: the latest successful check, and the latest attempt when it found the
-		// partner unavailable.
-		if r.ScoredValue != nil && r.ScoredAt != nil {
-			f.Score.Latest = &sepa.Score{Value: *r.ScoredValue, CheckedAt: r.ScoredAt.UTC()}
-		}
-		if r.LatestOutcome != nil && *r.LatestOutcome == string(sepa.ScoreUnavailable) && r.LatestAt != nil {
-			f.Score.UnavailableAt = r.LatestAt.UTC()
-		}
+		f.Score = scoreStateOf(r.Score)
 		out[r.BuyerID] = f
 	}
 	return out, nil
 }
 
-// sepaStandings is sepaStanding for many buyers, set-based: the buyers without a profile (or
-// every buyer without SetSEPAStanding) are absent.
-func (u *unit) sepaStandings(ctx context.Context, buyerIDs []string, at time.Time) (map[string]sepa.Eligibility, error) {
-	out := map[string]sepa.Eligibility{}
-	if u.db.standing == nil || len(buyerIDs) == 0 {
+// scoreColumns are a buyer's latest successful score check and latest check, as factsMany and
+// scoresMany read them.
+type scoreColumns struct {
+	ScoredValue   *int
+	ScoredAt      *time.Time
+	LatestOutcome *string
+	LatestAt      *time.Time
+}
+
+// scoreStateOf is, as ScoreState, the latest successful check, and the latest attempt when it
+// found the partner unavailable.
+func scoreStateOf(c scoreColumns) sepa.ScoreState {
+	var st sepa.ScoreState
+	if c.ScoredValue != nil && c.ScoredAt != nil {
+		st.Latest = &sepa.Score{Value: *c.ScoredValue, CheckedAt: c.ScoredAt.UTC()}
+	}
+	if c.LatestOutcome != nil && *c.LatestOutcome == string(sepa.ScoreUnavailable) && c.LatestAt != nil {
+		st.UnavailableAt = c.LatestAt.UTC()
+	}
+	return st
+}
+
+// scoreKeysSQL picks, for each buyer of the VALUES list b (column1), the ids of its latest
+// successful check (scored_id, the parameter is sepa.ScoreScored) and latest check (latest_id).
+const scoreKeysSQL = `(SELECT s.id FROM score_checks s WHERE s.buyer_id = b.column1 AND s.outcome = ?
+					ORDER BY s.checked_at DESC, s.id DESC LIMIT 1) AS scored_id,
+				(SELECT s.id FROM score_checks s WHERE s.buyer_id = b.column1 ORDER BY s.checked_at DESC, s.id DESC LIMIT 1) AS latest_id`
+
+// scoreColumnsSQL reads the columns of scoreColumns by the ids of k (scoreKeysSQL).
+const scoreColumnsSQL = `(SELECT sc.value FROM score_checks sc WHERE sc.id = k.scored_id) AS scored_value,
+			(SELECT sc.checked_at FROM score_checks sc WHERE sc.id = k.scored_id) AS scored_at,
+			(SELECT lc.outcome FROM score_checks lc WHERE lc.id = k.latest_id) AS latest_outcome,
+			(SELECT lc.checked_at FROM score_checks lc WHERE lc.id = k.latest_id) AS latest_at`
+
+// scoresMany reads the score state of each buyer (as factsMany does, and nothing else), in one
+// statement.
+func (s SEPA) scoresMany(ctx context.Context, buyerIDs []string) (map[string]sepa.ScoreState, error) {
+	out := make(map[string]sepa.ScoreState, len(buyerIDs))
+	if len(buyerIDs) == 0 {
 		return out, nil
 	}
-	month := clock.MonthOf(at)
-	facts, err := SEPA{db: u.g, root: u.db}.factsMany(ctx, buyerIDs, month)
+	var rows []struct {
+		BuyerID string
+		Score   scoreColumns `gorm:"embedded"`
+	}
+	err := s.db.WithContext(ctx).Raw(`SELECT k.bid AS buyer_id, `+scoreColumnsSQL+`
+		FROM (SELECT b.column1 AS bid, `+scoreKeysSQL+`
+			FROM (VALUES `+valuesRows(len(buyerIDs), "text")+`) AS b) AS k`,
+		append([]any{string(sepa.ScoreScored)}, anySlice(buyerIDs)...)...).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
-	for b, f := range facts {
-		out[b] = u.db.standing(b, month, f, at)
+	for _, r := range rows {
+		out[r.BuyerID] = scoreStateOf(r.Score)
 	}
 	return out, nil
 }
 
-// withSEPAEventsMany is withSEPAEvents for a change to many buyers at once: the standings are
-// read set-based before and after fn, and each buyer's events are emitted as withSEPAEvents
-// emits them, in the order of buyerIDs.
-func (u *unit) withSEPAEventsMany(ctx context.Context, buyerIDs []string, at time.Time, fn func() error) error {
-	before, err := u.sepaStandings(ctx, buyerIDs, at)
+// sepaFacts is factsMany in u for the month of at; nil without SetSEPAStanding.
+func (u *unit) sepaFacts(ctx context.Context, buyerIDs []string, at time.Time) (map[string]sepa.Facts, error) {
+	if u.db.standing == nil || len(buyerIDs) == 0 {
+		return nil, nil
+	}
+	return SEPA{db: u.g, root: u.db}.factsMany(ctx, buyerIDs, clock.MonthOf(at))
+}
+
+// withSEPAScoreEventsMany is withSEPAEvents for new score checks of many buyers (fn writes score
+// checks and nothing else that a standing reads): the buyers' facts are read set-based before fn,
+// only their scores after it (the rest is unchanged), and each buyer's events are emitted as
+// withSEPAEvents emits them, in the order of buyerIDs. The buyers without a profile (or every
+// buyer without SetSEPAStanding) get none.
+func (u *unit) withSEPAScoreEventsMany(ctx context.Context, buyerIDs []string, at time.Time, fn func() error) error {
+	facts, err := u.sepaFacts(ctx, buyerIDs, at)
 	if err != nil {
 		return err
 	}
 	if err := fn(); err != nil {
 		return err
 	}
-	after, err := u.sepaStandings(ctx, buyerIDs, at)
+	if len(facts) == 0 {
+		return nil
+	}
+	scores, err := SEPA{db: u.g, root: u.db}.scoresMany(ctx, slices.Collect(maps.Keys(facts)))
 	if err != nil {
 		return err
 	}
+	month := clock.MonthOf(at)
 	var events []txn.Event
 	for _, b := range buyerIDs {
-		a, has := after[b]
+		f, has := facts[b]
 		if !has {
 			continue
 		}
-		bf, had := before[b]
-		if !had {
-			bf = sepa.Eligibility{Reasons: []string{"none"}, Ceiling: a.Ceiling}
-		}
+		bf := u.db.standing(b, month, f, at)
+		f.Score = scores[b]
+		a := u.db.standing(b, month, f, at)
 		ev := func(typ string) { events = append(events, txn.Event{Type: typ, BuyerID: b, Object: a, At: at}) }
 		switch {
 		case !bf.Enabled() && a.Enabled():
@@ -203,17 +242,19 @@ func chunk[T any](items []T, n int, fn func([]T) error) error {
 	return nil
 }
 
-// emitCollections emits a typ event for each collection of ids, as emitCollection does (each
-// with the collection as its GET answers it after the unit's writes), reading them set-based.
-func (u *unit) emitCollections(ctx context.Context, typ string, ids []string, at time.Time) error {
-	if len(ids) == 0 {
+// emitCollections emits a typ event for each collection of rows (as the unit's writes left them:
+// its UPDATE … RETURNING), as emitCollection does, in id order; the intents of all are read in
+// one query.
+func (u *unit) emitCollections(ctx context.Context, typ string, rows []collectionRow, at time.Time) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	s := Collections{db: u.g, dialect: u.db.dialect, owner: u.db}
-	var rows []collectionRow
-	if err := u.g.WithContext(ctx).Where("id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
-		return err
+	slices.SortFunc(rows, func(a, b collectionRow) int { return strings.Compare(a.ID, b.ID) })
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
 	}
+	s := Collections{db: u.g, dialect: u.db.dialect, owner: u.db}
 	intents, err := s.intentsOf(ctx, ids)
 	if err != nil {
 		return err

@@ -99,6 +99,11 @@ const toCollectSQL = `FROM payment_intents i
 func (s Collections) CreateMonth(ctx context.Context, month string, at time.Time) (int, error) {
 	err := inTx(ctx, s.db, func(tx *gorm.DB) error {
 		if s.dialect == Postgres {
+			// Its hash of the month's buyers and its sort of the links stay in memory (at the
+			// default 4 MB they spill to disk at a million payments).
+			if err := tx.Exec(`SET LOCAL work_mem = '64MB'`).Error; err != nil {
+				return err
+			}
 			err := tx.Exec(`WITH locked AS MATERIALIZED (
 					SELECT i.id, i.buyer_id, i.amount - i.amount_refunded AS due `+toCollectSQL+`
 					FOR SHARE OF i),
@@ -115,11 +120,16 @@ func (s Collections) CreateMonth(ctx context.Context, month string, at time.Time
 					RETURNING c.id, c.buyer_id)
 				INSERT INTO sepa_collection_intents (collection_id, intent_id)
 				SELECT t.id, locked.id FROM locked JOIN (SELECT id, buyer_id FROM created UNION ALL SELECT id, buyer_id FROM grown) AS t
-					ON t.buyer_id = locked.buyer_id`,
+					ON t.buyer_id = locked.buyer_id
+				ORDER BY t.id, locked.id`,
 				month, collectionIDPrefix(), month, collections.Currency, utc(at), utc(at), utc(at), month).Error
 			if err != nil {
 				return err
 			}
+			// The links are written in collection order: the steps that follow read the links of
+			// a batch of collections in id order (their events), a few pages of the table rather
+			// than a page per link (the intents come in payment order).
+			//
 			// The month's collections and links were all just inserted: without fresh statistics
 			// the statements that follow (the pre-notifications, the submissions, the events'
 			// reads of the links) are planned as if the tables held none (ANALYZE counts this
@@ -188,23 +198,39 @@ func (s Collections) PendingSubmissions(ctx context.Context, month, after string
 	// The batch's collections are picked first (the index on month, status, id, up to limit),
 	// then their mandates and payers: joined before the LIMIT, PostgreSQL looked up the mandate
 	// of every pending collection of the month for each batch (a cost per batch growing with the
-	// month's size). The payer is read by key in scalar subqueries: joined, PostgreSQL hashed
-	// every payer for each batch.
-	err := s.db.WithContext(ctx).Raw(`SELECT c.id, c.buyer_id, c.month, c.amount, c.currency, c.created_at,
-			m.id AS default_mandate_id, m.provider_id AS provider_mandate_id,
-			(SELECT p.user_id FROM payers p WHERE p.buyer_id = c.buyer_id) AS payer_user_id,
-			(SELECT p.wallet_id FROM payers p WHERE p.buyer_id = c.buyer_id) AS payer_wallet_id
-		FROM (SELECT c0.id, c0.buyer_id, c0.month, c0.amount, c0.currency, c0.created_at,
-				(SELECT m2.id FROM bank_accounts a JOIN mandates m2 ON m2.bank_account_id = a.id
-					WHERE a.buyer_id = c0.buyer_id AND a.is_default = ? AND a.status = 'active' AND m2.status IN ?
-					ORDER BY m2.id DESC LIMIT 1) AS mandate_id
+	// month's size). The mandate and the payer are read by key per collection (LATERAL on
+	// PostgreSQL: a plain join hashed every payer for each batch; scalar subqueries on SQLite,
+	// which has no LATERAL).
+	mandates := []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)}
+	q := `SELECT c.id, c.buyer_id, c.month, c.amount, c.currency, c.created_at,
+			m.id AS default_mandate_id, m.provider_id AS provider_mandate_id, p.user_id AS payer_user_id, p.wallet_id AS payer_wallet_id
+		FROM (SELECT c0.id, c0.buyer_id, c0.month, c0.amount, c0.currency, c0.created_at
 			FROM sepa_collections c0
 			WHERE c0.month = ? AND c0.status = 'pending' AND c0.prenotified_at IS NOT NULL AND c0.id > ?
 			ORDER BY c0.id LIMIT ?) AS c
-		LEFT JOIN mandates m ON m.id = c.mandate_id
-		ORDER BY c.id`,
-		true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)}, month, after, limit).Scan(&rows).Error
-	if err != nil {
+		LEFT JOIN LATERAL (SELECT m2.id, m2.provider_id FROM bank_accounts a JOIN mandates m2 ON m2.bank_account_id = a.id
+			WHERE a.buyer_id = c.buyer_id AND a.is_default = ? AND a.status = 'active' AND m2.status IN ?
+			ORDER BY m2.id DESC LIMIT 1) AS m ON true
+		LEFT JOIN LATERAL (SELECT p0.user_id, p0.wallet_id FROM payers p0 WHERE p0.buyer_id = c.buyer_id) AS p ON true
+		ORDER BY c.id`
+	args := []any{month, after, limit, true, mandates}
+	if s.dialect != Postgres {
+		q = `SELECT c.id, c.buyer_id, c.month, c.amount, c.currency, c.created_at,
+				m.id AS default_mandate_id, m.provider_id AS provider_mandate_id,
+				(SELECT p.user_id FROM payers p WHERE p.buyer_id = c.buyer_id) AS payer_user_id,
+				(SELECT p.wallet_id FROM payers p WHERE p.buyer_id = c.buyer_id) AS payer_wallet_id
+			FROM (SELECT c0.id, c0.buyer_id, c0.month, c0.amount, c0.currency, c0.created_at,
+					(SELECT m2.id FROM bank_accounts a JOIN mandates m2 ON m2.bank_account_id = a.id
+						WHERE a.buyer_id = c0.buyer_id AND a.is_default = ? AND a.status = 'active' AND m2.status IN ?
+						ORDER BY m2.id DESC LIMIT 1) AS mandate_id
+				FROM sepa_collections c0
+				WHERE c0.month = ? AND c0.status = 'pending' AND c0.prenotified_at IS NOT NULL AND c0.id > ?
+				ORDER BY c0.id LIMIT ?) AS c
+			LEFT JOIN mandates m ON m.id = c.mandate_id
+			ORDER BY c.id`
+		args = []any{true, mandates, month, after, limit}
+	}
+	if err := s.db.WithContext(ctx).Raw(q, args...).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	return toSubmissions(rows, collections.StatusPending), nil
@@ -269,21 +295,21 @@ func (s Collections) Prenotify(ctx context.Context, month string, n collections.
 		if len(batch) == 0 {
 			return nil
 		}
-		var ids []string
+		// The collections as updated come back for their events (RETURNING *).
+		var rows []collectionRow
 		err := tx.Raw(`UPDATE sepa_collections SET due_date = ?, prenotified_at = ?, creditor_id = ?, updated_at = ?,
 				mandate_reference = COALESCE((SELECT m.reference FROM bank_accounts a JOIN mandates m ON m.bank_account_id = a.id
 					WHERE a.buyer_id = sepa_collections.buyer_id AND a.is_default = ? AND a.status = 'active' AND m.status IN ?
 					ORDER BY m.id DESC LIMIT 1), '')
 			WHERE id IN ? AND status = 'pending' AND prenotified_at IS NULL
-			RETURNING id`,
+			RETURNING *`,
 			due, utc(n.At), n.CreditorID, utc(n.At), true, []string{string(sepa.MandateSubmitted), string(sepa.MandateActive)},
-			batch).Scan(&ids).Error
+			batch).Scan(&rows).Error
 		if err != nil {
 			return err
 		}
-		slices.Sort(ids)
-		done = len(ids)
-		return u.emitCollections(ctx, "sepa_collection.prenotified", ids, n.At)
+		done = len(rows)
+		return u.emitCollections(ctx, "sepa_collection.prenotified", rows, n.At)
 	})
 	return done, err
 }
@@ -564,7 +590,7 @@ func (s Collections) intentsOf(ctx context.Context, ids []string) (map[string][]
 		CollectionID string
 	}
 	err := s.db.WithContext(ctx).Table("sepa_collection_intents").Select("intent_id AS id, collection_id").
-		Where("collection_id IN ?", ids).Order("intent_id").Scan(&rows).Error
+		Where("collection_id IN ?", ids).Order("collection_id, intent_id").Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -779,6 +805,7 @@ func (s Collections) MarkSubmittedMany(ctx context.Context, subs []collections.S
 	var applied []string
 	err := s.owner.inUnit(ctx, func(u *unit) error {
 		applied = nil
+		var updated []collectionRow
 		tx := u.g.WithContext(ctx)
 		err := chunk(subs, 1000, func(part []collections.Submitted) error {
 			args := []any{string(collections.StatusSubmitted), utc(at), utc(at)}
@@ -788,21 +815,30 @@ func (s Collections) MarkSubmittedMany(ctx context.Context, subs []collections.S
 				keys[i] = p.ID
 			}
 			// The ids again as a list: the join alone is planned as a hash of every pending
-			// collection of the month, once per chunk.
-			var ids []string
+			// collection of the month, once per chunk. The collections as updated come back for
+			// their events (SQLite's RETURNING names no table).
+			returning := "sepa_collections.*"
+			if s.dialect != Postgres {
+				returning = "*"
+			}
+			var rows []collectionRow
 			err := tx.Raw(`UPDATE sepa_collections SET status = ?, provider_payin_id = v.column2, mandate_id = v.column3,
 					submitted_at = ?, updated_at = ?, attempts = 1
 				FROM (VALUES `+valuesRows(len(part), "text", "text", "text")+`) AS v
 				WHERE sepa_collections.id = v.column1 AND sepa_collections.id IN ? AND sepa_collections.status = 'pending'
-				RETURNING id`, append(args, keys)...).Scan(&ids).Error
-			applied = append(applied, ids...)
+				RETURNING `+returning, append(args, keys)...).Scan(&rows).Error
+			updated = append(updated, rows...)
 			return err
 		})
 		if err != nil {
 			return err
 		}
+		applied = make([]string, len(updated))
+		for i, r := range updated {
+			applied[i] = r.ID
+		}
 		slices.Sort(applied)
-		return u.emitCollections(ctx, "sepa_collection.submitted", applied, at)
+		return u.emitCollections(ctx, "sepa_collection.submitted", updated, at)
 	})
 	return applied, err
 }

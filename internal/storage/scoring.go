@@ -144,7 +144,7 @@ func (s SEPA) AddScoreChecks(ctx context.Context, checks []sepa.ScoreCheck) erro
 		}
 	}
 	return s.root.inUnit(ctx, func(u *unit) error {
-		return u.withSEPAEventsMany(ctx, buyers, at, func() error {
+		return u.withSEPAScoreEventsMany(ctx, buyers, at, func() error {
 			return u.g.WithContext(ctx).CreateInBatches(&rows, emitRowsPerInsert).Error
 		})
 	})
