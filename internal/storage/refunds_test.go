@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -416,5 +418,90 @@ func TestRefundAndCloseLockOrder(t *testing.T) {
 				t.Errorf("collection debits %d for %d intents, want %d for 1 (the payment in full)", amount, linked, pi.Amount)
 			}
 		})
+	})
+}
+
+// TestCreateMonthLinksAndResumes: the month's collections debit their buyers' scheduled SEPA
+// payments (one link each, none for a payment refunded in full); run again after a payment of the
+// month became collectable, a pending collection takes it and its amount, a submitted one does
+// not (the payment is left out, stranded), and no other collection is made; a third run changes
+// nothing. Both databases.
+func TestCreateMonthLinksAndResumes(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		w := newLedgerWorld(t, storagetest.Open(t, b))
+		cols := storage.NewCollections(w.db)
+		sqldb := w.db.SQL()
+		const month = "2027-03"
+		a, bb := w.buyers[0], w.buyers[1]
+		pa1 := w.pay(w.order(a, w.centers[0], 10000), payments.MethodSEPADebit, month)
+		pa2 := w.pay(w.order(a, w.centers[0], 20000), payments.MethodSEPADebit, month)
+		refunded := w.pay(w.order(a, w.centers[0], 5000), payments.MethodSEPADebit, month)
+		pb1 := w.pay(w.order(bb, w.centers[0], 30000), payments.MethodSEPADebit, month)
+		w.pay(w.order(bb, w.centers[0], 40000), payments.MethodSEPADebit, "2027-04") // another month
+		if _, err := sqldb.ExecContext(ctx, numbered(w.db, `UPDATE payment_intents SET amount_refunded = amount WHERE id = $1`), refunded.ID); err != nil {
+			t.Fatal(err)
+		}
+		type state struct {
+			Count   int
+			Amounts map[string]int64
+			Links   map[string][]string
+		}
+		read := func() state {
+			t.Helper()
+			st := state{Amounts: map[string]int64{}, Links: map[string][]string{}}
+			rows, err := sqldb.QueryContext(ctx, numbered(w.db, `SELECT c.buyer_id, c.amount, COALESCE(l.intent_id, '') FROM sepa_collections c
+				LEFT JOIN sepa_collection_intents l ON l.collection_id = c.id WHERE c.month = $1 ORDER BY c.buyer_id, l.intent_id`), month)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			seen := map[string]bool{}
+			for rows.Next() {
+				var buyer, intent string
+				var amount int64
+				if err := rows.Scan(&buyer, &amount, &intent); err != nil {
+					t.Fatal(err)
+				}
+				if !seen[buyer] {
+					seen[buyer] = true
+					st.Count++
+				}
+				st.Amounts[buyer] = amount
+				st.Links[buyer] = append(st.Links[buyer], intent)
+			}
+			return st
+		}
+		sorted := func(ids ...string) []string { slices.Sort(ids); return ids }
+		if n, err := cols.CreateMonth(ctx, month, t0); err != nil || n != 2 {
+			t.Fatalf("CreateMonth = %d, %v; want 2", n, err)
+		}
+		want := state{Count: 2, Amounts: map[string]int64{a: pa1.Amount + pa2.Amount, bb: pb1.Amount},
+			Links: map[string][]string{a: sorted(pa1.ID, pa2.ID), bb: {pb1.ID}}}
+		if got := read(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("first run: %+v, want %+v", got, want)
+		}
+
+		// b's collection is submitted; a payment of each buyer becomes collectable.
+		if _, err := sqldb.ExecContext(ctx, numbered(w.db, `UPDATE sepa_collections SET status = 'submitted', provider_payin_id = 'payin_b' WHERE buyer_id = $1`), bb); err != nil {
+			t.Fatal(err)
+		}
+		pa3 := w.pay(w.order(a, w.centers[0], 7000), payments.MethodSEPADebit, month)
+		pb2 := w.pay(w.order(bb, w.centers[0], 8000), payments.MethodSEPADebit, month)
+		for run := 2; run <= 3; run++ {
+			if n, err := cols.CreateMonth(ctx, month, t0); err != nil || n != 2 {
+				t.Fatalf("run %d: CreateMonth = %d, %v; want 2", run, n, err)
+			}
+			want.Amounts[a] = pa1.Amount + pa2.Amount + pa3.Amount
+			want.Links[a] = sorted(pa1.ID, pa2.ID, pa3.ID)
+			if got := read(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("run %d: %+v, want %+v", run, got, want)
+			}
+		}
+		var linked int
+		if err := sqldb.QueryRowContext(ctx, numbered(w.db, `SELECT COUNT(*) FROM sepa_collection_intents WHERE intent_id IN ($1, $2)`),
+			pb2.ID, refunded.ID).Scan(&linked); err != nil || linked != 0 {
+			t.Errorf("the submitted collection's late payment or the refunded one linked: %d, %v", linked, err)
+		}
 	})
 }
