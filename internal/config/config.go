@@ -17,6 +17,9 @@ type Config struct {
 	Addr        string
 	PublicURL   string
 	DatabaseURL string
+	// DBMaxConns is the size of the PostgreSQL pool (VHUPAY_DB_MAX_CONNS, default
+	// storage.DefaultMaxConns: 16).
+	DBMaxConns int
 	// SQLitePath is the database file when DatabaseURL is sqlite://, else "".
 	SQLitePath string
 
@@ -187,6 +190,14 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("VHUPAY_LOG_FORMAT must be json or text, not %q", c.LogFormat))
 	}
 	c.IntentExpiry = duration(getenv, "VHUPAY_INTENT_EXPIRY", 30*time.Minute, time.Minute, &errs)
+	c.DBMaxConns = 16
+	if v := getenv("VHUPAY_DB_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 1000 {
+			errs = append(errs, fmt.Errorf("VHUPAY_DB_MAX_CONNS %q must be a number of connections from 1 to 1000", v))
+		}
+		c.DBMaxConns = n
+	}
 	if c.PSP == "mangopay" {
 		c.MangoPay.CallsPerWindow = 2000
 	}

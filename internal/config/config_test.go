@@ -110,3 +110,20 @@ func TestSEPACreditor(t *testing.T) {
 		t.Error("a bad retry delay was accepted")
 	}
 }
+
+// TestDBMaxConns: the PostgreSQL pool has 16 connections unless VHUPAY_DB_MAX_CONNS says
+// otherwise (1 to 1000).
+func TestDBMaxConns(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || c.DBMaxConns != 16 {
+		t.Fatalf("default: %d, %v; want 16", c.DBMaxConns, err)
+	}
+	if c, err := Load(env(map[string]string{"VHUPAY_DB_MAX_CONNS": " 40 "})); err != nil || c.DBMaxConns != 40 {
+		t.Errorf("40: %d, %v", c.DBMaxConns, err)
+	}
+	for _, bad := range []string{"0", "-3", "1001", "many", "1e3"} {
+		if _, err := Load(env(map[string]string{"VHUPAY_DB_MAX_CONNS": bad})); err == nil || !strings.Contains(err.Error(), "VHUPAY_DB_MAX_CONNS") {
+			t.Errorf("%q: %v, want an error naming VHUPAY_DB_MAX_CONNS", bad, err)
+		}
+	}
+}

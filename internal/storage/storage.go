@@ -47,6 +47,7 @@ type DB struct {
 	standing SEPAStanding                     // see SetSEPAStanding
 	initial  int64                            // the SEPA ceiling of a reinstated buyer (SetSEPAStanding)
 	hook     StatementHook                    // see WithStatementHook
+	maxConns int                              // see WithMaxConns
 	// outboxWake is signalled when a unit commits an event outbox row (see OutboxWritten).
 	outboxWake chan struct{}
 }
@@ -83,17 +84,17 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
-	if dialect == SQLite {
-		sqlDB.SetMaxOpenConns(8)
-	} else {
-		sqlDB.SetMaxOpenConns(40)
-		sqlDB.SetMaxIdleConns(40)
-	}
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{gorm: g, sql: sqlDB, dialect: dialect, outboxWake: make(chan struct{}, 1)}
+	db := &DB{gorm: g, sql: sqlDB, dialect: dialect, outboxWake: make(chan struct{}, 1), maxConns: DefaultMaxConns}
 	for _, o := range opts {
 		o(db)
 	}
+	if dialect == SQLite {
+		sqlDB.SetMaxOpenConns(8)
+	} else {
+		sqlDB.SetMaxOpenConns(db.maxConns)
+		sqlDB.SetMaxIdleConns(db.maxConns)
+	}
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.Ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
