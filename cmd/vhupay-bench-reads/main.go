@@ -91,9 +91,17 @@ func envOr(k, def string) string {
 }
 
 // loadSQL fills the tables, set-based. :buyers, :centers, :orders, :ledger_lines and
-// :statement_lines are replaced by the sizes (integers). Ids are the prefix and an md5 (the shape of vhupay's ids); times spread
-// over the last year.
+// :statement_lines are replaced by the sizes (integers). Times spread over the last year. The ids
+// of orders, payment intents and ledger transactions are shaped like vhupay's (the prefix, then
+// a UUIDv7 in hex: 48 bits of milliseconds, then random bits; bench_v7id), so that they sort by
+// creation as in production: a page of the newest orders reads index entries written together,
+// and a buyer's newest orders lie in the newest part of each index. Parties' ids are the prefix
+// and an md5 (they were all created at once).
 var loadSQL = []string{
+	`CREATE OR REPLACE FUNCTION bench_v7id(prefix text, at timestamptz, seed text) RETURNS text
+	 LANGUAGE sql IMMUTABLE AS $$
+	   SELECT prefix || '_' || lpad(to_hex(floor(extract(epoch FROM at) * 1000)::bigint), 12, '0') || '7' || substr(md5(seed), 1, 19)
+	 $$`,
 	`INSERT INTO buyers (id, name, siren, email, address_line1, postal_code, city, country, created_at)
 	 SELECT 'byr_' || md5('b' || g), 'Garage ' || g, lpad(g::text, 9, '0'), 'garage' || g || '@bench.test',
 	        '12 rue des Casses', '69007', 'Lyon', 'FR', now() - interval '400 days'
@@ -113,7 +121,7 @@ var loadSQL = []string{
 	`INSERT INTO score_checks (id, buyer_id, outcome, value, requested_by, checked_at)
 	 SELECT 'sc_' || md5('s' || id), id, 'scored', 15, 'system', now() FROM buyers`,
 	`INSERT INTO orders (id, buyer_id, center_id, status, delivery_mode, total_excl_vat, total_vat, total, currency, created_at, updated_at)
-	 SELECT 'ord_' || md5('o' || g), 'byr_' || md5('b' || (1 + g % :buyers)), 'ctr_' || md5('c' || (1 + g % :centers)), 'confirmed', 'delivery',
+	 SELECT bench_v7id('ord', now() - (g::float8 / :orders) * interval '365 days', 'o' || g), 'byr_' || md5('b' || (1 + g % :buyers)), 'ctr_' || md5('c' || (1 + g % :centers)), 'confirmed', 'delivery',
 	        100 + (g::bigint * 7919) % 9900, 0, 100 + (g::bigint * 7919) % 9900, 'EUR',
 	        now() - (g::float8 / :orders) * interval '365 days', now() - (g::float8 / :orders) * interval '365 days'
 	 FROM generate_series(1, :orders) g`,
@@ -124,7 +132,7 @@ var loadSQL = []string{
 	        to_char(o.created_at AT TIME ZONE 'Europe/Paris', 'YYYY-MM'), o.created_at, o.created_at
 	 FROM orders o`,
 	`INSERT INTO ledger_transactions (id, kind, source_id, created_at)
-	 SELECT 'ltx_' || md5('l' || g), 'earning', 'pi_bench_' || g, now() - (g::float8 / :ledger_lines) * interval '365 days'
+	 SELECT bench_v7id('ltx', now() - (g::float8 / :ledger_lines) * interval '365 days', 'l' || g), 'earning', 'pi_bench_' || g, now() - (g::float8 / :ledger_lines) * interval '365 days'
 	 FROM generate_series(1, :ledger_lines) g`,
 	`INSERT INTO ledger_postings (transaction_id, seq, account, amount, created_at)
 	 SELECT t.id, s.seq, CASE s.seq WHEN 0 THEN 'center:' || 'ctr_' || md5('c1') WHEN 1 THEN 'platform:fees' ELSE 'external:card' END,
@@ -135,17 +143,17 @@ var loadSQL = []string{
 	`INSERT INTO statements (id, invoicing_account_id, buyer_id, center_id, month, status, total_excl_vat, total_vat, total, currency, created_at, updated_at, issued_at)
 	 VALUES ('stm_' || md5('s'), 'ina_' || md5('i'), 'byr_' || md5('b1'), 'ctr_' || md5('c1'), '2020-01', 'issued', 0, 0, 0, 'EUR', now(), now(), now())`,
 	`INSERT INTO orders (id, buyer_id, center_id, status, delivery_mode, total_excl_vat, total_vat, total, currency, created_at, updated_at)
-	 SELECT 'ord_' || md5('so' || g), 'byr_' || md5('b1'), 'ctr_' || md5('c1'), 'confirmed', 'delivery', 1000, 200, 1200, 'EUR',
+	 SELECT bench_v7id('ord', timestamptz '2020-01-01' + g * interval '1 minute', 'so' || g), 'byr_' || md5('b1'), 'ctr_' || md5('c1'), 'confirmed', 'delivery', 1000, 200, 1200, 'EUR',
 	        timestamptz '2020-01-01' + g * interval '1 minute', timestamptz '2020-01-01' + g * interval '1 minute'
 	 FROM generate_series(1, :statement_lines) g`,
 	`INSERT INTO order_lines (order_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
-	 SELECT 'ord_' || md5('so' || g), 0, 'P-' || g, 'Pièce', 1, 1000, 2000, 1000, 200, 1200 FROM generate_series(1, :statement_lines) g`,
+	 SELECT bench_v7id('ord', timestamptz '2020-01-01' + g * interval '1 minute', 'so' || g), 0, 'P-' || g, 'Pièce', 1, 1000, 2000, 1000, 200, 1200 FROM generate_series(1, :statement_lines) g`,
 	`INSERT INTO payment_intents (id, order_id, buyer_id, amount, currency, method, status, invoicing_account_id, created_at, updated_at)
-	 SELECT 'pi_' || md5('spi' || g), 'ord_' || md5('so' || g), 'byr_' || md5('b1'), 1200, 'EUR', 'vhu_invoice', 'scheduled', 'ina_' || md5('i'),
+	 SELECT bench_v7id('pi', timestamptz '2020-01-01' + g * interval '1 minute', 'spi' || g), bench_v7id('ord', timestamptz '2020-01-01' + g * interval '1 minute', 'so' || g), 'byr_' || md5('b1'), 1200, 'EUR', 'vhu_invoice', 'scheduled', 'ina_' || md5('i'),
 	        timestamptz '2020-01-01' + g * interval '1 minute', timestamptz '2020-01-01' + g * interval '1 minute'
 	 FROM generate_series(1, :statement_lines) g`,
 	`INSERT INTO statement_orders (statement_id, order_id, intent_id, created_at)
-	 SELECT 'stm_' || md5('s'), 'ord_' || md5('so' || g), 'pi_' || md5('spi' || g), timestamptz '2020-01-01' + g * interval '1 minute'
+	 SELECT 'stm_' || md5('s'), bench_v7id('ord', timestamptz '2020-01-01' + g * interval '1 minute', 'so' || g), bench_v7id('pi', timestamptz '2020-01-01' + g * interval '1 minute', 'spi' || g), timestamptz '2020-01-01' + g * interval '1 minute'
 	 FROM generate_series(1, :statement_lines) g`,
 	`UPDATE statements SET total_excl_vat = 1000 * :statement_lines, total_vat = 200 * :statement_lines, total = 1200 * :statement_lines WHERE id = 'stm_' || md5('s')`,
 	`VACUUM ANALYZE`,

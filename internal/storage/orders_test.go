@@ -1,0 +1,70 @@
+package storage_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/vhupay/vhupay/internal/id"
+	"github.com/vhupay/vhupay/internal/orders"
+	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/storage"
+	"github.com/vhupay/vhupay/internal/storage/storagetest"
+)
+
+// incompressible returns n distinct four-byte characters (U+10000 upwards, stepped so that no
+// run repeats): the widest text of n characters, which no compression shrinks much.
+func incompressible(n, from int) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteRune(rune(0x10000 + from + i*7919%60000))
+	}
+	return b.String()
+}
+
+// TestOrderLineAtLimits stores an order at the catalogue's text limits, in four-byte characters,
+// and reads it back one by one and in the buyer's list. On PostgreSQL the lines' primary key and
+// the buyer's orders index carry these texts (migration 00850, for index-only reads), and a
+// B-tree entry must stay under 2,704 bytes.
+func TestOrderLineAtLimits(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		db := storagetest.Open(t, b)
+		ctx := context.Background()
+		base := newOrder(t, db)
+		ref, label := incompressible(orders.MaxReferenceLength, 0), incompressible(orders.MaxLabelLength, 100)
+		ext := incompressible(orders.MaxExternalReferenceLength, 200)
+		o, err := orders.NewOrder(orders.NewOrderInput{BuyerID: base.BuyerID, CenterID: base.CenterID, DeliveryMode: orders.DeliveryModeDelivery,
+			ExternalReference: ext,
+			Lines: []orders.LineInput{
+				{Reference: ref, Label: label, Quantity: 1, UnitPriceExclVAT: 10000},
+				{Reference: label[:4*orders.MaxReferenceLength], Label: ref + label[4*orders.MaxReferenceLength:], Quantity: 2, UnitPriceExclVAT: 1},
+			}}, id.New(id.Order), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store := storage.NewOrders(db)
+		if err := store.CreateOrder(ctx, o); err != nil {
+			t.Fatalf("an order at the text limits: %v", err)
+		}
+		got, err := store.Order(ctx, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(got orders.Order) {
+			t.Helper()
+			if got.ExternalReference != ext || len(got.Lines) != 2 || got.Lines[0].Reference != ref || got.Lines[0].Label != label ||
+				got.Lines[1].Reference != o.Lines[1].Reference || got.Lines[1].Label != o.Lines[1].Label {
+				t.Fatalf("the order read back differs from the one stored")
+			}
+		}
+		check(got)
+		pg, err := store.Orders(ctx, orders.Filter{BuyerID: o.BuyerID}, page.Request{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pg.Items) != 2 || pg.Items[0].ID != o.ID {
+			t.Fatalf("buyer's list: %d orders, first %q, want 2 with %q first", len(pg.Items), pg.Items[0].ID, o.ID)
+		}
+		check(pg.Items[0])
+	})
+}
