@@ -2,7 +2,7 @@
 // (docs/benchmarks.md):
 //
 //	go run ./cmd/vhupay-bench-reads [-orders 1000000] [-buyers 10000] [-centers 500] [-ledger-lines 100000]
-//	    [-statement-lines 5000] [-clients 16] [-duration 10s] [-explain=true] [-only NAME] [-cpuprofile FILE]
+//	    [-statement-lines 5000] [-clients 16] [-duration 10s] [-explain=true] [-only NAME] [-cpuprofile FILE] [-memprofile FILE]
 //	    [-postgres URL] [-keep] [-reuse DATABASE]
 //
 // It creates a fresh PostgreSQL database, builds vhupay in this process (sandbox mode, served on
@@ -59,7 +59,7 @@ type options struct {
 	duration                    time.Duration
 	explain, keep               bool
 	only                        string
-	cpuProfile                  string
+	cpuProfile, memProfile      string
 	reuse                       string
 }
 
@@ -79,6 +79,7 @@ func parseFlags() options {
 	flag.BoolVar(&o.keep, "keep", false, "keep the database")
 	flag.StringVar(&o.reuse, "reuse", "", "use this database, kept by an earlier run with -keep and the same sizes, instead of loading a new one (it is kept)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (server and load generator) during the timed reads to this file")
+	flag.StringVar(&o.memProfile, "memprofile", "", "write a heap profile of this process after the timed reads to this file (its alloc_space sample shows what the reads allocated)")
 	flag.Parse()
 	return o
 }
@@ -95,8 +96,10 @@ func envOr(k, def string) string {
 // of orders, payment intents and ledger transactions are shaped like vhupay's (the prefix, then
 // a UUIDv7 in hex: 48 bits of milliseconds, then random bits; bench_v7id), so that they sort by
 // creation as in production: a page of the newest orders reads index entries written together,
-// and a buyer's newest orders lie in the newest part of each index. Parties' ids are the prefix
-// and an md5 (they were all created at once).
+// and a buyer's newest orders lie in the newest part of each index. Rows are written oldest
+// first, as production writes them, so that the indexes on those ids fill their pages as
+// PostgreSQL does for ascending keys (written newest first, each split would leave two
+// half-empty pages). Parties' ids are the prefix and an md5 (they were all created at once).
 var loadSQL = []string{
 	`CREATE OR REPLACE FUNCTION bench_v7id(prefix text, at timestamptz, seed text) RETURNS text
 	 LANGUAGE sql IMMUTABLE AS $$
@@ -124,7 +127,7 @@ var loadSQL = []string{
 	 SELECT bench_v7id('ord', now() - (g::float8 / :orders) * interval '365 days', 'o' || g), 'byr_' || md5('b' || (1 + g % :buyers)), 'ctr_' || md5('c' || (1 + g % :centers)), 'confirmed', 'delivery',
 	        100 + (g::bigint * 7919) % 9900, 0, 100 + (g::bigint * 7919) % 9900, 'EUR',
 	        now() - (g::float8 / :orders) * interval '365 days', now() - (g::float8 / :orders) * interval '365 days'
-	 FROM generate_series(1, :orders) g`,
+	 FROM generate_series(:orders, 1, -1) g`,
 	`INSERT INTO order_lines (order_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
 	 SELECT id, 0, 'P-' || substr(id, 5, 8), 'Pièce', 1, total, 0, total, 0, total FROM orders`,
 	`INSERT INTO payment_intents (id, order_id, buyer_id, amount, currency, method, status, mandate_id, collection_month, created_at, updated_at)
@@ -133,7 +136,7 @@ var loadSQL = []string{
 	 FROM orders o`,
 	`INSERT INTO ledger_transactions (id, kind, source_id, created_at)
 	 SELECT bench_v7id('ltx', now() - (g::float8 / :ledger_lines) * interval '365 days', 'l' || g), 'earning', 'pi_bench_' || g, now() - (g::float8 / :ledger_lines) * interval '365 days'
-	 FROM generate_series(1, :ledger_lines) g`,
+	 FROM generate_series(:ledger_lines, 1, -1) g`,
 	`INSERT INTO ledger_postings (transaction_id, seq, account, amount, created_at)
 	 SELECT t.id, s.seq, CASE s.seq WHEN 0 THEN 'center:' || 'ctr_' || md5('c1') WHEN 1 THEN 'platform:fees' ELSE 'external:card' END,
 	        CASE s.seq WHEN 0 THEN 950 WHEN 1 THEN 50 ELSE -1000 END, t.created_at
@@ -191,6 +194,9 @@ func run() error {
 	env := map[string]string{
 		"VHUPAY_DATABASE_URL": scratch.URL, "VHUPAY_JWT_SECRET": secret, "VHUPAY_ADDR": ln.Addr().String(),
 		"VHUPAY_PSP": "sandbox", "VHUPAY_SCORING": "sandbox", "VHUPAY_RATE_LIMIT": "off", "VHUPAY_HOOK_RATE_LIMIT": "off",
+	}
+	if n := os.Getenv("VHUPAY_DB_MAX_CONNS"); n != "" {
+		env["VHUPAY_DB_MAX_CONNS"] = n
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
@@ -262,6 +268,11 @@ func run() error {
 	if o.cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
+	if o.memProfile != "" {
+		if err := writeHeapProfile(o.memProfile); err != nil {
+			return err
+		}
+	}
 	if o.explain {
 		return explain(ctx, scratch.Admin, a.DB, scratch.Name, client, base, reads, o.only)
 	}
@@ -319,6 +330,19 @@ func reads(ctx context.Context, store *storage.DB, o options, secret string) ([]
 		{"GET /v1/statements/{id}/export.csv", func(int) string { return "/v1/statements/" + statement + "/export.csv" },
 			func(int) string { return centerTok }, 1},
 	}, nil
+}
+
+// writeHeapProfile writes the process's heap profile (allocations since it started) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func buyerID(n int) string { return "byr_" + md5hex(fmt.Sprintf("b%d", n)) }

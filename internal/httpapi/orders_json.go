@@ -154,11 +154,13 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendJSONTime appends t as time.Time's MarshalJSON does (RFC 3339 with nanoseconds).
+// appendJSONTime appends t as time.Time's MarshalJSON does (RFC 3339 with nanoseconds, quoted;
+// the same error for a year outside 0–9999), without MarshalJSON's allocation.
 func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
-	q, err := t.MarshalJSON()
+	b = append(b, '"')
+	b, err := t.AppendText(b)
 	if err != nil {
 		return nil, err
 	}
-	return append(b, q...), nil
+	return append(b, '"'), nil
 }

@@ -96,7 +96,7 @@ func (s Orders) CreateOrder(ctx context.Context, o orders.Order) error {
 // Order implements orders.Store.
 func (s Orders) Order(ctx context.Context, id string) (orders.Order, error) {
 	if isPostgres(s.db) {
-		out, err := s.completeOrders(ctx, true, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, id)
+		out, err := s.completeOrders(ctx, true, 1, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, id)
 		if err != nil {
 			return orders.Order{}, err
 		}
@@ -153,7 +153,7 @@ func (s Orders) Orders(ctx context.Context, f orders.Filter, p page.Request) (pa
 		}
 		// The limit is written in the statement (an integer): a parameter would keep PostgreSQL
 		// from caching one generic plan per statement and make it plan every call.
-		out, err := s.completeOrders(ctx, true, fmt.Sprintf(`SELECT %s FROM orders WHERE %s ORDER BY id DESC LIMIT %d`,
+		out, err := s.completeOrders(ctx, true, p.Limit+1, fmt.Sprintf(`SELECT %s FROM orders WHERE %s ORDER BY id DESC LIMIT %d`,
 			orderColumns, strings.Join(where, " AND "), p.Limit+1), args...)
 		if err != nil {
 			return page.Page[orders.Order]{}, err

@@ -4,11 +4,16 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
@@ -23,7 +28,10 @@ import (
 // order the Go code needs), scanned without gorm's reflection. SQLite keeps the four queries of
 // Orders.complete.
 
-// orderColumns are the columns of orders the CTE must select.
+// orderColumns are the columns of orders the CTE must select. orders_buyer_idx carries them all
+// (migration 00850), so that a buyer's page is an index-only scan: a column added here must be
+// added there too. Likewise order_lines_pkey carries every line column read below, and
+// payment_intents_order_idx the intent's.
 const orderColumns = `id, buyer_id, center_id, status, delivery_mode, external_reference, currency,
 	total_excl_vat, total_vat, total, amount_refunded, created_at, updated_at`
 
@@ -51,20 +59,23 @@ FROM p JOIN payment_intents i ON i.order_id = p.id`
 
 // completeOrders runs completeOrdersSQL with the CTE selectOrders (and its args) on s's
 // connection or transaction, and returns the orders complete, newest first (id descending).
-// Without withPayments the orders' Payment is left nil (a statement's export shows none).
+// Without withPayments the orders' Payment is left nil (a statement's export shows none). At
+// most is how many orders the CTE selects at most: the rows' slices are made that large at once
+// (grown one append at a time, they cost a page read 26 KB of copies).
 //
 // Outside a transaction the rows are read with pgx's own interface, on a connection of the pool
 // (database/sql's Conn.Raw): database/sql boxes every value of every row in an interface and
 // converts it again into its destination, which took a third of the process's CPU for a page of
 // 21 orders (63 rows of 17 columns). Inside a transaction (a *sql.Tx, which has no raw access)
 // they go through database/sql.
-func (s Orders) completeOrders(ctx context.Context, withPayments bool, selectOrders string, args ...any) ([]orders.Order, error) {
+func (s Orders) completeOrders(ctx context.Context, withPayments bool, atMost int, selectOrders string, args ...any) ([]orders.Order, error) {
 	branch := ""
 	if withPayments {
 		branch = paymentsBranch
 	}
 	q := fmt.Sprintf(completeOrdersSQL, selectOrders, branch)
-	var acc completeAcc
+	acc := completeAcc{out: make([]orders.Order, 0, atMost), lines: make([]pendingLine, 0, atMost),
+		pays: make([]pendingPayment, 0, atMost)}
 	var err error
 	if pool, ok := conn(s.db).(*sql.DB); ok {
 		err = acc.readPgx(ctx, pool, q, args)
@@ -89,6 +100,7 @@ type completeRow struct {
 
 // completeAcc gathers completeOrdersSQL's rows by kind until every row is read.
 type completeAcc struct {
+	raw   bool // readPgx decoded the rows' binary values itself
 	out   []orders.Order
 	lines []pendingLine
 	notes []pendingNote
@@ -114,8 +126,8 @@ func (a *completeAcc) add(r *completeRow) {
 	}
 }
 
-// readPgx reads the rows with pgx on a connection of pool, scanning each value straight into its
-// typed destination.
+// readPgx reads the rows with pgx on a connection of pool. Each row's values are decoded from
+// PostgreSQL's binary format (rawRow) when the columns are the ones expected, else scanned by pgx.
 func (a *completeAcc) readPgx(ctx context.Context, pool *sql.DB, q string, args []any) error {
 	c, err := pool.Conn(ctx)
 	if err != nil {
@@ -140,15 +152,114 @@ func (a *completeAcc) readPgx(ctx context.Context, pool *sql.DB, q string, args 
 		// beyond its texts.
 		dest := []any{&r.kind, &r.orderID, &r.t[0], &r.t[1], &r.t[2], &r.t[3], &r.t[4], &r.t[5],
 			&r.n[0], &r.n[1], &r.n[2], &r.n[3], &r.n[4], &r.n[5], &r.n[6], &at1, &at2}
+		raw := rawDecodable(rows.FieldDescriptions())
+		a.raw = raw
+		in := interner{seen: make(map[string]string, 2*cap(a.out)+8)}
 		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
-				return err
+			if raw {
+				if err := in.rawRow(&r, rows.RawValues()); err != nil {
+					return err
+				}
+			} else {
+				if err := rows.Scan(dest...); err != nil {
+					return err
+				}
+				r.at1, r.at2 = at1.Time, at2.Time
 			}
-			r.at1, r.at2 = at1.Time, at2.Time
 			a.add(&r)
 		}
 		return rows.Err()
 	})
+}
+
+// completeColumnOIDs are the types of completeOrdersSQL's 17 columns: kind, the order's id, six
+// texts, seven integers, two times.
+var completeColumnOIDs = [17]uint32{pgtype.Int4OID, pgtype.TextOID,
+	pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID,
+	pgtype.Int8OID, pgtype.Int8OID, pgtype.Int8OID, pgtype.Int8OID, pgtype.Int8OID, pgtype.Int8OID, pgtype.Int8OID,
+	pgtype.TimestamptzOID, pgtype.TimestamptzOID}
+
+// rawDecodable reports whether the result's columns have completeOrdersSQL's types, the integers
+// and times in binary format (pgx asks for it for these types; a text is the same bytes in
+// either format, and pgx asks for text).
+func rawDecodable(fds []pgconn.FieldDescription) bool {
+	if len(fds) != len(completeColumnOIDs) {
+		return false
+	}
+	for i, fd := range fds {
+		if fd.DataTypeOID != completeColumnOIDs[i] || (fd.DataTypeOID != pgtype.TextOID && fd.Format != pgx.BinaryFormatCode) {
+			return false
+		}
+	}
+	return true
+}
+
+// interner turns a row's texts into strings, allocating each distinct text of a read once: a
+// page repeats its buyer, centres, statuses, methods and currency on every order, and each order's
+// id on its line and payment rows (without it these copies were half the read's allocations).
+type interner struct{ seen map[string]string }
+
+func (in interner) text(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := in.seen[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	in.seen[s] = s
+	return s
+}
+
+// pgEpochMicros is PostgreSQL's epoch (2000-01-01 UTC) in Unix microseconds.
+const pgEpochMicros = 946684800 * 1000000
+
+// rawRow decodes one row of completeOrdersSQL from its binary values (rawDecodable checked the
+// types): int4 and int8 big-endian, text as is, timestamptz as microseconds since 2000-01-01
+// (NULL, a nil value, gives the zero time). Free texts (references, labels) are not interned.
+func (in interner) rawRow(r *completeRow, vals [][]byte) error {
+	if len(vals) != len(completeColumnOIDs) || len(vals[0]) != 4 {
+		return errors.New("read orders: malformed row")
+	}
+	r.kind = int(int32(binary.BigEndian.Uint32(vals[0])))
+	r.orderID = in.text(vals[1])
+	for i := range r.t {
+		// A line's reference and label (kind 1, texts 0 and 1) are seldom repeated.
+		if r.kind == 1 && i < 2 {
+			r.t[i] = string(vals[2+i])
+		} else {
+			r.t[i] = in.text(vals[2+i])
+		}
+	}
+	for i := range r.n {
+		v := vals[8+i]
+		if len(v) != 8 {
+			return errors.New("read orders: malformed integer")
+		}
+		r.n[i] = int64(binary.BigEndian.Uint64(v))
+	}
+	var err error
+	if r.at1, err = rawTime(vals[15]); err != nil {
+		return err
+	}
+	r.at2, err = rawTime(vals[16])
+	return err
+}
+
+// rawTime decodes a binary timestamptz: microseconds since 2000-01-01 UTC; NULL (nil) is the
+// zero time, and ±infinity, which vhupay never writes, an error.
+func rawTime(v []byte) (time.Time, error) {
+	switch {
+	case v == nil:
+		return time.Time{}, nil
+	case len(v) != 8:
+		return time.Time{}, errors.New("read orders: malformed time")
+	}
+	us := int64(binary.BigEndian.Uint64(v))
+	if us == math.MaxInt64 || us == math.MinInt64 {
+		return time.Time{}, errors.New("read orders: infinite time")
+	}
+	return time.UnixMicro(us + pgEpochMicros).UTC(), nil
 }
 
 // readSQL reads the rows through database/sql (a transaction's).
@@ -198,15 +309,34 @@ type (
 // (a quarter of its execution of a buyer's page).
 func assembleOrders(out []orders.Order, lines []pendingLine, notes []pendingNote, pays []pendingPayment) []orders.Order {
 	slices.SortFunc(out, func(a, b orders.Order) int { return strings.Compare(b.ID, a.ID) })
-	at := make(map[string]int, len(out)) // an order's index in out
-	for i := range out {
-		at[out[i].ID] = i
-	}
-	slices.SortFunc(lines, func(a, b pendingLine) int { return cmp.Compare(a.position, b.position) })
-	for _, l := range lines {
-		if i, ok := at[l.orderID]; ok {
-			out[i].Lines = append(out[i].Lines, l.line)
+	// at is an order's index in out (sorted by id descending), -1 for none: a binary search, no map.
+	at := func(id string) int {
+		i, ok := slices.BinarySearchFunc(out, id, func(o orders.Order, id string) int { return strings.Compare(id, o.ID) })
+		if !ok {
+			return -1
 		}
+		return i
+	}
+	// The lines of every order share one array, in order then position: one allocation for all.
+	slices.SortFunc(lines, func(a, b pendingLine) int {
+		if c := strings.Compare(b.orderID, a.orderID); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.position, b.position)
+	})
+	all := make([]orders.Line, len(lines))
+	for from := 0; from < len(lines); {
+		to := from + 1
+		for to < len(lines) && lines[to].orderID == lines[from].orderID {
+			to++
+		}
+		if i := at(lines[from].orderID); i >= 0 {
+			for k := from; k < to; k++ {
+				all[k] = lines[k].line
+			}
+			out[i].Lines = all[from:to:to]
+		}
+		from = to
 	}
 	slices.SortFunc(notes, func(a, b pendingNote) int {
 		if c := a.note.CreatedAt.Compare(b.note.CreatedAt); c != 0 {
@@ -215,22 +345,24 @@ func assembleOrders(out []orders.Order, lines []pendingLine, notes []pendingNote
 		return strings.Compare(a.note.Number, b.note.Number)
 	})
 	for _, n := range notes {
-		if i, ok := at[n.orderID]; ok {
+		if i := at(n.orderID); i >= 0 {
 			out[i].DeliveryNotes = append(out[i].DeliveryNotes, n.note)
 		}
 	}
 	confirms := func(p *orders.PaymentSummary) bool {
 		return p.Status == string(payments.StatusSucceeded) || p.Status == string(payments.StatusScheduled)
 	}
+	// The chosen payments share one array too.
+	chosen := make([]orders.PaymentSummary, len(out))
 	for _, p := range pays {
-		i, ok := at[p.orderID]
-		if !ok {
+		i := at(p.orderID)
+		if i < 0 {
 			continue
 		}
 		cur, cand := out[i].Payment, &p.payment
 		if cur == nil || (confirms(cand) && !confirms(cur)) || (confirms(cand) == confirms(cur) && cand.IntentID > cur.IntentID) {
-			payment := p.payment
-			out[i].Payment = &payment
+			chosen[i] = p.payment
+			out[i].Payment = &chosen[i]
 		}
 	}
 	return out
@@ -242,7 +374,7 @@ func assembleOrders(out []orders.Order, lines []pendingLine, notes []pendingNote
 func (s Orders) completeByIDs(ctx context.Context, withPayments bool, ids []string) ([]orders.Order, error) {
 	out := make([]orders.Order, 0, len(ids))
 	for chunk := range slices.Chunk(ids, completeBatch) {
-		batch, err := s.completeOrders(ctx, withPayments, `SELECT `+orderColumns+` FROM orders WHERE id = ANY($1)`, chunk)
+		batch, err := s.completeOrders(ctx, withPayments, len(chunk), `SELECT `+orderColumns+` FROM orders WHERE id = ANY($1)`, chunk)
 		if err != nil {
 			return nil, err
 		}

@@ -2,12 +2,15 @@ package storage_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vhupay/vhupay/internal/id"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
+	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/storage"
 	"github.com/vhupay/vhupay/internal/storage/storagetest"
 )
@@ -66,5 +69,62 @@ func TestOrderLineAtLimits(t *testing.T) {
 			t.Fatalf("buyer's list: %d orders, first %q, want 2 with %q first", len(pg.Items), pg.Items[0].ID, o.ID)
 		}
 		check(pg.Items[0])
+	})
+}
+
+// TestOrderReadRawMatchesScan: on PostgreSQL a read outside a transaction decodes the rows'
+// binary values itself (orders_pg.go, rawRow); it gives the same order as database/sql's scan,
+// for texts at the limits in four-byte characters, an external reference, times with
+// microseconds, two lines, a delivery note and two intents.
+func TestOrderReadRawMatchesScan(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		if b != storagetest.Postgres {
+			t.Skip("the binary decoding is PostgreSQL's")
+		}
+		db := storagetest.Open(t, b)
+		ctx := context.Background()
+		base := newOrder(t, db)
+		at := t0.Add(123456 * time.Microsecond)
+		reduced := 550
+		o, err := orders.NewOrder(orders.NewOrderInput{BuyerID: base.BuyerID, CenterID: base.CenterID, DeliveryMode: orders.DeliveryModeDelivery,
+			ExternalReference: "CMD-" + incompressible(20, 300),
+			Lines: []orders.LineInput{
+				{Reference: incompressible(orders.MaxReferenceLength, 0), Label: incompressible(orders.MaxLabelLength, 100), Quantity: 3, UnitPriceExclVAT: 12345, VATRate: &reduced},
+				{Reference: "R2", Label: "Pièce", Quantity: 1000, UnitPriceExclVAT: 100000000},
+			}}, id.New(id.Order), at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := storage.NewOrders(db).CreateOrder(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		pays := storage.NewPayments(db)
+		for _, st := range []payments.Status{payments.StatusFailed, payments.StatusSucceeded} {
+			pi := intentFor(o, st)
+			pi.CreatedAt, pi.UpdatedAt = at, at
+			if err := pays.InTx(ctx, func(tx payments.Tx) error { return tx.InsertIntent(ctx, pi) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO delivery_notes (order_id, center_id, kind, number, created_at) VALUES ($1, $2, 'BL', 'BL-2026-00042', $3)`,
+			o.ID, o.CenterID, at.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		viaPgx, viaSQL, raw, err := storage.OrderBothWays(ctx, db, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !raw {
+			t.Error("the read outside a transaction fell back to pgx's Scan: the columns' types or formats changed")
+		}
+		if !reflect.DeepEqual(viaPgx, viaSQL) {
+			t.Fatalf("raw decoding differs from database/sql's scan:\n raw %+v\n sql %+v", viaPgx, viaSQL)
+		}
+		if len(viaPgx.Lines) != 2 || viaPgx.Lines[0].Label != o.Lines[0].Label || viaPgx.Lines[1].Total != o.Lines[1].Total ||
+			viaPgx.ExternalReference != o.ExternalReference || !viaPgx.CreatedAt.Equal(at) ||
+			len(viaPgx.DeliveryNotes) != 1 || !viaPgx.DeliveryNotes[0].CreatedAt.Equal(at.Add(time.Hour)) ||
+			viaPgx.Payment == nil || viaPgx.Payment.Status != string(payments.StatusSucceeded) {
+			t.Fatalf("the order read back differs from the one stored: %+v", viaPgx)
+		}
 	})
 }
