@@ -1,8 +1,13 @@
 package storage
 
 import (
+	"encoding/binary"
+	"math"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/vhupay/vhupay/internal/orders"
 )
@@ -61,5 +66,73 @@ func TestAssembleOrdersUnsorted(t *testing.T) {
 		if w.o.Payment == nil || w.o.Payment.IntentID != w.want {
 			t.Errorf("%s payment %+v, want %s", w.o.ID, w.o.Payment, w.want)
 		}
+	}
+}
+
+// TestRawDecoding: the order read decodes binary rows itself only when the result has the
+// expected columns (else pgx scans them), and refuses malformed values instead of misreading them.
+func TestRawDecoding(t *testing.T) {
+	fds := make([]pgconn.FieldDescription, len(completeColumnOIDs))
+	for i, oid := range completeColumnOIDs {
+		fds[i] = pgconn.FieldDescription{DataTypeOID: oid, Format: pgtype.BinaryFormatCode}
+	}
+	if !rawDecodable(fds) {
+		t.Fatal("the expected columns in binary are not decodable")
+	}
+	fds[2].Format = pgtype.TextFormatCode // a text is the same bytes in either format
+	if !rawDecodable(fds) {
+		t.Error("a text column in text format made the row undecodable")
+	}
+	fds[8].Format = pgtype.TextFormatCode // an integer in text format is not
+	if rawDecodable(fds) {
+		t.Error("an int8 in text format was taken as decodable")
+	}
+	fds[8].Format = pgtype.BinaryFormatCode
+	fds[15].DataTypeOID = pgtype.TimestampOID
+	if rawDecodable(fds) || rawDecodable(fds[:16]) {
+		t.Error("another type, or a column missing, was taken as decodable")
+	}
+
+	be := func(n int, v int64) []byte {
+		b := make([]byte, n)
+		if n == 4 {
+			binary.BigEndian.PutUint32(b, uint32(v))
+		} else {
+			binary.BigEndian.PutUint64(b, uint64(v))
+		}
+		return b
+	}
+	row := func() [][]byte {
+		v := [][]byte{be(4, 1), []byte("ord_1"), []byte("R"), []byte("Pièce"), nil, nil, nil, nil}
+		for i := range 7 {
+			v = append(v, be(8, int64(i-3)))
+		}
+		return append(v, be(8, 1), nil)
+	}
+	in := interner{seen: map[string]string{}}
+	var r completeRow
+	if err := in.rawRow(&r, row()); err != nil {
+		t.Fatal(err)
+	}
+	if r.kind != 1 || r.orderID != "ord_1" || r.t[1] != "Pièce" || r.n[0] != -3 || r.n[6] != 3 ||
+		!r.at1.Equal(time.Date(2000, 1, 1, 0, 0, 0, 1000, time.UTC)) || !r.at2.IsZero() {
+		t.Errorf("decoded %+v", r)
+	}
+	for name, broken := range map[string]func(v [][]byte){
+		"short kind":     func(v [][]byte) { v[0] = v[0][:2] },
+		"short integer":  func(v [][]byte) { v[9] = v[9][:4] },
+		"NULL integer":   func(v [][]byte) { v[9] = nil },
+		"short time":     func(v [][]byte) { v[15] = v[15][:7] },
+		"infinite time":  func(v [][]byte) { v[15] = be(8, math.MaxInt64) },
+		"-infinite time": func(v [][]byte) { v[16] = be(8, math.MinInt64) },
+	} {
+		v := row()
+		broken(v)
+		if err := in.rawRow(&r, v); err == nil {
+			t.Errorf("%s: decoded without an error", name)
+		}
+	}
+	if err := in.rawRow(&r, row()[:16]); err == nil {
+		t.Error("a row of 16 values decoded without an error")
 	}
 }
