@@ -4,24 +4,55 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/vhupay/vhupay/internal/orders"
 )
 
-// OrderBothWays reads order id on PostgreSQL twice: with pgx's raw rows (the read of a request
-// outside a transaction) and through database/sql (the read inside a unit of work). raw reports
-// whether the first read decoded the binary values itself rather than falling back to pgx's Scan.
-func OrderBothWays(ctx context.Context, db *DB, id string) (viaPgx, viaSQL orders.Order, raw bool, err error) {
+// OrderReads is order id read on PostgreSQL three ways: Raw with pgx's rows decoded by vhupay
+// (a request's read outside a transaction), PgxScan with pgx's rows scanned by pgx (that read's
+// fallback when the columns are not the expected ones), SQL through database/sql (the read inside
+// a unit of work). RawUsed reports whether the first read did decode the binary values itself.
+type OrderReads struct {
+	Raw, PgxScan, SQL orders.Order
+	RawUsed           bool
+}
+
+// ReadOrderThreeWays reads order id as OrderReads says.
+func ReadOrderThreeWays(ctx context.Context, db *DB, id string) (OrderReads, error) {
 	q := fmt.Sprintf(completeOrdersSQL, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, paymentsBranch)
-	var a, b completeAcc
-	if err := a.readPgx(ctx, db.sql, q, []any{id}); err != nil {
-		return viaPgx, viaSQL, false, err
+	var raw, scan, viaSQL completeAcc
+	if err := raw.readPgx(ctx, db.sql, q, []any{id}); err != nil {
+		return OrderReads{}, err
 	}
-	if err := b.readSQL(ctx, db.sql, q, []any{id}); err != nil {
-		return viaPgx, viaSQL, false, err
+	if err := withPgx(ctx, db.sql, func(pc *pgx.Conn) error {
+		rows, err := pc.Query(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		return scan.readPgxRows(rows, false)
+	}); err != nil {
+		return OrderReads{}, err
 	}
-	x, y := assembleOrders(a.out, a.lines, a.notes, a.pays), assembleOrders(b.out, b.lines, b.notes, b.pays)
-	if len(x) != 1 || len(y) != 1 {
-		return viaPgx, viaSQL, a.raw, fmt.Errorf("%d and %d orders read, want 1", len(x), len(y))
+	if err := viaSQL.readSQL(ctx, db.sql, q, []any{id}); err != nil {
+		return OrderReads{}, err
 	}
-	return x[0], y[0], a.raw, nil
+	one := func(a completeAcc) (orders.Order, error) {
+		out := assembleOrders(a.out, a.lines, a.notes, a.pays)
+		if len(out) != 1 {
+			return orders.Order{}, fmt.Errorf("%d orders read, want 1", len(out))
+		}
+		return out[0], nil
+	}
+	r := OrderReads{RawUsed: raw.raw}
+	var err error
+	if r.Raw, err = one(raw); err != nil {
+		return r, err
+	}
+	if r.PgxScan, err = one(scan); err != nil {
+		return r, err
+	}
+	r.SQL, err = one(viaSQL)
+	return r, err
 }

@@ -126,9 +126,21 @@ func (a *completeAcc) add(r *completeRow) {
 	}
 }
 
-// readPgx reads the rows with pgx on a connection of pool. Each row's values are decoded from
-// PostgreSQL's binary format (rawRow) when the columns are the ones expected, else scanned by pgx.
+// readPgx reads the rows with pgx on a connection of pool (readPgxRows).
 func (a *completeAcc) readPgx(ctx context.Context, pool *sql.DB, q string, args []any) error {
+	return withPgx(ctx, pool, func(pc *pgx.Conn) error {
+		rows, err := pc.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		return a.readPgxRows(rows, true)
+	})
+}
+
+// withPgx runs f with the pgx connection under one of pool's connections (database/sql's
+// Conn.Raw), and gives the connection back to the pool after.
+func withPgx(ctx context.Context, pool *sql.DB, f func(pc *pgx.Conn) error) error {
 	c, err := pool.Conn(ctx)
 	if err != nil {
 		return err
@@ -139,37 +151,52 @@ func (a *completeAcc) readPgx(ctx context.Context, pool *sql.DB, q string, args 
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", driverConn)
 		}
-		rows, err := pc.Conn().Query(ctx, q, args...)
-		if err != nil {
+		return f(pc.Conn())
+	})
+}
+
+// readPgxRows reads pgx's rows: each row's values are decoded from PostgreSQL's binary format
+// (rawRow) when allowRaw and the columns are the ones expected, else scanned by pgx (scanRows).
+func (a *completeAcc) readPgxRows(rows pgx.Rows, allowRaw bool) error {
+	a.raw = allowRaw && rawDecodable(rows.FieldDescriptions())
+	if !a.raw {
+		return a.scanRows(rows)
+	}
+	var r completeRow
+	in := interner{seen: make(map[string]string, 2*cap(a.out)+8)}
+	for rows.Next() {
+		if err := in.rawRow(&r, rows.RawValues()); err != nil {
 			return err
 		}
-		defer rows.Close()
-		var (
-			r        completeRow
-			at1, at2 pgtype.Timestamptz
-		)
-		// One set of destinations for every row, so that a row costs no allocation of its own
-		// beyond its texts.
-		dest := []any{&r.kind, &r.orderID, &r.t[0], &r.t[1], &r.t[2], &r.t[3], &r.t[4], &r.t[5],
-			&r.n[0], &r.n[1], &r.n[2], &r.n[3], &r.n[4], &r.n[5], &r.n[6], &at1, &at2}
-		raw := rawDecodable(rows.FieldDescriptions())
-		a.raw = raw
-		in := interner{seen: make(map[string]string, 2*cap(a.out)+8)}
-		for rows.Next() {
-			if raw {
-				if err := in.rawRow(&r, rows.RawValues()); err != nil {
-					return err
-				}
-			} else {
-				if err := rows.Scan(dest...); err != nil {
-					return err
-				}
-				r.at1, r.at2 = at1.Time, at2.Time
-			}
-			a.add(&r)
+		a.add(&r)
+	}
+	return rows.Err()
+}
+
+// rowScanner is what scanRows needs of a result: database/sql's *sql.Rows and pgx.Rows both are.
+type rowScanner interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanRows scans every row of rows into one set of destinations (each Scan replaces their
+// values, so that a row costs no allocation of its own beyond its texts).
+func (a *completeAcc) scanRows(rows rowScanner) error {
+	var (
+		r        completeRow
+		at1, at2 sql.NullTime
+	)
+	dest := []any{&r.kind, &r.orderID, &r.t[0], &r.t[1], &r.t[2], &r.t[3], &r.t[4], &r.t[5],
+		&r.n[0], &r.n[1], &r.n[2], &r.n[3], &r.n[4], &r.n[5], &r.n[6], &at1, &at2}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
 		}
-		return rows.Err()
-	})
+		r.at1, r.at2 = at1.Time, at2.Time
+		a.add(&r)
+	}
+	return rows.Err()
 }
 
 // completeColumnOIDs are the types of completeOrdersSQL's 17 columns: kind, the order's id, six
@@ -269,20 +296,7 @@ func (a *completeAcc) readSQL(ctx context.Context, db gorm.ConnPool, q string, a
 		return err
 	}
 	defer rows.Close()
-	var (
-		r        completeRow
-		at1, at2 sql.NullTime
-	)
-	dest := []any{&r.kind, &r.orderID, &r.t[0], &r.t[1], &r.t[2], &r.t[3], &r.t[4], &r.t[5],
-		&r.n[0], &r.n[1], &r.n[2], &r.n[3], &r.n[4], &r.n[5], &r.n[6], &at1, &at2}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return err
-		}
-		r.at1, r.at2 = at1.Time, at2.Time
-		a.add(&r)
-	}
-	return rows.Err()
+	return a.scanRows(rows)
 }
 
 // The rows of completeOrdersSQL other than the orders', kept until every order is read.

@@ -73,7 +73,8 @@ func TestOrderLineAtLimits(t *testing.T) {
 }
 
 // TestOrderReadRawMatchesScan: on PostgreSQL a read outside a transaction decodes the rows'
-// binary values itself (orders_pg.go, rawRow); it gives the same order as database/sql's scan,
+// binary values itself (orders_pg.go, rawRow); it gives the same order as database/sql's scan
+// and as pgx's scan (its fallback),
 // for texts at the limits in four-byte characters, an external reference, times with
 // microseconds, two lines, a delivery note and two intents.
 func TestOrderReadRawMatchesScan(t *testing.T) {
@@ -110,15 +111,19 @@ func TestOrderReadRawMatchesScan(t *testing.T) {
 			o.ID, o.CenterID, at.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		viaPgx, viaSQL, raw, err := storage.OrderBothWays(ctx, db, o.ID)
+		reads, err := storage.ReadOrderThreeWays(ctx, db, o.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !raw {
+		if !reads.RawUsed {
 			t.Error("the read outside a transaction fell back to pgx's Scan: the columns' types or formats changed")
 		}
+		viaPgx, viaSQL := reads.Raw, reads.SQL
 		if !reflect.DeepEqual(viaPgx, viaSQL) {
 			t.Fatalf("raw decoding differs from database/sql's scan:\n raw %+v\n sql %+v", viaPgx, viaSQL)
+		}
+		if !reflect.DeepEqual(reads.PgxScan, viaSQL) {
+			t.Fatalf("pgx's scan (the fallback) differs from database/sql's scan:\n pgx %+v\n sql %+v", reads.PgxScan, viaSQL)
 		}
 		if len(viaPgx.Lines) != 2 || viaPgx.Lines[0].Label != o.Lines[0].Label || viaPgx.Lines[1].Total != o.Lines[1].Total ||
 			viaPgx.ExternalReference != o.ExternalReference || !viaPgx.CreatedAt.Equal(at) ||
