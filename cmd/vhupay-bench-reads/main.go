@@ -128,8 +128,8 @@ var loadSQL = []string{
 	        100 + (g::bigint * 7919) % 9900, 0, 100 + (g::bigint * 7919) % 9900, 'EUR',
 	        now() - (g::float8 / :orders) * interval '365 days', now() - (g::float8 / :orders) * interval '365 days'
 	 FROM generate_series(:orders, 1, -1) g`,
-	`INSERT INTO order_lines (order_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
-	 SELECT id, 0, 'P-' || substr(id, 5, 8), 'Pièce', 1, total, 0, total, 0, total FROM orders`,
+	`INSERT INTO order_lines (order_id, buyer_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
+	 SELECT id, buyer_id, 0, 'P-' || substr(id, 5, 8), 'Pièce', 1, total, 0, total, 0, total FROM orders`,
 	`INSERT INTO payment_intents (id, order_id, buyer_id, amount, currency, method, status, mandate_id, collection_month, created_at, updated_at)
 	 SELECT 'pi_' || substr(o.id, 5), o.id, o.buyer_id, o.total, 'EUR', 'sepa_debit', 'scheduled', 'mdt_' || md5('m' || o.buyer_id),
 	        to_char(o.created_at AT TIME ZONE 'Europe/Paris', 'YYYY-MM'), o.created_at, o.created_at
@@ -149,8 +149,8 @@ var loadSQL = []string{
 	 SELECT bench_v7id('ord', timestamptz '2020-01-01' + g * interval '1 minute', 'so' || g), 'byr_' || md5('b1'), 'ctr_' || md5('c1'), 'confirmed', 'delivery', 1000, 200, 1200, 'EUR',
 	        timestamptz '2020-01-01' + g * interval '1 minute', timestamptz '2020-01-01' + g * interval '1 minute'
 	 FROM generate_series(1, :statement_lines) g`,
-	`INSERT INTO order_lines (order_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
-	 SELECT bench_v7id('ord', timestamptz '2020-01-01' + g * interval '1 minute', 'so' || g), 0, 'P-' || g, 'Pièce', 1, 1000, 2000, 1000, 200, 1200 FROM generate_series(1, :statement_lines) g`,
+	`INSERT INTO order_lines (order_id, buyer_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
+	 SELECT bench_v7id('ord', timestamptz '2020-01-01' + g * interval '1 minute', 'so' || g), 'byr_' || md5('b1'), 0, 'P-' || g, 'Pièce', 1, 1000, 2000, 1000, 200, 1200 FROM generate_series(1, :statement_lines) g`,
 	`INSERT INTO payment_intents (id, order_id, buyer_id, amount, currency, method, status, invoicing_account_id, created_at, updated_at)
 	 SELECT bench_v7id('pi', timestamptz '2020-01-01' + g * interval '1 minute', 'spi' || g), bench_v7id('ord', timestamptz '2020-01-01' + g * interval '1 minute', 'so' || g), 'byr_' || md5('b1'), 1200, 'EUR', 'vhu_invoice', 'scheduled', 'ina_' || md5('i'),
 	        timestamptz '2020-01-01' + g * interval '1 minute', timestamptz '2020-01-01' + g * interval '1 minute'

@@ -20,7 +20,7 @@ type OrderReads struct {
 
 // ReadOrderThreeWays reads order id as OrderReads says.
 func ReadOrderThreeWays(ctx context.Context, db *DB, id string) (OrderReads, error) {
-	q := fmt.Sprintf(completeOrdersSQL, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, paymentsBranch)
+	q := branchesByOrder.statement(`SELECT `+orderColumns+` FROM orders WHERE id = $1`, true)
 	var raw, scan, viaSQL completeAcc
 	if err := raw.readPgx(ctx, db.sql, q, []any{id}); err != nil {
 		return OrderReads{}, err

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -130,6 +131,104 @@ func TestOrderReadRawMatchesScan(t *testing.T) {
 			len(viaPgx.DeliveryNotes) != 1 || !viaPgx.DeliveryNotes[0].CreatedAt.Equal(at.Add(time.Hour)) ||
 			viaPgx.Payment == nil || viaPgx.Payment.Status != string(payments.StatusSucceeded) {
 			t.Fatalf("the order read back differs from the one stored: %+v", viaPgx)
+		}
+	})
+}
+
+// TestBuyerPagesMatchOrderReads: a buyer's pages of orders (on PostgreSQL read from the buyer's
+// part of order_lines_buyer_idx and payment_intents_buyer_order_idx, migration 00860: one range
+// scan each between the page's lowest and highest order id, or a descent per order under a
+// status filter) give every order exactly as reading it alone does (by its id), and the buyer's
+// orders only: with another buyer's orders, lines and intents interleaved in id order, cancelled
+// orders inside a page's range, orders with no intent, one and several intents and lines, and
+// pages of every size walked by their cursors.
+func TestBuyerPagesMatchOrderReads(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		db := storagetest.Open(t, b)
+		ctx := context.Background()
+		store, pays := storage.NewOrders(db), storage.NewPayments(db)
+		first, second := newOrder(t, db), newOrderN(t, db, 1)
+		buyers := []orders.Order{first, second}
+		status := map[string]orders.Status{first.ID: orders.StatusPaymentPending, second.ID: orders.StatusPaymentPending}
+		byBuyer := map[string][]string{first.BuyerID: {first.ID}, second.BuyerID: {second.ID}}
+		for i := range 16 {
+			owner := buyers[i%2]
+			var lines []orders.LineInput
+			for k := range 1 + i%3 {
+				lines = append(lines, orders.LineInput{Reference: fmt.Sprintf("R%d-%d", i, k), Label: "Pièce", Quantity: 1 + k, UnitPriceExclVAT: int64(100 * (i + 1))})
+			}
+			o, err := orders.NewOrder(orders.NewOrderInput{BuyerID: owner.BuyerID, CenterID: owner.CenterID, DeliveryMode: orders.DeliveryModeDelivery,
+				Lines: lines}, id.New(id.Order), t0.Add(time.Duration(i)*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := store.CreateOrder(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			var sts []payments.Status
+			switch i % 4 {
+			case 1:
+				sts = []payments.Status{payments.StatusFailed}
+			case 2:
+				sts = []payments.Status{payments.StatusFailed, payments.StatusSucceeded}
+			case 3:
+				sts = []payments.Status{payments.StatusSucceeded, payments.StatusFailed, payments.StatusCanceled}
+			}
+			for _, st := range sts {
+				if err := pays.InTx(ctx, func(tx payments.Tx) error { return tx.InsertIntent(ctx, intentFor(o, st)) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			status[o.ID] = orders.StatusPaymentPending
+			if i%5 == 2 {
+				if err := store.CancelOrder(ctx, o.ID, t0.Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+				status[o.ID] = orders.StatusCancelled
+			}
+			byBuyer[o.BuyerID] = append(byBuyer[o.BuyerID], o.ID)
+		}
+		for _, f := range []orders.Filter{
+			{BuyerID: first.BuyerID},
+			{BuyerID: second.BuyerID},
+			{BuyerID: first.BuyerID, Status: orders.StatusPaymentPending},
+			{BuyerID: first.BuyerID, Status: orders.StatusCancelled},
+		} {
+			var want []string
+			ids := byBuyer[f.BuyerID]
+			for i := len(ids) - 1; i >= 0; i-- {
+				if st := status[ids[i]]; (f.Status == "" && st != orders.StatusCancelled) || st == f.Status {
+					want = append(want, ids[i])
+				}
+			}
+			for _, limit := range []int{1, 2, 3, 5, 50} {
+				var got []string
+				req := page.Request{Limit: limit}
+				for {
+					pg, err := store.Orders(ctx, f, req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, o := range pg.Items {
+						alone, err := store.Order(ctx, o.ID)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !reflect.DeepEqual(o, alone) {
+							t.Fatalf("filter %+v, pages of %d: order %s in the page differs from the order read alone:\n page  %+v\n alone %+v",
+								f, limit, o.ID, o, alone)
+						}
+						got = append(got, o.ID)
+					}
+					if !pg.HasMore {
+						break
+					}
+					req.After = pg.Items[len(pg.Items)-1].ID
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("filter %+v, pages of %d: orders %v, want %v", f, limit, got, want)
+				}
+			}
 		}
 	})
 }
