@@ -38,7 +38,7 @@ const orderColumns = `id, buyer_id, center_id, status, delivery_mode, external_r
 // completeOrdersSQL is the statement around the CTE p (%[1]s: its SELECT of orderColumns; %[2]s:
 // more CTEs, each beginning with a comma). Each row is: kind (0 order, 1 line, 2 delivery note,
 // 3 payment intent), the order's id, six texts, seven integers and two times (unused ones are
-// ”, 0 or NULL: a time not sent is a time not decoded). The lines come FROM %[3]s, the payment
+// empty, 0 or NULL: a time not sent is a time not decoded). The lines come FROM %[3]s, the payment
 // intents from %[4]s (branchesByOrder or buyerBranches). The rows come in no particular order:
 // assembleOrders sorts them, and ignores a line or an intent of an order p did not select.
 const completeOrdersSQL = `WITH p AS MATERIALIZED (%[1]s)%[2]s
