@@ -45,6 +45,7 @@ import (
 )
 
 func main() {
+	app.SetGCDefaults(os.Getenv) // as cmd/vhupay: the server measured runs with its defaults
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "vhupay-bench-reads:", err)
 		os.Exit(1)
@@ -67,7 +68,7 @@ func parseFlags() options {
 	var o options
 	flag.StringVar(&o.postgres, "postgres", envOr("VHUPAY_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL URL of a database to connect to for creating the benchmark database (env VHUPAY_BENCH_POSTGRES_URL)")
-	flag.IntVar(&o.orders, "orders", 1000000, "confirmed orders, each with one line and one sepa_debit intent")
+	flag.IntVar(&o.orders, "orders", 1000000, "confirmed orders, each with one line and one sepa_debit intent, and a delivery note (BL) once two days old")
 	flag.IntVar(&o.buyers, "buyers", 10000, "buyers the orders are spread over")
 	flag.IntVar(&o.centers, "centers", 500, "centres the orders are spread over")
 	flag.IntVar(&o.ledgerLines, "ledger-lines", 100000, "balance transactions of the first centre")
@@ -100,6 +101,8 @@ func envOr(k, def string) string {
 // first, as production writes them, so that the indexes on those ids fill their pages as
 // PostgreSQL does for ascending keys (written newest first, each split would leave two
 // half-empty pages). Parties' ids are the prefix and an md5 (they were all created at once).
+// Every order more than two days old carries a delivery note, as a centre attaches a BL or a BR
+// to each order it ships or hands over.
 var loadSQL = []string{
 	`CREATE OR REPLACE FUNCTION bench_v7id(prefix text, at timestamptz, seed text) RETURNS text
 	 LANGUAGE sql IMMUTABLE AS $$
@@ -130,6 +133,9 @@ var loadSQL = []string{
 	 FROM generate_series(:orders, 1, -1) g`,
 	`INSERT INTO order_lines (order_id, buyer_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
 	 SELECT id, buyer_id, 0, 'P-' || substr(id, 5, 8), 'Pièce', 1, total, 0, total, 0, total FROM orders`,
+	`INSERT INTO delivery_notes (order_id, center_id, buyer_id, kind, number, created_at)
+	 SELECT id, center_id, buyer_id, 'BL', 'BL-' || substr(id, 5), created_at + interval '1 day' FROM orders
+	 WHERE created_at < now() - interval '2 days'`,
 	`INSERT INTO payment_intents (id, order_id, buyer_id, amount, currency, method, status, mandate_id, collection_month, created_at, updated_at)
 	 SELECT 'pi_' || substr(o.id, 5), o.id, o.buyer_id, o.total, 'EUR', 'sepa_debit', 'scheduled', 'mdt_' || md5('m' || o.buyer_id),
 	        to_char(o.created_at AT TIME ZONE 'Europe/Paris', 'YYYY-MM'), o.created_at, o.created_at
@@ -226,7 +232,7 @@ func run() error {
 	if o.reuse != "" {
 		fmt.Printf("reused database %s (loaded by an earlier run)\n", o.reuse)
 	} else {
-		fmt.Printf("loaded %d orders (with lines and intents) over %d buyers and %d centres, %d balance transactions of one centre, "+
+		fmt.Printf("loaded %d orders (with lines, delivery notes and intents) over %d buyers and %d centres, %d balance transactions of one centre, "+
 			"a statement of %d orders in %s (set-based SQL)\n", o.orders, o.buyers, o.centers, o.ledgerLines, o.statementLines,
 			time.Since(began).Round(time.Second))
 	}

@@ -242,14 +242,20 @@ func (u invoicingUnit) AcceptPayment(ctx context.Context, a invoicing.Acceptance
 }
 
 // AttachDeliveryNote implements invoicing.Store; UNIQUE (center_id, number) gives
-// ErrDeliveryNoteExists.
+// ErrDeliveryNoteExists. The note carries its order's buyer (migration 00860: a buyer's page of
+// orders reads its notes from the buyer's part of delivery_notes_buyer_idx), copied from the
+// order in the same statement.
 func (s Invoicing) AttachDeliveryNote(ctx context.Context, orderID, centerID string, n invoicing.DeliveryNote) error {
-	row := deliveryNoteRow{OrderID: orderID, CenterID: centerID, Kind: string(n.Kind), Number: n.Number, CreatedAt: utc(n.CreatedAt)}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+	res := s.db.WithContext(ctx).Exec(`INSERT INTO delivery_notes (order_id, center_id, buyer_id, kind, number, created_at)
+		SELECT id, ?, buyer_id, ?, ?, ? FROM orders WHERE id = ?`, centerID, string(n.Kind), n.Number, utc(n.CreatedAt), orderID)
+	if err := res.Error; err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("centre %s, number %q: %w", centerID, n.Number, invoicing.ErrDeliveryNoteExists)
 		}
 		return err
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("order %s: %w", orderID, orders.ErrNotFound)
 	}
 	return nil
 }

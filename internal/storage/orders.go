@@ -52,6 +52,7 @@ func (orderLineRow) TableName() string { return "order_lines" }
 type deliveryNoteRow struct {
 	OrderID   string
 	CenterID  string
+	BuyerID   string // the order's (migration 00860)
 	Kind      string
 	Number    string
 	CreatedAt time.Time
@@ -130,13 +131,18 @@ func (s Orders) Orders(ctx context.Context, f orders.Filter, p page.Request) (pa
 			args = append(args, v)
 			where = append(where, fmt.Sprintf(cond, len(args)))
 		}
+		// Where the page's lines, notes and intents are read from (see rangeBranches): without
+		// a status filter, the orders of an admin's page are every order of an id range, and
+		// those of a buyer's page every order of the buyer in that range, cancelled ones aside.
 		from := branchesByOrder
 		if f.BuyerID != "" {
 			arg("buyer_id = $%d", f.BuyerID)
-			// Every order selected is the buyer's: its lines and intents are read from the
-			// buyer's part of their indexes, in one range scan each when no status filter can
-			// leave the page's orders far apart.
-			from = buyerBranches(len(args), f.Status == "")
+			from = buyerBranches(len(args))
+			if f.Status == "" && f.CenterID == "" {
+				from = rangeBranches(len(args))
+			}
+		} else if f.Status == "" && f.CenterID == "" {
+			from = rangeBranches(0)
 		}
 		if f.CenterID != "" {
 			arg("center_id = $%d", f.CenterID)

@@ -38,9 +38,10 @@ const orderColumns = `id, buyer_id, center_id, status, delivery_mode, external_r
 // completeOrdersSQL is the statement around the CTE p (%[1]s: its SELECT of orderColumns; %[2]s:
 // more CTEs, each beginning with a comma). Each row is: kind (0 order, 1 line, 2 delivery note,
 // 3 payment intent), the order's id, six texts, seven integers and two times (unused ones are
-// empty, 0 or NULL: a time not sent is a time not decoded). The lines come FROM %[3]s, the payment
-// intents from %[4]s (branchesByOrder or buyerBranches). The rows come in no particular order:
-// assembleOrders sorts them, and ignores a line or an intent of an order p did not select.
+// empty, 0 or NULL: a time not sent is a time not decoded). The lines come FROM %[3]s, the
+// delivery notes FROM %[4]s, and %[5]s is the payment intents' branch or nothing
+// (orderBranches.statement). The rows come in no particular order: assembleOrders sorts them,
+// and ignores a line, a note or an intent of an order p did not select.
 const completeOrdersSQL = `WITH p AS MATERIALIZED (%[1]s)%[2]s
 SELECT 0 AS k, p.id, p.buyer_id, p.center_id, p.status, p.delivery_mode, p.external_reference, p.currency,
 	p.total_excl_vat, p.total_vat, p.total, p.amount_refunded, 0::bigint, 0::bigint, 0::bigint, p.created_at, p.updated_at
@@ -51,57 +52,75 @@ SELECT 1, l.order_id, l.reference, l.label, '', '', '', '',
 FROM %[3]s
 UNION ALL
 SELECT 2, n.order_id, n.kind, n.number, '', '', '', '', 0, 0, 0, 0, 0, 0, 0, n.created_at, NULL
-FROM p JOIN delivery_notes n ON n.order_id = p.id
-%[4]s`
+FROM %[4]s
+%[5]s`
 
 // paymentsBranch is completeOrdersSQL's part that reads the payment summaries, FROM %s.
 const paymentsBranch = `UNION ALL
 SELECT 3, i.order_id, '', '', i.id, i.method, i.status, '', 0, 0, 0, 0, 0, 0, 0, NULL, NULL
 FROM %s`
 
-// orderBranches says where completeOrdersSQL reads the lines and the payment intents from.
+// orderBranches says where completeOrdersSQL reads the lines, the delivery notes and the
+// payment intents from.
 type orderBranches struct {
-	ctes, lines, intents string
+	ctes, lines, notes, intents string
 }
 
-// statement is completeOrdersSQL with the CTE selectOrders, reading the lines and intents (the
-// latter only withPayments) as b says.
+// statement is completeOrdersSQL with the CTE selectOrders, reading the lines, notes and
+// intents (the intents only withPayments) as b says.
 func (b orderBranches) statement(selectOrders string, withPayments bool) string {
 	branch := ""
 	if withPayments {
 		branch = fmt.Sprintf(paymentsBranch, b.intents)
 	}
-	return fmt.Sprintf(completeOrdersSQL, selectOrders, b.ctes, b.lines, branch)
+	return fmt.Sprintf(completeOrdersSQL, selectOrders, b.ctes, b.lines, b.notes, branch)
 }
 
-// branchesByOrder reads each order's lines and intents by the order's id, one B-tree descent
-// per order into order_lines_pkey and payment_intents_order_idx: for any selection of orders.
+// branchesByOrder reads each order's lines, notes and intents by the order's id, one B-tree
+// descent per order into order_lines_pkey, delivery_notes_order_idx and
+// payment_intents_order_idx: for any selection of orders.
 var branchesByOrder = orderBranches{
 	lines:   `p JOIN order_lines l ON l.order_id = p.id`,
+	notes:   `p JOIN delivery_notes n ON n.order_id = p.id`,
 	intents: `p JOIN payment_intents i ON i.order_id = p.id`,
 }
 
-// buyerBranches reads the lines and intents of orders that all belong to the buyer $n from
-// order_lines_buyer_idx and payment_intents_buyer_order_idx (migration 00860), where a buyer's
-// rows sit together, sorted by order id. When the orders are a run of the buyer's (a page of its
-// orders in id order, only cancelled ones skipped), inRange reads each with one range scan,
-// between the lowest and the highest order id of p: about 12 index pages for a page of 21 orders,
-// against 150 for a descent per order into indexes sorted by order alone. Otherwise (a status
-// filter can leave a page's orders years apart) it descends once per order, into the buyer's
-// part of those indexes.
-func buyerBranches(n int, inRange bool) orderBranches {
-	if !inRange {
-		return orderBranches{
-			lines:   fmt.Sprintf(`p JOIN order_lines l ON l.buyer_id = $%d AND l.order_id = p.id`, n),
-			intents: fmt.Sprintf(`p JOIN payment_intents i ON i.buyer_id = $%d AND i.order_id = p.id`, n),
+// rangeBranches reads the lines, notes and intents of a run of orders with one range scan each,
+// between the lowest and the highest order id of p: for a page whose orders are every order of
+// that id range the filter can select, only cancelled ones skipped (an admin's page of every
+// order, or a buyer's page of its orders). With buyerArg 0 the scans read order_lines_pkey,
+// delivery_notes_order_idx and payment_intents_order_idx, where every order's rows sit together
+// by order id; with buyerArg n (the $n of the buyer's id) they read the buyer's part of
+// order_lines_buyer_idx, delivery_notes_buyer_idx and payment_intents_buyer_order_idx
+// (migration 00860), where a buyer's rows sit together by order id. Either way a page of 21
+// orders reads a few index pages per branch, against one descent of three or four pages per
+// order. The rows of a cancelled order inside the range are read too: assembleOrders ignores
+// them, as it does any row of an order p did not select (cheaper than joining each branch to p).
+func rangeBranches(buyerArg int) orderBranches {
+	on := func(alias string) string {
+		if buyerArg == 0 {
+			return fmt.Sprintf(`%[1]s.order_id >= b.lo AND %[1]s.order_id <= b.hi`, alias)
 		}
+		return fmt.Sprintf(`%[1]s.buyer_id = $%[2]d AND %[1]s.order_id >= b.lo AND %[1]s.order_id <= b.hi`, alias, buyerArg)
 	}
 	return orderBranches{
-		ctes: `, b AS MATERIALIZED (SELECT min(id) AS lo, max(id) AS hi FROM p)`,
-		lines: fmt.Sprintf(`b JOIN order_lines l ON l.buyer_id = $%d AND l.order_id >= b.lo AND l.order_id <= b.hi
-	JOIN p ON p.id = l.order_id`, n),
-		intents: fmt.Sprintf(`b JOIN payment_intents i ON i.buyer_id = $%d AND i.order_id >= b.lo AND i.order_id <= b.hi
-	JOIN p ON p.id = i.order_id`, n),
+		ctes:    `, b AS MATERIALIZED (SELECT min(id) AS lo, max(id) AS hi FROM p)`,
+		lines:   `b JOIN order_lines l ON ` + on("l"),
+		notes:   `b JOIN delivery_notes n ON ` + on("n"),
+		intents: `b JOIN payment_intents i ON ` + on("i"),
+	}
+}
+
+// buyerBranches reads the lines, notes and intents of orders that all belong to the buyer $n
+// with one descent per order into the buyer's part of order_lines_buyer_idx,
+// delivery_notes_buyer_idx and payment_intents_buyer_order_idx: for a page of the buyer's orders
+// under a status filter, which can leave them years apart (rangeBranches would read every order
+// in between).
+func buyerBranches(n int) orderBranches {
+	return orderBranches{
+		lines:   fmt.Sprintf(`p JOIN order_lines l ON l.buyer_id = $%d AND l.order_id = p.id`, n),
+		notes:   fmt.Sprintf(`p JOIN delivery_notes n ON n.buyer_id = $%d AND n.order_id = p.id`, n),
+		intents: fmt.Sprintf(`p JOIN payment_intents i ON i.buyer_id = $%d AND i.order_id = p.id`, n),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vhupay/vhupay/internal/id"
+	"github.com/vhupay/vhupay/internal/invoicing"
 	"github.com/vhupay/vhupay/internal/orders"
 	"github.com/vhupay/vhupay/internal/page"
 	"github.com/vhupay/vhupay/internal/payments"
@@ -108,8 +109,8 @@ func TestOrderReadRawMatchesScan(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO delivery_notes (order_id, center_id, kind, number, created_at) VALUES ($1, $2, 'BL', 'BL-2026-00042', $3)`,
-			o.ID, o.CenterID, at.Add(time.Hour)); err != nil {
+		if _, err := db.SQL().ExecContext(ctx, `INSERT INTO delivery_notes (order_id, center_id, buyer_id, kind, number, created_at) VALUES ($1, $2, $3, 'BL', 'BL-2026-00042', $4)`,
+			o.ID, o.CenterID, o.BuyerID, at.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		reads, err := storage.ReadOrderThreeWays(ctx, db, o.ID)
@@ -135,22 +136,32 @@ func TestOrderReadRawMatchesScan(t *testing.T) {
 	})
 }
 
-// TestBuyerPagesMatchOrderReads: a buyer's pages of orders (on PostgreSQL read from the buyer's
-// part of order_lines_buyer_idx and payment_intents_buyer_order_idx, migration 00860: one range
-// scan each between the page's lowest and highest order id, or a descent per order under a
-// status filter) give every order exactly as reading it alone does (by its id), and the buyer's
-// orders only: with another buyer's orders, lines and intents interleaved in id order, cancelled
-// orders inside a page's range, orders with no intent, one and several intents and lines, and
-// pages of every size walked by their cursors.
-func TestBuyerPagesMatchOrderReads(t *testing.T) {
+// TestOrderPagesMatchOrderReads: pages of orders give every order exactly as reading it alone
+// does (by its id), and the orders the filter selects only. On PostgreSQL a page reads its lines,
+// notes and intents in one of three ways (storage/orders_pg.go): one range scan each between the
+// page's lowest and highest order id, of the order-id indexes for an admin's page or of the
+// buyer's part of migration 00860's indexes for a buyer's; a descent per order into the buyer's
+// part under a status filter; a descent per order into the order-id indexes otherwise (a
+// centre's page). The data has two buyers of two centres whose orders, lines, notes and intents
+// are interleaved in id order, cancelled orders inside a page's range, orders with no intent or
+// note, one and several intents, notes and lines; pages of every size are walked by their
+// cursors.
+func TestOrderPagesMatchOrderReads(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
 		db := storagetest.Open(t, b)
 		ctx := context.Background()
-		store, pays := storage.NewOrders(db), storage.NewPayments(db)
+		store, pays, notes := storage.NewOrders(db), storage.NewPayments(db), storage.NewInvoicing(db)
 		first, second := newOrder(t, db), newOrderN(t, db, 1)
 		buyers := []orders.Order{first, second}
 		status := map[string]orders.Status{first.ID: orders.StatusPaymentPending, second.ID: orders.StatusPaymentPending}
-		byBuyer := map[string][]string{first.BuyerID: {first.ID}, second.BuyerID: {second.ID}}
+		all := []orders.Order{first, second}                             // in id order
+		counts := map[string][2]int{first.ID: {1, 1}, second.ID: {1, 1}} // lines, notes
+		// Each buyer's oldest order, the lowest of its last page's range, has a note.
+		for _, o := range buyers {
+			if err := notes.AttachDeliveryNote(ctx, o.ID, o.CenterID, invoicing.DeliveryNote{Kind: invoicing.NoteBR, Number: "N-" + o.ID, CreatedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for i := range 16 {
 			owner := buyers[i%2]
 			var lines []orders.LineInput
@@ -179,6 +190,14 @@ func TestBuyerPagesMatchOrderReads(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			for k := range i % 3 {
+				n := invoicing.DeliveryNote{Kind: []invoicing.NoteKind{invoicing.NoteBL, invoicing.NoteBR}[k], Number: fmt.Sprintf("N-%d-%d", i, k),
+					CreatedAt: t0.Add(time.Duration(i)*time.Minute + time.Duration(k)*time.Second)}
+				if err := notes.AttachDeliveryNote(ctx, o.ID, o.CenterID, n); err != nil {
+					t.Fatal(err)
+				}
+			}
+			counts[o.ID] = [2]int{len(lines), i % 3}
 			status[o.ID] = orders.StatusPaymentPending
 			if i%5 == 2 {
 				if err := store.CancelOrder(ctx, o.ID, t0.Add(time.Hour)); err != nil {
@@ -186,19 +205,24 @@ func TestBuyerPagesMatchOrderReads(t *testing.T) {
 				}
 				status[o.ID] = orders.StatusCancelled
 			}
-			byBuyer[o.BuyerID] = append(byBuyer[o.BuyerID], o.ID)
+			all = append(all, o)
 		}
 		for _, f := range []orders.Filter{
 			{BuyerID: first.BuyerID},
 			{BuyerID: second.BuyerID},
 			{BuyerID: first.BuyerID, Status: orders.StatusPaymentPending},
 			{BuyerID: first.BuyerID, Status: orders.StatusCancelled},
+			{},
+			{Status: orders.StatusPaymentPending},
+			{CenterID: second.CenterID},
+			{BuyerID: second.BuyerID, CenterID: second.CenterID},
 		} {
 			var want []string
-			ids := byBuyer[f.BuyerID]
-			for i := len(ids) - 1; i >= 0; i-- {
-				if st := status[ids[i]]; (f.Status == "" && st != orders.StatusCancelled) || st == f.Status {
-					want = append(want, ids[i])
+			for i := len(all) - 1; i >= 0; i-- {
+				o := all[i]
+				if st := status[o.ID]; ((f.Status == "" && st != orders.StatusCancelled) || st == f.Status) &&
+					(f.BuyerID == "" || o.BuyerID == f.BuyerID) && (f.CenterID == "" || o.CenterID == f.CenterID) {
+					want = append(want, o.ID)
 				}
 			}
 			for _, limit := range []int{1, 2, 3, 5, 50} {
@@ -217,6 +241,10 @@ func TestBuyerPagesMatchOrderReads(t *testing.T) {
 						if !reflect.DeepEqual(o, alone) {
 							t.Fatalf("filter %+v, pages of %d: order %s in the page differs from the order read alone:\n page  %+v\n alone %+v",
 								f, limit, o.ID, o, alone)
+						}
+						if c := counts[o.ID]; len(o.Lines) != c[0] || len(o.DeliveryNotes) != c[1] {
+							t.Fatalf("filter %+v, pages of %d: order %s has %d lines and %d notes, want %d and %d",
+								f, limit, o.ID, len(o.Lines), len(o.DeliveryNotes), c[0], c[1])
 						}
 						got = append(got, o.ID)
 					}

@@ -6,12 +6,16 @@
 -- touched about 150 index pages, mostly cold ones (issue #15 goal 3: p99 12.7–14.6 ms at a
 -- million orders against 9–10 ms for the admin's and the centre's pages).
 --
--- The lines now carry their order's buyer, and two indexes keep a buyer's lines and intents
--- together, sorted by order: a page reads them with one range scan each, between the page's
--- lowest and highest order id (storage/orders_pg.go, buyerBranches). Both carry every column the
--- read takes, so the range scans are index-only. A line's buyer is its order's (written with the
--- order in CreateOrder; an order's buyer never changes), as an order intent's buyer is its
--- order's (payments.Service takes it from the order).
+-- The lines and the delivery notes now carry their order's buyer, and three indexes keep a
+-- buyer's lines, notes and intents together, sorted by order: a page reads them with one range
+-- scan each, between the page's lowest and highest order id (storage/orders_pg.go,
+-- buyerBranches). They carry every column the read takes, so the range scans are index-only. A
+-- line's buyer is its order's (written with the order in CreateOrder; an order's buyer never
+-- changes), a note's too (copied from the order by the note's INSERT), as an order intent's
+-- buyer is its order's (payments.Service takes it from the order).
+--
+-- delivery_notes_order_idx carries the note's kind and number, so that the other pages (an
+-- admin's, a centre's), which look up each order's notes by its id, read them from the index.
 --
 -- orders_center_idx carries the order read's columns too (as orders_buyer_idx since 00850), so
 -- that a centre's page is read from the index alone, without a heap page per order.
@@ -25,12 +29,22 @@ CREATE INDEX order_lines_buyer_idx ON order_lines (buyer_id, order_id, position)
     INCLUDE (reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total);
 CREATE INDEX payment_intents_buyer_order_idx ON payment_intents (buyer_id, order_id) INCLUDE (id, method, status)
     WHERE order_id IS NOT NULL;
+ALTER TABLE delivery_notes ADD COLUMN buyer_id TEXT;
+UPDATE delivery_notes n SET buyer_id = o.buyer_id FROM orders o WHERE o.id = n.order_id;
+ALTER TABLE delivery_notes ALTER COLUMN buyer_id SET NOT NULL;
+CREATE INDEX delivery_notes_buyer_idx ON delivery_notes (buyer_id, order_id) INCLUDE (kind, number, created_at);
+DROP INDEX delivery_notes_order_idx;
+CREATE INDEX delivery_notes_order_idx ON delivery_notes (order_id, created_at) INCLUDE (kind, number);
 DROP INDEX orders_center_idx;
 CREATE INDEX orders_center_idx ON orders (center_id, id)
     INCLUDE (buyer_id, status, delivery_mode, external_reference, currency,
              total_excl_vat, total_vat, total, amount_refunded, created_at, updated_at);
 
 -- +goose Down
+DROP INDEX delivery_notes_order_idx;
+CREATE INDEX delivery_notes_order_idx ON delivery_notes (order_id, created_at);
+DROP INDEX delivery_notes_buyer_idx;
+ALTER TABLE delivery_notes DROP COLUMN buyer_id;
 DROP INDEX orders_center_idx;
 CREATE INDEX orders_center_idx ON orders (center_id, id);
 DROP INDEX payment_intents_buyer_order_idx;
