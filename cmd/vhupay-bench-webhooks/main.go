@@ -36,6 +36,7 @@ import (
 )
 
 func main() {
+	app.SetGCDefaults(os.Getenv) // as cmd/vhupay: the server measured runs with its defaults
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "vhupay-bench-webhooks:", err)
 		os.Exit(1)
