@@ -139,10 +139,10 @@ func (s Orders) Orders(ctx context.Context, f orders.Filter, p page.Request) (pa
 			arg("buyer_id = $%d", f.BuyerID)
 			from = buyerBranches(len(args))
 			if f.Status == "" && f.CenterID == "" {
-				from = rangeBranches(len(args))
+				from = rangeBranches(len(args), p.Limit+1, from)
 			}
 		} else if f.Status == "" && f.CenterID == "" {
-			from = rangeBranches(0)
+			from = rangeBranches(0, p.Limit+1, branchesByOrder)
 		}
 		if f.CenterID != "" {
 			arg("center_id = $%d", f.CenterID)

@@ -61,9 +61,12 @@ SELECT 3, i.order_id, '', '', i.id, i.method, i.status, '', 0, 0, 0, 0, 0, 0, 0,
 FROM %s`
 
 // orderBranches says where completeOrdersSQL reads the lines, the delivery notes and the
-// payment intents from.
+// payment intents from. With a cap, each branch reads at most that many rows, and a read that
+// reaches it in any branch is made again from fallback (rangeBranches).
 type orderBranches struct {
 	ctes, lines, notes, intents string
+	cap                         int
+	fallback                    *orderBranches
 }
 
 // statement is completeOrdersSQL with the CTE selectOrders, reading the lines, notes and
@@ -96,20 +99,36 @@ var branchesByOrder = orderBranches{
 // orders reads a few index pages per branch, against one descent of three or four pages per
 // order. The rows of a cancelled order inside the range are read too: assembleOrders ignores
 // them, as it does any row of an order p did not select (cheaper than joining each branch to p).
-func rangeBranches(buyerArg int) orderBranches {
-	on := func(alias string) string {
-		if buyerArg == 0 {
-			return fmt.Sprintf(`%[1]s.order_id >= b.lo AND %[1]s.order_id <= b.hi`, alias)
+//
+// Cancelled orders could be many inside a range (a caller who creates and cancels orders in a
+// loop), so each branch reads at most rangeRowsPerOrder rows per order of the page (atMost): a
+// read that reaches that cap in any branch is made again from fallback, one descent per order
+// (branchesByOrder, or buyerBranches for a buyer). The cap is as many lines as an order may
+// have, so that only such a range, or a page of orders with that many lines, intents or notes,
+// pays the second read.
+func rangeBranches(buyerArg, atMost int, fallback orderBranches) orderBranches {
+	limit := atMost * rangeRowsPerOrder
+	branch := func(table, alias, columns string) string {
+		on := fmt.Sprintf(`%[1]s.order_id >= b.lo AND %[1]s.order_id <= b.hi`, alias)
+		if buyerArg != 0 {
+			on = fmt.Sprintf(`%[1]s.buyer_id = $%[2]d AND `, alias, buyerArg) + on
 		}
-		return fmt.Sprintf(`%[1]s.buyer_id = $%[2]d AND %[1]s.order_id >= b.lo AND %[1]s.order_id <= b.hi`, alias, buyerArg)
+		return fmt.Sprintf(`(SELECT %[4]s FROM b JOIN %[1]s %[2]s ON %[3]s LIMIT %[5]d) %[2]s`, table, alias, on, columns, limit)
 	}
 	return orderBranches{
-		ctes:    `, b AS MATERIALIZED (SELECT min(id) AS lo, max(id) AS hi FROM p)`,
-		lines:   `b JOIN order_lines l ON ` + on("l"),
-		notes:   `b JOIN delivery_notes n ON ` + on("n"),
-		intents: `b JOIN payment_intents i ON ` + on("i"),
+		ctes: `, b AS MATERIALIZED (SELECT min(id) AS lo, max(id) AS hi FROM p)`,
+		lines: branch("order_lines", "l", `l.order_id, l.position, l.reference, l.label, l.quantity, l.unit_price_excl_vat,
+	l.vat_rate, l.total_excl_vat, l.total_vat, l.total`),
+		notes:    branch("delivery_notes", "n", `n.order_id, n.kind, n.number, n.created_at`),
+		intents:  branch("payment_intents", "i", `i.order_id, i.id, i.method, i.status`),
+		cap:      limit,
+		fallback: &fallback,
 	}
 }
+
+// rangeRowsPerOrder is rangeBranches' cap on a branch's rows, per order of the page: the most
+// lines an order may have.
+const rangeRowsPerOrder = orders.MaxLines
 
 // buyerBranches reads the lines, notes and intents of orders that all belong to the buyer $n
 // with one descent per order into the buyer's part of order_lines_buyer_idx,
@@ -147,6 +166,9 @@ func (s Orders) completeOrders(ctx context.Context, from orderBranches, withPaym
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read orders: %w", err)
+	}
+	if c := from.cap; c > 0 && (len(acc.lines) >= c || len(acc.notes) >= c || len(acc.pays) >= c) {
+		return s.completeOrders(ctx, *from.fallback, withPayments, atMost, selectOrders, args...)
 	}
 	return assembleOrders(acc.out, acc.lines, acc.notes, acc.pays), nil
 }

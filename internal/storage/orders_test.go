@@ -260,3 +260,69 @@ func TestOrderPagesMatchOrderReads(t *testing.T) {
 		}
 	})
 }
+
+// TestOrderPagesPastManyCancelled: a page whose id range holds more cancelled orders than the
+// range read's cap (rangeBranches: 100 rows per order of the page, 200 for a page of one and its
+// lookahead) is read again one order at a time, and comes out complete: a buyer's page and an
+// admin's, around 201 cancelled orders of the same buyer, each with a line, a note and an intent.
+func TestOrderPagesPastManyCancelled(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		db := storagetest.Open(t, b)
+		ctx := context.Background()
+		store, pays, notes := storage.NewOrders(db), storage.NewPayments(db), storage.NewInvoicing(db)
+		oldest := newOrder(t, db)
+		create := func(i int) orders.Order {
+			t.Helper()
+			o, err := orders.NewOrder(orders.NewOrderInput{BuyerID: oldest.BuyerID, CenterID: oldest.CenterID, DeliveryMode: orders.DeliveryModeDelivery,
+				Lines: []orders.LineInput{{Reference: fmt.Sprintf("R%d", i), Label: "Pièce", Quantity: 1, UnitPriceExclVAT: 100}}}, id.New(id.Order), t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := store.CreateOrder(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+			if err := pays.InTx(ctx, func(tx payments.Tx) error { return tx.InsertIntent(ctx, intentFor(o, payments.StatusFailed)) }); err != nil {
+				t.Fatal(err)
+			}
+			n := invoicing.DeliveryNote{Kind: invoicing.NoteBL, Number: fmt.Sprintf("BL-%d", i), CreatedAt: t0}
+			if err := notes.AttachDeliveryNote(ctx, o.ID, o.CenterID, n); err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}
+		for i := range 201 {
+			if err := store.CancelOrder(ctx, create(i).ID, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		newest := create(201)
+		for _, f := range []orders.Filter{{BuyerID: oldest.BuyerID}, {}} {
+			var got []string
+			req := page.Request{Limit: 1}
+			for {
+				pg, err := store.Orders(ctx, f, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range pg.Items {
+					alone, err := store.Order(ctx, o.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(o, alone) || len(o.Lines) != 1 || (o.ID == newest.ID && (o.Payment == nil || len(o.DeliveryNotes) != 1)) {
+						t.Fatalf("filter %+v: order %s in the page differs from the order read alone, or lacks its line or payment:\n page  %+v\n alone %+v",
+							f, o.ID, o, alone)
+					}
+					got = append(got, o.ID)
+				}
+				if !pg.HasMore {
+					break
+				}
+				req.After = pg.Items[len(pg.Items)-1].ID
+			}
+			if want := []string{newest.ID, oldest.ID}; !reflect.DeepEqual(got, want) {
+				t.Fatalf("filter %+v: orders %v, want %v", f, got, want)
+			}
+		}
+	})
+}
