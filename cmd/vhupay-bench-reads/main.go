@@ -131,8 +131,8 @@ var loadSQL = []string{
 	        100 + (g::bigint * 7919) % 9900, 0, 100 + (g::bigint * 7919) % 9900, 'EUR',
 	        now() - (g::float8 / :orders) * interval '365 days', now() - (g::float8 / :orders) * interval '365 days'
 	 FROM generate_series(:orders, 1, -1) g`,
-	`INSERT INTO order_lines (order_id, buyer_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
-	 SELECT id, buyer_id, 0, 'P-' || substr(id, 5, 8), 'Pièce', 1, total, 0, total, 0, total FROM orders`,
+	`INSERT INTO order_lines (order_id, buyer_id, center_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
+	 SELECT id, buyer_id, center_id, 0, 'P-' || substr(id, 5, 8), 'Pièce', 1, total, 0, total, 0, total FROM orders`,
 	`INSERT INTO delivery_notes (order_id, center_id, buyer_id, kind, number, created_at)
 	 SELECT id, center_id, buyer_id, 'BL', 'BL-' || substr(id, 5), created_at + interval '1 day' FROM orders
 	 WHERE created_at < now() - interval '2 days'`,
@@ -155,8 +155,8 @@ var loadSQL = []string{
 	 SELECT bench_v7id('ord', timestamptz '2020-01-01' + g * interval '1 minute', 'so' || g), 'byr_' || md5('b1'), 'ctr_' || md5('c1'), 'confirmed', 'delivery', 1000, 200, 1200, 'EUR',
 	        timestamptz '2020-01-01' + g * interval '1 minute', timestamptz '2020-01-01' + g * interval '1 minute'
 	 FROM generate_series(1, :statement_lines) g`,
-	`INSERT INTO order_lines (order_id, buyer_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
-	 SELECT bench_v7id('ord', timestamptz '2020-01-01' + g * interval '1 minute', 'so' || g), 'byr_' || md5('b1'), 0, 'P-' || g, 'Pièce', 1, 1000, 2000, 1000, 200, 1200 FROM generate_series(1, :statement_lines) g`,
+	`INSERT INTO order_lines (order_id, buyer_id, center_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
+	 SELECT bench_v7id('ord', timestamptz '2020-01-01' + g * interval '1 minute', 'so' || g), 'byr_' || md5('b1'), 'ctr_' || md5('c1'), 0, 'P-' || g, 'Pièce', 1, 1000, 2000, 1000, 200, 1200 FROM generate_series(1, :statement_lines) g`,
 	`INSERT INTO payment_intents (id, order_id, buyer_id, amount, currency, method, status, invoicing_account_id, created_at, updated_at)
 	 SELECT bench_v7id('pi', timestamptz '2020-01-01' + g * interval '1 minute', 'spi' || g), bench_v7id('ord', timestamptz '2020-01-01' + g * interval '1 minute', 'so' || g), 'byr_' || md5('b1'), 1200, 'EUR', 'vhu_invoice', 'scheduled', 'ina_' || md5('i'),
 	        timestamptz '2020-01-01' + g * interval '1 minute', timestamptz '2020-01-01' + g * interval '1 minute'

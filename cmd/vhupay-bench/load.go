@@ -45,8 +45,8 @@ var loadSQL = []string{
 	 SELECT 'ord_' || md5('o' || g), 'byr_' || md5('b' || (1 + g % $1::int)), 'ctr_' || md5('bench'), 'payment_pending', 'delivery',
 	        100 + (g::bigint * 7919) % 9900, 0, 100 + (g::bigint * 7919) % 9900, 'EUR', now(), now()
 	 FROM generate_series(1, $2::int) g`,
-	`INSERT INTO order_lines (order_id, buyer_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
-	 SELECT id, buyer_id, 0, 'P-' || substr(id, 5, 8), 'Pièce', 1, total, 0, total, 0, total FROM orders`,
+	`INSERT INTO order_lines (order_id, buyer_id, center_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
+	 SELECT id, buyer_id, center_id, 0, 'P-' || substr(id, 5, 8), 'Pièce', 1, total, 0, total, 0, total FROM orders`,
 	`VACUUM ANALYZE`,
 }
 

@@ -36,6 +36,7 @@ func (orderRow) TableName() string { return "orders" }
 type orderLineRow struct {
 	OrderID          string
 	BuyerID          string // the order's (migration 00860): a buyer's page reads its lines with one range scan
+	CenterID         string // the order's (migration 00860): as a centre's page
 	Position         int
 	Reference        string
 	Label            string
@@ -79,7 +80,7 @@ func (s Orders) CreateOrder(ctx context.Context, o orders.Order) error {
 		CreatedAt: utc(o.CreatedAt), UpdatedAt: utc(o.UpdatedAt)}
 	lines := make([]orderLineRow, len(o.Lines))
 	for i, l := range o.Lines {
-		lines[i] = orderLineRow{OrderID: o.ID, BuyerID: o.BuyerID, Position: i, Reference: l.Reference, Label: l.Label, Quantity: l.Quantity,
+		lines[i] = orderLineRow{OrderID: o.ID, BuyerID: o.BuyerID, CenterID: o.CenterID, Position: i, Reference: l.Reference, Label: l.Label, Quantity: l.Quantity,
 			UnitPriceExclVAT: l.UnitPriceExclVAT, VATRate: l.VATRate, TotalExclVAT: l.TotalExclVAT, TotalVAT: l.TotalVAT, Total: l.Total}
 	}
 	return inTx(ctx, s.db, func(tx *gorm.DB) error {
@@ -133,19 +134,24 @@ func (s Orders) Orders(ctx context.Context, f orders.Filter, p page.Request) (pa
 		}
 		// Where the page's lines, notes and intents are read from (see rangeBranches): without
 		// a status filter, the orders of an admin's page are every order of an id range, and
-		// those of a buyer's page every order of the buyer in that range, cancelled ones aside.
+		// those of a buyer's or a centre's page every order of that party in that range,
+		// cancelled ones aside.
 		from := branchesByOrder
 		if f.BuyerID != "" {
 			arg("buyer_id = $%d", f.BuyerID)
 			from = buyerBranches(len(args))
 			if f.Status == "" && f.CenterID == "" {
-				from = rangeBranches(len(args), p.Limit+1, from)
+				from = rangeBranches("buyer_id", len(args), p.Limit+1, from)
 			}
-		} else if f.Status == "" && f.CenterID == "" {
-			from = rangeBranches(0, p.Limit+1, branchesByOrder)
 		}
 		if f.CenterID != "" {
 			arg("center_id = $%d", f.CenterID)
+			if f.Status == "" && f.BuyerID == "" {
+				from = rangeBranches("center_id", len(args), p.Limit+1, branchesByOrder)
+			}
+		}
+		if f.Status == "" && f.BuyerID == "" && f.CenterID == "" {
+			from = rangeBranches("", 0, p.Limit+1, branchesByOrder)
 		}
 		// The status is written in the statement, not a parameter: PostgreSQL estimates a
 		// parameter's "status <> $n" as matching almost nothing in the generic plan it caches

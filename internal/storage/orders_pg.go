@@ -91,14 +91,17 @@ var branchesByOrder = orderBranches{
 // rangeBranches reads the lines, notes and intents of a run of orders with one range scan each,
 // between the lowest and the highest order id of p: for a page whose orders are every order of
 // that id range the filter can select, only cancelled ones skipped (an admin's page of every
-// order, or a buyer's page of its orders). With buyerArg 0 the scans read order_lines_pkey,
-// delivery_notes_order_idx and payment_intents_order_idx, where every order's rows sit together
-// by order id; with buyerArg n (the $n of the buyer's id) they read the buyer's part of
-// order_lines_buyer_idx, delivery_notes_buyer_idx and payment_intents_buyer_order_idx
-// (migration 00860), where a buyer's rows sit together by order id. Either way a page of 21
-// orders reads a few index pages per branch, against one descent of three or four pages per
-// order. The rows of a cancelled order inside the range are read too: assembleOrders ignores
-// them, as it does any row of an order p did not select (cheaper than joining each branch to p).
+// order, a buyer's or a centre's page of its orders). With no party (party ""), the scans read
+// order_lines_pkey, delivery_notes_order_idx and payment_intents_order_idx, where every order's
+// rows sit together by order id. With party "buyer_id" or "center_id" and partyArg n (the $n of
+// its id) they read that party's part of the indexes of migration 00860, where its rows sit
+// together by order id: order_lines_buyer_idx, delivery_notes_buyer_idx and
+// payment_intents_buyer_order_idx for a buyer; order_lines_center_idx and
+// delivery_notes_center_idx for a centre, whose intents are looked up one order at a time as in
+// fallback (payment_intents has no centre). Either way a page of 21 orders reads a few index
+// pages per branch, against one descent of three or four pages per order. The rows of a
+// cancelled order inside the range are read too: assembleOrders ignores them, as it does any
+// row of an order p did not select (cheaper than joining each branch to p).
 //
 // Cancelled orders could be many inside a range (a caller who creates and cancels orders in a
 // loop), so each branch reads at most rangeRowsPerOrder rows per order of the page (atMost): a
@@ -106,16 +109,16 @@ var branchesByOrder = orderBranches{
 // (branchesByOrder, or buyerBranches for a buyer). The cap is as many lines as an order may
 // have, so that only such a range, or a page of orders with that many lines, intents or notes,
 // pays the second read.
-func rangeBranches(buyerArg, atMost int, fallback orderBranches) orderBranches {
+func rangeBranches(party string, partyArg, atMost int, fallback orderBranches) orderBranches {
 	limit := atMost * rangeRowsPerOrder
 	branch := func(table, alias, columns string) string {
 		on := fmt.Sprintf(`%[1]s.order_id >= b.lo AND %[1]s.order_id <= b.hi`, alias)
-		if buyerArg != 0 {
-			on = fmt.Sprintf(`%[1]s.buyer_id = $%[2]d AND `, alias, buyerArg) + on
+		if party != "" {
+			on = fmt.Sprintf(`%[1]s.%[2]s = $%[3]d AND `, alias, party, partyArg) + on
 		}
 		return fmt.Sprintf(`(SELECT %[4]s FROM b JOIN %[1]s %[2]s ON %[3]s LIMIT %[5]d) %[2]s`, table, alias, on, columns, limit)
 	}
-	return orderBranches{
+	out := orderBranches{
 		ctes: `, b AS MATERIALIZED (SELECT min(id) AS lo, max(id) AS hi FROM p)`,
 		lines: branch("order_lines", "l", `l.order_id, l.position, l.reference, l.label, l.quantity, l.unit_price_excl_vat,
 	l.vat_rate, l.total_excl_vat, l.total_vat, l.total`),
@@ -124,6 +127,10 @@ func rangeBranches(buyerArg, atMost int, fallback orderBranches) orderBranches {
 		cap:      limit,
 		fallback: &fallback,
 	}
+	if party == "center_id" {
+		out.intents = fallback.intents
+	}
+	return out
 }
 
 // rangeRowsPerOrder is rangeBranches' cap on a branch's rows, per order of the page: the most

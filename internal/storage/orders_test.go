@@ -140,9 +140,9 @@ func TestOrderReadRawMatchesScan(t *testing.T) {
 // does (by its id), and the orders the filter selects only. On PostgreSQL a page reads its lines,
 // notes and intents in one of three ways (storage/orders_pg.go): one range scan each between the
 // page's lowest and highest order id, of the order-id indexes for an admin's page or of the
-// buyer's part of migration 00860's indexes for a buyer's; a descent per order into the buyer's
-// part under a status filter; a descent per order into the order-id indexes otherwise (a
-// centre's page). The data has two buyers of two centres whose orders, lines, notes and intents
+// party's part of migration 00860's indexes for a buyer's or a centre's (a centre's intents one
+// order at a time); a descent per order into the buyer's part under a status filter; a descent
+// per order into the order-id indexes otherwise. The data has two buyers of two centres whose orders, lines, notes and intents
 // are interleaved in id order, cancelled orders inside a page's range, orders with no intent or
 // note, one and several intents, notes and lines; pages of every size are walked by their
 // cursors.
@@ -263,8 +263,9 @@ func TestOrderPagesMatchOrderReads(t *testing.T) {
 
 // TestOrderPagesPastManyCancelled: a page whose id range holds more cancelled orders than the
 // range read's cap (rangeBranches: 100 rows per order of the page, 200 for a page of one and its
-// lookahead) is read again one order at a time, and comes out complete: a buyer's page and an
-// admin's, around 201 cancelled orders of the same buyer, each with a line, a note and an intent.
+// lookahead) is read again one order at a time, and comes out complete: a buyer's page, a
+// centre's and an admin's, around 201 cancelled orders of the same buyer and centre, each with a
+// line, a note and an intent.
 func TestOrderPagesPastManyCancelled(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
 		db := storagetest.Open(t, b)
@@ -296,7 +297,7 @@ func TestOrderPagesPastManyCancelled(t *testing.T) {
 			}
 		}
 		newest := create(201)
-		for _, f := range []orders.Filter{{BuyerID: oldest.BuyerID}, {}} {
+		for _, f := range []orders.Filter{{BuyerID: oldest.BuyerID}, {CenterID: oldest.CenterID}, {}} {
 			var got []string
 			req := page.Request{Limit: 1}
 			for {
