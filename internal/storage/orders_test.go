@@ -226,33 +226,12 @@ func TestOrderPagesMatchOrderReads(t *testing.T) {
 				}
 			}
 			for _, limit := range []int{1, 2, 3, 5, 50} {
-				var got []string
-				req := page.Request{Limit: limit}
-				for {
-					pg, err := store.Orders(ctx, f, req)
-					if err != nil {
-						t.Fatal(err)
+				got := walkPages(t, store, f, limit, func(o orders.Order) {
+					if c := counts[o.ID]; len(o.Lines) != c[0] || len(o.DeliveryNotes) != c[1] {
+						t.Fatalf("filter %+v, pages of %d: order %s has %d lines and %d notes, want %d and %d",
+							f, limit, o.ID, len(o.Lines), len(o.DeliveryNotes), c[0], c[1])
 					}
-					for _, o := range pg.Items {
-						alone, err := store.Order(ctx, o.ID)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if !reflect.DeepEqual(o, alone) {
-							t.Fatalf("filter %+v, pages of %d: order %s in the page differs from the order read alone:\n page  %+v\n alone %+v",
-								f, limit, o.ID, o, alone)
-						}
-						if c := counts[o.ID]; len(o.Lines) != c[0] || len(o.DeliveryNotes) != c[1] {
-							t.Fatalf("filter %+v, pages of %d: order %s has %d lines and %d notes, want %d and %d",
-								f, limit, o.ID, len(o.Lines), len(o.DeliveryNotes), c[0], c[1])
-						}
-						got = append(got, o.ID)
-					}
-					if !pg.HasMore {
-						break
-					}
-					req.After = pg.Items[len(pg.Items)-1].ID
-				}
+				})
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("filter %+v, pages of %d: orders %v, want %v", f, limit, got, want)
 				}
@@ -298,32 +277,46 @@ func TestOrderPagesPastManyCancelled(t *testing.T) {
 		}
 		newest := create(201)
 		for _, f := range []orders.Filter{{BuyerID: oldest.BuyerID}, {CenterID: oldest.CenterID}, {}} {
-			var got []string
-			req := page.Request{Limit: 1}
-			for {
-				pg, err := store.Orders(ctx, f, req)
-				if err != nil {
-					t.Fatal(err)
+			got := walkPages(t, store, f, 1, func(o orders.Order) {
+				if len(o.Lines) != 1 || (o.ID == newest.ID && (o.Payment == nil || len(o.DeliveryNotes) != 1)) {
+					t.Fatalf("filter %+v: order %s lacks its line, its payment or its note: %+v", f, o.ID, o)
 				}
-				for _, o := range pg.Items {
-					alone, err := store.Order(ctx, o.ID)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if !reflect.DeepEqual(o, alone) || len(o.Lines) != 1 || (o.ID == newest.ID && (o.Payment == nil || len(o.DeliveryNotes) != 1)) {
-						t.Fatalf("filter %+v: order %s in the page differs from the order read alone, or lacks its line or payment:\n page  %+v\n alone %+v",
-							f, o.ID, o, alone)
-					}
-					got = append(got, o.ID)
-				}
-				if !pg.HasMore {
-					break
-				}
-				req.After = pg.Items[len(pg.Items)-1].ID
-			}
+			})
 			if want := []string{newest.ID, oldest.ID}; !reflect.DeepEqual(got, want) {
 				t.Fatalf("filter %+v: orders %v, want %v", f, got, want)
 			}
 		}
 	})
+}
+
+// walkPages reads every page of f's orders, limit at a time, by their cursors, and returns their
+// ids in order. Each order of a page must equal the same order read alone (by its id), and
+// passes check.
+func walkPages(t *testing.T, store storage.Orders, f orders.Filter, limit int, check func(orders.Order)) []string {
+	t.Helper()
+	ctx := context.Background()
+	var got []string
+	req := page.Request{Limit: limit}
+	for {
+		pg, err := store.Orders(ctx, f, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range pg.Items {
+			alone, err := store.Order(ctx, o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(o, alone) {
+				t.Fatalf("filter %+v, pages of %d: order %s in the page differs from the order read alone:\n page  %+v\n alone %+v",
+					f, limit, o.ID, o, alone)
+			}
+			check(o)
+			got = append(got, o.ID)
+		}
+		if !pg.HasMore {
+			return got
+		}
+		req.After = pg.Items[len(pg.Items)-1].ID
+	}
 }
