@@ -132,27 +132,16 @@ func (s Orders) Orders(ctx context.Context, f orders.Filter, p page.Request) (pa
 			args = append(args, v)
 			where = append(where, fmt.Sprintf(cond, len(args)))
 		}
-		// Where the page's lines, notes and intents are read from (see rangeBranches): without
-		// a status filter, the orders of an admin's page are every order of an id range, and
-		// those of a buyer's or a centre's page every order of that party in that range,
-		// cancelled ones aside.
-		from := branchesByOrder
+		var buyerArg, centerArg int // the $n of the parties' ids, 0 when not filtered on
 		if f.BuyerID != "" {
 			arg("buyer_id = $%d", f.BuyerID)
-			from = buyerBranches(len(args))
-			if f.Status == "" && f.CenterID == "" {
-				from = rangeBranches("buyer_id", len(args), p.Limit+1, from)
-			}
+			buyerArg = len(args)
 		}
 		if f.CenterID != "" {
 			arg("center_id = $%d", f.CenterID)
-			if f.Status == "" && f.BuyerID == "" {
-				from = rangeBranches("center_id", len(args), p.Limit+1, branchesByOrder)
-			}
+			centerArg = len(args)
 		}
-		if f.Status == "" && f.BuyerID == "" && f.CenterID == "" {
-			from = rangeBranches("", 0, p.Limit+1, branchesByOrder)
-		}
+		from := pageBranches(f.Status != "", buyerArg, centerArg, p.Limit+1)
 		// The status is written in the statement, not a parameter: PostgreSQL estimates a
 		// parameter's "status <> $n" as matching almost nothing in the generic plan it caches
 		// after five calls, and then reads a buyer's every order and sorts them (4 ms at 100

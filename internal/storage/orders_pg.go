@@ -137,6 +137,27 @@ func rangeBranches(party string, partyArg, atMost int, fallback orderBranches) o
 // lines an order may have.
 const rangeRowsPerOrder = orders.MaxLines
 
+// pageBranches says where a page of orders reads its lines, notes and intents from, given
+// whether a status filter applies and the $n of the buyer's and the centre's ids in the filter
+// (0 when not filtered on). Without a status filter, an admin's page is every order of an id
+// range, a buyer's or a centre's page every order of that party in that range, cancelled ones
+// aside: rangeBranches. With one, a buyer's orders can be years apart: one descent per order
+// into the buyer's part of the indexes; any other page descends into the order-id indexes.
+func pageBranches(statusFiltered bool, buyerArg, centerArg, atMost int) orderBranches {
+	switch {
+	case buyerArg != 0 && (statusFiltered || centerArg != 0):
+		return buyerBranches(buyerArg)
+	case statusFiltered:
+		return branchesByOrder
+	case buyerArg != 0:
+		return rangeBranches("buyer_id", buyerArg, atMost, buyerBranches(buyerArg))
+	case centerArg != 0:
+		return rangeBranches("center_id", centerArg, atMost, branchesByOrder)
+	default:
+		return rangeBranches("", 0, atMost, branchesByOrder)
+	}
+}
+
 // buyerBranches reads the lines, notes and intents of orders that all belong to the buyer $n
 // with one descent per order into the buyer's part of order_lines_buyer_idx,
 // delivery_notes_buyer_idx and payment_intents_buyer_order_idx: for a page of the buyer's orders
