@@ -171,6 +171,15 @@ func TestInvoicingStoreInvariants(t *testing.T) {
 		if err := store.AttachDeliveryNote(ctx, second.ID, first.CenterID, note); !errors.Is(err, invoicing.ErrDeliveryNoteExists) {
 			t.Errorf("a number used twice: %v, want ErrDeliveryNoteExists", err)
 		}
+		// The note takes its buyer from the order in the same statement: an unknown order writes
+		// nothing and says so.
+		note.Number = "BL-2"
+		if err := store.AttachDeliveryNote(ctx, "ord_nope", first.CenterID, note); !errors.Is(err, orders.ErrNotFound) {
+			t.Errorf("a note on an unknown order: %v, want orders.ErrNotFound", err)
+		}
+		if err := store.AttachDeliveryNote(ctx, second.ID, second.CenterID, note); err != nil {
+			t.Errorf("the number refused for an unknown order is still free: %v", err)
+		}
 
 		// Once revoked, the pair may have a new live account.
 		revoked := approved
