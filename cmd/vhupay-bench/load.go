@@ -23,7 +23,12 @@ type benchOrder struct {
 // may pay by SEPA: an active default bank account, an active mandate, a score of 15/20 checked
 // now, and a SEPA profile whose ceiling is far above what a run can reserve (as in the
 // reference schema), so that every payment takes the accepting path. Orders have one line at
-// 0 % VAT of 1.00 to 99.99 EUR and are spread over the buyers.
+// 0 % VAT of 1.00 to 99.99 EUR and are spread over the buyers. Their identifiers are shaped as
+// id.New's, a UUIDv7 in hex (the time in milliseconds first, one millisecond apart, the newest
+// now), so that, as in production, a newly paid order's index entries sit next to those of the
+// orders created just before it; random identifiers would put each payment's order entries on
+// a random leaf of each orders index, and the first write to each leaf after a checkpoint
+// costs a full-page image in the WAL.
 var loadSQL = []string{
 	`INSERT INTO buyers (id, name, siren, email, address_line1, postal_code, city, country, created_at)
 	 SELECT 'byr_' || md5('b' || g), 'Garage ' || g, lpad(g::text, 9, '0'), 'garage' || g || '@bench.test',
@@ -42,7 +47,8 @@ var loadSQL = []string{
 	`INSERT INTO score_checks (id, buyer_id, outcome, value, requested_by, checked_at)
 	 SELECT 'sc_' || md5('s' || id), id, 'scored', 15, 'system', now() FROM buyers`,
 	`INSERT INTO orders (id, buyer_id, center_id, status, delivery_mode, total_excl_vat, total_vat, total, currency, created_at, updated_at)
-	 SELECT 'ord_' || md5('o' || g), 'byr_' || md5('b' || (1 + g % $1::int)), 'ctr_' || md5('bench'), 'payment_pending', 'delivery',
+	 SELECT 'ord_' || lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint - $2::int + g), 12, '0') || '7' || substr(md5('o' || g), 1, 19),
+	        'byr_' || md5('b' || (1 + g % $1::int)), 'ctr_' || md5('bench'), 'payment_pending', 'delivery',
 	        100 + (g::bigint * 7919) % 9900, 0, 100 + (g::bigint * 7919) % 9900, 'EUR', now(), now()
 	 FROM generate_series(1, $2::int) g`,
 	`INSERT INTO order_lines (order_id, buyer_id, center_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
@@ -50,7 +56,7 @@ var loadSQL = []string{
 	`VACUUM ANALYZE`,
 }
 
-// load fills the database and returns the orders to pay, in an order that spreads the buyers.
+// load fills the database and returns the orders to pay, oldest first (the buyers spread).
 func load(ctx context.Context, db *storage.DB, buyers, orders int, secret string) ([]benchOrder, error) {
 	for _, q := range loadSQL {
 		var args []any
@@ -64,7 +70,7 @@ func load(ctx context.Context, db *storage.DB, buyers, orders int, secret string
 			return nil, fmt.Errorf("%.60s…: %w", strings.TrimSpace(q), err)
 		}
 	}
-	rows, err := db.SQL().QueryContext(ctx, `SELECT id, buyer_id FROM orders`)
+	rows, err := db.SQL().QueryContext(ctx, `SELECT id, buyer_id FROM orders ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
