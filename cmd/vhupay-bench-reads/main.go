@@ -104,10 +104,7 @@ func envOr(k, def string) string {
 // Every order more than two days old carries a delivery note, as a centre attaches a BL or a BR
 // to each order it ships or hands over.
 var loadSQL = []string{
-	`CREATE OR REPLACE FUNCTION bench_v7id(prefix text, at timestamptz, seed text) RETURNS text
-	 LANGUAGE sql IMMUTABLE AS $$
-	   SELECT prefix || '_' || lpad(to_hex(floor(extract(epoch FROM at) * 1000)::bigint), 12, '0') || '7' || substr(md5(seed), 1, 19)
-	 $$`,
+	benchkit.V7IDFunctionSQL,
 	`INSERT INTO buyers (id, name, siren, email, address_line1, postal_code, city, country, created_at)
 	 SELECT 'byr_' || md5('b' || g), 'Garage ' || g, lpad(g::text, 9, '0'), 'garage' || g || '@bench.test',
 	        '12 rue des Casses', '69007', 'Lyon', 'FR', now() - interval '400 days'

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vhupay/vhupay/internal/benchkit"
 	"github.com/vhupay/vhupay/internal/storage"
 )
 
@@ -24,12 +25,13 @@ type benchOrder struct {
 // now, and a SEPA profile whose ceiling is far above what a run can reserve (as in the
 // reference schema), so that every payment takes the accepting path. Orders have one line at
 // 0 % VAT of 1.00 to 99.99 EUR and are spread over the buyers. Their identifiers are shaped as
-// id.New's, a UUIDv7 in hex (the time in milliseconds first, one millisecond apart, the newest
-// now), so that, as in production, a newly paid order's index entries sit next to those of the
-// orders created just before it; random identifiers would put each payment's order entries on
-// a random leaf of each orders index, and the first write to each leaf after a checkpoint
-// costs a full-page image in the WAL.
+// id.New's (benchkit.V7IDFunctionSQL), created one millisecond apart, the newest now, so that,
+// as in production, a newly paid order's index entries sit next to those of the orders created
+// just before it; random identifiers would put each payment's order entries on a random leaf of
+// each orders index, and the first write to each leaf after a checkpoint costs a full-page image
+// in the WAL.
 var loadSQL = []string{
+	benchkit.V7IDFunctionSQL,
 	`INSERT INTO buyers (id, name, siren, email, address_line1, postal_code, city, country, created_at)
 	 SELECT 'byr_' || md5('b' || g), 'Garage ' || g, lpad(g::text, 9, '0'), 'garage' || g || '@bench.test',
 	        '12 rue des Casses', '69007', 'Lyon', 'FR', now()
@@ -47,10 +49,9 @@ var loadSQL = []string{
 	`INSERT INTO score_checks (id, buyer_id, outcome, value, requested_by, checked_at)
 	 SELECT 'sc_' || md5('s' || id), id, 'scored', 15, 'system', now() FROM buyers`,
 	`INSERT INTO orders (id, buyer_id, center_id, status, delivery_mode, total_excl_vat, total_vat, total, currency, created_at, updated_at)
-	 SELECT 'ord_' || lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint - $2::int + g), 12, '0') || '7' || substr(md5('o' || g), 1, 19),
-	        'byr_' || md5('b' || (1 + g % $1::int)), 'ctr_' || md5('bench'), 'payment_pending', 'delivery',
-	        100 + (g::bigint * 7919) % 9900, 0, 100 + (g::bigint * 7919) % 9900, 'EUR', now(), now()
-	 FROM generate_series(1, $2::int) g`,
+	 SELECT bench_v7id('ord', at, 'o' || g), 'byr_' || md5('b' || (1 + g % $1::int)), 'ctr_' || md5('bench'), 'payment_pending', 'delivery',
+	        100 + (g::bigint * 7919) % 9900, 0, 100 + (g::bigint * 7919) % 9900, 'EUR', at, at
+	 FROM generate_series(1, $2::int) g, LATERAL (SELECT now() - ($2::int - g) * interval '1 millisecond' AS at) t`,
 	`INSERT INTO order_lines (order_id, buyer_id, center_id, position, reference, label, quantity, unit_price_excl_vat, vat_rate, total_excl_vat, total_vat, total)
 	 SELECT id, buyer_id, center_id, 0, 'P-' || substr(id, 5, 8), 'Pièce', 1, total, 0, total, 0, total FROM orders`,
 	`VACUUM ANALYZE`,
@@ -59,12 +60,12 @@ var loadSQL = []string{
 // load fills the database and returns the orders to pay, oldest first (the buyers spread).
 func load(ctx context.Context, db *storage.DB, buyers, orders int, secret string) ([]benchOrder, error) {
 	for _, q := range loadSQL {
-		var args []any
-		if n := strings.Count(q, "$"); n > 0 {
+		var args []any // $1 buyers, $2 orders ($$ quotes a function's body)
+		switch {
+		case strings.Contains(q, "$2"):
 			args = []any{buyers, orders}
-			if !strings.Contains(q, "$2") {
-				args = args[:1]
-			}
+		case strings.Contains(q, "$1"):
+			args = []any{buyers}
 		}
 		if _, err := db.SQL().ExecContext(ctx, q, args...); err != nil {
 			return nil, fmt.Errorf("%.60s…: %w", strings.TrimSpace(q), err)

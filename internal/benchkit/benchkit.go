@@ -117,3 +117,11 @@ func (s *Scratch) Close() {
 	}
 	s.Admin.Close()
 }
+
+// V7IDFunctionSQL creates bench_v7id(prefix, at, seed), which makes an identifier shaped as
+// vhupay's (id.New: the prefix, then a UUIDv7 in hex, 48 bits of at's milliseconds first, then
+// bits of md5(seed)), so that a benchmark's rows sort by creation as in production.
+const V7IDFunctionSQL = `CREATE OR REPLACE FUNCTION bench_v7id(prefix text, at timestamptz, seed text) RETURNS text
+	 LANGUAGE sql IMMUTABLE AS $$
+	   SELECT prefix || '_' || lpad(to_hex(floor(extract(epoch FROM at) * 1000)::bigint), 12, '0') || '7' || substr(md5(seed), 1, 19)
+	 $$`
