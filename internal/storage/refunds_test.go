@@ -16,6 +16,7 @@ import (
 	"github.com/vhupay/vhupay/internal/balances"
 	"github.com/vhupay/vhupay/internal/clock"
 	"github.com/vhupay/vhupay/internal/collections"
+	"github.com/vhupay/vhupay/internal/id"
 	"github.com/vhupay/vhupay/internal/payers"
 	"github.com/vhupay/vhupay/internal/payments"
 	"github.com/vhupay/vhupay/internal/psp"
@@ -502,6 +503,47 @@ func TestCreateMonthLinksAndResumes(t *testing.T) {
 		if err := sqldb.QueryRowContext(ctx, numbered(w.db, `SELECT COUNT(*) FROM sepa_collection_intents WHERE intent_id IN ($1, $2)`),
 			pb2.ID, refunded.ID).Scan(&linked); err != nil || linked != 0 {
 			t.Errorf("the submitted collection's late payment or the refunded one linked: %d, %v", linked, err)
+		}
+	})
+}
+
+// TestCreateMonthOrdersCollectionsByBuyer: a month's collections are identifiers shaped as
+// id.New's that sort as their buyers do, whatever the order of the payments, so that the close's
+// batches (taken in collection order) read neighbouring buyers' rows. Three months, each paid in
+// another buyer order. Both databases.
+func TestCreateMonthOrdersCollectionsByBuyer(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		w := newLedgerWorld(t, storagetest.Open(t, b))
+		cols := storage.NewCollections(w.db)
+		orders := [][]int{{2, 1, 0}, {1, 2, 0}, {0, 2, 1}}
+		for m, order := range orders {
+			month := fmt.Sprintf("2027-0%d", m+3)
+			for _, i := range order {
+				w.pay(w.order(w.buyers[i], w.centers[0], int64(1000*(i+1))), payments.MethodSEPADebit, month)
+			}
+			if n, err := cols.CreateMonth(ctx, month, t0); err != nil || n != 3 {
+				t.Fatalf("%s: CreateMonth = %d, %v; want 3", month, n, err)
+			}
+			rows, err := w.db.SQL().QueryContext(ctx, numbered(w.db, `SELECT id, buyer_id FROM sepa_collections WHERE month = $1 ORDER BY id`), month)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buyers []string
+			for rows.Next() {
+				var colID, buyer string
+				if err := rows.Scan(&colID, &buyer); err != nil {
+					t.Fatal(err)
+				}
+				if !id.HasPrefix(colID, id.Collection) {
+					t.Errorf("%s: collection id %q is not shaped as id.New's", month, colID)
+				}
+				buyers = append(buyers, buyer)
+			}
+			rows.Close()
+			if !slices.IsSorted(buyers) || len(buyers) != 3 {
+				t.Errorf("%s: buyers in collection order %v, want them sorted", month, buyers)
+			}
 		}
 	})
 }
