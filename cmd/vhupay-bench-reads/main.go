@@ -57,7 +57,7 @@ type options struct {
 	orders, buyers, centers     int
 	ledgerLines, statementLines int
 	clients                     int
-	duration                    time.Duration
+	duration, warmup            time.Duration
 	explain, keep               bool
 	only                        string
 	cpuProfile, memProfile      string
@@ -75,6 +75,7 @@ func parseFlags() options {
 	flag.IntVar(&o.statementLines, "statement-lines", 5000, "orders on the statement exported")
 	flag.IntVar(&o.clients, "clients", 16, "concurrent clients per read")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each read is driven")
+	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "how long each read is driven, unmeasured, before it is measured (its pages in PostgreSQL's buffers, the server's pools and caches filled)")
 	flag.BoolVar(&o.explain, "explain", true, "print PostgreSQL's plans (auto_explain, ANALYZE and BUFFERS) of each read's statements")
 	flag.StringVar(&o.only, "only", "", "run only the reads whose name contains this")
 	flag.BoolVar(&o.keep, "keep", false, "keep the database")
@@ -232,6 +233,11 @@ func run() error {
 		fmt.Printf("loaded %d orders (with lines, delivery notes and intents) over %d buyers and %d centres, %d balance transactions of one centre, "+
 			"a statement of %d orders in %s (set-based SQL)\n", o.orders, o.buyers, o.centers, o.ledgerLines, o.statementLines,
 			time.Since(began).Round(time.Second))
+		// The load leaves gigabytes of dirty buffers: without a checkpoint now, the checkpointer
+		// writes them during the first reads measured.
+		if _, err := scratch.Admin.SQL().ExecContext(ctx, "CHECKPOINT"); err != nil {
+			return err
+		}
 	}
 
 	reads, err := reads(ctx, a.DB, o, secret)
@@ -260,6 +266,9 @@ func run() error {
 		clients, label := o.clients, r.name
 		if r.clients > 0 {
 			clients, label = r.clients, fmt.Sprintf("%s, %d client", r.name, r.clients)
+		}
+		if o.warmup > 0 {
+			drive(client, base, r, clients, o.warmup)
 		}
 		goCPU0, pgCPU0 := processCPU(os.Getpid()), backendsCPU(ctx, scratch.Admin, scratch.Name)
 		res := drive(client, base, r, clients, o.duration)
