@@ -96,14 +96,15 @@ func (s *Service) CollectMonth(ctx context.Context, month string, progress Progr
 func (s *Service) prenotify(ctx context.Context, month string) error {
 	now := s.clock.Now()
 	n := Prenotice{DueDate: DueDate(now.In(clock.Paris())), CreditorID: s.cfg.CreditorID, At: now}
-	for {
-		done, err := s.store.Prenotify(ctx, month, n, s.cfg.Batch)
+	for after := ""; ; {
+		_, last, err := s.store.Prenotify(ctx, month, after, n, s.cfg.Batch)
 		if err != nil {
 			return fmt.Errorf("pre-notify the collections of %s: %w", month, err)
 		}
-		if done == 0 {
+		if last == "" {
 			return nil
 		}
+		after = last
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -227,10 +227,12 @@ type Store interface {
 	// CountPending returns the number of collections of month not submitted yet.
 	CountPending(ctx context.Context, month string) (int, error)
 	// Prenotify pre-notifies up to limit pending collections of month that are not pre-notified
-	// yet, in id order: each gets n's due date, creditor id and time, and the reference of its
-	// buyer's default mandate at that moment, with its sepa_collection.prenotified event, in one
-	// unit of work. It returns how many it pre-notified (0: none is left).
-	Prenotify(ctx context.Context, month string, n Prenotice, limit int) (int, error)
+	// yet and have an id above after, in id order: each gets n's due date, creditor id and time,
+	// and the reference of its buyer's default mandate at that moment, with its
+	// sepa_collection.prenotified event, in one unit of work. It returns how many it
+	// pre-notified and the highest id of the batch it took, to pass as after for the next one
+	// ("": none is left above after).
+	Prenotify(ctx context.Context, month, after string, n Prenotice, limit int) (done int, last string, err error)
 	// PendingSubmissions lists up to limit pending and pre-notified collections of month with an
 	// id above after, in id order, each with its buyer's default mandate and payer.
 	PendingSubmissions(ctx context.Context, month, after string, limit int) ([]Submission, error)

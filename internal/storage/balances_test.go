@@ -283,7 +283,7 @@ func TestLedgerProperty(t *testing.T) {
 				if _, err := cols.CreateMonth(ctx, month, t0); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := cols.Prenotify(ctx, month, collections.Prenotice{DueDate: t0, CreditorID: "FR72ZZZ123456", At: t0}, 10); err != nil {
+				if _, _, err := cols.Prenotify(ctx, month, "", collections.Prenotice{DueDate: t0, CreditorID: "FR72ZZZ123456", At: t0}, 10); err != nil {
 					t.Fatal(err)
 				}
 				subs, err := cols.PendingSubmissions(ctx, month, "", 10)

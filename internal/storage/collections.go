@@ -281,10 +281,10 @@ func (s Collections) MarkSubmitted(ctx context.Context, id, providerPayInID, man
 
 // Prenotify implements collections.Store: one unit of work for the batch, one UPDATE …
 // RETURNING of its collections, their events set-based.
-func (s Collections) Prenotify(ctx context.Context, month string, n collections.Prenotice, limit int) (int, error) {
-	done := 0
+func (s Collections) Prenotify(ctx context.Context, month, after string, n collections.Prenotice, limit int) (int, string, error) {
+	done, last := 0, ""
 	err := s.owner.inUnit(ctx, func(u *unit) error {
-		done = 0
+		done, last = 0, ""
 		tx := u.g.WithContext(ctx)
 		due := n.DueDate.UTC().Format(time.DateOnly)
 		// The batch's ids first: as a subquery of the UPDATE, PostgreSQL plans it on the
@@ -293,14 +293,19 @@ func (s Collections) Prenotify(ctx context.Context, month string, n collections.
 		// The status is written in the statement: as a parameter, a cached generic plan cannot
 		// use the partial index of the collections to pre-notify, and reads the month's
 		// pre-notified collections again for every batch.
+		// The batch starts after the last one: the entries of the collections pre-notified
+		// before stay in that index until a vacuum, and a batch read from the month's first id
+		// stepped over all of them (at a million payments, 87,000 buffers per batch of 1,000
+		// against 9,000 at 100,000: a cost per batch growing with the month's size).
 		var batch []string
-		if err := tx.Model(&collectionRow{}).Where("month = ? AND status = 'pending' AND prenotified_at IS NULL", month).
+		if err := tx.Model(&collectionRow{}).Where("month = ? AND status = 'pending' AND prenotified_at IS NULL AND id > ?", month, after).
 			Order("id").Limit(limit).Pluck("id", &batch).Error; err != nil {
 			return err
 		}
 		if len(batch) == 0 {
 			return nil
 		}
+		last = batch[len(batch)-1]
 		// The collections as updated come back for their events (RETURNING *).
 		var rows []collectionRow
 		err := tx.Raw(`UPDATE sepa_collections SET due_date = ?, prenotified_at = ?, creditor_id = ?, updated_at = ?,
@@ -317,7 +322,10 @@ func (s Collections) Prenotify(ctx context.Context, month string, n collections.
 		done = len(rows)
 		return u.emitCollections(ctx, "sepa_collection.prenotified", rows, n.At)
 	})
-	return done, err
+	if err != nil {
+		return 0, "", err
+	}
+	return done, last, nil
 }
 
 // Retry implements collections.Store.

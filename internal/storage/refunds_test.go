@@ -227,7 +227,7 @@ func TestRefundRacingTheMonthClose(t *testing.T) {
 
 			// The collections are debited (round 1: they fail); the refunds that waited are made
 			// from the 8th day after the debit (or fail with the collection).
-			if _, err := cols.Prenotify(ctx, month, collections.Prenotice{DueDate: clk.Now(), CreditorID: "FR72ZZZ123456", At: clk.Now()}, 10); err != nil {
+			if _, _, err := cols.Prenotify(ctx, month, "", collections.Prenotice{DueDate: clk.Now(), CreditorID: "FR72ZZZ123456", At: clk.Now()}, 10); err != nil {
 				t.Fatal(err)
 			}
 			subs, err := cols.PendingSubmissions(ctx, month, "", 10)
@@ -544,6 +544,57 @@ func TestCreateMonthOrdersCollectionsByBuyer(t *testing.T) {
 			if !slices.IsSorted(buyers) || len(buyers) != 3 {
 				t.Errorf("%s: buyers in collection order %v, want them sorted", month, buyers)
 			}
+		}
+	})
+}
+
+// TestPrenotifyBatchesAfter: the pre-notification takes its batches in id order after the last
+// one (a cursor, so that no batch steps over the collections pre-notified before it), says the
+// last id it took, and "" once none is left; from the start again it finds none. Both databases.
+func TestPrenotifyBatchesAfter(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		ctx := context.Background()
+		w := newLedgerWorld(t, storagetest.Open(t, b))
+		cols := storage.NewCollections(w.db)
+		const month = "2027-03"
+		for i := range w.buyers {
+			w.pay(w.order(w.buyers[i], w.centers[0], 1000), payments.MethodSEPADebit, month)
+		}
+		if n, err := cols.CreateMonth(ctx, month, t0); err != nil || n != 3 {
+			t.Fatalf("CreateMonth = %d, %v; want 3", n, err)
+		}
+		var ids []string
+		rows, err := w.db.SQL().QueryContext(ctx, numbered(w.db, `SELECT id FROM sepa_collections WHERE month = $1 ORDER BY id`), month)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		n := collections.Prenotice{DueDate: t0, CreditorID: "FR72ZZZ123456", At: t0}
+		for _, c := range []struct {
+			after    string
+			wantDone int
+			wantLast string
+		}{
+			{"", 2, ids[1]},
+			{ids[1], 1, ids[2]},
+			{ids[2], 0, ""},
+			{"", 0, ""},
+		} {
+			done, last, err := cols.Prenotify(ctx, month, c.after, n, 2)
+			if err != nil || done != c.wantDone || last != c.wantLast {
+				t.Errorf("Prenotify after %q = %d, %q, %v; want %d, %q", c.after, done, last, err, c.wantDone, c.wantLast)
+			}
+		}
+		var left int
+		if err := w.db.SQL().QueryRowContext(ctx, numbered(w.db, `SELECT COUNT(*) FROM sepa_collections WHERE month = $1 AND prenotified_at IS NULL`), month).Scan(&left); err != nil || left != 0 {
+			t.Errorf("collections not pre-notified: %d, %v", left, err)
 		}
 	})
 }
