@@ -308,8 +308,8 @@ func check(ctx context.Context, db *storage.DB, month string, buyers int) error 
 // loadStatements fill vhupay's and the sandbox provider's tables (:buyers, :payments, the
 // month's :start and :end, the :month, each written with its type cast). Buyer g has bank account,
 // mandate, payer, provider user, wallet, bank account and mandate derived from g, all with
-// identifiers shaped as id.New's (benchkit.V7IDFunctionSQL) made one millisecond after buyer
-// g-1's: in production a buyer's identifier and those of the rows written when it is enrolled
+// identifiers shaped as id.New's (bench_enrolled_id(prefix, g), over benchkit.V7IDFunctionSQL)
+// made one millisecond after buyer g-1's: in production a buyer's identifier and those of the rows written when it is enrolled
 // sort by enrolment, and the rows lie in that order (random identifiers made each batch of the
 // close read its buyers' rows from all over every table); payment p
 // belongs to buyer 1 + p % buyers, amounts 1.00 to 99.99 EUR, times spread over the month.
@@ -318,42 +318,44 @@ func loadStatements(buyers, payments int, month string, start, end time.Time) []
 	var out []statement
 	for _, q := range []string{
 		benchkit.V7IDFunctionSQL,
+		`CREATE FUNCTION bench_enrolled_id(prefix text, g int) RETURNS text LANGUAGE sql STABLE AS
+	 'SELECT bench_v7id(prefix, timestamptz ''2024-01-01 00:00:00+00'' + g * interval ''1 millisecond'', prefix || g::text)'`,
 		`INSERT INTO buyers (id, name, siren, email, address_line1, postal_code, city, country, created_at)
-	 SELECT bench_v7id('byr', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'b' || (g)), 'Garage ' || g, lpad(g::text, 9, '0'), 'garage' || g || '@bench.test',
+	 SELECT bench_enrolled_id('byr', g), 'Garage ' || g, lpad(g::text, 9, '0'), 'garage' || g || '@bench.test',
 	        '12 rue des Casses', '69007', 'Lyon', 'FR', :start::timestamptz - interval '1 year'
 	 FROM generate_series(1, :buyers::int) g`,
 		`INSERT INTO centers (id, name, siret, email, address_line1, postal_code, city, country, created_at)
 	 VALUES ('ctr_' || md5('bench'), 'Centre VHU du banc', '81234567600017', 'centre@bench.test', '1 route des Casses', '69007', 'Lyon', 'FR', now())`,
 		`INSERT INTO sepa_profiles (buyer_id, ceiling, probation_start, created_at, updated_at)
-	 SELECT bench_v7id('byr', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'b' || (g)), 100000000, :start::timestamptz - interval '1 year', now(), now() FROM generate_series(1, :buyers::int) g`,
+	 SELECT bench_enrolled_id('byr', g), 100000000, :start::timestamptz - interval '1 year', now(), now() FROM generate_series(1, :buyers::int) g`,
 		`INSERT INTO sandbox_users (id, name, email, company_number, kind, tag, created_at)
-	 SELECT bench_v7id('usr', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'u' || (g)), 'Garage ' || g, 'garage' || g || '@bench.test', lpad(g::text, 9, '0'), 'business', bench_v7id('byr', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'b' || (g)), now()
+	 SELECT bench_enrolled_id('usr', g), 'Garage ' || g, 'garage' || g || '@bench.test', lpad(g::text, 9, '0'), 'business', bench_enrolled_id('byr', g), now()
 	 FROM generate_series(1, :buyers::int) g`,
 		`INSERT INTO sandbox_wallets (id, owner_id, description, tag, created_at)
-	 SELECT bench_v7id('wlt', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'w' || (g)), bench_v7id('usr', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'u' || (g)), 'vhupay buyer', '', now() FROM generate_series(1, :buyers::int) g`,
+	 SELECT bench_enrolled_id('wlt', g), bench_enrolled_id('usr', g), 'vhupay buyer', '', now() FROM generate_series(1, :buyers::int) g`,
 		`INSERT INTO sandbox_bank_accounts (id, user_id, owner_name, masked_iban, country, last4, outcome, active, created_at)
-	 SELECT bench_v7id('sba', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'a' || (g)), bench_v7id('usr', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'u' || (g)), 'Garage ' || g, 'FR76 **** **** **** **** ***0 189', 'FR', '0189', 'succeed', true, now()
+	 SELECT bench_enrolled_id('sba', g), bench_enrolled_id('usr', g), 'Garage ' || g, 'FR76 **** **** **** **** ***0 189', 'FR', '0189', 'succeed', true, now()
 	 FROM generate_series(1, :buyers::int) g`,
 		`INSERT INTO sandbox_mandates (id, user_id, bank_account_id, status, return_url, culture, bank_reference, scheme, created_at, updated_at)
-	 SELECT bench_v7id('smd', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'm' || (g)), bench_v7id('usr', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'u' || (g)), bench_v7id('sba', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'a' || (g)), 'active', 'https://shop.example/sepa', 'FR', 'RUM' || g, 'SEPA', now(), now()
+	 SELECT bench_enrolled_id('smd', g), bench_enrolled_id('usr', g), bench_enrolled_id('sba', g), 'active', 'https://shop.example/sepa', 'FR', 'RUM' || g, 'SEPA', now(), now()
 	 FROM generate_series(1, :buyers::int) g`,
 		`INSERT INTO payers (buyer_id, user_id, wallet_id)
-	 SELECT bench_v7id('byr', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'b' || (g)), bench_v7id('usr', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'u' || (g)), bench_v7id('wlt', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'w' || (g)) FROM generate_series(1, :buyers::int) g`,
+	 SELECT bench_enrolled_id('byr', g), bench_enrolled_id('usr', g), bench_enrolled_id('wlt', g) FROM generate_series(1, :buyers::int) g`,
 		`INSERT INTO bank_accounts (id, buyer_id, provider_id, owner_name, country, iban_last4, masked_iban, fingerprint, status, is_default, created_at, updated_at)
-	 SELECT bench_v7id('ba', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'a' || (g)), bench_v7id('byr', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'b' || (g)), bench_v7id('sba', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'a' || (g)), 'Garage ' || g, 'FR', '0189', 'FR76 **** **** **** **** ***0 189',
+	 SELECT bench_enrolled_id('ba', g), bench_enrolled_id('byr', g), bench_enrolled_id('sba', g), 'Garage ' || g, 'FR', '0189', 'FR76 **** **** **** **** ***0 189',
 	        md5('f' || g), 'active', true, now(), now()
 	 FROM generate_series(1, :buyers::int) g`,
 		`INSERT INTO mandates (id, buyer_id, bank_account_id, provider_id, status, reference, signature_url, return_url, created_at, updated_at, signed_at)
-	 SELECT bench_v7id('mdt', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'm' || (g)), bench_v7id('byr', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'b' || (g)), bench_v7id('ba', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'a' || (g)), bench_v7id('smd', timestamptz '2024-01-01 00:00:00+00' + (g) * interval '1 millisecond', 'm' || (g)), 'active', 'RUM' || g, '',
+	 SELECT bench_enrolled_id('mdt', g), bench_enrolled_id('byr', g), bench_enrolled_id('ba', g), bench_enrolled_id('smd', g), 'active', 'RUM' || g, '',
 	        'https://shop.example/sepa', now(), now(), now()
 	 FROM generate_series(1, :buyers::int) g`,
 		`INSERT INTO orders (id, buyer_id, center_id, status, delivery_mode, total_excl_vat, total_vat, total, currency, created_at, updated_at)
-	 SELECT 'ord_' || md5('o' || p), bench_v7id('byr', timestamptz '2024-01-01 00:00:00+00' + ((1 + p % :buyers::int)) * interval '1 millisecond', 'b' || ((1 + p % :buyers::int))), 'ctr_' || md5('bench'), 'confirmed', 'delivery',
+	 SELECT 'ord_' || md5('o' || p), bench_enrolled_id('byr', (1 + p % :buyers::int)), 'ctr_' || md5('bench'), 'confirmed', 'delivery',
 	        100 + (p::bigint * 7919) % 9900, 0, 100 + (p::bigint * 7919) % 9900, 'EUR',
 	        :start::timestamptz + (p % 1000) * (:end::timestamptz - :start::timestamptz) / 1001, :start::timestamptz + (p % 1000) * (:end::timestamptz - :start::timestamptz) / 1001
 	 FROM generate_series(1, :payments::int) p`,
 		`INSERT INTO payment_intents (id, order_id, buyer_id, amount, currency, method, status, mandate_id, collection_month, created_at, updated_at)
-	 SELECT 'pi_' || md5('i' || substr(o.id, 5)), o.id, o.buyer_id, o.total, 'EUR', 'sepa_debit', 'scheduled', bench_v7id('mdt', timestamptz '2024-01-01 00:00:00+00' + (substr(b.name, 8)::int) * interval '1 millisecond', 'm' || (substr(b.name, 8)::int)),
+	 SELECT 'pi_' || md5('i' || substr(o.id, 5)), o.id, o.buyer_id, o.total, 'EUR', 'sepa_debit', 'scheduled', bench_enrolled_id('mdt', substr(b.name, 8)::int),
 	        :month::text, o.created_at, o.created_at
 	 FROM orders o JOIN buyers b ON b.id = o.buyer_id`,
 		`VACUUM ANALYZE`,
