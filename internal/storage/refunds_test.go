@@ -525,22 +525,12 @@ func TestCreateMonthOrdersCollectionsByBuyer(t *testing.T) {
 			if n, err := cols.CreateMonth(ctx, month, t0); err != nil || n != 3 {
 				t.Fatalf("%s: CreateMonth = %d, %v; want 3", month, n, err)
 			}
-			rows, err := w.db.SQL().QueryContext(ctx, numbered(w.db, `SELECT id, buyer_id FROM sepa_collections WHERE month = $1 ORDER BY id`), month)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var buyers []string
-			for rows.Next() {
-				var colID, buyer string
-				if err := rows.Scan(&colID, &buyer); err != nil {
-					t.Fatal(err)
-				}
+			ids, buyers := monthCollections(t, w, month)
+			for _, colID := range ids {
 				if !id.HasPrefix(colID, id.Collection) {
 					t.Errorf("%s: collection id %q is not shaped as id.New's", month, colID)
 				}
-				buyers = append(buyers, buyer)
 			}
-			rows.Close()
 			if !slices.IsSorted(buyers) || len(buyers) != 3 {
 				t.Errorf("%s: buyers in collection order %v, want them sorted", month, buyers)
 			}
@@ -563,19 +553,7 @@ func TestPrenotifyBatchesAfter(t *testing.T) {
 		if n, err := cols.CreateMonth(ctx, month, t0); err != nil || n != 3 {
 			t.Fatalf("CreateMonth = %d, %v; want 3", n, err)
 		}
-		var ids []string
-		rows, err := w.db.SQL().QueryContext(ctx, numbered(w.db, `SELECT id FROM sepa_collections WHERE month = $1 ORDER BY id`), month)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				t.Fatal(err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
+		ids, _ := monthCollections(t, w, month)
 		n := collections.Prenotice{DueDate: t0, CreditorID: "FR72ZZZ123456", At: t0}
 		for _, c := range []struct {
 			after    string
@@ -597,4 +575,26 @@ func TestPrenotifyBatchesAfter(t *testing.T) {
 			t.Errorf("collections not pre-notified: %d, %v", left, err)
 		}
 	})
+}
+
+// monthCollections returns the ids of month's collections in id order, and their buyers.
+func monthCollections(t *testing.T, w *ledgerWorld, month string) (ids, buyers []string) {
+	t.Helper()
+	rows, err := w.db.SQL().QueryContext(context.Background(),
+		numbered(w.db, `SELECT id, buyer_id FROM sepa_collections WHERE month = $1 ORDER BY id`), month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var colID, buyer string
+		if err := rows.Scan(&colID, &buyer); err != nil {
+			t.Fatal(err)
+		}
+		ids, buyers = append(ids, colID), append(buyers, buyer)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ids, buyers
 }
