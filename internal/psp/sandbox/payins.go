@@ -372,7 +372,14 @@ func (p *Provider) toPayIn(pi PayIn) psp.PayIn {
 // 001801 account_closed. A debit whose mandate was cancelled meanwhile fails with 001833
 // (mandate_cancelled). It returns how many pay-ins this call settled; a pay-in settled by a
 // concurrent call is skipped. Notifications are sent after each pay-in's change is committed.
+//
+// Calls run one at a time (in this process): a call returns only after a concurrent call's
+// pay-ins were settled and their notifications sent. A clock move that settles (the test clock's
+// PUT) thus answers after the outcome of a debit the background settlement took at the same
+// moment is applied, as it does for the debits it settles itself.
 func (p *Provider) Settle(ctx context.Context, force bool) (int, error) {
+	p.settling.Lock()
+	defer p.settling.Unlock()
 	now := p.clock.Now()
 	cutoff := now.Add(-settleAfter)
 	if force {

@@ -946,3 +946,54 @@ func TestDirectDebitAnswer(t *testing.T) {
 		}
 	})
 }
+
+// Settle calls run one at a time: a forced Settle made while another call is sending the
+// notification of a debit it settled returns only after that notification was sent (the clock
+// move that settles answers after the outcome is applied, also when the background settlement
+// took the debit first). Both databases.
+func TestSettleWaitsForAConcurrentSettle(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		f := newFixture(t, b, publicURL)
+		ctx := context.Background()
+		by := f.buyer(t)
+		m := f.signedMandate(t, by, "Garage Martin", ibanSucceeds)
+		if _, err := f.p.CreateDirectDebitPayIn(ctx, psp.DirectDebitPayInRequest{IdempotencyKey: key("dd"), AuthorID: by.userID,
+			CreditedWalletID: by.walletID, MandateID: m.ID, Amount: 1000}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(48 * time.Hour)
+		started, release := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		p := sandbox.New(f.store, f.clock, publicURL, sandbox.WithNotifier(func(_ context.Context, n psp.Notification) {
+			if n.Kind == psp.ResourcePayIn {
+				once.Do(func() { close(started) })
+				<-release
+			}
+		}))
+		background := make(chan error, 1)
+		go func() { _, err := p.Settle(ctx, false); background <- err }()
+		<-started
+		moved := make(chan int, 1)
+		go func() {
+			n, err := p.Settle(ctx, true)
+			if err != nil {
+				t.Error(err)
+			}
+			moved <- n
+		}()
+		select {
+		case n := <-moved:
+			close(release)
+			<-background
+			t.Fatalf("the forced Settle returned (%d settled) while the concurrent one was still sending its notification", n)
+		case <-time.After(200 * time.Millisecond):
+		}
+		close(release)
+		if err := <-background; err != nil {
+			t.Fatal(err)
+		}
+		if n := <-moved; n != 0 {
+			t.Errorf("the forced Settle settled %d pay-ins, want 0 (the concurrent call settled the debit)", n)
+		}
+	})
+}

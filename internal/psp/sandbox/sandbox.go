@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,6 +37,8 @@ type Provider struct {
 	notify    func(ctx context.Context, n psp.Notification)
 	log       *slog.Logger
 	fpKey     []byte
+	// settling makes Settle calls run one at a time (see Settle).
+	settling sync.Mutex
 }
 
 // Option configures a Provider.
