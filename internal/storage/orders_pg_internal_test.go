@@ -118,10 +118,21 @@ func TestRawDecoding(t *testing.T) {
 		!r.at1.Equal(time.Date(2000, 1, 1, 0, 0, 0, 1000, time.UTC)) || !r.at2.IsZero() {
 		t.Errorf("decoded %+v", r)
 	}
+	// A column a kind of row does not use is NULL: "", 0, the zero time.
+	nulls := row()
+	for _, i := range []int{2, 3, 9, 14, 15} {
+		nulls[i] = nil
+	}
+	if err := in.rawRow(&r, nulls); err != nil {
+		t.Fatal(err)
+	}
+	if r.t[0] != "" || r.t[1] != "" || r.n[1] != 0 || r.n[6] != 0 || !r.at1.IsZero() || r.n[0] != -3 {
+		t.Errorf("NULLs decoded as %+v", r)
+	}
 	for name, broken := range map[string]func(v [][]byte){
 		"short kind":     func(v [][]byte) { v[0] = v[0][:2] },
 		"short integer":  func(v [][]byte) { v[9] = v[9][:4] },
-		"NULL integer":   func(v [][]byte) { v[9] = nil },
+		"empty integer":  func(v [][]byte) { v[9] = []byte{} },
 		"short time":     func(v [][]byte) { v[15] = v[15][:7] },
 		"infinite time":  func(v [][]byte) { v[15] = be(8, math.MaxInt64) },
 		"-infinite time": func(v [][]byte) { v[16] = be(8, math.MinInt64) },
