@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -64,13 +63,14 @@ func (deliveryNoteRow) TableName() string { return "delivery_notes" }
 // Orders implements orders.Store.
 type Orders struct {
 	db    *gorm.DB
-	units *DB // nil inside a unit (reads only)
+	units *DB         // nil inside a unit (reads only)
+	reads *orderReads // the statements of pages of orders built so far (PostgreSQL); nil builds each
 }
 
 var _ orders.Store = Orders{}
 
 // NewOrders returns the orders store.
-func NewOrders(db *DB) Orders { return Orders{db: db.gorm, units: db} }
+func NewOrders(db *DB) Orders { return Orders{db: db.gorm, units: db, reads: &orderReads{}} }
 
 // CreateOrder implements orders.Store: the order and its lines in one transaction.
 func (s Orders) CreateOrder(ctx context.Context, o orders.Order) error {
@@ -99,7 +99,7 @@ func (s Orders) CreateOrder(ctx context.Context, o orders.Order) error {
 // Order implements orders.Store.
 func (s Orders) Order(ctx context.Context, id string) (orders.Order, error) {
 	if isPostgres(s.db) {
-		out, err := s.completeOrders(ctx, branchesByOrder, true, 1, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, id)
+		out, err := s.completeOrders(ctx, orderByIDRead, 1, id)
 		if err != nil {
 			return orders.Order{}, err
 		}
@@ -126,42 +126,22 @@ func (s Orders) Order(ctx context.Context, id string) (orders.Order, error) {
 // SQLite four queries: orders, lines, delivery notes and payment summaries.
 func (s Orders) Orders(ctx context.Context, f orders.Filter, p page.Request) (page.Page[orders.Order], error) {
 	if isPostgres(s.db) {
-		var where []string
-		var args []any
-		arg := func(cond string, v any) {
-			args = append(args, v)
-			where = append(where, fmt.Sprintf(cond, len(args)))
+		shape := pageShape{buyer: f.BuyerID != "", center: f.CenterID != "", status: f.Status, after: p.After != "", limit: p.Limit}
+		var args []any // in pageRead's order of the parameters
+		if shape.buyer {
+			args = append(args, f.BuyerID)
 		}
-		var buyerArg, centerArg int // the $n of the parties' ids, 0 when not filtered on
-		if f.BuyerID != "" {
-			arg("buyer_id = $%d", f.BuyerID)
-			buyerArg = len(args)
+		if shape.center {
+			args = append(args, f.CenterID)
 		}
-		if f.CenterID != "" {
-			arg("center_id = $%d", f.CenterID)
-			centerArg = len(args)
+		if f.Status != "" && !f.Status.Valid() {
+			shape.status = pageStatusParam
+			args = append(args, string(f.Status))
 		}
-		from := pageBranches(f.Status != "", buyerArg, centerArg, p.Limit+1)
-		// The status is written in the statement, not a parameter: PostgreSQL estimates a
-		// parameter's "status <> $n" as matching almost nothing in the generic plan it caches
-		// after five calls, and then reads a buyer's every order and sorts them (4 ms at 100
-		// orders a buyer, against 0.1 ms for the index scan that stops after a page). Only the
-		// statuses of the catalogue are written so (a literal of our own, never the caller's text).
-		switch {
-		case f.Status == "":
-			where = append(where, "status <> '"+string(orders.StatusCancelled)+"'")
-		case f.Status.Valid():
-			where = append(where, "status = '"+string(f.Status)+"'")
-		default:
-			arg("status = $%d", string(f.Status))
+		if shape.after {
+			args = append(args, p.After)
 		}
-		if p.After != "" {
-			arg("id < $%d", p.After)
-		}
-		// The limit is written in the statement (an integer): a parameter would keep PostgreSQL
-		// from caching one generic plan per statement and make it plan every call.
-		out, err := s.completeOrders(ctx, from, true, p.Limit+1, fmt.Sprintf(`SELECT %s FROM orders WHERE %s ORDER BY id DESC LIMIT %d`,
-			orderColumns, strings.Join(where, " AND "), p.Limit+1), args...)
+		out, err := s.completeOrders(ctx, s.reads.page(shape, func() orderRead { return pageRead(shape) }), p.Limit+1, args...)
 		if err != nil {
 			return page.Page[orders.Order]{}, err
 		}

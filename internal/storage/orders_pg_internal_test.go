@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,5 +146,54 @@ func TestRawDecoding(t *testing.T) {
 	}
 	if err := in.rawRow(&r, row()[:16]); err == nil {
 		t.Error("a row of 16 values decoded without an error")
+	}
+}
+
+// TestPageReadsKeptByShape: a page's statement is built once per shape and kept; a status outside
+// the catalogue is a parameter (one shape for all of them, none of the caller's text in the
+// statement); past maxPageShapes a read is built and not kept.
+func TestPageReadsKeptByShape(t *testing.T) {
+	var c orderReads
+	builds := 0
+	build := func(shape pageShape) func() orderRead {
+		return func() orderRead { builds++; return pageRead(shape) }
+	}
+	buyer := pageShape{buyer: true, limit: 20}
+	first := c.page(buyer, build(buyer))
+	if again := c.page(buyer, build(buyer)); builds != 1 || again.q != first.q {
+		t.Fatalf("second read of a shape: %d builds, same statement %v", builds, again.q == first.q)
+	}
+	if first.q != pageRead(buyer).q || first.fallback == nil || first.fallback.q != pageRead(buyer).fallback.q || first.cap == 0 {
+		t.Error("kept read differs from a fresh one")
+	}
+	centre := pageShape{center: true, after: true, limit: 50}
+	if r := c.page(centre, build(centre)); builds != 2 || r.q == first.q || !strings.Contains(r.q, "LIMIT 51") || !strings.Contains(r.q, "id < $2") {
+		t.Errorf("another shape: %d builds, statement %.200s", builds, r.q)
+	}
+
+	param := pageShape{buyer: true, status: pageStatusParam, limit: 20}
+	q := pageRead(param).q
+	if !strings.Contains(q, "status = $2") || strings.Contains(q, "status <>") {
+		t.Errorf("a status outside the catalogue is not a parameter: %.300s", q)
+	}
+	if q := pageRead(pageShape{status: orders.StatusConfirmed, limit: 20}).q; !strings.Contains(q, "status = 'confirmed'") || strings.Contains(q, "$1") {
+		t.Errorf("a catalogue status is not written in the statement: %.300s", q)
+	}
+
+	var full orderReads
+	for i := range maxPageShapes {
+		full.page(pageShape{limit: i}, func() orderRead { return orderRead{} })
+	}
+	extra := pageShape{limit: maxPageShapes}
+	n := 0
+	for range 2 {
+		full.page(extra, func() orderRead { n++; return orderRead{} })
+	}
+	if n != 2 || len(full.reads) != maxPageShapes {
+		t.Errorf("past the bound: %d builds of the same shape, %d kept", n, len(full.reads))
+	}
+	var none *orderReads // an Orders made without NewOrders builds each read
+	if r := none.page(buyer, build(buyer)); r.q != first.q {
+		t.Error("nil cache built another statement")
 	}
 }
