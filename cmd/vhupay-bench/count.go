@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/vhupay/vhupay/internal/storage"
 )
@@ -48,7 +49,7 @@ func writes(up string) bool {
 // the benchmark connects as a superuser) for the lines of vhupay's database in that window.
 // The process runs no background jobs (the server is not Run), so every statement of the pool
 // in the window is a payment request's.
-func countStatements(ctx context.Context, admin, app *storage.DB, appDB string, client *http.Client, base string,
+func countStatements(ctx context.Context, admin, app *storage.DB, appDB string, client *fasthttp.HostClient, base string,
 	orders []benchOrder, next *atomic.Int64, d time.Duration, idemKey bool) (statementCount, error) {
 	var logFile string
 	if err := admin.SQL().QueryRowContext(ctx, `SELECT COALESCE(pg_current_logfile(), '')`).Scan(&logFile); err != nil {

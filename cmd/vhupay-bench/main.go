@@ -161,7 +161,7 @@ func run() error {
 		}
 	}
 
-	client := newClient(slices.Max(o.conns))
+	client := newClient(srv.Addr, slices.Max(o.conns))
 	next := &atomic.Int64{}
 	if o.count > 0 {
 		c, err := countStatements(ctx, admin, a.DB, appDB, client, "http://"+srv.Addr, orders, next, o.count, !o.noIdemKey)

@@ -294,8 +294,9 @@ func buyerBranches(n int) orderBranches {
 
 // completeOrders runs the read from (with its args) on s's connection or transaction, and
 // returns the orders complete, newest first (id descending). A read built without payments
-// leaves the orders' Payment nil (a statement's export shows none). At most is how many orders the CTE selects at most: the rows' slices are made that large at once
-// (grown one append at a time, they cost a page read 26 KB of copies).
+// leaves the orders' Payment nil (a statement's export shows none). At most is how many orders
+// the CTE selects at most: the rows' slices are made that large at once (grown one append at a
+// time, they cost a page read 26 KB of copies).
 //
 // Outside a transaction the rows are read with pgx's own interface, on a connection of the pool
 // (database/sql's Conn.Raw): database/sql boxes every value of every row in an interface and
