@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // The order lists' answer is written by hand: encoding/json's reflection was about a fifth of
@@ -141,17 +142,33 @@ func (o *Order) appendJSON(b []byte) ([]byte, error) {
 }
 
 // appendJSONString appends s as a JSON string the way json.Marshal does: printable ASCII other
-// than ", \, <, > and & as it is; any other string through encoding/json.
+// than ", \, <, > and &, and valid UTF-8 beyond ASCII other than U+2028 and U+2029, as it is
+// (French labels: "Pièce", "Rétroviseur"); any other string through encoding/json.
 func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+				return appendJSONStringMarshal(b, s)
+			}
+			i += size
+			continue
 		}
+		if c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return appendJSONStringMarshal(b, s)
+		}
+		i++
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// appendJSONStringMarshal appends s as encoding/json writes it (escaped).
+func appendJSONStringMarshal(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string always encodes
+	return append(b, q...)
 }
 
 // appendJSONTime appends t as time.Time's MarshalJSON does (RFC 3339 with nanoseconds, quoted;

@@ -94,3 +94,44 @@ func TestOrderListJSONMatchesMarshal(t *testing.T) {
 		t.Error("appendJSON wrote the year 10000")
 	}
 }
+
+// TestAppendJSONStringMatchesMarshal: a string is written byte for byte as json.Marshal writes
+// it, for French accents, emoji, every ASCII byte, U+2028/U+2029, invalid and truncated UTF-8,
+// UTF-8-encoded surrogates and random bytes.
+func TestAppendJSONStringMatchesMarshal(t *testing.T) {
+	cases := []string{"", "Pièce", "Rétroviseur gauche — état neuf", "émoji 🚗", "\u2028", "a\u2029b", "\xff", "é\xc3",
+		"\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc0\xaf", "\u00a0\u00ad\ufeff", "a\x7fb", "中文"}
+	for c := range 128 {
+		cases = append(cases, "x"+string(rune(c))+"é")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"a", "é", "\xc3", "\xa9", "🚗", "\u2028", "<", "\"", "\\", "\x00", "\x7f", "\xff", "\xe2\x80"}
+	for range 2000 {
+		var b []byte
+		for range rng.IntN(8) {
+			b = append(b, alphabet[rng.IntN(len(alphabet))]...)
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString([]byte("x"), s); !bytes.Equal(got[1:], want) || got[0] != 'x' {
+			t.Fatalf("%q: got %s, want %s", s, got[1:], want)
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"Pièce", "\u2028", "\xff", "<&>", "🚗"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %s, want %s", s, got, want)
+		}
+	})
+}
