@@ -254,7 +254,7 @@ func run() error {
 	// connection: a fifth of the process's CPU on a buyer's page of orders) and reads an answer
 	// (16 KB for a page of orders) in one read.
 	load := &fasthttp.HostClient{Addr: ln.Addr().String(), MaxConns: o.clients * 2, ReadBufferSize: 64 << 10,
-		MaxIdleConnDuration: time.Minute, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
+		MaxIdleConnDuration: time.Minute, MaxConnWaitTimeout: time.Minute, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err != nil {

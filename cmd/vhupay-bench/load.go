@@ -114,7 +114,7 @@ func load(ctx context.Context, db *storage.DB, buyers, orders int, secret string
 // hands each one to a reader and a writer goroutine per connection, a fifth of the process's
 // CPU on a read of a page of orders).
 func newClient(addr string, conns int) *fasthttp.HostClient {
-	return &fasthttp.HostClient{Addr: addr, MaxConns: conns, MaxIdleConnDuration: time.Minute,
+	return &fasthttp.HostClient{Addr: addr, MaxConns: conns, MaxIdleConnDuration: time.Minute, MaxConnWaitTimeout: time.Minute,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 }
 

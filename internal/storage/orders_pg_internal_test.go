@@ -176,6 +176,13 @@ func TestPageReadsKeptByShape(t *testing.T) {
 	if !strings.Contains(q, "status = $2") || strings.Contains(q, "status <>") {
 		t.Errorf("a status outside the catalogue is not a parameter: %.300s", q)
 	}
+	// Every parameter, in the order Orders.Orders passes its arguments.
+	q = pageRead(pageShape{buyer: true, center: true, status: pageStatusParam, after: true, limit: 20}).q
+	for _, want := range []string{"buyer_id = $1", "center_id = $2", "status = $3", "id < $4"} {
+		if !strings.Contains(q, want) {
+			t.Errorf("statement lacks %q: %.400s", want, q)
+		}
+	}
 	if q := pageRead(pageShape{status: orders.StatusConfirmed, limit: 20}).q; !strings.Contains(q, "status = 'confirmed'") || strings.Contains(q, "$1") {
 		t.Errorf("a catalogue status is not written in the statement: %.300s", q)
 	}

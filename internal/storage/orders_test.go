@@ -216,6 +216,7 @@ func TestOrderPagesMatchOrderReads(t *testing.T) {
 			{Status: orders.StatusPaymentPending},
 			{CenterID: second.CenterID},
 			{BuyerID: second.BuyerID, CenterID: second.CenterID},
+			{BuyerID: first.BuyerID, Status: "bogus"}, // outside the catalogue: a parameter, no order
 		} {
 			var want []string
 			for i := len(all) - 1; i >= 0; i-- {
@@ -236,6 +237,29 @@ func TestOrderPagesMatchOrderReads(t *testing.T) {
 					t.Fatalf("filter %+v, pages of %d: orders %v, want %v", f, limit, got, want)
 				}
 			}
+		}
+	})
+}
+
+// TestOrderPagesStatusOutsideCatalogue: a status outside the catalogue goes to the statement as
+// a parameter (its text, even SQL, is never part of it): with every filter and a cursor (four
+// parameters) the page answers empty, without an error, for two such statuses in turn (the kept
+// statement of the first serves the second), and the table is still there. The parameters' order
+// is checked on the statement's text by TestPageReadsKeptByShape.
+func TestOrderPagesStatusOutsideCatalogue(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		db := storagetest.Open(t, b)
+		store := storage.NewOrders(db)
+		o := newOrder(t, db)
+		for _, st := range []orders.Status{"bogus", "'; DROP TABLE orders; --"} {
+			got, err := store.Orders(context.Background(), orders.Filter{BuyerID: o.BuyerID, CenterID: o.CenterID, Status: st},
+				page.Request{Limit: 20, After: "ord_zzzz"})
+			if err != nil || len(got.Items) != 0 || got.HasMore {
+				t.Fatalf("status %q: %+v, %v", st, got, err)
+			}
+		}
+		if got, err := store.Order(context.Background(), o.ID); err != nil || got.ID != o.ID {
+			t.Fatalf("order after: %+v, %v", got, err)
 		}
 	})
 }
