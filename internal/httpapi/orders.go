@@ -198,17 +198,17 @@ func (s *Server) listOrders(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	out := OrderList{Data: make([]Order, len(res.Items)), listMeta: metaOf(res)}
-	for i, o := range res.Items {
-		out.Data[i] = toOrder(o)
-	}
 	buf, _ := s.listBuffers.Get().(*[]byte)
 	if buf == nil {
 		buf = new([]byte)
 	}
 	defer s.listBuffers.Put(buf)
-	body, err := out.appendJSON((*buf)[:0])
+	body, err := appendOrderList((*buf)[:0], res.Items, metaOf(res))
 	if err != nil { // a time json cannot write: encoding/json answers as it always did
+		out := OrderList{Data: make([]Order, len(res.Items)), listMeta: metaOf(res)}
+		for i, o := range res.Items {
+			out.Data[i] = toOrder(o)
+		}
 		c.JSON(http.StatusOK, out)
 		return
 	}

@@ -7,12 +7,15 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/vhupay/vhupay/internal/orders"
 )
 
-// TestOrderListJSONMatchesMarshal: the order lists' hand-written JSON is byte for byte what
-// json.Marshal writes, for strings that need escaping (HTML characters, quotes, control
-// characters, U+2028, invalid UTF-8), nil and empty slices, absent payment and reference, times
-// in other zones and with nanoseconds, and the cursor present or not.
+// TestOrderListJSONMatchesMarshal: the order lists' hand-written JSON, written from the domain's
+// orders, is byte for byte what json.Marshal writes for the OrderList toOrder makes of them, for
+// strings that need escaping (HTML characters, quotes, control characters, U+2028, invalid
+// UTF-8), nil and empty slices, absent payment and reference, times in other zones and with
+// nanoseconds, and the cursor present or not.
 func TestOrderListJSONMatchesMarshal(t *testing.T) {
 	texts := []string{"", "ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b", "Pièce <b>&</b>", `quote " and \ back`,
 		"tab\tnew\nline\r\x00\x1f\x7f", "sep \u2028 \u2029", "bad \xff\xfe utf8", "émoji 🚗", "BL-2026-00042"}
@@ -30,45 +33,46 @@ func TestOrderListJSONMatchesMarshal(t *testing.T) {
 		return t
 	}
 	for round := range 300 {
-		var l OrderList
+		var items []orders.Order
 		if round%7 != 0 {
-			l.Data = make([]Order, rng.IntN(4))
+			items = make([]orders.Order, rng.IntN(4))
 		}
-		l.HasMore = rng.IntN(2) == 0
-		if l.HasMore {
-			l.NextCursor = text()
+		var m listMeta
+		m.HasMore = rng.IntN(2) == 0
+		if m.HasMore {
+			m.NextCursor = text()
 		}
-		for i := range l.Data {
-			o := Order{ID: text(), BuyerID: text(), CenterID: text(), Status: text(), DeliveryMode: text(),
-				TotalExclVAT: rng.Int64N(1e9) - 5e8, TotalVAT: rng.Int64N(1e6), Total: rng.Int64N(1e9), AmountRefunded: rng.Int64N(10),
-				Currency: text(), CreatedAt: when(), UpdatedAt: when()}
-			if rng.IntN(2) == 0 {
-				ref := text()
-				o.ExternalReference = &ref
-			}
+		for i := range items {
+			o := orders.Order{ID: text(), BuyerID: text(), CenterID: text(), Status: orders.Status(text()), DeliveryMode: orders.DeliveryMode(text()),
+				ExternalReference: text(), TotalExclVAT: rng.Int64N(1e9) - 5e8, TotalVAT: rng.Int64N(1e6), Total: rng.Int64N(1e9),
+				AmountRefunded: rng.Int64N(10), Currency: text(), CreatedAt: when(), UpdatedAt: when()}
 			if rng.IntN(4) != 0 {
-				o.Lines = make([]OrderLine, rng.IntN(3))
+				o.Lines = make([]orders.Line, rng.IntN(3))
 				for j := range o.Lines {
-					o.Lines[j] = OrderLine{Reference: text(), Label: text(), Quantity: rng.IntN(100), UnitPriceExclVAT: rng.Int64N(1e7),
+					o.Lines[j] = orders.Line{Reference: text(), Label: text(), Quantity: rng.IntN(100), UnitPriceExclVAT: rng.Int64N(1e7),
 						VATRate: rng.IntN(2001), TotalExclVAT: rng.Int64N(1e7), TotalVAT: rng.Int64N(1e6), Total: -rng.Int64N(1e7)}
 				}
 			}
 			if rng.IntN(2) == 0 {
-				o.Payment = &OrderPayment{IntentID: text(), Method: text(), Status: text()}
+				o.Payment = &orders.PaymentSummary{IntentID: text(), Method: text(), Status: text()}
 			}
 			if rng.IntN(4) != 0 {
-				o.DeliveryNotes = make([]DeliveryNote, rng.IntN(3))
+				o.DeliveryNotes = make([]orders.DeliveryNote, rng.IntN(3))
 				for j := range o.DeliveryNotes {
-					o.DeliveryNotes[j] = DeliveryNote{Kind: text(), Number: text(), CreatedAt: when()}
+					o.DeliveryNotes[j] = orders.DeliveryNote{Kind: orders.DeliveryNoteKind(text()), Number: text(), CreatedAt: when()}
 				}
 			}
-			l.Data[i] = o
+			items[i] = o
+		}
+		l := OrderList{Data: make([]Order, len(items)), listMeta: m}
+		for i, o := range items {
+			l.Data[i] = toOrder(o)
 		}
 		want, err := json.Marshal(l)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := l.appendJSON(nil)
+		got, err := appendOrderList(nil, items, m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,22 +80,23 @@ func TestOrderListJSONMatchesMarshal(t *testing.T) {
 			t.Fatalf("round %d:\n got %s\nwant %s", round, got, want)
 		}
 	}
-	// A field added to these types must be written by appendJSON too (and filled above).
+	// A field added to these types must be written by appendOrderList too (and filled above).
 	for _, c := range []struct {
 		v    any
 		want int
-	}{{OrderList{}, 2}, {listMeta{}, 2}, {Order{}, 16}, {OrderLine{}, 8}, {OrderPayment{}, 3}, {DeliveryNote{}, 3}} {
+	}{{OrderList{}, 2}, {listMeta{}, 2}, {Order{}, 16}, {OrderLine{}, 8}, {OrderPayment{}, 3}, {DeliveryNote{}, 3},
+		{orders.Order{}, 16}, {orders.Line{}, 8}, {orders.PaymentSummary{}, 3}, {orders.DeliveryNote{}, 3}} {
 		if n := reflect.TypeOf(c.v).NumField(); n != c.want {
-			t.Errorf("%T has %d fields, appendJSON writes %d: update orders_json.go and this test", c.v, n, c.want)
+			t.Errorf("%T has %d fields, appendOrderList writes %d: update orders_json.go and this test", c.v, n, c.want)
 		}
 	}
 	// A time json cannot write fails as json.Marshal does.
-	bad := OrderList{Data: []Order{{CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}}
-	if _, err := json.Marshal(bad); err == nil {
+	bad := []orders.Order{{CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	if _, err := json.Marshal(OrderList{Data: []Order{toOrder(bad[0])}}); err == nil {
 		t.Fatal("json.Marshal wrote the year 10000")
 	}
-	if _, err := bad.appendJSON(nil); err == nil {
-		t.Error("appendJSON wrote the year 10000")
+	if _, err := appendOrderList(nil, bad, listMeta{}); err == nil {
+		t.Error("appendOrderList wrote the year 10000")
 	}
 }
 
