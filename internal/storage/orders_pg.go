@@ -486,8 +486,9 @@ const pgEpochMicros = 946684800 * 1000000
 
 // rawRow decodes one row of completeOrdersSQL from its binary values (rawDecodable checked the
 // types): int4 and int8 big-endian, text as is, timestamptz as microseconds since 2000-01-01
-// (NULL, a nil value, gives "", 0 or the zero time). Free texts (references, labels) are not
-// interned.
+// (NULL, a nil value, gives "", 0 or the zero time). Texts that are each row's own (a line's
+// reference and label, a delivery note's number, an intent's id) are not interned: a map entry
+// for a text never met again only costs.
 func (in interner) rawRow(r *completeRow, vals [][]byte) error {
 	if len(vals) != len(completeColumnOIDs) || len(vals[0]) != 4 {
 		return errors.New("read orders: malformed row")
@@ -495,8 +496,7 @@ func (in interner) rawRow(r *completeRow, vals [][]byte) error {
 	r.kind = int(int32(binary.BigEndian.Uint32(vals[0])))
 	r.orderID = in.text(vals[1])
 	for i := range r.t {
-		// A line's reference and label (kind 1, texts 0 and 1) are seldom repeated.
-		if r.kind == 1 && i < 2 {
+		if own(r.kind, i) {
 			r.t[i] = string(vals[2+i])
 		} else {
 			r.t[i] = in.text(vals[2+i])
@@ -519,6 +519,21 @@ func (in interner) rawRow(r *completeRow, vals [][]byte) error {
 	}
 	r.at2, err = rawTime(vals[16])
 	return err
+}
+
+// own reports whether the text i of a row of kind is the row's own, seldom met twice in a read:
+// a line's reference and label (kind 1, texts 0 and 1), a delivery note's number (kind 2, text
+// 1), a payment intent's id (kind 3, text 2).
+func own(kind, i int) bool {
+	switch kind {
+	case 1:
+		return i < 2
+	case 2:
+		return i == 1
+	case 3:
+		return i == 2
+	}
+	return false
 }
 
 // rawTime decodes a binary timestamptz: microseconds since 2000-01-01 UTC; NULL (nil) is the
