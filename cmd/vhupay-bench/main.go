@@ -237,7 +237,7 @@ func run() error {
 		}
 	}
 	if len(tps) > 0 {
-		ref := median(tps)
+		ref := benchkit.Median(tps)
 		fmt.Printf("\npgbench reference (median of %d): %.0f TPS\n", len(tps), ref)
 		for _, c := range o.conns {
 			var rates []float64
@@ -246,7 +246,7 @@ func run() error {
 					rates = append(rates, f.r.rate())
 				}
 			}
-			m := median(rates)
+			m := benchkit.Median(rates)
 			fmt.Printf("vhupay at %3d conns (median of %d): %.0f req/s, ratio %.2f (goal ≥ 0.50)\n", c, len(rates), m, m/ref)
 		}
 	}
@@ -348,18 +348,6 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // tokens signs one buyer token per buyer, valid for a day.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,6 +65,19 @@ func LoadAverage() string {
 
 // MS is d in milliseconds.
 func MS(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Median is the median of xs (the mean of the two middle values for an even count), 0 for none.
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
 
 // Scratch is an empty PostgreSQL database made for one benchmark run.
 type Scratch struct {
