@@ -137,23 +137,33 @@ func appendOrder(b []byte, o *orders.Order) ([]byte, error) {
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
-				return appendJSONStringMarshal(b, s)
-			}
-			i += size
+		if jsonPlain[c] {
+			i++
 			continue
 		}
-		if c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if c < utf8.RuneSelf { // ASCII json.Marshal escapes
 			return appendJSONStringMarshal(b, s)
 		}
-		i++
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+			return appendJSONStringMarshal(b, s)
+		}
+		i += size
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// jsonPlain is true for the ASCII bytes json.Marshal writes as they are: printable, other than
+// ", \, <, > and & (a table: one load a byte, where the comparisons were a tenth of writing a
+// page of orders).
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // appendJSONStringMarshal appends s as encoding/json writes it (escaped).
 func appendJSONStringMarshal(b []byte, s string) []byte {
