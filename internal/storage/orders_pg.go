@@ -586,12 +586,22 @@ type (
 // (a quarter of its execution of a buyer's page).
 func assembleOrders(out []orders.Order, lines []pendingLine, notes []pendingNote, pays []pendingPayment) []orders.Order {
 	slices.SortFunc(out, func(a, b orders.Order) int { return strings.Compare(b.ID, a.ID) })
-	// at is an order's index in out (sorted by id descending), -1 for none: a binary search, no map.
+	// at is an order's index in out (sorted by id descending), -1 for none: no map, the index
+	// found last or one of its neighbours first (the lines, sorted, come order after order, and
+	// the other rows mostly in the order of an index), else a binary search.
+	last := 0
 	at := func(id string) int {
+		for _, i := range [3]int{last, last + 1, last - 1} {
+			if i >= 0 && i < len(out) && out[i].ID == id {
+				last = i
+				return i
+			}
+		}
 		i, ok := slices.BinarySearchFunc(out, id, func(o orders.Order, id string) int { return strings.Compare(id, o.ID) })
 		if !ok {
 			return -1
 		}
+		last = i
 		return i
 	}
 	// The lines of every order share one array, in order then position: one allocation for all.

@@ -1,8 +1,13 @@
 package storage
 
 import (
+	"cmp"
 	"encoding/binary"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +73,102 @@ func TestAssembleOrdersUnsorted(t *testing.T) {
 			t.Errorf("%s payment %+v, want %s", w.o.ID, w.o.Payment, w.want)
 		}
 	}
+}
+
+// TestAssembleOrdersMatchesNaive: for random reads (orders in any order, rows of orders not
+// selected, rows in any order or in an index's order), assembleOrders gives what a plain
+// map-based assembly gives: the lookups that try the last order found first find the same order
+// as a search would.
+func TestAssembleOrdersMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	for round := range 500 {
+		n := rng.IntN(25)
+		ids := make([]string, n+3) // the last three are orders not selected
+		for i := range ids {
+			ids[i] = fmt.Sprintf("ord_%04d", rng.IntN(10000)*10+i%10)
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+		selected, others := ids[:max(len(ids)-3, 0)], ids[max(len(ids)-3, 0):]
+		pick := func() string {
+			if len(others) > 0 && rng.IntN(8) == 0 {
+				return others[rng.IntN(len(others))]
+			}
+			if len(selected) == 0 {
+				return "ord_none"
+			}
+			return selected[rng.IntN(len(selected))]
+		}
+		var lines []pendingLine
+		var notes []pendingNote
+		var pays []pendingPayment
+		for k := range rng.IntN(3 * (n + 1)) {
+			lines = append(lines, pendingLine{orderID: pick(), position: int64(k), line: orders.Line{Reference: fmt.Sprint("l", k)}})
+		}
+		for k := range rng.IntN(2 * (n + 1)) {
+			notes = append(notes, pendingNote{orderID: pick(), note: orders.DeliveryNote{Number: fmt.Sprint("n", k),
+				CreatedAt: t0.Add(time.Duration(rng.IntN(5)) * time.Hour)}})
+		}
+		statuses := []string{"failed", "succeeded", "scheduled", "canceled", "processing"}
+		for k := range rng.IntN(2 * (n + 1)) {
+			pays = append(pays, pendingPayment{orderID: pick(), payment: orders.PaymentSummary{IntentID: fmt.Sprintf("pi_%03d", k),
+				Status: statuses[rng.IntN(len(statuses))]}})
+		}
+		if round%2 == 0 { // as an index returns them: by order id
+			slices.SortStableFunc(lines, func(a, b pendingLine) int { return strings.Compare(a.orderID, b.orderID) })
+			slices.SortStableFunc(pays, func(a, b pendingPayment) int { return strings.Compare(a.orderID, b.orderID) })
+		}
+		in := make([]orders.Order, len(selected))
+		for i, id := range selected {
+			in[i] = orders.Order{ID: id, DeliveryNotes: []orders.DeliveryNote{}}
+		}
+		want := naiveAssemble(slices.Clone(in), slices.Clone(lines), slices.Clone(notes), slices.Clone(pays))
+		got := assembleOrders(in, lines, notes, pays)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d:\n got %+v\nwant %+v", round, got, want)
+		}
+	}
+}
+
+// naiveAssemble is assembleOrders written plainly, with a map from id to order.
+func naiveAssemble(out []orders.Order, lines []pendingLine, notes []pendingNote, pays []pendingPayment) []orders.Order {
+	slices.SortFunc(out, func(a, b orders.Order) int { return strings.Compare(b.ID, a.ID) })
+	idx := map[string]int{}
+	for i, o := range out {
+		idx[o.ID] = i
+	}
+	slices.SortStableFunc(lines, func(a, b pendingLine) int { return cmp.Compare(a.position, b.position) })
+	for _, l := range lines {
+		if i, ok := idx[l.orderID]; ok {
+			out[i].Lines = append(out[i].Lines, l.line)
+		}
+	}
+	slices.SortStableFunc(notes, func(a, b pendingNote) int {
+		if c := a.note.CreatedAt.Compare(b.note.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.note.Number, b.note.Number)
+	})
+	for _, n := range notes {
+		if i, ok := idx[n.orderID]; ok {
+			out[i].DeliveryNotes = append(out[i].DeliveryNotes, n.note)
+		}
+	}
+	confirms := func(p orders.PaymentSummary) bool { return p.Status == "succeeded" || p.Status == "scheduled" }
+	for _, p := range pays {
+		i, ok := idx[p.orderID]
+		if !ok {
+			continue
+		}
+		cur := out[i].Payment
+		if cur == nil || (confirms(p.payment) && !confirms(*cur)) || (confirms(p.payment) == confirms(*cur) && p.payment.IntentID > cur.IntentID) {
+			pay := p.payment
+			out[i].Payment = &pay
+		}
+	}
+	return out
 }
 
 // TestRawDecoding: the order read decodes binary rows itself only when the result has the
