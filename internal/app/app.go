@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if err != nil {
 		return nil, err
 	}
-	dbOpts := []storage.Option{storage.WithMaxConns(cfg.DBMaxConns)}
+	dbOpts := []storage.Option{storage.WithMaxConns(cfg.DBMaxConns), storage.WithReadConcurrency(cfg.DBReadConcurrency)}
 	if opts.StatementHook != nil {
 		dbOpts = append(dbOpts, storage.WithStatementHook(opts.StatementHook))
 	}

@@ -20,6 +20,10 @@ type Config struct {
 	// DBMaxConns is the size of the PostgreSQL pool (VHUPAY_DB_MAX_CONNS, default
 	// storage.DefaultMaxConns: 16).
 	DBMaxConns int
+	// DBReadConcurrency is how many reads of complete orders (pages, single orders) the process
+	// runs on PostgreSQL at once (VHUPAY_DB_READ_CONCURRENCY, default
+	// storage.DefaultReadConcurrency: 4).
+	DBReadConcurrency int
 	// SQLitePath is the database file when DatabaseURL is sqlite://, else "".
 	SQLitePath string
 
@@ -197,6 +201,14 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("VHUPAY_DB_MAX_CONNS %q must be a number of connections from 1 to 1000", v))
 		}
 		c.DBMaxConns = n
+	}
+	c.DBReadConcurrency = 4
+	if v := getenv("VHUPAY_DB_READ_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 1000 {
+			errs = append(errs, fmt.Errorf("VHUPAY_DB_READ_CONCURRENCY %q must be a number of reads from 1 to 1000", v))
+		}
+		c.DBReadConcurrency = n
 	}
 	if c.PSP == "mangopay" {
 		c.MangoPay.CallsPerWindow = 2000

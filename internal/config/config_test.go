@@ -111,6 +111,24 @@ func TestSEPACreditor(t *testing.T) {
 	}
 }
 
+// TestDBReadConcurrency: a process reads 4 pages of orders at once unless
+// VHUPAY_DB_READ_CONCURRENCY says otherwise (1 to 1000).
+func TestDBReadConcurrency(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || c.DBReadConcurrency != 4 {
+		t.Fatalf("default: %d, %v; want 4", c.DBReadConcurrency, err)
+	}
+	if c, err := Load(env(map[string]string{"VHUPAY_DB_READ_CONCURRENCY": " 12 "})); err != nil || c.DBReadConcurrency != 12 {
+		t.Errorf("12: %d, %v", c.DBReadConcurrency, err)
+	}
+	for _, bad := range []string{"0", "-1", "1001", "few", "4.5"} {
+		if _, err := Load(env(map[string]string{"VHUPAY_DB_READ_CONCURRENCY": bad})); err == nil ||
+			!strings.Contains(err.Error(), "VHUPAY_DB_READ_CONCURRENCY") {
+			t.Errorf("%q: %v, want an error naming VHUPAY_DB_READ_CONCURRENCY", bad, err)
+		}
+	}
+}
+
 // TestDBMaxConns: the PostgreSQL pool has 16 connections unless VHUPAY_DB_MAX_CONNS says
 // otherwise (1 to 1000).
 func TestDBMaxConns(t *testing.T) {

@@ -26,6 +26,20 @@ func WithMaxConns(n int) Option {
 	}
 }
 
+// DefaultReadConcurrency is how many reads of complete orders a process runs on PostgreSQL at
+// once unless WithReadConcurrency sets it (VHUPAY_DB_READ_CONCURRENCY); see readGate.
+const DefaultReadConcurrency = 4
+
+// WithReadConcurrency sets how many reads of complete orders the process runs on PostgreSQL at
+// once (n ≥ 1; see readGate).
+func WithReadConcurrency(n int) Option {
+	return func(db *DB) {
+		if n >= 1 {
+			db.readConcurrency = n
+		}
+	}
+}
+
 // StatementHook is called inside every unit of work before each of its statements (with the
 // statement's SQL), before a job is enqueued ("ENQUEUE <kind>"), before the unit commits
 // ("COMMIT") and after it committed ("COMMITTED"). It exists for fault-injection tests: a hook

@@ -65,12 +65,15 @@ type Orders struct {
 	db    *gorm.DB
 	units *DB         // nil inside a unit (reads only)
 	reads *orderReads // the statements of pages of orders built so far (PostgreSQL); nil builds each
+	gate  readGate    // the process's gate for reads of orders outside a unit (nil: none)
 }
 
 var _ orders.Store = Orders{}
 
 // NewOrders returns the orders store.
-func NewOrders(db *DB) Orders { return Orders{db: db.gorm, units: db, reads: &orderReads{}} }
+func NewOrders(db *DB) Orders {
+	return Orders{db: db.gorm, units: db, reads: &orderReads{}, gate: db.reads}
+}
 
 // CreateOrder implements orders.Store: the order and its lines in one transaction.
 func (s Orders) CreateOrder(ctx context.Context, o orders.Order) error {

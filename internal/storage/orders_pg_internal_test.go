@@ -2,13 +2,17 @@ package storage
 
 import (
 	"cmp"
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -303,5 +307,67 @@ func TestPageReadsKeptByShape(t *testing.T) {
 	var none *orderReads // an Orders made without NewOrders builds each read
 	if r := none.page(buyer, build(buyer)); r.q != first.q {
 		t.Error("nil cache built another statement")
+	}
+}
+
+// TestReadGate: a gate of n lets at most n reads run at once and every read through; a read
+// that panics gives its place back; a read whose context ends while it waits is not run and
+// gets the context's error; a nil gate runs every read at once.
+func TestReadGate(t *testing.T) {
+	ctx := context.Background()
+	g := make(readGate, 3)
+	var running, most, done atomic.Int32
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			err := g.through(ctx, func() error {
+				n := running.Add(1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				time.Sleep(time.Millisecond)
+				running.Add(-1)
+				done.Add(1)
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if most.Load() > 3 || done.Load() != 40 {
+		t.Errorf("%d reads at once at most (want ≤ 3), %d done of 40", most.Load(), done.Load())
+	}
+
+	one := make(readGate, 1)
+	func() {
+		defer func() { _ = recover() }()
+		_ = one.through(ctx, func() error { panic("read failed") })
+	}()
+	if len(one) != 0 {
+		t.Fatal("a read that panicked kept its place")
+	}
+	hold, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = one.through(ctx, func() error { close(hold); <-release; return nil })
+	}()
+	<-hold
+	waiting, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	ran := false
+	if err := one.through(waiting, func() error { ran = true; return nil }); !errors.Is(err, context.DeadlineExceeded) || ran {
+		t.Errorf("a read whose context ended while it waited: %v, ran %v", err, ran)
+	}
+	close(release)
+	if err := one.through(ctx, func() error { return errors.New("boom") }); err == nil || err.Error() != "boom" {
+		t.Errorf("the read's own error: %v", err)
+	}
+	if err := one.through(ctx, func() error { return nil }); err != nil || len(one) != 0 {
+		t.Errorf("after an error: %v, %d places taken", err, len(one))
+	}
+
+	var none readGate
+	if err := none.through(ctx, func() error { return nil }); err != nil {
+		t.Error(err)
 	}
 }

@@ -2,9 +2,11 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -260,6 +262,61 @@ func TestOrderPagesStatusOutsideCatalogue(t *testing.T) {
 		}
 		if got, err := store.Order(context.Background(), o.ID); err != nil || got.ID != o.ID {
 			t.Fatalf("order after: %+v, %v", got, err)
+		}
+	})
+}
+
+// TestOrderPagesThroughNarrowGate: with one read of orders at a time (WithReadConcurrency(1)),
+// 16 goroutines reading pages, single orders and admin pages at once all get their orders (the
+// gate lets each through in turn, gives its place back after an error, and never holds a
+// connection another read waits for); a read whose context ends while it waits fails with the
+// context's error, and the next read goes through.
+func TestOrderPagesThroughNarrowGate(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, b storagetest.Backend) {
+		db, err := storage.Open(context.Background(), storagetest.URL(t, b), storage.WithReadConcurrency(1), storage.WithMaxConns(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		store := storage.NewOrders(db)
+		o := newOrder(t, db)
+		var wg sync.WaitGroup
+		errs := make(chan error, 16*20)
+		for w := range 16 {
+			wg.Go(func() {
+				for i := range 20 {
+					ctx := context.Background()
+					switch (w + i) % 3 {
+					case 0:
+						got, err := store.Orders(ctx, orders.Filter{BuyerID: o.BuyerID}, page.Request{Limit: 20})
+						if err == nil && (len(got.Items) != 1 || got.Items[0].ID != o.ID) {
+							err = fmt.Errorf("buyer's page %+v", got)
+						}
+						errs <- err
+					case 1:
+						got, err := store.Order(ctx, o.ID)
+						if err == nil && len(got.Lines) != len(o.Lines) {
+							err = fmt.Errorf("order %+v", got)
+						}
+						errs <- err
+					default:
+						cancelled, cancel := context.WithCancel(ctx)
+						cancel()
+						if _, err := store.Orders(cancelled, orders.Filter{}, page.Request{Limit: 5}); err == nil {
+							errs <- errors.New("a read with an ended context succeeded")
+						}
+						_, err := store.Orders(ctx, orders.Filter{}, page.Request{Limit: 5})
+						errs <- err
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }

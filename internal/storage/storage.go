@@ -48,6 +48,9 @@ type DB struct {
 	initial  int64                            // the SEPA ceiling of a reinstated buyer (SetSEPAStanding)
 	hook     StatementHook                    // see WithStatementHook
 	maxConns int                              // see WithMaxConns
+	// readConcurrency and reads: see WithReadConcurrency and readGate.
+	readConcurrency int
+	reads           readGate
 	// outboxWake is signalled when a unit commits an event outbox row (see OutboxWritten).
 	outboxWake chan struct{}
 }
@@ -84,10 +87,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
-	db := &DB{gorm: g, sql: sqlDB, dialect: dialect, outboxWake: make(chan struct{}, 1), maxConns: DefaultMaxConns}
+	db := &DB{gorm: g, sql: sqlDB, dialect: dialect, outboxWake: make(chan struct{}, 1), maxConns: DefaultMaxConns,
+		readConcurrency: DefaultReadConcurrency}
 	for _, o := range opts {
 		o(db)
 	}
+	db.reads = make(readGate, db.readConcurrency)
 	if dialect == SQLite {
 		sqlDB.SetMaxOpenConns(8)
 	} else {
