@@ -328,7 +328,7 @@ func (s Orders) completeOrders(ctx context.Context, from orderRead, atMost int, 
 // 80 rows) is CPU-bound in PostgreSQL; more of them at once than the database server has cores
 // to run them only add context switches, and a page's latency then depends on the kernel's
 // scheduler. With 16 clients on a 2-core machine, a gate of 4 took the buyer's page from 9.4–11.2
-// to 6.5–8.2 ms at p99 and PostgreSQL's CPU per page from 204–241 to 163–182 µs
+// to 6.7–8.2 ms at p99 and PostgreSQL's CPU per page from 204–241 to 163–176 µs
 // (docs/benchmarks.md). Writes, transactions and other reads do not pass through it: a payment
 // waits on its commit's flush, not on a core. A nil gate admits every read.
 type readGate chan struct{}
