@@ -281,7 +281,7 @@ func TestOrderPagesThroughNarrowGate(t *testing.T) {
 		store := storage.NewOrders(db)
 		o := newOrder(t, db)
 		var wg sync.WaitGroup
-		errs := make(chan error, 16*20)
+		errs := make(chan error, 2*16*20) // at most two a round
 		for w := range 16 {
 			wg.Go(func() {
 				for i := range 20 {
