@@ -194,22 +194,8 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("VHUPAY_LOG_FORMAT must be json or text, not %q", c.LogFormat))
 	}
 	c.IntentExpiry = duration(getenv, "VHUPAY_INTENT_EXPIRY", 30*time.Minute, time.Minute, &errs)
-	c.DBMaxConns = 16
-	if v := getenv("VHUPAY_DB_MAX_CONNS"); v != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 || n > 1000 {
-			errs = append(errs, fmt.Errorf("VHUPAY_DB_MAX_CONNS %q must be a number of connections from 1 to 1000", v))
-		}
-		c.DBMaxConns = n
-	}
-	c.DBReadConcurrency = 4
-	if v := getenv("VHUPAY_DB_READ_CONCURRENCY"); v != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 || n > 1000 {
-			errs = append(errs, fmt.Errorf("VHUPAY_DB_READ_CONCURRENCY %q must be a number of reads from 1 to 1000", v))
-		}
-		c.DBReadConcurrency = n
-	}
+	c.DBMaxConns = count(getenv, "VHUPAY_DB_MAX_CONNS", 16, 1, 1000, "connections", &errs)
+	c.DBReadConcurrency = count(getenv, "VHUPAY_DB_READ_CONCURRENCY", 4, 1, 1000, "reads", &errs)
 	if c.PSP == "mangopay" {
 		c.MangoPay.CallsPerWindow = 2000
 	}
@@ -329,6 +315,19 @@ func duration(getenv func(string) string, name string, def, min time.Duration, e
 		*errs = append(*errs, fmt.Errorf("%s %q must be a duration of at least %s", name, v, strings.TrimSuffix(strings.TrimSuffix(min.String(), "0s"), "0m")))
 	}
 	return d
+}
+
+// count reads a whole number of what from lo to hi (def when unset; spaces around it allowed).
+func count(getenv func(string) string, name string, def, lo, hi int, what string, errs *[]error) int {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < lo || n > hi {
+		*errs = append(*errs, fmt.Errorf("%s %q must be a number of %s from %d to %d", name, v, what, lo, hi))
+	}
+	return n
 }
 
 // origins reads a comma-separated list of origins (scheme://host[:port], no path).

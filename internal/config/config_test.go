@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -111,37 +112,29 @@ func TestSEPACreditor(t *testing.T) {
 	}
 }
 
-// TestDBReadConcurrency: a process reads 4 pages of orders at once unless
-// VHUPAY_DB_READ_CONCURRENCY says otherwise (1 to 1000).
-func TestDBReadConcurrency(t *testing.T) {
-	c, err := Load(env(nil))
-	if err != nil || c.DBReadConcurrency != 4 {
-		t.Fatalf("default: %d, %v; want 4", c.DBReadConcurrency, err)
-	}
-	if c, err := Load(env(map[string]string{"VHUPAY_DB_READ_CONCURRENCY": " 12 "})); err != nil || c.DBReadConcurrency != 12 {
-		t.Errorf("12: %d, %v", c.DBReadConcurrency, err)
-	}
-	for _, bad := range []string{"0", "-1", "1001", "few", "4.5"} {
-		if _, err := Load(env(map[string]string{"VHUPAY_DB_READ_CONCURRENCY": bad})); err == nil ||
-			!strings.Contains(err.Error(), "VHUPAY_DB_READ_CONCURRENCY") {
-			t.Errorf("%q: %v, want an error naming VHUPAY_DB_READ_CONCURRENCY", bad, err)
+// TestDBCounts: the PostgreSQL pool has 16 connections unless VHUPAY_DB_MAX_CONNS says
+// otherwise, and a process runs 4 reads of orders at once unless VHUPAY_DB_READ_CONCURRENCY
+// does (each 1 to 1000, spaces around it allowed; anything else is refused, naming the variable).
+func TestDBCounts(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		get       func(Config) int
+		def, some int
+	}{
+		{"VHUPAY_DB_MAX_CONNS", func(c Config) int { return c.DBMaxConns }, 16, 40},
+		{"VHUPAY_DB_READ_CONCURRENCY", func(c Config) int { return c.DBReadConcurrency }, 4, 12},
+	} {
+		got, err := Load(env(nil))
+		if err != nil || c.get(got) != c.def {
+			t.Fatalf("%s default: %d, %v; want %d", c.name, c.get(got), err, c.def)
 		}
-	}
-}
-
-// TestDBMaxConns: the PostgreSQL pool has 16 connections unless VHUPAY_DB_MAX_CONNS says
-// otherwise (1 to 1000).
-func TestDBMaxConns(t *testing.T) {
-	c, err := Load(env(nil))
-	if err != nil || c.DBMaxConns != 16 {
-		t.Fatalf("default: %d, %v; want 16", c.DBMaxConns, err)
-	}
-	if c, err := Load(env(map[string]string{"VHUPAY_DB_MAX_CONNS": " 40 "})); err != nil || c.DBMaxConns != 40 {
-		t.Errorf("40: %d, %v", c.DBMaxConns, err)
-	}
-	for _, bad := range []string{"0", "-3", "1001", "many", "1e3"} {
-		if _, err := Load(env(map[string]string{"VHUPAY_DB_MAX_CONNS": bad})); err == nil || !strings.Contains(err.Error(), "VHUPAY_DB_MAX_CONNS") {
-			t.Errorf("%q: %v, want an error naming VHUPAY_DB_MAX_CONNS", bad, err)
+		if got, err := Load(env(map[string]string{c.name: fmt.Sprintf(" %d ", c.some)})); err != nil || c.get(got) != c.some {
+			t.Errorf("%s %d: %d, %v", c.name, c.some, c.get(got), err)
+		}
+		for _, bad := range []string{"0", "-3", "1001", "many", "1e3", "4.5"} {
+			if _, err := Load(env(map[string]string{c.name: bad})); err == nil || !strings.Contains(err.Error(), c.name) {
+				t.Errorf("%s %q: %v, want an error naming it", c.name, bad, err)
+			}
 		}
 	}
 }
