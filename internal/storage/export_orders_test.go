@@ -56,3 +56,6 @@ func ReadOrderThreeWays(ctx context.Context, db *DB, id string) (OrderReads, err
 	r.SQL, err = one(viaSQL)
 	return r, err
 }
+
+// ReadGatePlaces is how many reads of orders s lets run at once (0: no gate).
+func ReadGatePlaces(s Orders) int { return cap(s.gate()) }

@@ -65,14 +65,20 @@ type Orders struct {
 	db    *gorm.DB
 	units *DB         // nil inside a unit (reads only)
 	reads *orderReads // the statements of pages of orders built so far (PostgreSQL); nil builds each
-	gate  readGate    // the process's gate for reads of orders outside a unit (nil: none)
 }
 
 var _ orders.Store = Orders{}
 
 // NewOrders returns the orders store.
-func NewOrders(db *DB) Orders {
-	return Orders{db: db.gorm, units: db, reads: &orderReads{}, gate: db.reads}
+func NewOrders(db *DB) Orders { return Orders{db: db.gorm, units: db, reads: &orderReads{}} }
+
+// gate is the process's gate for reads of orders outside a unit (readGate), nil for a store
+// made without the process's DB.
+func (s Orders) gate() readGate {
+	if s.units == nil {
+		return nil
+	}
+	return s.units.reads
 }
 
 // CreateOrder implements orders.Store: the order and its lines in one transaction.

@@ -309,7 +309,7 @@ func (s Orders) completeOrders(ctx context.Context, from orderRead, atMost int, 
 		pays: make([]pendingPayment, 0, atMost)}
 	var err error
 	if pool, ok := conn(s.db).(*sql.DB); ok {
-		err = s.gate.through(ctx, func() error { return acc.readPgx(ctx, pool, q, args) })
+		err = s.gate().through(ctx, func() error { return acc.readPgx(ctx, pool, q, args) })
 	} else {
 		err = acc.readSQL(ctx, conn(s.db), q, args)
 	}

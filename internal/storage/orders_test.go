@@ -279,6 +279,12 @@ func TestOrderPagesThroughNarrowGate(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = db.Close() })
 		store := storage.NewOrders(db)
+		if n := storage.ReadGatePlaces(store); n != 1 {
+			t.Fatalf("the store's gate has %d places, want 1 (WithReadConcurrency)", n)
+		}
+		if n := storage.ReadGatePlaces(storage.NewOrders(storagetest.Open(t, b))); n != storage.DefaultReadConcurrency {
+			t.Fatalf("by default the gate has %d places, want %d", n, storage.DefaultReadConcurrency)
+		}
 		o := newOrder(t, db)
 		var wg sync.WaitGroup
 		errs := make(chan error, 2*16*20) // at most two a round
